@@ -1,0 +1,117 @@
+//! Configuration, layered: defaults → TOML file (`--config`/`ULO_CONFIG`) → `ULO_*` environment
+//! → command-line flags. Secrets may come from files (`ULO_MASTER_KEY_FILE`, `ULO_BOOTSTRAP_TOKEN_FILE`).
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+/// Every setting `ulo serve` reads.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: String,
+    /// Where SQLite data and the generated master key live.
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; default: `sqlite://<data_dir>/ulo.db`.
+    pub database_url: Option<String>,
+    /// Public base URL; default `http://<listen>`.
+    pub issuer: Option<String>,
+    /// Base64 master key (32 bytes).
+    pub master_key: Option<String>,
+    /// File holding the master key; default `<data_dir>/master.key`, created on first start.
+    pub master_key_file: Option<PathBuf>,
+    /// The first admin's API token, for scripts and tests.
+    pub bootstrap_token: Option<String>,
+    /// File holding the bootstrap token.
+    pub bootstrap_token_file: Option<PathBuf>,
+    /// The first admin's login.
+    pub bootstrap_admin: String,
+    /// Allow plain http to loopback addresses for outbound calls (development only).
+    pub outbound_allow_http_loopback: bool,
+    /// Concurrent outbound jobs per process.
+    pub worker_concurrency: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("./ulo-data"),
+            database_url: None,
+            issuer: None,
+            master_key: None,
+            master_key_file: None,
+            bootstrap_token: None,
+            bootstrap_token_file: None,
+            bootstrap_admin: "admin@ulo.example.com".into(),
+            outbound_allow_http_loopback: false,
+            worker_concurrency: 64,
+        }
+    }
+}
+
+/// Flags that override everything else (only those given).
+#[derive(Debug, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+}
+
+const KNOWN_ENV: &[&str] = &[
+    "ULO_LISTEN",
+    "ULO_DATA_DIR",
+    "ULO_DATABASE_URL",
+    "ULO_ISSUER",
+    "ULO_MASTER_KEY",
+    "ULO_MASTER_KEY_FILE",
+    "ULO_BOOTSTRAP_TOKEN",
+    "ULO_BOOTSTRAP_TOKEN_FILE",
+    "ULO_BOOTSTRAP_ADMIN",
+    "ULO_OUTBOUND_ALLOW_HTTP_LOOPBACK",
+    "ULO_WORKER_CONCURRENCY",
+    "ULO_CONFIG",
+    "ULO_LOG",
+];
+
+impl Config {
+    /// Loads the layers.
+    pub fn load(file: Option<PathBuf>, overrides: Overrides) -> Result<Config> {
+        for (k, _) in std::env::vars() {
+            if k.starts_with("ULO_") && !KNOWN_ENV.contains(&k.as_str()) && !k.starts_with("ULO_TEST_") {
+                eprintln!("warning: unknown environment variable {k} is ignored");
+            }
+        }
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        let file = file.or_else(|| std::env::var_os("ULO_CONFIG").map(PathBuf::from));
+        if let Some(f) = &file {
+            if !f.exists() {
+                anyhow::bail!("config file {} does not exist", f.display());
+            }
+            fig = fig.merge(Toml::file(f));
+        }
+        let env = Env::prefixed("ULO_").ignore(&["CONFIG", "LOG"]).filter(|k| !k.as_str().starts_with("test_"));
+        fig = fig.merge(env).merge(Serialized::globals(overrides));
+        let mut c: Config = fig.extract().context("reading configuration")?;
+        if c.bootstrap_token.is_none()
+            && let Some(path) = &c.bootstrap_token_file
+        {
+            let t = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            c.bootstrap_token = Some(t.trim().to_string());
+        }
+        Ok(c)
+    }
+
+    /// The database URL in effect.
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| format!("sqlite://{}?mode=rwc", self.data_dir.join("ulo.db").display()))
+    }
+}

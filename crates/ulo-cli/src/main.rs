@@ -1,0 +1,227 @@
+//! `ulo`: the Universal LogOut control plane, one binary with subcommands.
+
+mod config;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use config::{Config, Overrides};
+use ulo_core::app::OutboundPolicy;
+use ulo_core::context::Context as ActionContext;
+use ulo_jose::{KeyAlg, MasterKey};
+use ulo_server::app::{start, Options};
+use ulo_server::clock::SystemClock;
+use ulo_server::sealer::MasterKeySealer;
+
+/// ulo (Universal LogOut): end a person's access everywhere, now, and prove it.
+#[derive(Parser)]
+#[command(name = "ulo", version, about, long_about = None)]
+struct Cli {
+    /// TOML configuration file (also ULO_CONFIG).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Address to listen on (ULO_LISTEN) [default: 127.0.0.1:8080].
+    #[arg(long, global = true)]
+    listen: Option<String>,
+    /// Data directory for SQLite and the generated master key (ULO_DATA_DIR) [default: ./ulo-data].
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    /// sqlite://PATH or postgres://USER@HOST/DB (ULO_DATABASE_URL) [default: SQLite in the data dir].
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+    /// Public base URL (ULO_ISSUER) [default: http://LISTEN].
+    #[arg(long, global = true)]
+    issuer: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the control plane: admin API, System Log, job worker.
+    Serve,
+    /// Manage signing keys.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+    /// Manage admin API tokens (operator access to the store; use when no admin token is at hand).
+    Tokens {
+        #[command(subcommand)]
+        action: TokensAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysAction {
+    /// List signing keys and their states.
+    List,
+    /// Add a new active key; the previous one stays published until retired.
+    Rotate {
+        /// ES256 or RS256.
+        #[arg(long, default_value = "ES256")]
+        alg: String,
+    },
+    /// Remove a replaced key from the JWKS.
+    Retire {
+        /// The key id.
+        kid: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokensAction {
+    /// Create an API token for an admin user and print it once.
+    Create {
+        /// The admin's login.
+        #[arg(long)]
+        login: String,
+        /// A name for the token.
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ULO_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+fn master_key(c: &Config) -> Result<MasterKey> {
+    if let Some(k) = &c.master_key {
+        return MasterKey::from_base64(k).context("ULO_MASTER_KEY");
+    }
+    let path = c.master_key_file.clone().unwrap_or_else(|| c.data_dir.join("master.key"));
+    MasterKey::load_or_create_file(&path).with_context(|| format!("master key file {}", path.display()))
+}
+
+fn prepare_data_dir(c: &Config) -> Result<()> {
+    std::fs::create_dir_all(&c.data_dir).with_context(|| format!("creating data directory {}", c.data_dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(&c.data_dir, std::fs::Permissions::from_mode(0o700));
+    }
+    Ok(())
+}
+
+fn options(c: &Config, key: MasterKey) -> Options {
+    Options {
+        database_url: c.database_url(),
+        issuer: c.issuer.clone(),
+        master_key_fingerprint: key.fingerprint(),
+        sealer: Arc::new(MasterKeySealer(key)),
+        outbound: OutboundPolicy { allow_http_loopback: c.outbound_allow_http_loopback },
+        bootstrap_admin: c.bootstrap_admin.clone(),
+        bootstrap_token: c.bootstrap_token.clone(),
+        worker_concurrency: c.worker_concurrency,
+        clock: Arc::new(SystemClock),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+async fn serve(c: Config) -> Result<()> {
+    prepare_data_dir(&c)?;
+    let key = master_key(&c)?;
+    let listener = tokio::net::TcpListener::bind(&c.listen).await.with_context(|| format!("listening on {}", c.listen))?;
+    if c.outbound_allow_http_loopback {
+        eprintln!("warning: ULO_OUTBOUND_ALLOW_HTTP_LOOPBACK=1: outbound calls may use plain http to loopback addresses. Development and tests only.");
+    }
+    let running = start(options(&c, key), listener).await?;
+    let issuer = running.issuer.clone();
+    println!("ulo {} is listening on http://{}", env!("CARGO_PKG_VERSION"), running.addr);
+    println!("  issuer:     {issuer}");
+    println!("  store:      {} ({})", running.state.0.store.backend(), ulo_store::redact(&c.database_url()));
+    println!("  console:    {issuer}/api/v1 (admin API; sign in with the API token below)");
+    println!("  health:     {issuer}/health");
+    if let Some(b) = &running.bootstrapped {
+        println!();
+        println!("First start: created super admin {}.", b.admin.profile.login);
+        println!("Its API token is shown this once; keep it safe:");
+        println!();
+        println!("    {}", b.token);
+        println!();
+        println!("Try:  curl -H 'Authorization: SSWS {}' {issuer}/api/v1/users", b.token);
+    }
+    shutdown_signal().await;
+    eprintln!("shutting down: finishing in-flight requests and jobs");
+    running.stop().await;
+    Ok(())
+}
+
+async fn open_for_admin(c: &Config) -> Result<(Arc<dyn ulo_core::store::Store>, MasterKeySealer)> {
+    let key = master_key(c)?;
+    let store = ulo_store::open(&c.database_url()).await.context("opening the store")?;
+    Ok((store, MasterKeySealer(key)))
+}
+
+async fn keys(c: Config, action: KeysAction) -> Result<()> {
+    let (store, sealer) = open_for_admin(&c).await?;
+    let clock = SystemClock;
+    let ctx = ActionContext::system("CLI");
+    match action {
+        KeysAction::List => {
+            for k in ulo_server::keys::list(store.as_ref()).await? {
+                println!("{}  {}  {:<9}  created {}", k.kid, k.alg, k.state.as_str(), ulo_core::clock::rfc3339(k.created));
+            }
+        }
+        KeysAction::Rotate { alg } => {
+            let alg: KeyAlg = alg.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
+            let rec = ulo_server::keys::rotate(store.as_ref(), &sealer, &clock, &ctx, alg).await?;
+            println!("new active {} key {}; the previous key stays published until `ulo keys retire <kid>`", rec.alg, rec.kid);
+            println!("running servers pick it up within 30 s");
+        }
+        KeysAction::Retire { kid } => {
+            ulo_server::keys::retire(store.as_ref(), &clock, &ctx, &kid).await?;
+            println!("retired {kid}: it leaves the JWKS within 30 s");
+        }
+    }
+    Ok(())
+}
+
+async fn tokens(c: Config, action: TokensAction) -> Result<()> {
+    let (store, sealer) = open_for_admin(&c).await?;
+    let clock = SystemClock;
+    let ctx = ActionContext::system("CLI");
+    match action {
+        TokensAction::Create { login, name } => {
+            let dir = ulo_core::directory::Directory { store: store.as_ref(), clock: &clock, outbound: OutboundPolicy::default(), sealer: &sealer };
+            let user = dir.get_user(&ctx, &login).await?;
+            let t = dir.create_api_token(&ctx, user.id, &name, None).await?;
+            println!("{}", t.secret);
+        }
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let cli = Cli::parse();
+    init_tracing();
+    let overrides = Overrides { listen: cli.listen, data_dir: cli.data_dir, database_url: cli.database_url, issuer: cli.issuer };
+    let c = Config::load(cli.config, overrides)?;
+    match cli.command {
+        Command::Serve => serve(c).await,
+        Command::Keys { action } => keys(c, action).await,
+        Command::Tokens { action } => tokens(c, action).await,
+    }
+}

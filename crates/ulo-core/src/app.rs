@@ -1,0 +1,404 @@
+//! Apps: integrations with a sign-on part (OIDC client), a logout part and a provisioning part.
+
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::clock::serde_rfc3339;
+use crate::error::{DomainError, Problems};
+use crate::ids::AppId;
+use crate::user::str_enum;
+
+/// What kind of integration an app is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AppType {
+    /// An OpenID Connect relying party.
+    #[serde(rename = "oidc")]
+    Oidc,
+    /// The managed computers; its logout setting gates device logout.
+    #[serde(rename = "desktop-mfa")]
+    DesktopMfa,
+}
+str_enum!(AppType { Oidc => "oidc", DesktopMfa => "desktop-mfa" });
+
+/// Whether an app is in use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum AppStatus {
+    /// In use.
+    Active,
+    /// Switched off; may be deleted.
+    Inactive,
+}
+str_enum!(AppStatus { Active => "ACTIVE", Inactive => "INACTIVE" });
+
+/// How an OIDC client authenticates at the token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenEndpointAuthMethod {
+    /// HTTP Basic with the client secret.
+    ClientSecretBasic,
+    /// Client secret in the form body.
+    ClientSecretPost,
+    /// A JWT signed with the client's key.
+    PrivateKeyJwt,
+    /// A public client (PKCE required).
+    None,
+}
+
+impl TokenEndpointAuthMethod {
+    /// Whether this method uses a client secret ulo issues.
+    pub fn uses_secret(self) -> bool {
+        matches!(self, Self::ClientSecretBasic | Self::ClientSecretPost)
+    }
+}
+
+/// The universal logout protocol an app speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LogoutProtocol {
+    /// IETF Global Token Revocation (Okta's Universal Logout).
+    GlobalTokenRevocation,
+    /// OpenID Connect Back-Channel Logout 1.0.
+    OidcBackchannel,
+    /// Shared Signals (CAEP session-revoked).
+    Ssf,
+}
+str_enum!(LogoutProtocol { GlobalTokenRevocation => "global-token-revocation", OidcBackchannel => "oidc-backchannel", Ssf => "ssf" });
+
+/// How a logout request names the user (RFC 9493 formats).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubjectFormat {
+    /// `{"format":"email","email":…}`.
+    #[default]
+    Email,
+    /// `{"format":"iss_sub","iss":…,"sub":<the app's id for the user>}`.
+    IssSub,
+}
+
+/// The OIDC client part of an app.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OidcClient {
+    /// Public client identifier.
+    pub client_id: String,
+    /// Allowed redirect URIs (exact match).
+    pub redirect_uris: Vec<String>,
+    /// Allowed post-logout redirect URIs.
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Token endpoint authentication.
+    pub token_endpoint_auth_method: TokenEndpointAuthMethod,
+    /// Whether back-channel logout tokens must carry `sid`.
+    pub backchannel_logout_session_required: bool,
+}
+
+/// The logout part of an app.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogoutSettings {
+    /// Whether Universal Logout reaches this app.
+    pub enabled: bool,
+    /// Protocol (not used by desktop-mfa apps).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<LogoutProtocol>,
+    /// Endpoint to call.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// How the user is named.
+    pub subject_format: SubjectFormat,
+}
+
+/// The SCIM target ulo pushes assigned users to. The credential is kept sealed, apart.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScimTarget {
+    /// The SCIM base URL, e.g. `https://app.example.com/scim/v2`.
+    pub base_url: String,
+    /// Whether a bearer credential is stored.
+    pub token_set: bool,
+}
+
+/// The provisioning part of an app.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Provisioning {
+    /// SCIM 2.0 target.
+    pub scim: ScimTarget,
+}
+
+/// Secrets of an app, never serialized: a hash of the client secret and the sealed SCIM credential.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AppSecrets {
+    /// SHA-256 hex of the client secret.
+    pub client_secret_hash: Option<String>,
+    /// The SCIM bearer token, sealed with the master key.
+    pub scim_token_sealed: Option<String>,
+}
+
+/// An integration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct App {
+    /// Stable id.
+    pub id: AppId,
+    /// Name shown to people.
+    pub label: String,
+    /// Kind of integration.
+    #[serde(rename = "type")]
+    pub app_type: AppType,
+    /// In use or not.
+    pub status: AppStatus,
+    /// When created.
+    #[serde(with = "serde_rfc3339")]
+    pub created: OffsetDateTime,
+    /// When last changed.
+    #[serde(with = "serde_rfc3339")]
+    pub last_updated: OffsetDateTime,
+    /// Sign-on part.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oidc: Option<OidcClient>,
+    /// Logout part.
+    pub logout: LogoutSettings,
+    /// Provisioning part.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provisioning: Option<Provisioning>,
+    /// Secrets, kept apart from the JSON form.
+    #[serde(skip)]
+    pub secrets: AppSecrets,
+}
+
+/// What an admin sends to create or replace an app.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AppInput {
+    /// Name shown to people.
+    #[serde(default)]
+    pub label: String,
+    /// Kind of integration.
+    #[serde(rename = "type")]
+    pub app_type: AppType,
+    /// Sign-on part.
+    #[serde(default)]
+    pub oidc: Option<OidcInput>,
+    /// Logout part.
+    #[serde(default)]
+    pub logout: Option<LogoutInput>,
+    /// Provisioning part.
+    #[serde(default)]
+    pub provisioning: Option<ProvisioningInput>,
+}
+
+/// OIDC client settings as sent by an admin.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OidcInput {
+    /// Allowed redirect URIs.
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    /// Allowed post-logout redirect URIs.
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Token endpoint authentication (default `client_secret_basic`).
+    #[serde(default)]
+    pub token_endpoint_auth_method: Option<TokenEndpointAuthMethod>,
+    /// Whether back-channel logout tokens must carry `sid`.
+    #[serde(default)]
+    pub backchannel_logout_session_required: bool,
+}
+
+/// Logout settings as sent by an admin.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LogoutInput {
+    /// Whether Universal Logout reaches this app.
+    #[serde(default)]
+    pub enabled: bool,
+    /// Protocol.
+    #[serde(default)]
+    pub protocol: Option<LogoutProtocol>,
+    /// Endpoint.
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    /// Subject format (default `email`).
+    #[serde(default)]
+    pub subject_format: Option<SubjectFormat>,
+}
+
+/// Provisioning settings as sent by an admin.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProvisioningInput {
+    /// SCIM target.
+    pub scim: ScimInput,
+}
+
+/// SCIM target as sent by an admin; the token is write-only.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ScimInput {
+    /// SCIM base URL.
+    pub base_url: String,
+    /// Bearer token; omitted on replace to keep the stored one.
+    #[serde(default)]
+    pub token: Option<String>,
+}
+
+/// Which outbound URLs an operator allows.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OutboundPolicy {
+    /// Plain `http` to loopback addresses (development and tests only).
+    pub allow_http_loopback: bool,
+}
+
+impl OutboundPolicy {
+    /// Checks an admin-entered URL ulo will call: https (or http to loopback when allowed),
+    /// no credentials in it, and never a link-local or cloud-metadata address.
+    pub fn check_url(&self, field: &str, raw: &str) -> Result<(), String> {
+        let url = url::Url::parse(raw).map_err(|e| format!("{field}: not a valid URL ({e})"))?;
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(format!("{field}: must not contain credentials"));
+        }
+        if url.fragment().is_some() {
+            return Err(format!("{field}: must not contain a fragment"));
+        }
+        let host = url
+            .host()
+            .ok_or_else(|| format!("{field}: must have a host"))?;
+        let ip = match &host {
+            url::Host::Ipv4(a) => Some(IpAddr::V4(*a)),
+            url::Host::Ipv6(a) => Some(IpAddr::V6(*a)),
+            url::Host::Domain(_) => None,
+        };
+        if let Some(ip) = ip
+            && is_forbidden_ip(ip)
+        {
+            return Err(format!(
+                "{field}: {ip} is a link-local, metadata or unspecified address"
+            ));
+        }
+        let loopback = match (&host, ip) {
+            (_, Some(ip)) => ip.is_loopback(),
+            (url::Host::Domain(d), None) => d.eq_ignore_ascii_case("localhost"),
+            _ => false,
+        };
+        match url.scheme() {
+            "https" => Ok(()),
+            "http" if loopback && self.allow_http_loopback => Ok(()),
+            "http" if loopback => Err(format!(
+                "{field}: plain http is allowed only to loopback addresses when the operator sets ULO_OUTBOUND_ALLOW_HTTP_LOOPBACK=1"
+            )),
+            "http" => Err(format!("{field}: must use https")),
+            other => Err(format!("{field}: scheme {other:?} is not allowed; use https")),
+        }
+    }
+}
+
+/// Addresses ulo never calls: unspecified, link-local (incl. 169.254.169.254 metadata), multicast, broadcast.
+pub fn is_forbidden_ip(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(a) => {
+            a.is_unspecified() || a.is_link_local() || a.is_multicast() || a.is_broadcast()
+        }
+        IpAddr::V6(a) => {
+            if let Some(v4) = a.to_ipv4_mapped() {
+                return is_forbidden_ip(IpAddr::V4(v4));
+            }
+            a.is_unspecified()
+                || a.is_multicast()
+                || (a.segments()[0] & 0xffc0) == 0xfe80
+                || a == std::net::Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254)
+        }
+    }
+}
+
+impl AppInput {
+    /// Validates the input and checks outbound URLs against `policy`.
+    pub fn validate(&self, policy: &OutboundPolicy) -> Result<(), DomainError> {
+        let mut p = Problems::default();
+        p.check(self.label.trim().is_empty(), "label: The field cannot be left blank");
+        p.check(self.label.len() > 255, "label: at most 255 bytes");
+        match self.app_type {
+            AppType::Oidc => {
+                if let Some(o) = &self.oidc {
+                    for u in o.redirect_uris.iter().chain(&o.post_logout_redirect_uris) {
+                        match url::Url::parse(u) {
+                            Err(e) => p.add(format!("oidc.redirectUris: {u:?} is not a valid URL ({e})")),
+                            Ok(url) if url.fragment().is_some() => {
+                                p.add(format!("oidc.redirectUris: {u:?} must not contain a fragment"))
+                            }
+                            Ok(_) => {}
+                        }
+                    }
+                }
+            }
+            AppType::DesktopMfa => {
+                if let Some(l) = &self.logout {
+                    p.check(
+                        l.protocol.is_some() || l.endpoint.is_some(),
+                        "logout: a desktop-mfa app signs people out of devices; it takes no protocol or endpoint",
+                    );
+                }
+                p.check(self.provisioning.is_some(), "provisioning: not supported for desktop-mfa apps");
+            }
+        }
+        if let Some(l) = &self.logout
+            && self.app_type == AppType::Oidc
+        {
+            if l.enabled {
+                p.check(l.protocol.is_none(), "logout.protocol: required when logout is enabled");
+                p.check(l.endpoint.is_none(), "logout.endpoint: required when logout is enabled");
+            }
+            if let Some(e) = &l.endpoint
+                && let Err(msg) = policy.check_url("logout.endpoint", e)
+            {
+                p.add(msg);
+            }
+        }
+        if let Some(pr) = &self.provisioning {
+            if let Err(msg) = policy.check_url("provisioning.scim.baseUrl", &pr.scim.base_url) {
+                p.add(msg);
+            }
+            if let Some(t) = &pr.scim.token {
+                p.check(t.trim().is_empty() || t.len() > 4096, "provisioning.scim.token: must be 1 to 4096 characters");
+            }
+        }
+        p.finish("Api validation failed: app")
+    }
+
+    /// The logout part this input describes.
+    pub fn logout_settings(&self) -> LogoutSettings {
+        let l = self.logout.clone().unwrap_or_default();
+        LogoutSettings {
+            enabled: l.enabled,
+            protocol: l.protocol,
+            endpoint: l.endpoint,
+            subject_format: l.subject_format.unwrap_or_default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outbound_urls() {
+        let strict = OutboundPolicy::default();
+        let dev = OutboundPolicy { allow_http_loopback: true };
+        assert!(strict.check_url("f", "https://app.example.com/gtr").is_ok());
+        assert!(strict.check_url("f", "http://app.example.com/gtr").is_err());
+        assert!(strict.check_url("f", "http://127.0.0.1:9000/gtr").is_err());
+        assert!(dev.check_url("f", "http://127.0.0.1:9000/gtr").is_ok());
+        assert!(dev.check_url("f", "http://localhost:9000/gtr").is_ok());
+        assert!(dev.check_url("f", "http://[::1]:9000/gtr").is_ok());
+        assert!(dev.check_url("f", "http://10.0.0.1/gtr").is_err());
+        assert!(dev.check_url("f", "https://169.254.169.254/latest").is_err());
+        assert!(dev.check_url("f", "https://[fe80::1]/x").is_err());
+        assert!(dev.check_url("f", "https://[::ffff:169.254.169.254]/x").is_err());
+        assert!(dev.check_url("f", "https://user:pw@example.com/x").is_err());
+        assert!(dev.check_url("f", "ftp://example.com/x").is_err());
+        assert!(dev.check_url("f", "not a url").is_err());
+    }
+}

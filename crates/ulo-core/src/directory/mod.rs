@@ -1,0 +1,65 @@
+//! Directory operations: every admin change validates, writes, logs and commits in one transaction.
+
+mod admin;
+mod apps;
+mod groups;
+mod users;
+
+pub use admin::NewApiToken;
+pub use apps::CreatedApp;
+pub use users::{CreateUser, ProfileChange};
+
+use crate::app::OutboundPolicy;
+use crate::clock::Clock;
+use crate::context::Context;
+use crate::error::DomainError;
+use crate::store::{Store, StoreError};
+
+/// Seals secrets at rest (implemented with the operator's master key).
+pub trait Sealer: Send + Sync {
+    /// Encrypts `plaintext`, binding it to `purpose`.
+    fn seal(&self, plaintext: &[u8], purpose: &str) -> Result<String, String>;
+    /// Decrypts what [`Sealer::seal`] produced for the same `purpose`.
+    fn open(&self, sealed: &str, purpose: &str) -> Result<Vec<u8>, String>;
+}
+
+/// The directory: users, groups, apps, assignments, admin roles and API tokens.
+pub struct Directory<'a> {
+    /// Where everything is kept.
+    pub store: &'a dyn Store,
+    /// What time it is.
+    pub clock: &'a dyn Clock,
+    /// Which outbound URLs admins may configure.
+    pub outbound: OutboundPolicy,
+    /// Seals app credentials.
+    pub sealer: &'a dyn Sealer,
+}
+
+fn require_write(ctx: &Context) -> Result<(), DomainError> {
+    if ctx.can_write() {
+        Ok(())
+    } else {
+        Err(DomainError::Forbidden(
+            "You do not have permission to perform the requested action: this needs the SUPER_ADMIN role".into(),
+        ))
+    }
+}
+
+fn require_read(ctx: &Context) -> Result<(), DomainError> {
+    if ctx.can_read() {
+        Ok(())
+    } else {
+        Err(DomainError::Forbidden(
+            "You do not have permission to perform the requested action: this needs an admin role".into(),
+        ))
+    }
+}
+
+/// Maps a uniqueness failure to a conflict with `message`; other store errors pass through.
+fn unique_as(message: impl Into<String>) -> impl FnOnce(StoreError) -> DomainError {
+    let message = message.into();
+    move |e| match e {
+        StoreError::Unique(_) => DomainError::Conflict(message),
+        other => DomainError::Store(other),
+    }
+}

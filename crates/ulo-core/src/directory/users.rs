@@ -1,0 +1,207 @@
+//! Users: create, read, search, update, lifecycle, delete.
+
+use super::{require_read, require_write, unique_as, Directory};
+use crate::context::Context;
+use crate::error::DomainError;
+use crate::ids::{GroupId, UserId};
+use crate::log::{LogEvent, Target};
+use crate::store::{StoreTx, UserQuery};
+use crate::user::{Lifecycle, ProvisionedBy, RiskLevel, User, UserProfile, UserStatus};
+
+/// A user to create.
+#[derive(Debug, Clone)]
+pub struct CreateUser {
+    /// Profile.
+    pub profile: UserProfile,
+    /// Argon2 hash of the initial password, computed by the caller.
+    pub password_hash: Option<String>,
+    /// ACTIVE at once (else STAGED).
+    pub activate: bool,
+    /// Who provisions.
+    pub provisioned_by: ProvisionedBy,
+    /// Groups to add the user to.
+    pub group_ids: Vec<GroupId>,
+}
+
+/// A profile update.
+#[derive(Debug, Clone)]
+pub enum ProfileChange {
+    /// Only the attributes present change (`POST /users/{id}`).
+    Partial(serde_json::Value),
+    /// The whole profile is replaced (`PUT /users/{id}`).
+    Replace(UserProfile),
+}
+
+/// Loads a user by id or, when `key` is not a UUID, by login.
+pub(crate) async fn load_user(tx: &mut dyn StoreTx, key: &str) -> Result<User, DomainError> {
+    let found = match key.parse::<UserId>() {
+        Ok(id) => tx.get_user(id).await?,
+        Err(_) => tx.get_user_by_login(key).await?,
+    };
+    found.ok_or_else(|| DomainError::not_found("user", key))
+}
+
+impl Directory<'_> {
+    /// Creates a user, optionally active and in groups.
+    pub async fn create_user(&self, ctx: &Context, new: CreateUser) -> Result<User, DomainError> {
+        require_write(ctx)?;
+        let mut profile = new.profile;
+        profile.login = profile.login.trim().to_string();
+        profile.email = profile.email.trim().to_string();
+        profile.validate()?;
+        let now = self.clock.now();
+        let status = if new.activate { UserStatus::Active } else { UserStatus::Staged };
+        let user = User {
+            id: UserId::new(),
+            status,
+            provisioned_by: new.provisioned_by,
+            risk_level: RiskLevel::Low,
+            created: now,
+            activated: new.activate.then_some(now),
+            status_changed: new.activate.then_some(now),
+            last_updated: now,
+            password_changed: new.password_hash.as_ref().map(|_| now),
+            last_login: None,
+            profile,
+        };
+        let mut tx = self.store.begin().await?;
+        tx.insert_user(&user, new.password_hash.as_deref())
+            .await
+            .map_err(unique_as(format!(
+                "Api validation failed: login: An object with this field already exists in the current organization ({})",
+                user.profile.login
+            )))?;
+        let create = LogEvent::build(ctx, "user.lifecycle.create", now, format!("Create user {}", user.profile.login))
+            .target(Target::user(&user))
+            .debug("provisionedBy", user.provisioned_by.as_str())
+            .finish();
+        tx.append_event(&create).await?;
+        if new.activate {
+            let ev = LogEvent::build(ctx, Lifecycle::Activate.event_type(), now, format!("Activate user {}", user.profile.login))
+                .target(Target::user(&user))
+                .finish();
+            tx.append_event(&ev).await?;
+        }
+        for gid in new.group_ids {
+            let group = tx.get_group(gid).await?.ok_or_else(|| DomainError::not_found("group", gid))?;
+            tx.add_member(gid, user.id, now).await?;
+            let ev = LogEvent::build(ctx, "group.user_membership.add", now, "Add user to group membership")
+                .target(Target::user(&user))
+                .target(Target::group(&group))
+                .finish();
+            tx.append_event(&ev).await?;
+        }
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    /// A user by id or login.
+    pub async fn get_user(&self, ctx: &Context, key: &str) -> Result<User, DomainError> {
+        require_read(ctx)?;
+        let mut tx = self.store.read().await?;
+        load_user(tx.as_mut(), key).await
+    }
+
+    /// Searches users.
+    pub async fn list_users(&self, ctx: &Context, query: &UserQuery) -> Result<Vec<User>, DomainError> {
+        require_read(ctx)?;
+        let mut tx = self.store.read().await?;
+        Ok(tx.list_users(query).await?)
+    }
+
+    /// Updates a user's profile.
+    pub async fn update_profile(&self, ctx: &Context, key: &str, change: ProfileChange) -> Result<User, DomainError> {
+        require_write(ctx)?;
+        let mut tx = self.store.begin().await?;
+        let mut user = load_user(tx.as_mut(), key).await?;
+        let mut profile = match change {
+            ProfileChange::Partial(v) => user.profile.merged(&v)?,
+            ProfileChange::Replace(p) => p,
+        };
+        profile.login = profile.login.trim().to_string();
+        profile.email = profile.email.trim().to_string();
+        profile.validate()?;
+        let now = self.clock.now();
+        user.profile = profile;
+        user.last_updated = now;
+        tx.update_user(&user).await.map_err(unique_as(format!(
+            "Api validation failed: login: An object with this field already exists in the current organization ({})",
+            user.profile.login
+        )))?;
+        let ev = LogEvent::build(ctx, "user.account.update_profile", now, "Update user profile")
+            .target(Target::user(&user))
+            .finish();
+        tx.append_event(&ev).await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    /// Runs a lifecycle operation.
+    pub async fn lifecycle(&self, ctx: &Context, key: &str, op: Lifecycle) -> Result<User, DomainError> {
+        require_write(ctx)?;
+        let mut tx = self.store.begin().await?;
+        let mut user = load_user(tx.as_mut(), key).await?;
+        let to = op.apply(user.status)?;
+        let now = self.clock.now();
+        user.status = to;
+        user.status_changed = Some(now);
+        user.last_updated = now;
+        if op == Lifecycle::Activate {
+            user.activated = Some(now);
+        }
+        tx.update_user(&user).await?;
+        let ev = LogEvent::build(ctx, op.event_type(), now, format!("{} user {}", capitalize(op.as_str()), user.profile.login))
+            .target(Target::user(&user))
+            .finish();
+        tx.append_event(&ev).await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    /// Deletes a deactivated user.
+    pub async fn delete_user(&self, ctx: &Context, key: &str) -> Result<(), DomainError> {
+        require_write(ctx)?;
+        let mut tx = self.store.begin().await?;
+        let user = load_user(tx.as_mut(), key).await?;
+        if user.status != UserStatus::Deprovisioned {
+            return Err(DomainError::InvalidState(format!(
+                "Cannot delete user {} whose status is {}: deactivate the user first",
+                user.profile.login, user.status
+            )));
+        }
+        tx.delete_user(user.id).await?;
+        let now = self.clock.now();
+        let ev = LogEvent::build(ctx, "user.lifecycle.delete.completed", now, format!("Delete user {}", user.profile.login))
+            .target(Target::user(&user))
+            .finish();
+        tx.append_event(&ev).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Sets a user's password (hash computed by the caller).
+    pub async fn set_password(&self, ctx: &Context, key: &str, hash: &str) -> Result<User, DomainError> {
+        require_write(ctx)?;
+        let mut tx = self.store.begin().await?;
+        let mut user = load_user(tx.as_mut(), key).await?;
+        let now = self.clock.now();
+        tx.set_password_hash(user.id, hash).await?;
+        user.password_changed = Some(now);
+        user.last_updated = now;
+        tx.update_user(&user).await?;
+        let ev = LogEvent::build(ctx, "user.account.reset_password", now, "Admin set the user's password")
+            .target(Target::user(&user))
+            .finish();
+        tx.append_event(&ev).await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}

@@ -1,0 +1,15 @@
+//! ulo's domain: directory, System Log, jobs, policies. No HTTP, no SQL, no clock reads.
+
+pub mod app;
+pub mod auth;
+pub mod clock;
+pub mod context;
+pub mod directory;
+pub mod error;
+pub mod filter;
+pub mod group;
+pub mod ids;
+pub mod job;
+pub mod log;
+pub mod store;
+pub mod user;

@@ -1,0 +1,223 @@
+//! The storage boundary: one trait pair, implemented for SQLite and PostgreSQL in ulo-store.
+//!
+//! Every state change runs inside a [`StoreTx`] so the change, its System Log events and its
+//! jobs commit together or not at all.
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use crate::app::App;
+use crate::auth::{ApiToken, KeyState, SigningKeyRecord};
+use crate::group::Group;
+use crate::ids::{ApiTokenId, AppId, EventId, GroupId, JobId, UserId};
+use crate::job::{Job, JobResult, Lease, NewJob};
+use crate::log::{EventQuery, LogEvent};
+use crate::user::{AdminRole, User};
+
+/// A storage failure. Database library errors stay inside ulo-store; only their meaning leaks out.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness constraint would be broken (the message names it).
+    #[error("already exists: {0}")]
+    Unique(String),
+    /// The store cannot be reached or answered with an error.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    /// Stored data could not be read back.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    /// A query could not be built (e.g. a filter the backend cannot express).
+    #[error("bad query: {0}")]
+    BadQuery(String),
+}
+
+/// A page request for keyset paging by id.
+#[derive(Debug, Clone, Default)]
+pub struct Page {
+    /// Continue after this id.
+    pub after: Option<String>,
+    /// At most this many.
+    pub limit: u32,
+}
+
+/// A user search.
+#[derive(Debug, Clone, Default)]
+pub struct UserQuery {
+    /// Prefix match on first name, last name, email or login.
+    pub q: Option<String>,
+    /// Filter over id, status, created, lastUpdated, provisionedBy, profile.*.
+    pub filter: Option<crate::filter::Filter>,
+    /// Paging.
+    pub page: Page,
+}
+
+/// How a user reaches an app.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppLink {
+    /// The app.
+    pub app: App,
+    /// Assigned directly.
+    pub direct: bool,
+    /// Assigned through these groups.
+    pub groups: Vec<GroupId>,
+}
+
+/// Counts of jobs by state, for health and tests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JobCounts {
+    /// Waiting.
+    pub queued: i64,
+    /// Leased.
+    pub running: i64,
+    /// Finished.
+    pub done: i64,
+    /// Given up.
+    pub dead: i64,
+}
+
+/// A store: hands out transactions.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// A read-write transaction (on SQLite it takes the write lock up front).
+    async fn begin(&self) -> Result<Box<dyn StoreTx>, StoreError>;
+    /// A transaction for reads only.
+    async fn read(&self) -> Result<Box<dyn StoreTx>, StoreError>;
+    /// Whether the store answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+    /// Claims up to `limit` due jobs (queued and due, or running with an expired lease) for `owner`
+    /// until `lease_until`; several processes may call this concurrently without sharing a job.
+    async fn claim_jobs(&self, owner: &str, limit: u32, now: OffsetDateTime, lease_until: OffsetDateTime) -> Result<Vec<Job>, StoreError>;
+    /// Extends a lease still held; false when it was lost.
+    async fn extend_lease(&self, lease: &Lease, until: OffsetDateTime) -> Result<bool, StoreError>;
+    /// Waits up to `timeout` for a sign that another process enqueued jobs (PostgreSQL LISTEN);
+    /// a backend without such a signal waits out the timeout.
+    async fn wait_for_jobs(&self, timeout: std::time::Duration);
+}
+
+/// One transaction. Dropping it without [`StoreTx::commit`] rolls back.
+#[async_trait]
+pub trait StoreTx: Send {
+    /// Makes every change of this transaction durable.
+    async fn commit(self: Box<Self>) -> Result<(), StoreError>;
+
+    // --- users
+    /// Inserts a user with an optional password hash.
+    async fn insert_user(&mut self, user: &User, password_hash: Option<&str>) -> Result<(), StoreError>;
+    /// Replaces a user's stored fields.
+    async fn update_user(&mut self, user: &User) -> Result<(), StoreError>;
+    /// Sets the password hash.
+    async fn set_password_hash(&mut self, id: UserId, hash: &str) -> Result<(), StoreError>;
+    /// The password hash, if the user has one.
+    async fn password_hash(&mut self, id: UserId) -> Result<Option<String>, StoreError>;
+    /// A user by id.
+    async fn get_user(&mut self, id: UserId) -> Result<Option<User>, StoreError>;
+    /// A user by login (case-insensitive).
+    async fn get_user_by_login(&mut self, login: &str) -> Result<Option<User>, StoreError>;
+    /// Removes a user and everything that hangs on it (memberships, assignments, roles, tokens).
+    async fn delete_user(&mut self, id: UserId) -> Result<bool, StoreError>;
+    /// Searches users in id order.
+    async fn list_users(&mut self, query: &UserQuery) -> Result<Vec<User>, StoreError>;
+    /// How many users there are.
+    async fn count_users(&mut self) -> Result<i64, StoreError>;
+
+    // --- groups
+    /// Inserts a group.
+    async fn insert_group(&mut self, group: &Group) -> Result<(), StoreError>;
+    /// Replaces a group's stored fields.
+    async fn update_group(&mut self, group: &Group) -> Result<(), StoreError>;
+    /// A group by id.
+    async fn get_group(&mut self, id: GroupId) -> Result<Option<Group>, StoreError>;
+    /// Removes a group and its memberships and assignments.
+    async fn delete_group(&mut self, id: GroupId) -> Result<bool, StoreError>;
+    /// Groups in id order, optionally by name prefix.
+    async fn list_groups(&mut self, q: Option<&str>, page: &Page) -> Result<Vec<Group>, StoreError>;
+    /// Adds a member; false when already a member.
+    async fn add_member(&mut self, group: GroupId, user: UserId, now: OffsetDateTime) -> Result<bool, StoreError>;
+    /// Removes a member; false when not a member.
+    async fn remove_member(&mut self, group: GroupId, user: UserId) -> Result<bool, StoreError>;
+    /// Members in id order.
+    async fn list_members(&mut self, group: GroupId, page: &Page) -> Result<Vec<User>, StoreError>;
+    /// Groups a user belongs to.
+    async fn list_user_groups(&mut self, user: UserId) -> Result<Vec<Group>, StoreError>;
+
+    // --- apps and assignments
+    /// Inserts an app with its secrets.
+    async fn insert_app(&mut self, app: &App) -> Result<(), StoreError>;
+    /// Replaces an app's stored fields and secrets.
+    async fn update_app(&mut self, app: &App) -> Result<(), StoreError>;
+    /// An app by id.
+    async fn get_app(&mut self, id: AppId) -> Result<Option<App>, StoreError>;
+    /// An app by OIDC client id.
+    async fn get_app_by_client_id(&mut self, client_id: &str) -> Result<Option<App>, StoreError>;
+    /// Removes an app and its assignments.
+    async fn delete_app(&mut self, id: AppId) -> Result<bool, StoreError>;
+    /// Apps in id order, optionally by label prefix.
+    async fn list_apps(&mut self, q: Option<&str>, page: &Page) -> Result<Vec<App>, StoreError>;
+    /// Assigns a user directly; false when already assigned.
+    async fn assign_user(&mut self, app: AppId, user: UserId, now: OffsetDateTime) -> Result<bool, StoreError>;
+    /// Removes a direct assignment; false when there was none.
+    async fn unassign_user(&mut self, app: AppId, user: UserId) -> Result<bool, StoreError>;
+    /// Assigns a group; false when already assigned.
+    async fn assign_group(&mut self, app: AppId, group: GroupId, now: OffsetDateTime) -> Result<bool, StoreError>;
+    /// Removes a group assignment; false when there was none.
+    async fn unassign_group(&mut self, app: AppId, group: GroupId) -> Result<bool, StoreError>;
+    /// Users assigned directly, in id order.
+    async fn list_app_users(&mut self, app: AppId, page: &Page) -> Result<Vec<User>, StoreError>;
+    /// Groups assigned.
+    async fn list_app_groups(&mut self, app: AppId) -> Result<Vec<Group>, StoreError>;
+    /// Every app a user reaches, and how.
+    async fn list_user_app_links(&mut self, user: UserId) -> Result<Vec<AppLink>, StoreError>;
+
+    // --- admin roles and API tokens
+    /// Grants a role; false when already held.
+    async fn grant_role(&mut self, user: UserId, role: AdminRole, now: OffsetDateTime) -> Result<bool, StoreError>;
+    /// Revokes a role; false when not held.
+    async fn revoke_role(&mut self, user: UserId, role: AdminRole) -> Result<bool, StoreError>;
+    /// Roles a user holds.
+    async fn list_roles(&mut self, user: UserId) -> Result<Vec<AdminRole>, StoreError>;
+    /// Stores a new API token.
+    async fn insert_api_token(&mut self, token: &ApiToken) -> Result<(), StoreError>;
+    /// An unrevoked token by hash.
+    async fn find_api_token(&mut self, hash: &str) -> Result<Option<ApiToken>, StoreError>;
+    /// A token by id.
+    async fn get_api_token(&mut self, id: ApiTokenId) -> Result<Option<ApiToken>, StoreError>;
+    /// Records a use.
+    async fn touch_api_token(&mut self, id: ApiTokenId, now: OffsetDateTime) -> Result<(), StoreError>;
+    /// A user's tokens, newest last.
+    async fn list_api_tokens(&mut self, user: UserId) -> Result<Vec<ApiToken>, StoreError>;
+    /// Revokes a token; false when already revoked or unknown.
+    async fn revoke_api_token(&mut self, id: ApiTokenId, now: OffsetDateTime) -> Result<bool, StoreError>;
+
+    // --- signing keys and settings
+    /// Stores a new signing key.
+    async fn insert_signing_key(&mut self, key: &SigningKeyRecord) -> Result<(), StoreError>;
+    /// Every signing key, oldest first.
+    async fn list_signing_keys(&mut self) -> Result<Vec<SigningKeyRecord>, StoreError>;
+    /// Moves a key to `state`; false when unknown.
+    async fn set_signing_key_state(&mut self, kid: &str, state: KeyState, now: OffsetDateTime) -> Result<bool, StoreError>;
+    /// A server setting.
+    async fn get_setting(&mut self, key: &str) -> Result<Option<serde_json::Value>, StoreError>;
+    /// Stores a server setting.
+    async fn put_setting(&mut self, key: &str, value: &serde_json::Value, now: OffsetDateTime) -> Result<(), StoreError>;
+
+    // --- System Log
+    /// Appends an event.
+    async fn append_event(&mut self, event: &LogEvent) -> Result<(), StoreError>;
+    /// Queries events.
+    async fn query_events(&mut self, query: &EventQuery) -> Result<Vec<LogEvent>, StoreError>;
+    /// An event by id.
+    async fn get_event(&mut self, id: EventId) -> Result<Option<LogEvent>, StoreError>;
+
+    // --- jobs
+    /// Enqueues a job; it becomes visible to workers when the transaction commits.
+    async fn enqueue_job(&mut self, job: &NewJob) -> Result<(), StoreError>;
+    /// A job by id.
+    async fn get_job(&mut self, id: JobId) -> Result<Option<Job>, StoreError>;
+    /// Records the result of an attempt; false when `lease` is no longer the job's current lease
+    /// (another worker reclaimed it), in which case nothing changes.
+    async fn finish_job(&mut self, lease: &Lease, result: &JobResult, now: OffsetDateTime) -> Result<bool, StoreError>;
+    /// Counts jobs by state, optionally of one kind.
+    async fn count_jobs(&mut self, kind: Option<&str>) -> Result<JobCounts, StoreError>;
+}

@@ -1,0 +1,7 @@
+//! The outbound side: the durable job worker, the guarded HTTP client, and job handlers.
+
+pub mod http;
+pub mod webhook;
+pub mod worker;
+
+pub use worker::{Attempt, JobHandler, Worker, WorkerConfig};

@@ -1,0 +1,238 @@
+//! The job worker: claims due jobs under a lease, runs them concurrently, records each result
+//! fenced by the lease (so a job reclaimed by another node is never recorded twice), and retries
+//! with backoff until the job's deadline.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use async_trait::async_trait;
+use rand::Rng;
+use time::{Duration, OffsetDateTime};
+use tokio::sync::{watch, Notify, Semaphore};
+use ulo_core::clock::Clock;
+use ulo_core::job::{Backoff, Job, JobResult, Lease};
+use ulo_core::store::{Store, StoreError, StoreTx};
+
+/// What one attempt of a job came to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Attempt {
+    /// Finished.
+    Done,
+    /// Failed in a way worth retrying; `retry_after` when the far side asked for a delay.
+    Retry {
+        /// Why.
+        error: String,
+        /// Requested delay (`Retry-After`).
+        retry_after: Option<Duration>,
+    },
+    /// Failed for good.
+    Fail {
+        /// Why.
+        error: String,
+    },
+}
+
+/// Runs jobs of one kind.
+#[async_trait]
+pub trait JobHandler: Send + Sync {
+    /// Performs one attempt.
+    async fn run(&self, job: &Job) -> Attempt;
+
+    /// Writes what the attempt changed (statuses, System Log events) in the same transaction that
+    /// records the job's result.
+    async fn record(&self, _tx: &mut dyn StoreTx, _job: &Job, _attempt: &Attempt, _result: &JobResult, _now: OffsetDateTime) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+/// Worker settings.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// Identifies this worker in leases (unique per process).
+    pub owner: String,
+    /// Jobs run at once.
+    pub concurrency: usize,
+    /// How long a claim lasts before another worker may take the job over.
+    pub lease: Duration,
+    /// Fallback poll when nothing wakes the worker.
+    pub poll: StdDuration,
+    /// Retry schedule.
+    pub backoff: Backoff,
+}
+
+impl WorkerConfig {
+    /// Defaults for a server: 64 concurrent jobs, 30 s leases, 1 s poll.
+    pub fn new(owner: String) -> Self {
+        WorkerConfig { owner, concurrency: 64, lease: Duration::seconds(30), poll: StdDuration::from_secs(1), backoff: Backoff::default() }
+    }
+}
+
+/// Claims and runs jobs.
+pub struct Worker {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    handlers: HashMap<String, Arc<dyn JobHandler>>,
+    config: WorkerConfig,
+    wake: Notify,
+}
+
+impl Worker {
+    /// A worker with no handlers yet.
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: WorkerConfig) -> Self {
+        Worker { store, clock, handlers: HashMap::new(), config, wake: Notify::new() }
+    }
+
+    /// Registers the handler for `kind`.
+    pub fn handle(mut self, kind: &str, handler: Arc<dyn JobHandler>) -> Self {
+        self.handlers.insert(kind.to_string(), handler);
+        self
+    }
+
+    /// Wakes the worker now (a job was enqueued in this process).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Runs until `shutdown` turns true, then lets running jobs finish.
+    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        let permits = Arc::new(Semaphore::new(self.config.concurrency));
+        let mut failures = 0u32;
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            let free = permits.available_permits();
+            let claimed = if free == 0 { Ok(Vec::new()) } else { self.claim(free as u32).await };
+            let n = match claimed {
+                Ok(jobs) => {
+                    failures = 0;
+                    let n = jobs.len();
+                    for job in jobs {
+                        let Ok(permit) = permits.clone().acquire_owned().await else { return };
+                        let me = self.clone();
+                        tokio::spawn(async move {
+                            me.execute(job).await;
+                            drop(permit);
+                        });
+                    }
+                    n
+                }
+                Err(e) => {
+                    failures = failures.saturating_add(1);
+                    tracing::warn!(error = %e, "claiming jobs failed; backing off");
+                    let wait = StdDuration::from_millis(200u64.saturating_mul(1 << failures.min(6)));
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => {}
+                        _ = shutdown.changed() => {}
+                    }
+                    continue;
+                }
+            };
+            if n > 0 && permits.available_permits() > 0 {
+                continue;
+            }
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = self.store.wait_for_jobs(self.config.poll) => {}
+                _ = shutdown.changed() => {}
+                _ = wait_for_permit(&permits, free == 0 || n > 0) => {}
+            }
+        }
+        // Let in-flight attempts record their results before returning.
+        let _ = permits.acquire_many(self.config.concurrency as u32).await;
+    }
+
+    async fn claim(&self, limit: u32) -> Result<Vec<Job>, StoreError> {
+        let now = self.clock.now();
+        self.store.claim_jobs(&self.config.owner, limit, now, now + self.config.lease).await
+    }
+
+    /// Runs every due job until none is left; returns how many attempts ran (tests and tools).
+    pub async fn drain(&self) -> Result<usize, StoreError> {
+        let mut total = 0;
+        loop {
+            let jobs = self.claim(self.config.concurrency.max(1) as u32).await?;
+            if jobs.is_empty() {
+                return Ok(total);
+            }
+            total += jobs.len();
+            futures::future::join_all(jobs.into_iter().map(|j| self.execute(j))).await;
+        }
+    }
+
+    /// One attempt: run, then record the result fenced by the lease.
+    async fn execute(&self, job: Job) {
+        let lease = Lease { job: job.id, owner: self.config.owner.clone(), attempt: job.attempts };
+        let attempt = if self.clock.now() > job.deadline {
+            Attempt::Fail { error: format!("deadline passed before attempt {}; last error: {}", job.attempts, job.last_error.clone().unwrap_or_default()) }
+        } else {
+            match self.handlers.get(&job.kind) {
+                Some(h) => self.run_with_heartbeat(h.as_ref(), &job, &lease).await,
+                None => Attempt::Retry { error: format!("no handler for job kind {:?} on this node", job.kind), retry_after: Some(Duration::minutes(1)) },
+            }
+        };
+        let now = self.clock.now();
+        let result = match &attempt {
+            Attempt::Done => JobResult::Done,
+            Attempt::Retry { error, retry_after } => {
+                let jitter: f64 = rand::rng().random();
+                self.config.backoff.next(&job, now, error.clone(), *retry_after, jitter)
+            }
+            Attempt::Fail { error } => JobResult::Dead { error: error.clone() },
+        };
+        if let Err(e) = self.record(&job, &lease, &attempt, &result, now).await {
+            // The lease will expire and another attempt will run: at-least-once, never lost.
+            tracing::warn!(job = %job.id, kind = job.kind, error = %e, "recording a job result failed");
+        }
+    }
+
+    async fn run_with_heartbeat(&self, handler: &dyn JobHandler, job: &Job, lease: &Lease) -> Attempt {
+        let every: StdDuration = (self.config.lease / 3_i32).unsigned_abs();
+        let heartbeat = async {
+            loop {
+                tokio::time::sleep(every).await;
+                let until = self.clock.now() + self.config.lease;
+                match self.store.extend_lease(lease, until).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::warn!(job = %job.id, "lease lost; another worker may run this job");
+                        std::future::pending::<()>().await;
+                    }
+                    Err(e) => tracing::warn!(job = %job.id, error = %e, "extending a lease failed"),
+                }
+            }
+        };
+        tokio::select! {
+            a = handler.run(job) => a,
+            _ = heartbeat => unreachable_attempt(),
+        }
+    }
+
+    async fn record(&self, job: &Job, lease: &Lease, attempt: &Attempt, result: &JobResult, now: OffsetDateTime) -> Result<(), StoreError> {
+        let mut tx = self.store.begin().await?;
+        if let Some(h) = self.handlers.get(&job.kind) {
+            h.record(tx.as_mut(), job, attempt, result, now).await?;
+        }
+        if tx.finish_job(lease, result, now).await? {
+            tx.commit().await
+        } else {
+            tracing::warn!(job = %job.id, "result not recorded: the lease moved to another worker");
+            Ok(())
+        }
+    }
+}
+
+fn unreachable_attempt() -> Attempt {
+    Attempt::Retry { error: "heartbeat ended unexpectedly".into(), retry_after: None }
+}
+
+/// When the worker was busy, resolves once a permit frees up; otherwise never.
+async fn wait_for_permit(permits: &Arc<Semaphore>, busy: bool) {
+    if !busy {
+        return std::future::pending().await;
+    }
+    if let Ok(p) = permits.acquire().await {
+        drop(p);
+    }
+}

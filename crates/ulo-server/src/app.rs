@@ -1,0 +1,154 @@
+//! Starting ulo: open the store, check the master key, make keys, bootstrap, start the worker
+//! and the HTTP server. The CLI and the test kit both start ulo through here.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use ulo_core::app::OutboundPolicy;
+use ulo_core::clock::Clock;
+use ulo_core::directory::Sealer;
+use ulo_delivery::{Worker, WorkerConfig};
+
+use crate::bootstrap::{bootstrap, Bootstrapped};
+use crate::state::{AppState, ServerConfig};
+
+/// Why ulo could not start.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct StartError(pub String);
+
+fn err(context: &str) -> impl Fn(String) -> StartError + '_ {
+    move |e| StartError(format!("{context}: {e}"))
+}
+
+/// How to start.
+pub struct Options {
+    /// `sqlite://…` or `postgres://…`.
+    pub database_url: String,
+    /// Public base URL; `None` → `http://<bound address>`.
+    pub issuer: Option<String>,
+    /// Seals secrets at rest.
+    pub sealer: Arc<dyn Sealer>,
+    /// Fingerprint of the master key, checked against the one the store was created with.
+    pub master_key_fingerprint: String,
+    /// Outbound URL rules.
+    pub outbound: OutboundPolicy,
+    /// Login of the first admin.
+    pub bootstrap_admin: String,
+    /// Token of the first admin (else random).
+    pub bootstrap_token: Option<String>,
+    /// Concurrent jobs; 0 runs no worker.
+    pub worker_concurrency: usize,
+    /// Time source.
+    pub clock: Arc<dyn Clock>,
+}
+
+/// A running ulo.
+pub struct Running {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its issuer.
+    pub issuer: String,
+    /// Shared state (store, keys…).
+    pub state: AppState,
+    /// What bootstrap created, on first start only.
+    pub bootstrapped: Option<Bootstrapped>,
+    /// The job worker, if one runs.
+    pub worker: Option<Arc<Worker>>,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+    server: JoinHandle<std::io::Result<()>>,
+}
+
+const MASTER_KEY_SETTING: &str = "master_key_fingerprint";
+
+/// Starts ulo on `listener`.
+pub async fn start(opts: Options, listener: tokio::net::TcpListener) -> Result<Running, StartError> {
+    let addr = listener.local_addr().map_err(|e| StartError(e.to_string()))?;
+    let issuer = opts.issuer.clone().unwrap_or_else(|| format!("http://{addr}")).trim_end_matches('/').to_string();
+    let store = ulo_store::open(&opts.database_url).await.map_err(|e| err("opening the store")(e.to_string()))?;
+    let clock = opts.clock.clone();
+
+    // A store sealed with one master key cannot be read with another: say so plainly.
+    let mut tx = store.begin().await.map_err(|e| StartError(e.to_string()))?;
+    match tx.get_setting(MASTER_KEY_SETTING).await.map_err(|e| StartError(e.to_string()))? {
+        Some(v) if v.as_str() != Some(opts.master_key_fingerprint.as_str()) => {
+            return Err(StartError(format!(
+                "this store was sealed with another master key (fingerprint {}, this one is {}); start with the master key it was created with",
+                v.as_str().unwrap_or("?"),
+                opts.master_key_fingerprint
+            )));
+        }
+        Some(_) => drop(tx),
+        None => {
+            tx.put_setting(MASTER_KEY_SETTING, &json!(opts.master_key_fingerprint), clock.now()).await.map_err(|e| StartError(e.to_string()))?;
+            tx.commit().await.map_err(|e| StartError(e.to_string()))?;
+        }
+    }
+
+    crate::keys::ensure_keys(store.as_ref(), opts.sealer.as_ref(), clock.as_ref()).await.map_err(|e| err("creating signing keys")(e.to_string()))?;
+    let ring = crate::keys::load_ring(store.as_ref(), opts.sealer.as_ref()).await.map_err(|e| err("loading signing keys")(e.to_string()))?;
+    let bootstrapped = bootstrap(store.as_ref(), clock.as_ref(), &opts.bootstrap_admin, opts.bootstrap_token.clone())
+        .await
+        .map_err(|e| err("bootstrap")(e.to_string()))?;
+
+    let config = ServerConfig { issuer: issuer.clone(), outbound: opts.outbound };
+    let state = AppState::new(store.clone(), clock.clone(), config, opts.sealer.clone(), ring);
+    let (shutdown, rx) = watch::channel(false);
+    let mut tasks = Vec::new();
+
+    let worker = if opts.worker_concurrency > 0 {
+        let owner = format!("{}-{}", std::process::id(), uuid::Uuid::now_v7().simple());
+        let mut wc = WorkerConfig::new(owner);
+        wc.concurrency = opts.worker_concurrency;
+        let webhook = ulo_delivery::webhook::Webhook::new(opts.outbound, Duration::from_secs(10)).map_err(err("building the HTTP client"))?;
+        let w = Arc::new(Worker::new(store.clone(), clock.clone(), wc).handle(ulo_delivery::webhook::KIND, Arc::new(webhook)));
+        let run = w.clone();
+        let rx = rx.clone();
+        tasks.push(tokio::spawn(async move { run.run(rx).await }));
+        Some(w)
+    } else {
+        None
+    };
+
+    // Keys rotated by `ulo keys rotate` (or another node) are picked up without a restart.
+    tasks.push(tokio::spawn(reload_keys(state.clone(), rx.clone())));
+
+    let mut srx = rx.clone();
+    let server = tokio::spawn(crate::serve(listener, crate::router(state.clone()), async move {
+        let _ = srx.wait_for(|stop| *stop).await;
+    }));
+    Ok(Running { addr, issuer, state, bootstrapped, worker, shutdown, tasks, server })
+}
+
+async fn reload_keys(state: AppState, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(30)) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        match crate::keys::load_ring(state.0.store.as_ref(), state.0.sealer.as_ref()).await {
+            Ok(ring) => state.set_keys(ring),
+            Err(e) => tracing::warn!(error = %e, "reloading signing keys failed"),
+        }
+    }
+}
+
+impl Running {
+    /// Stops accepting requests, finishes in-flight ones and running jobs, and returns.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        match self.server.await {
+            Ok(Err(e)) => tracing::warn!(error = %e, "server ended with an error"),
+            Err(e) => tracing::warn!(error = %e, "server task failed"),
+            Ok(Ok(())) => {}
+        }
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}

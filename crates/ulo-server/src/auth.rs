@@ -1,0 +1,132 @@
+//! Admin API authentication: `Authorization: SSWS <token>` (or `Bearer`), acting with the owner's roles.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use time::Duration;
+use ulo_core::auth::{hash_token, ApiToken};
+use ulo_core::context::Context;
+use ulo_core::user::{User, UserStatus};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// An authenticated admin: the context every domain call takes, and the token used.
+pub struct Admin {
+    /// Who, from where, with which roles.
+    pub ctx: Context,
+    /// The owner.
+    pub user: User,
+    /// The token presented.
+    pub token: ApiToken,
+}
+
+/// The client IP of a request.
+pub fn client_ip(parts: &Parts) -> Option<IpAddr> {
+    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
+}
+
+/// Why authentication failed, as an answer (429 when the IP is throttled).
+pub struct AuthRejection(Response);
+
+impl IntoResponse for AuthRejection {
+    fn into_response(self) -> Response {
+        self.0
+    }
+}
+
+impl From<ApiError> for AuthRejection {
+    fn from(e: ApiError) -> Self {
+        AuthRejection(e.into_response())
+    }
+}
+
+fn throttled(wait: std::time::Duration) -> AuthRejection {
+    let secs = wait.as_secs().max(1);
+    let mut resp = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "E0000047",
+        format!("API call exceeded rate limit: too many failed authentications from this address; retry in {secs} s"),
+    )
+    .into_response();
+    if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    AuthRejection(resp)
+}
+
+/// The token in an Authorization header value, if it uses a scheme we accept.
+fn token_from_header(value: &str) -> Option<&str> {
+    let (scheme, rest) = value.trim().split_once(' ')?;
+    let token = rest.trim();
+    (scheme.eq_ignore_ascii_case("SSWS") || scheme.eq_ignore_ascii_case("Bearer")).then_some(token).filter(|t| !t.is_empty())
+}
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AuthRejection> {
+        let ip = client_ip(parts);
+        if let Some(wait) = ip.and_then(|ip| state.0.auth_failures.blocked(ip)) {
+            return Err(throttled(wait));
+        }
+        let fail = |msg: &str| {
+            if let Some(ip) = ip {
+                state.0.auth_failures.fail(ip);
+            }
+            AuthRejection::from(ApiError::unauthorized(msg.to_string()))
+        };
+        let Some(raw) = parts.headers.get(header::AUTHORIZATION) else {
+            return Err(fail("Invalid token provided: send Authorization: SSWS <API token>"));
+        };
+        let Some(secret) = raw.to_str().ok().and_then(token_from_header) else {
+            return Err(fail("Invalid token provided: the Authorization header must be SSWS <API token> or Bearer <API token>"));
+        };
+        let hash = hash_token(secret);
+        let mut tx = state.0.store.read().await.map_err(ApiError::from)?;
+        let Some(token) = tx.find_api_token(&hash).await.map_err(ApiError::from)? else {
+            return Err(fail("Invalid token provided: the token is unknown or revoked"));
+        };
+        let Some(user) = tx.get_user(token.user_id).await.map_err(ApiError::from)? else {
+            return Err(fail("Invalid token provided: its owner no longer exists"));
+        };
+        if user.status != UserStatus::Active {
+            return Err(fail("Invalid token provided: its owner is not active"));
+        }
+        let roles = tx.list_roles(user.id).await.map_err(ApiError::from)?;
+        drop(tx);
+        if roles.is_empty() {
+            return Err(AuthRejection::from(ApiError::forbidden(
+                "You do not have permission to perform the requested action: the token's owner holds no admin role",
+            )));
+        }
+        let now = state.0.clock.now();
+        // Recording every use would make each read a write; a minute's precision is enough.
+        if token.last_used.is_none_or(|t| now - t > Duration::minutes(1)) {
+            let mut tx = state.0.store.begin().await.map_err(ApiError::from)?;
+            tx.touch_api_token(token.id, now).await.map_err(ApiError::from)?;
+            tx.commit().await.map_err(ApiError::from)?;
+        }
+        let ua = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let ctx = Context::admin(&user, roles, ip.map(|i| i.to_string()), ua);
+        Ok(Admin { ctx, user, token })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::token_from_header;
+
+    #[test]
+    fn header_schemes() {
+        assert_eq!(token_from_header("SSWS abc"), Some("abc"));
+        assert_eq!(token_from_header("ssws  abc "), Some("abc"));
+        assert_eq!(token_from_header("Bearer abc"), Some("abc"));
+        assert_eq!(token_from_header("Basic abc"), None);
+        assert_eq!(token_from_header("SSWS "), None);
+        assert_eq!(token_from_header("abc"), None);
+    }
+}

@@ -1,0 +1,53 @@
+//! ulo's HTTP server: admin API, discovery, System Log, and the wiring that runs it.
+
+pub mod app;
+pub mod auth;
+pub mod bootstrap;
+pub mod clock;
+pub mod error;
+pub mod extract;
+pub mod keys;
+pub mod password;
+pub mod routes;
+pub mod sealer;
+pub mod state;
+pub mod throttle;
+
+use std::any::Any;
+use std::net::SocketAddr;
+
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+
+pub use state::{AppState, ServerConfig};
+
+/// The whole router.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(routes::meta::router())
+        .merge(routes::users::router())
+        .merge(routes::groups::router())
+        .merge(routes::apps::router())
+        .merge(routes::tokens::router())
+        .merge(routes::logs::router())
+        .fallback(routes::meta::not_found)
+        .method_not_allowed_fallback(routes::meta::method_not_allowed)
+        .layer(RequestBodyLimitLayer::new(1024 * 1024))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+fn panic_response(_: Box<dyn Any + Send + 'static>) -> Response {
+    error::ApiError::internal("handler panicked").into_response()
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves, then finishes in-flight requests.
+pub async fn serve(listener: tokio::net::TcpListener, router: Router, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,183 @@
+//! `/api/v1/logs`: query the System Log, and tail it live over server-sent events.
+
+use std::collections::{HashMap, VecDeque};
+use std::convert::Infallible;
+use std::time::Duration as StdDuration;
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use futures::Stream;
+use serde::Deserialize;
+use time::format_description::well_known::Rfc3339;
+use time::{Duration, OffsetDateTime};
+use ulo_core::clock::{from_millis, to_millis};
+use ulo_core::filter::Filter;
+use ulo_core::ids::EventId;
+use ulo_core::log::{EventQuery, LogEvent, SortOrder};
+
+use super::paging;
+use crate::auth::Admin;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::ApiQuery;
+use crate::state::AppState;
+
+/// The routes.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/v1/logs", get(query)).route("/api/v1/logs/stream", get(stream))
+}
+
+/// An opaque cursor for an event: its `published` and `uuid`.
+pub fn encode_cursor(e: &LogEvent) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{}.{}", to_millis(e.published), e.uuid))
+}
+
+fn decode_cursor(s: &str) -> ApiResult<(OffsetDateTime, EventId)> {
+    let bad = || ApiError::bad_request(format!("Invalid after cursor {s:?}: use the value from a Link rel=\"next\" header"), vec![]);
+    let raw = URL_SAFE_NO_PAD.decode(s).map_err(|_| bad())?;
+    let text = String::from_utf8(raw).map_err(|_| bad())?;
+    let (ms, id) = text.split_once('.').ok_or_else(bad)?;
+    Ok((from_millis(ms.parse().map_err(|_| bad())?), id.parse().map_err(|_| bad())?))
+}
+
+fn parse_time(name: &str, s: &str) -> ApiResult<OffsetDateTime> {
+    OffsetDateTime::parse(s, &Rfc3339)
+        .map_err(|e| ApiError::bad_request(format!("Invalid {name} {s:?}: use an RFC 3339 timestamp such as 2026-01-31T12:00:00.000Z ({e})"), vec![]))
+}
+
+fn parse_filter(s: Option<&str>) -> ApiResult<Option<Filter>> {
+    s.filter(|f| !f.trim().is_empty())
+        .map(ulo_core::filter::parse)
+        .transpose()
+        .map_err(|e| ApiError::bad_request(format!("Invalid filter: {e}"), vec![e.to_string()]))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Params {
+    since: Option<String>,
+    until: Option<String>,
+    after: Option<String>,
+    limit: Option<u32>,
+    sort_order: Option<String>,
+    q: Option<String>,
+    filter: Option<String>,
+}
+
+async fn query(State(state): State<AppState>, _admin: Admin, ApiQuery(p): ApiQuery<Params>) -> ApiResult<impl IntoResponse> {
+    let limit = paging::limit(p.limit, 100, 1000)?;
+    let sort = match p.sort_order.as_deref() {
+        None | Some("ASCENDING") => SortOrder::Ascending,
+        Some("DESCENDING") => SortOrder::Descending,
+        Some(other) => return Err(ApiError::bad_request(format!("Invalid sortOrder {other:?}: use ASCENDING or DESCENDING"), vec![])),
+    };
+    let keywords: Vec<String> = p.q.as_deref().unwrap_or("").split_whitespace().map(str::to_string).collect();
+    if keywords.len() > 10 || keywords.iter().any(|k| k.len() > 40) {
+        return Err(ApiError::bad_request("Invalid q: at most 10 keywords of at most 40 characters", vec![]));
+    }
+    let q = EventQuery {
+        since: p.since.as_deref().map(|s| parse_time("since", s)).transpose()?,
+        until: p.until.as_deref().map(|s| parse_time("until", s)).transpose()?,
+        after: p.after.as_deref().map(decode_cursor).transpose()?,
+        filter: parse_filter(p.filter.as_deref())?,
+        keywords,
+        sort,
+        limit,
+    };
+    let mut tx = state.0.store.read().await?;
+    let events = tx.query_events(&q).await?;
+    drop(tx);
+    let next = (events.len() as u32 == limit).then(|| events.last().map(encode_cursor)).flatten();
+    let mut params = vec![("limit", limit.to_string())];
+    for (k, v) in [("since", &p.since), ("until", &p.until), ("sortOrder", &p.sort_order), ("q", &p.q), ("filter", &p.filter), ("after", &p.after)] {
+        if let Some(v) = v {
+            params.push((k, v.clone()));
+        }
+    }
+    let headers = paging::links(state.issuer(), "/api/v1/logs", params, next);
+    Ok((headers, Json(events)))
+}
+
+#[derive(Deserialize)]
+struct StreamParams {
+    since: Option<String>,
+    filter: Option<String>,
+}
+
+/// Events can commit slightly out of `published` order (a transaction that began earlier commits
+/// later), so each poll looks back this far and skips events already sent.
+const OVERLAP: Duration = Duration::seconds(5);
+const POLL: StdDuration = StdDuration::from_millis(250);
+
+struct Tail {
+    state: AppState,
+    filter: Option<Filter>,
+    cursor: OffsetDateTime,
+    sent: HashMap<EventId, OffsetDateTime>,
+    pending: VecDeque<LogEvent>,
+}
+
+impl Tail {
+    async fn poll(&mut self) -> ApiResult<()> {
+        let mut after = None;
+        loop {
+            let q = EventQuery {
+                since: Some(self.cursor - OVERLAP),
+                until: None,
+                after,
+                filter: self.filter.clone(),
+                keywords: Vec::new(),
+                sort: SortOrder::Ascending,
+                limit: 500,
+            };
+            let mut tx = self.state.0.store.read().await?;
+            let events = tx.query_events(&q).await?;
+            drop(tx);
+            let full = events.len() == 500;
+            after = events.last().map(|e| (e.published, e.uuid));
+            for e in events {
+                if self.sent.insert(e.uuid, e.published).is_none() {
+                    self.cursor = self.cursor.max(e.published);
+                    self.pending.push_back(e);
+                }
+            }
+            if !full {
+                break;
+            }
+        }
+        let horizon = self.cursor - OVERLAP - OVERLAP;
+        self.sent.retain(|_, p| *p >= horizon);
+        Ok(())
+    }
+}
+
+async fn stream(State(state): State<AppState>, _admin: Admin, headers: HeaderMap, ApiQuery(p): ApiQuery<StreamParams>) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    let filter = parse_filter(p.filter.as_deref())?;
+    let resume = headers.get("last-event-id").and_then(|v| v.to_str().ok()).map(decode_cursor).transpose()?;
+    let cursor = match (resume, p.since.as_deref()) {
+        (Some((published, _)), _) => published,
+        (None, Some(s)) => parse_time("since", s)?,
+        (None, None) => state.0.clock.now(),
+    };
+    let tail = Tail { state, filter, cursor, sent: HashMap::new(), pending: VecDeque::new() };
+    let s = futures::stream::unfold(tail, |mut tail| async move {
+        loop {
+            if let Some(e) = tail.pending.pop_front() {
+                let ev = Event::default().event("log").id(encode_cursor(&e)).json_data(&e).unwrap_or_else(|_| Event::default().comment("unserializable event"));
+                return Some((Ok(ev), tail));
+            }
+            if let Err(e) = tail.poll().await {
+                tracing::warn!(error = e.summary, "live tail poll failed");
+            }
+            if tail.pending.is_empty() {
+                tokio::time::sleep(POLL).await;
+            }
+        }
+    });
+    Ok(Sse::new(s).keep_alive(KeepAlive::new().interval(StdDuration::from_secs(15))))
+}

@@ -1,0 +1,9 @@
+//! The HTTP surface: one module per resource; handlers stay thin.
+
+pub mod apps;
+pub mod groups;
+pub mod logs;
+pub mod meta;
+pub mod paging;
+pub mod tokens;
+pub mod users;

@@ -1,0 +1,80 @@
+//! What every handler shares.
+
+use std::sync::{Arc, RwLock};
+
+use ulo_core::app::OutboundPolicy;
+use ulo_core::clock::Clock;
+use ulo_core::directory::{Directory, Sealer};
+use ulo_core::store::Store;
+use ulo_jose::KeyRing;
+
+use crate::throttle::Throttle;
+
+/// Server settings handlers need.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The issuer URL (no trailing slash): base of every absolute link.
+    pub issuer: String,
+    /// Which outbound URLs admins may configure.
+    pub outbound: OutboundPolicy,
+}
+
+/// Shared state, cheap to clone.
+#[derive(Clone)]
+pub struct AppState(pub Arc<Inner>);
+
+/// The parts of [`AppState`].
+pub struct Inner {
+    /// Storage.
+    pub store: Arc<dyn Store>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// Settings.
+    pub config: ServerConfig,
+    /// Seals secrets at rest.
+    pub sealer: Arc<dyn Sealer>,
+    /// Signing keys; replaced on rotation.
+    pub keys: RwLock<Arc<KeyRing>>,
+    /// Failed-authentication throttle per client IP.
+    pub auth_failures: Throttle,
+}
+
+impl AppState {
+    /// Builds the state.
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: ServerConfig, sealer: Arc<dyn Sealer>, keys: KeyRing) -> Self {
+        AppState(Arc::new(Inner {
+            store,
+            clock,
+            config,
+            sealer,
+            keys: RwLock::new(Arc::new(keys)),
+            auth_failures: Throttle::new(30, std::time::Duration::from_secs(60)),
+        }))
+    }
+
+    /// The directory service over this state.
+    pub fn directory(&self) -> Directory<'_> {
+        Directory {
+            store: self.0.store.as_ref(),
+            clock: self.0.clock.as_ref(),
+            outbound: self.0.config.outbound,
+            sealer: self.0.sealer.as_ref(),
+        }
+    }
+
+    /// The current key ring.
+    pub fn keys(&self) -> Arc<KeyRing> {
+        self.0.keys.read().map(|k| k.clone()).unwrap_or_else(|e| e.into_inner().clone())
+    }
+
+    /// Replaces the key ring (after rotation).
+    pub fn set_keys(&self, ring: KeyRing) {
+        let mut guard = self.0.keys.write().unwrap_or_else(|e| e.into_inner());
+        *guard = Arc::new(ring);
+    }
+
+    /// Shorthand for the issuer.
+    pub fn issuer(&self) -> &str {
+        &self.0.config.issuer
+    }
+}

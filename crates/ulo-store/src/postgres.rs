@@ -1,0 +1,120 @@
+//! PostgreSQL: the production and multi-node store. Jobs are claimed with `FOR UPDATE SKIP LOCKED`;
+//! LISTEN/NOTIFY wakes other processes' workers.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
+use sqlx::{Postgres, Transaction};
+use tokio::sync::Mutex;
+use ulo_core::store::{Store, StoreTx};
+
+use crate::common::*;
+use crate::filter_sql::Dialect;
+use crate::tx::store_tx;
+
+/// A PostgreSQL store.
+pub struct PgStore {
+    pool: PgPool,
+    listener: Mutex<Option<PgListener>>,
+}
+
+/// A PostgreSQL transaction.
+pub struct PgTx {
+    tx: Transaction<'static, Postgres>,
+}
+
+impl PgStore {
+    /// Connects to `url` and migrates the database.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect(url)
+            .await
+            .map_err(db_err)?;
+        // Migrations from several nodes starting at once are serialized by sqlx's advisory lock.
+        sqlx::migrate!("./migrations/postgres")
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("migrating PostgreSQL: {e}")))?;
+        Ok(PgStore { pool, listener: Mutex::new(None) })
+    }
+
+    /// The pool, for tools that need raw access (tests, benchmarks).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn begin(&self) -> Result<Box<dyn StoreTx>, StoreError> {
+        let tx = self.pool.begin().await.map_err(db_err)?;
+        Ok(Box::new(PgTx { tx }))
+    }
+
+    async fn read(&self) -> Result<Box<dyn StoreTx>, StoreError> {
+        self.begin().await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(db_err)?;
+        Ok(())
+    }
+
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn claim_jobs(&self, owner: &str, limit: u32, now: OffsetDateTime, lease_until: OffsetDateTime) -> Result<Vec<Job>, StoreError> {
+        let rows: Vec<JobRow> = sqlx::query_as(AssertSqlSafe(claim_sql(true)))
+            .bind(owner)
+            .bind(to_millis(lease_until))
+            .bind(to_millis(now))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_err)?;
+        convert(rows)
+    }
+
+    async fn extend_lease(&self, lease: &Lease, until: OffsetDateTime) -> Result<bool, StoreError> {
+        let r = sqlx::query(EXTEND_SQL)
+            .bind(lease.job.to_string())
+            .bind(&lease.owner)
+            .bind(lease.attempt)
+            .bind(to_millis(until))
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn wait_for_jobs(&self, timeout: Duration) {
+        let mut guard = self.listener.lock().await;
+        if guard.is_none() {
+            match PgListener::connect_with(&self.pool).await {
+                Ok(mut l) => match l.listen("ulo_jobs").await {
+                    Ok(()) => *guard = Some(l),
+                    Err(e) => tracing::warn!(error = %e, "LISTEN ulo_jobs failed; polling only"),
+                },
+                Err(e) => tracing::warn!(error = %e, "could not open a LISTEN connection; polling only"),
+            }
+        }
+        match guard.as_mut() {
+            Some(l) => {
+                if let Ok(Err(e)) = tokio::time::timeout(timeout, l.recv()).await {
+                    tracing::warn!(error = %e, "LISTEN connection failed; reconnecting next time");
+                    *guard = None;
+                }
+            }
+            None => {
+                drop(guard);
+                tokio::time::sleep(timeout).await;
+            }
+        }
+    }
+}
+
+store_tx!(PgTx, Postgres, Dialect::Postgres);

@@ -1,0 +1,263 @@
+//! Row shapes shared by both backends, and their conversion to domain types.
+
+use serde_json::Value;
+use sqlx::types::Json;
+use ulo_core::app::{App, AppSecrets};
+use ulo_core::auth::{ApiToken, SigningKeyRecord};
+use ulo_core::clock::from_millis;
+use ulo_core::group::Group;
+use ulo_core::job::Job;
+use ulo_core::log::LogEvent;
+use ulo_core::store::StoreError;
+use ulo_core::user::User;
+
+fn parse<T: std::str::FromStr>(what: &str, s: &str) -> Result<T, StoreError>
+where
+    T::Err: std::fmt::Display,
+{
+    s.parse().map_err(|e| StoreError::Corrupt(format!("{what} {s:?}: {e}")))
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(what: &str, v: Value) -> Result<T, StoreError> {
+    serde_json::from_value(v).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
+pub(crate) const USER_COLS: &str = "u.id, u.status, u.provisioned_by, u.risk_level, u.profile, u.created, u.activated, u.status_changed, u.last_updated, u.password_changed, u.last_login";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct UserRow {
+    id: String,
+    status: String,
+    provisioned_by: String,
+    risk_level: String,
+    profile: Json<Value>,
+    created: i64,
+    activated: Option<i64>,
+    status_changed: Option<i64>,
+    last_updated: i64,
+    password_changed: Option<i64>,
+    last_login: Option<i64>,
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = StoreError;
+    fn try_from(r: UserRow) -> Result<Self, StoreError> {
+        Ok(User {
+            id: parse("user id", &r.id)?,
+            status: parse("user status", &r.status)?,
+            provisioned_by: parse("provisionedBy", &r.provisioned_by)?,
+            risk_level: parse("risk level", &r.risk_level)?,
+            created: from_millis(r.created),
+            activated: r.activated.map(from_millis),
+            status_changed: r.status_changed.map(from_millis),
+            last_updated: from_millis(r.last_updated),
+            password_changed: r.password_changed.map(from_millis),
+            last_login: r.last_login.map(from_millis),
+            profile: from_json("user profile", r.profile.0)?,
+        })
+    }
+}
+
+pub(crate) const GROUP_COLS: &str = "g.id, g.profile, g.created, g.last_updated, g.last_membership_updated";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct GroupRow {
+    id: String,
+    profile: Json<Value>,
+    created: i64,
+    last_updated: i64,
+    last_membership_updated: i64,
+}
+
+impl TryFrom<GroupRow> for Group {
+    type Error = StoreError;
+    fn try_from(r: GroupRow) -> Result<Self, StoreError> {
+        Ok(Group {
+            id: parse("group id", &r.id)?,
+            created: from_millis(r.created),
+            last_updated: from_millis(r.last_updated),
+            last_membership_updated: from_millis(r.last_membership_updated),
+            profile: from_json("group profile", r.profile.0)?,
+        })
+    }
+}
+
+pub(crate) const APP_COLS: &str = "a.id, a.label, a.app_type, a.status, a.oidc, a.logout, a.provisioning, a.client_secret_hash, a.scim_token_sealed, a.created, a.last_updated";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AppRow {
+    id: String,
+    label: String,
+    app_type: String,
+    status: String,
+    oidc: Option<Json<Value>>,
+    logout: Json<Value>,
+    provisioning: Option<Json<Value>>,
+    client_secret_hash: Option<String>,
+    scim_token_sealed: Option<String>,
+    created: i64,
+    last_updated: i64,
+}
+
+impl TryFrom<AppRow> for App {
+    type Error = StoreError;
+    fn try_from(r: AppRow) -> Result<Self, StoreError> {
+        Ok(App {
+            id: parse("app id", &r.id)?,
+            label: r.label,
+            app_type: parse("app type", &r.app_type)?,
+            status: parse("app status", &r.status)?,
+            created: from_millis(r.created),
+            last_updated: from_millis(r.last_updated),
+            oidc: r.oidc.map(|j| from_json("app oidc", j.0)).transpose()?,
+            logout: from_json("app logout", r.logout.0)?,
+            provisioning: r.provisioning.map(|j| from_json("app provisioning", j.0)).transpose()?,
+            secrets: AppSecrets { client_secret_hash: r.client_secret_hash, scim_token_sealed: r.scim_token_sealed },
+        })
+    }
+}
+
+pub(crate) const TOKEN_COLS: &str = "id, user_id, name, token_prefix, token_hash, created, last_used, revoked";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct TokenRow {
+    id: String,
+    user_id: String,
+    name: String,
+    token_prefix: String,
+    token_hash: String,
+    created: i64,
+    last_used: Option<i64>,
+    revoked: Option<i64>,
+}
+
+impl TryFrom<TokenRow> for ApiToken {
+    type Error = StoreError;
+    fn try_from(r: TokenRow) -> Result<Self, StoreError> {
+        Ok(ApiToken {
+            id: parse("token id", &r.id)?,
+            user_id: parse("user id", &r.user_id)?,
+            name: r.name,
+            token_prefix: r.token_prefix,
+            created: from_millis(r.created),
+            last_used: r.last_used.map(from_millis),
+            revoked: r.revoked.map(from_millis),
+            token_hash: r.token_hash,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct KeyRow {
+    kid: String,
+    alg: String,
+    state: String,
+    private_sealed: String,
+    public_jwk: Json<Value>,
+    created: i64,
+    state_changed: Option<i64>,
+}
+
+impl TryFrom<KeyRow> for SigningKeyRecord {
+    type Error = StoreError;
+    fn try_from(r: KeyRow) -> Result<Self, StoreError> {
+        Ok(SigningKeyRecord {
+            kid: r.kid,
+            alg: r.alg,
+            state: parse("key state", &r.state)?,
+            private_sealed: r.private_sealed,
+            public_jwk: r.public_jwk.0,
+            created: from_millis(r.created),
+            state_changed: r.state_changed.map(from_millis),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct EventRow {
+    data: Json<Value>,
+}
+
+impl TryFrom<EventRow> for LogEvent {
+    type Error = StoreError;
+    fn try_from(r: EventRow) -> Result<Self, StoreError> {
+        from_json("log event", r.data.0)
+    }
+}
+
+pub(crate) const JOB_COLS: &str = "id, kind, payload, state, attempts, run_at, deadline, lease_owner, lease_until, last_error, created, finished";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct JobRow {
+    id: String,
+    kind: String,
+    payload: Json<Value>,
+    state: String,
+    attempts: i64,
+    run_at: i64,
+    deadline: i64,
+    lease_owner: Option<String>,
+    lease_until: Option<i64>,
+    last_error: Option<String>,
+    created: i64,
+    finished: Option<i64>,
+}
+
+impl TryFrom<JobRow> for Job {
+    type Error = StoreError;
+    fn try_from(r: JobRow) -> Result<Self, StoreError> {
+        Ok(Job {
+            id: parse("job id", &r.id)?,
+            kind: r.kind,
+            payload: r.payload.0,
+            state: parse("job state", &r.state)?,
+            attempts: r.attempts,
+            run_at: from_millis(r.run_at),
+            deadline: from_millis(r.deadline),
+            lease_owner: r.lease_owner,
+            lease_until: r.lease_until.map(from_millis),
+            last_error: r.last_error,
+            created: from_millis(r.created),
+            finished: r.finished.map(from_millis),
+        })
+    }
+}
+
+/// Converts a vector of rows.
+pub(crate) fn convert<R, T: TryFrom<R, Error = StoreError>>(rows: Vec<R>) -> Result<Vec<T>, StoreError> {
+    rows.into_iter().map(T::try_from).collect()
+}
+
+/// The lower-cased text keyword search runs over.
+pub(crate) fn event_search_text(e: &LogEvent) -> String {
+    let mut s = format!(
+        "{} {} {} {} {} {}",
+        e.event_type, e.display_message, e.actor.id, e.actor.alternate_id, e.actor.display_name, e.outcome.result
+    );
+    if let Some(r) = &e.outcome.reason {
+        s.push(' ');
+        s.push_str(r);
+    }
+    for t in &e.target {
+        s.push_str(&format!(" {} {} {}", t.id, t.alternate_id, t.display_name));
+    }
+    s.to_lowercase()
+}
+
+/// Maps a database error to the store's own error.
+pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
+    match e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Unique(d.message().to_string()),
+        sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) | sqlx::Error::ColumnNotFound(_) => {
+            StoreError::Corrupt(e.to_string())
+        }
+        other => StoreError::Unavailable(other.to_string()),
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct LinkRow {
+    #[sqlx(flatten)]
+    pub app: AppRow,
+    pub via: String,
+}

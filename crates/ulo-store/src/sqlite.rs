@@ -1,0 +1,110 @@
+//! SQLite: the embedded default. WAL mode, one writer connection, a small pool of readers.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, Transaction};
+use ulo_core::store::{Store, StoreTx};
+
+use crate::common::*;
+use crate::filter_sql::Dialect;
+use crate::tx::store_tx;
+
+/// A SQLite store.
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+/// A SQLite transaction.
+pub struct SqliteTx {
+    tx: Transaction<'static, Sqlite>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `url` (`sqlite://path`) and migrates it.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let opts = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Unavailable(format!("bad SQLite URL {url:?}: {e}")))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        // One writer: SQLite serializes writes anyway, and a single connection avoids SQLITE_BUSY storms.
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(opts.clone())
+            .await
+            .map_err(db_err)?;
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&writer)
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("migrating SQLite: {e}")))?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(opts.read_only(true))
+            .await
+            .map_err(db_err)?;
+        Ok(SqliteStore { writer, reader })
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn begin(&self) -> Result<Box<dyn StoreTx>, StoreError> {
+        // IMMEDIATE takes the write lock now, so read-then-write transactions never deadlock on upgrade.
+        let tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
+        Ok(Box::new(SqliteTx { tx }))
+    }
+
+    async fn read(&self) -> Result<Box<dyn StoreTx>, StoreError> {
+        let tx = self.reader.begin().await.map_err(db_err)?;
+        Ok(Box::new(SqliteTx { tx }))
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.reader).await.map_err(db_err)?;
+        Ok(())
+    }
+
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn claim_jobs(&self, owner: &str, limit: u32, now: OffsetDateTime, lease_until: OffsetDateTime) -> Result<Vec<Job>, StoreError> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
+        let rows: Vec<JobRow> = sqlx::query_as(AssertSqlSafe(claim_sql(false)))
+            .bind(owner)
+            .bind(to_millis(lease_until))
+            .bind(to_millis(now))
+            .bind(i64::from(limit))
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        convert(rows)
+    }
+
+    async fn extend_lease(&self, lease: &Lease, until: OffsetDateTime) -> Result<bool, StoreError> {
+        let r = sqlx::query(EXTEND_SQL)
+            .bind(lease.job.to_string())
+            .bind(&lease.owner)
+            .bind(lease.attempt)
+            .bind(to_millis(until))
+            .execute(&self.writer)
+            .await
+            .map_err(db_err)?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn wait_for_jobs(&self, timeout: Duration) {
+        tokio::time::sleep(timeout).await;
+    }
+}
+
+store_tx!(SqliteTx, Sqlite, Dialect::Sqlite);

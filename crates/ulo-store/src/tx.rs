@@ -1,0 +1,661 @@
+//! The one body of SQL both backends run: `store_tx!` expands it for a backend's transaction type.
+//!
+//! Both databases take the same SQL text (`$N` placeholders, `ON CONFLICT`, `RETURNING`, row
+//! values); where they differ, the code branches on [`Dialect`].
+
+/// Implements `StoreTx` for `$tx` (a struct with a `tx: sqlx::Transaction<'static, $db>` field).
+macro_rules! store_tx {
+    ($tx:ident, $db:ty, $dialect:expr) => {
+        #[async_trait::async_trait]
+        impl ulo_core::store::StoreTx for $tx {
+            async fn commit(self: Box<Self>) -> Result<(), StoreError> {
+                self.tx.commit().await.map_err(db_err)
+            }
+
+            async fn insert_user(&mut self, u: &User, password_hash: Option<&str>) -> Result<(), StoreError> {
+                sqlx::query("INSERT INTO users (id, login_key, status, provisioned_by, risk_level, profile, password_hash, created, activated, status_changed, last_updated, password_changed, last_login) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)")
+                    .bind(u.id.to_string())
+                    .bind(u.profile.login_key())
+                    .bind(u.status.as_str())
+                    .bind(u.provisioned_by.as_str())
+                    .bind(u.risk_level.as_str())
+                    .bind(Json(to_json(&u.profile)?))
+                    .bind(password_hash)
+                    .bind(to_millis(u.created))
+                    .bind(u.activated.map(to_millis))
+                    .bind(u.status_changed.map(to_millis))
+                    .bind(to_millis(u.last_updated))
+                    .bind(u.password_changed.map(to_millis))
+                    .bind(u.last_login.map(to_millis))
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn update_user(&mut self, u: &User) -> Result<(), StoreError> {
+                sqlx::query("UPDATE users SET login_key=$2, status=$3, provisioned_by=$4, risk_level=$5, profile=$6, activated=$7, status_changed=$8, last_updated=$9, password_changed=$10, last_login=$11 WHERE id=$1")
+                    .bind(u.id.to_string())
+                    .bind(u.profile.login_key())
+                    .bind(u.status.as_str())
+                    .bind(u.provisioned_by.as_str())
+                    .bind(u.risk_level.as_str())
+                    .bind(Json(to_json(&u.profile)?))
+                    .bind(u.activated.map(to_millis))
+                    .bind(u.status_changed.map(to_millis))
+                    .bind(to_millis(u.last_updated))
+                    .bind(u.password_changed.map(to_millis))
+                    .bind(u.last_login.map(to_millis))
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn set_password_hash(&mut self, id: UserId, hash: &str) -> Result<(), StoreError> {
+                sqlx::query("UPDATE users SET password_hash=$2 WHERE id=$1")
+                    .bind(id.to_string())
+                    .bind(hash)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn password_hash(&mut self, id: UserId) -> Result<Option<String>, StoreError> {
+                let row: Option<(Option<String>,)> = sqlx::query_as("SELECT password_hash FROM users WHERE id=$1")
+                    .bind(id.to_string())
+                    .fetch_optional(&mut *self.tx)
+                    .await
+                    .map_err(db_err)?;
+                Ok(row.and_then(|r| r.0))
+            }
+
+            async fn get_user(&mut self, id: UserId) -> Result<Option<User>, StoreError> {
+                let sql = format!("SELECT {USER_COLS} FROM users u WHERE u.id=$1");
+                let row: Option<UserRow> = sqlx::query_as(AssertSqlSafe(sql.as_str())).bind(id.to_string()).fetch_optional(&mut *self.tx).await.map_err(db_err)?;
+                row.map(User::try_from).transpose()
+            }
+
+            async fn get_user_by_login(&mut self, login: &str) -> Result<Option<User>, StoreError> {
+                let sql = format!("SELECT {USER_COLS} FROM users u WHERE u.login_key=$1");
+                let row: Option<UserRow> = sqlx::query_as(AssertSqlSafe(sql.as_str()))
+                    .bind(login.trim().to_lowercase())
+                    .fetch_optional(&mut *self.tx)
+                    .await
+                    .map_err(db_err)?;
+                row.map(User::try_from).transpose()
+            }
+
+            async fn delete_user(&mut self, id: UserId) -> Result<bool, StoreError> {
+                let r = sqlx::query("DELETE FROM users WHERE id=$1").bind(id.to_string()).execute(&mut *self.tx).await.map_err(db_err)?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn list_users(&mut self, query: &UserQuery) -> Result<Vec<User>, StoreError> {
+                let mut sql = Sql::new(&format!("SELECT {USER_COLS} FROM users u WHERE 1=1"));
+                if let Some(after) = &query.page.after {
+                    let p = sql.param(SqlParam::Text(after.clone()));
+                    sql.push(&format!(" AND u.id > {p}"));
+                }
+                if let Some(q) = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+                    let p = sql.param(SqlParam::Text(format!("{}%", like_escape(&q.to_lowercase()))));
+                    let fields = ["firstName", "lastName", "email"]
+                        .iter()
+                        .map(|k| format!("lower({}) LIKE {p} ESCAPE '\\'", json_text($dialect, "u.profile", k)))
+                        .collect::<Vec<_>>()
+                        .join(" OR ");
+                    sql.push(&format!(" AND (u.login_key LIKE {p} ESCAPE '\\' OR {fields})"));
+                }
+                if let Some(f) = &query.filter {
+                    sql.filter(f, $dialect, &UserFields)?;
+                }
+                let p = sql.param(SqlParam::Int(i64::from(query.page.limit.max(1))));
+                sql.push(&format!(" ORDER BY u.id LIMIT {p}"));
+                let rows: Vec<UserRow> = bind_all!(sqlx::query_as(AssertSqlSafe(sql.text.as_str())), &sql.params).fetch_all(&mut *self.tx).await.map_err(db_err)?;
+                convert(rows)
+            }
+
+            async fn count_users(&mut self) -> Result<i64, StoreError> {
+                let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users").fetch_one(&mut *self.tx).await.map_err(db_err)?;
+                Ok(n)
+            }
+
+            async fn insert_group(&mut self, g: &Group) -> Result<(), StoreError> {
+                sqlx::query("INSERT INTO directory_groups (id, name_key, profile, created, last_updated, last_membership_updated) VALUES ($1,$2,$3,$4,$5,$6)")
+                    .bind(g.id.to_string())
+                    .bind(g.profile.name_key())
+                    .bind(Json(to_json(&g.profile)?))
+                    .bind(to_millis(g.created))
+                    .bind(to_millis(g.last_updated))
+                    .bind(to_millis(g.last_membership_updated))
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn update_group(&mut self, g: &Group) -> Result<(), StoreError> {
+                sqlx::query("UPDATE directory_groups SET name_key=$2, profile=$3, last_updated=$4, last_membership_updated=$5 WHERE id=$1")
+                    .bind(g.id.to_string())
+                    .bind(g.profile.name_key())
+                    .bind(Json(to_json(&g.profile)?))
+                    .bind(to_millis(g.last_updated))
+                    .bind(to_millis(g.last_membership_updated))
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn get_group(&mut self, id: GroupId) -> Result<Option<Group>, StoreError> {
+                let sql = format!("SELECT {GROUP_COLS} FROM directory_groups g WHERE g.id=$1");
+                let row: Option<GroupRow> = sqlx::query_as(AssertSqlSafe(sql.as_str())).bind(id.to_string()).fetch_optional(&mut *self.tx).await.map_err(db_err)?;
+                row.map(Group::try_from).transpose()
+            }
+
+            async fn delete_group(&mut self, id: GroupId) -> Result<bool, StoreError> {
+                let r = sqlx::query("DELETE FROM directory_groups WHERE id=$1").bind(id.to_string()).execute(&mut *self.tx).await.map_err(db_err)?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn list_groups(&mut self, q: Option<&str>, page: &Page) -> Result<Vec<Group>, StoreError> {
+                let mut sql = Sql::new(&format!("SELECT {GROUP_COLS} FROM directory_groups g WHERE 1=1"));
+                if let Some(after) = &page.after {
+                    let p = sql.param(SqlParam::Text(after.clone()));
+                    sql.push(&format!(" AND g.id > {p}"));
+                }
+                if let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) {
+                    let p = sql.param(SqlParam::Text(format!("{}%", like_escape(&q.to_lowercase()))));
+                    sql.push(&format!(" AND g.name_key LIKE {p} ESCAPE '\\'"));
+                }
+                let p = sql.param(SqlParam::Int(i64::from(page.limit.max(1))));
+                sql.push(&format!(" ORDER BY g.id LIMIT {p}"));
+                let rows: Vec<GroupRow> = bind_all!(sqlx::query_as(AssertSqlSafe(sql.text.as_str())), &sql.params).fetch_all(&mut *self.tx).await.map_err(db_err)?;
+                convert(rows)
+            }
+
+            async fn add_member(&mut self, group: GroupId, user: UserId, now: OffsetDateTime) -> Result<bool, StoreError> {
+                let r = sqlx::query("INSERT INTO group_members (group_id, user_id, created) VALUES ($1,$2,$3) ON CONFLICT DO NOTHING")
+                    .bind(group.to_string())
+                    .bind(user.to_string())
+                    .bind(to_millis(now))
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(db_err)?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn remove_member(&mut self, group: GroupId, user: UserId) -> Result<bool, StoreError> {
+                let r = sqlx::query("DELETE FROM group_members WHERE group_id=$1 AND user_id=$2")
+                    .bind(group.to_string())
+                    .bind(user.to_string())
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(db_err)?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn list_members(&mut self, group: GroupId, page: &Page) -> Result<Vec<User>, StoreError> {
+                let sql = format!("SELECT {USER_COLS} FROM users u JOIN group_members m ON m.user_id = u.id WHERE m.group_id=$1 AND u.id > $2 ORDER BY u.id LIMIT $3");
+                let rows: Vec<UserRow> = sqlx::query_as(AssertSqlSafe(sql.as_str()))
+                    .bind(group.to_string())
+                    .bind(page.after.clone().unwrap_or_default())
+                    .bind(i64::from(page.limit.max(1)))
+                    .fetch_all(&mut *self.tx)
+                    .await
+                    .map_err(db_err)?;
+                convert(rows)
+            }
+
+            async fn list_user_groups(&mut self, user: UserId) -> Result<Vec<Group>, StoreError> {
+                let sql = format!("SELECT {GROUP_COLS} FROM directory_groups g JOIN group_members m ON m.group_id = g.id WHERE m.user_id=$1 ORDER BY g.id");
+                let rows: Vec<GroupRow> = sqlx::query_as(AssertSqlSafe(sql.as_str())).bind(user.to_string()).fetch_all(&mut *self.tx).await.map_err(db_err)?;
+                convert(rows)
+            }
+
+            async fn insert_app(&mut self, a: &App) -> Result<(), StoreError> {
+                sqlx::query("INSERT INTO apps (id, label, app_type, status, client_id, oidc, logout, provisioning, client_secret_hash, scim_token_sealed, created, last_updated) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)")
+                    .bind(a.id.to_string())
+                    .bind(&a.label)
+                    .bind(a.app_type.as_str())
+                    .bind(a.status.as_str())
+                    .bind(a.oidc.as_ref().map(|o| o.client_id.clone()))
+                    .bind(a.oidc.as_ref().map(to_json).transpose()?.map(Json))
+                    .bind(Json(to_json(&a.logout)?))
+                    .bind(a.provisioning.as_ref().map(to_json).transpose()?.map(Json))
+                    .bind(a.secrets.client_secret_hash.as_deref())
+                    .bind(a.secrets.scim_token_sealed.as_deref())
+                    .bind(to_millis(a.created))
+                    .bind(to_millis(a.last_updated))
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn update_app(&mut self, a: &App) -> Result<(), StoreError> {
+                sqlx::query("UPDATE apps SET label=$2, status=$3, client_id=$4, oidc=$5, logout=$6, provisioning=$7, client_secret_hash=$8, scim_token_sealed=$9, last_updated=$10 WHERE id=$1")
+                    .bind(a.id.to_string())
+                    .bind(&a.label)
+                    .bind(a.status.as_str())
+                    .bind(a.oidc.as_ref().map(|o| o.client_id.clone()))
+                    .bind(a.oidc.as_ref().map(to_json).transpose()?.map(Json))
+                    .bind(Json(to_json(&a.logout)?))
+                    .bind(a.provisioning.as_ref().map(to_json).transpose()?.map(Json))
+                    .bind(a.secrets.client_secret_hash.as_deref())
+                    .bind(a.secrets.scim_token_sealed.as_deref())
+                    .bind(to_millis(a.last_updated))
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn get_app(&mut self, id: AppId) -> Result<Option<App>, StoreError> {
+                let sql = format!("SELECT {APP_COLS} FROM apps a WHERE a.id=$1");
+                let row: Option<AppRow> = sqlx::query_as(AssertSqlSafe(sql.as_str())).bind(id.to_string()).fetch_optional(&mut *self.tx).await.map_err(db_err)?;
+                row.map(App::try_from).transpose()
+            }
+
+            async fn get_app_by_client_id(&mut self, client_id: &str) -> Result<Option<App>, StoreError> {
+                let sql = format!("SELECT {APP_COLS} FROM apps a WHERE a.client_id=$1");
+                let row: Option<AppRow> = sqlx::query_as(AssertSqlSafe(sql.as_str())).bind(client_id).fetch_optional(&mut *self.tx).await.map_err(db_err)?;
+                row.map(App::try_from).transpose()
+            }
+
+            async fn delete_app(&mut self, id: AppId) -> Result<bool, StoreError> {
+                let r = sqlx::query("DELETE FROM apps WHERE id=$1").bind(id.to_string()).execute(&mut *self.tx).await.map_err(db_err)?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn list_apps(&mut self, q: Option<&str>, page: &Page) -> Result<Vec<App>, StoreError> {
+                let mut sql = Sql::new(&format!("SELECT {APP_COLS} FROM apps a WHERE 1=1"));
+                if let Some(after) = &page.after {
+                    let p = sql.param(SqlParam::Text(after.clone()));
+                    sql.push(&format!(" AND a.id > {p}"));
+                }
+                if let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) {
+                    let p = sql.param(SqlParam::Text(format!("{}%", like_escape(&q.to_lowercase()))));
+                    sql.push(&format!(" AND lower(a.label) LIKE {p} ESCAPE '\\'"));
+                }
+                let p = sql.param(SqlParam::Int(i64::from(page.limit.max(1))));
+                sql.push(&format!(" ORDER BY a.id LIMIT {p}"));
+                let rows: Vec<AppRow> = bind_all!(sqlx::query_as(AssertSqlSafe(sql.text.as_str())), &sql.params).fetch_all(&mut *self.tx).await.map_err(db_err)?;
+                convert(rows)
+            }
+
+            async fn assign_user(&mut self, app: AppId, user: UserId, now: OffsetDateTime) -> Result<bool, StoreError> {
+                let r = sqlx::query("INSERT INTO app_user_assignments (app_id, user_id, created) VALUES ($1,$2,$3) ON CONFLICT DO NOTHING")
+                    .bind(app.to_string())
+                    .bind(user.to_string())
+                    .bind(to_millis(now))
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(db_err)?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn unassign_user(&mut self, app: AppId, user: UserId) -> Result<bool, StoreError> {
+                let r = sqlx::query("DELETE FROM app_user_assignments WHERE app_id=$1 AND user_id=$2")
+                    .bind(app.to_string())
+                    .bind(user.to_string())
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(db_err)?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn assign_group(&mut self, app: AppId, group: GroupId, now: OffsetDateTime) -> Result<bool, StoreError> {
+                let r = sqlx::query("INSERT INTO app_group_assignments (app_id, group_id, created) VALUES ($1,$2,$3) ON CONFLICT DO NOTHING")
+                    .bind(app.to_string())
+                    .bind(group.to_string())
+                    .bind(to_millis(now))
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(db_err)?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn unassign_group(&mut self, app: AppId, group: GroupId) -> Result<bool, StoreError> {
+                let r = sqlx::query("DELETE FROM app_group_assignments WHERE app_id=$1 AND group_id=$2")
+                    .bind(app.to_string())
+                    .bind(group.to_string())
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(db_err)?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn list_app_users(&mut self, app: AppId, page: &Page) -> Result<Vec<User>, StoreError> {
+                let sql = format!("SELECT {USER_COLS} FROM users u JOIN app_user_assignments x ON x.user_id = u.id WHERE x.app_id=$1 AND u.id > $2 ORDER BY u.id LIMIT $3");
+                let rows: Vec<UserRow> = sqlx::query_as(AssertSqlSafe(sql.as_str()))
+                    .bind(app.to_string())
+                    .bind(page.after.clone().unwrap_or_default())
+                    .bind(i64::from(page.limit.max(1)))
+                    .fetch_all(&mut *self.tx)
+                    .await
+                    .map_err(db_err)?;
+                convert(rows)
+            }
+
+            async fn list_app_groups(&mut self, app: AppId) -> Result<Vec<Group>, StoreError> {
+                let sql = format!("SELECT {GROUP_COLS} FROM directory_groups g JOIN app_group_assignments x ON x.group_id = g.id WHERE x.app_id=$1 ORDER BY g.id");
+                let rows: Vec<GroupRow> = sqlx::query_as(AssertSqlSafe(sql.as_str())).bind(app.to_string()).fetch_all(&mut *self.tx).await.map_err(db_err)?;
+                convert(rows)
+            }
+
+            async fn list_user_app_links(&mut self, user: UserId) -> Result<Vec<AppLink>, StoreError> {
+                let sql = format!(
+                    "SELECT {APP_COLS}, x.via FROM apps a JOIN (\
+                       SELECT app_id, '' AS via FROM app_user_assignments WHERE user_id=$1 \
+                       UNION ALL \
+                       SELECT ga.app_id, ga.group_id AS via FROM app_group_assignments ga JOIN group_members m ON m.group_id = ga.group_id WHERE m.user_id=$1\
+                     ) x ON x.app_id = a.id ORDER BY a.id, x.via"
+                );
+                let rows: Vec<LinkRow> = sqlx::query_as(AssertSqlSafe(sql.as_str())).bind(user.to_string()).fetch_all(&mut *self.tx).await.map_err(db_err)?;
+                let mut links: Vec<AppLink> = Vec::new();
+                for r in rows {
+                    let via = r.via;
+                    let app = App::try_from(r.app)?;
+                    if links.last().map(|l| l.app.id) != Some(app.id) {
+                        links.push(AppLink { app, direct: false, groups: Vec::new() });
+                    }
+                    if let Some(link) = links.last_mut() {
+                        if via.is_empty() {
+                            link.direct = true;
+                        } else {
+                            link.groups.push(via.parse().map_err(|e| StoreError::Corrupt(format!("group id {via:?}: {e}")))?);
+                        }
+                    }
+                }
+                Ok(links)
+            }
+
+            async fn grant_role(&mut self, user: UserId, role: AdminRole, now: OffsetDateTime) -> Result<bool, StoreError> {
+                let r = sqlx::query("INSERT INTO admin_roles (user_id, role, created) VALUES ($1,$2,$3) ON CONFLICT DO NOTHING")
+                    .bind(user.to_string())
+                    .bind(role.as_str())
+                    .bind(to_millis(now))
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(db_err)?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn revoke_role(&mut self, user: UserId, role: AdminRole) -> Result<bool, StoreError> {
+                let r = sqlx::query("DELETE FROM admin_roles WHERE user_id=$1 AND role=$2")
+                    .bind(user.to_string())
+                    .bind(role.as_str())
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(db_err)?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn list_roles(&mut self, user: UserId) -> Result<Vec<AdminRole>, StoreError> {
+                let rows: Vec<(String,)> = sqlx::query_as("SELECT role FROM admin_roles WHERE user_id=$1 ORDER BY role")
+                    .bind(user.to_string())
+                    .fetch_all(&mut *self.tx)
+                    .await
+                    .map_err(db_err)?;
+                rows.into_iter().map(|(r,)| r.parse().map_err(StoreError::Corrupt)).collect()
+            }
+
+            async fn insert_api_token(&mut self, t: &ApiToken) -> Result<(), StoreError> {
+                sqlx::query("INSERT INTO api_tokens (id, user_id, name, token_prefix, token_hash, created, last_used, revoked) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)")
+                    .bind(t.id.to_string())
+                    .bind(t.user_id.to_string())
+                    .bind(&t.name)
+                    .bind(&t.token_prefix)
+                    .bind(&t.token_hash)
+                    .bind(to_millis(t.created))
+                    .bind(t.last_used.map(to_millis))
+                    .bind(t.revoked.map(to_millis))
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn find_api_token(&mut self, hash: &str) -> Result<Option<ApiToken>, StoreError> {
+                let sql = format!("SELECT {TOKEN_COLS} FROM api_tokens WHERE token_hash=$1 AND revoked IS NULL");
+                let row: Option<TokenRow> = sqlx::query_as(AssertSqlSafe(sql.as_str())).bind(hash).fetch_optional(&mut *self.tx).await.map_err(db_err)?;
+                row.map(ApiToken::try_from).transpose()
+            }
+
+            async fn get_api_token(&mut self, id: ApiTokenId) -> Result<Option<ApiToken>, StoreError> {
+                let sql = format!("SELECT {TOKEN_COLS} FROM api_tokens WHERE id=$1");
+                let row: Option<TokenRow> = sqlx::query_as(AssertSqlSafe(sql.as_str())).bind(id.to_string()).fetch_optional(&mut *self.tx).await.map_err(db_err)?;
+                row.map(ApiToken::try_from).transpose()
+            }
+
+            async fn touch_api_token(&mut self, id: ApiTokenId, now: OffsetDateTime) -> Result<(), StoreError> {
+                sqlx::query("UPDATE api_tokens SET last_used=$2 WHERE id=$1")
+                    .bind(id.to_string())
+                    .bind(to_millis(now))
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn list_api_tokens(&mut self, user: UserId) -> Result<Vec<ApiToken>, StoreError> {
+                let sql = format!("SELECT {TOKEN_COLS} FROM api_tokens WHERE user_id=$1 ORDER BY id");
+                let rows: Vec<TokenRow> = sqlx::query_as(AssertSqlSafe(sql.as_str())).bind(user.to_string()).fetch_all(&mut *self.tx).await.map_err(db_err)?;
+                convert(rows)
+            }
+
+            async fn revoke_api_token(&mut self, id: ApiTokenId, now: OffsetDateTime) -> Result<bool, StoreError> {
+                let r = sqlx::query("UPDATE api_tokens SET revoked=$2 WHERE id=$1 AND revoked IS NULL")
+                    .bind(id.to_string())
+                    .bind(to_millis(now))
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(db_err)?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn insert_signing_key(&mut self, k: &SigningKeyRecord) -> Result<(), StoreError> {
+                sqlx::query("INSERT INTO signing_keys (kid, alg, state, private_sealed, public_jwk, created, state_changed) VALUES ($1,$2,$3,$4,$5,$6,$7)")
+                    .bind(&k.kid)
+                    .bind(&k.alg)
+                    .bind(k.state.as_str())
+                    .bind(&k.private_sealed)
+                    .bind(Json(k.public_jwk.clone()))
+                    .bind(to_millis(k.created))
+                    .bind(k.state_changed.map(to_millis))
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn list_signing_keys(&mut self) -> Result<Vec<SigningKeyRecord>, StoreError> {
+                let rows: Vec<KeyRow> = sqlx::query_as("SELECT kid, alg, state, private_sealed, public_jwk, created, state_changed FROM signing_keys ORDER BY created, kid")
+                    .fetch_all(&mut *self.tx)
+                    .await
+                    .map_err(db_err)?;
+                convert(rows)
+            }
+
+            async fn set_signing_key_state(&mut self, kid: &str, state: KeyState, now: OffsetDateTime) -> Result<bool, StoreError> {
+                let r = sqlx::query("UPDATE signing_keys SET state=$2, state_changed=$3 WHERE kid=$1")
+                    .bind(kid)
+                    .bind(state.as_str())
+                    .bind(to_millis(now))
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(db_err)?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn get_setting(&mut self, key: &str) -> Result<Option<serde_json::Value>, StoreError> {
+                let row: Option<(Json<serde_json::Value>,)> = sqlx::query_as("SELECT value FROM settings WHERE key=$1")
+                    .bind(key)
+                    .fetch_optional(&mut *self.tx)
+                    .await
+                    .map_err(db_err)?;
+                Ok(row.map(|r| r.0 .0))
+            }
+
+            async fn put_setting(&mut self, key: &str, value: &serde_json::Value, now: OffsetDateTime) -> Result<(), StoreError> {
+                sqlx::query("INSERT INTO settings (key, value, updated) VALUES ($1,$2,$3) ON CONFLICT (key) DO UPDATE SET value=excluded.value, updated=excluded.updated")
+                    .bind(key)
+                    .bind(Json(value.clone()))
+                    .bind(to_millis(now))
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn append_event(&mut self, e: &LogEvent) -> Result<(), StoreError> {
+                sqlx::query("INSERT INTO log_events (uuid, published, event_type, transaction_id, search, data) VALUES ($1,$2,$3,$4,$5,$6)")
+                    .bind(e.uuid.to_string())
+                    .bind(to_millis(e.published))
+                    .bind(&e.event_type)
+                    .bind(&e.transaction.id)
+                    .bind(event_search_text(e))
+                    .bind(Json(to_json(e)?))
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(db_err)?;
+                if let Some(notify) = notify_sql($dialect, "ulo_events") {
+                    sqlx::query(notify).execute(&mut *self.tx).await.map_err(db_err)?;
+                }
+                Ok(())
+            }
+
+            async fn query_events(&mut self, q: &EventQuery) -> Result<Vec<LogEvent>, StoreError> {
+                let mut sql = Sql::new("SELECT data FROM log_events WHERE 1=1");
+                if let Some(since) = q.since {
+                    let p = sql.param(SqlParam::Int(to_millis(since)));
+                    sql.push(&format!(" AND published >= {p}"));
+                }
+                if let Some(until) = q.until {
+                    let p = sql.param(SqlParam::Int(to_millis(until)));
+                    sql.push(&format!(" AND published < {p}"));
+                }
+                let desc = q.sort == SortOrder::Descending;
+                if let Some((published, uuid)) = &q.after {
+                    let a = sql.param(SqlParam::Int(to_millis(*published)));
+                    let b = sql.param(SqlParam::Text(uuid.to_string()));
+                    let op = if desc { "<" } else { ">" };
+                    sql.push(&format!(" AND (published, uuid) {op} ({a}, {b})"));
+                }
+                for kw in &q.keywords {
+                    let p = sql.param(SqlParam::Text(format!("%{}%", like_escape(&kw.to_lowercase()))));
+                    sql.push(&format!(" AND search LIKE {p} ESCAPE '\\'"));
+                }
+                if let Some(f) = &q.filter {
+                    sql.filter(f, $dialect, &event_fields())?;
+                }
+                let p = sql.param(SqlParam::Int(i64::from(q.limit.max(1))));
+                let dir = if desc { "DESC" } else { "ASC" };
+                sql.push(&format!(" ORDER BY published {dir}, uuid {dir} LIMIT {p}"));
+                let rows: Vec<EventRow> = bind_all!(sqlx::query_as(AssertSqlSafe(sql.text.as_str())), &sql.params).fetch_all(&mut *self.tx).await.map_err(db_err)?;
+                convert(rows)
+            }
+
+            async fn get_event(&mut self, id: EventId) -> Result<Option<LogEvent>, StoreError> {
+                let row: Option<EventRow> = sqlx::query_as("SELECT data FROM log_events WHERE uuid=$1")
+                    .bind(id.to_string())
+                    .fetch_optional(&mut *self.tx)
+                    .await
+                    .map_err(db_err)?;
+                row.map(LogEvent::try_from).transpose()
+            }
+
+            async fn enqueue_job(&mut self, j: &NewJob) -> Result<(), StoreError> {
+                sqlx::query("INSERT INTO jobs (id, kind, payload, state, attempts, run_at, deadline, created, updated) VALUES ($1,$2,$3,'QUEUED',0,$4,$5,$6,$6)")
+                    .bind(j.id.to_string())
+                    .bind(&j.kind)
+                    .bind(Json(j.payload.clone()))
+                    .bind(to_millis(j.run_at))
+                    .bind(to_millis(j.deadline))
+                    .bind(to_millis(j.run_at))
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(db_err)?;
+                if let Some(notify) = notify_sql($dialect, "ulo_jobs") {
+                    sqlx::query(notify).execute(&mut *self.tx).await.map_err(db_err)?;
+                }
+                Ok(())
+            }
+
+            async fn get_job(&mut self, id: JobId) -> Result<Option<Job>, StoreError> {
+                let sql = format!("SELECT {JOB_COLS} FROM jobs WHERE id=$1");
+                let row: Option<JobRow> = sqlx::query_as(AssertSqlSafe(sql.as_str())).bind(id.to_string()).fetch_optional(&mut *self.tx).await.map_err(db_err)?;
+                row.map(Job::try_from).transpose()
+            }
+
+            async fn finish_job(&mut self, lease: &Lease, result: &JobResult, now: OffsetDateTime) -> Result<bool, StoreError> {
+                let now = to_millis(now);
+                let q = match result {
+                    JobResult::Done => sqlx::query("UPDATE jobs SET state='DONE', lease_owner=NULL, lease_until=NULL, updated=$4, finished=$4 WHERE id=$1 AND state='RUNNING' AND lease_owner=$2 AND attempts=$3")
+                        .bind(lease.job.to_string()).bind(&lease.owner).bind(lease.attempt).bind(now),
+                    JobResult::Retry { at, error } => sqlx::query("UPDATE jobs SET state='QUEUED', lease_owner=NULL, lease_until=NULL, updated=$4, run_at=$5, last_error=$6 WHERE id=$1 AND state='RUNNING' AND lease_owner=$2 AND attempts=$3")
+                        .bind(lease.job.to_string()).bind(&lease.owner).bind(lease.attempt).bind(now).bind(to_millis(*at)).bind(error.clone()),
+                    JobResult::Dead { error } => sqlx::query("UPDATE jobs SET state='DEAD', lease_owner=NULL, lease_until=NULL, updated=$4, finished=$4, last_error=$5 WHERE id=$1 AND state='RUNNING' AND lease_owner=$2 AND attempts=$3")
+                        .bind(lease.job.to_string()).bind(&lease.owner).bind(lease.attempt).bind(now).bind(error.clone()),
+                };
+                let r = q.execute(&mut *self.tx).await.map_err(db_err)?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn count_jobs(&mut self, kind: Option<&str>) -> Result<JobCounts, StoreError> {
+                let rows: Vec<(String, i64)> = match kind {
+                    Some(k) => sqlx::query_as("SELECT state, COUNT(*) FROM jobs WHERE kind=$1 GROUP BY state").bind(k).fetch_all(&mut *self.tx).await,
+                    None => sqlx::query_as("SELECT state, COUNT(*) FROM jobs GROUP BY state").fetch_all(&mut *self.tx).await,
+                }
+                .map_err(db_err)?;
+                let mut c = JobCounts::default();
+                for (state, n) in rows {
+                    match state.as_str() {
+                        "QUEUED" => c.queued = n,
+                        "RUNNING" => c.running = n,
+                        "DONE" => c.done = n,
+                        "DEAD" => c.dead = n,
+                        other => return Err(StoreError::Corrupt(format!("job state {other:?}"))),
+                    }
+                }
+                Ok(c)
+            }
+        }
+    };
+}
+
+pub(crate) use store_tx;
+
+/// Binds a list of [`crate::filter_sql::SqlParam`] onto a query, in order.
+macro_rules! bind_all {
+    ($q:expr, $params:expr) => {{
+        let mut q = $q;
+        for p in $params {
+            q = match p {
+                SqlParam::Text(s) => q.bind(s.clone()),
+                SqlParam::Int(i) => q.bind(*i),
+                SqlParam::Float(f) => q.bind(*f),
+                SqlParam::Bool(b) => q.bind(*b),
+            };
+        }
+        q
+    }};
+}
+
+pub(crate) use bind_all;
+
+/// The statement that wakes other processes after commit (PostgreSQL only).
+pub(crate) fn notify_sql(dialect: crate::filter_sql::Dialect, channel: &str) -> Option<&'static str> {
+    match (dialect, channel) {
+        (crate::filter_sql::Dialect::Postgres, "ulo_jobs") => Some("SELECT pg_notify('ulo_jobs', '')"),
+        (crate::filter_sql::Dialect::Postgres, "ulo_events") => Some("SELECT pg_notify('ulo_events', '')"),
+        _ => None,
+    }
+}
+
+/// Serializes a value to JSON for storage.
+pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> Result<serde_json::Value, ulo_core::store::StoreError> {
+    serde_json::to_value(v).map_err(|e| ulo_core::store::StoreError::Corrupt(e.to_string()))
+}

@@ -1,0 +1,3 @@
+//! ulo-store's one integration-test binary.
+
+mod conformance;
