@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 /// Every setting `ulo serve` reads.
@@ -33,6 +33,8 @@ pub struct Config {
     pub outbound_allow_http_loopback: bool,
     /// Concurrent outbound jobs per process.
     pub worker_concurrency: usize,
+    /// Seconds a claimed job stays leased before another node may take it over.
+    pub worker_lease_seconds: u64,
 }
 
 impl Default for Config {
@@ -49,6 +51,7 @@ impl Default for Config {
             bootstrap_admin: "admin@ulo.example.com".into(),
             outbound_allow_http_loopback: false,
             worker_concurrency: 64,
+            worker_lease_seconds: 30,
         }
     }
 }
@@ -78,6 +81,7 @@ const KNOWN_ENV: &[&str] = &[
     "ULO_BOOTSTRAP_ADMIN",
     "ULO_OUTBOUND_ALLOW_HTTP_LOOPBACK",
     "ULO_WORKER_CONCURRENCY",
+    "ULO_WORKER_LEASE_SECONDS",
     "ULO_CONFIG",
     "ULO_LOG",
 ];
@@ -86,7 +90,10 @@ impl Config {
     /// Loads the layers.
     pub fn load(file: Option<PathBuf>, overrides: Overrides) -> Result<Config> {
         for (k, _) in std::env::vars() {
-            if k.starts_with("ULO_") && !KNOWN_ENV.contains(&k.as_str()) && !k.starts_with("ULO_TEST_") {
+            if k.starts_with("ULO_")
+                && !KNOWN_ENV.contains(&k.as_str())
+                && !k.starts_with("ULO_TEST_")
+            {
                 eprintln!("warning: unknown environment variable {k} is ignored");
             }
         }
@@ -98,13 +105,16 @@ impl Config {
             }
             fig = fig.merge(Toml::file(f));
         }
-        let env = Env::prefixed("ULO_").ignore(&["CONFIG", "LOG"]).filter(|k| !k.as_str().starts_with("test_"));
+        let env = Env::prefixed("ULO_")
+            .ignore(&["CONFIG", "LOG"])
+            .filter(|k| !k.as_str().starts_with("test_"));
         fig = fig.merge(env).merge(Serialized::globals(overrides));
         let mut c: Config = fig.extract().context("reading configuration")?;
         if c.bootstrap_token.is_none()
             && let Some(path) = &c.bootstrap_token_file
         {
-            let t = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            let t = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
             c.bootstrap_token = Some(t.trim().to_string());
         }
         Ok(c)
@@ -112,6 +122,11 @@ impl Config {
 
     /// The database URL in effect.
     pub fn database_url(&self) -> String {
-        self.database_url.clone().unwrap_or_else(|| format!("sqlite://{}?mode=rwc", self.data_dir.join("ulo.db").display()))
+        self.database_url.clone().unwrap_or_else(|| {
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("ulo.db").display()
+            )
+        })
     }
 }

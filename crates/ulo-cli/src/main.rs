@@ -11,7 +11,7 @@ use config::{Config, Overrides};
 use ulo_core::app::OutboundPolicy;
 use ulo_core::context::Context as ActionContext;
 use ulo_jose::{KeyAlg, MasterKey};
-use ulo_server::app::{start, Options};
+use ulo_server::app::{Options, start};
 use ulo_server::clock::SystemClock;
 use ulo_server::sealer::MasterKeySealer;
 
@@ -85,20 +85,29 @@ enum TokensAction {
 }
 
 fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("ULO_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ULO_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 fn master_key(c: &Config) -> Result<MasterKey> {
     if let Some(k) = &c.master_key {
         return MasterKey::from_base64(k).context("ULO_MASTER_KEY");
     }
-    let path = c.master_key_file.clone().unwrap_or_else(|| c.data_dir.join("master.key"));
-    MasterKey::load_or_create_file(&path).with_context(|| format!("master key file {}", path.display()))
+    let path = c
+        .master_key_file
+        .clone()
+        .unwrap_or_else(|| c.data_dir.join("master.key"));
+    MasterKey::load_or_create_file(&path)
+        .with_context(|| format!("master key file {}", path.display()))
 }
 
 fn prepare_data_dir(c: &Config) -> Result<()> {
-    std::fs::create_dir_all(&c.data_dir).with_context(|| format!("creating data directory {}", c.data_dir.display()))?;
+    std::fs::create_dir_all(&c.data_dir)
+        .with_context(|| format!("creating data directory {}", c.data_dir.display()))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -113,10 +122,13 @@ fn options(c: &Config, key: MasterKey) -> Options {
         issuer: c.issuer.clone(),
         master_key_fingerprint: key.fingerprint(),
         sealer: Arc::new(MasterKeySealer(key)),
-        outbound: OutboundPolicy { allow_http_loopback: c.outbound_allow_http_loopback },
+        outbound: OutboundPolicy {
+            allow_http_loopback: c.outbound_allow_http_loopback,
+        },
         bootstrap_admin: c.bootstrap_admin.clone(),
         bootstrap_token: c.bootstrap_token.clone(),
         worker_concurrency: c.worker_concurrency,
+        worker_lease: std::time::Duration::from_secs(c.worker_lease_seconds.max(1)),
         clock: Arc::new(SystemClock),
     }
 }
@@ -142,25 +154,43 @@ async fn shutdown_signal() {
 async fn serve(c: Config) -> Result<()> {
     prepare_data_dir(&c)?;
     let key = master_key(&c)?;
-    let listener = tokio::net::TcpListener::bind(&c.listen).await.with_context(|| format!("listening on {}", c.listen))?;
+    let listener = tokio::net::TcpListener::bind(&c.listen)
+        .await
+        .with_context(|| format!("listening on {}", c.listen))?;
     if c.outbound_allow_http_loopback {
-        eprintln!("warning: ULO_OUTBOUND_ALLOW_HTTP_LOOPBACK=1: outbound calls may use plain http to loopback addresses. Development and tests only.");
+        eprintln!(
+            "warning: ULO_OUTBOUND_ALLOW_HTTP_LOOPBACK=1: outbound calls may use plain http to loopback addresses. Development and tests only."
+        );
     }
     let running = start(options(&c, key), listener).await?;
     let issuer = running.issuer.clone();
-    println!("ulo {} is listening on http://{}", env!("CARGO_PKG_VERSION"), running.addr);
+    println!(
+        "ulo {} is listening on http://{}",
+        env!("CARGO_PKG_VERSION"),
+        running.addr
+    );
     println!("  issuer:     {issuer}");
-    println!("  store:      {} ({})", running.state.0.store.backend(), ulo_store::redact(&c.database_url()));
+    println!(
+        "  store:      {} ({})",
+        running.state.0.store.backend(),
+        ulo_store::redact(&c.database_url())
+    );
     println!("  console:    {issuer}/api/v1 (admin API; sign in with the API token below)");
     println!("  health:     {issuer}/health");
     if let Some(b) = &running.bootstrapped {
         println!();
-        println!("First start: created super admin {}.", b.admin.profile.login);
+        println!(
+            "First start: created super admin {}.",
+            b.admin.profile.login
+        );
         println!("Its API token is shown this once; keep it safe:");
         println!();
         println!("    {}", b.token);
         println!();
-        println!("Try:  curl -H 'Authorization: SSWS {}' {issuer}/api/v1/users", b.token);
+        println!(
+            "Try:  curl -H 'Authorization: SSWS {}' {issuer}/api/v1/users",
+            b.token
+        );
     }
     shutdown_signal().await;
     eprintln!("shutting down: finishing in-flight requests and jobs");
@@ -170,7 +200,9 @@ async fn serve(c: Config) -> Result<()> {
 
 async fn open_for_admin(c: &Config) -> Result<(Arc<dyn ulo_core::store::Store>, MasterKeySealer)> {
     let key = master_key(c)?;
-    let store = ulo_store::open(&c.database_url()).await.context("opening the store")?;
+    let store = ulo_store::open(&c.database_url())
+        .await
+        .context("opening the store")?;
     Ok((store, MasterKeySealer(key)))
 }
 
@@ -181,13 +213,22 @@ async fn keys(c: Config, action: KeysAction) -> Result<()> {
     match action {
         KeysAction::List => {
             for k in ulo_server::keys::list(store.as_ref()).await? {
-                println!("{}  {}  {:<9}  created {}", k.kid, k.alg, k.state.as_str(), ulo_core::clock::rfc3339(k.created));
+                println!(
+                    "{}  {}  {:<9}  created {}",
+                    k.kid,
+                    k.alg,
+                    k.state.as_str(),
+                    ulo_core::clock::rfc3339(k.created)
+                );
             }
         }
         KeysAction::Rotate { alg } => {
             let alg: KeyAlg = alg.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
             let rec = ulo_server::keys::rotate(store.as_ref(), &sealer, &clock, &ctx, alg).await?;
-            println!("new active {} key {}; the previous key stays published until `ulo keys retire <kid>`", rec.alg, rec.kid);
+            println!(
+                "new active {} key {}; the previous key stays published until `ulo keys retire <kid>`",
+                rec.alg, rec.kid
+            );
             println!("running servers pick it up within 30 s");
         }
         KeysAction::Retire { kid } => {
@@ -204,7 +245,12 @@ async fn tokens(c: Config, action: TokensAction) -> Result<()> {
     let ctx = ActionContext::system("CLI");
     match action {
         TokensAction::Create { login, name } => {
-            let dir = ulo_core::directory::Directory { store: store.as_ref(), clock: &clock, outbound: OutboundPolicy::default(), sealer: &sealer };
+            let dir = ulo_core::directory::Directory {
+                store: store.as_ref(),
+                clock: &clock,
+                outbound: OutboundPolicy::default(),
+                sealer: &sealer,
+            };
             let user = dir.get_user(&ctx, &login).await?;
             let t = dir.create_api_token(&ctx, user.id, &name, None).await?;
             println!("{}", t.secret);
@@ -217,7 +263,12 @@ async fn tokens(c: Config, action: TokensAction) -> Result<()> {
 async fn main() -> Result<()> {
     let cli = Cli::parse();
     init_tracing();
-    let overrides = Overrides { listen: cli.listen, data_dir: cli.data_dir, database_url: cli.database_url, issuer: cli.issuer };
+    let overrides = Overrides {
+        listen: cli.listen,
+        data_dir: cli.data_dir,
+        database_url: cli.database_url,
+        issuer: cli.issuer,
+    };
     let c = Config::load(cli.config, overrides)?;
     match cli.command {
         Command::Serve => serve(c).await,

@@ -268,7 +268,7 @@ impl OutboundPolicy {
             .ok_or_else(|| format!("{field}: must have a host"))?;
         let ip = match &host {
             url::Host::Ipv4(a) => Some(IpAddr::V4(*a)),
-            url::Host::Ipv6(a) => Some(IpAddr::V6(*a)),
+            url::Host::Ipv6(a) => Some(IpAddr::V6(*a).to_canonical()),
             url::Host::Domain(_) => None,
         };
         if let Some(ip) = ip
@@ -290,7 +290,9 @@ impl OutboundPolicy {
                 "{field}: plain http is allowed only to loopback addresses when the operator sets ULO_OUTBOUND_ALLOW_HTTP_LOOPBACK=1"
             )),
             "http" => Err(format!("{field}: must use https")),
-            other => Err(format!("{field}: scheme {other:?} is not allowed; use https")),
+            other => Err(format!(
+                "{field}: scheme {other:?} is not allowed; use https"
+            )),
         }
     }
 }
@@ -317,17 +319,22 @@ impl AppInput {
     /// Validates the input and checks outbound URLs against `policy`.
     pub fn validate(&self, policy: &OutboundPolicy) -> Result<(), DomainError> {
         let mut p = Problems::default();
-        p.check(self.label.trim().is_empty(), "label: The field cannot be left blank");
+        p.check(
+            self.label.trim().is_empty(),
+            "label: The field cannot be left blank",
+        );
         p.check(self.label.len() > 255, "label: at most 255 bytes");
         match self.app_type {
             AppType::Oidc => {
                 if let Some(o) = &self.oidc {
                     for u in o.redirect_uris.iter().chain(&o.post_logout_redirect_uris) {
                         match url::Url::parse(u) {
-                            Err(e) => p.add(format!("oidc.redirectUris: {u:?} is not a valid URL ({e})")),
-                            Ok(url) if url.fragment().is_some() => {
-                                p.add(format!("oidc.redirectUris: {u:?} must not contain a fragment"))
+                            Err(e) => {
+                                p.add(format!("oidc.redirectUris: {u:?} is not a valid URL ({e})"))
                             }
+                            Ok(url) if url.fragment().is_some() => p.add(format!(
+                                "oidc.redirectUris: {u:?} must not contain a fragment"
+                            )),
                             Ok(_) => {}
                         }
                     }
@@ -340,15 +347,24 @@ impl AppInput {
                         "logout: a desktop-mfa app signs people out of devices; it takes no protocol or endpoint",
                     );
                 }
-                p.check(self.provisioning.is_some(), "provisioning: not supported for desktop-mfa apps");
+                p.check(
+                    self.provisioning.is_some(),
+                    "provisioning: not supported for desktop-mfa apps",
+                );
             }
         }
         if let Some(l) = &self.logout
             && self.app_type == AppType::Oidc
         {
             if l.enabled {
-                p.check(l.protocol.is_none(), "logout.protocol: required when logout is enabled");
-                p.check(l.endpoint.is_none(), "logout.endpoint: required when logout is enabled");
+                p.check(
+                    l.protocol.is_none(),
+                    "logout.protocol: required when logout is enabled",
+                );
+                p.check(
+                    l.endpoint.is_none(),
+                    "logout.endpoint: required when logout is enabled",
+                );
             }
             if let Some(e) = &l.endpoint
                 && let Err(msg) = policy.check_url("logout.endpoint", e)
@@ -361,7 +377,10 @@ impl AppInput {
                 p.add(msg);
             }
             if let Some(t) = &pr.scim.token {
-                p.check(t.trim().is_empty() || t.len() > 4096, "provisioning.scim.token: must be 1 to 4096 characters");
+                p.check(
+                    t.trim().is_empty() || t.len() > 4096,
+                    "provisioning.scim.token: must be 1 to 4096 characters",
+                );
             }
         }
         p.finish("Api validation failed: app")
@@ -386,7 +405,9 @@ mod tests {
     #[test]
     fn outbound_urls() {
         let strict = OutboundPolicy::default();
-        let dev = OutboundPolicy { allow_http_loopback: true };
+        let dev = OutboundPolicy {
+            allow_http_loopback: true,
+        };
         assert!(strict.check_url("f", "https://app.example.com/gtr").is_ok());
         assert!(strict.check_url("f", "http://app.example.com/gtr").is_err());
         assert!(strict.check_url("f", "http://127.0.0.1:9000/gtr").is_err());
@@ -394,9 +415,15 @@ mod tests {
         assert!(dev.check_url("f", "http://localhost:9000/gtr").is_ok());
         assert!(dev.check_url("f", "http://[::1]:9000/gtr").is_ok());
         assert!(dev.check_url("f", "http://10.0.0.1/gtr").is_err());
-        assert!(dev.check_url("f", "https://169.254.169.254/latest").is_err());
+        assert!(
+            dev.check_url("f", "https://169.254.169.254/latest")
+                .is_err()
+        );
         assert!(dev.check_url("f", "https://[fe80::1]/x").is_err());
-        assert!(dev.check_url("f", "https://[::ffff:169.254.169.254]/x").is_err());
+        assert!(
+            dev.check_url("f", "https://[::ffff:169.254.169.254]/x")
+                .is_err()
+        );
         assert!(dev.check_url("f", "https://user:pw@example.com/x").is_err());
         assert!(dev.check_url("f", "ftp://example.com/x").is_err());
         assert!(dev.check_url("f", "not a url").is_err());

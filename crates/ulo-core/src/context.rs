@@ -35,7 +35,12 @@ impl Context {
     }
 
     /// An admin acting through the API.
-    pub fn admin(user: &User, roles: Vec<AdminRole>, ip: Option<String>, user_agent: Option<String>) -> Self {
+    pub fn admin(
+        user: &User,
+        roles: Vec<AdminRole>,
+        ip: Option<String>,
+        user_agent: Option<String>,
+    ) -> Self {
         let name = format!("{} {}", user.profile.first_name, user.profile.last_name);
         Context {
             actor: Actor {

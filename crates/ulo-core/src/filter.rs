@@ -137,7 +137,10 @@ pub fn parse_patch_path(input: &str) -> Result<PatchPath, FilterError> {
     let Tok::Word(word) = &tok.tok else {
         return Err(parser.err_at(
             &tok,
-            format!("expected an attribute path, found {}", parser.describe(&tok)),
+            format!(
+                "expected an attribute path, found {}",
+                parser.describe(&tok)
+            ),
         ));
     };
     let attr = parse_attr_path(word, tok.start)?;
@@ -163,8 +166,10 @@ pub fn parse_patch_path(input: &str) -> Result<PatchPath, FilterError> {
 }
 
 /// Evaluates a filter against a JSON document, with the same semantics as the SQL compiler:
-/// strings compare case-insensitively (ASCII) for `eq ne co sw ew` and byte-wise for `gt ge lt le`,
-/// an array anywhere on the path matches if any element matches, `ne` is `not eq`.
+/// strings compare case-insensitively (ASCII) for `eq ne co sw ew` and byte-wise for `gt ge lt le`;
+/// literals only match JSON values of their own type; an array on the path matches if any element
+/// matches, while `pr` and `eq null` look at an array itself; `ne` is `not eq` (so a missing attribute
+/// is "not equal"); `eq null` means "no non-null value"; `pr` means not null, `""`, `[]` or `{}`.
 pub fn matches(filter: &Filter, doc: &Value) -> bool {
     match filter {
         Filter::And(a, b) => matches(a, doc) && matches(b, doc),
@@ -172,9 +177,9 @@ pub fn matches(filter: &Filter, doc: &Value) -> bool {
         Filter::Not(inner) => !matches(inner, doc),
         Filter::Present(path) => values_at(doc, path).into_iter().any(is_present),
         Filter::Compare { path, op, value } => compare_matches(doc, path, *op, value),
-        Filter::ValuePath { attr, filter } => values_at(doc, attr).into_iter().any(|v| {
-            matches!(v, Value::Array(items) if items.iter().any(|item| matches(filter, item)))
-        }),
+        Filter::ValuePath { attr, filter } => values_at(doc, attr).into_iter().any(
+            |v| matches!(v, Value::Array(items) if items.iter().any(|item| matches(filter, item))),
+        ),
     }
 }
 
@@ -346,7 +351,8 @@ impl Lexer {
     fn number(&mut self) -> Result<Tok, FilterError> {
         let start = self.pos;
         self.pos += 1;
-        let rest = self.take_while(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-'));
+        let rest =
+            self.take_while(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-'));
         let text = format!("{}{rest}", self.chars[start]);
         // serde_json enforces the JSON number grammar (no leading zeros, no bare "-", finite).
         serde_json::from_str::<Number>(&text)
@@ -394,7 +400,9 @@ impl Lexer {
             c => {
                 return Err(err(
                     at,
-                    format!("invalid escape \"\\{c}\" in string (use \\\" \\\\ \\/ \\b \\f \\n \\r \\t or \\uXXXX)"),
+                    format!(
+                        "invalid escape \"\\{c}\" in string (use \\\" \\\\ \\/ \\b \\f \\n \\r \\t or \\uXXXX)"
+                    ),
                 ));
             }
         })
@@ -450,9 +458,15 @@ fn is_keyword(tok: &Tok, keyword: &str) -> bool {
     matches!(tok, Tok::Word(w) if w.eq_ignore_ascii_case(keyword))
 }
 
-fn operator(word: &str) -> Option<Option<CompareOp>> {
+/// What may follow an attribute path.
+enum Operator {
+    Present,
+    Compare(CompareOp),
+}
+
+fn operator(word: &str) -> Option<Operator> {
     let op = match word.to_ascii_lowercase().as_str() {
-        "pr" => return Some(None),
+        "pr" => return Some(Operator::Present),
         "eq" => CompareOp::Eq,
         "ne" => CompareOp::Ne,
         "co" => CompareOp::Co,
@@ -464,7 +478,7 @@ fn operator(word: &str) -> Option<Option<CompareOp>> {
         "le" => CompareOp::Le,
         _ => return None,
     };
-    Some(Some(op))
+    Some(Operator::Compare(op))
 }
 
 fn is_value_token(tok: &Tok) -> bool {
@@ -588,7 +602,12 @@ impl Parser {
         Ok(inner)
     }
 
-    fn expect_close(&mut self, want: Tok, symbol: &str, open: &Token) -> Result<Token, FilterError> {
+    fn expect_close(
+        &mut self,
+        want: Tok,
+        symbol: &str,
+        open: &Token,
+    ) -> Result<Token, FilterError> {
         let tok = self.next()?;
         if tok.tok == want {
             return Ok(tok);
@@ -685,7 +704,10 @@ impl Parser {
         }
         self.next()?;
         if dot.start != close_end {
-            return Err(self.err_at(&dot, "no space is allowed between \"]\" and \".\"".to_owned()));
+            return Err(self.err_at(
+                &dot,
+                "no space is allowed between \"]\" and \".\"".to_owned(),
+            ));
         }
         let tok = self.next()?;
         let name = match &tok.tok {
@@ -711,13 +733,20 @@ impl Parser {
             _ => None,
         };
         let Some(op) = op else {
-            let position = if tok.tok == Tok::End { path_end } else { tok.start };
+            let position = if tok.tok == Tok::End {
+                path_end
+            } else {
+                tok.start
+            };
             return Err(err(
                 position,
-                format!("expected a comparison operator ({OPERATOR_LIST}) after \"{path}\", found {}", self.describe(&tok)),
+                format!(
+                    "expected a comparison operator ({OPERATOR_LIST}) after \"{path}\", found {}",
+                    self.describe(&tok)
+                ),
             ));
         };
-        let Some(op) = op else {
+        let Operator::Compare(op) = op else {
             let next = self.peek()?.clone();
             if is_value_token(&next.tok) {
                 return Err(self.err_at(&next, "\"pr\" takes no value".to_owned()));
@@ -875,9 +904,7 @@ fn compare_matches(doc: &Value, path: &AttrPath, op: CompareOp, literal: &Filter
 fn compare_value(value: &Value, op: CompareOp, literal: &FilterValue) -> bool {
     match (value, literal) {
         (Value::String(s), FilterValue::String(lit)) => compare_str(s, op, lit),
-        (Value::Number(n), FilterValue::Number(lit)) => {
-            order_holds(op, compare_numbers(n, lit))
-        }
+        (Value::Number(n), FilterValue::Number(lit)) => order_holds(op, compare_numbers(n, lit)),
         (Value::Bool(b), FilterValue::Bool(lit)) => op == CompareOp::Eq && b == lit,
         _ => false,
     }
@@ -1017,7 +1044,11 @@ mod tests {
     fn parses_dotted_and_urn_paths() {
         assert_eq!(
             parse(r#"debugContext.debugData.requestUri sw "/api""#).unwrap(),
-            cmp("debugContext.debugData.requestUri", CompareOp::Sw, s("/api"))
+            cmp(
+                "debugContext.debugData.requestUri",
+                CompareOp::Sw,
+                s("/api")
+            )
         );
         let f = parse(r#"urn:ietf:params:scim:schemas:core:2.0:User:name.givenName eq "Barbara""#)
             .unwrap();
@@ -1040,7 +1071,10 @@ mod tests {
     #[test]
     fn parses_literals() {
         let cases = [
-            (r#""a\"b\\c\/d\n\t\u00e9\ud83d\ude00""#, s("a\"b\\c/d\n\té😀")),
+            (
+                r#""a\"b\\c\/d\n\t\u00e9\ud83d\ude00""#,
+                s("a\"b\\c/d\n\té😀"),
+            ),
             (r#""""#, s("")),
             ("42", num("42")),
             ("-7", num("-7")),
@@ -1079,10 +1113,7 @@ mod tests {
             parse("a pr and b pr and c pr").unwrap(),
             and(and(pr("a"), pr("b")), pr("c"))
         );
-        assert_eq!(
-            parse("NOT(a pr)").unwrap(),
-            Filter::Not(Box::new(pr("a")))
-        );
+        assert_eq!(parse("NOT(a pr)").unwrap(), Filter::Not(Box::new(pr("a"))));
     }
 
     #[test]
@@ -1118,7 +1149,10 @@ mod tests {
 
     #[test]
     fn an_attribute_may_be_called_not() {
-        assert_eq!(parse("not eq 1").unwrap(), cmp("not", CompareOp::Eq, num("1")));
+        assert_eq!(
+            parse("not eq 1").unwrap(),
+            cmp("not", CompareOp::Eq, num("1"))
+        );
     }
 
     #[test]
@@ -1130,20 +1164,40 @@ mod tests {
             14,
             r#"expected a comparison operator (eq, ne, co, sw, ew, pr, gt, ge, lt, le) after "outcome.result""#,
         );
-        assert_err(r#"outcome.result is "x""#, 15, "expected a comparison operator");
+        assert_err(
+            r#"outcome.result is "x""#,
+            15,
+            "expected a comparison operator",
+        );
         assert_err(
             r#"displayName eq "abc"#,
             19,
             "unterminated string starting at position 15",
         );
         assert_err(r#"(a pr or b pr"#, 13, r#"expected ")""#);
-        assert_err(r#"(a pr b pr)"#, 6, r#"expected ")" to close the "(" at position 0, found "b""#);
-        assert_err(r#"a eq 1 xyz"#, 7, r#"unexpected "xyz" after complete expression"#);
-        assert_err(r#"a eq 1 )"#, 7, r#"unexpected ")" after complete expression"#);
+        assert_err(
+            r#"(a pr b pr)"#,
+            6,
+            r#"expected ")" to close the "(" at position 0, found "b""#,
+        );
+        assert_err(
+            r#"a eq 1 xyz"#,
+            7,
+            r#"unexpected "xyz" after complete expression"#,
+        );
+        assert_err(
+            r#"a eq 1 )"#,
+            7,
+            r#"unexpected ")" after complete expression"#,
+        );
         assert_err(r#"a pr "x""#, 5, r#""pr" takes no value"#);
         assert_err(r#"a co 5"#, 5, r#""co" needs a "string" value, found 5"#);
         assert_err(r#"a sw true"#, 5, r#""sw" needs a "string" value"#);
-        assert_err(r#"a gt true"#, 5, r#""gt" needs a "string" or number value, found true"#);
+        assert_err(
+            r#"a gt true"#,
+            5,
+            r#""gt" needs a "string" or number value, found true"#,
+        );
         assert_err(r#"a le null"#, 5, "found null");
         assert_err(r#"a eq"#, 4, "expected a value");
         assert_err(r#"a eq b"#, 5, "expected a value");
@@ -1155,7 +1209,11 @@ mod tests {
         assert_err(r#"a eq @"#, 5, "unexpected character '@'");
         assert_err(r#"not a eq 1"#, 4, r#"expected "(" after "not""#);
         assert_err(r#"and a pr"#, 4, "expected a comparison operator");
-        assert_err(r#"a pr and"#, 8, r#"expected an attribute path, "(" or "not (" after "and", found end of input"#);
+        assert_err(
+            r#"a pr and"#,
+            8,
+            r#"expected an attribute path, "(" or "not (" after "and", found end of input"#,
+        );
         assert_err(r#"a pr or ("#, 9, "found end of input");
         assert_err(r#"a..b pr"#, 2, "an attribute name is missing");
         assert_err(r#"a.1b pr"#, 2, r#"invalid attribute name "1b""#);
@@ -1165,7 +1223,11 @@ mod tests {
         assert_err(r#"emails[a[b pr]]"#, 8, "cannot be nested");
         assert_err(r#"emails[urn:x:y:type pr]"#, 7, "relative to the element");
         assert_err(r#"emails[type eq "a""#, 18, r#"expected "]""#);
-        assert_err(r#"emails[type eq "a"]"#.trim_end_matches(']'), 18, r#"expected "]""#);
+        assert_err(
+            r#"emails[type eq "a"]"#.trim_end_matches(']'),
+            18,
+            r#"expected "]""#,
+        );
     }
 
     #[test]
@@ -1253,11 +1315,27 @@ mod tests {
     fn rejects_bad_patch_paths() {
         let cases = [
             ("", 0, "empty"),
-            ("name givenName", 5, r#"unexpected "givenName" after the path"#),
+            (
+                "name givenName",
+                5,
+                r#"unexpected "givenName" after the path"#,
+            ),
             ("\"x\"", 0, "expected an attribute path"),
-            ("emails[type eq \"work\"].", 23, "expected a sub-attribute name"),
-            ("emails[type eq \"work\"]. value", 24, "expected a sub-attribute name"),
-            ("emails[type eq \"work\"].a.b", 23, "expected a sub-attribute name"),
+            (
+                "emails[type eq \"work\"].",
+                23,
+                "expected a sub-attribute name",
+            ),
+            (
+                "emails[type eq \"work\"]. value",
+                24,
+                "expected a sub-attribute name",
+            ),
+            (
+                "emails[type eq \"work\"].a.b",
+                23,
+                "expected a sub-attribute name",
+            ),
             ("emails[type eq \"work\"", 21, "expected \"]\""),
             ("emails[]", 7, "expected an attribute path"),
         ];
@@ -1351,9 +1429,18 @@ mod tests {
         check(r#"target.id eq "g1""#, true);
         check(r#"target.id ne "g1""#, false);
         check(r#"target.id eq "nope""#, false);
-        check(r#"target.type eq "usergroup" and target.alternateId eq "salesforce""#, true);
-        check(r#"target[type eq "usergroup" and alternateId eq "salesforce"]"#, false);
-        check(r#"target[type eq "AppInstance" and alternateId eq "salesforce"]"#, true);
+        check(
+            r#"target.type eq "usergroup" and target.alternateId eq "salesforce""#,
+            true,
+        );
+        check(
+            r#"target[type eq "usergroup" and alternateId eq "salesforce"]"#,
+            false,
+        );
+        check(
+            r#"target[type eq "AppInstance" and alternateId eq "salesforce"]"#,
+            true,
+        );
         check(r#"target[type eq "AppInstance"].id eq "app1""#, true);
         check(r#"target[type eq "AppInstance"].id eq "g1""#, false);
         check("target.alternateId pr", true);
@@ -1409,10 +1496,60 @@ mod tests {
     }
 
     const PIECES: &[&str] = &[
-        "a", "b.c", "emails", "target.id", "urn:x:y:", "urn:", "not", "and", "or", "eq", "ne",
-        "co", "sw", "ew", "pr", "gt", "ge", "lt", "le", "(", ")", "[", "]", ".", " ", " ", " ",
-        "\"", "\"x\"", "\\", "\\u", "\\ud800", "d83d", "1", "-", "0", "1e", "e5", ".5", "true",
-        "false", "null", "$ref", ":", "é", "😀", "\u{0}", "\t", "\n", "@", "%", "_", "'", "x",
+        "a",
+        "b.c",
+        "emails",
+        "target.id",
+        "urn:x:y:",
+        "urn:",
+        "not",
+        "and",
+        "or",
+        "eq",
+        "ne",
+        "co",
+        "sw",
+        "ew",
+        "pr",
+        "gt",
+        "ge",
+        "lt",
+        "le",
+        "(",
+        ")",
+        "[",
+        "]",
+        ".",
+        " ",
+        " ",
+        " ",
+        "\"",
+        "\"x\"",
+        "\\",
+        "\\u",
+        "\\ud800",
+        "d83d",
+        "1",
+        "-",
+        "0",
+        "1e",
+        "e5",
+        ".5",
+        "true",
+        "false",
+        "null",
+        "$ref",
+        ":",
+        "é",
+        "😀",
+        "\u{0}",
+        "\t",
+        "\n",
+        "@",
+        "%",
+        "_",
+        "'",
+        "x",
     ];
 
     fn garbage(rng: &mut Rng) -> String {

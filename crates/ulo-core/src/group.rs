@@ -23,7 +23,10 @@ impl GroupProfile {
     /// Checks the name.
     pub fn validate(&self) -> Result<(), DomainError> {
         let mut p = Problems::default();
-        p.check(self.name.trim().is_empty(), "name: The field cannot be left blank");
+        p.check(
+            self.name.trim().is_empty(),
+            "name: The field cannot be left blank",
+        );
         p.check(self.name.len() > 255, "name: at most 255 bytes");
         p.check(
             self.description.as_ref().is_some_and(|d| d.len() > 1024),

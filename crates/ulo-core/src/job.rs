@@ -120,7 +120,10 @@ pub struct Backoff {
 
 impl Default for Backoff {
     fn default() -> Self {
-        Backoff { base: Duration::milliseconds(500), cap: Duration::minutes(10) }
+        Backoff {
+            base: Duration::milliseconds(500),
+            cap: Duration::minutes(10),
+        }
     }
 }
 
@@ -138,11 +141,23 @@ impl Backoff {
 
     /// The result of a failed attempt: retry after the backoff (or `retry_after` when the far side
     /// asked for one), or dead when that would pass the deadline.
-    pub fn next(&self, job: &Job, now: OffsetDateTime, error: String, retry_after: Option<Duration>, jitter: f64) -> JobResult {
+    pub fn next(
+        &self,
+        job: &Job,
+        now: OffsetDateTime,
+        error: String,
+        retry_after: Option<Duration>,
+        jitter: f64,
+    ) -> JobResult {
         let delay = retry_after.unwrap_or_else(|| self.delay(job.attempts, jitter));
         let at = now + delay;
         if at > job.deadline {
-            JobResult::Dead { error: format!("deadline passed after {} attempts; last error: {error}", job.attempts) }
+            JobResult::Dead {
+                error: format!(
+                    "deadline passed after {} attempts; last error: {error}",
+                    job.attempts
+                ),
+            }
         } else {
             JobResult::Retry { at, error }
         }
@@ -181,9 +196,18 @@ mod tests {
             finished: None,
         };
         let b = Backoff::default();
-        assert!(matches!(b.next(&job, now, "x".into(), None, 0.0), JobResult::Retry { .. }));
+        assert!(matches!(
+            b.next(&job, now, "x".into(), None, 0.0),
+            JobResult::Retry { .. }
+        ));
         job.attempts = 5;
-        assert!(matches!(b.next(&job, now, "x".into(), None, 0.0), JobResult::Dead { .. }));
-        assert!(matches!(b.next(&job, now, "x".into(), Some(Duration::seconds(5)), 0.0), JobResult::Dead { .. }));
+        assert!(matches!(
+            b.next(&job, now, "x".into(), None, 0.0),
+            JobResult::Dead { .. }
+        ));
+        assert!(matches!(
+            b.next(&job, now, "x".into(), Some(Duration::seconds(5)), 0.0),
+            JobResult::Dead { .. }
+        ));
     }
 }

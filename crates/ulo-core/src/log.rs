@@ -79,12 +79,18 @@ pub struct Outcome {
 impl Outcome {
     /// Plain success.
     pub fn success() -> Self {
-        Outcome { result: "SUCCESS".into(), reason: None }
+        Outcome {
+            result: "SUCCESS".into(),
+            reason: None,
+        }
     }
 
     /// Failure with a reason.
     pub fn failure(reason: impl Into<String>) -> Self {
-        Outcome { result: "FAILURE".into(), reason: Some(reason.into()) }
+        Outcome {
+            result: "FAILURE".into(),
+            reason: Some(reason.into()),
+        }
     }
 }
 
@@ -105,7 +111,12 @@ pub struct Target {
 
 impl Target {
     /// A target of `target_type`.
-    pub fn new(target_type: &str, id: impl ToString, alternate_id: impl Into<String>, display_name: impl Into<String>) -> Self {
+    pub fn new(
+        target_type: &str,
+        id: impl ToString,
+        alternate_id: impl Into<String>,
+        display_name: impl Into<String>,
+    ) -> Self {
         Target {
             id: id.to_string(),
             target_type: target_type.into(),
@@ -117,12 +128,22 @@ impl Target {
     /// A user target.
     pub fn user(u: &crate::user::User) -> Self {
         let name = format!("{} {}", u.profile.first_name, u.profile.last_name);
-        Self::new("User", u.id, u.profile.login.clone(), name.trim().to_string())
+        Self::new(
+            "User",
+            u.id,
+            u.profile.login.clone(),
+            name.trim().to_string(),
+        )
     }
 
     /// A group target.
     pub fn group(g: &crate::group::Group) -> Self {
-        Self::new("UserGroup", g.id, g.profile.name.clone(), g.profile.name.clone())
+        Self::new(
+            "UserGroup",
+            g.id,
+            g.profile.name.clone(),
+            g.profile.name.clone(),
+        )
     }
 
     /// An app target.
@@ -182,7 +203,12 @@ pub struct LogEvent {
 
 impl LogEvent {
     /// Starts an event of `event_type` done in `ctx` at `now`, with SUCCESS outcome and INFO severity.
-    pub fn build(ctx: &Context, event_type: &str, now: OffsetDateTime, message: impl Into<String>) -> EventBuilder {
+    pub fn build(
+        ctx: &Context,
+        event_type: &str,
+        now: OffsetDateTime,
+        message: impl Into<String>,
+    ) -> EventBuilder {
         EventBuilder(LogEvent {
             uuid: EventId::new(),
             published: now,
@@ -228,7 +254,10 @@ impl EventBuilder {
 
     /// Adds a debug datum.
     pub fn debug(mut self, key: &str, value: impl Into<Value>) -> Self {
-        self.0.debug_context.debug_data.insert(key.to_string(), value.into());
+        self.0
+            .debug_context
+            .debug_data
+            .insert(key.to_string(), value.into());
         self
     }
 

@@ -88,7 +88,13 @@ pub trait Store: Send + Sync {
     fn backend(&self) -> &'static str;
     /// Claims up to `limit` due jobs (queued and due, or running with an expired lease) for `owner`
     /// until `lease_until`; several processes may call this concurrently without sharing a job.
-    async fn claim_jobs(&self, owner: &str, limit: u32, now: OffsetDateTime, lease_until: OffsetDateTime) -> Result<Vec<Job>, StoreError>;
+    async fn claim_jobs(
+        &self,
+        owner: &str,
+        limit: u32,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+    ) -> Result<Vec<Job>, StoreError>;
     /// Extends a lease still held; false when it was lost.
     async fn extend_lease(&self, lease: &Lease, until: OffsetDateTime) -> Result<bool, StoreError>;
     /// Waits up to `timeout` for a sign that another process enqueued jobs (PostgreSQL LISTEN);
@@ -104,7 +110,11 @@ pub trait StoreTx: Send {
 
     // --- users
     /// Inserts a user with an optional password hash.
-    async fn insert_user(&mut self, user: &User, password_hash: Option<&str>) -> Result<(), StoreError>;
+    async fn insert_user(
+        &mut self,
+        user: &User,
+        password_hash: Option<&str>,
+    ) -> Result<(), StoreError>;
     /// Replaces a user's stored fields.
     async fn update_user(&mut self, user: &User) -> Result<(), StoreError>;
     /// Sets the password hash.
@@ -132,9 +142,15 @@ pub trait StoreTx: Send {
     /// Removes a group and its memberships and assignments.
     async fn delete_group(&mut self, id: GroupId) -> Result<bool, StoreError>;
     /// Groups in id order, optionally by name prefix.
-    async fn list_groups(&mut self, q: Option<&str>, page: &Page) -> Result<Vec<Group>, StoreError>;
+    async fn list_groups(&mut self, q: Option<&str>, page: &Page)
+    -> Result<Vec<Group>, StoreError>;
     /// Adds a member; false when already a member.
-    async fn add_member(&mut self, group: GroupId, user: UserId, now: OffsetDateTime) -> Result<bool, StoreError>;
+    async fn add_member(
+        &mut self,
+        group: GroupId,
+        user: UserId,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
     /// Removes a member; false when not a member.
     async fn remove_member(&mut self, group: GroupId, user: UserId) -> Result<bool, StoreError>;
     /// Members in id order.
@@ -156,11 +172,21 @@ pub trait StoreTx: Send {
     /// Apps in id order, optionally by label prefix.
     async fn list_apps(&mut self, q: Option<&str>, page: &Page) -> Result<Vec<App>, StoreError>;
     /// Assigns a user directly; false when already assigned.
-    async fn assign_user(&mut self, app: AppId, user: UserId, now: OffsetDateTime) -> Result<bool, StoreError>;
+    async fn assign_user(
+        &mut self,
+        app: AppId,
+        user: UserId,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
     /// Removes a direct assignment; false when there was none.
     async fn unassign_user(&mut self, app: AppId, user: UserId) -> Result<bool, StoreError>;
     /// Assigns a group; false when already assigned.
-    async fn assign_group(&mut self, app: AppId, group: GroupId, now: OffsetDateTime) -> Result<bool, StoreError>;
+    async fn assign_group(
+        &mut self,
+        app: AppId,
+        group: GroupId,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
     /// Removes a group assignment; false when there was none.
     async fn unassign_group(&mut self, app: AppId, group: GroupId) -> Result<bool, StoreError>;
     /// Users assigned directly, in id order.
@@ -172,7 +198,12 @@ pub trait StoreTx: Send {
 
     // --- admin roles and API tokens
     /// Grants a role; false when already held.
-    async fn grant_role(&mut self, user: UserId, role: AdminRole, now: OffsetDateTime) -> Result<bool, StoreError>;
+    async fn grant_role(
+        &mut self,
+        user: UserId,
+        role: AdminRole,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
     /// Revokes a role; false when not held.
     async fn revoke_role(&mut self, user: UserId, role: AdminRole) -> Result<bool, StoreError>;
     /// Roles a user holds.
@@ -184,11 +215,19 @@ pub trait StoreTx: Send {
     /// A token by id.
     async fn get_api_token(&mut self, id: ApiTokenId) -> Result<Option<ApiToken>, StoreError>;
     /// Records a use.
-    async fn touch_api_token(&mut self, id: ApiTokenId, now: OffsetDateTime) -> Result<(), StoreError>;
+    async fn touch_api_token(
+        &mut self,
+        id: ApiTokenId,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
     /// A user's tokens, newest last.
     async fn list_api_tokens(&mut self, user: UserId) -> Result<Vec<ApiToken>, StoreError>;
     /// Revokes a token; false when already revoked or unknown.
-    async fn revoke_api_token(&mut self, id: ApiTokenId, now: OffsetDateTime) -> Result<bool, StoreError>;
+    async fn revoke_api_token(
+        &mut self,
+        id: ApiTokenId,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
 
     // --- signing keys and settings
     /// Stores a new signing key.
@@ -196,11 +235,21 @@ pub trait StoreTx: Send {
     /// Every signing key, oldest first.
     async fn list_signing_keys(&mut self) -> Result<Vec<SigningKeyRecord>, StoreError>;
     /// Moves a key to `state`; false when unknown.
-    async fn set_signing_key_state(&mut self, kid: &str, state: KeyState, now: OffsetDateTime) -> Result<bool, StoreError>;
+    async fn set_signing_key_state(
+        &mut self,
+        kid: &str,
+        state: KeyState,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
     /// A server setting.
     async fn get_setting(&mut self, key: &str) -> Result<Option<serde_json::Value>, StoreError>;
     /// Stores a server setting.
-    async fn put_setting(&mut self, key: &str, value: &serde_json::Value, now: OffsetDateTime) -> Result<(), StoreError>;
+    async fn put_setting(
+        &mut self,
+        key: &str,
+        value: &serde_json::Value,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
 
     // --- System Log
     /// Appends an event.
@@ -217,7 +266,12 @@ pub trait StoreTx: Send {
     async fn get_job(&mut self, id: JobId) -> Result<Option<Job>, StoreError>;
     /// Records the result of an attempt; false when `lease` is no longer the job's current lease
     /// (another worker reclaimed it), in which case nothing changes.
-    async fn finish_job(&mut self, lease: &Lease, result: &JobResult, now: OffsetDateTime) -> Result<bool, StoreError>;
+    async fn finish_job(
+        &mut self,
+        lease: &Lease,
+        result: &JobResult,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
     /// Counts jobs by state, optionally of one kind.
     async fn count_jobs(&mut self, kind: Option<&str>) -> Result<JobCounts, StoreError>;
 }

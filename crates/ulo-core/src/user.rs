@@ -165,18 +165,30 @@ impl UserProfile {
     /// Checks the required attributes and their formats.
     pub fn validate(&self) -> Result<(), DomainError> {
         let mut p = Problems::default();
-        p.check(self.login.trim().is_empty(), "login: The field cannot be left blank");
+        p.check(
+            self.login.trim().is_empty(),
+            "login: The field cannot be left blank",
+        );
         p.check(
             !self.login.trim().is_empty() && !is_email(&self.login),
             "login: Username must be in the form of an email address",
         );
-        p.check(self.email.trim().is_empty(), "email: The field cannot be left blank");
+        p.check(
+            self.email.trim().is_empty(),
+            "email: The field cannot be left blank",
+        );
         p.check(
             !self.email.trim().is_empty() && !is_email(&self.email),
             "email: Does not match required pattern",
         );
-        p.check(self.first_name.trim().is_empty(), "firstName: The field cannot be left blank");
-        p.check(self.last_name.trim().is_empty(), "lastName: The field cannot be left blank");
+        p.check(
+            self.first_name.trim().is_empty(),
+            "firstName: The field cannot be left blank",
+        );
+        p.check(
+            self.last_name.trim().is_empty(),
+            "lastName: The field cannot be left blank",
+        );
         if let Some(e) = &self.second_email {
             p.check(!is_email(e), "secondEmail: Does not match required pattern");
         }
@@ -297,8 +309,14 @@ impl Lifecycle {
 /// Password rules for admin-set passwords.
 pub fn validate_password(pw: &str) -> Result<(), DomainError> {
     let mut p = Problems::default();
-    p.check(pw.chars().count() < 8, "password: Password requirements were not met: at least 8 characters");
-    p.check(pw.len() > 256, "password: Password requirements were not met: at most 256 bytes");
+    p.check(
+        pw.chars().count() < 8,
+        "password: Password requirements were not met: at least 8 characters",
+    );
+    p.check(
+        pw.len() > 256,
+        "password: Password requirements were not met: at most 256 bytes",
+    );
     p.finish("Api validation failed: password")
 }
 
@@ -315,7 +333,10 @@ mod tests {
         assert_eq!(Lifecycle::Suspend.apply(Active).unwrap(), Suspended);
         assert!(Lifecycle::Suspend.apply(Staged).is_err());
         assert_eq!(Lifecycle::Unsuspend.apply(Suspended).unwrap(), Active);
-        assert_eq!(Lifecycle::Deactivate.apply(Suspended).unwrap(), Deprovisioned);
+        assert_eq!(
+            Lifecycle::Deactivate.apply(Suspended).unwrap(),
+            Deprovisioned
+        );
         assert!(Lifecycle::Deactivate.apply(Deprovisioned).is_err());
     }
 
@@ -329,11 +350,19 @@ mod tests {
             ..Default::default()
         };
         p.validate().unwrap();
-        let bad = UserProfile { login: "nope".into(), ..p.clone() };
+        let bad = UserProfile {
+            login: "nope".into(),
+            ..p.clone()
+        };
         assert!(bad.validate().is_err());
-        let m = p.merged(&serde_json::json!({"title": "CISO", "firstName": "Ada"})).unwrap();
+        let m = p
+            .merged(&serde_json::json!({"title": "CISO", "firstName": "Ada"}))
+            .unwrap();
         assert_eq!(m.title.as_deref(), Some("CISO"));
         assert_eq!(m.first_name, "Ada");
-        assert!(p.merged(&serde_json::json!({"favouriteColour": "red"})).is_err());
+        assert!(
+            p.merged(&serde_json::json!({"favouriteColour": "red"}))
+                .is_err()
+        );
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
-use ulo_core::app::{is_forbidden_ip, OutboundPolicy};
+use ulo_core::app::{OutboundPolicy, is_forbidden_ip};
 
 /// Builds the guarded client.
 pub fn client(policy: OutboundPolicy, timeout: Duration) -> Result<reqwest::Client, String> {
@@ -23,6 +23,8 @@ pub fn client(policy: OutboundPolicy, timeout: Duration) -> Result<reqwest::Clie
 
 /// Whether ulo may connect to `ip` under `policy`.
 pub fn allowed_ip(policy: &OutboundPolicy, ip: IpAddr) -> bool {
+    // `::ffff:127.0.0.1` is loopback too: judge the address it really is.
+    let ip = ip.to_canonical();
     !is_forbidden_ip(ip) && (!ip.is_loopback() || policy.allow_http_loopback)
 }
 
@@ -38,7 +40,9 @@ pub fn check_url(policy: &OutboundPolicy, url: &str) -> Result<reqwest::Url, Str
     if let Some(ip) = literal
         && !allowed_ip(policy, ip)
     {
-        return Err(format!("refusing to call {ip}: loopback needs ULO_OUTBOUND_ALLOW_HTTP_LOOPBACK=1; link-local and metadata addresses are never called"));
+        return Err(format!(
+            "refusing to call {ip}: loopback needs ULO_OUTBOUND_ALLOW_HTTP_LOOPBACK=1; link-local and metadata addresses are never called"
+        ));
     }
     Ok(parsed)
 }
@@ -52,10 +56,16 @@ impl Resolve for GuardedResolver {
         let policy = self.policy;
         Box::pin(async move {
             let host = name.as_str().to_string();
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let allowed: Vec<SocketAddr> = addrs.iter().copied().filter(|a| allowed_ip(&policy, a.ip())).collect();
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let allowed: Vec<SocketAddr> = addrs
+                .iter()
+                .copied()
+                .filter(|a| allowed_ip(&policy, a.ip()))
+                .collect();
             if allowed.is_empty() {
-                let msg = format!("{host} resolves only to addresses ulo does not call ({addrs:?})");
+                let msg =
+                    format!("{host} resolves only to addresses ulo does not call ({addrs:?})");
                 return Err(msg.into());
             }
             let it: Addrs = Box::new(allowed.into_iter());
@@ -77,7 +87,9 @@ mod tests {
     #[test]
     fn literal_addresses() {
         let strict = OutboundPolicy::default();
-        let dev = OutboundPolicy { allow_http_loopback: true };
+        let dev = OutboundPolicy {
+            allow_http_loopback: true,
+        };
         assert!(check_url(&strict, "https://127.0.0.1/x").is_err());
         assert!(check_url(&dev, "http://127.0.0.1:8/x").is_ok());
         assert!(check_url(&dev, "https://169.254.169.254/latest/meta-data").is_err());

@@ -33,18 +33,28 @@ pub struct Webhook {
 impl Webhook {
     /// A sender with a per-attempt `timeout`.
     pub fn new(policy: OutboundPolicy, timeout: StdDuration) -> Result<Self, String> {
-        Ok(Webhook { client: http::client(policy, timeout)?, policy })
+        Ok(Webhook {
+            client: http::client(policy, timeout)?,
+            policy,
+        })
     }
 }
 
 /// How an HTTP answer maps to an attempt: 2xx done; 408, 429 and 5xx retried (honouring
 /// `Retry-After` in seconds); any other status is a permanent failure.
 pub fn classify(status: u16, retry_after: Option<&str>, body: &str) -> Attempt {
-    let after = retry_after.and_then(|v| v.trim().parse::<i64>().ok()).map(|s| Duration::seconds(s.clamp(0, 3600)));
+    let after = retry_after
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .map(|s| Duration::seconds(s.clamp(0, 3600)));
     match status {
         200..=299 => Attempt::Done,
-        408 | 429 | 500..=599 => Attempt::Retry { error: format!("HTTP {status}: {}", http::excerpt(body)), retry_after: after },
-        _ => Attempt::Fail { error: format!("HTTP {status}: {}", http::excerpt(body)) },
+        408 | 429 | 500..=599 => Attempt::Retry {
+            error: format!("HTTP {status}: {}", http::excerpt(body)),
+            retry_after: after,
+        },
+        _ => Attempt::Fail {
+            error: format!("HTTP {status}: {}", http::excerpt(body)),
+        },
     }
 }
 
@@ -53,18 +63,35 @@ impl JobHandler for Webhook {
     async fn run(&self, job: &Job) -> Attempt {
         let payload: WebhookPayload = match serde_json::from_value(job.payload.clone()) {
             Ok(p) => p,
-            Err(e) => return Attempt::Fail { error: format!("bad webhook payload: {e}") },
+            Err(e) => {
+                return Attempt::Fail {
+                    error: format!("bad webhook payload: {e}"),
+                };
+            }
         };
         let url = match http::check_url(&self.policy, &payload.url) {
             Ok(u) => u,
             Err(e) => return Attempt::Fail { error: e },
         };
-        let sent = self.client.post(url).header("Idempotency-Key", job.id.to_string()).json(&payload.body).send().await;
+        let sent = self
+            .client
+            .post(url)
+            .header("Idempotency-Key", job.id.to_string())
+            .json(&payload.body)
+            .send()
+            .await;
         match sent {
-            Err(e) => Attempt::Retry { error: format!("network error: {e}"), retry_after: None },
+            Err(e) => Attempt::Retry {
+                error: format!("network error: {e}"),
+                retry_after: None,
+            },
             Ok(resp) => {
                 let status = resp.status().as_u16();
-                let retry_after = resp.headers().get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).map(str::to_string);
+                let retry_after = resp
+                    .headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
                 let body = resp.text().await.unwrap_or_default();
                 classify(status, retry_after.as_deref(), &body)
             }
@@ -79,8 +106,16 @@ mod tests {
     #[test]
     fn statuses() {
         assert_eq!(classify(204, None, ""), Attempt::Done);
-        assert!(matches!(classify(503, Some("7"), ""), Attempt::Retry { retry_after: Some(d), .. } if d == Duration::seconds(7)));
-        assert!(matches!(classify(429, None, ""), Attempt::Retry { retry_after: None, .. }));
+        assert!(
+            matches!(classify(503, Some("7"), ""), Attempt::Retry { retry_after: Some(d), .. } if d == Duration::seconds(7))
+        );
+        assert!(matches!(
+            classify(429, None, ""),
+            Attempt::Retry {
+                retry_after: None,
+                ..
+            }
+        ));
         assert!(matches!(classify(408, None, ""), Attempt::Retry { .. }));
         assert!(matches!(classify(400, None, "bad"), Attempt::Fail { .. }));
         assert!(matches!(classify(404, None, ""), Attempt::Fail { .. }));

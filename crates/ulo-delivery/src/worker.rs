@@ -9,7 +9,7 @@ use std::time::Duration as StdDuration;
 use async_trait::async_trait;
 use rand::Rng;
 use time::{Duration, OffsetDateTime};
-use tokio::sync::{watch, Notify, Semaphore};
+use tokio::sync::{Notify, Semaphore, watch};
 use ulo_core::clock::Clock;
 use ulo_core::job::{Backoff, Job, JobResult, Lease};
 use ulo_core::store::{Store, StoreError, StoreTx};
@@ -41,7 +41,14 @@ pub trait JobHandler: Send + Sync {
 
     /// Writes what the attempt changed (statuses, System Log events) in the same transaction that
     /// records the job's result.
-    async fn record(&self, _tx: &mut dyn StoreTx, _job: &Job, _attempt: &Attempt, _result: &JobResult, _now: OffsetDateTime) -> Result<(), StoreError> {
+    async fn record(
+        &self,
+        _tx: &mut dyn StoreTx,
+        _job: &Job,
+        _attempt: &Attempt,
+        _result: &JobResult,
+        _now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
         Ok(())
     }
 }
@@ -64,7 +71,13 @@ pub struct WorkerConfig {
 impl WorkerConfig {
     /// Defaults for a server: 64 concurrent jobs, 30 s leases, 1 s poll.
     pub fn new(owner: String) -> Self {
-        WorkerConfig { owner, concurrency: 64, lease: Duration::seconds(30), poll: StdDuration::from_secs(1), backoff: Backoff::default() }
+        WorkerConfig {
+            owner,
+            concurrency: 64,
+            lease: Duration::seconds(30),
+            poll: StdDuration::from_secs(1),
+            backoff: Backoff::default(),
+        }
     }
 }
 
@@ -80,7 +93,13 @@ pub struct Worker {
 impl Worker {
     /// A worker with no handlers yet.
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: WorkerConfig) -> Self {
-        Worker { store, clock, handlers: HashMap::new(), config, wake: Notify::new() }
+        Worker {
+            store,
+            clock,
+            handlers: HashMap::new(),
+            config,
+            wake: Notify::new(),
+        }
     }
 
     /// Registers the handler for `kind`.
@@ -103,13 +122,19 @@ impl Worker {
                 break;
             }
             let free = permits.available_permits();
-            let claimed = if free == 0 { Ok(Vec::new()) } else { self.claim(free as u32).await };
+            let claimed = if free == 0 {
+                Ok(Vec::new())
+            } else {
+                self.claim(free as u32).await
+            };
             let n = match claimed {
                 Ok(jobs) => {
                     failures = 0;
                     let n = jobs.len();
                     for job in jobs {
-                        let Ok(permit) = permits.clone().acquire_owned().await else { return };
+                        let Ok(permit) = permits.clone().acquire_owned().await else {
+                            return;
+                        };
                         let me = self.clone();
                         tokio::spawn(async move {
                             me.execute(job).await;
@@ -121,7 +146,8 @@ impl Worker {
                 Err(e) => {
                     failures = failures.saturating_add(1);
                     tracing::warn!(error = %e, "claiming jobs failed; backing off");
-                    let wait = StdDuration::from_millis(200u64.saturating_mul(1 << failures.min(6)));
+                    let wait =
+                        StdDuration::from_millis(200u64.saturating_mul(1 << failures.min(6)));
                     tokio::select! {
                         _ = tokio::time::sleep(wait) => {}
                         _ = shutdown.changed() => {}
@@ -145,7 +171,9 @@ impl Worker {
 
     async fn claim(&self, limit: u32) -> Result<Vec<Job>, StoreError> {
         let now = self.clock.now();
-        self.store.claim_jobs(&self.config.owner, limit, now, now + self.config.lease).await
+        self.store
+            .claim_jobs(&self.config.owner, limit, now, now + self.config.lease)
+            .await
     }
 
     /// Runs every due job until none is left; returns how many attempts ran (tests and tools).
@@ -163,13 +191,26 @@ impl Worker {
 
     /// One attempt: run, then record the result fenced by the lease.
     async fn execute(&self, job: Job) {
-        let lease = Lease { job: job.id, owner: self.config.owner.clone(), attempt: job.attempts };
+        let lease = Lease {
+            job: job.id,
+            owner: self.config.owner.clone(),
+            attempt: job.attempts,
+        };
         let attempt = if self.clock.now() > job.deadline {
-            Attempt::Fail { error: format!("deadline passed before attempt {}; last error: {}", job.attempts, job.last_error.clone().unwrap_or_default()) }
+            Attempt::Fail {
+                error: format!(
+                    "deadline passed before attempt {}; last error: {}",
+                    job.attempts,
+                    job.last_error.clone().unwrap_or_default()
+                ),
+            }
         } else {
             match self.handlers.get(&job.kind) {
                 Some(h) => self.run_with_heartbeat(h.as_ref(), &job, &lease).await,
-                None => Attempt::Retry { error: format!("no handler for job kind {:?} on this node", job.kind), retry_after: Some(Duration::minutes(1)) },
+                None => Attempt::Retry {
+                    error: format!("no handler for job kind {:?} on this node", job.kind),
+                    retry_after: Some(Duration::minutes(1)),
+                },
             }
         };
         let now = self.clock.now();
@@ -177,9 +218,13 @@ impl Worker {
             Attempt::Done => JobResult::Done,
             Attempt::Retry { error, retry_after } => {
                 let jitter: f64 = rand::rng().random();
-                self.config.backoff.next(&job, now, error.clone(), *retry_after, jitter)
+                self.config
+                    .backoff
+                    .next(&job, now, error.clone(), *retry_after, jitter)
             }
-            Attempt::Fail { error } => JobResult::Dead { error: error.clone() },
+            Attempt::Fail { error } => JobResult::Dead {
+                error: error.clone(),
+            },
         };
         if let Err(e) = self.record(&job, &lease, &attempt, &result, now).await {
             // The lease will expire and another attempt will run: at-least-once, never lost.
@@ -187,7 +232,12 @@ impl Worker {
         }
     }
 
-    async fn run_with_heartbeat(&self, handler: &dyn JobHandler, job: &Job, lease: &Lease) -> Attempt {
+    async fn run_with_heartbeat(
+        &self,
+        handler: &dyn JobHandler,
+        job: &Job,
+        lease: &Lease,
+    ) -> Attempt {
         let every: StdDuration = (self.config.lease / 3_i32).unsigned_abs();
         let heartbeat = async {
             loop {
@@ -209,7 +259,14 @@ impl Worker {
         }
     }
 
-    async fn record(&self, job: &Job, lease: &Lease, attempt: &Attempt, result: &JobResult, now: OffsetDateTime) -> Result<(), StoreError> {
+    async fn record(
+        &self,
+        job: &Job,
+        lease: &Lease,
+        attempt: &Attempt,
+        result: &JobResult,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
         let mut tx = self.store.begin().await?;
         if let Some(h) = self.handlers.get(&job.kind) {
             h.record(tx.as_mut(), job, attempt, result, now).await?;
@@ -224,7 +281,10 @@ impl Worker {
 }
 
 fn unreachable_attempt() -> Attempt {
-    Attempt::Retry { error: "heartbeat ended unexpectedly".into(), retry_after: None }
+    Attempt::Retry {
+        error: "heartbeat ended unexpectedly".into(),
+        retry_after: None,
+    }
 }
 
 /// When the worker was busy, resolves once a permit frees up; otherwise never.

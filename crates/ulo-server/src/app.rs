@@ -13,7 +13,7 @@ use ulo_core::clock::Clock;
 use ulo_core::directory::Sealer;
 use ulo_delivery::{Worker, WorkerConfig};
 
-use crate::bootstrap::{bootstrap, Bootstrapped};
+use crate::bootstrap::{Bootstrapped, bootstrap};
 use crate::state::{AppState, ServerConfig};
 
 /// Why ulo could not start.
@@ -43,6 +43,8 @@ pub struct Options {
     pub bootstrap_token: Option<String>,
     /// Concurrent jobs; 0 runs no worker.
     pub worker_concurrency: usize,
+    /// How long a claimed job stays leased before another node may take it over.
+    pub worker_lease: Duration,
     /// Time source.
     pub clock: Arc<dyn Clock>,
 }
@@ -67,15 +69,31 @@ pub struct Running {
 const MASTER_KEY_SETTING: &str = "master_key_fingerprint";
 
 /// Starts ulo on `listener`.
-pub async fn start(opts: Options, listener: tokio::net::TcpListener) -> Result<Running, StartError> {
-    let addr = listener.local_addr().map_err(|e| StartError(e.to_string()))?;
-    let issuer = opts.issuer.clone().unwrap_or_else(|| format!("http://{addr}")).trim_end_matches('/').to_string();
-    let store = ulo_store::open(&opts.database_url).await.map_err(|e| err("opening the store")(e.to_string()))?;
+pub async fn start(
+    opts: Options,
+    listener: tokio::net::TcpListener,
+) -> Result<Running, StartError> {
+    let addr = listener
+        .local_addr()
+        .map_err(|e| StartError(e.to_string()))?;
+    let issuer = opts
+        .issuer
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"))
+        .trim_end_matches('/')
+        .to_string();
+    let store = ulo_store::open(&opts.database_url)
+        .await
+        .map_err(|e| err("opening the store")(e.to_string()))?;
     let clock = opts.clock.clone();
 
     // A store sealed with one master key cannot be read with another: say so plainly.
     let mut tx = store.begin().await.map_err(|e| StartError(e.to_string()))?;
-    match tx.get_setting(MASTER_KEY_SETTING).await.map_err(|e| StartError(e.to_string()))? {
+    match tx
+        .get_setting(MASTER_KEY_SETTING)
+        .await
+        .map_err(|e| StartError(e.to_string()))?
+    {
         Some(v) if v.as_str() != Some(opts.master_key_fingerprint.as_str()) => {
             return Err(StartError(format!(
                 "this store was sealed with another master key (fingerprint {}, this one is {}); start with the master key it was created with",
@@ -85,19 +103,43 @@ pub async fn start(opts: Options, listener: tokio::net::TcpListener) -> Result<R
         }
         Some(_) => drop(tx),
         None => {
-            tx.put_setting(MASTER_KEY_SETTING, &json!(opts.master_key_fingerprint), clock.now()).await.map_err(|e| StartError(e.to_string()))?;
+            tx.put_setting(
+                MASTER_KEY_SETTING,
+                &json!(opts.master_key_fingerprint),
+                clock.now(),
+            )
+            .await
+            .map_err(|e| StartError(e.to_string()))?;
             tx.commit().await.map_err(|e| StartError(e.to_string()))?;
         }
     }
 
-    crate::keys::ensure_keys(store.as_ref(), opts.sealer.as_ref(), clock.as_ref()).await.map_err(|e| err("creating signing keys")(e.to_string()))?;
-    let ring = crate::keys::load_ring(store.as_ref(), opts.sealer.as_ref()).await.map_err(|e| err("loading signing keys")(e.to_string()))?;
-    let bootstrapped = bootstrap(store.as_ref(), clock.as_ref(), &opts.bootstrap_admin, opts.bootstrap_token.clone())
+    crate::keys::ensure_keys(store.as_ref(), opts.sealer.as_ref(), clock.as_ref())
         .await
-        .map_err(|e| err("bootstrap")(e.to_string()))?;
+        .map_err(|e| err("creating signing keys")(e.to_string()))?;
+    let ring = crate::keys::load_ring(store.as_ref(), opts.sealer.as_ref())
+        .await
+        .map_err(|e| err("loading signing keys")(e.to_string()))?;
+    let bootstrapped = bootstrap(
+        store.as_ref(),
+        clock.as_ref(),
+        &opts.bootstrap_admin,
+        opts.bootstrap_token.clone(),
+    )
+    .await
+    .map_err(|e| err("bootstrap")(e.to_string()))?;
 
-    let config = ServerConfig { issuer: issuer.clone(), outbound: opts.outbound };
-    let state = AppState::new(store.clone(), clock.clone(), config, opts.sealer.clone(), ring);
+    let config = ServerConfig {
+        issuer: issuer.clone(),
+        outbound: opts.outbound,
+    };
+    let state = AppState::new(
+        store.clone(),
+        clock.clone(),
+        config,
+        opts.sealer.clone(),
+        ring,
+    );
     let (shutdown, rx) = watch::channel(false);
     let mut tasks = Vec::new();
 
@@ -105,8 +147,14 @@ pub async fn start(opts: Options, listener: tokio::net::TcpListener) -> Result<R
         let owner = format!("{}-{}", std::process::id(), uuid::Uuid::now_v7().simple());
         let mut wc = WorkerConfig::new(owner);
         wc.concurrency = opts.worker_concurrency;
-        let webhook = ulo_delivery::webhook::Webhook::new(opts.outbound, Duration::from_secs(10)).map_err(err("building the HTTP client"))?;
-        let w = Arc::new(Worker::new(store.clone(), clock.clone(), wc).handle(ulo_delivery::webhook::KIND, Arc::new(webhook)));
+        wc.lease =
+            time::Duration::try_from(opts.worker_lease).unwrap_or(time::Duration::seconds(30));
+        let webhook = ulo_delivery::webhook::Webhook::new(opts.outbound, Duration::from_secs(10))
+            .map_err(err("building the HTTP client"))?;
+        let w = Arc::new(
+            Worker::new(store.clone(), clock.clone(), wc)
+                .handle(ulo_delivery::webhook::KIND, Arc::new(webhook)),
+        );
         let run = w.clone();
         let rx = rx.clone();
         tasks.push(tokio::spawn(async move { run.run(rx).await }));
@@ -119,10 +167,23 @@ pub async fn start(opts: Options, listener: tokio::net::TcpListener) -> Result<R
     tasks.push(tokio::spawn(reload_keys(state.clone(), rx.clone())));
 
     let mut srx = rx.clone();
-    let server = tokio::spawn(crate::serve(listener, crate::router(state.clone()), async move {
-        let _ = srx.wait_for(|stop| *stop).await;
-    }));
-    Ok(Running { addr, issuer, state, bootstrapped, worker, shutdown, tasks, server })
+    let server = tokio::spawn(crate::serve(
+        listener,
+        crate::router(state.clone()),
+        async move {
+            let _ = srx.wait_for(|stop| *stop).await;
+        },
+    ));
+    Ok(Running {
+        addr,
+        issuer,
+        state,
+        bootstrapped,
+        worker,
+        shutdown,
+        tasks,
+        server,
+    })
 }
 
 async fn reload_keys(state: AppState, mut stop: watch::Receiver<bool>) {

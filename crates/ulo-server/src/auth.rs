@@ -4,10 +4,10 @@ use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use time::Duration;
-use ulo_core::auth::{hash_token, ApiToken};
+use ulo_core::auth::{ApiToken, hash_token};
 use ulo_core::context::Context;
 use ulo_core::user::{User, UserStatus};
 
@@ -26,7 +26,10 @@ pub struct Admin {
 
 /// The client IP of a request.
 pub fn client_ip(parts: &Parts) -> Option<IpAddr> {
-    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
 }
 
 /// Why authentication failed, as an answer (429 when the IP is throttled).
@@ -62,13 +65,18 @@ fn throttled(wait: std::time::Duration) -> AuthRejection {
 fn token_from_header(value: &str) -> Option<&str> {
     let (scheme, rest) = value.trim().split_once(' ')?;
     let token = rest.trim();
-    (scheme.eq_ignore_ascii_case("SSWS") || scheme.eq_ignore_ascii_case("Bearer")).then_some(token).filter(|t| !t.is_empty())
+    (scheme.eq_ignore_ascii_case("SSWS") || scheme.eq_ignore_ascii_case("Bearer"))
+        .then_some(token)
+        .filter(|t| !t.is_empty())
 }
 
 impl FromRequestParts<AppState> for Admin {
     type Rejection = AuthRejection;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AuthRejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, AuthRejection> {
         let ip = client_ip(parts);
         if let Some(wait) = ip.and_then(|ip| state.0.auth_failures.blocked(ip)) {
             return Err(throttled(wait));
@@ -80,15 +88,21 @@ impl FromRequestParts<AppState> for Admin {
             AuthRejection::from(ApiError::unauthorized(msg.to_string()))
         };
         let Some(raw) = parts.headers.get(header::AUTHORIZATION) else {
-            return Err(fail("Invalid token provided: send Authorization: SSWS <API token>"));
+            return Err(fail(
+                "Invalid token provided: send Authorization: SSWS <API token>",
+            ));
         };
         let Some(secret) = raw.to_str().ok().and_then(token_from_header) else {
-            return Err(fail("Invalid token provided: the Authorization header must be SSWS <API token> or Bearer <API token>"));
+            return Err(fail(
+                "Invalid token provided: the Authorization header must be SSWS <API token> or Bearer <API token>",
+            ));
         };
         let hash = hash_token(secret);
         let mut tx = state.0.store.read().await.map_err(ApiError::from)?;
         let Some(token) = tx.find_api_token(&hash).await.map_err(ApiError::from)? else {
-            return Err(fail("Invalid token provided: the token is unknown or revoked"));
+            return Err(fail(
+                "Invalid token provided: the token is unknown or revoked",
+            ));
         };
         let Some(user) = tx.get_user(token.user_id).await.map_err(ApiError::from)? else {
             return Err(fail("Invalid token provided: its owner no longer exists"));
@@ -105,12 +119,21 @@ impl FromRequestParts<AppState> for Admin {
         }
         let now = state.0.clock.now();
         // Recording every use would make each read a write; a minute's precision is enough.
-        if token.last_used.is_none_or(|t| now - t > Duration::minutes(1)) {
+        if token
+            .last_used
+            .is_none_or(|t| now - t > Duration::minutes(1))
+        {
             let mut tx = state.0.store.begin().await.map_err(ApiError::from)?;
-            tx.touch_api_token(token.id, now).await.map_err(ApiError::from)?;
+            tx.touch_api_token(token.id, now)
+                .await
+                .map_err(ApiError::from)?;
             tx.commit().await.map_err(ApiError::from)?;
         }
-        let ua = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let ua = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         let ctx = Context::admin(&user, roles, ip.map(|i| i.to_string()), ua);
         Ok(Admin { ctx, user, token })
     }

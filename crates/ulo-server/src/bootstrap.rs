@@ -20,7 +20,12 @@ pub struct Bootstrapped {
 
 /// Creates the first super admin and token when the store has no users; `None` otherwise.
 /// `token` (from `ULO_BOOTSTRAP_TOKEN`) becomes the token when given.
-pub async fn bootstrap(store: &dyn Store, clock: &dyn Clock, login: &str, token: Option<String>) -> Result<Option<Bootstrapped>, DomainError> {
+pub async fn bootstrap(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    login: &str,
+    token: Option<String>,
+) -> Result<Option<Bootstrapped>, DomainError> {
     let mut tx = store.begin().await?;
     if tx.count_users().await? > 0 {
         return Ok(None);
@@ -50,7 +55,10 @@ pub async fn bootstrap(store: &dyn Store, clock: &dyn Clock, login: &str, token:
     let secret = match token {
         Some(t) if t.trim().len() >= 20 => t.trim().to_string(),
         Some(_) => {
-            return Err(DomainError::invalid("ULO_BOOTSTRAP_TOKEN is too short", "it must be at least 20 characters"));
+            return Err(DomainError::invalid(
+                "ULO_BOOTSTRAP_TOKEN is too short",
+                "it must be at least 20 characters",
+            ));
         }
         None => ulo_core::auth::new_token_secret(),
     };
@@ -61,12 +69,20 @@ pub async fn bootstrap(store: &dyn Store, clock: &dyn Clock, login: &str, token:
     tx.insert_api_token(&api_token).await?;
     for (ty, msg) in [
         ("user.lifecycle.create", "Create the first super admin"),
-        ("user.account.privilege.grant", "Grant SUPER_ADMIN to the first admin"),
+        (
+            "user.account.privilege.grant",
+            "Grant SUPER_ADMIN to the first admin",
+        ),
         ("system.api_token.create", "Create the bootstrap API token"),
     ] {
-        let ev = LogEvent::build(&ctx, ty, now, msg).target(Target::user(&admin)).finish();
+        let ev = LogEvent::build(&ctx, ty, now, msg)
+            .target(Target::user(&admin))
+            .finish();
         tx.append_event(&ev).await?;
     }
     tx.commit().await?;
-    Ok(Some(Bootstrapped { admin, token: secret }))
+    Ok(Some(Bootstrapped {
+        admin,
+        token: secret,
+    }))
 }

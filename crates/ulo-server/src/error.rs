@@ -1,6 +1,6 @@
 //! The one mapping from errors to HTTP answers: JSON `{errorCode, errorSummary, errorId, errorCauses}`.
 
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use ulo_core::error::DomainError;
@@ -22,12 +22,22 @@ pub struct ApiError {
 impl ApiError {
     /// An error with no causes.
     pub fn new(status: StatusCode, code: &'static str, summary: impl Into<String>) -> Self {
-        ApiError { status, code, summary: summary.into(), causes: Vec::new() }
+        ApiError {
+            status,
+            code,
+            summary: summary.into(),
+            causes: Vec::new(),
+        }
     }
 
     /// 400 with causes.
     pub fn bad_request(summary: impl Into<String>, causes: Vec<String>) -> Self {
-        ApiError { status: StatusCode::BAD_REQUEST, code: "E0000001", summary: summary.into(), causes }
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code: "E0000001",
+            summary: summary.into(),
+            causes,
+        }
     }
 
     /// 401: missing or invalid credentials.
@@ -47,7 +57,11 @@ impl ApiError {
 
     /// 500 without leaking internals; the detail goes to the server log under the error id.
     pub fn internal(detail: impl std::fmt::Display) -> Self {
-        let e = Self::new(StatusCode::INTERNAL_SERVER_ERROR, "E0000009", "Internal Server Error");
+        let e = Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "E0000009",
+            "Internal Server Error",
+        );
         tracing::error!(detail = %detail, "internal error");
         e
     }
@@ -59,7 +73,9 @@ impl From<DomainError> for ApiError {
             DomainError::Validation { summary, causes } => {
                 ApiError::bad_request(summary, causes.into_iter().map(|c| c.0).collect())
             }
-            DomainError::NotFound { kind, id } => ApiError::not_found(format!("Not found: Resource not found: {id} ({kind})")),
+            DomainError::NotFound { kind, id } => {
+                ApiError::not_found(format!("Not found: Resource not found: {id} ({kind})"))
+            }
             DomainError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "E0000183", m),
             DomainError::InvalidState(m) => ApiError::new(StatusCode::CONFLICT, "E0000038", m),
             DomainError::Forbidden(m) => ApiError::forbidden(m),
@@ -71,11 +87,19 @@ impl From<DomainError> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Unique(m) => ApiError::new(StatusCode::CONFLICT, "E0000183", format!("Conflict: {m}")),
-            StoreError::BadQuery(m) => ApiError::bad_request(format!("Invalid search: {m}"), vec![m.clone()]),
+            StoreError::Unique(m) => {
+                ApiError::new(StatusCode::CONFLICT, "E0000183", format!("Conflict: {m}"))
+            }
+            StoreError::BadQuery(m) => {
+                ApiError::bad_request(format!("Invalid search: {m}"), vec![m.clone()])
+            }
             StoreError::Unavailable(m) => {
                 tracing::error!(detail = %m, "store unavailable");
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "E0000010", "Service unavailable: the store cannot be reached; try again shortly")
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "E0000010",
+                    "Service unavailable: the store cannot be reached; try again shortly",
+                )
             }
             StoreError::Corrupt(m) => ApiError::internal(m),
         }
@@ -97,7 +121,10 @@ impl IntoResponse for ApiError {
         });
         let mut resp = (self.status, axum::Json(body)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
-            resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("SSWS realm=\"ulo\""));
+            resp.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("SSWS realm=\"ulo\""),
+            );
         }
         resp
     }

@@ -2,8 +2,8 @@
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::request::Parts;
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
@@ -34,18 +34,31 @@ fn json_rejection(rej: JsonRejection) -> ApiError {
             "E0000003",
             format!("The request body was not well-formed: {}", source_text(&e)),
         ),
-        JsonRejection::JsonDataError(e) => {
-            ApiError::bad_request("Api validation failed: the request body does not match what this call takes", vec![source_text(&e)])
-        }
+        JsonRejection::JsonDataError(e) => ApiError::bad_request(
+            "Api validation failed: the request body does not match what this call takes",
+            vec![source_text(&e)],
+        ),
         JsonRejection::BytesRejection(e) => {
             let status = e.status();
             if status == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(status, "E0000070", "Request body too large: the limit is 1 MiB")
+                ApiError::new(
+                    status,
+                    "E0000070",
+                    "Request body too large: the limit is 1 MiB",
+                )
             } else {
-                ApiError::new(StatusCode::BAD_REQUEST, "E0000003", format!("Could not read the request body: {e}"))
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "E0000003",
+                    format!("Could not read the request body: {e}"),
+                )
             }
         }
-        other => ApiError::new(StatusCode::BAD_REQUEST, "E0000003", format!("Bad request body: {other}")),
+        other => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "E0000003",
+            format!("Bad request body: {other}"),
+        ),
     }
 }
 
@@ -69,7 +82,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| ApiQuery(q.0))
-            .map_err(|e: QueryRejection| ApiError::bad_request(format!("Invalid query parameters: {}", source_text(&e)), vec![]))
+            .map_err(|e: QueryRejection| {
+                ApiError::bad_request(
+                    format!("Invalid query parameters: {}", source_text(&e)),
+                    vec![],
+                )
+            })
     }
 }
 
@@ -83,6 +101,8 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|p| ApiPath(p.0))
-            .map_err(|e: PathRejection| ApiError::not_found(format!("Not found: {}", source_text(&e))))
+            .map_err(|e: PathRejection| {
+                ApiError::not_found(format!("Not found: {}", source_text(&e)))
+            })
     }
 }

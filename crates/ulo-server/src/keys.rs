@@ -7,7 +7,7 @@ use ulo_core::directory::Sealer;
 use ulo_core::error::DomainError;
 use ulo_core::log::{LogEvent, Target};
 use ulo_core::store::{Store, StoreError};
-use ulo_jose::{generate_key, KeyAlg, KeyRing, SigningKey};
+use ulo_jose::{KeyAlg, KeyRing, SigningKey, generate_key};
 
 fn purpose(kid: &str) -> String {
     format!("signing-key:{kid}")
@@ -18,9 +18,15 @@ fn unavailable(e: impl std::fmt::Display) -> DomainError {
 }
 
 /// Generates a key of `alg` and its sealed record, ACTIVE.
-fn new_record(alg: KeyAlg, sealer: &dyn Sealer, clock: &dyn Clock) -> Result<SigningKeyRecord, DomainError> {
+fn new_record(
+    alg: KeyAlg,
+    sealer: &dyn Sealer,
+    clock: &dyn Clock,
+) -> Result<SigningKeyRecord, DomainError> {
     let k = generate_key(alg).map_err(unavailable)?;
-    let sealed = sealer.seal(&k.private_pkcs8_der, &purpose(&k.kid)).map_err(unavailable)?;
+    let sealed = sealer
+        .seal(&k.private_pkcs8_der, &purpose(&k.kid))
+        .map_err(unavailable)?;
     Ok(SigningKeyRecord {
         kid: k.kid,
         alg: alg.as_str().to_string(),
@@ -33,13 +39,21 @@ fn new_record(alg: KeyAlg, sealer: &dyn Sealer, clock: &dyn Clock) -> Result<Sig
 }
 
 /// Makes sure an ACTIVE key exists for every algorithm ulo signs with.
-pub async fn ensure_keys(store: &dyn Store, sealer: &dyn Sealer, clock: &dyn Clock) -> Result<(), DomainError> {
+pub async fn ensure_keys(
+    store: &dyn Store,
+    sealer: &dyn Sealer,
+    clock: &dyn Clock,
+) -> Result<(), DomainError> {
     let mut tx = store.begin().await?;
     let keys = tx.list_signing_keys().await?;
     let mut created = false;
     for alg in KeyAlg::ALL {
-        if !keys.iter().any(|k| k.alg == alg.as_str() && k.state == KeyState::Active) {
-            tx.insert_signing_key(&new_record(alg, sealer, clock)?).await?;
+        if !keys
+            .iter()
+            .any(|k| k.alg == alg.as_str() && k.state == KeyState::Active)
+        {
+            tx.insert_signing_key(&new_record(alg, sealer, clock)?)
+                .await?;
             created = true;
         }
     }
@@ -57,7 +71,10 @@ pub async fn load_ring(store: &dyn Store, sealer: &dyn Sealer) -> Result<KeyRing
     let mut active = Vec::new();
     let mut published = Vec::new();
     for alg in KeyAlg::ALL {
-        let newest = keys.iter().filter(|k| k.alg == alg.as_str() && k.state == KeyState::Active).max_by_key(|k| k.created);
+        let newest = keys
+            .iter()
+            .filter(|k| k.alg == alg.as_str() && k.state == KeyState::Active)
+            .max_by_key(|k| k.created);
         if let Some(k) = newest {
             let der = sealer.open(&k.private_sealed, &purpose(&k.kid)).map_err(|e| {
                 unavailable(format!(
@@ -78,30 +95,55 @@ pub async fn load_ring(store: &dyn Store, sealer: &dyn Sealer) -> Result<KeyRing
 }
 
 /// Adds a new ACTIVE key for `alg`; the previous ones stay published until retired.
-pub async fn rotate(store: &dyn Store, sealer: &dyn Sealer, clock: &dyn Clock, ctx: &Context, alg: KeyAlg) -> Result<SigningKeyRecord, DomainError> {
+pub async fn rotate(
+    store: &dyn Store,
+    sealer: &dyn Sealer,
+    clock: &dyn Clock,
+    ctx: &Context,
+    alg: KeyAlg,
+) -> Result<SigningKeyRecord, DomainError> {
     let record = new_record(alg, sealer, clock)?;
     let now = clock.now();
     let mut tx = store.begin().await?;
     for k in tx.list_signing_keys().await? {
         if k.alg == alg.as_str() && k.state == KeyState::Active {
-            tx.set_signing_key_state(&k.kid, KeyState::Published, now).await?;
+            tx.set_signing_key_state(&k.kid, KeyState::Published, now)
+                .await?;
         }
     }
     tx.insert_signing_key(&record).await?;
-    let ev = LogEvent::build(ctx, "system.signing_key.rotate", now, format!("Rotate {} signing key", alg.as_str()))
-        .target(Target::new("SigningKey", &record.kid, record.kid.clone(), alg.as_str()))
-        .finish();
+    let ev = LogEvent::build(
+        ctx,
+        "system.signing_key.rotate",
+        now,
+        format!("Rotate {} signing key", alg.as_str()),
+    )
+    .target(Target::new(
+        "SigningKey",
+        &record.kid,
+        record.kid.clone(),
+        alg.as_str(),
+    ))
+    .finish();
     tx.append_event(&ev).await?;
     tx.commit().await?;
     Ok(record)
 }
 
 /// Retires a PUBLISHED key: it leaves the JWKS. The active signing key cannot be retired.
-pub async fn retire(store: &dyn Store, clock: &dyn Clock, ctx: &Context, kid: &str) -> Result<(), DomainError> {
+pub async fn retire(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    ctx: &Context,
+    kid: &str,
+) -> Result<(), DomainError> {
     let now = clock.now();
     let mut tx = store.begin().await?;
     let keys = tx.list_signing_keys().await?;
-    let key = keys.iter().find(|k| k.kid == kid).ok_or_else(|| DomainError::not_found("signing key", kid))?;
+    let key = keys
+        .iter()
+        .find(|k| k.kid == kid)
+        .ok_or_else(|| DomainError::not_found("signing key", kid))?;
     match key.state {
         KeyState::Active => {
             return Err(DomainError::InvalidState(format!(
@@ -109,13 +151,28 @@ pub async fn retire(store: &dyn Store, clock: &dyn Clock, ctx: &Context, kid: &s
                 key.alg
             )));
         }
-        KeyState::Retired => return Err(DomainError::InvalidState(format!("Key {kid} is already retired"))),
+        KeyState::Retired => {
+            return Err(DomainError::InvalidState(format!(
+                "Key {kid} is already retired"
+            )));
+        }
         KeyState::Published => {}
     }
-    tx.set_signing_key_state(kid, KeyState::Retired, now).await?;
-    let ev = LogEvent::build(ctx, "system.signing_key.retire", now, format!("Retire signing key {kid}"))
-        .target(Target::new("SigningKey", kid, kid.to_string(), key.alg.clone()))
-        .finish();
+    tx.set_signing_key_state(kid, KeyState::Retired, now)
+        .await?;
+    let ev = LogEvent::build(
+        ctx,
+        "system.signing_key.retire",
+        now,
+        format!("Retire signing key {kid}"),
+    )
+    .target(Target::new(
+        "SigningKey",
+        kid,
+        kid.to_string(),
+        key.alg.clone(),
+    ))
+    .finish();
     tx.append_event(&ev).await?;
     tx.commit().await?;
     Ok(())

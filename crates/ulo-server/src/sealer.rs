@@ -8,10 +8,14 @@ pub struct MasterKeySealer(pub MasterKey);
 
 impl Sealer for MasterKeySealer {
     fn seal(&self, plaintext: &[u8], purpose: &str) -> Result<String, String> {
-        self.0.seal(plaintext, purpose.as_bytes()).map_err(|e| e.to_string())
+        self.0
+            .seal(plaintext, purpose.as_bytes())
+            .map_err(|e| e.to_string())
     }
 
     fn open(&self, sealed: &str, purpose: &str) -> Result<Vec<u8>, String> {
-        self.0.open(sealed, purpose.as_bytes()).map_err(|e| e.to_string())
+        self.0
+            .open(sealed, purpose.as_bytes())
+            .map_err(|e| e.to_string())
     }
 }

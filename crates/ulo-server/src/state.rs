@@ -41,7 +41,13 @@ pub struct Inner {
 
 impl AppState {
     /// Builds the state.
-    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: ServerConfig, sealer: Arc<dyn Sealer>, keys: KeyRing) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        config: ServerConfig,
+        sealer: Arc<dyn Sealer>,
+        keys: KeyRing,
+    ) -> Self {
         AppState(Arc::new(Inner {
             store,
             clock,
@@ -64,7 +70,11 @@ impl AppState {
 
     /// The current key ring.
     pub fn keys(&self) -> Arc<KeyRing> {
-        self.0.keys.read().map(|k| k.clone()).unwrap_or_else(|e| e.into_inner().clone())
+        self.0
+            .keys
+            .read()
+            .map(|k| k.clone())
+            .unwrap_or_else(|e| e.into_inner().clone())
     }
 
     /// Replaces the key ring (after rotation).

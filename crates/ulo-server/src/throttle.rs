@@ -15,7 +15,11 @@ pub struct Throttle {
 impl Throttle {
     /// At most `limit` failures per `window`.
     pub fn new(limit: u32, window: Duration) -> Self {
-        Throttle { limit, window, hits: Mutex::new(HashMap::new()) }
+        Throttle {
+            limit,
+            window,
+            hits: Mutex::new(HashMap::new()),
+        }
     }
 
     /// When `ip` is over the limit, how long until it may try again.

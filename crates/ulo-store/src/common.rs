@@ -1,7 +1,7 @@
 //! Imports the `store_tx!` body needs, in one place for both backends.
 
-pub(crate) use sqlx::types::Json;
 pub(crate) use sqlx::AssertSqlSafe;
+pub(crate) use sqlx::types::Json;
 pub(crate) use time::OffsetDateTime;
 pub(crate) use ulo_core::app::App;
 pub(crate) use ulo_core::auth::{ApiToken, KeyState, SigningKeyRecord};
@@ -14,7 +14,7 @@ pub(crate) use ulo_core::store::{AppLink, JobCounts, Page, StoreError, UserQuery
 pub(crate) use ulo_core::user::{AdminRole, User};
 
 pub(crate) use crate::filter_sql::SqlParam;
-pub(crate) use crate::query::{event_fields, json_text, like_escape, Sql, UserFields};
+pub(crate) use crate::query::{Sql, UserFields, event_fields, json_text, like_escape};
 pub(crate) use crate::rows::*;
 pub(crate) use crate::tx::{bind_all, notify_sql, to_json};
 
@@ -24,10 +24,13 @@ pub(crate) fn claim_sql(skip_locked: bool) -> String {
         "UPDATE jobs SET state='RUNNING', lease_owner=$1, lease_until=$2, attempts=attempts+1, updated=$3 \
          WHERE id IN (SELECT id FROM jobs WHERE (state='QUEUED' AND run_at <= $3) OR (state='RUNNING' AND lease_until < $3) \
          ORDER BY run_at, id LIMIT $4{}) RETURNING {JOB_COLS}",
-        if skip_locked { " FOR UPDATE SKIP LOCKED" } else { "" }
+        if skip_locked {
+            " FOR UPDATE SKIP LOCKED"
+        } else {
+            ""
+        }
     )
 }
 
 /// Extends a lease the worker still holds.
-pub(crate) const EXTEND_SQL: &str =
-    "UPDATE jobs SET lease_until=$4 WHERE id=$1 AND state='RUNNING' AND lease_owner=$2 AND attempts=$3";
+pub(crate) const EXTEND_SQL: &str = "UPDATE jobs SET lease_until=$4 WHERE id=$1 AND state='RUNNING' AND lease_owner=$2 AND attempts=$3";

@@ -3,6 +3,8 @@
 //! Every compiled predicate is two-valued (never SQL `NULL`), so `not (...)` is the exact complement
 //! and the result agrees with [`ulo_core::filter::matches`] on both databases. Strings compare with
 //! ASCII case folding (`lower()` in SQLite, `lower(x COLLATE "C")` in PostgreSQL) and order byte-wise.
+//! `matches` looks into every array on a path, the SQL only into arrays the resolver declares
+//! ([`FieldSql::JsonArrayAny`]) and `attr[...]` filters, so resolvers must declare their array keys.
 
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -438,7 +440,12 @@ impl Compiler<'_> {
         }
     }
 
-    fn chain(&mut self, filter: &Filter, scope: &Scope, is_and: bool) -> Result<String, FilterError> {
+    fn chain(
+        &mut self,
+        filter: &Filter,
+        scope: &Scope,
+        is_and: bool,
+    ) -> Result<String, FilterError> {
         let mut operands = Vec::new();
         chain_operands(filter, is_and, &mut operands);
         let parts = operands
@@ -493,7 +500,12 @@ impl Compiler<'_> {
         }
     }
 
-    fn test(&mut self, path: &AttrPath, scope: &Scope, test: Test<'_>) -> Result<String, FilterError> {
+    fn test(
+        &mut self,
+        path: &AttrPath,
+        scope: &Scope,
+        test: Test<'_>,
+    ) -> Result<String, FilterError> {
         match self.target(path, scope)? {
             Target::Column { expr, kind } => self.column_test(&expr, kind, test, path),
             Target::Json(loc) => self.json_test(&loc, test),
@@ -503,13 +515,18 @@ impl Compiler<'_> {
             {
                 self.json_test(&array, test)
             }
-            Target::ArrayAny { array, rest } => {
-                self.exists(&array, |c, element| c.json_test(&element.child(&rest), test))
-            }
+            Target::ArrayAny { array, rest } => self.exists(&array, |c, element| {
+                c.json_test(&element.child(&rest), test)
+            }),
         }
     }
 
-    fn value_path(&mut self, attr: &AttrPath, filter: &Filter, scope: &Scope) -> Result<String, FilterError> {
+    fn value_path(
+        &mut self,
+        attr: &AttrPath,
+        filter: &Filter,
+        scope: &Scope,
+    ) -> Result<String, FilterError> {
         let each = |c: &mut Self, element: JsonLoc| c.filter(filter, &Scope::Element(element));
         match self.target(attr, scope)? {
             Target::Column { .. } => Err(error(format!(
@@ -517,9 +534,9 @@ impl Compiler<'_> {
             ))),
             Target::Json(loc) => self.exists(&loc, each),
             Target::ArrayAny { array, rest } if rest.is_empty() => self.exists(&array, each),
-            Target::ArrayAny { array, rest } => self.exists(&array, |c, outer| {
-                c.exists(&outer.child(&rest), each)
-            }),
+            Target::ArrayAny { array, rest } => {
+                self.exists(&array, |c, outer| c.exists(&outer.child(&rest), each))
+            }
         }
     }
 
@@ -619,7 +636,12 @@ impl Compiler<'_> {
             Dialect::Postgres => format!("lower({expr} COLLATE \"C\")"),
         };
         let lower = literal.to_ascii_lowercase();
-        let like = |pattern: String| format!("{folded} LIKE {pattern} ESCAPE '\\'");
+        // E'\\' is one backslash whatever standard_conforming_strings says.
+        let escape = match self.dialect {
+            Dialect::Sqlite => "'\\'",
+            Dialect::Postgres => "E'\\\\'",
+        };
+        let like = |pattern: String| format!("{folded} LIKE {pattern} ESCAPE {escape}");
         match op {
             StrOp::Eq => format!("{folded} = {}", self.param(SqlParam::Text(lower))),
             StrOp::Co => like(self.param(SqlParam::Text(format!("%{}%", like_escape(&lower))))),
@@ -693,7 +715,10 @@ impl Compiler<'_> {
                 "\"{literal}\" is not an RFC 3339 timestamp such as \"2024-05-01T10:00:00Z\" ({reason})"
             ))
         })?;
-        Ok(format!("{expr} {symbol} {}", self.param(SqlParam::Int(millis))))
+        Ok(format!(
+            "{expr} {symbol} {}",
+            self.param(SqlParam::Int(millis))
+        ))
     }
 }
 
@@ -703,7 +728,9 @@ fn kind_mismatch(kind: ColumnKind, path: &AttrPath) -> String {
         ColumnKind::TimestampMillis => format!(
             "attribute \"{path}\" is a timestamp; compare it with an RFC 3339 string such as \"2024-05-01T10:00:00Z\""
         ),
-        ColumnKind::Integer => format!("attribute \"{path}\" is a number; compare it with a number"),
+        ColumnKind::Integer => {
+            format!("attribute \"{path}\" is a number; compare it with a number")
+        }
         ColumnKind::Bool => {
             format!("attribute \"{path}\" is true or false; use eq or ne with true or false")
         }

@@ -38,7 +38,10 @@ impl PgStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Unavailable(format!("migrating PostgreSQL: {e}")))?;
-        Ok(PgStore { pool, listener: Mutex::new(None) })
+        Ok(PgStore {
+            pool,
+            listener: Mutex::new(None),
+        })
     }
 
     /// The pool, for tools that need raw access (tests, benchmarks).
@@ -59,7 +62,10 @@ impl Store for PgStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(db_err)?;
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
         Ok(())
     }
 
@@ -67,7 +73,13 @@ impl Store for PgStore {
         "postgres"
     }
 
-    async fn claim_jobs(&self, owner: &str, limit: u32, now: OffsetDateTime, lease_until: OffsetDateTime) -> Result<Vec<Job>, StoreError> {
+    async fn claim_jobs(
+        &self,
+        owner: &str,
+        limit: u32,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+    ) -> Result<Vec<Job>, StoreError> {
         let rows: Vec<JobRow> = sqlx::query_as(AssertSqlSafe(claim_sql(true)))
             .bind(owner)
             .bind(to_millis(lease_until))
@@ -99,7 +111,9 @@ impl Store for PgStore {
                     Ok(()) => *guard = Some(l),
                     Err(e) => tracing::warn!(error = %e, "LISTEN ulo_jobs failed; polling only"),
                 },
-                Err(e) => tracing::warn!(error = %e, "could not open a LISTEN connection; polling only"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not open a LISTEN connection; polling only")
+                }
             }
         }
         match guard.as_mut() {

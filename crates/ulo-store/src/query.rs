@@ -3,7 +3,9 @@
 use ulo_core::filter::{AttrPath, Filter};
 use ulo_core::store::StoreError;
 
-use crate::filter_sql::{compile, ColumnKind, Dialect, FieldResolver, FieldSql, JsonDocResolver, SqlParam};
+use crate::filter_sql::{
+    ColumnKind, Dialect, FieldResolver, FieldSql, JsonDocResolver, SqlParam, compile,
+};
 
 /// SQL text and its parameters, numbered `$1…` in order.
 pub(crate) struct Sql {
@@ -13,7 +15,10 @@ pub(crate) struct Sql {
 
 impl Sql {
     pub fn new(text: &str) -> Self {
-        Sql { text: text.to_string(), params: Vec::new() }
+        Sql {
+            text: text.to_string(),
+            params: Vec::new(),
+        }
     }
 
     /// Adds a parameter and returns its placeholder.
@@ -27,8 +32,14 @@ impl Sql {
     }
 
     /// Appends `AND (<filter>)`.
-    pub fn filter(&mut self, f: &Filter, dialect: Dialect, resolver: &dyn FieldResolver) -> Result<(), StoreError> {
-        let frag = compile(f, dialect, resolver, self.params.len() + 1).map_err(|e| StoreError::BadQuery(e.to_string()))?;
+    pub fn filter(
+        &mut self,
+        f: &Filter,
+        dialect: Dialect,
+        resolver: &dyn FieldResolver,
+    ) -> Result<(), StoreError> {
+        let frag = compile(f, dialect, resolver, self.params.len() + 1)
+            .map_err(|e| StoreError::BadQuery(e.to_string()))?;
         self.text.push_str(" AND (");
         self.text.push_str(&frag.sql);
         self.text.push(')');
@@ -63,7 +74,12 @@ pub(crate) struct UserFields;
 impl FieldResolver for UserFields {
     fn resolve(&self, path: &AttrPath) -> Result<FieldSql, String> {
         let seg: Vec<&str> = path.segments.iter().map(String::as_str).collect();
-        let col = |expr: &str, kind| Ok(FieldSql::Column { expr: expr.to_string(), kind });
+        let col = |expr: &str, kind| {
+            Ok(FieldSql::Column {
+                expr: expr.to_string(),
+                kind,
+            })
+        };
         match seg.as_slice() {
             ["id"] => col("u.id", ColumnKind::Text),
             ["status"] => col("u.status", ColumnKind::Text),
@@ -75,7 +91,10 @@ impl FieldResolver for UserFields {
             ["lastUpdated"] => col("u.last_updated", ColumnKind::TimestampMillis),
             ["passwordChanged"] => col("u.password_changed", ColumnKind::TimestampMillis),
             ["lastLogin"] => col("u.last_login", ColumnKind::TimestampMillis),
-            ["profile", attr] => Ok(FieldSql::Json { column: "u.profile".into(), path: vec![attr.to_string()] }),
+            ["profile", attr] => Ok(FieldSql::Json {
+                column: "u.profile".into(),
+                path: vec![attr.to_string()],
+            }),
             _ => Err(format!(
                 "unknown attribute {:?}; users can be filtered by id, status, provisionedBy, riskLevel, created, activated, statusChanged, lastUpdated, passwordChanged, lastLogin and profile.<attribute>",
                 path.segments.join(".")
@@ -91,8 +110,18 @@ pub(crate) fn event_fields() -> JsonDocResolver {
         array_keys: vec!["target".into()],
         allowed_roots: Some(
             [
-                "uuid", "published", "eventType", "version", "severity", "displayMessage", "actor", "client", "outcome",
-                "target", "transaction", "debugContext",
+                "uuid",
+                "published",
+                "eventType",
+                "version",
+                "severity",
+                "displayMessage",
+                "actor",
+                "client",
+                "outcome",
+                "target",
+                "transaction",
+                "debugContext",
             ]
             .iter()
             .map(|s| s.to_string())

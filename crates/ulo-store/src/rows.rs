@@ -15,7 +15,8 @@ fn parse<T: std::str::FromStr>(what: &str, s: &str) -> Result<T, StoreError>
 where
     T::Err: std::fmt::Display,
 {
-    s.parse().map_err(|e| StoreError::Corrupt(format!("{what} {s:?}: {e}")))
+    s.parse()
+        .map_err(|e| StoreError::Corrupt(format!("{what} {s:?}: {e}")))
 }
 
 fn from_json<T: serde::de::DeserializeOwned>(what: &str, v: Value) -> Result<T, StoreError> {
@@ -58,7 +59,8 @@ impl TryFrom<UserRow> for User {
     }
 }
 
-pub(crate) const GROUP_COLS: &str = "g.id, g.profile, g.created, g.last_updated, g.last_membership_updated";
+pub(crate) const GROUP_COLS: &str =
+    "g.id, g.profile, g.created, g.last_updated, g.last_membership_updated";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct GroupRow {
@@ -111,13 +113,20 @@ impl TryFrom<AppRow> for App {
             last_updated: from_millis(r.last_updated),
             oidc: r.oidc.map(|j| from_json("app oidc", j.0)).transpose()?,
             logout: from_json("app logout", r.logout.0)?,
-            provisioning: r.provisioning.map(|j| from_json("app provisioning", j.0)).transpose()?,
-            secrets: AppSecrets { client_secret_hash: r.client_secret_hash, scim_token_sealed: r.scim_token_sealed },
+            provisioning: r
+                .provisioning
+                .map(|j| from_json("app provisioning", j.0))
+                .transpose()?,
+            secrets: AppSecrets {
+                client_secret_hash: r.client_secret_hash,
+                scim_token_sealed: r.scim_token_sealed,
+            },
         })
     }
 }
 
-pub(crate) const TOKEN_COLS: &str = "id, user_id, name, token_prefix, token_hash, created, last_used, revoked";
+pub(crate) const TOKEN_COLS: &str =
+    "id, user_id, name, token_prefix, token_hash, created, last_used, revoked";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct TokenRow {
@@ -224,7 +233,9 @@ impl TryFrom<JobRow> for Job {
 }
 
 /// Converts a vector of rows.
-pub(crate) fn convert<R, T: TryFrom<R, Error = StoreError>>(rows: Vec<R>) -> Result<Vec<T>, StoreError> {
+pub(crate) fn convert<R, T: TryFrom<R, Error = StoreError>>(
+    rows: Vec<R>,
+) -> Result<Vec<T>, StoreError> {
     rows.into_iter().map(T::try_from).collect()
 }
 
@@ -232,7 +243,12 @@ pub(crate) fn convert<R, T: TryFrom<R, Error = StoreError>>(rows: Vec<R>) -> Res
 pub(crate) fn event_search_text(e: &LogEvent) -> String {
     let mut s = format!(
         "{} {} {} {} {} {}",
-        e.event_type, e.display_message, e.actor.id, e.actor.alternate_id, e.actor.display_name, e.outcome.result
+        e.event_type,
+        e.display_message,
+        e.actor.id,
+        e.actor.alternate_id,
+        e.actor.display_name,
+        e.outcome.result
     );
     if let Some(r) = &e.outcome.reason {
         s.push(' ');
@@ -247,10 +263,12 @@ pub(crate) fn event_search_text(e: &LogEvent) -> String {
 /// Maps a database error to the store's own error.
 pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
     match e {
-        sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Unique(d.message().to_string()),
-        sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) | sqlx::Error::ColumnNotFound(_) => {
-            StoreError::Corrupt(e.to_string())
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            StoreError::Unique(d.message().to_string())
         }
+        sqlx::Error::ColumnDecode { .. }
+        | sqlx::Error::Decode(_)
+        | sqlx::Error::ColumnNotFound(_) => StoreError::Corrupt(e.to_string()),
         other => StoreError::Unavailable(other.to_string()),
     }
 }

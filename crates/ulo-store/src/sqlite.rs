@@ -4,7 +4,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use sqlx::{Sqlite, Transaction};
 use ulo_core::store::{Store, StoreTx};
 
@@ -58,7 +60,11 @@ impl SqliteStore {
 impl Store for SqliteStore {
     async fn begin(&self) -> Result<Box<dyn StoreTx>, StoreError> {
         // IMMEDIATE takes the write lock now, so read-then-write transactions never deadlock on upgrade.
-        let tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
+        let tx = self
+            .writer
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db_err)?;
         Ok(Box::new(SqliteTx { tx }))
     }
 
@@ -68,7 +74,10 @@ impl Store for SqliteStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.reader).await.map_err(db_err)?;
+        sqlx::query("SELECT 1")
+            .execute(&self.reader)
+            .await
+            .map_err(db_err)?;
         Ok(())
     }
 
@@ -76,8 +85,18 @@ impl Store for SqliteStore {
         "sqlite"
     }
 
-    async fn claim_jobs(&self, owner: &str, limit: u32, now: OffsetDateTime, lease_until: OffsetDateTime) -> Result<Vec<Job>, StoreError> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
+    async fn claim_jobs(
+        &self,
+        owner: &str,
+        limit: u32,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+    ) -> Result<Vec<Job>, StoreError> {
+        let mut tx = self
+            .writer
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db_err)?;
         let rows: Vec<JobRow> = sqlx::query_as(AssertSqlSafe(claim_sql(false)))
             .bind(owner)
             .bind(to_millis(lease_until))

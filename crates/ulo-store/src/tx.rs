@@ -647,15 +647,24 @@ macro_rules! bind_all {
 pub(crate) use bind_all;
 
 /// The statement that wakes other processes after commit (PostgreSQL only).
-pub(crate) fn notify_sql(dialect: crate::filter_sql::Dialect, channel: &str) -> Option<&'static str> {
+pub(crate) fn notify_sql(
+    dialect: crate::filter_sql::Dialect,
+    channel: &str,
+) -> Option<&'static str> {
     match (dialect, channel) {
-        (crate::filter_sql::Dialect::Postgres, "ulo_jobs") => Some("SELECT pg_notify('ulo_jobs', '')"),
-        (crate::filter_sql::Dialect::Postgres, "ulo_events") => Some("SELECT pg_notify('ulo_events', '')"),
+        (crate::filter_sql::Dialect::Postgres, "ulo_jobs") => {
+            Some("SELECT pg_notify('ulo_jobs', '')")
+        }
+        (crate::filter_sql::Dialect::Postgres, "ulo_events") => {
+            Some("SELECT pg_notify('ulo_events', '')")
+        }
         _ => None,
     }
 }
 
 /// Serializes a value to JSON for storage.
-pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> Result<serde_json::Value, ulo_core::store::StoreError> {
+pub(crate) fn to_json<T: serde::Serialize>(
+    v: &T,
+) -> Result<serde_json::Value, ulo_core::store::StoreError> {
     serde_json::to_value(v).map_err(|e| ulo_core::store::StoreError::Corrupt(e.to_string()))
 }

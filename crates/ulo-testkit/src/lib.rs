@@ -11,7 +11,7 @@ use ulo_core::app::OutboundPolicy;
 use ulo_core::clock::Clock;
 use ulo_core::store::Store;
 use ulo_jose::MasterKey;
-use ulo_server::app::{start, Options, Running};
+use ulo_server::app::{Options, Running, start};
 use ulo_server::clock::SystemClock;
 use ulo_server::sealer::MasterKeySealer;
 
@@ -53,12 +53,22 @@ impl Database {
         match backend {
             Backend::Sqlite => {
                 let url = format!("sqlite://{}?mode=rwc", dir.path().join("ulo.db").display());
-                Ok(Database { url, backend, dir, pg_base: None })
+                Ok(Database {
+                    url,
+                    backend,
+                    dir,
+                    pg_base: None,
+                })
             }
             Backend::Postgres => {
                 let base = std::env::var(PG_ENV)?;
                 let url = ulo_store::scratch::create_postgres_database(&base).await?;
-                Ok(Database { url, backend, dir, pg_base: Some(base) })
+                Ok(Database {
+                    url,
+                    backend,
+                    dir,
+                    pg_base: Some(base),
+                })
             }
         }
     }
@@ -113,10 +123,13 @@ impl TestServer {
             issuer: None,
             master_key_fingerprint: key.fingerprint(),
             sealer: Arc::new(MasterKeySealer(key)),
-            outbound: OutboundPolicy { allow_http_loopback: true },
+            outbound: OutboundPolicy {
+                allow_http_loopback: true,
+            },
             bootstrap_admin: "admin@ulo.example.com".into(),
             bootstrap_token: Some(ADMIN_TOKEN.into()),
             worker_concurrency: 16,
+            worker_lease: std::time::Duration::from_secs(30),
             clock,
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -131,20 +144,38 @@ impl TestServer {
     }
 
     /// Sends a request with the admin token; answers status and JSON body (Null when empty).
-    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         self.call_as(&self.token.clone(), method, path, body).await
     }
 
     /// Sends a request with `token`.
-    pub async fn call_as(&self, token: &str, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut req = self.http.request(method, format!("{}{path}", self.url)).header("Authorization", format!("SSWS {token}"));
+    pub async fn call_as(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.url))
+            .header("Authorization", format!("SSWS {token}"));
         if let Some(b) = body {
             req = req.json(&b);
         }
         let resp = req.send().await.expect("request failed to send");
         let status = resp.status();
         let text = resp.text().await.unwrap_or_default();
-        let json = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        let json = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
         (status, json)
     }
 
@@ -170,7 +201,10 @@ impl TestServer {
 
     /// The store behind the server.
     pub fn store(&self) -> Arc<dyn Store> {
-        self.running.as_ref().map(|r| r.state.0.store.clone()).expect("server not running")
+        self.running
+            .as_ref()
+            .map(|r| r.state.0.store.clone())
+            .expect("server not running")
     }
 
     /// Stops the server and drops its database.
@@ -196,7 +230,10 @@ where
         if let Some(v) = check().await {
             return v;
         }
-        assert!(start.elapsed() < deadline, "timed out after {deadline:?} waiting for {what}");
+        assert!(
+            start.elapsed() < deadline,
+            "timed out after {deadline:?} waiting for {what}"
+        );
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_millis(200));
     }

@@ -1,8 +1,8 @@
 //! Admin roles and API tokens.
 
 use super::users::load_user;
-use super::{require_read, require_write, Directory};
-use crate::auth::{new_token_secret, ApiToken};
+use super::{Directory, require_read, require_write};
+use crate::auth::{ApiToken, new_token_secret};
 use crate::context::Context;
 use crate::error::DomainError;
 use crate::ids::{ApiTokenId, UserId};
@@ -24,16 +24,26 @@ fn token_target(t: &ApiToken) -> Target {
 
 impl Directory<'_> {
     /// Grants an admin role.
-    pub async fn grant_role(&self, ctx: &Context, user: &str, role: AdminRole) -> Result<(), DomainError> {
+    pub async fn grant_role(
+        &self,
+        ctx: &Context,
+        user: &str,
+        role: AdminRole,
+    ) -> Result<(), DomainError> {
         require_write(ctx)?;
         let mut tx = self.store.begin().await?;
         let u = load_user(tx.as_mut(), user).await?;
         let now = self.clock.now();
         if tx.grant_role(u.id, role, now).await? {
-            let ev = LogEvent::build(ctx, "user.account.privilege.grant", now, format!("Grant {role} to {}", u.profile.login))
-                .target(Target::user(&u))
-                .debug("role", role.as_str())
-                .finish();
+            let ev = LogEvent::build(
+                ctx,
+                "user.account.privilege.grant",
+                now,
+                format!("Grant {role} to {}", u.profile.login),
+            )
+            .target(Target::user(&u))
+            .debug("role", role.as_str())
+            .finish();
             tx.append_event(&ev).await?;
         }
         tx.commit().await?;
@@ -41,25 +51,42 @@ impl Directory<'_> {
     }
 
     /// Revokes an admin role. The last SUPER_ADMIN cannot lose it (or nobody could administer ulo).
-    pub async fn revoke_role(&self, ctx: &Context, user: &str, role: AdminRole) -> Result<(), DomainError> {
+    pub async fn revoke_role(
+        &self,
+        ctx: &Context,
+        user: &str,
+        role: AdminRole,
+    ) -> Result<(), DomainError> {
         require_write(ctx)?;
         let mut tx = self.store.begin().await?;
         let u = load_user(tx.as_mut(), user).await?;
         if !tx.revoke_role(u.id, role).await? {
-            return Err(DomainError::not_found("role", format!("{role} of {}", u.profile.login)));
+            return Err(DomainError::not_found(
+                "role",
+                format!("{role} of {}", u.profile.login),
+            ));
         }
         let now = self.clock.now();
-        let ev = LogEvent::build(ctx, "user.account.privilege.revoke", now, format!("Revoke {role} from {}", u.profile.login))
-            .target(Target::user(&u))
-            .debug("role", role.as_str())
-            .finish();
+        let ev = LogEvent::build(
+            ctx,
+            "user.account.privilege.revoke",
+            now,
+            format!("Revoke {role} from {}", u.profile.login),
+        )
+        .target(Target::user(&u))
+        .debug("role", role.as_str())
+        .finish();
         tx.append_event(&ev).await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Roles a user holds.
-    pub async fn list_roles(&self, ctx: &Context, user: &str) -> Result<Vec<AdminRole>, DomainError> {
+    pub async fn list_roles(
+        &self,
+        ctx: &Context,
+        user: &str,
+    ) -> Result<Vec<AdminRole>, DomainError> {
         require_read(ctx)?;
         let mut tx = self.store.read().await?;
         let u = load_user(tx.as_mut(), user).await?;
@@ -67,31 +94,57 @@ impl Directory<'_> {
     }
 
     /// Creates an API token owned by `owner` (an admin creates their own; the operator CLI any).
-    pub async fn create_api_token(&self, ctx: &Context, owner: UserId, name: &str, secret: Option<String>) -> Result<NewApiToken, DomainError> {
+    pub async fn create_api_token(
+        &self,
+        ctx: &Context,
+        owner: UserId,
+        name: &str,
+        secret: Option<String>,
+    ) -> Result<NewApiToken, DomainError> {
         let name = name.trim();
         if name.is_empty() || name.len() > 255 {
-            return Err(DomainError::invalid("Api validation failed: token", "name: must be 1 to 255 characters"));
+            return Err(DomainError::invalid(
+                "Api validation failed: token",
+                "name: must be 1 to 255 characters",
+            ));
         }
         let secret = secret.unwrap_or_else(new_token_secret);
         if secret.len() < 20 {
-            return Err(DomainError::invalid("Api validation failed: token", "token: must be at least 20 characters"));
+            return Err(DomainError::invalid(
+                "Api validation failed: token",
+                "token: must be at least 20 characters",
+            ));
         }
         let mut tx = self.store.begin().await?;
-        let u = tx.get_user(owner).await?.ok_or_else(|| DomainError::not_found("user", owner))?;
+        let u = tx
+            .get_user(owner)
+            .await?
+            .ok_or_else(|| DomainError::not_found("user", owner))?;
         if u.status != UserStatus::Active {
-            return Err(DomainError::InvalidState(format!("Cannot create an API token for {} whose status is {}", u.profile.login, u.status)));
+            return Err(DomainError::InvalidState(format!(
+                "Cannot create an API token for {} whose status is {}",
+                u.profile.login, u.status
+            )));
         }
         let roles = tx.list_roles(u.id).await?;
         if roles.is_empty() {
-            return Err(DomainError::InvalidState(format!("{} holds no admin role; API tokens act with their owner's roles", u.profile.login)));
+            return Err(DomainError::InvalidState(format!(
+                "{} holds no admin role; API tokens act with their owner's roles",
+                u.profile.login
+            )));
         }
         let now = self.clock.now();
         let token = ApiToken::new(u.id, name, &secret, now);
         tx.insert_api_token(&token).await?;
-        let ev = LogEvent::build(ctx, "system.api_token.create", now, format!("Create API token {name}"))
-            .target(token_target(&token))
-            .target(Target::user(&u))
-            .finish();
+        let ev = LogEvent::build(
+            ctx,
+            "system.api_token.create",
+            now,
+            format!("Create API token {name}"),
+        )
+        .target(token_target(&token))
+        .target(Target::user(&u))
+        .finish();
         tx.append_event(&ev).await?;
         tx.commit().await?;
         Ok(NewApiToken { token, secret })
@@ -105,9 +158,14 @@ impl Directory<'_> {
 
     /// Revokes a token; an admin may revoke their own, a super admin anyone's.
     pub async fn revoke_api_token(&self, ctx: &Context, id: &str) -> Result<(), DomainError> {
-        let tid: ApiTokenId = id.parse().map_err(|_| DomainError::not_found("API token", id))?;
+        let tid: ApiTokenId = id
+            .parse()
+            .map_err(|_| DomainError::not_found("API token", id))?;
         let mut tx = self.store.begin().await?;
-        let token = tx.get_api_token(tid).await?.ok_or_else(|| DomainError::not_found("API token", id))?;
+        let token = tx
+            .get_api_token(tid)
+            .await?
+            .ok_or_else(|| DomainError::not_found("API token", id))?;
         if Some(token.user_id) != ctx.actor_user {
             require_write(ctx)?;
         }
@@ -115,9 +173,14 @@ impl Directory<'_> {
         if !tx.revoke_api_token(tid, now).await? {
             return Err(DomainError::not_found("API token", id));
         }
-        let ev = LogEvent::build(ctx, "system.api_token.revoke", now, format!("Revoke API token {}", token.name))
-            .target(token_target(&token))
-            .finish();
+        let ev = LogEvent::build(
+            ctx,
+            "system.api_token.revoke",
+            now,
+            format!("Revoke API token {}", token.name),
+        )
+        .target(token_target(&token))
+        .finish();
         tx.append_event(&ev).await?;
         tx.commit().await?;
         Ok(())

@@ -2,9 +2,10 @@
 
 use super::groups::load_group;
 use super::users::load_user;
-use super::{require_read, require_write, Directory};
+use super::{Directory, require_read, require_write};
 use crate::app::{
-    App, AppInput, AppSecrets, AppStatus, AppType, OidcClient, Provisioning, ScimTarget, TokenEndpointAuthMethod,
+    App, AppInput, AppSecrets, AppStatus, AppType, OidcClient, Provisioning, ScimTarget,
+    TokenEndpointAuthMethod,
 };
 use crate::auth::{hash_token, random_base62};
 use crate::context::Context;
@@ -24,21 +25,41 @@ pub struct CreatedApp {
     pub client_secret: Option<String>,
 }
 
+/// The stored parts an admin's input turns into.
+struct AppParts {
+    oidc: Option<OidcClient>,
+    provisioning: Option<Provisioning>,
+    secrets: AppSecrets,
+    /// A newly generated client secret, shown once.
+    new_secret: Option<String>,
+}
+
 pub(crate) async fn load_app(tx: &mut dyn StoreTx, key: &str) -> Result<App, DomainError> {
-    let id: AppId = key.parse().map_err(|_| DomainError::not_found("app", key))?;
-    tx.get_app(id).await?.ok_or_else(|| DomainError::not_found("app", key))
+    let id: AppId = key
+        .parse()
+        .map_err(|_| DomainError::not_found("app", key))?;
+    tx.get_app(id)
+        .await?
+        .ok_or_else(|| DomainError::not_found("app", key))
 }
 
 impl Directory<'_> {
     /// Builds the stored parts of an app from admin input, sealing a new SCIM token and keeping
     /// the old one when the input omits it.
-    fn app_parts(&self, input: &AppInput, id: AppId, previous: Option<&App>) -> Result<(Option<OidcClient>, Option<Provisioning>, AppSecrets, Option<String>), DomainError> {
+    fn app_parts(
+        &self,
+        input: &AppInput,
+        id: AppId,
+        previous: Option<&App>,
+    ) -> Result<AppParts, DomainError> {
         let mut secrets = previous.map(|a| a.secrets.clone()).unwrap_or_default();
         let mut new_secret = None;
         let oidc = match input.app_type {
             AppType::Oidc => {
                 let o = input.oidc.clone().unwrap_or_default();
-                let method = o.token_endpoint_auth_method.unwrap_or(TokenEndpointAuthMethod::ClientSecretBasic);
+                let method = o
+                    .token_endpoint_auth_method
+                    .unwrap_or(TokenEndpointAuthMethod::ClientSecretBasic);
                 let client_id = previous
                     .and_then(|a| a.oidc.as_ref().map(|o| o.client_id.clone()))
                     .unwrap_or_else(|| format!("0oa{}", random_base62(17)));
@@ -71,24 +92,43 @@ impl Directory<'_> {
                     let sealed = self
                         .sealer
                         .seal(token.as_bytes(), &format!("app-scim-token:{id}"))
-                        .map_err(|e| DomainError::Store(crate::store::StoreError::Unavailable(e)))?;
+                        .map_err(|e| {
+                            DomainError::Store(crate::store::StoreError::Unavailable(e))
+                        })?;
                     secrets.scim_token_sealed = Some(sealed);
                 }
                 Some(Provisioning {
-                    scim: ScimTarget { base_url: p.scim.base_url.clone(), token_set: secrets.scim_token_sealed.is_some() },
+                    scim: ScimTarget {
+                        base_url: p.scim.base_url.clone(),
+                        token_set: secrets.scim_token_sealed.is_some(),
+                    },
                 })
             }
         };
-        Ok((oidc, provisioning, secrets, new_secret))
+        Ok(AppParts {
+            oidc,
+            provisioning,
+            secrets,
+            new_secret,
+        })
     }
 
     /// Creates an app; answers its client secret once.
-    pub async fn create_app(&self, ctx: &Context, input: AppInput) -> Result<CreatedApp, DomainError> {
+    pub async fn create_app(
+        &self,
+        ctx: &Context,
+        input: AppInput,
+    ) -> Result<CreatedApp, DomainError> {
         require_write(ctx)?;
         input.validate(&self.outbound)?;
         let now = self.clock.now();
         let id = AppId::new();
-        let (oidc, provisioning, secrets, client_secret) = self.app_parts(&input, id, None)?;
+        let AppParts {
+            oidc,
+            provisioning,
+            secrets,
+            new_secret: client_secret,
+        } = self.app_parts(&input, id, None)?;
         let app = App {
             id,
             label: input.label.trim().to_string(),
@@ -103,28 +143,48 @@ impl Directory<'_> {
         };
         let mut tx = self.store.begin().await?;
         if app.app_type == AppType::DesktopMfa && has_desktop_mfa(tx.as_mut(), None).await? {
-            return Err(DomainError::Conflict("There is already a desktop-mfa app; an org has one".into()));
+            return Err(DomainError::Conflict(
+                "There is already a desktop-mfa app; an org has one".into(),
+            ));
         }
         tx.insert_app(&app).await?;
-        let ev = LogEvent::build(ctx, "application.lifecycle.create", now, format!("Create application {}", app.label))
-            .target(Target::app(&app))
-            .debug("logoutEnabled", app.logout.enabled)
-            .finish();
+        let ev = LogEvent::build(
+            ctx,
+            "application.lifecycle.create",
+            now,
+            format!("Create application {}", app.label),
+        )
+        .target(Target::app(&app))
+        .debug("logoutEnabled", app.logout.enabled)
+        .finish();
         tx.append_event(&ev).await?;
         tx.commit().await?;
         Ok(CreatedApp { app, client_secret })
     }
 
     /// Replaces an app's settings (the client id, and secrets the input omits, are kept).
-    pub async fn replace_app(&self, ctx: &Context, key: &str, input: AppInput) -> Result<App, DomainError> {
+    pub async fn replace_app(
+        &self,
+        ctx: &Context,
+        key: &str,
+        input: AppInput,
+    ) -> Result<App, DomainError> {
         require_write(ctx)?;
         input.validate(&self.outbound)?;
         let mut tx = self.store.begin().await?;
         let old = load_app(tx.as_mut(), key).await?;
         if old.app_type != input.app_type {
-            return Err(DomainError::invalid("Api validation failed: app", "type: an app's type cannot change"));
+            return Err(DomainError::invalid(
+                "Api validation failed: app",
+                "type: an app's type cannot change",
+            ));
         }
-        let (oidc, provisioning, secrets, _) = self.app_parts(&input, old.id, Some(&old))?;
+        let AppParts {
+            oidc,
+            provisioning,
+            secrets,
+            ..
+        } = self.app_parts(&input, old.id, Some(&old))?;
         let now = self.clock.now();
         let app = App {
             label: input.label.trim().to_string(),
@@ -136,10 +196,15 @@ impl Directory<'_> {
             ..old.clone()
         };
         tx.update_app(&app).await?;
-        let ev = LogEvent::build(ctx, "application.lifecycle.update", now, format!("Update application {}", app.label))
-            .target(Target::app(&app))
-            .debug("logoutEnabled", app.logout.enabled)
-            .finish();
+        let ev = LogEvent::build(
+            ctx,
+            "application.lifecycle.update",
+            now,
+            format!("Update application {}", app.label),
+        )
+        .target(Target::app(&app))
+        .debug("logoutEnabled", app.logout.enabled)
+        .finish();
         tx.append_event(&ev).await?;
         tx.commit().await?;
         Ok(app)
@@ -153,14 +218,24 @@ impl Directory<'_> {
     }
 
     /// Apps by label prefix.
-    pub async fn list_apps(&self, ctx: &Context, q: Option<&str>, page: &Page) -> Result<Vec<App>, DomainError> {
+    pub async fn list_apps(
+        &self,
+        ctx: &Context,
+        q: Option<&str>,
+        page: &Page,
+    ) -> Result<Vec<App>, DomainError> {
         require_read(ctx)?;
         let mut tx = self.store.read().await?;
         Ok(tx.list_apps(q, page).await?)
     }
 
     /// Activates or deactivates an app.
-    pub async fn set_app_status(&self, ctx: &Context, key: &str, status: AppStatus) -> Result<App, DomainError> {
+    pub async fn set_app_status(
+        &self,
+        ctx: &Context,
+        key: &str,
+        status: AppStatus,
+    ) -> Result<App, DomainError> {
         require_write(ctx)?;
         let mut tx = self.store.begin().await?;
         let mut app = load_app(tx.as_mut(), key).await?;
@@ -175,7 +250,9 @@ impl Directory<'_> {
             AppStatus::Active => ("application.lifecycle.activate", "Activate"),
             AppStatus::Inactive => ("application.lifecycle.deactivate", "Deactivate"),
         };
-        let ev = LogEvent::build(ctx, ty, now, format!("{verb} application {}", app.label)).target(Target::app(&app)).finish();
+        let ev = LogEvent::build(ctx, ty, now, format!("{verb} application {}", app.label))
+            .target(Target::app(&app))
+            .finish();
         tx.append_event(&ev).await?;
         tx.commit().await?;
         Ok(app)
@@ -193,26 +270,41 @@ impl Directory<'_> {
             )));
         }
         tx.delete_app(app.id).await?;
-        let ev = LogEvent::build(ctx, "application.lifecycle.delete", self.clock.now(), format!("Delete application {}", app.label))
-            .target(Target::app(&app))
-            .finish();
+        let ev = LogEvent::build(
+            ctx,
+            "application.lifecycle.delete",
+            self.clock.now(),
+            format!("Delete application {}", app.label),
+        )
+        .target(Target::app(&app))
+        .finish();
         tx.append_event(&ev).await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Assigns a user to an app directly.
-    pub async fn assign_user(&self, ctx: &Context, app: &str, user: &str) -> Result<(App, User), DomainError> {
+    pub async fn assign_user(
+        &self,
+        ctx: &Context,
+        app: &str,
+        user: &str,
+    ) -> Result<(App, User), DomainError> {
         require_write(ctx)?;
         let mut tx = self.store.begin().await?;
         let a = load_app(tx.as_mut(), app).await?;
         let u = load_user(tx.as_mut(), user).await?;
         let now = self.clock.now();
         if tx.assign_user(a.id, u.id, now).await? {
-            let ev = LogEvent::build(ctx, "application.user_membership.add", now, "Add user to application membership")
-                .target(Target::user(&u))
-                .target(Target::app(&a))
-                .finish();
+            let ev = LogEvent::build(
+                ctx,
+                "application.user_membership.add",
+                now,
+                "Add user to application membership",
+            )
+            .target(Target::user(&u))
+            .target(Target::app(&a))
+            .finish();
             tx.append_event(&ev).await?;
         }
         tx.commit().await?;
@@ -220,35 +312,58 @@ impl Directory<'_> {
     }
 
     /// Removes a direct assignment.
-    pub async fn unassign_user(&self, ctx: &Context, app: &str, user: &str) -> Result<(), DomainError> {
+    pub async fn unassign_user(
+        &self,
+        ctx: &Context,
+        app: &str,
+        user: &str,
+    ) -> Result<(), DomainError> {
         require_write(ctx)?;
         let mut tx = self.store.begin().await?;
         let a = load_app(tx.as_mut(), app).await?;
         let u = load_user(tx.as_mut(), user).await?;
         if !tx.unassign_user(a.id, u.id).await? {
-            return Err(DomainError::not_found("app assignment", format!("{} to {}", u.profile.login, a.label)));
+            return Err(DomainError::not_found(
+                "app assignment",
+                format!("{} to {}", u.profile.login, a.label),
+            ));
         }
-        let ev = LogEvent::build(ctx, "application.user_membership.remove", self.clock.now(), "Remove user from application membership")
-            .target(Target::user(&u))
-            .target(Target::app(&a))
-            .finish();
+        let ev = LogEvent::build(
+            ctx,
+            "application.user_membership.remove",
+            self.clock.now(),
+            "Remove user from application membership",
+        )
+        .target(Target::user(&u))
+        .target(Target::app(&a))
+        .finish();
         tx.append_event(&ev).await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Assigns a group to an app.
-    pub async fn assign_group(&self, ctx: &Context, app: &str, group: &str) -> Result<(App, Group), DomainError> {
+    pub async fn assign_group(
+        &self,
+        ctx: &Context,
+        app: &str,
+        group: &str,
+    ) -> Result<(App, Group), DomainError> {
         require_write(ctx)?;
         let mut tx = self.store.begin().await?;
         let a = load_app(tx.as_mut(), app).await?;
         let g = load_group(tx.as_mut(), group).await?;
         let now = self.clock.now();
         if tx.assign_group(a.id, g.id, now).await? {
-            let ev = LogEvent::build(ctx, "group.application_assignment.add", now, "Add assigned application to group")
-                .target(Target::group(&g))
-                .target(Target::app(&a))
-                .finish();
+            let ev = LogEvent::build(
+                ctx,
+                "group.application_assignment.add",
+                now,
+                "Add assigned application to group",
+            )
+            .target(Target::group(&g))
+            .target(Target::app(&a))
+            .finish();
             tx.append_event(&ev).await?;
         }
         tx.commit().await?;
@@ -256,25 +371,43 @@ impl Directory<'_> {
     }
 
     /// Removes a group assignment.
-    pub async fn unassign_group(&self, ctx: &Context, app: &str, group: &str) -> Result<(), DomainError> {
+    pub async fn unassign_group(
+        &self,
+        ctx: &Context,
+        app: &str,
+        group: &str,
+    ) -> Result<(), DomainError> {
         require_write(ctx)?;
         let mut tx = self.store.begin().await?;
         let a = load_app(tx.as_mut(), app).await?;
         let g = load_group(tx.as_mut(), group).await?;
         if !tx.unassign_group(a.id, g.id).await? {
-            return Err(DomainError::not_found("app assignment", format!("group {} to {}", g.profile.name, a.label)));
+            return Err(DomainError::not_found(
+                "app assignment",
+                format!("group {} to {}", g.profile.name, a.label),
+            ));
         }
-        let ev = LogEvent::build(ctx, "group.application_assignment.remove", self.clock.now(), "Remove assigned application from group")
-            .target(Target::group(&g))
-            .target(Target::app(&a))
-            .finish();
+        let ev = LogEvent::build(
+            ctx,
+            "group.application_assignment.remove",
+            self.clock.now(),
+            "Remove assigned application from group",
+        )
+        .target(Target::group(&g))
+        .target(Target::app(&a))
+        .finish();
         tx.append_event(&ev).await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Users assigned directly to an app.
-    pub async fn list_app_users(&self, ctx: &Context, app: &str, page: &Page) -> Result<Vec<User>, DomainError> {
+    pub async fn list_app_users(
+        &self,
+        ctx: &Context,
+        app: &str,
+        page: &Page,
+    ) -> Result<Vec<User>, DomainError> {
         require_read(ctx)?;
         let mut tx = self.store.read().await?;
         let a = load_app(tx.as_mut(), app).await?;
@@ -282,7 +415,11 @@ impl Directory<'_> {
     }
 
     /// Groups assigned to an app.
-    pub async fn list_app_groups(&self, ctx: &Context, app: &str) -> Result<Vec<Group>, DomainError> {
+    pub async fn list_app_groups(
+        &self,
+        ctx: &Context,
+        app: &str,
+    ) -> Result<Vec<Group>, DomainError> {
         require_read(ctx)?;
         let mut tx = self.store.read().await?;
         let a = load_app(tx.as_mut(), app).await?;
@@ -290,7 +427,11 @@ impl Directory<'_> {
     }
 
     /// Every app a user reaches, and how.
-    pub async fn user_app_links(&self, ctx: &Context, user: &str) -> Result<Vec<AppLink>, DomainError> {
+    pub async fn user_app_links(
+        &self,
+        ctx: &Context,
+        user: &str,
+    ) -> Result<Vec<AppLink>, DomainError> {
         require_read(ctx)?;
         let mut tx = self.store.read().await?;
         let u = load_user(tx.as_mut(), user).await?;
@@ -301,9 +442,15 @@ impl Directory<'_> {
 async fn has_desktop_mfa(tx: &mut dyn StoreTx, except: Option<AppId>) -> Result<bool, DomainError> {
     let mut after = None;
     loop {
-        let page = Page { after: after.clone(), limit: 200 };
+        let page = Page {
+            after: after.clone(),
+            limit: 200,
+        };
         let apps = tx.list_apps(None, &page).await?;
-        if apps.iter().any(|a| a.app_type == AppType::DesktopMfa && Some(a.id) != except) {
+        if apps
+            .iter()
+            .any(|a| a.app_type == AppType::DesktopMfa && Some(a.id) != except)
+        {
             return Ok(true);
         }
         match apps.last() {

@@ -1,7 +1,7 @@
 //! Groups and membership.
 
 use super::users::load_user;
-use super::{require_read, require_write, unique_as, Directory};
+use super::{Directory, require_read, require_write, unique_as};
 use crate::context::Context;
 use crate::error::DomainError;
 use crate::group::{Group, GroupProfile};
@@ -11,8 +11,12 @@ use crate::store::{Page, StoreTx};
 use crate::user::User;
 
 pub(crate) async fn load_group(tx: &mut dyn StoreTx, key: &str) -> Result<Group, DomainError> {
-    let id: GroupId = key.parse().map_err(|_| DomainError::not_found("group", key))?;
-    tx.get_group(id).await?.ok_or_else(|| DomainError::not_found("group", key))
+    let id: GroupId = key
+        .parse()
+        .map_err(|_| DomainError::not_found("group", key))?;
+    tx.get_group(id)
+        .await?
+        .ok_or_else(|| DomainError::not_found("group", key))
 }
 
 fn name_conflict(name: &str) -> String {
@@ -21,18 +25,35 @@ fn name_conflict(name: &str) -> String {
 
 impl Directory<'_> {
     /// Creates a group.
-    pub async fn create_group(&self, ctx: &Context, profile: GroupProfile) -> Result<Group, DomainError> {
+    pub async fn create_group(
+        &self,
+        ctx: &Context,
+        profile: GroupProfile,
+    ) -> Result<Group, DomainError> {
         require_write(ctx)?;
         let mut profile = profile;
         profile.name = profile.name.trim().to_string();
         profile.validate()?;
         let now = self.clock.now();
-        let group = Group { id: GroupId::new(), created: now, last_updated: now, last_membership_updated: now, profile };
+        let group = Group {
+            id: GroupId::new(),
+            created: now,
+            last_updated: now,
+            last_membership_updated: now,
+            profile,
+        };
         let mut tx = self.store.begin().await?;
-        tx.insert_group(&group).await.map_err(unique_as(name_conflict(&group.profile.name)))?;
-        let ev = LogEvent::build(ctx, "group.lifecycle.create", now, format!("Create group {}", group.profile.name))
-            .target(Target::group(&group))
-            .finish();
+        tx.insert_group(&group)
+            .await
+            .map_err(unique_as(name_conflict(&group.profile.name)))?;
+        let ev = LogEvent::build(
+            ctx,
+            "group.lifecycle.create",
+            now,
+            format!("Create group {}", group.profile.name),
+        )
+        .target(Target::group(&group))
+        .finish();
         tx.append_event(&ev).await?;
         tx.commit().await?;
         Ok(group)
@@ -46,14 +67,24 @@ impl Directory<'_> {
     }
 
     /// Groups by name prefix.
-    pub async fn list_groups(&self, ctx: &Context, q: Option<&str>, page: &Page) -> Result<Vec<Group>, DomainError> {
+    pub async fn list_groups(
+        &self,
+        ctx: &Context,
+        q: Option<&str>,
+        page: &Page,
+    ) -> Result<Vec<Group>, DomainError> {
         require_read(ctx)?;
         let mut tx = self.store.read().await?;
         Ok(tx.list_groups(q, page).await?)
     }
 
     /// Replaces a group's profile.
-    pub async fn update_group(&self, ctx: &Context, key: &str, profile: GroupProfile) -> Result<Group, DomainError> {
+    pub async fn update_group(
+        &self,
+        ctx: &Context,
+        key: &str,
+        profile: GroupProfile,
+    ) -> Result<Group, DomainError> {
         require_write(ctx)?;
         let mut profile = profile;
         profile.name = profile.name.trim().to_string();
@@ -63,7 +94,9 @@ impl Directory<'_> {
         let now = self.clock.now();
         group.profile = profile;
         group.last_updated = now;
-        tx.update_group(&group).await.map_err(unique_as(name_conflict(&group.profile.name)))?;
+        tx.update_group(&group)
+            .await
+            .map_err(unique_as(name_conflict(&group.profile.name)))?;
         let ev = LogEvent::build(ctx, "group.profile.update", now, "Update group profile")
             .target(Target::group(&group))
             .finish();
@@ -78,16 +111,26 @@ impl Directory<'_> {
         let mut tx = self.store.begin().await?;
         let group = load_group(tx.as_mut(), key).await?;
         tx.delete_group(group.id).await?;
-        let ev = LogEvent::build(ctx, "group.lifecycle.delete", self.clock.now(), format!("Delete group {}", group.profile.name))
-            .target(Target::group(&group))
-            .finish();
+        let ev = LogEvent::build(
+            ctx,
+            "group.lifecycle.delete",
+            self.clock.now(),
+            format!("Delete group {}", group.profile.name),
+        )
+        .target(Target::group(&group))
+        .finish();
         tx.append_event(&ev).await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Adds a user to a group (idempotent: no event when already a member).
-    pub async fn add_member(&self, ctx: &Context, group: &str, user: &str) -> Result<(), DomainError> {
+    pub async fn add_member(
+        &self,
+        ctx: &Context,
+        group: &str,
+        user: &str,
+    ) -> Result<(), DomainError> {
         require_write(ctx)?;
         let mut tx = self.store.begin().await?;
         let mut g = load_group(tx.as_mut(), group).await?;
@@ -96,10 +139,15 @@ impl Directory<'_> {
         if tx.add_member(g.id, u.id, now).await? {
             g.last_membership_updated = now;
             tx.update_group(&g).await?;
-            let ev = LogEvent::build(ctx, "group.user_membership.add", now, "Add user to group membership")
-                .target(Target::user(&u))
-                .target(Target::group(&g))
-                .finish();
+            let ev = LogEvent::build(
+                ctx,
+                "group.user_membership.add",
+                now,
+                "Add user to group membership",
+            )
+            .target(Target::user(&u))
+            .target(Target::group(&g))
+            .finish();
             tx.append_event(&ev).await?;
         }
         tx.commit().await?;
@@ -107,28 +155,46 @@ impl Directory<'_> {
     }
 
     /// Removes a user from a group.
-    pub async fn remove_member(&self, ctx: &Context, group: &str, user: &str) -> Result<(), DomainError> {
+    pub async fn remove_member(
+        &self,
+        ctx: &Context,
+        group: &str,
+        user: &str,
+    ) -> Result<(), DomainError> {
         require_write(ctx)?;
         let mut tx = self.store.begin().await?;
         let mut g = load_group(tx.as_mut(), group).await?;
         let u = load_user(tx.as_mut(), user).await?;
         if !tx.remove_member(g.id, u.id).await? {
-            return Err(DomainError::not_found("group membership", format!("{} in {}", u.profile.login, g.profile.name)));
+            return Err(DomainError::not_found(
+                "group membership",
+                format!("{} in {}", u.profile.login, g.profile.name),
+            ));
         }
         let now = self.clock.now();
         g.last_membership_updated = now;
         tx.update_group(&g).await?;
-        let ev = LogEvent::build(ctx, "group.user_membership.remove", now, "Remove user from group membership")
-            .target(Target::user(&u))
-            .target(Target::group(&g))
-            .finish();
+        let ev = LogEvent::build(
+            ctx,
+            "group.user_membership.remove",
+            now,
+            "Remove user from group membership",
+        )
+        .target(Target::user(&u))
+        .target(Target::group(&g))
+        .finish();
         tx.append_event(&ev).await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// A group's members.
-    pub async fn list_members(&self, ctx: &Context, group: &str, page: &Page) -> Result<Vec<User>, DomainError> {
+    pub async fn list_members(
+        &self,
+        ctx: &Context,
+        group: &str,
+        page: &Page,
+    ) -> Result<Vec<User>, DomainError> {
         require_read(ctx)?;
         let mut tx = self.store.read().await?;
         let g = load_group(tx.as_mut(), group).await?;
@@ -136,7 +202,11 @@ impl Directory<'_> {
     }
 
     /// The groups a user belongs to.
-    pub async fn list_user_groups(&self, ctx: &Context, user: &str) -> Result<Vec<Group>, DomainError> {
+    pub async fn list_user_groups(
+        &self,
+        ctx: &Context,
+        user: &str,
+    ) -> Result<Vec<Group>, DomainError> {
         require_read(ctx)?;
         let mut tx = self.store.read().await?;
         let u = load_user(tx.as_mut(), user).await?;

@@ -50,7 +50,8 @@ fn require_read(ctx: &Context) -> Result<(), DomainError> {
         Ok(())
     } else {
         Err(DomainError::Forbidden(
-            "You do not have permission to perform the requested action: this needs an admin role".into(),
+            "You do not have permission to perform the requested action: this needs an admin role"
+                .into(),
         ))
     }
 }

@@ -1,6 +1,6 @@
 //! Users: create, read, search, update, lifecycle, delete.
 
-use super::{require_read, require_write, unique_as, Directory};
+use super::{Directory, require_read, require_write, unique_as};
 use crate::context::Context;
 use crate::error::DomainError;
 use crate::ids::{GroupId, UserId};
@@ -29,7 +29,7 @@ pub enum ProfileChange {
     /// Only the attributes present change (`POST /users/{id}`).
     Partial(serde_json::Value),
     /// The whole profile is replaced (`PUT /users/{id}`).
-    Replace(UserProfile),
+    Replace(Box<UserProfile>),
 }
 
 /// Loads a user by id or, when `key` is not a UUID, by login.
@@ -50,7 +50,11 @@ impl Directory<'_> {
         profile.email = profile.email.trim().to_string();
         profile.validate()?;
         let now = self.clock.now();
-        let status = if new.activate { UserStatus::Active } else { UserStatus::Staged };
+        let status = if new.activate {
+            UserStatus::Active
+        } else {
+            UserStatus::Staged
+        };
         let user = User {
             id: UserId::new(),
             status,
@@ -71,24 +75,42 @@ impl Directory<'_> {
                 "Api validation failed: login: An object with this field already exists in the current organization ({})",
                 user.profile.login
             )))?;
-        let create = LogEvent::build(ctx, "user.lifecycle.create", now, format!("Create user {}", user.profile.login))
-            .target(Target::user(&user))
-            .debug("provisionedBy", user.provisioned_by.as_str())
-            .finish();
+        let create = LogEvent::build(
+            ctx,
+            "user.lifecycle.create",
+            now,
+            format!("Create user {}", user.profile.login),
+        )
+        .target(Target::user(&user))
+        .debug("provisionedBy", user.provisioned_by.as_str())
+        .finish();
         tx.append_event(&create).await?;
         if new.activate {
-            let ev = LogEvent::build(ctx, Lifecycle::Activate.event_type(), now, format!("Activate user {}", user.profile.login))
-                .target(Target::user(&user))
-                .finish();
+            let ev = LogEvent::build(
+                ctx,
+                Lifecycle::Activate.event_type(),
+                now,
+                format!("Activate user {}", user.profile.login),
+            )
+            .target(Target::user(&user))
+            .finish();
             tx.append_event(&ev).await?;
         }
         for gid in new.group_ids {
-            let group = tx.get_group(gid).await?.ok_or_else(|| DomainError::not_found("group", gid))?;
+            let group = tx
+                .get_group(gid)
+                .await?
+                .ok_or_else(|| DomainError::not_found("group", gid))?;
             tx.add_member(gid, user.id, now).await?;
-            let ev = LogEvent::build(ctx, "group.user_membership.add", now, "Add user to group membership")
-                .target(Target::user(&user))
-                .target(Target::group(&group))
-                .finish();
+            let ev = LogEvent::build(
+                ctx,
+                "group.user_membership.add",
+                now,
+                "Add user to group membership",
+            )
+            .target(Target::user(&user))
+            .target(Target::group(&group))
+            .finish();
             tx.append_event(&ev).await?;
         }
         tx.commit().await?;
@@ -103,20 +125,29 @@ impl Directory<'_> {
     }
 
     /// Searches users.
-    pub async fn list_users(&self, ctx: &Context, query: &UserQuery) -> Result<Vec<User>, DomainError> {
+    pub async fn list_users(
+        &self,
+        ctx: &Context,
+        query: &UserQuery,
+    ) -> Result<Vec<User>, DomainError> {
         require_read(ctx)?;
         let mut tx = self.store.read().await?;
         Ok(tx.list_users(query).await?)
     }
 
     /// Updates a user's profile.
-    pub async fn update_profile(&self, ctx: &Context, key: &str, change: ProfileChange) -> Result<User, DomainError> {
+    pub async fn update_profile(
+        &self,
+        ctx: &Context,
+        key: &str,
+        change: ProfileChange,
+    ) -> Result<User, DomainError> {
         require_write(ctx)?;
         let mut tx = self.store.begin().await?;
         let mut user = load_user(tx.as_mut(), key).await?;
         let mut profile = match change {
             ProfileChange::Partial(v) => user.profile.merged(&v)?,
-            ProfileChange::Replace(p) => p,
+            ProfileChange::Replace(p) => *p,
         };
         profile.login = profile.login.trim().to_string();
         profile.email = profile.email.trim().to_string();
@@ -128,16 +159,26 @@ impl Directory<'_> {
             "Api validation failed: login: An object with this field already exists in the current organization ({})",
             user.profile.login
         )))?;
-        let ev = LogEvent::build(ctx, "user.account.update_profile", now, "Update user profile")
-            .target(Target::user(&user))
-            .finish();
+        let ev = LogEvent::build(
+            ctx,
+            "user.account.update_profile",
+            now,
+            "Update user profile",
+        )
+        .target(Target::user(&user))
+        .finish();
         tx.append_event(&ev).await?;
         tx.commit().await?;
         Ok(user)
     }
 
     /// Runs a lifecycle operation.
-    pub async fn lifecycle(&self, ctx: &Context, key: &str, op: Lifecycle) -> Result<User, DomainError> {
+    pub async fn lifecycle(
+        &self,
+        ctx: &Context,
+        key: &str,
+        op: Lifecycle,
+    ) -> Result<User, DomainError> {
         require_write(ctx)?;
         let mut tx = self.store.begin().await?;
         let mut user = load_user(tx.as_mut(), key).await?;
@@ -150,9 +191,14 @@ impl Directory<'_> {
             user.activated = Some(now);
         }
         tx.update_user(&user).await?;
-        let ev = LogEvent::build(ctx, op.event_type(), now, format!("{} user {}", capitalize(op.as_str()), user.profile.login))
-            .target(Target::user(&user))
-            .finish();
+        let ev = LogEvent::build(
+            ctx,
+            op.event_type(),
+            now,
+            format!("{} user {}", capitalize(op.as_str()), user.profile.login),
+        )
+        .target(Target::user(&user))
+        .finish();
         tx.append_event(&ev).await?;
         tx.commit().await?;
         Ok(user)
@@ -171,16 +217,26 @@ impl Directory<'_> {
         }
         tx.delete_user(user.id).await?;
         let now = self.clock.now();
-        let ev = LogEvent::build(ctx, "user.lifecycle.delete.completed", now, format!("Delete user {}", user.profile.login))
-            .target(Target::user(&user))
-            .finish();
+        let ev = LogEvent::build(
+            ctx,
+            "user.lifecycle.delete.completed",
+            now,
+            format!("Delete user {}", user.profile.login),
+        )
+        .target(Target::user(&user))
+        .finish();
         tx.append_event(&ev).await?;
         tx.commit().await?;
         Ok(())
     }
 
     /// Sets a user's password (hash computed by the caller).
-    pub async fn set_password(&self, ctx: &Context, key: &str, hash: &str) -> Result<User, DomainError> {
+    pub async fn set_password(
+        &self,
+        ctx: &Context,
+        key: &str,
+        hash: &str,
+    ) -> Result<User, DomainError> {
         require_write(ctx)?;
         let mut tx = self.store.begin().await?;
         let mut user = load_user(tx.as_mut(), key).await?;
@@ -189,9 +245,14 @@ impl Directory<'_> {
         user.password_changed = Some(now);
         user.last_updated = now;
         tx.update_user(&user).await?;
-        let ev = LogEvent::build(ctx, "user.account.reset_password", now, "Admin set the user's password")
-            .target(Target::user(&user))
-            .finish();
+        let ev = LogEvent::build(
+            ctx,
+            "user.account.reset_password",
+            now,
+            "Admin set the user's password",
+        )
+        .target(Target::user(&user))
+        .finish();
         tx.append_event(&ev).await?;
         tx.commit().await?;
         Ok(user)

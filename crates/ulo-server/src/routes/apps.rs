@@ -6,7 +6,7 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use ulo_core::app::{App, AppInput, AppStatus};
 
 use super::groups::group_json;
@@ -21,12 +21,21 @@ use crate::state::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/apps", get(list).post(create))
-        .route("/api/v1/apps/{id}", get(get_one).put(replace).delete(delete))
+        .route(
+            "/api/v1/apps/{id}",
+            get(get_one).put(replace).delete(delete),
+        )
         .route("/api/v1/apps/{id}/lifecycle/{op}", post(lifecycle))
         .route("/api/v1/apps/{id}/users", get(users).post(assign_user))
-        .route("/api/v1/apps/{id}/users/{uid}", axum::routing::delete(unassign_user))
+        .route(
+            "/api/v1/apps/{id}/users/{uid}",
+            axum::routing::delete(unassign_user),
+        )
         .route("/api/v1/apps/{id}/groups", get(groups))
-        .route("/api/v1/apps/{id}/groups/{gid}", put(assign_group).delete(unassign_group))
+        .route(
+            "/api/v1/apps/{id}/groups/{gid}",
+            put(assign_group).delete(unassign_group),
+        )
 }
 
 /// An app as the API shows it (never its secrets).
@@ -39,10 +48,17 @@ pub fn app_json(state: &AppState, a: &App) -> Value {
     v
 }
 
-async fn create(State(state): State<AppState>, admin: Admin, ApiJson(input): ApiJson<AppInput>) -> ApiResult<Json<Value>> {
+async fn create(
+    State(state): State<AppState>,
+    admin: Admin,
+    ApiJson(input): ApiJson<AppInput>,
+) -> ApiResult<Json<Value>> {
     let created = state.directory().create_app(&admin.ctx, input).await?;
     let mut v = app_json(&state, &created.app);
-    if let (Some(secret), Some(oidc)) = (created.client_secret, v.get_mut("oidc").and_then(Value::as_object_mut)) {
+    if let (Some(secret), Some(oidc)) = (
+        created.client_secret,
+        v.get_mut("oidc").and_then(Value::as_object_mut),
+    ) {
         // Shown once: only its hash is kept.
         oidc.insert("clientSecret".into(), json!(secret));
     }
@@ -56,40 +72,79 @@ struct ListParams {
     limit: Option<u32>,
 }
 
-async fn list(State(state): State<AppState>, admin: Admin, ApiQuery(p): ApiQuery<ListParams>) -> ApiResult<impl IntoResponse> {
+async fn list(
+    State(state): State<AppState>,
+    admin: Admin,
+    ApiQuery(p): ApiQuery<ListParams>,
+) -> ApiResult<impl IntoResponse> {
     let page = paging::page(p.after.clone(), p.limit, 20, 200)?;
-    let apps = state.directory().list_apps(&admin.ctx, p.q.as_deref(), &page).await?;
-    let next = (apps.len() as u32 == page.limit).then(|| apps.last().map(|a| a.id.to_string())).flatten();
+    let apps = state
+        .directory()
+        .list_apps(&admin.ctx, p.q.as_deref(), &page)
+        .await?;
+    let next = (apps.len() as u32 == page.limit)
+        .then(|| apps.last().map(|a| a.id.to_string()))
+        .flatten();
     let mut params = vec![("limit", page.limit.to_string())];
     if let Some(q) = &p.q {
         params.push(("q", q.clone()));
     }
     let headers = paging::links(state.issuer(), "/api/v1/apps", params, next);
-    Ok((headers, Json(apps.iter().map(|a| app_json(&state, a)).collect::<Vec<_>>())))
+    Ok((
+        headers,
+        Json(apps.iter().map(|a| app_json(&state, a)).collect::<Vec<_>>()),
+    ))
 }
 
-async fn get_one(State(state): State<AppState>, admin: Admin, ApiPath(id): ApiPath<String>) -> ApiResult<Json<Value>> {
+async fn get_one(
+    State(state): State<AppState>,
+    admin: Admin,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<Value>> {
     let a = state.directory().get_app(&admin.ctx, &id).await?;
     Ok(Json(app_json(&state, &a)))
 }
 
-async fn replace(State(state): State<AppState>, admin: Admin, ApiPath(id): ApiPath<String>, ApiJson(input): ApiJson<AppInput>) -> ApiResult<Json<Value>> {
-    let a = state.directory().replace_app(&admin.ctx, &id, input).await?;
+async fn replace(
+    State(state): State<AppState>,
+    admin: Admin,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(input): ApiJson<AppInput>,
+) -> ApiResult<Json<Value>> {
+    let a = state
+        .directory()
+        .replace_app(&admin.ctx, &id, input)
+        .await?;
     Ok(Json(app_json(&state, &a)))
 }
 
-async fn delete(State(state): State<AppState>, admin: Admin, ApiPath(id): ApiPath<String>) -> ApiResult<StatusCode> {
+async fn delete(
+    State(state): State<AppState>,
+    admin: Admin,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<StatusCode> {
     state.directory().delete_app(&admin.ctx, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn lifecycle(State(state): State<AppState>, admin: Admin, ApiPath((id, op)): ApiPath<(String, String)>) -> ApiResult<Json<Value>> {
+async fn lifecycle(
+    State(state): State<AppState>,
+    admin: Admin,
+    ApiPath((id, op)): ApiPath<(String, String)>,
+) -> ApiResult<Json<Value>> {
     let status = match op.as_str() {
         "activate" => AppStatus::Active,
         "deactivate" => AppStatus::Inactive,
-        _ => return Err(ApiError::not_found(format!("Not found: unknown lifecycle operation {op:?}; use activate or deactivate"))),
+        _ => {
+            return Err(ApiError::not_found(format!(
+                "Not found: unknown lifecycle operation {op:?}; use activate or deactivate"
+            )));
+        }
     };
-    let a = state.directory().set_app_status(&admin.ctx, &id, status).await?;
+    let a = state
+        .directory()
+        .set_app_status(&admin.ctx, &id, status)
+        .await?;
     Ok(Json(app_json(&state, &a)))
 }
 
@@ -99,11 +154,26 @@ struct PageParams {
     limit: Option<u32>,
 }
 
-async fn users(State(state): State<AppState>, admin: Admin, ApiPath(id): ApiPath<String>, ApiQuery(p): ApiQuery<PageParams>) -> ApiResult<impl IntoResponse> {
+async fn users(
+    State(state): State<AppState>,
+    admin: Admin,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(p): ApiQuery<PageParams>,
+) -> ApiResult<impl IntoResponse> {
     let page = paging::page(p.after, p.limit, 50, 500)?;
-    let us = state.directory().list_app_users(&admin.ctx, &id, &page).await?;
-    let next = (us.len() as u32 == page.limit).then(|| us.last().map(|u| u.id.to_string())).flatten();
-    let headers = paging::links(state.issuer(), &format!("/api/v1/apps/{id}/users"), vec![("limit", page.limit.to_string())], next);
+    let us = state
+        .directory()
+        .list_app_users(&admin.ctx, &id, &page)
+        .await?;
+    let next = (us.len() as u32 == page.limit)
+        .then(|| us.last().map(|u| u.id.to_string()))
+        .flatten();
+    let headers = paging::links(
+        state.issuer(),
+        &format!("/api/v1/apps/{id}/users"),
+        vec![("limit", page.limit.to_string())],
+        next,
+    );
     let body: Vec<Value> = us
         .iter()
         .map(|u| json!({"id": u.id, "scope": "USER", "status": u.status, "user": user_json(&state, u)}))
@@ -119,30 +189,71 @@ struct AssignBody {
     scope: Option<String>,
 }
 
-async fn assign_user(State(state): State<AppState>, admin: Admin, ApiPath(id): ApiPath<String>, ApiJson(body): ApiJson<AssignBody>) -> ApiResult<Json<Value>> {
+async fn assign_user(
+    State(state): State<AppState>,
+    admin: Admin,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<AssignBody>,
+) -> ApiResult<Json<Value>> {
     if body.scope.as_deref().is_some_and(|s| s != "USER") {
         return Err(ApiError::bad_request("Api validation failed: scope", vec!["scope: only USER can be set here; assign groups with PUT /api/v1/apps/{id}/groups/{groupId}".into()]));
     }
-    let (a, u) = state.directory().assign_user(&admin.ctx, &id, &body.id).await?;
-    Ok(Json(json!({"id": u.id, "scope": "USER", "status": u.status, "appId": a.id, "user": user_json(&state, &u)})))
+    let (a, u) = state
+        .directory()
+        .assign_user(&admin.ctx, &id, &body.id)
+        .await?;
+    Ok(Json(
+        json!({"id": u.id, "scope": "USER", "status": u.status, "appId": a.id, "user": user_json(&state, &u)}),
+    ))
 }
 
-async fn unassign_user(State(state): State<AppState>, admin: Admin, ApiPath((id, uid)): ApiPath<(String, String)>) -> ApiResult<StatusCode> {
-    state.directory().unassign_user(&admin.ctx, &id, &uid).await?;
+async fn unassign_user(
+    State(state): State<AppState>,
+    admin: Admin,
+    ApiPath((id, uid)): ApiPath<(String, String)>,
+) -> ApiResult<StatusCode> {
+    state
+        .directory()
+        .unassign_user(&admin.ctx, &id, &uid)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn groups(State(state): State<AppState>, admin: Admin, ApiPath(id): ApiPath<String>) -> ApiResult<Json<Value>> {
+async fn groups(
+    State(state): State<AppState>,
+    admin: Admin,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<Value>> {
     let gs = state.directory().list_app_groups(&admin.ctx, &id).await?;
-    Ok(Json(json!(gs.iter().map(|g| json!({"id": g.id, "group": group_json(&state, g)})).collect::<Vec<_>>())))
+    Ok(Json(json!(
+        gs.iter()
+            .map(|g| json!({"id": g.id, "group": group_json(&state, g)}))
+            .collect::<Vec<_>>()
+    )))
 }
 
-async fn assign_group(State(state): State<AppState>, admin: Admin, ApiPath((id, gid)): ApiPath<(String, String)>) -> ApiResult<Json<Value>> {
-    let (a, g) = state.directory().assign_group(&admin.ctx, &id, &gid).await?;
-    Ok(Json(json!({"id": g.id, "appId": a.id, "group": group_json(&state, &g)})))
+async fn assign_group(
+    State(state): State<AppState>,
+    admin: Admin,
+    ApiPath((id, gid)): ApiPath<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    let (a, g) = state
+        .directory()
+        .assign_group(&admin.ctx, &id, &gid)
+        .await?;
+    Ok(Json(
+        json!({"id": g.id, "appId": a.id, "group": group_json(&state, &g)}),
+    ))
 }
 
-async fn unassign_group(State(state): State<AppState>, admin: Admin, ApiPath((id, gid)): ApiPath<(String, String)>) -> ApiResult<StatusCode> {
-    state.directory().unassign_group(&admin.ctx, &id, &gid).await?;
+async fn unassign_group(
+    State(state): State<AppState>,
+    admin: Admin,
+    ApiPath((id, gid)): ApiPath<(String, String)>,
+) -> ApiResult<StatusCode> {
+    state
+        .directory()
+        .unassign_group(&admin.ctx, &id, &gid)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

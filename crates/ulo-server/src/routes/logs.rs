@@ -6,12 +6,12 @@ use std::time::Duration as StdDuration;
 
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::IntoResponse;
+use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
 use axum::{Json, Router};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use futures::Stream;
 use serde::Deserialize;
 use time::format_description::well_known::Rfc3339;
@@ -29,7 +29,9 @@ use crate::state::AppState;
 
 /// The routes.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/v1/logs", get(query)).route("/api/v1/logs/stream", get(stream))
+    Router::new()
+        .route("/api/v1/logs", get(query))
+        .route("/api/v1/logs/stream", get(stream))
 }
 
 /// An opaque cursor for an event: its `published` and `uuid`.
@@ -38,11 +40,19 @@ pub fn encode_cursor(e: &LogEvent) -> String {
 }
 
 fn decode_cursor(s: &str) -> ApiResult<(OffsetDateTime, EventId)> {
-    let bad = || ApiError::bad_request(format!("Invalid after cursor {s:?}: use the value from a Link rel=\"next\" header"), vec![]);
+    let bad = || {
+        ApiError::bad_request(
+            format!("Invalid after cursor {s:?}: use the value from a Link rel=\"next\" header"),
+            vec![],
+        )
+    };
     let raw = URL_SAFE_NO_PAD.decode(s).map_err(|_| bad())?;
     let text = String::from_utf8(raw).map_err(|_| bad())?;
     let (ms, id) = text.split_once('.').ok_or_else(bad)?;
-    Ok((from_millis(ms.parse().map_err(|_| bad())?), id.parse().map_err(|_| bad())?))
+    Ok((
+        from_millis(ms.parse().map_err(|_| bad())?),
+        id.parse().map_err(|_| bad())?,
+    ))
 }
 
 fn parse_time(name: &str, s: &str) -> ApiResult<OffsetDateTime> {
@@ -69,20 +79,45 @@ struct Params {
     filter: Option<String>,
 }
 
-async fn query(State(state): State<AppState>, _admin: Admin, ApiQuery(p): ApiQuery<Params>) -> ApiResult<impl IntoResponse> {
+async fn query(
+    State(state): State<AppState>,
+    _admin: Admin,
+    ApiQuery(p): ApiQuery<Params>,
+) -> ApiResult<impl IntoResponse> {
     let limit = paging::limit(p.limit, 100, 1000)?;
     let sort = match p.sort_order.as_deref() {
         None | Some("ASCENDING") => SortOrder::Ascending,
         Some("DESCENDING") => SortOrder::Descending,
-        Some(other) => return Err(ApiError::bad_request(format!("Invalid sortOrder {other:?}: use ASCENDING or DESCENDING"), vec![])),
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                format!("Invalid sortOrder {other:?}: use ASCENDING or DESCENDING"),
+                vec![],
+            ));
+        }
     };
-    let keywords: Vec<String> = p.q.as_deref().unwrap_or("").split_whitespace().map(str::to_string).collect();
+    let keywords: Vec<String> =
+        p.q.as_deref()
+            .unwrap_or("")
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
     if keywords.len() > 10 || keywords.iter().any(|k| k.len() > 40) {
-        return Err(ApiError::bad_request("Invalid q: at most 10 keywords of at most 40 characters", vec![]));
+        return Err(ApiError::bad_request(
+            "Invalid q: at most 10 keywords of at most 40 characters",
+            vec![],
+        ));
     }
     let q = EventQuery {
-        since: p.since.as_deref().map(|s| parse_time("since", s)).transpose()?,
-        until: p.until.as_deref().map(|s| parse_time("until", s)).transpose()?,
+        since: p
+            .since
+            .as_deref()
+            .map(|s| parse_time("since", s))
+            .transpose()?,
+        until: p
+            .until
+            .as_deref()
+            .map(|s| parse_time("until", s))
+            .transpose()?,
         after: p.after.as_deref().map(decode_cursor).transpose()?,
         filter: parse_filter(p.filter.as_deref())?,
         keywords,
@@ -92,9 +127,18 @@ async fn query(State(state): State<AppState>, _admin: Admin, ApiQuery(p): ApiQue
     let mut tx = state.0.store.read().await?;
     let events = tx.query_events(&q).await?;
     drop(tx);
-    let next = (events.len() as u32 == limit).then(|| events.last().map(encode_cursor)).flatten();
+    let next = (events.len() as u32 == limit)
+        .then(|| events.last().map(encode_cursor))
+        .flatten();
     let mut params = vec![("limit", limit.to_string())];
-    for (k, v) in [("since", &p.since), ("until", &p.until), ("sortOrder", &p.sort_order), ("q", &p.q), ("filter", &p.filter), ("after", &p.after)] {
+    for (k, v) in [
+        ("since", &p.since),
+        ("until", &p.until),
+        ("sortOrder", &p.sort_order),
+        ("q", &p.q),
+        ("filter", &p.filter),
+        ("after", &p.after),
+    ] {
         if let Some(v) = v {
             params.push((k, v.clone()));
         }
@@ -156,19 +200,38 @@ impl Tail {
     }
 }
 
-async fn stream(State(state): State<AppState>, _admin: Admin, headers: HeaderMap, ApiQuery(p): ApiQuery<StreamParams>) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+async fn stream(
+    State(state): State<AppState>,
+    _admin: Admin,
+    headers: HeaderMap,
+    ApiQuery(p): ApiQuery<StreamParams>,
+) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let filter = parse_filter(p.filter.as_deref())?;
-    let resume = headers.get("last-event-id").and_then(|v| v.to_str().ok()).map(decode_cursor).transpose()?;
+    let resume = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .map(decode_cursor)
+        .transpose()?;
     let cursor = match (resume, p.since.as_deref()) {
         (Some((published, _)), _) => published,
         (None, Some(s)) => parse_time("since", s)?,
         (None, None) => state.0.clock.now(),
     };
-    let tail = Tail { state, filter, cursor, sent: HashMap::new(), pending: VecDeque::new() };
+    let tail = Tail {
+        state,
+        filter,
+        cursor,
+        sent: HashMap::new(),
+        pending: VecDeque::new(),
+    };
     let s = futures::stream::unfold(tail, |mut tail| async move {
         loop {
             if let Some(e) = tail.pending.pop_front() {
-                let ev = Event::default().event("log").id(encode_cursor(&e)).json_data(&e).unwrap_or_else(|_| Event::default().comment("unserializable event"));
+                let ev = Event::default()
+                    .event("log")
+                    .id(encode_cursor(&e))
+                    .json_data(&e)
+                    .unwrap_or_else(|_| Event::default().comment("unserializable event"));
                 return Some((Ok(ev), tail));
             }
             if let Err(e) = tail.poll().await {

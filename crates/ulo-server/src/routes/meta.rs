@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -19,10 +19,18 @@ pub fn router() -> Router<AppState> {
 
 async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     match state.0.store.ping().await {
-        Ok(()) => (StatusCode::OK, Json(json!({"status": "UP", "store": state.0.store.backend()}))),
+        Ok(()) => (
+            StatusCode::OK,
+            Json(json!({"status": "UP", "store": state.0.store.backend()})),
+        ),
         Err(e) => {
             tracing::warn!(error = %e, "health check: store unreachable");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "DOWN", "store": state.0.store.backend(), "reason": "the store cannot be reached"})))
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(
+                    json!({"status": "DOWN", "store": state.0.store.backend(), "reason": "the store cannot be reached"}),
+                ),
+            )
         }
     }
 }
@@ -37,8 +45,13 @@ async fn discovery(State(state): State<AppState>) -> Json<Value> {
     }))
 }
 
-async fn jwks(State(state): State<AppState>) -> ([(axum::http::HeaderName, &'static str); 1], Json<Value>) {
-    ([(axum::http::header::CACHE_CONTROL, "public, max-age=300")], Json(state.keys().jwks()))
+async fn jwks(
+    State(state): State<AppState>,
+) -> ([(axum::http::HeaderName, &'static str); 1], Json<Value>) {
+    (
+        [(axum::http::header::CACHE_CONTROL, "public, max-age=300")],
+        Json(state.keys().jwks()),
+    )
 }
 
 /// Unknown path.
@@ -48,5 +61,9 @@ pub async fn not_found() -> ApiError {
 
 /// Known path, wrong method.
 pub async fn method_not_allowed() -> ApiError {
-    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "E0000022", "The endpoint does not support the provided HTTP method")
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "E0000022",
+        "The endpoint does not support the provided HTTP method",
+    )
 }

@@ -1,6 +1,6 @@
 //! Keyset paging: `limit` and `after` in, `Link` headers out.
 
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{HeaderMap, HeaderValue, header};
 use ulo_core::store::Page;
 
 use crate::error::ApiError;
@@ -10,13 +10,24 @@ pub fn limit(raw: Option<u32>, default: u32, max: u32) -> Result<u32, ApiError> 
     match raw {
         None => Ok(default),
         Some(n) if (1..=max).contains(&n) => Ok(n),
-        Some(n) => Err(ApiError::bad_request(format!("Invalid limit {n}: it must be between 1 and {max}"), vec![])),
+        Some(n) => Err(ApiError::bad_request(
+            format!("Invalid limit {n}: it must be between 1 and {max}"),
+            vec![],
+        )),
     }
 }
 
 /// A page from query parameters.
-pub fn page(after: Option<String>, raw_limit: Option<u32>, default: u32, max: u32) -> Result<Page, ApiError> {
-    Ok(Page { after: after.filter(|a| !a.is_empty()), limit: limit(raw_limit, default, max)? })
+pub fn page(
+    after: Option<String>,
+    raw_limit: Option<u32>,
+    default: u32,
+    max: u32,
+) -> Result<Page, ApiError> {
+    Ok(Page {
+        after: after.filter(|a| !a.is_empty()),
+        limit: limit(raw_limit, default, max)?,
+    })
 }
 
 /// Encodes query parameters.
@@ -29,7 +40,12 @@ pub fn query_string(params: &[(&str, String)]) -> String {
 }
 
 /// `Link` headers: `self` always, `next` when a full page came back.
-pub fn links(base: &str, path: &str, mut params: Vec<(&str, String)>, next_after: Option<String>) -> HeaderMap {
+pub fn links(
+    base: &str,
+    path: &str,
+    mut params: Vec<(&str, String)>,
+    next_after: Option<String>,
+) -> HeaderMap {
     let mut h = HeaderMap::new();
     let self_link = format!("<{base}{path}?{}>; rel=\"self\"", query_string(&params));
     if let Ok(v) = HeaderValue::from_str(&self_link) {

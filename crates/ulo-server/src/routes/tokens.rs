@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::routing::{delete, get};
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use ulo_core::auth::ApiToken;
 
 use crate::auth::Admin;
@@ -31,8 +31,15 @@ struct Body {
     name: String,
 }
 
-async fn create(State(state): State<AppState>, admin: Admin, ApiJson(body): ApiJson<Body>) -> ApiResult<(StatusCode, Json<Value>)> {
-    let created = state.directory().create_api_token(&admin.ctx, admin.user.id, &body.name, None).await?;
+async fn create(
+    State(state): State<AppState>,
+    admin: Admin,
+    ApiJson(body): ApiJson<Body>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let created = state
+        .directory()
+        .create_api_token(&admin.ctx, admin.user.id, &body.name, None)
+        .await?;
     let mut v = token_json(&created.token);
     if let Some(o) = v.as_object_mut() {
         o.insert("token".into(), json!(created.secret));
@@ -49,7 +56,11 @@ async fn current(admin: Admin) -> Json<Value> {
     Json(token_json(&admin.token))
 }
 
-async fn revoke(State(state): State<AppState>, admin: Admin, ApiPath(id): ApiPath<String>) -> ApiResult<StatusCode> {
+async fn revoke(
+    State(state): State<AppState>,
+    admin: Admin,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<StatusCode> {
     state.directory().revoke_api_token(&admin.ctx, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

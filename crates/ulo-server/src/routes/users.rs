@@ -6,10 +6,10 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use ulo_core::directory::{CreateUser, ProfileChange};
 use ulo_core::store::UserQuery;
-use ulo_core::user::{validate_password, AdminRole, Lifecycle, ProvisionedBy, User, UserProfile};
+use ulo_core::user::{AdminRole, Lifecycle, ProvisionedBy, User, UserProfile, validate_password};
 
 use super::paging;
 use crate::auth::Admin;
@@ -22,12 +22,21 @@ use crate::state::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/users", post(create).get(list))
-        .route("/api/v1/users/{id}", get(get_one).post(update_partial).put(replace).delete(delete))
+        .route(
+            "/api/v1/users/{id}",
+            get(get_one)
+                .post(update_partial)
+                .put(replace)
+                .delete(delete),
+        )
         .route("/api/v1/users/{id}/lifecycle/{op}", post(lifecycle))
         .route("/api/v1/users/{id}/groups", get(groups))
         .route("/api/v1/users/{id}/appLinks", get(app_links))
         .route("/api/v1/users/{id}/roles", get(list_roles).post(grant_role))
-        .route("/api/v1/users/{id}/roles/{role}", axum::routing::delete(revoke_role))
+        .route(
+            "/api/v1/users/{id}/roles/{role}",
+            axum::routing::delete(revoke_role),
+        )
 }
 
 /// A user as the API shows it.
@@ -84,21 +93,41 @@ async fn hash_from(creds: Option<Credentials>) -> ApiResult<Option<String>> {
     }
 }
 
-async fn create(State(state): State<AppState>, admin: Admin, ApiQuery(params): ApiQuery<CreateParams>, ApiJson(body): ApiJson<CreateBody>) -> ApiResult<impl IntoResponse> {
+async fn create(
+    State(state): State<AppState>,
+    admin: Admin,
+    ApiQuery(params): ApiQuery<CreateParams>,
+    ApiJson(body): ApiJson<CreateBody>,
+) -> ApiResult<impl IntoResponse> {
     if !admin.ctx.can_write() {
-        return Err(ApiError::forbidden("You do not have permission to perform the requested action: this needs the SUPER_ADMIN role"));
+        return Err(ApiError::forbidden(
+            "You do not have permission to perform the requested action: this needs the SUPER_ADMIN role",
+        ));
     }
     let group_ids = body
         .group_ids
         .iter()
-        .map(|g| g.parse().map_err(|_| ApiError::bad_request("Api validation failed: groupIds", vec![format!("groupIds: {g:?} is not a group id")])))
+        .map(|g| {
+            g.parse().map_err(|_| {
+                ApiError::bad_request(
+                    "Api validation failed: groupIds",
+                    vec![format!("groupIds: {g:?} is not a group id")],
+                )
+            })
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let password_hash = hash_from(body.credentials).await?;
     let user = state
         .directory()
         .create_user(
             &admin.ctx,
-            CreateUser { profile: body.profile, password_hash, activate: params.activate.unwrap_or(true), provisioned_by: ProvisionedBy::Api, group_ids },
+            CreateUser {
+                profile: body.profile,
+                password_hash,
+                activate: params.activate.unwrap_or(true),
+                provisioned_by: ProvisionedBy::Api,
+                group_ids,
+            },
         )
         .await?;
     Ok((StatusCode::OK, Json(user_json(&state, &user))))
@@ -113,24 +142,58 @@ struct ListParams {
     limit: Option<u32>,
 }
 
-async fn list(State(state): State<AppState>, admin: Admin, ApiQuery(p): ApiQuery<ListParams>) -> ApiResult<impl IntoResponse> {
+async fn list(
+    State(state): State<AppState>,
+    admin: Admin,
+    ApiQuery(p): ApiQuery<ListParams>,
+) -> ApiResult<impl IntoResponse> {
     let page = paging::page(p.after.clone(), p.limit, 200, 200)?;
-    let expr = p.filter.as_deref().or(p.search.as_deref()).filter(|f| !f.trim().is_empty());
-    let filter = expr.map(ulo_core::filter::parse).transpose().map_err(|e| ApiError::bad_request(format!("Invalid search: {e}"), vec![e.to_string()]))?;
-    let query = UserQuery { q: p.q.clone(), filter, page: page.clone() };
+    let expr = p
+        .filter
+        .as_deref()
+        .or(p.search.as_deref())
+        .filter(|f| !f.trim().is_empty());
+    let filter = expr
+        .map(ulo_core::filter::parse)
+        .transpose()
+        .map_err(|e| ApiError::bad_request(format!("Invalid search: {e}"), vec![e.to_string()]))?;
+    let query = UserQuery {
+        q: p.q.clone(),
+        filter,
+        page: page.clone(),
+    };
     let users = state.directory().list_users(&admin.ctx, &query).await?;
-    let next = (users.len() as u32 == page.limit).then(|| users.last().map(|u| u.id.to_string())).flatten();
+    let next = (users.len() as u32 == page.limit)
+        .then(|| users.last().map(|u| u.id.to_string()))
+        .flatten();
     let mut params = vec![("limit", page.limit.to_string())];
-    for (k, v) in [("q", &p.q), ("filter", &p.filter), ("search", &p.search), ("after", &p.after)] {
+    for (k, v) in [
+        ("q", &p.q),
+        ("filter", &p.filter),
+        ("search", &p.search),
+        ("after", &p.after),
+    ] {
         if let Some(v) = v {
             params.push((k, v.clone()));
         }
     }
     let headers = paging::links(state.issuer(), "/api/v1/users", params, next);
-    Ok((headers, Json(users.iter().map(|u| user_json(&state, u)).collect::<Vec<_>>())))
+    Ok((
+        headers,
+        Json(
+            users
+                .iter()
+                .map(|u| user_json(&state, u))
+                .collect::<Vec<_>>(),
+        ),
+    ))
 }
 
-async fn get_one(State(state): State<AppState>, admin: Admin, ApiPath(id): ApiPath<String>) -> ApiResult<Json<Value>> {
+async fn get_one(
+    State(state): State<AppState>,
+    admin: Admin,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<Value>> {
     let u = state.directory().get_user(&admin.ctx, &id).await?;
     Ok(Json(user_json(&state, &u)))
 }
@@ -144,18 +207,31 @@ struct PartialBody {
     credentials: Option<Credentials>,
 }
 
-async fn update_partial(State(state): State<AppState>, admin: Admin, ApiPath(id): ApiPath<String>, ApiJson(body): ApiJson<PartialBody>) -> ApiResult<Json<Value>> {
+async fn update_partial(
+    State(state): State<AppState>,
+    admin: Admin,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<PartialBody>,
+) -> ApiResult<Json<Value>> {
     let dir = state.directory();
     if body.profile.is_none() && body.credentials.is_none() {
-        return Err(ApiError::bad_request("Api validation failed: send profile and/or credentials", vec![]));
+        return Err(ApiError::bad_request(
+            "Api validation failed: send profile and/or credentials",
+            vec![],
+        ));
     }
     let hash = hash_from(body.credentials).await?;
     let mut user = match body.profile {
-        Some(p) => dir.update_profile(&admin.ctx, &id, ProfileChange::Partial(p)).await?,
+        Some(p) => {
+            dir.update_profile(&admin.ctx, &id, ProfileChange::Partial(p))
+                .await?
+        }
         None => dir.get_user(&admin.ctx, &id).await?,
     };
     if let Some(h) = hash {
-        user = dir.set_password(&admin.ctx, &user.id.to_string(), &h).await?;
+        user = dir
+            .set_password(&admin.ctx, &user.id.to_string(), &h)
+            .await?;
     }
     Ok(Json(user_json(&state, &user)))
 }
@@ -166,17 +242,37 @@ struct ReplaceBody {
     profile: UserProfile,
 }
 
-async fn replace(State(state): State<AppState>, admin: Admin, ApiPath(id): ApiPath<String>, ApiJson(body): ApiJson<ReplaceBody>) -> ApiResult<Json<Value>> {
-    let u = state.directory().update_profile(&admin.ctx, &id, ProfileChange::Replace(body.profile)).await?;
+async fn replace(
+    State(state): State<AppState>,
+    admin: Admin,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<ReplaceBody>,
+) -> ApiResult<Json<Value>> {
+    let u = state
+        .directory()
+        .update_profile(
+            &admin.ctx,
+            &id,
+            ProfileChange::Replace(Box::new(body.profile)),
+        )
+        .await?;
     Ok(Json(user_json(&state, &u)))
 }
 
-async fn delete(State(state): State<AppState>, admin: Admin, ApiPath(id): ApiPath<String>) -> ApiResult<StatusCode> {
+async fn delete(
+    State(state): State<AppState>,
+    admin: Admin,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<StatusCode> {
     state.directory().delete_user(&admin.ctx, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn lifecycle(State(state): State<AppState>, admin: Admin, ApiPath((id, op)): ApiPath<(String, String)>) -> ApiResult<Json<Value>> {
+async fn lifecycle(
+    State(state): State<AppState>,
+    admin: Admin,
+    ApiPath((id, op)): ApiPath<(String, String)>,
+) -> ApiResult<Json<Value>> {
     let op: Lifecycle = op
         .parse()
         .map_err(|_| ApiError::not_found(format!("Not found: unknown lifecycle operation {op:?}; use activate, suspend, unsuspend or deactivate")))?;
@@ -184,12 +280,24 @@ async fn lifecycle(State(state): State<AppState>, admin: Admin, ApiPath((id, op)
     Ok(Json(user_json(&state, &u)))
 }
 
-async fn groups(State(state): State<AppState>, admin: Admin, ApiPath(id): ApiPath<String>) -> ApiResult<Json<Value>> {
+async fn groups(
+    State(state): State<AppState>,
+    admin: Admin,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<Value>> {
     let gs = state.directory().list_user_groups(&admin.ctx, &id).await?;
-    Ok(Json(json!(gs.iter().map(|g| super::groups::group_json(&state, g)).collect::<Vec<_>>())))
+    Ok(Json(json!(
+        gs.iter()
+            .map(|g| super::groups::group_json(&state, g))
+            .collect::<Vec<_>>()
+    )))
 }
 
-async fn app_links(State(state): State<AppState>, admin: Admin, ApiPath(id): ApiPath<String>) -> ApiResult<Json<Value>> {
+async fn app_links(
+    State(state): State<AppState>,
+    admin: Admin,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<Value>> {
     let links = state.directory().user_app_links(&admin.ctx, &id).await?;
     let out: Vec<Value> = links
         .iter()
@@ -198,7 +306,11 @@ async fn app_links(State(state): State<AppState>, admin: Admin, ApiPath(id): Api
             if l.direct {
                 via.push(json!({"type": "USER"}));
             }
-            via.extend(l.groups.iter().map(|g| json!({"type": "GROUP", "groupId": g})));
+            via.extend(
+                l.groups
+                    .iter()
+                    .map(|g| json!({"type": "GROUP", "groupId": g})),
+            );
             json!({
                 "id": l.app.id,
                 "appInstanceId": l.app.id,
@@ -218,9 +330,15 @@ fn role_json(r: AdminRole) -> Value {
     json!({"id": r.as_str(), "type": r.as_str(), "label": match r { AdminRole::SuperAdmin => "Super Administrator", AdminRole::ReadOnlyAdmin => "Read Only Administrator" }, "status": "ACTIVE"})
 }
 
-async fn list_roles(State(state): State<AppState>, admin: Admin, ApiPath(id): ApiPath<String>) -> ApiResult<Json<Value>> {
+async fn list_roles(
+    State(state): State<AppState>,
+    admin: Admin,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<Value>> {
     let roles = state.directory().list_roles(&admin.ctx, &id).await?;
-    Ok(Json(Value::Array(roles.into_iter().map(role_json).collect())))
+    Ok(Json(Value::Array(
+        roles.into_iter().map(role_json).collect(),
+    )))
 }
 
 #[derive(Deserialize)]
@@ -231,17 +349,32 @@ struct RoleBody {
 }
 
 fn parse_role(s: &str) -> ApiResult<AdminRole> {
-    s.parse().map_err(|_| ApiError::bad_request(format!("Api validation failed: unknown role {s:?}"), vec!["type: use SUPER_ADMIN or READ_ONLY_ADMIN".into()]))
+    s.parse().map_err(|_| {
+        ApiError::bad_request(
+            format!("Api validation failed: unknown role {s:?}"),
+            vec!["type: use SUPER_ADMIN or READ_ONLY_ADMIN".into()],
+        )
+    })
 }
 
-async fn grant_role(State(state): State<AppState>, admin: Admin, ApiPath(id): ApiPath<String>, ApiJson(body): ApiJson<RoleBody>) -> ApiResult<(StatusCode, Json<Value>)> {
+async fn grant_role(
+    State(state): State<AppState>,
+    admin: Admin,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<RoleBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
     let role = parse_role(&body.role)?;
     state.directory().grant_role(&admin.ctx, &id, role).await?;
     Ok((StatusCode::CREATED, Json(role_json(role))))
 }
 
-async fn revoke_role(State(state): State<AppState>, admin: Admin, ApiPath((id, role)): ApiPath<(String, String)>) -> ApiResult<StatusCode> {
-    let role = parse_role(&role).map_err(|_| ApiError::not_found(format!("Not found: role {role:?}")))?;
+async fn revoke_role(
+    State(state): State<AppState>,
+    admin: Admin,
+    ApiPath((id, role)): ApiPath<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let role =
+        parse_role(&role).map_err(|_| ApiError::not_found(format!("Not found: role {role:?}")))?;
     state.directory().revoke_role(&admin.ctx, &id, role).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -14,7 +14,7 @@ use ulo_core::job::{JobResult, JobState, Lease, NewJob};
 use ulo_core::log::{EventQuery, LogEvent, SortOrder, Target};
 use ulo_core::store::{Page, Store, StoreError, UserQuery};
 use ulo_core::user::{AdminRole, ProvisionedBy, RiskLevel, User, UserProfile, UserStatus};
-use ulo_testkit::{backends, Database};
+use ulo_testkit::{Database, backends};
 
 /// Runs `test` once per backend with a fresh store.
 macro_rules! on_every_backend {
@@ -59,7 +59,16 @@ fn user(login: &str, first: &str) -> User {
 }
 
 fn group(name: &str) -> Group {
-    Group { id: GroupId::new(), created: t0(), last_updated: t0(), last_membership_updated: t0(), profile: GroupProfile { name: name.into(), description: None } }
+    Group {
+        id: GroupId::new(),
+        created: t0(),
+        last_updated: t0(),
+        last_membership_updated: t0(),
+        profile: GroupProfile {
+            name: name.into(),
+            description: None,
+        },
+    }
 }
 
 fn app(label: &str) -> App {
@@ -71,9 +80,17 @@ fn app(label: &str) -> App {
         created: t0(),
         last_updated: t0(),
         oidc: None,
-        logout: LogoutSettings { enabled: true, protocol: None, endpoint: Some("https://a.example.com/gtr".into()), subject_format: SubjectFormat::IssSub },
+        logout: LogoutSettings {
+            enabled: true,
+            protocol: None,
+            endpoint: Some("https://a.example.com/gtr".into()),
+            subject_format: SubjectFormat::IssSub,
+        },
         provisioning: None,
-        secrets: AppSecrets { client_secret_hash: Some("h".into()), scim_token_sealed: Some("v1.sealed".into()) },
+        secrets: AppSecrets {
+            client_secret_hash: Some("h".into()),
+            scim_token_sealed: Some("v1.sealed".into()),
+        },
     }
 }
 
@@ -83,99 +100,252 @@ async fn insert_user(store: &dyn Store, u: &User) {
     tx.commit().await.unwrap();
 }
 
-on_every_backend!(users_round_trip_unique_and_search, |store| Box::pin(async move {
-    let ada = user("ada@example.com", "Ada");
-    insert_user(store.as_ref(), &ada).await;
-    let mut tx = store.read().await.unwrap();
-    assert_eq!(tx.get_user(ada.id).await.unwrap().as_ref(), Some(&ada));
-    assert_eq!(tx.get_user_by_login("ADA@example.com").await.unwrap().map(|u| u.id), Some(ada.id));
-    assert_eq!(tx.password_hash(ada.id).await.unwrap().as_deref(), Some("phc"));
-    drop(tx);
+on_every_backend!(users_round_trip_unique_and_search, |store| Box::pin(
+    async move {
+        let ada = user("ada@example.com", "Ada");
+        insert_user(store.as_ref(), &ada).await;
+        let mut tx = store.read().await.unwrap();
+        assert_eq!(tx.get_user(ada.id).await.unwrap().as_ref(), Some(&ada));
+        assert_eq!(
+            tx.get_user_by_login("ADA@example.com")
+                .await
+                .unwrap()
+                .map(|u| u.id),
+            Some(ada.id)
+        );
+        assert_eq!(
+            tx.password_hash(ada.id).await.unwrap().as_deref(),
+            Some("phc")
+        );
+        drop(tx);
 
-    // Logins are unique case-insensitively, and a failed insert leaves nothing behind.
-    let mut tx = store.begin().await.unwrap();
-    let dup = user("Ada@Example.com", "Other");
-    assert!(matches!(tx.insert_user(&dup, None).await, Err(StoreError::Unique(_))));
-    drop(tx);
-    let mut tx = store.read().await.unwrap();
-    assert_eq!(tx.count_users().await.unwrap(), 1);
-    drop(tx);
+        // Logins are unique case-insensitively, and a failed insert leaves nothing behind.
+        let mut tx = store.begin().await.unwrap();
+        let dup = user("Ada@Example.com", "Other");
+        assert!(matches!(
+            tx.insert_user(&dup, None).await,
+            Err(StoreError::Unique(_))
+        ));
+        drop(tx);
+        let mut tx = store.read().await.unwrap();
+        assert_eq!(tx.count_users().await.unwrap(), 1);
+        drop(tx);
 
-    for i in 0..5 {
-        insert_user(store.as_ref(), &user(&format!("user{i}@example.com"), &format!("Bob{i}"))).await;
-    }
-    let mut tx = store.read().await.unwrap();
-    // Keyset paging visits every user once.
-    let mut seen = Vec::new();
-    let mut after = None;
-    loop {
-        let page = tx.list_users(&UserQuery { q: None, filter: None, page: Page { after: after.clone(), limit: 2 } }).await.unwrap();
-        if page.is_empty() {
-            break;
+        for i in 0..5 {
+            insert_user(
+                store.as_ref(),
+                &user(&format!("user{i}@example.com"), &format!("Bob{i}")),
+            )
+            .await;
         }
-        after = page.last().map(|u| u.id.to_string());
-        seen.extend(page.into_iter().map(|u| u.id));
+        let mut tx = store.read().await.unwrap();
+        // Keyset paging visits every user once.
+        let mut seen = Vec::new();
+        let mut after = None;
+        loop {
+            let page = tx
+                .list_users(&UserQuery {
+                    q: None,
+                    filter: None,
+                    page: Page {
+                        after: after.clone(),
+                        limit: 2,
+                    },
+                })
+                .await
+                .unwrap();
+            if page.is_empty() {
+                break;
+            }
+            after = page.last().map(|u| u.id.to_string());
+            seen.extend(page.into_iter().map(|u| u.id));
+        }
+        assert_eq!(seen.len(), 6);
+        assert_eq!(seen.iter().collect::<HashSet<_>>().len(), 6);
+        let by_q = tx
+            .list_users(&UserQuery {
+                q: Some("bob".into()),
+                filter: None,
+                page: Page {
+                    after: None,
+                    limit: 50,
+                },
+            })
+            .await
+            .unwrap();
+        assert_eq!(by_q.len(), 5);
+        let f =
+            ulo_core::filter::parse(r#"profile.firstName eq "ada" or profile.login sw "user1""#)
+                .unwrap();
+        let by_f = tx
+            .list_users(&UserQuery {
+                q: None,
+                filter: Some(f),
+                page: Page {
+                    after: None,
+                    limit: 50,
+                },
+            })
+            .await
+            .unwrap();
+        assert_eq!(by_f.len(), 2);
+        let f = ulo_core::filter::parse(
+            r#"status eq "ACTIVE" and lastUpdated ge "2026-11-01T00:00:00Z""#,
+        )
+        .unwrap();
+        let by_f = tx
+            .list_users(&UserQuery {
+                q: None,
+                filter: Some(f),
+                page: Page {
+                    after: None,
+                    limit: 50,
+                },
+            })
+            .await
+            .unwrap();
+        assert_eq!(by_f.len(), 6);
+        let bad = ulo_core::filter::parse(r#"password eq "x""#).unwrap();
+        assert!(matches!(
+            tx.list_users(&UserQuery {
+                q: None,
+                filter: Some(bad),
+                page: Page {
+                    after: None,
+                    limit: 5
+                }
+            })
+            .await,
+            Err(StoreError::BadQuery(_))
+        ));
     }
-    assert_eq!(seen.len(), 6);
-    assert_eq!(seen.iter().collect::<HashSet<_>>().len(), 6);
-    let by_q = tx.list_users(&UserQuery { q: Some("bob".into()), filter: None, page: Page { after: None, limit: 50 } }).await.unwrap();
-    assert_eq!(by_q.len(), 5);
-    let f = ulo_core::filter::parse(r#"profile.firstName eq "ada" or profile.login sw "user1""#).unwrap();
-    let by_f = tx.list_users(&UserQuery { q: None, filter: Some(f), page: Page { after: None, limit: 50 } }).await.unwrap();
-    assert_eq!(by_f.len(), 2);
-    let f = ulo_core::filter::parse(r#"status eq "ACTIVE" and lastUpdated ge "2026-11-01T00:00:00Z""#).unwrap();
-    let by_f = tx.list_users(&UserQuery { q: None, filter: Some(f), page: Page { after: None, limit: 50 } }).await.unwrap();
-    assert_eq!(by_f.len(), 6);
-    let bad = ulo_core::filter::parse(r#"password eq "x""#).unwrap();
-    assert!(matches!(tx.list_users(&UserQuery { q: None, filter: Some(bad), page: Page { after: None, limit: 5 } }).await, Err(StoreError::BadQuery(_))));
-}));
+));
 
-on_every_backend!(groups_apps_assignments_and_cascades, |store| Box::pin(async move {
-    let u = user("grace@example.com", "Grace");
-    insert_user(store.as_ref(), &u).await;
-    let g = group("Engineering");
-    let a = app("Vault");
-    let b = app("Wiki");
-    let mut tx = store.begin().await.unwrap();
-    tx.insert_group(&g).await.unwrap();
-    assert!(matches!(tx.insert_group(&group("engineering")).await, Err(StoreError::Unique(_))));
-    drop(tx);
-    let mut tx = store.begin().await.unwrap();
-    tx.insert_group(&g).await.unwrap();
-    tx.insert_app(&a).await.unwrap();
-    tx.insert_app(&b).await.unwrap();
-    assert!(tx.add_member(g.id, u.id, t0()).await.unwrap());
-    assert!(!tx.add_member(g.id, u.id, t0()).await.unwrap());
-    assert!(tx.assign_user(a.id, u.id, t0()).await.unwrap());
-    assert!(tx.assign_group(a.id, g.id, t0()).await.unwrap());
-    assert!(tx.assign_group(b.id, g.id, t0()).await.unwrap());
-    tx.commit().await.unwrap();
+on_every_backend!(groups_apps_assignments_and_cascades, |store| Box::pin(
+    async move {
+        let u = user("grace@example.com", "Grace");
+        insert_user(store.as_ref(), &u).await;
+        let g = group("Engineering");
+        let a = app("Vault");
+        let b = app("Wiki");
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_group(&g).await.unwrap();
+        assert!(matches!(
+            tx.insert_group(&group("engineering")).await,
+            Err(StoreError::Unique(_))
+        ));
+        drop(tx);
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_group(&g).await.unwrap();
+        tx.insert_app(&a).await.unwrap();
+        tx.insert_app(&b).await.unwrap();
+        assert!(tx.add_member(g.id, u.id, t0()).await.unwrap());
+        assert!(!tx.add_member(g.id, u.id, t0()).await.unwrap());
+        assert!(tx.assign_user(a.id, u.id, t0()).await.unwrap());
+        assert!(tx.assign_group(a.id, g.id, t0()).await.unwrap());
+        assert!(tx.assign_group(b.id, g.id, t0()).await.unwrap());
+        tx.commit().await.unwrap();
 
-    let mut tx = store.read().await.unwrap();
-    assert_eq!(tx.get_app(a.id).await.unwrap().as_ref(), Some(&a), "secrets and JSON parts survive");
-    let links = tx.list_user_app_links(u.id).await.unwrap();
-    assert_eq!(links.len(), 2);
-    let la = links.iter().find(|l| l.app.id == a.id).unwrap();
-    assert!(la.direct);
-    assert_eq!(la.groups, vec![g.id]);
-    let lb = links.iter().find(|l| l.app.id == b.id).unwrap();
-    assert!(!lb.direct);
-    assert_eq!(tx.list_members(g.id, &Page { after: None, limit: 10 }).await.unwrap().len(), 1);
-    assert_eq!(tx.list_user_groups(u.id).await.unwrap().len(), 1);
-    assert_eq!(tx.list_app_users(a.id, &Page { after: None, limit: 10 }).await.unwrap().len(), 1);
-    assert_eq!(tx.list_app_groups(b.id).await.unwrap().len(), 1);
-    assert_eq!(tx.list_groups(Some("eng"), &Page { after: None, limit: 10 }).await.unwrap().len(), 1);
-    assert_eq!(tx.list_apps(Some("wi"), &Page { after: None, limit: 10 }).await.unwrap().len(), 1);
-    drop(tx);
+        let mut tx = store.read().await.unwrap();
+        assert_eq!(
+            tx.get_app(a.id).await.unwrap().as_ref(),
+            Some(&a),
+            "secrets and JSON parts survive"
+        );
+        let links = tx.list_user_app_links(u.id).await.unwrap();
+        assert_eq!(links.len(), 2);
+        let la = links.iter().find(|l| l.app.id == a.id).unwrap();
+        assert!(la.direct);
+        assert_eq!(la.groups, vec![g.id]);
+        let lb = links.iter().find(|l| l.app.id == b.id).unwrap();
+        assert!(!lb.direct);
+        assert_eq!(
+            tx.list_members(
+                g.id,
+                &Page {
+                    after: None,
+                    limit: 10
+                }
+            )
+            .await
+            .unwrap()
+            .len(),
+            1
+        );
+        assert_eq!(tx.list_user_groups(u.id).await.unwrap().len(), 1);
+        assert_eq!(
+            tx.list_app_users(
+                a.id,
+                &Page {
+                    after: None,
+                    limit: 10
+                }
+            )
+            .await
+            .unwrap()
+            .len(),
+            1
+        );
+        assert_eq!(tx.list_app_groups(b.id).await.unwrap().len(), 1);
+        assert_eq!(
+            tx.list_groups(
+                Some("eng"),
+                &Page {
+                    after: None,
+                    limit: 10
+                }
+            )
+            .await
+            .unwrap()
+            .len(),
+            1
+        );
+        assert_eq!(
+            tx.list_apps(
+                Some("wi"),
+                &Page {
+                    after: None,
+                    limit: 10
+                }
+            )
+            .await
+            .unwrap()
+            .len(),
+            1
+        );
+        drop(tx);
 
-    // Deleting the user removes memberships and assignments with it.
-    let mut tx = store.begin().await.unwrap();
-    assert!(tx.delete_user(u.id).await.unwrap());
-    tx.commit().await.unwrap();
-    let mut tx = store.read().await.unwrap();
-    assert!(tx.list_members(g.id, &Page { after: None, limit: 10 }).await.unwrap().is_empty());
-    assert!(tx.list_app_users(a.id, &Page { after: None, limit: 10 }).await.unwrap().is_empty());
-}));
+        // Deleting the user removes memberships and assignments with it.
+        let mut tx = store.begin().await.unwrap();
+        assert!(tx.delete_user(u.id).await.unwrap());
+        tx.commit().await.unwrap();
+        let mut tx = store.read().await.unwrap();
+        assert!(
+            tx.list_members(
+                g.id,
+                &Page {
+                    after: None,
+                    limit: 10
+                }
+            )
+            .await
+            .unwrap()
+            .is_empty()
+        );
+        assert!(
+            tx.list_app_users(
+                a.id,
+                &Page {
+                    after: None,
+                    limit: 10
+                }
+            )
+            .await
+            .unwrap()
+            .is_empty()
+        );
+    }
+));
 
 on_every_backend!(rollback_leaves_nothing, |store| Box::pin(async move {
     let u = user("rolled@example.com", "Rolled");
@@ -183,7 +353,9 @@ on_every_backend!(rollback_leaves_nothing, |store| Box::pin(async move {
     tx.insert_user(&u, None).await.unwrap();
     let ev = LogEvent::build(&Context::system("TEST"), "user.lifecycle.create", t0(), "x").finish();
     tx.append_event(&ev).await.unwrap();
-    tx.enqueue_job(&NewJob::new("webhook", json!({}), t0(), Duration::hours(1))).await.unwrap();
+    tx.enqueue_job(&NewJob::new("webhook", json!({}), t0(), Duration::hours(1)))
+        .await
+        .unwrap();
     drop(tx);
     let mut tx = store.read().await.unwrap();
     assert!(tx.get_user(u.id).await.unwrap().is_none());
@@ -196,21 +368,58 @@ on_every_backend!(tokens_roles_keys_settings, |store| Box::pin(async move {
     insert_user(store.as_ref(), &u).await;
     let tok = ApiToken::new(u.id, "ci", "ulo_secret_value_0123456789", t0());
     let mut tx = store.begin().await.unwrap();
-    assert!(tx.grant_role(u.id, AdminRole::ReadOnlyAdmin, t0()).await.unwrap());
-    assert!(!tx.grant_role(u.id, AdminRole::ReadOnlyAdmin, t0()).await.unwrap());
+    assert!(
+        tx.grant_role(u.id, AdminRole::ReadOnlyAdmin, t0())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !tx.grant_role(u.id, AdminRole::ReadOnlyAdmin, t0())
+            .await
+            .unwrap()
+    );
     tx.insert_api_token(&tok).await.unwrap();
-    tx.insert_signing_key(&SigningKeyRecord { kid: "k1".into(), alg: "ES256".into(), state: KeyState::Active, private_sealed: "v1.x".into(), public_jwk: json!({"kid":"k1"}), created: t0(), state_changed: None }).await.unwrap();
+    tx.insert_signing_key(&SigningKeyRecord {
+        kid: "k1".into(),
+        alg: "ES256".into(),
+        state: KeyState::Active,
+        private_sealed: "v1.x".into(),
+        public_jwk: json!({"kid":"k1"}),
+        created: t0(),
+        state_changed: None,
+    })
+    .await
+    .unwrap();
     tx.put_setting("s", &json!({"a": 1}), t0()).await.unwrap();
     tx.put_setting("s", &json!({"a": 2}), t0()).await.unwrap();
     tx.commit().await.unwrap();
     let mut tx = store.begin().await.unwrap();
-    assert_eq!(tx.list_roles(u.id).await.unwrap(), vec![AdminRole::ReadOnlyAdmin]);
-    assert_eq!(tx.find_api_token(&tok.token_hash).await.unwrap().map(|t| t.id), Some(tok.id));
+    assert_eq!(
+        tx.list_roles(u.id).await.unwrap(),
+        vec![AdminRole::ReadOnlyAdmin]
+    );
+    assert_eq!(
+        tx.find_api_token(&tok.token_hash)
+            .await
+            .unwrap()
+            .map(|t| t.id),
+        Some(tok.id)
+    );
     assert!(tx.revoke_api_token(tok.id, t0()).await.unwrap());
     assert!(!tx.revoke_api_token(tok.id, t0()).await.unwrap());
-    assert!(tx.find_api_token(&tok.token_hash).await.unwrap().is_none(), "revoked tokens are not found");
-    assert!(tx.set_signing_key_state("k1", KeyState::Published, t0()).await.unwrap());
-    assert_eq!(tx.list_signing_keys().await.unwrap()[0].state, KeyState::Published);
+    assert!(
+        tx.find_api_token(&tok.token_hash).await.unwrap().is_none(),
+        "revoked tokens are not found"
+    );
+    assert!(
+        tx.set_signing_key_state("k1", KeyState::Published, t0())
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        tx.list_signing_keys().await.unwrap()[0].state,
+        KeyState::Published
+    );
     assert_eq!(tx.get_setting("s").await.unwrap(), Some(json!({"a": 2})));
     assert_eq!(tx.get_setting("missing").await.unwrap(), None);
     tx.commit().await.unwrap();
@@ -222,8 +431,19 @@ on_every_backend!(system_log_query, |store| Box::pin(async move {
     let mut tx = store.begin().await.unwrap();
     let mut ids = Vec::new();
     for i in 0..10 {
-        let ty = if i % 2 == 0 { "user.lifecycle.create" } else { "group.user_membership.add" };
-        let mut b = LogEvent::build(&ctx, ty, t0() + Duration::seconds(i), format!("event number {i}")).target(Target::user(&u)).debug("n", i);
+        let ty = if i % 2 == 0 {
+            "user.lifecycle.create"
+        } else {
+            "group.user_membership.add"
+        };
+        let mut b = LogEvent::build(
+            &ctx,
+            ty,
+            t0() + Duration::seconds(i),
+            format!("event marker{i}"),
+        )
+        .target(Target::user(&u))
+        .debug("n", i);
         if i == 9 {
             b = b.outcome(ulo_core::log::Outcome::failure("boom"));
         }
@@ -232,96 +452,262 @@ on_every_backend!(system_log_query, |store| Box::pin(async move {
         tx.append_event(&ev).await.unwrap();
     }
     tx.commit().await.unwrap();
-    let base = EventQuery { since: None, until: None, after: None, filter: None, keywords: vec![], sort: SortOrder::Ascending, limit: 100 };
+    let base = EventQuery {
+        since: None,
+        until: None,
+        after: None,
+        filter: None,
+        keywords: vec![],
+        sort: SortOrder::Ascending,
+        limit: 100,
+    };
     let mut tx = store.read().await.unwrap();
     let all = tx.query_events(&base).await.unwrap();
     assert_eq!(all.iter().map(|e| e.uuid).collect::<Vec<_>>(), ids);
-    let q = EventQuery { since: Some(t0() + Duration::seconds(3)), until: Some(t0() + Duration::seconds(6)), ..base.clone() };
+    let q = EventQuery {
+        since: Some(t0() + Duration::seconds(3)),
+        until: Some(t0() + Duration::seconds(6)),
+        ..base.clone()
+    };
     assert_eq!(tx.query_events(&q).await.unwrap().len(), 3);
-    let q = EventQuery { after: Some((all[7].published, all[7].uuid)), ..base.clone() };
+    let q = EventQuery {
+        after: Some((all[7].published, all[7].uuid)),
+        ..base.clone()
+    };
     assert_eq!(tx.query_events(&q).await.unwrap().len(), 2);
-    let q = EventQuery { sort: SortOrder::Descending, limit: 3, ..base.clone() };
+    let q = EventQuery {
+        sort: SortOrder::Descending,
+        limit: 3,
+        ..base.clone()
+    };
     let desc = tx.query_events(&q).await.unwrap();
     assert_eq!(desc[0].uuid, ids[9]);
-    let q = EventQuery { sort: SortOrder::Descending, after: Some((desc[2].published, desc[2].uuid)), ..base.clone() };
+    let q = EventQuery {
+        sort: SortOrder::Descending,
+        after: Some((desc[2].published, desc[2].uuid)),
+        ..base.clone()
+    };
     assert_eq!(tx.query_events(&q).await.unwrap().len(), 7);
-    let q = EventQuery { keywords: vec!["NUMBER".into(), "3".into()], ..base.clone() };
+    let q = EventQuery {
+        keywords: vec!["EVENT".into(), "marker3".into()],
+        ..base.clone()
+    };
     assert_eq!(tx.query_events(&q).await.unwrap().len(), 1);
-    let f = |s: &str| EventQuery { filter: Some(ulo_core::filter::parse(s).unwrap()), ..base.clone() };
-    assert_eq!(tx.query_events(&f(r#"eventType eq "user.lifecycle.create""#)).await.unwrap().len(), 5);
-    assert_eq!(tx.query_events(&f(&format!(r#"target.id eq "{}""#, u.id))).await.unwrap().len(), 10);
-    assert_eq!(tx.query_events(&f(r#"outcome.result eq "FAILURE" and not (eventType sw "user")"#)).await.unwrap().len(), 1);
-    assert_eq!(tx.query_events(&f("debugContext.debugData.n ge 8")).await.unwrap().len(), 2);
-    assert_eq!(tx.query_events(&f(r#"transaction.id pr"#)).await.unwrap().len(), 10);
+    let f = |s: &str| EventQuery {
+        filter: Some(ulo_core::filter::parse(s).unwrap()),
+        ..base.clone()
+    };
+    assert_eq!(
+        tx.query_events(&f(r#"eventType eq "user.lifecycle.create""#))
+            .await
+            .unwrap()
+            .len(),
+        5
+    );
+    assert_eq!(
+        tx.query_events(&f(&format!(r#"target.id eq "{}""#, u.id)))
+            .await
+            .unwrap()
+            .len(),
+        10
+    );
+    assert_eq!(
+        tx.query_events(&f(
+            r#"outcome.result eq "FAILURE" and not (eventType sw "user")"#
+        ))
+        .await
+        .unwrap()
+        .len(),
+        1
+    );
+    assert_eq!(
+        tx.query_events(&f("debugContext.debugData.n ge 8"))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        tx.query_events(&f(r#"transaction.id pr"#))
+            .await
+            .unwrap()
+            .len(),
+        10
+    );
 }));
 
-on_every_backend!(job_queue_leases_fencing_and_retries, |store| Box::pin(async move {
-    let job = NewJob::new("webhook", json!({"n": 1}), t0(), Duration::hours(1));
-    let mut tx = store.begin().await.unwrap();
-    tx.enqueue_job(&job).await.unwrap();
-    // Not visible to workers before commit.
-    assert!(store.claim_jobs("early", 10, t0(), t0() + Duration::seconds(30)).await.map(|v| v.is_empty()).unwrap_or(true));
-    tx.commit().await.unwrap();
+on_every_backend!(job_queue_leases_fencing_and_retries, |store| Box::pin(
+    async move {
+        let job = NewJob::new("webhook", json!({"n": 1}), t0(), Duration::hours(1));
+        let mut tx = store.begin().await.unwrap();
+        tx.enqueue_job(&job).await.unwrap();
+        // Not visible to workers before commit.
+        assert!(
+            store
+                .claim_jobs("early", 10, t0(), t0() + Duration::seconds(30))
+                .await
+                .map(|v| v.is_empty())
+                .unwrap_or(true)
+        );
+        tx.commit().await.unwrap();
 
-    let claimed = store.claim_jobs("w1", 10, t0(), t0() + Duration::seconds(30)).await.unwrap();
-    assert_eq!(claimed.len(), 1);
-    assert_eq!(claimed[0].attempts, 1);
-    assert_eq!(claimed[0].state, JobState::Running);
-    assert!(store.claim_jobs("w2", 10, t0() + Duration::seconds(10), t0() + Duration::seconds(40)).await.unwrap().is_empty(), "a live lease is not shared");
+        let claimed = store
+            .claim_jobs("w1", 10, t0(), t0() + Duration::seconds(30))
+            .await
+            .unwrap();
+        assert_eq!(claimed.len(), 1);
+        assert_eq!(claimed[0].attempts, 1);
+        assert_eq!(claimed[0].state, JobState::Running);
+        assert!(
+            store
+                .claim_jobs(
+                    "w2",
+                    10,
+                    t0() + Duration::seconds(10),
+                    t0() + Duration::seconds(40)
+                )
+                .await
+                .unwrap()
+                .is_empty(),
+            "a live lease is not shared"
+        );
 
-    // The lease expires; another worker takes over, and the first can no longer record a result.
-    let later = t0() + Duration::seconds(31);
-    let reclaimed = store.claim_jobs("w2", 10, later, later + Duration::seconds(30)).await.unwrap();
-    assert_eq!(reclaimed.len(), 1);
-    assert_eq!(reclaimed[0].attempts, 2);
-    let stale = Lease { job: job.id, owner: "w1".into(), attempt: 1 };
-    assert!(!store.extend_lease(&stale, later + Duration::minutes(5)).await.unwrap());
-    let mut tx = store.begin().await.unwrap();
-    assert!(!tx.finish_job(&stale, &JobResult::Done, later).await.unwrap());
-    drop(tx);
+        // The lease expires; another worker takes over, and the first can no longer record a result.
+        let later = t0() + Duration::seconds(31);
+        let reclaimed = store
+            .claim_jobs("w2", 10, later, later + Duration::seconds(30))
+            .await
+            .unwrap();
+        assert_eq!(reclaimed.len(), 1);
+        assert_eq!(reclaimed[0].attempts, 2);
+        let stale = Lease {
+            job: job.id,
+            owner: "w1".into(),
+            attempt: 1,
+        };
+        assert!(
+            !store
+                .extend_lease(&stale, later + Duration::minutes(5))
+                .await
+                .unwrap()
+        );
+        let mut tx = store.begin().await.unwrap();
+        assert!(
+            !tx.finish_job(&stale, &JobResult::Done, later)
+                .await
+                .unwrap()
+        );
+        drop(tx);
 
-    let current = Lease { job: job.id, owner: "w2".into(), attempt: 2 };
-    assert!(store.extend_lease(&current, later + Duration::minutes(1)).await.unwrap());
-    let mut tx = store.begin().await.unwrap();
-    assert!(tx.finish_job(&current, &JobResult::Retry { at: later + Duration::seconds(5), error: "HTTP 503".into() }, later).await.unwrap());
-    tx.commit().await.unwrap();
-    assert!(store.claim_jobs("w3", 10, later + Duration::seconds(1), later + Duration::seconds(31)).await.unwrap().is_empty(), "not due yet");
-    let again = store.claim_jobs("w3", 10, later + Duration::seconds(5), later + Duration::seconds(35)).await.unwrap();
-    assert_eq!(again[0].last_error.as_deref(), Some("HTTP 503"));
-    let lease = Lease { job: job.id, owner: "w3".into(), attempt: 3 };
-    let mut tx = store.begin().await.unwrap();
-    assert!(tx.finish_job(&lease, &JobResult::Dead { error: "HTTP 400".into() }, later).await.unwrap());
-    tx.commit().await.unwrap();
-    let mut tx = store.read().await.unwrap();
-    let j = tx.get_job(job.id).await.unwrap().unwrap();
-    assert_eq!(j.state, JobState::Dead);
-    assert_eq!(tx.count_jobs(Some("webhook")).await.unwrap().dead, 1);
-}));
-
-on_every_backend!(concurrent_claimers_never_share_a_job, |store| Box::pin(async move {
-    let mut tx = store.begin().await.unwrap();
-    for i in 0..200 {
-        tx.enqueue_job(&NewJob::new("webhook", json!({"i": i}), t0(), Duration::hours(1))).await.unwrap();
+        let current = Lease {
+            job: job.id,
+            owner: "w2".into(),
+            attempt: 2,
+        };
+        assert!(
+            store
+                .extend_lease(&current, later + Duration::minutes(1))
+                .await
+                .unwrap()
+        );
+        let mut tx = store.begin().await.unwrap();
+        assert!(
+            tx.finish_job(
+                &current,
+                &JobResult::Retry {
+                    at: later + Duration::seconds(5),
+                    error: "HTTP 503".into()
+                },
+                later
+            )
+            .await
+            .unwrap()
+        );
+        tx.commit().await.unwrap();
+        assert!(
+            store
+                .claim_jobs(
+                    "w3",
+                    10,
+                    later + Duration::seconds(1),
+                    later + Duration::seconds(31)
+                )
+                .await
+                .unwrap()
+                .is_empty(),
+            "not due yet"
+        );
+        let again = store
+            .claim_jobs(
+                "w3",
+                10,
+                later + Duration::seconds(5),
+                later + Duration::seconds(35),
+            )
+            .await
+            .unwrap();
+        assert_eq!(again[0].last_error.as_deref(), Some("HTTP 503"));
+        let lease = Lease {
+            job: job.id,
+            owner: "w3".into(),
+            attempt: 3,
+        };
+        let mut tx = store.begin().await.unwrap();
+        assert!(
+            tx.finish_job(
+                &lease,
+                &JobResult::Dead {
+                    error: "HTTP 400".into()
+                },
+                later
+            )
+            .await
+            .unwrap()
+        );
+        tx.commit().await.unwrap();
+        let mut tx = store.read().await.unwrap();
+        let j = tx.get_job(job.id).await.unwrap().unwrap();
+        assert_eq!(j.state, JobState::Dead);
+        assert_eq!(tx.count_jobs(Some("webhook")).await.unwrap().dead, 1);
     }
-    tx.commit().await.unwrap();
-    let mut handles = Vec::new();
-    for w in 0..4 {
-        let store = store.clone();
-        handles.push(tokio::spawn(async move {
-            let mut mine = Vec::new();
-            loop {
-                let jobs = store.claim_jobs(&format!("w{w}"), 7, t0(), t0() + Duration::minutes(5)).await.unwrap();
-                if jobs.is_empty() {
-                    return mine;
+));
+
+on_every_backend!(concurrent_claimers_never_share_a_job, |store| Box::pin(
+    async move {
+        let mut tx = store.begin().await.unwrap();
+        for i in 0..200 {
+            tx.enqueue_job(&NewJob::new(
+                "webhook",
+                json!({"i": i}),
+                t0(),
+                Duration::hours(1),
+            ))
+            .await
+            .unwrap();
+        }
+        tx.commit().await.unwrap();
+        let mut handles = Vec::new();
+        for w in 0..4 {
+            let store = store.clone();
+            handles.push(tokio::spawn(async move {
+                let mut mine = Vec::new();
+                loop {
+                    let jobs = store
+                        .claim_jobs(&format!("w{w}"), 7, t0(), t0() + Duration::minutes(5))
+                        .await
+                        .unwrap();
+                    if jobs.is_empty() {
+                        return mine;
+                    }
+                    mine.extend(jobs.into_iter().map(|j| j.id));
                 }
-                mine.extend(jobs.into_iter().map(|j| j.id));
-            }
-        }));
+            }));
+        }
+        let mut all = Vec::new();
+        for h in handles {
+            all.extend(h.await.unwrap());
+        }
+        assert_eq!(all.len(), 200);
+        assert_eq!(all.iter().collect::<HashSet<_>>().len(), 200);
     }
-    let mut all = Vec::new();
-    for h in handles {
-        all.extend(h.await.unwrap());
-    }
-    assert_eq!(all.len(), 200);
-    assert_eq!(all.iter().collect::<HashSet<_>>().len(), 200);
-}));
+));

@@ -21,14 +21,14 @@ fn events() -> Vec<Value> {
             "outcome": {"result": "SUCCESS"},
             "target": [{"id": "0oa1", "type": "AppInstance", "alternateId": "Salesforce"}],
             "transaction": {"id": "tx1"},
-            "debugContext": {"debugData": {"attempt": 1, "requestUri": "/login/do-login"}}}),
+            "debugContext": {"debugData": {"attempt": 1, "requestUri": "/login/do-login", "mfa": true}}}),
         json!({"uuid": "u2", "published": "2024-05-01T22:00:00.000Z", "eventType": "user.session.start",
             "severity": "WARN", "seq": 2, "archived": false,
             "actor": {"id": "00u2", "alternateId": "bob@example.com", "type": "User"},
             "outcome": {"result": "FAILURE", "reason": "INVALID_CREDENTIALS"},
             "target": [],
             "transaction": {"id": "tx2"},
-            "debugContext": {"debugData": {"attempt": 3, "requestUri": "/api/v1/authn?promo=50%_off"}}}),
+            "debugContext": {"debugData": {"attempt": 3, "requestUri": "/api/v1/authn?promo=50%_off", "mfa": false}}}),
         json!({"uuid": "u3", "published": "2024-05-02T10:00:00.000Z", "eventType": "user.lifecycle.create",
             "severity": "INFO", "seq": 3, "archived": true,
             "actor": {"id": "00uadmin", "alternateId": "admin@example.com", "type": "User"},
@@ -36,7 +36,7 @@ fn events() -> Vec<Value> {
             "target": [{"id": "00u3", "type": "User", "alternateId": "carol@example.com"},
                        {"id": "00g1", "type": "UserGroup", "alternateId": "Everyone"}],
             "transaction": {"id": "tx3"},
-            "debugContext": {"debugData": {"attempt": 1, "requestUri": "/api/v1/users"}},
+            "debugContext": {"debugData": {"attempt": 1, "requestUri": "/api/v1/users", "mfa": "true"}},
             "urn:ulo:params:ext:1.0:Event": {"tenant": "acme"}}),
         json!({"uuid": "u4", "published": "2024-05-02T22:00:00.000Z", "eventType": "group.user_membership.add",
             "severity": "INFO", "seq": 4, "archived": false,
@@ -95,7 +95,10 @@ const CASES: &[(&str, &[i64])] = &[
     (r#"eventType sw "user.""#, &[1, 2, 3, 5, 7, 9]),
     (r#"eventType co "SESSION""#, &[1, 2, 7]),
     (r#"eventType ew ".start""#, &[1, 2]),
-    (r#"eventType ne "user.session.start""#, &[3, 4, 5, 6, 7, 8, 9, 10]),
+    (
+        r#"eventType ne "user.session.start""#,
+        &[3, 4, 5, 6, 7, 8, 9, 10],
+    ),
     (r#"eventType eq "x' OR '1'='1""#, &[]),
     (r#"severity eq "info""#, &[1, 3, 4, 6, 8]),
     (r#"severity pr"#, &[1, 2, 3, 4, 5, 6, 8, 9, 10]),
@@ -111,10 +114,22 @@ const CASES: &[(&str, &[i64])] = &[
     (r#"outcome pr"#, &[1, 2, 3, 4, 5, 6, 7, 8, 10]),
     (r#"target.id eq "00u3""#, &[3, 4]),
     (r#"target.id ne "0oa1""#, &[2, 3, 4, 5, 6, 8, 9, 10]),
-    (r#"target.type eq "User" and target.alternateId co "EXAMPLE""#, &[3, 4]),
-    (r#"target[type eq "UserGroup" and alternateId eq "everyone"]"#, &[3]),
-    (r#"target[type eq "User"] and target[type eq "UserGroup"]"#, &[3, 4]),
-    (r#"target[id sw "0oa"].alternateId eq "salesforce""#, &[1, 7]),
+    (
+        r#"target.type eq "User" and target.alternateId co "EXAMPLE""#,
+        &[3, 4],
+    ),
+    (
+        r#"target[type eq "UserGroup" and alternateId eq "everyone"]"#,
+        &[3],
+    ),
+    (
+        r#"target[type eq "User"] and target[type eq "UserGroup"]"#,
+        &[3, 4],
+    ),
+    (
+        r#"target[id sw "0oa"].alternateId eq "salesforce""#,
+        &[1, 7],
+    ),
     (r#"target[not (type eq "AppInstance")]"#, &[3, 4, 6, 7, 10]),
     (r#"target pr"#, &[1, 3, 4, 6, 7, 8, 10]),
     (r#"not (target pr)"#, &[2, 5, 9]),
@@ -125,17 +140,39 @@ const CASES: &[(&str, &[i64])] = &[
     (r#"debugContext.debugData.attempt gt 2"#, &[2, 6]),
     (r#"debugContext.debugData.attempt ge 2.5"#, &[2, 6]),
     (r#"debugContext.debugData.attempt eq 1"#, &[1, 3]),
-    (r#"debugContext.debugData.attempt ne 1"#, &[2, 4, 5, 6, 7, 8, 9, 10]),
+    (
+        r#"debugContext.debugData.attempt ne 1"#,
+        &[2, 4, 5, 6, 7, 8, 9, 10],
+    ),
     (r#"debugContext.debugData.attempt lt 1"#, &[9, 10]),
     (r#"debugContext.debugData.attempt eq "7""#, &[7]),
-    (r#"debugContext.debugData.attempt pr"#, &[1, 2, 3, 4, 6, 7, 9, 10]),
+    (
+        r#"debugContext.debugData.attempt pr"#,
+        &[1, 2, 3, 4, 6, 7, 9, 10],
+    ),
+    (r#"debugContext.debugData.mfa eq true"#, &[1]),
+    (r#"debugContext.debugData.mfa eq false"#, &[2]),
+    (
+        r#"debugContext.debugData.mfa ne true"#,
+        &[2, 3, 4, 5, 6, 7, 8, 9, 10],
+    ),
+    (r#"debugContext.debugData.mfa eq "TRUE""#, &[3]),
     (r#"debugContext.debugData pr"#, &[1, 2, 3, 4, 6, 7, 9, 10]),
     (r#"debugContext.debugData.requestUri co "50%_""#, &[2]),
     (r#"debugContext.debugData.requestUri co "\\temp\\""#, &[7]),
-    (r#"debugContext.debugData.requestUri sw "/API/V1/""#, &[2, 3, 4, 6, 10]),
+    (
+        r#"debugContext.debugData.requestUri sw "/API/V1/""#,
+        &[2, 3, 4, 6, 10],
+    ),
     (r#"debugContext.debugData.requestUri ew "_1.txt""#, &[7]),
-    (r#"debugContext.debugData.requestUri pr"#, &[1, 2, 3, 4, 6, 7, 10]),
-    (r#"published gt "2024-05-03T10:00:00.000Z""#, &[6, 7, 8, 9, 10]),
+    (
+        r#"debugContext.debugData.requestUri pr"#,
+        &[1, 2, 3, 4, 6, 7, 10],
+    ),
+    (
+        r#"published gt "2024-05-03T10:00:00.000Z""#,
+        &[6, 7, 8, 9, 10],
+    ),
     (
         r#"published ge "2024-05-03T10:00:00.000Z" and published lt "2024-05-04T22:00:00.000Z""#,
         &[5, 6, 7],
@@ -148,7 +185,10 @@ const CASES: &[(&str, &[i64])] = &[
     (r#"actor.alternateId eq "ÉLODIE@EXAMPLE.COM""#, &[7]),
     (r#"actor.alternateId eq "élodie@example.com""#, &[]),
     (r#"actor pr"#, &[1, 2, 3, 4, 5, 6, 7, 9, 10]),
-    (r#"actor.alternateId sw "alice" or actor.id eq "system""#, &[1, 5, 9, 10]),
+    (
+        r#"actor.alternateId sw "alice" or actor.id eq "system""#,
+        &[1, 5, 9, 10],
+    ),
     (r#"not (eventType sw "user" or severity eq "INFO")"#, &[10]),
     (
         r#"(eventType sw "user" or eventType sw "group") and not (outcome.result eq "SUCCESS")"#,
@@ -157,7 +197,10 @@ const CASES: &[(&str, &[i64])] = &[
     (r#"transaction.id eq "tx3""#, &[3, 4]),
     (r#"transaction pr"#, &[1, 2, 3, 4, 5, 7, 8, 9, 10]),
     (r#"urn:ulo:params:ext:1.0:Event:tenant eq "acme""#, &[3]),
-    (r#"urn:ietf:params:scim:schemas:core:2.0:User:eventType eq "user.session.end""#, &[7]),
+    (
+        r#"urn:ietf:params:scim:schemas:core:2.0:User:eventType eq "user.session.end""#,
+        &[7],
+    ),
     (r#"uuid eq "U10""#, &[10]),
 ];
 
@@ -191,7 +234,9 @@ fn resolver() -> impl FieldResolver {
             })
         };
         match (path.uri.as_deref(), path.segments.as_slice()) {
-            (None, [name]) if name == "published" => column("published_ms", ColumnKind::TimestampMillis),
+            (None, [name]) if name == "published" => {
+                column("published_ms", ColumnKind::TimestampMillis)
+            }
             (None, [name]) if name == "severity" => column("severity", ColumnKind::Text),
             (None, [name]) if name == "seq" => column("seq", ColumnKind::Integer),
             (None, [name]) if name == "archived" => column("archived", ColumnKind::Bool),
@@ -216,7 +261,11 @@ fn matching_ids(filter: &str) -> Vec<i64> {
         .collect()
 }
 
-fn where_clause(filter: &str, dialect: Dialect, first_param: usize) -> ulo_store::filter_sql::SqlFragment {
+fn where_clause(
+    filter: &str,
+    dialect: Dialect,
+    first_param: usize,
+) -> ulo_store::filter_sql::SqlFragment {
     let f = filter::parse(filter).unwrap_or_else(|e| panic!("{filter}: {e}"));
     compile(&f, dialect, &resolver(), first_param).unwrap_or_else(|e| panic!("{filter}: {e}"))
 }
@@ -267,7 +316,9 @@ async fn sqlite_and_matches_agree_with_the_expected_rows() {
     for (filter, expected) in CASES {
         let in_memory = matching_ids(filter);
         if in_memory != *expected {
-            failures.push(format!("matches(): {filter}: got {in_memory:?}, want {expected:?}"));
+            failures.push(format!(
+                "matches(): {filter}: got {in_memory:?}, want {expected:?}"
+            ));
         }
         match sqlite_ids(&pool, filter).await {
             Ok(ids) if ids == *expected => {}
@@ -282,13 +333,20 @@ async fn sqlite_and_matches_agree_with_the_expected_rows() {
 async fn sqlite_placeholders_start_at_first_param() {
     let pool = sqlite().await;
     let fragment = where_clause(r#"eventType sw "user" and seq ge 2"#, Dialect::Sqlite, 3);
-    assert!(fragment.sql.contains("$3") && fragment.sql.contains("$4"), "{}", fragment.sql);
+    assert!(
+        fragment.sql.contains("$3") && fragment.sql.contains("$4"),
+        "{}",
+        fragment.sql
+    );
     let sql = format!(
         "SELECT id FROM events WHERE id >= $1 AND id <= $2 AND {} ORDER BY id",
         fragment.sql
     );
     let query = sqlx::query(AssertSqlSafe(sql)).bind(3_i64).bind(8_i64);
-    let rows = bind_params!(query, &fragment.params).fetch_all(&pool).await.unwrap();
+    let rows = bind_params!(query, &fragment.params)
+        .fetch_all(&pool)
+        .await
+        .unwrap();
     let ids: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
     assert_eq!(ids, [3, 5, 7]);
 }
@@ -378,7 +436,9 @@ async fn postgres_agrees_with_the_expected_rows() {
     for (filter, expected) in CASES {
         match postgres_ids(&mut conn, filter).await {
             Ok(ids) if ids == *expected => {}
-            Ok(ids) => failures.push(format!("postgres: {filter}: got {ids:?}, want {expected:?}")),
+            Ok(ids) => failures.push(format!(
+                "postgres: {filter}: got {ids:?}, want {expected:?}"
+            )),
             Err(e) => failures.push(format!("postgres: {filter}: {e}")),
         }
     }
@@ -395,7 +455,10 @@ async fn postgres_agrees_with_the_expected_rows() {
         fragment.sql
     );
     let query = sqlx::query(AssertSqlSafe(sql)).bind(3_i64).bind(8_i64);
-    match bind_params!(query, &fragment.params).fetch_all(&mut conn).await {
+    match bind_params!(query, &fragment.params)
+        .fetch_all(&mut conn)
+        .await
+    {
         Ok(rows) => {
             let ids: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
             if ids != [3, 5, 7] {
@@ -426,18 +489,39 @@ fn compile_error(filter: &str, resolver: &dyn FieldResolver) -> String {
 fn reports_unknown_and_mistyped_attributes() {
     let r = resolver();
     let cases = [
-        (r#"eventtype eq "x""#, r#"unknown attribute "eventtype": filterable attributes are uuid, published"#),
-        (r#"published eq "yesterday""#, r#""yesterday" is not an RFC 3339 timestamp"#),
-        (r#"published co "2024""#, r#"attribute "published" is a timestamp; use eq, ne, gt, ge, lt or le"#),
-        (r#"published gt 5"#, r#"attribute "published" is a timestamp; compare it with an RFC 3339 string"#),
+        (
+            r#"eventtype eq "x""#,
+            r#"unknown attribute "eventtype": filterable attributes are uuid, published"#,
+        ),
+        (
+            r#"published eq "yesterday""#,
+            r#""yesterday" is not an RFC 3339 timestamp"#,
+        ),
+        (
+            r#"published co "2024""#,
+            r#"attribute "published" is a timestamp; use eq, ne, gt, ge, lt or le"#,
+        ),
+        (
+            r#"published gt 5"#,
+            r#"attribute "published" is a timestamp; compare it with an RFC 3339 string"#,
+        ),
         (r#"seq eq "3""#, r#"attribute "seq" is a number"#),
         (r#"severity eq 3"#, r#"attribute "severity" is text"#),
-        (r#"archived eq "yes""#, r#"attribute "archived" is true or false"#),
-        (r#"severity[x pr]"#, r#"attribute "severity" is not multi-valued"#),
+        (
+            r#"archived eq "yes""#,
+            r#"attribute "archived" is true or false"#,
+        ),
+        (
+            r#"severity[x pr]"#,
+            r#"attribute "severity" is not multi-valued"#,
+        ),
     ];
     for (filter, fragment) in cases {
         let message = compile_error(filter, &r);
-        assert!(message.starts_with("invalid filter at position 0: "), "{message}");
+        assert!(
+            message.starts_with("invalid filter at position 0: "),
+            "{message}"
+        );
         assert!(message.contains(fragment), "{filter}: {message}");
     }
 }
@@ -453,7 +537,10 @@ fn rejects_unsafe_keys_from_resolvers() {
             })
         };
         let message = compile_error("x pr", &json);
-        assert!(message.contains("cannot be used in a filter"), "{key:?}: {message}");
+        assert!(
+            message.contains("cannot be used in a filter"),
+            "{key:?}: {message}"
+        );
         let array = move |_: &AttrPath| {
             Ok(FieldSql::JsonArrayAny {
                 column: "doc".to_owned(),
@@ -462,7 +549,10 @@ fn rejects_unsafe_keys_from_resolvers() {
             })
         };
         let message = compile_error("x pr", &array);
-        assert!(message.contains("cannot be used in a filter"), "{key:?}: {message}");
+        assert!(
+            message.contains("cannot be used in a filter"),
+            "{key:?}: {message}"
+        );
     }
 }
 
@@ -486,14 +576,18 @@ fn resolver_maps_urns_arrays_and_roots() {
         })
     );
     assert_eq!(
-        r.resolve(&path("urn:ietf:params:scim:schemas:core:2.0:User:name.givenName")),
+        r.resolve(&path(
+            "urn:ietf:params:scim:schemas:core:2.0:User:name.givenName"
+        )),
         Ok(FieldSql::Json {
             column: "doc".to_owned(),
             path: vec!["name".to_owned(), "givenName".to_owned()],
         })
     );
     assert_eq!(
-        r.resolve(&path("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value")),
+        r.resolve(&path(
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value"
+        )),
         Ok(FieldSql::Json {
             column: "doc".to_owned(),
             path: vec![

@@ -1,0 +1,4 @@
+//! ulo-delivery's one integration-test binary: the worker against real stores and a fake endpoint.
+
+mod endpoint;
+mod worker;
