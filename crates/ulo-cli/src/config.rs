@@ -30,6 +30,7 @@ pub struct Config {
     /// The first admin's login.
     pub bootstrap_admin: String,
     /// Allow plain http to loopback addresses for outbound calls (development only).
+    #[serde(deserialize_with = "flag")]
     pub outbound_allow_http_loopback: bool,
     /// Concurrent outbound jobs per process.
     pub worker_concurrency: usize,
@@ -85,6 +86,32 @@ const KNOWN_ENV: &[&str] = &[
     "ULO_CONFIG",
     "ULO_LOG",
 ];
+
+/// A boolean as operators write it in the environment: 1/0, true/false, yes/no, on/off.
+fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Bool(bool),
+        Int(i64),
+        Text(String),
+    }
+    match Raw::deserialize(d)? {
+        Raw::Bool(b) => Ok(b),
+        Raw::Int(0) => Ok(false),
+        Raw::Int(1) => Ok(true),
+        Raw::Text(t) => match t.trim().to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" | "on" => Ok(true),
+            "0" | "false" | "no" | "off" | "" => Ok(false),
+            other => Err(serde::de::Error::custom(format!(
+                "expected 1/0, true/false, yes/no or on/off, found {other:?}"
+            ))),
+        },
+        Raw::Int(n) => Err(serde::de::Error::custom(format!(
+            "expected 1 or 0, found {n}"
+        ))),
+    }
+}
 
 impl Config {
     /// Loads the layers.

@@ -192,6 +192,8 @@ async fn serve(c: Config) -> Result<()> {
             b.token
         );
     }
+    println!();
+    println!("Ready. Stop with Ctrl-C (or SIGTERM): in-flight requests and jobs finish first.");
     shutdown_signal().await;
     eprintln!("shutting down: finishing in-flight requests and jobs");
     running.stop().await;

@@ -7,6 +7,7 @@ use crate::context::Context;
 use crate::error::DomainError;
 use crate::ids::{ApiTokenId, UserId};
 use crate::log::{LogEvent, Target};
+use crate::store::{Page, StoreTx, UserQuery};
 use crate::user::{AdminRole, UserStatus};
 
 /// A newly created API token with its secret, shown once.
@@ -60,6 +61,12 @@ impl Directory<'_> {
         require_write(ctx)?;
         let mut tx = self.store.begin().await?;
         let u = load_user(tx.as_mut(), user).await?;
+        if role == AdminRole::SuperAdmin && !other_active_super_admin(tx.as_mut(), u.id).await? {
+            return Err(DomainError::InvalidState(format!(
+                "Cannot revoke SUPER_ADMIN from {}: nobody else active holds it, and without it nobody could administer ulo; grant it to another user first",
+                u.profile.login
+            )));
+        }
         if !tx.revoke_role(u.id, role).await? {
             return Err(DomainError::not_found(
                 "role",
@@ -184,5 +191,38 @@ impl Directory<'_> {
         tx.append_event(&ev).await?;
         tx.commit().await?;
         Ok(())
+    }
+}
+
+/// Whether an ACTIVE user other than `except` holds SUPER_ADMIN.
+async fn other_active_super_admin(
+    tx: &mut dyn StoreTx,
+    except: UserId,
+) -> Result<bool, DomainError> {
+    // The store has no query by role. Revoking SUPER_ADMIN is rare and ids are time-ordered, so
+    // the first admins (bootstrap's among them) are met on the first page in practice.
+    let mut after = None;
+    loop {
+        let query = UserQuery {
+            q: None,
+            filter: None,
+            page: Page {
+                after: after.clone(),
+                limit: 200,
+            },
+        };
+        let users = tx.list_users(&query).await?;
+        for u in users
+            .iter()
+            .filter(|u| u.id != except && u.status == UserStatus::Active)
+        {
+            if tx.list_roles(u.id).await?.contains(&AdminRole::SuperAdmin) {
+                return Ok(true);
+            }
+        }
+        match users.last() {
+            Some(last) if users.len() == 200 => after = Some(last.id.to_string()),
+            _ => return Ok(false),
+        }
     }
 }

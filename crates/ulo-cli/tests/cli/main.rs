@@ -1,0 +1,4 @@
+//! ulo-cli's one integration-test binary: real `ulo` processes talking HTTP.
+
+mod procs;
+mod serve;
