@@ -44,13 +44,12 @@ pub async fn serve(data_dir: &Path, envs: &[(&str, String)]) -> Result<Serve, St
         while let Ok(Some(line)) = lines.next_line().await {
             banner.push_str(&line);
             banner.push('\n');
-            if line.starts_with("Ready.") {
-                if let Some(url) = banner
+            if line.starts_with("Ready.")
+                && let Some(url) = banner
                     .lines()
                     .find_map(|l| l.split("is listening on ").nth(1))
-                {
-                    return Some(url.trim().to_string());
-                }
+            {
+                return Some(url.trim().to_string());
             }
         }
         None
