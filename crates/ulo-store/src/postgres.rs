@@ -1,12 +1,13 @@
 //! PostgreSQL: the production and multi-node store. Jobs are claimed with `FOR UPDATE SKIP LOCKED`;
 //! LISTEN/NOTIFY wakes other processes' workers.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, Notify};
 use ulo_core::store::{Store, StoreTx};
 
 use crate::common::*;
@@ -17,11 +18,14 @@ use crate::tx::store_tx;
 pub struct PgStore {
     pool: PgPool,
     listener: Mutex<Option<PgListener>>,
+    wake: Arc<Notify>,
 }
 
 /// A PostgreSQL transaction.
 pub struct PgTx {
     tx: Transaction<'static, Postgres>,
+    wake: Arc<Notify>,
+    enqueued: bool,
 }
 
 impl PgStore {
@@ -41,6 +45,7 @@ impl PgStore {
         Ok(PgStore {
             pool,
             listener: Mutex::new(None),
+            wake: Arc::new(Notify::new()),
         })
     }
 
@@ -54,7 +59,11 @@ impl PgStore {
 impl Store for PgStore {
     async fn begin(&self) -> Result<Box<dyn StoreTx>, StoreError> {
         let tx = self.pool.begin().await.map_err(db_err)?;
-        Ok(Box::new(PgTx { tx }))
+        Ok(Box::new(PgTx {
+            tx,
+            wake: self.wake.clone(),
+            enqueued: false,
+        }))
     }
 
     async fn read(&self) -> Result<Box<dyn StoreTx>, StoreError> {
@@ -118,14 +127,18 @@ impl Store for PgStore {
         }
         match guard.as_mut() {
             Some(l) => {
-                if let Ok(Err(e)) = tokio::time::timeout(timeout, l.recv()).await {
+                let heard = tokio::select! {
+                    r = tokio::time::timeout(timeout, l.recv()) => r.ok(),
+                    _ = self.wake.notified() => None,
+                };
+                if let Some(Err(e)) = heard {
                     tracing::warn!(error = %e, "LISTEN connection failed; reconnecting next time");
                     *guard = None;
                 }
             }
             None => {
                 drop(guard);
-                tokio::time::sleep(timeout).await;
+                let _ = tokio::time::timeout(timeout, self.wake.notified()).await;
             }
         }
     }

@@ -1,6 +1,7 @@
 //! SQLite: the embedded default. WAL mode, one writer connection, a small pool of readers.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -8,6 +9,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{Sqlite, Transaction};
+use tokio::sync::Notify;
 use ulo_core::store::{Store, StoreTx};
 
 use crate::common::*;
@@ -18,11 +20,14 @@ use crate::tx::store_tx;
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    wake: Arc<Notify>,
 }
 
 /// A SQLite transaction.
 pub struct SqliteTx {
     tx: Transaction<'static, Sqlite>,
+    wake: Arc<Notify>,
+    enqueued: bool,
 }
 
 impl SqliteStore {
@@ -52,7 +57,11 @@ impl SqliteStore {
             .connect_with(opts.read_only(true))
             .await
             .map_err(db_err)?;
-        Ok(SqliteStore { writer, reader })
+        Ok(SqliteStore {
+            writer,
+            reader,
+            wake: Arc::new(Notify::new()),
+        })
     }
 }
 
@@ -65,12 +74,20 @@ impl Store for SqliteStore {
             .begin_with("BEGIN IMMEDIATE")
             .await
             .map_err(db_err)?;
-        Ok(Box::new(SqliteTx { tx }))
+        Ok(Box::new(SqliteTx {
+            tx,
+            wake: self.wake.clone(),
+            enqueued: false,
+        }))
     }
 
     async fn read(&self) -> Result<Box<dyn StoreTx>, StoreError> {
         let tx = self.reader.begin().await.map_err(db_err)?;
-        Ok(Box::new(SqliteTx { tx }))
+        Ok(Box::new(SqliteTx {
+            tx,
+            wake: self.wake.clone(),
+            enqueued: false,
+        }))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
@@ -122,7 +139,7 @@ impl Store for SqliteStore {
     }
 
     async fn wait_for_jobs(&self, timeout: Duration) {
-        tokio::time::sleep(timeout).await;
+        let _ = tokio::time::timeout(timeout, self.wake.notified()).await;
     }
 }
 

@@ -9,7 +9,13 @@ macro_rules! store_tx {
         #[async_trait::async_trait]
         impl ulo_core::store::StoreTx for $tx {
             async fn commit(self: Box<Self>) -> Result<(), StoreError> {
-                self.tx.commit().await.map_err(db_err)
+                let (wake, enqueued) = (self.wake.clone(), self.enqueued);
+                self.tx.commit().await.map_err(db_err)?;
+                if enqueued {
+                    // Jobs become claimable at commit: wake this process's worker now.
+                    wake.notify_one();
+                }
+                Ok(())
             }
 
             async fn insert_user(&mut self, u: &User, password_hash: Option<&str>) -> Result<(), StoreError> {
@@ -568,6 +574,7 @@ macro_rules! store_tx {
             }
 
             async fn enqueue_job(&mut self, j: &NewJob) -> Result<(), StoreError> {
+                self.enqueued = true;
                 sqlx::query("INSERT INTO jobs (id, kind, payload, state, attempts, run_at, deadline, created, updated) VALUES ($1,$2,$3,'QUEUED',0,$4,$5,$6,$6)")
                     .bind(j.id.to_string())
                     .bind(&j.kind)

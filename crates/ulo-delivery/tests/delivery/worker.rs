@@ -193,3 +193,52 @@ async fn drain_runs_everything_due() {
     );
     assert_eq!(ok.received().len(), 30);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_that_enqueues_wakes_the_worker_at_once() {
+    for backend in backends() {
+        let db = Database::new(backend).await.unwrap();
+        let store = db.open().await.unwrap();
+        let ok = Endpoint::start(vec![], 204, StdDuration::ZERO).await;
+        let mut cfg = WorkerConfig::new("waker".into());
+        // With only the fallback poll the job would wait a minute; the commit must wake the worker.
+        cfg.poll = StdDuration::from_secs(60);
+        let hook = Webhook::new(
+            OutboundPolicy {
+                allow_http_loopback: true,
+            },
+            StdDuration::from_secs(5),
+        )
+        .unwrap();
+        let w = Arc::new(
+            Worker::new(store.clone(), Arc::new(SystemClock), cfg).handle(KIND, Arc::new(hook)),
+        );
+        let (stop, rx) = watch::channel(false);
+        let run = tokio::spawn(w.clone().run(rx));
+        // Let the worker find the queue empty and go to sleep first.
+        wait_for("the worker to idle", StdDuration::from_secs(5), || async {
+            store
+                .read()
+                .await
+                .ok()?
+                .count_jobs(None)
+                .await
+                .ok()
+                .filter(|c| c.queued == 0)
+                .map(|_| ())
+        })
+        .await;
+        tokio::task::yield_now().await;
+        let id = enqueue(store.as_ref(), &ok.url, 1, Duration::hours(1)).await[0];
+        let j = wait_for(
+            "the job to run without waiting for the poll",
+            StdDuration::from_secs(10),
+            || finished(store.as_ref(), id),
+        )
+        .await;
+        assert_eq!(j.state, JobState::Done);
+        stop.send(true).unwrap();
+        run.await.unwrap();
+        db.cleanup().await;
+    }
+}
