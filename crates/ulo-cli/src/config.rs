@@ -157,3 +157,57 @@ impl Config {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layers_apply_in_order_defaults_file_env_flags() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("ulo.toml", "listen = \"127.0.0.1:9000\"\nissuer = \"https://file.example.com\"\ndata_dir = \"/var/lib/ulo\"")?;
+            jail.set_env("ULO_ISSUER", "https://env.example.com");
+            jail.set_env("ULO_OUTBOUND_ALLOW_HTTP_LOOPBACK", "1");
+            let c = Config::load(
+                Some("ulo.toml".into()),
+                Overrides {
+                    data_dir: Some("/flag".into()),
+                    ..Default::default()
+                },
+            )
+            .map_err(|e| e.to_string())?;
+            assert_eq!(c.listen, "127.0.0.1:9000", "file over default");
+            assert_eq!(
+                c.issuer.as_deref(),
+                Some("https://env.example.com"),
+                "env over file"
+            );
+            assert_eq!(c.data_dir, PathBuf::from("/flag"), "flag over file");
+            assert!(c.outbound_allow_http_loopback);
+            assert_eq!(c.database_url(), "sqlite:///flag/ulo.db?mode=rwc");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn defaults_secret_files_and_bad_values() {
+        figment::Jail::expect_with(|jail| {
+            let c = Config::load(None, Overrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(c.listen, "127.0.0.1:8080");
+            assert!(!c.outbound_allow_http_loopback);
+            jail.create_file("token", "ulo_from_a_file_0123456789abc\n")?;
+            jail.set_env("ULO_BOOTSTRAP_TOKEN_FILE", "token");
+            let c = Config::load(None, Overrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(
+                c.bootstrap_token.as_deref(),
+                Some("ulo_from_a_file_0123456789abc")
+            );
+            jail.set_env("ULO_OUTBOUND_ALLOW_HTTP_LOOPBACK", "maybe");
+            let err = Config::load(None, Overrides::default()).unwrap_err();
+            assert!(format!("{err:#}").contains("maybe"), "{err:#}");
+            let missing = Config::load(Some("nope.toml".into()), Overrides::default()).unwrap_err();
+            assert!(missing.to_string().contains("does not exist"));
+            Ok(())
+        });
+    }
+}
