@@ -1,7 +1,7 @@
 //! Dynamic SQL with numbered parameters, shared by both backends.
 
 use ulo_core::filter::{AttrPath, Filter};
-use ulo_core::store::StoreError;
+use ulo_core::store::{Page, StoreError};
 
 use crate::filter_sql::{
     ColumnKind, Dialect, FieldResolver, FieldSql, JsonDocResolver, SqlParam, compile,
@@ -29,6 +29,36 @@ impl Sql {
 
     pub fn push(&mut self, s: &str) {
         self.text.push_str(s);
+    }
+
+    /// Keyset paging: only ids after the page's cursor.
+    pub fn after(&mut self, id_col: &str, page: &Page) {
+        if let Some(after) = &page.after {
+            let p = self.param(SqlParam::Text(after.clone()));
+            self.push(&format!(" AND {id_col} > {p}"));
+        }
+    }
+
+    /// Case-insensitive prefix search: any of `exprs` (already lower-cased) starts with `q`.
+    pub fn prefix(&mut self, exprs: &[&str], q: Option<&str>) {
+        if let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) {
+            let p = self.param(SqlParam::Text(format!(
+                "{}%",
+                like_escape(&q.to_lowercase())
+            )));
+            let any = exprs
+                .iter()
+                .map(|e| format!("{e} LIKE {p} ESCAPE '\\'"))
+                .collect::<Vec<_>>()
+                .join(" OR ");
+            self.push(&format!(" AND ({any})"));
+        }
+    }
+
+    /// Orders by id and takes one page.
+    pub fn order_limit(&mut self, id_col: &str, page: &Page) {
+        let p = self.param(SqlParam::Int(i64::from(page.limit.max(1))));
+        self.push(&format!(" ORDER BY {id_col} LIMIT {p}"));
     }
 
     /// Appends `AND (<filter>)`.

@@ -100,24 +100,15 @@ macro_rules! store_tx {
 
             async fn list_users(&mut self, query: &UserQuery) -> Result<Vec<User>, StoreError> {
                 let mut sql = Sql::new(&format!("SELECT {USER_COLS} FROM users u WHERE 1=1"));
-                if let Some(after) = &query.page.after {
-                    let p = sql.param(SqlParam::Text(after.clone()));
-                    sql.push(&format!(" AND u.id > {p}"));
-                }
-                if let Some(q) = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-                    let p = sql.param(SqlParam::Text(format!("{}%", like_escape(&q.to_lowercase()))));
-                    let fields = ["firstName", "lastName", "email"]
-                        .iter()
-                        .map(|k| format!("lower({}) LIKE {p} ESCAPE '\\'", json_text($dialect, "u.profile", k)))
-                        .collect::<Vec<_>>()
-                        .join(" OR ");
-                    sql.push(&format!(" AND (u.login_key LIKE {p} ESCAPE '\\' OR {fields})"));
-                }
+                sql.after("u.id", &query.page);
+                let names: Vec<String> = ["firstName", "lastName", "email"].iter().map(|k| format!("lower({})", json_text($dialect, "u.profile", k))).collect();
+                let mut exprs: Vec<&str> = vec!["u.login_key"];
+                exprs.extend(names.iter().map(String::as_str));
+                sql.prefix(&exprs, query.q.as_deref());
                 if let Some(f) = &query.filter {
                     sql.filter(f, $dialect, &UserFields)?;
                 }
-                let p = sql.param(SqlParam::Int(i64::from(query.page.limit.max(1))));
-                sql.push(&format!(" ORDER BY u.id LIMIT {p}"));
+                sql.order_limit("u.id", &query.page);
                 let rows: Vec<UserRow> = bind_all!(sqlx::query_as(AssertSqlSafe(sql.text.as_str())), &sql.params).fetch_all(&mut *self.tx).await.map_err(db_err)?;
                 convert(rows)
             }
@@ -167,16 +158,9 @@ macro_rules! store_tx {
 
             async fn list_groups(&mut self, q: Option<&str>, page: &Page) -> Result<Vec<Group>, StoreError> {
                 let mut sql = Sql::new(&format!("SELECT {GROUP_COLS} FROM directory_groups g WHERE 1=1"));
-                if let Some(after) = &page.after {
-                    let p = sql.param(SqlParam::Text(after.clone()));
-                    sql.push(&format!(" AND g.id > {p}"));
-                }
-                if let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) {
-                    let p = sql.param(SqlParam::Text(format!("{}%", like_escape(&q.to_lowercase()))));
-                    sql.push(&format!(" AND g.name_key LIKE {p} ESCAPE '\\'"));
-                }
-                let p = sql.param(SqlParam::Int(i64::from(page.limit.max(1))));
-                sql.push(&format!(" ORDER BY g.id LIMIT {p}"));
+                sql.after("g.id", page);
+                sql.prefix(&["g.name_key"], q);
+                sql.order_limit("g.id", page);
                 let rows: Vec<GroupRow> = bind_all!(sqlx::query_as(AssertSqlSafe(sql.text.as_str())), &sql.params).fetch_all(&mut *self.tx).await.map_err(db_err)?;
                 convert(rows)
             }
@@ -277,16 +261,9 @@ macro_rules! store_tx {
 
             async fn list_apps(&mut self, q: Option<&str>, page: &Page) -> Result<Vec<App>, StoreError> {
                 let mut sql = Sql::new(&format!("SELECT {APP_COLS} FROM apps a WHERE 1=1"));
-                if let Some(after) = &page.after {
-                    let p = sql.param(SqlParam::Text(after.clone()));
-                    sql.push(&format!(" AND a.id > {p}"));
-                }
-                if let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) {
-                    let p = sql.param(SqlParam::Text(format!("{}%", like_escape(&q.to_lowercase()))));
-                    sql.push(&format!(" AND lower(a.label) LIKE {p} ESCAPE '\\'"));
-                }
-                let p = sql.param(SqlParam::Int(i64::from(page.limit.max(1))));
-                sql.push(&format!(" ORDER BY a.id LIMIT {p}"));
+                sql.after("a.id", page);
+                sql.prefix(&["lower(a.label)"], q);
+                sql.order_limit("a.id", page);
                 let rows: Vec<AppRow> = bind_all!(sqlx::query_as(AssertSqlSafe(sql.text.as_str())), &sql.params).fetch_all(&mut *self.tx).await.map_err(db_err)?;
                 convert(rows)
             }
