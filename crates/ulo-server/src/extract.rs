@@ -5,20 +5,61 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use crate::error::ApiError;
 
 /// A JSON body; wrong content type → 415, malformed or mistyped JSON → 400 saying where.
+/// Text containing NUL (U+0000) → 400: PostgreSQL cannot store it and SQLite can, so it is
+/// refused here, alike on every backend, rather than failing in the store.
 pub struct ApiJson<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(ApiJson(v)),
-            Err(rej) => Err(json_rejection(rej)),
+        let axum::Json(doc) = axum::Json::<Value>::from_request(req, state)
+            .await
+            .map_err(json_rejection)?;
+        if let Some(at) = nul_path(&doc) {
+            let at = if at.is_empty() { "body".into() } else { at };
+            return Err(ApiError::bad_request(
+                "Api validation failed: text must not contain NUL (U+0000) characters",
+                vec![format!("{at}: contains a NUL character")],
+            ));
         }
+        serde_json::from_value(doc).map(ApiJson).map_err(|e| {
+            ApiError::bad_request(
+                "Api validation failed: the request body does not match what this call takes",
+                vec![e.to_string()],
+            )
+        })
+    }
+}
+
+/// Where in `v` a string (or key) holds a NUL, as `a.b[2]` (empty: `v` itself).
+fn nul_path(v: &Value) -> Option<String> {
+    let join = |head: String, rest: String| {
+        if rest.is_empty() || rest.starts_with('[') {
+            format!("{head}{rest}")
+        } else {
+            format!("{head}.{rest}")
+        }
+    };
+    match v {
+        Value::String(s) => s.contains('\0').then(String::new),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, x)| nul_path(x).map(|rest| join(format!("[{i}]"), rest))),
+        Value::Object(map) => map.iter().find_map(|(k, x)| {
+            if k.contains('\0') {
+                Some(k.replace('\0', "\\0"))
+            } else {
+                nul_path(x).map(|rest| join(k.clone(), rest))
+            }
+        }),
+        _ => None,
     }
 }
 
@@ -79,6 +120,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        // A NUL can only arrive percent-encoded; see [`ApiJson`] for why it is refused.
+        if parts.uri.query().is_some_and(|q| q.contains("%00")) {
+            return Err(ApiError::bad_request(
+                "Invalid query parameters: text must not contain NUL (U+0000) characters",
+                vec![],
+            ));
+        }
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| ApiQuery(q.0))
@@ -98,6 +146,12 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        // No id or login contains a NUL, and PostgreSQL could not even look one up.
+        if parts.uri.path().contains("%00") {
+            return Err(ApiError::not_found(
+                "Not found: Resource not found: the path contains a NUL character",
+            ));
+        }
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|p| ApiPath(p.0))

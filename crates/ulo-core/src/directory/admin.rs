@@ -195,7 +195,7 @@ impl Directory<'_> {
 }
 
 /// Whether an ACTIVE user other than `except` holds SUPER_ADMIN.
-async fn other_active_super_admin(
+pub(super) async fn other_active_super_admin(
     tx: &mut dyn StoreTx,
     except: UserId,
 ) -> Result<bool, DomainError> {

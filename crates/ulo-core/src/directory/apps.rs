@@ -16,12 +16,12 @@ use crate::log::{LogEvent, Target};
 use crate::store::{AppLink, Page, StoreTx};
 use crate::user::User;
 
-/// A newly created app with its client secret, shown once.
+/// An app just created or replaced, with the client secret that call generated, shown once.
 #[derive(Debug, Clone)]
 pub struct CreatedApp {
     /// The app.
     pub app: App,
-    /// The client secret, when the auth method uses one.
+    /// The client secret, when the auth method uses one and the app had none before.
     pub client_secret: Option<String>,
 }
 
@@ -163,12 +163,13 @@ impl Directory<'_> {
     }
 
     /// Replaces an app's settings (the client id, and secrets the input omits, are kept).
+    /// Switching to a method that needs a client secret generates one, answered once.
     pub async fn replace_app(
         &self,
         ctx: &Context,
         key: &str,
         input: AppInput,
-    ) -> Result<App, DomainError> {
+    ) -> Result<CreatedApp, DomainError> {
         require_write(ctx)?;
         input.validate(&self.outbound)?;
         let mut tx = self.store.begin().await?;
@@ -183,7 +184,7 @@ impl Directory<'_> {
             oidc,
             provisioning,
             secrets,
-            ..
+            new_secret: client_secret,
         } = self.app_parts(&input, old.id, Some(&old))?;
         let now = self.clock.now();
         let app = App {
@@ -207,7 +208,7 @@ impl Directory<'_> {
         .finish();
         tx.append_event(&ev).await?;
         tx.commit().await?;
-        Ok(app)
+        Ok(CreatedApp { app, client_secret })
     }
 
     /// An app by id.

@@ -1,12 +1,13 @@
 //! Users: create, read, search, update, lifecycle, delete.
 
+use super::admin::other_active_super_admin;
 use super::{Directory, require_read, require_write, unique_as};
 use crate::context::Context;
 use crate::error::DomainError;
 use crate::ids::{GroupId, UserId};
 use crate::log::{LogEvent, Target};
 use crate::store::{StoreTx, UserQuery};
-use crate::user::{Lifecycle, ProvisionedBy, RiskLevel, User, UserProfile, UserStatus};
+use crate::user::{AdminRole, Lifecycle, ProvisionedBy, RiskLevel, User, UserProfile, UserStatus};
 
 /// A user to create.
 #[derive(Debug, Clone)]
@@ -97,11 +98,16 @@ impl Directory<'_> {
             tx.append_event(&ev).await?;
         }
         for gid in new.group_ids {
-            let group = tx
+            let mut group = tx
                 .get_group(gid)
                 .await?
                 .ok_or_else(|| DomainError::not_found("group", gid))?;
-            tx.add_member(gid, user.id, now).await?;
+            // A group listed twice is one membership, logged once, as add_member does.
+            if !tx.add_member(gid, user.id, now).await? {
+                continue;
+            }
+            group.last_membership_updated = now;
+            tx.update_group(&group).await?;
             let ev = LogEvent::build(
                 ctx,
                 "group.user_membership.add",
@@ -183,6 +189,20 @@ impl Directory<'_> {
         let mut tx = self.store.begin().await?;
         let mut user = load_user(tx.as_mut(), key).await?;
         let to = op.apply(user.status)?;
+        if user.status == UserStatus::Active
+            && to != UserStatus::Active
+            && tx
+                .list_roles(user.id)
+                .await?
+                .contains(&AdminRole::SuperAdmin)
+            && !other_active_super_admin(tx.as_mut(), user.id).await?
+        {
+            return Err(DomainError::InvalidState(format!(
+                "Cannot {} {}: nobody else active holds SUPER_ADMIN, and without them nobody could administer ulo; grant it to another user first",
+                op.as_str(),
+                user.profile.login
+            )));
+        }
         let now = self.clock.now();
         user.status = to;
         user.status_changed = Some(now);

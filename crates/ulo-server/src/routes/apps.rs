@@ -8,6 +8,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use ulo_core::app::{App, AppInput, AppStatus};
+use ulo_core::directory::CreatedApp;
 
 use super::groups::group_json;
 use super::paging;
@@ -54,7 +55,12 @@ async fn create(
     ApiJson(input): ApiJson<AppInput>,
 ) -> ApiResult<Json<Value>> {
     let created = state.directory().create_app(&admin.ctx, input).await?;
-    let mut v = app_json(&state, &created.app);
+    Ok(Json(created_app_json(&state, created)))
+}
+
+/// An app with the client secret its create or replace generated, if any.
+fn created_app_json(state: &AppState, created: CreatedApp) -> Value {
+    let mut v = app_json(state, &created.app);
     if let (Some(secret), Some(oidc)) = (
         created.client_secret,
         v.get_mut("oidc").and_then(Value::as_object_mut),
@@ -62,7 +68,7 @@ async fn create(
         // Shown once: only its hash is kept.
         oidc.insert("clientSecret".into(), json!(secret));
     }
-    Ok(Json(v))
+    v
 }
 
 #[derive(Deserialize)]
@@ -111,11 +117,11 @@ async fn replace(
     ApiPath(id): ApiPath<String>,
     ApiJson(input): ApiJson<AppInput>,
 ) -> ApiResult<Json<Value>> {
-    let a = state
+    let replaced = state
         .directory()
         .replace_app(&admin.ctx, &id, input)
         .await?;
-    Ok(Json(app_json(&state, &a)))
+    Ok(Json(created_app_json(&state, replaced)))
 }
 
 async fn delete(

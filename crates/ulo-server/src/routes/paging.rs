@@ -17,15 +17,30 @@ pub fn limit(raw: Option<u32>, default: u32, max: u32) -> Result<u32, ApiError> 
     }
 }
 
-/// A page from query parameters.
+/// A page from query parameters; `after` is the id of the last item of the previous page.
 pub fn page(
     after: Option<String>,
     raw_limit: Option<u32>,
     default: u32,
     max: u32,
 ) -> Result<Page, ApiError> {
+    // Ids compare as canonical text in the store: anything else would page wrongly or, worse,
+    // answer an empty page that looks like the end.
+    let after = after
+        .filter(|a| !a.is_empty())
+        .map(|a| {
+            uuid::Uuid::parse_str(&a).map(|id| id.to_string()).map_err(|_| {
+                ApiError::bad_request(
+                    format!(
+                        "Invalid after cursor {a:?}: use the value from a Link rel=\"next\" header"
+                    ),
+                    vec![],
+                )
+            })
+        })
+        .transpose()?;
     Ok(Page {
-        after: after.filter(|a| !a.is_empty()),
+        after,
         limit: limit(raw_limit, default, max)?,
     })
 }
