@@ -133,14 +133,15 @@ pub async fn start(
         issuer: issuer.clone(),
         outbound: opts.outbound,
     };
+    let (shutdown, rx) = watch::channel(false);
     let state = AppState::new(
+        rx.clone(),
         store.clone(),
         clock.clone(),
         config,
         opts.sealer.clone(),
         ring,
     );
-    let (shutdown, rx) = watch::channel(false);
     let mut tasks = Vec::new();
 
     let worker = if opts.worker_concurrency > 0 {

@@ -19,7 +19,6 @@ use std::net::SocketAddr;
 use axum::Router;
 use axum::response::{IntoResponse, Response};
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::trace::TraceLayer;
 
 pub use state::{AppState, ServerConfig};
@@ -33,9 +32,10 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::apps::router())
         .merge(routes::tokens::router())
         .merge(routes::logs::router())
+        .merge(routes::openapi::router())
         .fallback(routes::meta::not_found)
         .method_not_allowed_fallback(routes::meta::method_not_allowed)
-        .layer(RequestBodyLimitLayer::new(1024 * 1024))
+        .layer(axum::extract::DefaultBodyLimit::max(1024 * 1024))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -37,11 +37,14 @@ pub struct Inner {
     pub keys: RwLock<Arc<KeyRing>>,
     /// Failed-authentication throttle per client IP.
     pub auth_failures: Throttle,
+    /// Turns true when the server shuts down; long-lived responses (live tails) end then.
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
 }
 
 impl AppState {
     /// Builds the state.
     pub fn new(
+        shutdown: tokio::sync::watch::Receiver<bool>,
         store: Arc<dyn Store>,
         clock: Arc<dyn Clock>,
         config: ServerConfig,
@@ -55,6 +58,7 @@ impl AppState {
             sealer,
             keys: RwLock::new(Arc::new(keys)),
             auth_failures: Throttle::new(30, std::time::Duration::from_secs(60)),
+            shutdown,
         }))
     }
 

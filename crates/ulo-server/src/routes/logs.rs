@@ -238,7 +238,12 @@ async fn stream(
                 tracing::warn!(error = e.summary, "live tail poll failed");
             }
             if tail.pending.is_empty() {
-                tokio::time::sleep(POLL).await;
+                let mut stop = tail.state.0.shutdown.clone();
+                tokio::select! {
+                    _ = tokio::time::sleep(POLL) => {}
+                    // Graceful shutdown waits for open responses: end the tail so it can finish.
+                    _ = stop.wait_for(|s| *s) => return None,
+                }
             }
         }
     });

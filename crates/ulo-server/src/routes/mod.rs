@@ -4,6 +4,7 @@ pub mod apps;
 pub mod groups;
 pub mod logs;
 pub mod meta;
+pub mod openapi;
 pub mod paging;
 pub mod tokens;
 pub mod users;

@@ -497,7 +497,6 @@ async fn a_body_over_one_mebibyte_is_413_and_changes_nothing() {
 }
 
 #[tokio::test]
-#[ignore = "lib.rs's tower-http RequestBodyLimitLayer answers a too-long Content-Length with a plain-text 413 before any handler; axum's DefaultBodyLimit would let ApiJson answer E0000070"]
 async fn a_body_over_one_mebibyte_is_413_as_a_json_error() {
     on_sqlite(async |s| {
         let (status, err) = s.post("/api/v1/users", oversized_user()).await;

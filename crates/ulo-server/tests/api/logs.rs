@@ -236,3 +236,31 @@ async fn the_live_tail_applies_its_filter() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_the_server_ends_an_open_live_tail() {
+    let mut s = ulo_testkit::TestServer::start(ulo_testkit::Backend::Sqlite)
+        .await
+        .unwrap();
+    let mut resp = request(&s, Method::GET, "/api/v1/logs/stream")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let running = s.running.take().unwrap();
+    // Graceful shutdown waits for open responses; the tail must end rather than hold it forever.
+    tokio::time::timeout(std::time::Duration::from_secs(10), running.stop())
+        .await
+        .expect("stop returns while a tail is open");
+    let end = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        loop {
+            match resp.chunk().await {
+                Ok(Some(_)) => continue,
+                _ => return,
+            }
+        }
+    })
+    .await;
+    assert!(end.is_ok(), "the stream ended");
+    s.stop().await;
+}
