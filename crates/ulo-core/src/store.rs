@@ -23,6 +23,9 @@ pub enum StoreError {
     /// The store cannot be reached or answered with an error.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
+    /// The database refused a value (e.g. bad encoding); the caller sent something unstorable.
+    #[error("invalid data: {0}")]
+    Invalid(String),
     /// Stored data could not be read back.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
@@ -208,6 +211,9 @@ pub trait StoreTx: Send {
     async fn revoke_role(&mut self, user: UserId, role: AdminRole) -> Result<bool, StoreError>;
     /// Roles a user holds.
     async fn list_roles(&mut self, user: UserId) -> Result<Vec<AdminRole>, StoreError>;
+    /// Users holding `role`, locked until the transaction ends (PostgreSQL `FOR UPDATE`; SQLite's
+    /// single writer serializes anyway) so "is another admin left?" checks cannot race.
+    async fn role_holders(&mut self, role: AdminRole) -> Result<Vec<User>, StoreError>;
     /// Stores a new API token.
     async fn insert_api_token(&mut self, token: &ApiToken) -> Result<(), StoreError>;
     /// An unrevoked token by hash.

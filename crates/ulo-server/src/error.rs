@@ -101,6 +101,10 @@ impl From<StoreError> for ApiError {
                     "Service unavailable: the store cannot be reached; try again shortly",
                 )
             }
+            StoreError::Invalid(m) => ApiError::bad_request(
+                format!("Api validation failed: the database refused a value: {m}"),
+                vec![],
+            ),
             StoreError::Corrupt(m) => ApiError::internal(m),
         }
     }

@@ -385,6 +385,13 @@ macro_rules! store_tx {
                 rows.into_iter().map(|(r,)| r.parse().map_err(StoreError::Corrupt)).collect()
             }
 
+            async fn role_holders(&mut self, role: AdminRole) -> Result<Vec<User>, StoreError> {
+                let lock = if $dialect == crate::filter_sql::Dialect::Postgres { " FOR UPDATE" } else { "" };
+                let sql = format!("SELECT {USER_COLS} FROM users u JOIN admin_roles r ON r.user_id = u.id WHERE r.role=$1 ORDER BY u.id{lock}");
+                let rows: Vec<UserRow> = sqlx::query_as(AssertSqlSafe(sql.as_str())).bind(role.as_str()).fetch_all(&mut *self.tx).await.map_err(db_err)?;
+                convert(rows)
+            }
+
             async fn insert_api_token(&mut self, t: &ApiToken) -> Result<(), StoreError> {
                 sqlx::query("INSERT INTO api_tokens (id, user_id, name, token_prefix, token_hash, created, last_used, revoked) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)")
                     .bind(t.id.to_string())

@@ -7,7 +7,7 @@ use crate::context::Context;
 use crate::error::DomainError;
 use crate::ids::{ApiTokenId, UserId};
 use crate::log::{LogEvent, Target};
-use crate::store::{Page, StoreTx, UserQuery};
+use crate::store::StoreTx;
 use crate::user::{AdminRole, UserStatus};
 
 /// A newly created API token with its secret, shown once.
@@ -194,35 +194,14 @@ impl Directory<'_> {
     }
 }
 
-/// Whether an ACTIVE user other than `except` holds SUPER_ADMIN.
+/// Whether an ACTIVE user other than `except` holds SUPER_ADMIN (the holders stay locked until
+/// the transaction ends, so two admins cannot demote each other at once).
 pub(super) async fn other_active_super_admin(
     tx: &mut dyn StoreTx,
     except: UserId,
 ) -> Result<bool, DomainError> {
-    // The store has no query by role. Revoking SUPER_ADMIN is rare and ids are time-ordered, so
-    // the first admins (bootstrap's among them) are met on the first page in practice.
-    let mut after = None;
-    loop {
-        let query = UserQuery {
-            q: None,
-            filter: None,
-            page: Page {
-                after: after.clone(),
-                limit: 200,
-            },
-        };
-        let users = tx.list_users(&query).await?;
-        for u in users
-            .iter()
-            .filter(|u| u.id != except && u.status == UserStatus::Active)
-        {
-            if tx.list_roles(u.id).await?.contains(&AdminRole::SuperAdmin) {
-                return Ok(true);
-            }
-        }
-        match users.last() {
-            Some(last) if users.len() == 200 => after = Some(last.id.to_string()),
-            _ => return Ok(false),
-        }
-    }
+    let holders = tx.role_holders(AdminRole::SuperAdmin).await?;
+    Ok(holders
+        .iter()
+        .any(|u| u.id != except && u.status == UserStatus::Active))
 }

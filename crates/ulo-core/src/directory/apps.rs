@@ -2,7 +2,7 @@
 
 use super::groups::load_group;
 use super::users::load_user;
-use super::{Directory, require_read, require_write};
+use super::{Directory, require_read, require_write, unique_as};
 use crate::app::{
     App, AppInput, AppSecrets, AppStatus, AppType, OidcClient, Provisioning, ScimTarget,
     TokenEndpointAuthMethod,
@@ -147,7 +147,9 @@ impl Directory<'_> {
                 "There is already a desktop-mfa app; an org has one".into(),
             ));
         }
-        tx.insert_app(&app).await?;
+        tx.insert_app(&app).await.map_err(unique_as(
+            "There is already a desktop-mfa app; an org has one",
+        ))?;
         let ev = LogEvent::build(
             ctx,
             "application.lifecycle.create",

@@ -398,6 +398,14 @@ on_every_backend!(tokens_roles_keys_settings, |store| Box::pin(async move {
         tx.list_roles(u.id).await.unwrap(),
         vec![AdminRole::ReadOnlyAdmin]
     );
+    let holders = tx.role_holders(AdminRole::ReadOnlyAdmin).await.unwrap();
+    assert_eq!(holders.iter().map(|h| h.id).collect::<Vec<_>>(), vec![u.id]);
+    assert!(
+        tx.role_holders(AdminRole::SuperAdmin)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(
         tx.find_api_token(&tok.token_hash)
             .await
