@@ -14,6 +14,9 @@ use crate::common::*;
 use crate::filter_sql::Dialect;
 use crate::tx::store_tx;
 
+/// The PostgreSQL migrations.
+pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
 /// A PostgreSQL store.
 pub struct PgStore {
     pool: PgPool,
@@ -38,7 +41,7 @@ impl PgStore {
             .await
             .map_err(db_err)?;
         // Migrations from several nodes starting at once are serialized by sqlx's advisory lock.
-        sqlx::migrate!("./migrations/postgres")
+        MIGRATOR
             .run(&pool)
             .await
             .map_err(|e| StoreError::Unavailable(format!("migrating PostgreSQL: {e}")))?;
