@@ -212,18 +212,29 @@ async fn stream(
         .and_then(|v| v.to_str().ok())
         .map(decode_cursor)
         .transpose()?;
-    let cursor = match (resume, p.since.as_deref()) {
-        (Some((published, _)), _) => published,
-        (None, Some(s)) => parse_time("since", s)?,
-        (None, None) => state.0.clock.now(),
+    // Where the tail starts: after the resumed event, at `since` (inclusive), or now.
+    let (cursor, start) = match (resume, p.since.as_deref()) {
+        (Some((published, uuid)), _) => (published, Some((published, uuid))),
+        (None, Some(s)) => (parse_time("since", s)?, None),
+        (None, None) => {
+            let now = state.0.clock.now();
+            (now, Some((now, EventId(uuid::Uuid::max()))))
+        }
     };
-    let tail = Tail {
+    let mut tail = Tail {
         state,
         filter,
         cursor,
         sent: HashMap::new(),
         pending: VecDeque::new(),
     };
+    // Polls look back a few seconds; what lies at or before the start was not asked for.
+    tail.poll().await?;
+    if let Some(start) = start {
+        tail.pending.retain(|e| (e.published, e.uuid) > start);
+    } else {
+        tail.pending.retain(|e| e.published >= cursor);
+    }
     let s = futures::stream::unfold(tail, |mut tail| async move {
         loop {
             if let Some(e) = tail.pending.pop_front() {

@@ -264,3 +264,72 @@ async fn stopping_the_server_ends_an_open_live_tail() {
     assert!(end.is_ok(), "the stream ended");
     s.stop().await;
 }
+
+#[tokio::test]
+async fn a_new_tail_starts_now_and_a_resumed_one_after_its_last_event() {
+    on_every_backend(async |s| {
+        let before = create_user(s, "before.tail@example.com").await;
+        let mut resp = request(s, Method::GET, "/api/v1/logs/stream")
+            .send()
+            .await
+            .unwrap();
+        let after = create_user(s, "after.tail@example.com").await;
+        let mut buffer = String::new();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let targets = |e: &Sse| {
+            e.data["target"]
+                .as_array()
+                .map(|t| {
+                    t.iter()
+                        .map(|x| x["id"].as_str().unwrap_or("").to_string())
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        };
+        let first = read_until(&mut resp, &mut buffer, deadline, |_| true).await;
+        assert!(
+            !targets(&first).contains(&id(&before)),
+            "history before the tail opened is not replayed"
+        );
+        let got = if targets(&first).contains(&id(&after)) {
+            first
+        } else {
+            read_until(&mut resp, &mut buffer, deadline, |e| {
+                targets(e).contains(&id(&after))
+            })
+            .await
+        };
+        drop(resp);
+
+        // Resuming with Last-Event-ID continues strictly after that event.
+        let third = create_user(s, "third.tail@example.com").await;
+        let mut resumed = request(s, Method::GET, "/api/v1/logs/stream")
+            .header("Last-Event-ID", got.id.clone())
+            .send()
+            .await
+            .unwrap();
+        let mut buffer = String::new();
+        let next = read_until(
+            &mut resumed,
+            &mut buffer,
+            Instant::now() + Duration::from_secs(10),
+            |_| true,
+        )
+        .await;
+        assert_ne!(next.id, got.id, "the resumed event is not sent again");
+        let seen_third = if targets(&next).contains(&id(&third)) {
+            true
+        } else {
+            read_until(
+                &mut resumed,
+                &mut buffer,
+                Instant::now() + Duration::from_secs(10),
+                |e| targets(e).contains(&id(&third)),
+            )
+            .await;
+            true
+        };
+        assert!(seen_third);
+    })
+    .await;
+}

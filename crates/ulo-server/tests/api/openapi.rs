@@ -1,0 +1,440 @@
+//! The OpenAPI document at `/api/v1/openapi.json` stays true: it is public and well-formed, every
+//! route it documents exists on the server (and answers only statuses it documents), every route
+//! the router serves is documented, and every `$ref` in it resolves.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use reqwest::header::{CONTENT_TYPE, LINK};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use ulo_testkit::{ADMIN_TOKEN, Backend, TestServer};
+
+/// Every route the router serves, as written in `lib.rs` and `routes/*.rs`: adding a route there
+/// without adding it here and to `src/openapi.json` fails this test.
+const SERVED: &[(&str, &str)] = &[
+    // routes/meta.rs
+    ("GET", "/health"),
+    ("GET", "/.well-known/openid-configuration"),
+    ("GET", "/oauth2/v1/keys"),
+    // routes/openapi.rs
+    ("GET", "/api/v1/openapi.json"),
+    // routes/users.rs
+    ("POST", "/api/v1/users"),
+    ("GET", "/api/v1/users"),
+    ("GET", "/api/v1/users/{id}"),
+    ("POST", "/api/v1/users/{id}"),
+    ("PUT", "/api/v1/users/{id}"),
+    ("DELETE", "/api/v1/users/{id}"),
+    ("POST", "/api/v1/users/{id}/lifecycle/{op}"),
+    ("GET", "/api/v1/users/{id}/groups"),
+    ("GET", "/api/v1/users/{id}/appLinks"),
+    ("GET", "/api/v1/users/{id}/roles"),
+    ("POST", "/api/v1/users/{id}/roles"),
+    ("DELETE", "/api/v1/users/{id}/roles/{role}"),
+    // routes/groups.rs
+    ("GET", "/api/v1/groups"),
+    ("POST", "/api/v1/groups"),
+    ("GET", "/api/v1/groups/{gid}"),
+    ("PUT", "/api/v1/groups/{gid}"),
+    ("DELETE", "/api/v1/groups/{gid}"),
+    ("GET", "/api/v1/groups/{gid}/users"),
+    ("PUT", "/api/v1/groups/{gid}/users/{uid}"),
+    ("DELETE", "/api/v1/groups/{gid}/users/{uid}"),
+    // routes/apps.rs
+    ("GET", "/api/v1/apps"),
+    ("POST", "/api/v1/apps"),
+    ("GET", "/api/v1/apps/{id}"),
+    ("PUT", "/api/v1/apps/{id}"),
+    ("DELETE", "/api/v1/apps/{id}"),
+    ("POST", "/api/v1/apps/{id}/lifecycle/{op}"),
+    ("GET", "/api/v1/apps/{id}/users"),
+    ("POST", "/api/v1/apps/{id}/users"),
+    ("DELETE", "/api/v1/apps/{id}/users/{uid}"),
+    ("GET", "/api/v1/apps/{id}/groups"),
+    ("PUT", "/api/v1/apps/{id}/groups/{gid}"),
+    ("DELETE", "/api/v1/apps/{id}/groups/{gid}"),
+    // routes/tokens.rs
+    ("GET", "/api/v1/api-tokens"),
+    ("POST", "/api/v1/api-tokens"),
+    ("GET", "/api/v1/api-tokens/current"),
+    ("DELETE", "/api/v1/api-tokens/{id}"),
+    // routes/logs.rs
+    ("GET", "/api/v1/logs"),
+    ("GET", "/api/v1/logs/stream"),
+];
+
+/// The router's answer to a path it does not know.
+const FALLBACK_SUMMARY: &str = "Not found: Resource not found: no such path";
+
+const OPENAPI_PATH: &str = "/api/v1/openapi.json";
+const STREAM_PATH: &str = "/api/v1/logs/stream";
+
+const METHODS: &[&str] = &[
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+/// Fetches the document with no credentials: it is public documentation.
+async fn fetch_document(s: &TestServer) -> Value {
+    let resp = s
+        .http
+        .get(format!("{}{OPENAPI_PATH}", s.url))
+        .send()
+        .await
+        .expect("request the OpenAPI document");
+    assert_eq!(resp.status(), StatusCode::OK, "the document needs no token");
+    assert_eq!(
+        media_type(resp.headers()).as_deref(),
+        Some("application/json")
+    );
+    let text = resp.text().await.expect("read the OpenAPI document");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("the document is not JSON: {e}"))
+}
+
+/// The media type of a response, without parameters.
+fn media_type(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+}
+
+/// One documented operation.
+struct Operation<'a> {
+    path: &'a str,
+    method: &'a str,
+    op: &'a Value,
+    /// Path-level and operation-level parameters.
+    params: Vec<&'a Value>,
+}
+
+/// Every operation of the document, resolving `$ref` parameters.
+fn operations(doc: &Value) -> Vec<Operation<'_>> {
+    let paths = doc["paths"].as_object().expect("paths is an object");
+    let mut out = Vec::new();
+    for (path, item) in paths {
+        let item = item.as_object().expect("a path item is an object");
+        for method in METHODS {
+            let Some(op) = item.get(*method) else {
+                continue;
+            };
+            let mut params: Vec<&Value> = Vec::new();
+            for list in [item.get("parameters"), op.get("parameters")]
+                .into_iter()
+                .flatten()
+            {
+                for p in list.as_array().expect("parameters is an array") {
+                    params.push(resolve(doc, p));
+                }
+            }
+            out.push(Operation {
+                path,
+                method,
+                op,
+                params,
+            });
+        }
+    }
+    out
+}
+
+/// Follows a `$ref` (transitively) inside the document.
+fn resolve<'a>(doc: &'a Value, mut v: &'a Value) -> &'a Value {
+    for _ in 0..16 {
+        match v.get("$ref").and_then(Value::as_str) {
+            Some(r) => {
+                v = r
+                    .strip_prefix('#')
+                    .and_then(|p| doc.pointer(p))
+                    .unwrap_or_else(|| panic!("$ref {r} does not resolve"));
+            }
+            None => return v,
+        }
+    }
+    panic!("$ref chain too long at {v}");
+}
+
+/// The `{name}` segments of a path template.
+fn template_params(path: &str) -> Vec<&str> {
+    path.split('/')
+        .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+        .collect()
+}
+
+/// A concrete path for an operation: each path parameter becomes its first enum value when it has
+/// one, else a random UUID (which names nothing, so handlers answer their own 404, never the
+/// router's fallback).
+fn concrete_path(doc: &Value, o: &Operation<'_>) -> String {
+    let mut path = o.path.to_string();
+    for name in template_params(o.path) {
+        let param = o
+            .params
+            .iter()
+            .find(|p| p["in"] == "path" && p["name"] == name)
+            .unwrap_or_else(|| {
+                panic!(
+                    "{} {}: path parameter {name} is not declared",
+                    o.method, o.path
+                )
+            });
+        let schema = resolve(doc, &param["schema"]);
+        let value = schema["enum"]
+            .get(0)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+        path = path.replace(&format!("{{{name}}}"), &value);
+    }
+    path
+}
+
+#[tokio::test]
+async fn the_document_is_public_openapi_3_1() {
+    let s = TestServer::start(Backend::Sqlite).await.expect("start");
+    let doc = fetch_document(&s).await;
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert_eq!(doc["info"]["title"], "ulo admin API");
+    assert_eq!(doc["info"]["version"], "0.1.0");
+    let scheme = &doc["components"]["securitySchemes"]["SSWS"];
+    assert_eq!(scheme["type"], "apiKey");
+    assert_eq!(scheme["in"], "header");
+    assert_eq!(scheme["name"], "Authorization");
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn every_served_route_is_documented() {
+    let s = TestServer::start(Backend::Sqlite).await.expect("start");
+    let doc = fetch_document(&s).await;
+    let documented: BTreeSet<(String, String)> = operations(&doc)
+        .iter()
+        .map(|o| (o.method.to_ascii_uppercase(), o.path.to_string()))
+        .collect();
+    let missing: Vec<String> = SERVED
+        .iter()
+        .filter(|(m, p)| !documented.contains(&(m.to_string(), p.to_string())))
+        .map(|(m, p)| format!("{m} {p}"))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "served but not in src/openapi.json: {missing:?}"
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn the_document_is_well_formed() {
+    let s = TestServer::start(Backend::Sqlite).await.expect("start");
+    let doc = fetch_document(&s).await;
+
+    // Every $ref is internal and resolves; every component is used.
+    let mut refs = BTreeSet::new();
+    collect_refs(&doc, &mut refs);
+    assert!(!refs.is_empty(), "the document uses no $ref at all");
+    for r in &refs {
+        let pointer = r
+            .strip_prefix('#')
+            .unwrap_or_else(|| panic!("$ref {r} is not internal"));
+        assert!(doc.pointer(pointer).is_some(), "$ref {r} does not resolve");
+    }
+    for (kind, items) in doc["components"].as_object().expect("components") {
+        if kind == "securitySchemes" {
+            continue;
+        }
+        for name in items.as_object().expect("a components map").keys() {
+            let r = format!("#/components/{kind}/{}", escape_pointer(name));
+            assert!(refs.contains(&r), "{r} is never used");
+        }
+    }
+
+    let mut ids = BTreeSet::new();
+    for o in operations(&doc) {
+        let what = format!("{} {}", o.method, o.path);
+        let id = o.op["operationId"].as_str().unwrap_or_default();
+        assert!(!id.is_empty(), "{what}: no operationId");
+        assert!(ids.insert(id.to_string()), "{what}: operationId {id} twice");
+        let responses = o.op["responses"].as_object().expect("responses");
+        assert!(
+            responses.keys().any(|c| c.starts_with('2')),
+            "{what}: no success answer documented"
+        );
+        // Path parameters declared exactly as templated.
+        let declared: BTreeSet<&str> = o
+            .params
+            .iter()
+            .filter(|p| p["in"] == "path")
+            .map(|p| {
+                assert_eq!(p["required"], true, "{what}: path parameters are required");
+                p["name"].as_str().expect("parameter name")
+            })
+            .collect();
+        let templated: BTreeSet<&str> = template_params(o.path).into_iter().collect();
+        assert_eq!(declared, templated, "{what}: path parameters");
+        // The admin API needs a token; the document itself and the rest are public.
+        let security = o.op.get("security").unwrap_or(&doc["security"]);
+        if o.path.starts_with("/api/v1/") && o.path != OPENAPI_PATH {
+            assert_eq!(security, &json!([{"SSWS": []}]), "{what}: security");
+            assert!(responses.contains_key("401"), "{what}: 401 undocumented");
+        } else {
+            assert_eq!(security, &json!([]), "{what}: should be public");
+        }
+        // Bodies are JSON objects that refuse unknown fields, as the handlers' serde types do.
+        if let Some(body) = o.op.get("requestBody") {
+            let schema = resolve(&doc, &body["content"]["application/json"]["schema"]);
+            assert_eq!(
+                schema["additionalProperties"], false,
+                "{what}: the server denies unknown fields"
+            );
+            for code in ["400", "415"] {
+                assert!(responses.contains_key(code), "{what}: {code} undocumented");
+            }
+        }
+    }
+    s.stop().await;
+}
+
+fn escape_pointer(s: &str) -> String {
+    s.replace('~', "~0").replace('/', "~1")
+}
+
+fn collect_refs(v: &Value, out: &mut BTreeSet<String>) {
+    match v {
+        Value::Object(m) => {
+            for (k, v) in m {
+                match (k.as_str(), v) {
+                    ("$ref", Value::String(r)) => {
+                        out.insert(r.clone());
+                    }
+                    _ => collect_refs(v, out),
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|v| collect_refs(v, out)),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn every_documented_route_exists() {
+    let s = TestServer::start(Backend::Sqlite).await.expect("start");
+    let doc = fetch_document(&s).await;
+    let mut problems: BTreeMap<String, String> = BTreeMap::new();
+    let ops = operations(&doc);
+    assert!(ops.len() >= SERVED.len(), "too few operations documented");
+    for o in &ops {
+        if o.path == STREAM_PATH {
+            continue;
+        }
+        let what = format!("{} {}", o.method.to_ascii_uppercase(), o.path);
+        let method = Method::from_bytes(o.method.to_ascii_uppercase().as_bytes()).expect("method");
+        let path = concrete_path(&doc, o);
+        let mut req = s
+            .http
+            .request(method, format!("{}{path}", s.url))
+            .header("Authorization", format!("SSWS {ADMIN_TOKEN}"));
+        if o.op.get("requestBody").is_some() {
+            req = req.json(&json!({}));
+        }
+        let resp = req.send().await.expect("send");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap_or_default();
+        let body: Value = serde_json::from_str(&text).unwrap_or(Value::String(text.clone()));
+
+        if status == StatusCode::METHOD_NOT_ALLOWED {
+            problems.insert(
+                what,
+                format!("405 for {path}: the router does not serve it"),
+            );
+            continue;
+        }
+        if status == StatusCode::NOT_FOUND && body["errorSummary"] == FALLBACK_SUMMARY {
+            problems.insert(what, format!("the router's fallback 404 for {path}"));
+            continue;
+        }
+        // The answer is one the document promises, in a media type it names.
+        let responses = &o.op["responses"];
+        let Some(documented) = responses.get(status.as_str()).map(|r| resolve(&doc, r)) else {
+            problems.insert(
+                what,
+                format!("undocumented status {status} for {path}: {body}"),
+            );
+            continue;
+        };
+        match (documented.get("content"), media_type(&headers)) {
+            (Some(content), Some(mt)) => {
+                if content.get(&mt).is_none() {
+                    problems.insert(what, format!("{status} answered {mt}, not documented"));
+                    continue;
+                }
+            }
+            (Some(_), None) => {
+                problems.insert(
+                    what,
+                    format!("{status} answered no body, one is documented"),
+                );
+                continue;
+            }
+            (None, Some(mt)) if !text.is_empty() => {
+                problems.insert(
+                    what,
+                    format!("{status} answered a {mt} body, none documented"),
+                );
+                continue;
+            }
+            (None, _) => {}
+        }
+        let link_documented = documented
+            .get("headers")
+            .and_then(|h| h.as_object())
+            .is_some_and(|h| h.keys().any(|k| k.eq_ignore_ascii_case("link")));
+        let link_sent = headers.contains_key(LINK);
+        if status.is_success() && link_documented != link_sent {
+            problems.insert(
+                what,
+                format!("Link header documented: {link_documented}, sent: {link_sent}"),
+            );
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "the document and the server disagree:\n{}",
+        problems
+            .iter()
+            .map(|(k, v)| format!("  {k}: {v}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    s.stop().await;
+}
+
+#[tokio::test]
+async fn the_log_stream_is_an_event_stream() {
+    let s = TestServer::start(Backend::Sqlite).await.expect("start");
+    let doc = fetch_document(&s).await;
+    let documented = &doc["paths"][STREAM_PATH]["get"]["responses"]["200"]["content"];
+    assert!(
+        documented.get("text/event-stream").is_some(),
+        "the stream is documented as text/event-stream: {documented}"
+    );
+    // The stream never ends: look at the headers, then drop the response.
+    let resp = s
+        .http
+        .get(format!("{}{STREAM_PATH}", s.url))
+        .header("Authorization", format!("SSWS {ADMIN_TOKEN}"))
+        .send()
+        .await
+        .expect("open the stream");
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(
+        media_type(resp.headers()).as_deref(),
+        Some("text/event-stream")
+    );
+    drop(resp);
+    s.stop().await;
+}
