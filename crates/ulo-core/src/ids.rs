@@ -69,3 +69,15 @@ typed_id!(
     /// One transaction: every event written by one action shares it.
     TransactionId
 );
+typed_id!(
+    /// A ulo sign-in session (`sid` in ID tokens).
+    SessionId
+);
+typed_id!(
+    /// A refresh token.
+    RefreshTokenId
+);
+typed_id!(
+    /// A family of refresh tokens descending from one authorization.
+    GrantId
+);

@@ -11,5 +11,7 @@ pub mod group;
 pub mod ids;
 pub mod job;
 pub mod log;
+pub mod oauth;
+pub mod session;
 pub mod store;
 pub mod user;

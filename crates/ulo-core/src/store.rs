@@ -9,9 +9,11 @@ use time::OffsetDateTime;
 use crate::app::App;
 use crate::auth::{ApiToken, KeyState, SigningKeyRecord};
 use crate::group::Group;
-use crate::ids::{ApiTokenId, AppId, EventId, GroupId, JobId, UserId};
+use crate::ids::{ApiTokenId, AppId, EventId, GrantId, GroupId, JobId, SessionId, UserId};
 use crate::job::{Job, JobResult, Lease, NewJob};
 use crate::log::{EventQuery, LogEvent};
+use crate::oauth::{AccessTokenRecord, AuthCode, RefreshToken, SignInState};
+use crate::session::{GrantSummary, Session};
 use crate::user::{AdminRole, User};
 
 /// A storage failure. Database library errors stay inside ulo-store; only their meaning leaks out.
@@ -234,6 +236,85 @@ pub trait StoreTx: Send {
         id: ApiTokenId,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError>;
+
+    // --- sign-in and sessions
+    /// A user's TOTP and throttling state (default when none was stored).
+    async fn sign_in_state(&mut self, user: UserId) -> Result<SignInState, StoreError>;
+    /// Stores a user's TOTP and throttling state.
+    async fn put_sign_in_state(
+        &mut self,
+        user: UserId,
+        state: &SignInState,
+    ) -> Result<(), StoreError>;
+    /// Stores a new session.
+    async fn insert_session(&mut self, session: &Session) -> Result<(), StoreError>;
+    /// A session by the hash of its cookie secret (ended ones too).
+    async fn find_session(&mut self, secret_hash: &str) -> Result<Option<Session>, StoreError>;
+    /// A session by id.
+    async fn get_session(&mut self, id: SessionId) -> Result<Option<Session>, StoreError>;
+    /// Records a use.
+    async fn touch_session(&mut self, id: SessionId, now: OffsetDateTime)
+    -> Result<(), StoreError>;
+    /// Ends a session; false when it had already ended.
+    async fn end_session(
+        &mut self,
+        id: SessionId,
+        reason: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    /// A user's sessions not yet ended (expired ones included), oldest first.
+    async fn list_open_sessions(&mut self, user: UserId) -> Result<Vec<Session>, StoreError>;
+
+    // --- OAuth
+    /// Stores an authorization code.
+    async fn insert_auth_code(&mut self, code: &AuthCode) -> Result<(), StoreError>;
+    /// Marks a code used and answers it as it was before: `used` set means it was already redeemed.
+    async fn redeem_auth_code(
+        &mut self,
+        code_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<AuthCode>, StoreError>;
+    /// Stores a refresh token.
+    async fn insert_refresh_token(&mut self, token: &RefreshToken) -> Result<(), StoreError>;
+    /// A refresh token by hash.
+    async fn find_refresh_token(&mut self, hash: &str) -> Result<Option<RefreshToken>, StoreError>;
+    /// Marks a live refresh token exchanged; false when it was already rotated or revoked.
+    async fn rotate_refresh_token(
+        &mut self,
+        id: crate::ids::RefreshTokenId,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    /// Revokes every refresh and access token of a grant; answers how many were live.
+    async fn revoke_grant(
+        &mut self,
+        grant: GrantId,
+        now: OffsetDateTime,
+    ) -> Result<u64, StoreError>;
+    /// Stores an access token record.
+    async fn insert_access_token(&mut self, token: &AccessTokenRecord) -> Result<(), StoreError>;
+    /// An access token record by `jti`.
+    async fn get_access_token(
+        &mut self,
+        jti: &str,
+    ) -> Result<Option<AccessTokenRecord>, StoreError>;
+    /// Revokes one access token; false when already revoked or unknown.
+    async fn revoke_access_token(
+        &mut self,
+        jti: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    /// Live (unrevoked, unexpired) grants of a user per app.
+    async fn list_grants(
+        &mut self,
+        user: UserId,
+        now: OffsetDateTime,
+    ) -> Result<Vec<GrantSummary>, StoreError>;
+    /// Revokes every live refresh and access token of a user; answers what was live, per app.
+    async fn revoke_user_tokens(
+        &mut self,
+        user: UserId,
+        now: OffsetDateTime,
+    ) -> Result<Vec<GrantSummary>, StoreError>;
 
     // --- signing keys and settings
     /// Stores a new signing key.

@@ -5,11 +5,15 @@ pub(crate) use sqlx::types::Json;
 pub(crate) use time::OffsetDateTime;
 pub(crate) use ulo_core::app::App;
 pub(crate) use ulo_core::auth::{ApiToken, KeyState, SigningKeyRecord};
-pub(crate) use ulo_core::clock::to_millis;
+pub(crate) use ulo_core::clock::{from_millis, to_millis};
 pub(crate) use ulo_core::group::Group;
-pub(crate) use ulo_core::ids::{ApiTokenId, AppId, EventId, GroupId, JobId, UserId};
+pub(crate) use ulo_core::ids::{
+    ApiTokenId, AppId, EventId, GrantId, GroupId, JobId, RefreshTokenId, SessionId, UserId,
+};
 pub(crate) use ulo_core::job::{Job, JobResult, Lease, NewJob};
 pub(crate) use ulo_core::log::{EventQuery, LogEvent, SortOrder};
+pub(crate) use ulo_core::oauth::{AccessTokenRecord, AuthCode, RefreshToken, SignInState};
+pub(crate) use ulo_core::session::{GrantSummary, Session};
 pub(crate) use ulo_core::store::{AppLink, JobCounts, Page, StoreError, UserQuery};
 pub(crate) use ulo_core::user::{AdminRole, User};
 
@@ -34,3 +38,10 @@ pub(crate) fn claim_sql(skip_locked: bool) -> String {
 
 /// Extends a lease the worker still holds.
 pub(crate) const EXTEND_SQL: &str = "UPDATE jobs SET lease_until=$4 WHERE id=$1 AND state='RUNNING' AND lease_owner=$2 AND attempts=$3";
+
+/// Live refresh and access tokens of a user (`$1`) at time `$2`, counted per app.
+pub(crate) const LIVE_GRANTS_SQL: &str = "SELECT app_id, SUM(r) AS refresh, SUM(a) AS access FROM (\
+     SELECT app_id, 1 AS r, 0 AS a FROM refresh_tokens WHERE user_id=$1 AND revoked IS NULL AND rotated IS NULL AND expires > $2 \
+     UNION ALL \
+     SELECT app_id, 0 AS r, 1 AS a FROM access_tokens WHERE user_id=$1 AND revoked IS NULL AND expires > $2\
+   ) t GROUP BY app_id ORDER BY app_id";

@@ -279,3 +279,165 @@ pub(crate) struct LinkRow {
     pub app: AppRow,
     pub via: String,
 }
+
+pub(crate) const SESSION_COLS: &str = "id, user_id, secret_hash, created, last_used, expires, ip_address, user_agent, amr, ended, end_reason";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct SessionRow {
+    id: String,
+    user_id: String,
+    secret_hash: String,
+    created: i64,
+    last_used: i64,
+    expires: i64,
+    ip_address: Option<String>,
+    user_agent: Option<String>,
+    amr: String,
+    ended: Option<i64>,
+    end_reason: Option<String>,
+}
+
+impl TryFrom<SessionRow> for ulo_core::session::Session {
+    type Error = StoreError;
+    fn try_from(r: SessionRow) -> Result<Self, StoreError> {
+        Ok(ulo_core::session::Session {
+            id: parse("session id", &r.id)?,
+            user_id: parse("user id", &r.user_id)?,
+            created: from_millis(r.created),
+            last_used: from_millis(r.last_used),
+            expires: from_millis(r.expires),
+            ip_address: r.ip_address,
+            user_agent: r.user_agent,
+            amr: r.amr.split_whitespace().map(str::to_string).collect(),
+            ended: r.ended.map(from_millis),
+            end_reason: r.end_reason,
+            secret_hash: r.secret_hash,
+        })
+    }
+}
+
+pub(crate) const CODE_COLS: &str = "code_hash, app_id, user_id, session_id, redirect_uri, scope, nonce, code_challenge, code_challenge_method, auth_time, created, expires, used, grant_id";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct CodeRow {
+    code_hash: String,
+    app_id: String,
+    user_id: String,
+    session_id: String,
+    redirect_uri: String,
+    scope: String,
+    nonce: Option<String>,
+    code_challenge: Option<String>,
+    code_challenge_method: Option<String>,
+    auth_time: i64,
+    created: i64,
+    expires: i64,
+    used: Option<i64>,
+    grant_id: String,
+}
+
+impl TryFrom<CodeRow> for ulo_core::oauth::AuthCode {
+    type Error = StoreError;
+    fn try_from(r: CodeRow) -> Result<Self, StoreError> {
+        Ok(ulo_core::oauth::AuthCode {
+            code_hash: r.code_hash,
+            app_id: parse("app id", &r.app_id)?,
+            user_id: parse("user id", &r.user_id)?,
+            session_id: parse("session id", &r.session_id)?,
+            redirect_uri: r.redirect_uri,
+            scope: r.scope,
+            nonce: r.nonce,
+            code_challenge: r.code_challenge,
+            code_challenge_method: r.code_challenge_method,
+            auth_time: from_millis(r.auth_time),
+            created: from_millis(r.created),
+            expires: from_millis(r.expires),
+            used: r.used.map(from_millis),
+            grant_id: parse("grant id", &r.grant_id)?,
+        })
+    }
+}
+
+pub(crate) const REFRESH_COLS: &str = "id, grant_id, token_hash, app_id, user_id, session_id, scope, auth_time, created, expires, rotated, revoked";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct RefreshRow {
+    id: String,
+    grant_id: String,
+    token_hash: String,
+    app_id: String,
+    user_id: String,
+    session_id: Option<String>,
+    scope: String,
+    auth_time: i64,
+    created: i64,
+    expires: i64,
+    rotated: Option<i64>,
+    revoked: Option<i64>,
+}
+
+impl TryFrom<RefreshRow> for ulo_core::oauth::RefreshToken {
+    type Error = StoreError;
+    fn try_from(r: RefreshRow) -> Result<Self, StoreError> {
+        Ok(ulo_core::oauth::RefreshToken {
+            id: parse("refresh token id", &r.id)?,
+            grant_id: parse("grant id", &r.grant_id)?,
+            token_hash: r.token_hash,
+            app_id: parse("app id", &r.app_id)?,
+            user_id: parse("user id", &r.user_id)?,
+            session_id: r.session_id.map(|s| parse("session id", &s)).transpose()?,
+            scope: r.scope,
+            auth_time: from_millis(r.auth_time),
+            created: from_millis(r.created),
+            expires: from_millis(r.expires),
+            rotated: r.rotated.map(from_millis),
+            revoked: r.revoked.map(from_millis),
+        })
+    }
+}
+
+pub(crate) const ACCESS_COLS: &str =
+    "jti, app_id, user_id, grant_id, scope, created, expires, revoked";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AccessRow {
+    jti: String,
+    app_id: String,
+    user_id: Option<String>,
+    grant_id: Option<String>,
+    scope: String,
+    created: i64,
+    expires: i64,
+    revoked: Option<i64>,
+}
+
+impl TryFrom<AccessRow> for ulo_core::oauth::AccessTokenRecord {
+    type Error = StoreError;
+    fn try_from(r: AccessRow) -> Result<Self, StoreError> {
+        Ok(ulo_core::oauth::AccessTokenRecord {
+            jti: r.jti,
+            app_id: parse("app id", &r.app_id)?,
+            user_id: r.user_id.map(|s| parse("user id", &s)).transpose()?,
+            grant_id: r.grant_id.map(|s| parse("grant id", &s)).transpose()?,
+            scope: r.scope,
+            created: from_millis(r.created),
+            expires: from_millis(r.expires),
+            revoked: r.revoked.map(from_millis),
+        })
+    }
+}
+
+/// Live token counts per app, from a `(app_id, refresh, access)` query.
+pub(crate) fn grant_summaries(
+    rows: Vec<(String, i64, i64)>,
+) -> Result<Vec<ulo_core::session::GrantSummary>, StoreError> {
+    rows.into_iter()
+        .map(|(app, refresh_tokens, access_tokens)| {
+            Ok(ulo_core::session::GrantSummary {
+                app_id: parse("app id", &app)?,
+                refresh_tokens,
+                access_tokens,
+            })
+        })
+        .collect()
+}

@@ -719,3 +719,173 @@ on_every_backend!(concurrent_claimers_never_share_a_job, |store| Box::pin(
         assert_eq!(all.iter().collect::<HashSet<_>>().len(), 200);
     }
 ));
+
+on_every_backend!(sessions_codes_and_token_families, |store| Box::pin(
+    async move {
+        use ulo_core::ids::{GrantId, RefreshTokenId, SessionId};
+        use ulo_core::oauth::{AccessTokenRecord, AuthCode, RefreshToken, SignInState};
+        use ulo_core::session::Session;
+
+        let u = user("oidc@example.com", "Oidc");
+        insert_user(store.as_ref(), &u).await;
+        let a = app("Portal");
+        let session = Session {
+            id: SessionId::new(),
+            user_id: u.id,
+            created: t0(),
+            last_used: t0(),
+            expires: t0() + Duration::hours(12),
+            ip_address: Some("203.0.113.9".into()),
+            user_agent: Some("test-agent".into()),
+            amr: vec!["pwd".into(), "otp".into()],
+            ended: None,
+            end_reason: None,
+            secret_hash: "cookie-hash".into(),
+        };
+        let grant = GrantId::new();
+        let code = AuthCode {
+            code_hash: "code-hash".into(),
+            app_id: a.id,
+            user_id: u.id,
+            session_id: session.id,
+            redirect_uri: "https://portal.example.com/cb".into(),
+            scope: "openid offline_access".into(),
+            nonce: Some("n".into()),
+            code_challenge: Some("c".into()),
+            code_challenge_method: Some("S256".into()),
+            auth_time: t0(),
+            created: t0(),
+            expires: t0() + Duration::minutes(1),
+            used: None,
+            grant_id: grant,
+        };
+        let rt = |hash: &str| RefreshToken {
+            id: RefreshTokenId::new(),
+            grant_id: grant,
+            token_hash: hash.into(),
+            app_id: a.id,
+            user_id: u.id,
+            session_id: Some(session.id),
+            scope: "openid offline_access".into(),
+            auth_time: t0(),
+            created: t0(),
+            expires: t0() + Duration::days(30),
+            rotated: None,
+            revoked: None,
+        };
+        let first = rt("rt-1");
+        let second = rt("rt-2");
+        let at = AccessTokenRecord {
+            jti: "jti-1".into(),
+            app_id: a.id,
+            user_id: Some(u.id),
+            grant_id: Some(grant),
+            scope: "openid".into(),
+            created: t0(),
+            expires: t0() + Duration::minutes(5),
+            revoked: None,
+        };
+
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_app(&a).await.unwrap();
+        tx.insert_session(&session).await.unwrap();
+        tx.insert_auth_code(&code).await.unwrap();
+        tx.insert_refresh_token(&first).await.unwrap();
+        tx.insert_refresh_token(&second).await.unwrap();
+        tx.insert_access_token(&at).await.unwrap();
+        let st = SignInState {
+            totp_sealed: Some("v1.x".into()),
+            totp_verified: Some(t0()),
+            failed_attempts: 2,
+            locked_until: None,
+        };
+        tx.put_sign_in_state(u.id, &st).await.unwrap();
+        tx.commit().await.unwrap();
+
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(
+            tx.find_session("cookie-hash").await.unwrap().as_ref(),
+            Some(&session)
+        );
+        assert_eq!(tx.sign_in_state(u.id).await.unwrap(), st);
+        assert_eq!(
+            tx.sign_in_state(UserId::new()).await.unwrap(),
+            SignInState::default()
+        );
+        // A code is redeemed once; the second redemption sees it used.
+        assert_eq!(
+            tx.redeem_auth_code("code-hash", t0())
+                .await
+                .unwrap()
+                .unwrap()
+                .used,
+            None
+        );
+        assert!(
+            tx.redeem_auth_code("code-hash", t0())
+                .await
+                .unwrap()
+                .unwrap()
+                .used
+                .is_some()
+        );
+        assert!(tx.redeem_auth_code("nope", t0()).await.unwrap().is_none());
+        // Rotation is compare-and-set.
+        assert!(tx.rotate_refresh_token(first.id, t0()).await.unwrap());
+        assert!(!tx.rotate_refresh_token(first.id, t0()).await.unwrap());
+        let grants = tx.list_grants(u.id, t0()).await.unwrap();
+        assert_eq!(
+            (
+                grants.len(),
+                grants[0].refresh_tokens,
+                grants[0].access_tokens
+            ),
+            (1, 1, 1)
+        );
+        // Revoking the family kills the live refresh token and the access token.
+        assert_eq!(tx.revoke_grant(grant, t0()).await.unwrap(), 2);
+        assert!(
+            tx.find_refresh_token("rt-1")
+                .await
+                .unwrap()
+                .unwrap()
+                .revoked
+                .is_some()
+        );
+        assert!(
+            tx.get_access_token("jti-1")
+                .await
+                .unwrap()
+                .unwrap()
+                .revoked
+                .is_some()
+        );
+        assert!(tx.list_grants(u.id, t0()).await.unwrap().is_empty());
+        assert!(tx.end_session(session.id, "LOGOUT", t0()).await.unwrap());
+        assert!(!tx.end_session(session.id, "LOGOUT", t0()).await.unwrap());
+        assert!(tx.list_open_sessions(u.id).await.unwrap().is_empty());
+        tx.commit().await.unwrap();
+
+        let mut tx = store.begin().await.unwrap();
+        let third = RefreshToken {
+            grant_id: GrantId::new(),
+            ..rt("rt-3")
+        };
+        tx.insert_refresh_token(&third).await.unwrap();
+        tx.insert_access_token(&AccessTokenRecord {
+            jti: "jti-2".into(),
+            grant_id: None,
+            ..at.clone()
+        })
+        .await
+        .unwrap();
+        let revoked = tx.revoke_user_tokens(u.id, t0()).await.unwrap();
+        assert_eq!(
+            (revoked[0].refresh_tokens, revoked[0].access_tokens),
+            (1, 1)
+        );
+        assert!(tx.list_grants(u.id, t0()).await.unwrap().is_empty());
+        assert!(!tx.revoke_access_token("jti-2", t0()).await.unwrap());
+        tx.commit().await.unwrap();
+    }
+));
