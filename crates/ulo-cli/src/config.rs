@@ -159,6 +159,8 @@ impl Config {
 }
 
 #[cfg(test)]
+// figment's Jail dictates the closure's error type, a large one.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
 
