@@ -10,6 +10,7 @@ pub mod keys;
 pub mod password;
 pub mod routes;
 pub mod sealer;
+pub mod session_cookie;
 pub mod state;
 pub mod throttle;
 
