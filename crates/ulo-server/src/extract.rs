@@ -21,6 +21,14 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
         let axum::Json(doc) = axum::Json::<Value>::from_request(req, state)
             .await
             .map_err(json_rejection)?;
+        // Every body this API takes is an object; serde would otherwise read a struct from an
+        // array by position, accepting `["x"]` as `{"name":"x"}`.
+        if !doc.is_object() {
+            return Err(ApiError::bad_request(
+                "Api validation failed: the request body must be a JSON object",
+                vec![format!("body: found {}", json_kind(&doc))],
+            ));
+        }
         if let Some(at) = nul_path(&doc) {
             let at = if at.is_empty() { "body".into() } else { at };
             return Err(ApiError::bad_request(
@@ -34,6 +42,17 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 vec![e.to_string()],
             )
         })
+    }
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
     }
 }
 

@@ -118,7 +118,12 @@ async fn query(
             .as_deref()
             .map(|s| parse_time("until", s))
             .transpose()?,
-        after: p.after.as_deref().map(decode_cursor).transpose()?,
+        after: p
+            .after
+            .as_deref()
+            .filter(|a| !a.is_empty())
+            .map(decode_cursor)
+            .transpose()?,
         filter: parse_filter(p.filter.as_deref())?,
         keywords,
         sort,

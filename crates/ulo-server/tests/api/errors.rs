@@ -518,3 +518,31 @@ async fn deleting_an_active_user_is_a_conflict() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_json_array_is_not_an_object_body() {
+    on_every_backend(async |s| {
+        let before = snapshot(s).await;
+        let (status, _, body) = send(
+            request(s, reqwest::Method::POST, "/api/v1/groups")
+                .json(&serde_json::json!([{"name": "x"}])),
+        )
+        .await;
+        assert_error(
+            (status, &body),
+            reqwest::StatusCode::BAD_REQUEST,
+            "E0000001",
+        );
+        let (status, _, body) = send(
+            request(s, reqwest::Method::POST, "/api/v1/api-tokens").json(&serde_json::json!(["x"])),
+        )
+        .await;
+        assert_error(
+            (status, &body),
+            reqwest::StatusCode::BAD_REQUEST,
+            "E0000001",
+        );
+        assert_eq!(snapshot(s).await, before, "nothing was created");
+    })
+    .await;
+}

@@ -1,3 +1,0 @@
-//! Temporary harness for tests/api/openapi.rs (delete before hand-off).
-#[path = "api/openapi.rs"]
-mod openapi;
