@@ -9,3 +9,4 @@ mod paging;
 mod support;
 mod tokens;
 mod users;
+mod openapi;
