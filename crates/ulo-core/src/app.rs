@@ -54,6 +54,49 @@ impl TokenEndpointAuthMethod {
     }
 }
 
+/// An OAuth 2.0 grant type a client may use at the token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantType {
+    /// Authorization code (with PKCE).
+    AuthorizationCode,
+    /// Refresh token (rotated on use).
+    RefreshToken,
+    /// Client credentials (confidential clients only).
+    ClientCredentials,
+}
+str_enum!(GrantType { AuthorizationCode => "authorization_code", RefreshToken => "refresh_token", ClientCredentials => "client_credentials" });
+
+/// An asymmetric JWS algorithm ulo signs with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum SigningAlg {
+    /// ECDSA P-256 with SHA-256 (the default).
+    #[default]
+    #[serde(rename = "ES256")]
+    Es256,
+    /// RSASSA-PKCS1-v1_5 with SHA-256.
+    #[serde(rename = "RS256")]
+    Rs256,
+}
+str_enum!(SigningAlg { Es256 => "ES256", Rs256 => "RS256" });
+
+/// Default access token lifetime: five minutes.
+pub const DEFAULT_ACCESS_TOKEN_LIFETIME: u32 = 300;
+/// Default refresh token lifetime (renewed on each rotation): thirty days.
+pub const DEFAULT_REFRESH_TOKEN_LIFETIME: u32 = 30 * 24 * 3600;
+
+fn default_grant_types() -> Vec<GrantType> {
+    vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
+}
+
+fn default_access_lifetime() -> u32 {
+    DEFAULT_ACCESS_TOKEN_LIFETIME
+}
+
+fn default_refresh_lifetime() -> u32 {
+    DEFAULT_REFRESH_TOKEN_LIFETIME
+}
+
 /// The universal logout protocol an app speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -92,6 +135,33 @@ pub struct OidcClient {
     pub token_endpoint_auth_method: TokenEndpointAuthMethod,
     /// Whether back-channel logout tokens must carry `sid`.
     pub backchannel_logout_session_required: bool,
+    /// Grant types the client may use.
+    #[serde(default = "default_grant_types")]
+    pub grant_types: Vec<GrantType>,
+    /// Lifetime of the JWT access tokens it gets, in seconds.
+    #[serde(default = "default_access_lifetime")]
+    pub access_token_lifetime_seconds: u32,
+    /// Lifetime of its refresh tokens, in seconds; each rotation starts it anew.
+    #[serde(default = "default_refresh_lifetime")]
+    pub refresh_token_lifetime_seconds: u32,
+    /// How its ID tokens are signed.
+    #[serde(default)]
+    pub id_token_signed_response_alg: SigningAlg,
+    /// The client's public keys (JWKS) for `private_key_jwt`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<serde_json::Value>,
+}
+
+impl OidcClient {
+    /// Whether the client may use `grant`.
+    pub fn allows(&self, grant: GrantType) -> bool {
+        self.grant_types.contains(&grant)
+    }
+
+    /// Whether the client can keep a secret (authenticates with a secret or a key).
+    pub fn is_confidential(&self) -> bool {
+        self.token_endpoint_auth_method != TokenEndpointAuthMethod::None
+    }
 }
 
 /// The logout part of an app.
@@ -206,6 +276,97 @@ pub struct OidcInput {
     /// Whether back-channel logout tokens must carry `sid`.
     #[serde(default)]
     pub backchannel_logout_session_required: bool,
+    /// Grant types (default `authorization_code` and `refresh_token`).
+    #[serde(default)]
+    pub grant_types: Option<Vec<GrantType>>,
+    /// Access token lifetime in seconds, 60 to 86400 (default 300).
+    #[serde(default)]
+    pub access_token_lifetime_seconds: Option<u32>,
+    /// Refresh token lifetime in seconds, 300 to 31536000 (default 30 days).
+    #[serde(default)]
+    pub refresh_token_lifetime_seconds: Option<u32>,
+    /// ID token signing algorithm (default `ES256`).
+    #[serde(default)]
+    pub id_token_signed_response_alg: Option<SigningAlg>,
+    /// Public keys for `private_key_jwt` (a JWKS: `{"keys":[…]}`).
+    #[serde(default)]
+    pub jwks: Option<serde_json::Value>,
+}
+
+/// Members of a JWK that only a private key has.
+const PRIVATE_JWK_MEMBERS: [&str; 7] = ["d", "p", "q", "dp", "dq", "qi", "k"];
+
+impl OidcInput {
+    /// The auth method, with its default.
+    pub fn auth_method(&self) -> TokenEndpointAuthMethod {
+        self.token_endpoint_auth_method
+            .unwrap_or(TokenEndpointAuthMethod::ClientSecretBasic)
+    }
+
+    /// Records what is wrong with the OAuth settings.
+    fn check(&self, p: &mut Problems) {
+        let method = self.auth_method();
+        if let Some(s) = self.access_token_lifetime_seconds {
+            p.check(
+                !(60..=86_400).contains(&s),
+                "oidc.accessTokenLifetimeSeconds: must be 60 to 86400",
+            );
+        }
+        if let Some(s) = self.refresh_token_lifetime_seconds {
+            p.check(
+                !(300..=31_536_000).contains(&s),
+                "oidc.refreshTokenLifetimeSeconds: must be 300 to 31536000",
+            );
+        }
+        if let Some(g) = &self.grant_types {
+            p.check(
+                g.is_empty(),
+                "oidc.grantTypes: name at least one grant type",
+            );
+            p.check(
+                g.contains(&GrantType::ClientCredentials)
+                    && method == TokenEndpointAuthMethod::None,
+                "oidc.grantTypes: client_credentials needs a confidential client (tokenEndpointAuthMethod other than none)",
+            );
+        }
+        match (&self.jwks, method) {
+            (None, TokenEndpointAuthMethod::PrivateKeyJwt) => {
+                p.add("oidc.jwks: required with private_key_jwt: the client's public keys")
+            }
+            (Some(_), m) if m != TokenEndpointAuthMethod::PrivateKeyJwt => {
+                p.add("oidc.jwks: only used with tokenEndpointAuthMethod private_key_jwt")
+            }
+            (Some(jwks), _) => {
+                if let Err(msg) = check_public_jwks(jwks) {
+                    p.add(format!("oidc.jwks: {msg}"));
+                }
+            }
+            (None, _) => {}
+        }
+    }
+}
+
+/// Checks a client's JWKS: public asymmetric keys only, at most 20.
+fn check_public_jwks(jwks: &serde_json::Value) -> Result<(), String> {
+    let keys = jwks
+        .get("keys")
+        .and_then(serde_json::Value::as_array)
+        .ok_or("must be an object with a \"keys\" array")?;
+    if keys.is_empty() || keys.len() > 20 {
+        return Err("must hold 1 to 20 keys".into());
+    }
+    for (i, k) in keys.iter().enumerate() {
+        let kty = k.get("kty").and_then(serde_json::Value::as_str);
+        if !matches!(kty, Some("RSA" | "EC" | "OKP")) {
+            return Err(format!("keys[{i}]: kty must be RSA, EC or OKP"));
+        }
+        if let Some(m) = PRIVATE_JWK_MEMBERS.iter().find(|m| k.get(**m).is_some()) {
+            return Err(format!(
+                "keys[{i}]: contains private member {m:?}; send only public keys"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Logout settings as sent by an admin.
@@ -327,6 +488,7 @@ impl AppInput {
         match self.app_type {
             AppType::Oidc => {
                 if let Some(o) = &self.oidc {
+                    o.check(&mut p);
                     for u in o.redirect_uris.iter().chain(&o.post_logout_redirect_uris) {
                         match url::Url::parse(u) {
                             Err(e) => {

@@ -12,6 +12,8 @@ pub mod ids;
 pub mod job;
 pub mod log;
 pub mod oauth;
+pub mod oidc;
 pub mod session;
+pub mod signin;
 pub mod store;
 pub mod user;

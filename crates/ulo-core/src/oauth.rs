@@ -99,4 +99,6 @@ pub struct SignInState {
     pub failed_attempts: i64,
     /// Locked out until.
     pub locked_until: Option<OffsetDateTime>,
+    /// The last TOTP time step accepted: a code is accepted once (RFC 6238 §5.2).
+    pub totp_last_step: Option<i64>,
 }

@@ -238,6 +238,10 @@ pub trait StoreTx: Send {
     ) -> Result<bool, StoreError>;
 
     // --- sign-in and sessions
+    /// Locks a user's row until the transaction ends (PostgreSQL `FOR UPDATE`; SQLite's single
+    /// writer serializes anyway), so sign-ins, session clears and password resets of one user
+    /// cannot interleave; false when the user does not exist.
+    async fn lock_user(&mut self, user: UserId) -> Result<bool, StoreError>;
     /// A user's TOTP and throttling state (default when none was stored).
     async fn sign_in_state(&mut self, user: UserId) -> Result<SignInState, StoreError>;
     /// Stores a user's TOTP and throttling state.
@@ -315,6 +319,16 @@ pub trait StoreTx: Send {
         user: UserId,
         now: OffsetDateTime,
     ) -> Result<Vec<GrantSummary>, StoreError>;
+    /// Records that a one-time JWT `jti` was used in `namespace` (e.g. a client's assertions)
+    /// until `expires`, forgetting entries expired at `now`; false when it was already recorded
+    /// and not yet expired, i.e. a replay. Concurrent callers cannot both get true.
+    async fn remember_jti(
+        &mut self,
+        namespace: &str,
+        jti: &str,
+        expires: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
 
     // --- signing keys and settings
     /// Stores a new signing key.

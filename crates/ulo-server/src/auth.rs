@@ -139,6 +139,84 @@ impl FromRequestParts<AppState> for Admin {
     }
 }
 
+/// An admin calling with an API token or, for the few routes that take it (their own API
+/// tokens), the session cookie of a signed-in admin.
+pub struct AdminPrincipal {
+    /// Who, from where, with which roles.
+    pub ctx: Context,
+    /// The admin.
+    pub user: User,
+    /// The token presented, when one was.
+    pub token: Option<ApiToken>,
+}
+
+/// The issuer's origin (`scheme://host[:port]`), what a same-site browser sends as `Origin`.
+pub fn issuer_origin(state: &AppState) -> Option<String> {
+    url::Url::parse(state.issuer())
+        .ok()
+        .map(|u| u.origin().ascii_serialization())
+}
+
+/// Whether the request's `Origin` header names the issuer's origin (CSRF defence for
+/// cookie-authenticated changes; a missing header does not match).
+pub fn same_origin(state: &AppState, headers: &axum::http::HeaderMap) -> bool {
+    let sent = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    matches!((sent, issuer_origin(state)), (Some(s), Some(o)) if s == o)
+}
+
+impl FromRequestParts<AppState> for AdminPrincipal {
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, AuthRejection> {
+        let has_token = parts.headers.contains_key(header::AUTHORIZATION);
+        let signed_in = if has_token {
+            None
+        } else {
+            crate::session_cookie::current(state, &parts.headers)
+                .await
+                .map_err(ApiError::from)?
+        };
+        let Some((_session, user)) = signed_in else {
+            let admin = Admin::from_request_parts(parts, state).await?;
+            return Ok(AdminPrincipal {
+                ctx: admin.ctx,
+                user: admin.user,
+                token: Some(admin.token),
+            });
+        };
+        // SameSite=Lax keeps the cookie off cross-site POSTs, but not off same-site ones from a
+        // sibling origin: changes made with the cookie must come from ulo's own pages.
+        if !parts.method.is_safe() && !same_origin(state, &parts.headers) {
+            return Err(AuthRejection::from(ApiError::forbidden(
+                "You do not have permission to perform the requested action: a change made with the session cookie must come from ulo's own origin (Origin header)",
+            )));
+        }
+        let roles = {
+            let mut tx = state.0.store.read().await.map_err(ApiError::from)?;
+            tx.list_roles(user.id).await.map_err(ApiError::from)?
+        };
+        if roles.is_empty() {
+            return Err(AuthRejection::from(ApiError::forbidden(
+                "You do not have permission to perform the requested action: the signed-in user holds no admin role",
+            )));
+        }
+        let ua = parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let ip = client_ip(parts).map(|i| i.to_string());
+        Ok(AdminPrincipal {
+            ctx: Context::admin(&user, roles, ip, ua),
+            user,
+            token: None,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::token_from_header;

@@ -4,6 +4,7 @@ pub mod app;
 pub mod auth;
 pub mod bootstrap;
 pub mod clock;
+pub mod credentials;
 pub mod error;
 pub mod extract;
 pub mod keys;
@@ -34,6 +35,11 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::tokens::router())
         .merge(routes::logs::router())
         .merge(routes::openapi::router())
+        .merge(routes::login::router())
+        .merge(routes::account::router())
+        .merge(routes::sessions::router())
+        .merge(routes::factors::router())
+        .merge(routes::oauth2::router())
         .fallback(routes::meta::not_found)
         .method_not_allowed_fallback(routes::meta::method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(1024 * 1024))

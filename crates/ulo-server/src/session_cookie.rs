@@ -1,7 +1,7 @@
 //! The ulo session cookie: what sign-in sets, and how every part of the server finds the
 //! session behind a request. The cookie holds a random secret; the store keeps its SHA-256.
 
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{HeaderMap, HeaderValue, header};
 use time::Duration;
 use ulo_core::auth::{hash_token, new_token_secret};
 use ulo_core::session::Session;
@@ -23,7 +23,9 @@ pub fn new_secret() -> (String, String) {
 /// Whether cookies must be `Secure`: always, unless the issuer is plain http on loopback.
 fn secure(state: &AppState) -> bool {
     let issuer = state.issuer();
-    let Ok(url) = url::Url::parse(issuer) else { return true };
+    let Ok(url) = url::Url::parse(issuer) else {
+        return true;
+    };
     let loopback = match url.host() {
         Some(url::Host::Ipv4(a)) => a.is_loopback(),
         Some(url::Host::Ipv6(a)) => a.is_loopback(),
@@ -36,15 +38,21 @@ fn secure(state: &AppState) -> bool {
 /// `Set-Cookie` for a new session: HttpOnly, SameSite=Lax, Secure unless plain http on loopback.
 pub fn set(state: &AppState, secret: &str, max_age: Duration) -> HeaderValue {
     let secure = if secure(state) { "; Secure" } else { "" };
-    let v = format!("{NAME}={secret}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}", max_age.whole_seconds());
-    HeaderValue::from_str(&v).unwrap_or_else(|_| HeaderValue::from_static("ulo_session=; Path=/; Max-Age=0"))
+    let v = format!(
+        "{NAME}={secret}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+        max_age.whole_seconds()
+    );
+    HeaderValue::from_str(&v)
+        .unwrap_or_else(|_| HeaderValue::from_static("ulo_session=; Path=/; Max-Age=0"))
 }
 
 /// `Set-Cookie` that removes the cookie.
 pub fn clear(state: &AppState) -> HeaderValue {
     let secure = if secure(state) { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!("{NAME}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"))
-        .unwrap_or_else(|_| HeaderValue::from_static("ulo_session=; Path=/; Max-Age=0"))
+    HeaderValue::from_str(&format!(
+        "{NAME}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("ulo_session=; Path=/; Max-Age=0"))
 }
 
 /// The cookie's secret in a request, if any.
@@ -62,15 +70,24 @@ pub fn secret(headers: &HeaderMap) -> Option<String> {
 
 /// The live session behind a request and its ACTIVE user; records the use. `None` when there is
 /// no cookie, or its session ended, expired or went idle, or its user may no longer sign in.
-pub async fn current(state: &AppState, headers: &HeaderMap) -> Result<Option<(Session, User)>, StoreError> {
-    let Some(secret) = secret(headers) else { return Ok(None) };
+pub async fn current(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<(Session, User)>, StoreError> {
+    let Some(secret) = secret(headers) else {
+        return Ok(None);
+    };
     let now = state.0.clock.now();
     let mut tx = state.0.store.read().await?;
-    let Some(session) = tx.find_session(&hash_token(&secret)).await? else { return Ok(None) };
+    let Some(session) = tx.find_session(&hash_token(&secret)).await? else {
+        return Ok(None);
+    };
     if !session.is_live(now) {
         return Ok(None);
     }
-    let Some(user) = tx.get_user(session.user_id).await? else { return Ok(None) };
+    let Some(user) = tx.get_user(session.user_id).await? else {
+        return Ok(None);
+    };
     drop(tx);
     if user.status != UserStatus::Active {
         return Ok(None);
@@ -91,7 +108,10 @@ mod tests {
     #[test]
     fn finds_the_cookie_among_others() {
         let mut h = HeaderMap::new();
-        h.append(header::COOKIE, HeaderValue::from_static("a=1; ulo_session=abc ; b=2"));
+        h.append(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; ulo_session=abc ; b=2"),
+        );
         assert_eq!(secret(&h).as_deref(), Some("abc"));
         let mut h = HeaderMap::new();
         h.append(header::COOKIE, HeaderValue::from_static("ulo_session="));

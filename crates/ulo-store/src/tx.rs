@@ -446,15 +446,22 @@ macro_rules! store_tx {
                 Ok(r.rows_affected() == 1)
             }
 
+            async fn lock_user(&mut self, user: UserId) -> Result<bool, StoreError> {
+                let lock = if $dialect == crate::filter_sql::Dialect::Postgres { " FOR UPDATE" } else { "" };
+                let sql = format!("SELECT id FROM users WHERE id=$1{lock}");
+                let row: Option<(String,)> = sqlx::query_as(AssertSqlSafe(sql.as_str())).bind(user.to_string()).fetch_optional(&mut *self.tx).await.map_err(db_err)?;
+                Ok(row.is_some())
+            }
+
             async fn sign_in_state(&mut self, user: UserId) -> Result<SignInState, StoreError> {
-                let row: Option<(Option<String>, Option<i64>, i64, Option<i64>)> = sqlx::query_as("SELECT totp_sealed, totp_verified, failed_attempts, locked_until FROM sign_in_state WHERE user_id=$1")
+                let row: Option<(Option<String>, Option<i64>, i64, Option<i64>, Option<i64>)> = sqlx::query_as("SELECT totp_sealed, totp_verified, failed_attempts, locked_until, totp_last_step FROM sign_in_state WHERE user_id=$1")
                     .bind(user.to_string()).fetch_optional(&mut *self.tx).await.map_err(db_err)?;
-                Ok(row.map(|(t, v, f, l)| SignInState { totp_sealed: t, totp_verified: v.map(from_millis), failed_attempts: f, locked_until: l.map(from_millis) }).unwrap_or_default())
+                Ok(row.map(|(t, v, f, l, s)| SignInState { totp_sealed: t, totp_verified: v.map(from_millis), failed_attempts: f, locked_until: l.map(from_millis), totp_last_step: s }).unwrap_or_default())
             }
 
             async fn put_sign_in_state(&mut self, user: UserId, st: &SignInState) -> Result<(), StoreError> {
-                sqlx::query("INSERT INTO sign_in_state (user_id, totp_sealed, totp_verified, failed_attempts, locked_until) VALUES ($1,$2,$3,$4,$5) ON CONFLICT (user_id) DO UPDATE SET totp_sealed=excluded.totp_sealed, totp_verified=excluded.totp_verified, failed_attempts=excluded.failed_attempts, locked_until=excluded.locked_until")
-                    .bind(user.to_string()).bind(st.totp_sealed.as_deref()).bind(st.totp_verified.map(to_millis)).bind(st.failed_attempts).bind(st.locked_until.map(to_millis))
+                sqlx::query("INSERT INTO sign_in_state (user_id, totp_sealed, totp_verified, failed_attempts, locked_until, totp_last_step) VALUES ($1,$2,$3,$4,$5,$6) ON CONFLICT (user_id) DO UPDATE SET totp_sealed=excluded.totp_sealed, totp_verified=excluded.totp_verified, failed_attempts=excluded.failed_attempts, locked_until=excluded.locked_until, totp_last_step=excluded.totp_last_step")
+                    .bind(user.to_string()).bind(st.totp_sealed.as_deref()).bind(st.totp_verified.map(to_millis)).bind(st.failed_attempts).bind(st.locked_until.map(to_millis)).bind(st.totp_last_step)
                     .execute(&mut *self.tx).await.map_err(db_err)?;
                 Ok(())
             }
@@ -578,6 +585,14 @@ macro_rules! store_tx {
                 sqlx::query("UPDATE refresh_tokens SET revoked=$2 WHERE user_id=$1 AND revoked IS NULL").bind(user.to_string()).bind(to_millis(now)).execute(&mut *self.tx).await.map_err(db_err)?;
                 sqlx::query("UPDATE access_tokens SET revoked=$2 WHERE user_id=$1 AND revoked IS NULL").bind(user.to_string()).bind(to_millis(now)).execute(&mut *self.tx).await.map_err(db_err)?;
                 grant_summaries(rows)
+            }
+
+            async fn remember_jti(&mut self, namespace: &str, jti: &str, expires: OffsetDateTime, now: OffsetDateTime) -> Result<bool, StoreError> {
+                sqlx::query("DELETE FROM seen_jtis WHERE expires <= $1").bind(to_millis(now)).execute(&mut *self.tx).await.map_err(db_err)?;
+                // The primary key decides: of two concurrent inserts only one lands.
+                let r = sqlx::query("INSERT INTO seen_jtis (namespace, jti, expires) VALUES ($1,$2,$3) ON CONFLICT (namespace, jti) DO NOTHING")
+                    .bind(namespace).bind(jti).bind(to_millis(expires)).execute(&mut *self.tx).await.map_err(db_err)?;
+                Ok(r.rows_affected() == 1)
             }
 
             async fn insert_signing_key(&mut self, k: &SigningKeyRecord) -> Result<(), StoreError> {

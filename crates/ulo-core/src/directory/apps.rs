@@ -4,8 +4,8 @@ use super::groups::load_group;
 use super::users::load_user;
 use super::{Directory, require_read, require_write, unique_as};
 use crate::app::{
-    App, AppInput, AppSecrets, AppStatus, AppType, OidcClient, Provisioning, ScimTarget,
-    TokenEndpointAuthMethod,
+    App, AppInput, AppSecrets, AppStatus, AppType, DEFAULT_ACCESS_TOKEN_LIFETIME,
+    DEFAULT_REFRESH_TOKEN_LIFETIME, GrantType, OidcClient, Provisioning, ScimTarget,
 };
 use crate::auth::{hash_token, random_base62};
 use crate::context::Context;
@@ -57,9 +57,7 @@ impl Directory<'_> {
         let oidc = match input.app_type {
             AppType::Oidc => {
                 let o = input.oidc.clone().unwrap_or_default();
-                let method = o
-                    .token_endpoint_auth_method
-                    .unwrap_or(TokenEndpointAuthMethod::ClientSecretBasic);
+                let method = o.auth_method();
                 let client_id = previous
                     .and_then(|a| a.oidc.as_ref().map(|o| o.client_id.clone()))
                     .unwrap_or_else(|| format!("0oa{}", random_base62(17)));
@@ -78,6 +76,19 @@ impl Directory<'_> {
                     post_logout_redirect_uris: o.post_logout_redirect_uris,
                     token_endpoint_auth_method: method,
                     backchannel_logout_session_required: o.backchannel_logout_session_required,
+                    grant_types: o.grant_types.unwrap_or_else(|| {
+                        vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
+                    }),
+                    access_token_lifetime_seconds: o
+                        .access_token_lifetime_seconds
+                        .unwrap_or(DEFAULT_ACCESS_TOKEN_LIFETIME),
+                    refresh_token_lifetime_seconds: o
+                        .refresh_token_lifetime_seconds
+                        .unwrap_or(DEFAULT_REFRESH_TOKEN_LIFETIME),
+                    id_token_signed_response_alg: o
+                        .id_token_signed_response_alg
+                        .unwrap_or_default(),
+                    jwks: o.jwks,
                 })
             }
             AppType::DesktopMfa => None,

@@ -1,10 +1,16 @@
 //! The HTTP surface: one module per resource; handlers stay thin.
 
+pub mod account;
 pub mod apps;
+pub mod factors;
 pub mod groups;
+pub mod login;
 pub mod logs;
 pub mod meta;
+pub mod oauth2;
 pub mod openapi;
+pub mod page;
 pub mod paging;
+pub mod sessions;
 pub mod tokens;
 pub mod users;

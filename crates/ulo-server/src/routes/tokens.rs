@@ -1,4 +1,4 @@
-//! `/api/v1/api-tokens`: an admin's own API tokens.
+//! `/api/v1/api-tokens`: an admin's own API tokens, with a token or the signed-in admin's cookie.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use ulo_core::auth::ApiToken;
 
-use crate::auth::Admin;
+use crate::auth::{Admin, AdminPrincipal};
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiPath};
 use crate::state::AppState;
@@ -33,7 +33,7 @@ struct Body {
 
 async fn create(
     State(state): State<AppState>,
-    admin: Admin,
+    admin: AdminPrincipal,
     ApiJson(body): ApiJson<Body>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let created = state
@@ -47,7 +47,7 @@ async fn create(
     Ok((StatusCode::CREATED, Json(v)))
 }
 
-async fn list(State(state): State<AppState>, admin: Admin) -> ApiResult<Json<Value>> {
+async fn list(State(state): State<AppState>, admin: AdminPrincipal) -> ApiResult<Json<Value>> {
     let ts = state.directory().list_api_tokens(admin.user.id).await?;
     Ok(Json(Value::Array(ts.iter().map(token_json).collect())))
 }
@@ -58,7 +58,7 @@ async fn current(admin: Admin) -> Json<Value> {
 
 async fn revoke(
     State(state): State<AppState>,
-    admin: Admin,
+    admin: AdminPrincipal,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
     state.directory().revoke_api_token(&admin.ctx, &id).await?;

@@ -798,6 +798,7 @@ on_every_backend!(sessions_codes_and_token_families, |store| Box::pin(
             totp_verified: Some(t0()),
             failed_attempts: 2,
             locked_until: None,
+            totp_last_step: Some(59_000_000),
         };
         tx.put_sign_in_state(u.id, &st).await.unwrap();
         tx.commit().await.unwrap();
@@ -886,6 +887,107 @@ on_every_backend!(sessions_codes_and_token_families, |store| Box::pin(
         );
         assert!(tx.list_grants(u.id, t0()).await.unwrap().is_empty());
         assert!(!tx.revoke_access_token("jti-2", t0()).await.unwrap());
+        tx.commit().await.unwrap();
+    }
+));
+
+on_every_backend!(lock_user_serializes, |store| Box::pin(async move {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use ulo_core::oauth::SignInState;
+
+    let u = user("locked@example.com", "Locked");
+    insert_user(store.as_ref(), &u).await;
+    let mut tx = store.begin().await.unwrap();
+    assert!(!tx.lock_user(UserId::new()).await.unwrap());
+    assert!(tx.lock_user(u.id).await.unwrap());
+    let written = Arc::new(AtomicBool::new(false));
+    let (other_store, other_written, id) = (store.clone(), written.clone(), u.id);
+    // A second transaction locking the same user goes on only after the first committed,
+    // so it reads the first one's write (the counter cannot lose an increment).
+    let other = tokio::spawn(async move {
+        let mut tx = other_store.begin().await.unwrap();
+        assert!(tx.lock_user(id).await.unwrap());
+        assert!(
+            other_written.load(Ordering::SeqCst),
+            "the lock did not wait"
+        );
+        let st = tx.sign_in_state(id).await.unwrap();
+        tx.put_sign_in_state(
+            id,
+            &SignInState {
+                failed_attempts: st.failed_attempts + 1,
+                ..st
+            },
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    });
+    let st = tx.sign_in_state(u.id).await.unwrap();
+    tx.put_sign_in_state(
+        u.id,
+        &SignInState {
+            failed_attempts: st.failed_attempts + 1,
+            totp_last_step: Some(7),
+            ..st
+        },
+    )
+    .await
+    .unwrap();
+    written.store(true, Ordering::SeqCst);
+    tx.commit().await.unwrap();
+    other.await.unwrap();
+    let mut tx = store.read().await.unwrap();
+    let st = tx.sign_in_state(u.id).await.unwrap();
+    assert_eq!((st.failed_attempts, st.totp_last_step), (2, Some(7)));
+}));
+
+on_every_backend!(remember_jti_refuses_replays_until_expiry, |store| Box::pin(
+    async move {
+        let now = t0();
+        let mut tx = store.begin().await.unwrap();
+        let until = now + Duration::minutes(5);
+        assert!(
+            tx.remember_jti("client-assertion:a", "j1", until, now)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !tx.remember_jti("client-assertion:a", "j1", until, now)
+                .await
+                .unwrap(),
+            "a replay"
+        );
+        // Namespaces are apart.
+        assert!(
+            tx.remember_jti("client-assertion:b", "j1", until, now)
+                .await
+                .unwrap()
+        );
+        tx.commit().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
+        assert!(
+            !tx.remember_jti(
+                "client-assertion:a",
+                "j1",
+                until,
+                now + Duration::minutes(4)
+            )
+            .await
+            .unwrap()
+        );
+        // Once expired, the entry is forgotten (the JWT's own exp refuses it by then).
+        let later = now + Duration::minutes(5);
+        assert!(
+            tx.remember_jti(
+                "client-assertion:a",
+                "j1",
+                later + Duration::minutes(5),
+                later
+            )
+            .await
+            .unwrap()
+        );
         tx.commit().await.unwrap();
     }
 ));

@@ -1,0 +1,245 @@
+//! What a logout must end: a user's ulo sessions and, optionally, every OAuth token issued to
+//! them, with one System Log event per ended session and per app, in the caller's transaction.
+
+use time::OffsetDateTime;
+
+use super::{end_reason, load_user, require_read, require_write};
+use crate::clock::Clock;
+use crate::context::Context;
+use crate::error::DomainError;
+use crate::ids::SessionId;
+use crate::log::{LogEvent, Target};
+use crate::session::{GrantSummary, IDLE_TIMEOUT, Session};
+use crate::store::{Store, StoreTx};
+use crate::user::User;
+
+/// What to end besides the user's ulo sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClearOptions {
+    /// Also revoke every refresh and access token issued to the user.
+    pub oauth_tokens: bool,
+    /// Why, recorded on each session (see [`end_reason`]).
+    pub reason: &'static str,
+}
+
+impl Default for ClearOptions {
+    fn default() -> Self {
+        ClearOptions {
+            oauth_tokens: false,
+            reason: end_reason::ADMIN_CLEAR,
+        }
+    }
+}
+
+/// What a clear ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClearReport {
+    /// The user.
+    pub user: User,
+    /// Sessions ended.
+    pub sessions: Vec<SessionId>,
+    /// Tokens revoked, per app (only with `oauth_tokens`).
+    pub grants: Vec<GrantSummary>,
+}
+
+/// A user's live sessions and token grants, for the sessions API.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserSessions {
+    /// The user.
+    pub user: User,
+    /// Sessions still usable, oldest first.
+    pub sessions: Vec<Session>,
+    /// Live tokens per app, with the app's label when it still exists.
+    pub grants: Vec<(GrantSummary, Option<String>)>,
+}
+
+/// When a session stops being usable if nothing uses it.
+pub fn idle_expires(session: &Session) -> OffsetDateTime {
+    (session.last_used + IDLE_TIMEOUT).min(session.expires)
+}
+
+/// `user.session.end` for one session.
+pub(super) fn session_end_event(
+    ctx: &Context,
+    owner: &User,
+    session: &Session,
+    reason: &str,
+    now: OffsetDateTime,
+) -> LogEvent {
+    LogEvent::build(ctx, "user.session.end", now, "User session ended")
+        .target(Target::user(owner))
+        .debug("sessionId", session.id.to_string())
+        .debug("reason", reason)
+        .finish()
+}
+
+/// Ends every open session of the user named by `key` (id or login) and, with
+/// `opts.oauth_tokens`, revokes their tokens; all in one transaction under `ctx`'s
+/// transaction id. Needs SUPER_ADMIN.
+pub async fn clear_sessions(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    ctx: &Context,
+    key: &str,
+    opts: ClearOptions,
+) -> Result<ClearReport, DomainError> {
+    require_write(ctx)?;
+    let mut tx = store.begin().await?;
+    let user = load_user(tx.as_mut(), key).await?;
+    let report = clear_sessions_in(tx.as_mut(), ctx, &user, clock.now(), opts).await?;
+    tx.commit().await?;
+    Ok(report)
+}
+
+/// [`clear_sessions`] inside the caller's transaction, for operations that end sessions as one
+/// of their steps (password reset, Universal Logout). Checks no permission: the caller did.
+/// Writes `user.session.clear`, then one `user.session.end` per session and one
+/// `app.oauth2.token.revoke` per app whose tokens were live.
+pub async fn clear_sessions_in(
+    tx: &mut dyn StoreTx,
+    ctx: &Context,
+    user: &User,
+    now: OffsetDateTime,
+    opts: ClearOptions,
+) -> Result<ClearReport, DomainError> {
+    // A sign-in committing between listing and ending would leave a session open.
+    tx.lock_user(user.id).await?;
+    let open = tx.list_open_sessions(user.id).await?;
+    let mut ended = Vec::new();
+    for s in &open {
+        if tx.end_session(s.id, opts.reason, now).await? {
+            ended.push(s);
+        }
+    }
+    let grants = if opts.oauth_tokens {
+        tx.revoke_user_tokens(user.id, now).await?
+    } else {
+        Vec::new()
+    };
+    let (refresh, access) = grants.iter().fold((0, 0), |(r, a), g| {
+        (r + g.refresh_tokens, a + g.access_tokens)
+    });
+    let clear = LogEvent::build(
+        ctx,
+        "user.session.clear",
+        now,
+        format!("Clear user sessions of {}", user.profile.login),
+    )
+    .target(Target::user(user))
+    .debug("reason", opts.reason)
+    .debug("sessionsEnded", ended.len() as i64)
+    .debug("oauthTokens", opts.oauth_tokens)
+    .debug("refreshTokensRevoked", refresh)
+    .debug("accessTokensRevoked", access)
+    .finish();
+    tx.append_event(&clear).await?;
+    for s in &ended {
+        let ev = session_end_event(ctx, user, s, opts.reason, now);
+        tx.append_event(&ev).await?;
+    }
+    for g in &grants {
+        let app = tx.get_app(g.app_id).await?;
+        let app_target = match &app {
+            Some(a) => Target::app(a),
+            None => Target::new("AppInstance", g.app_id, "", ""),
+        };
+        let ev = LogEvent::build(
+            ctx,
+            "app.oauth2.token.revoke",
+            now,
+            "Revoke the user's OAuth tokens at the app",
+        )
+        .target(Target::user(user))
+        .target(app_target)
+        .debug("reason", opts.reason)
+        .debug("refreshTokens", g.refresh_tokens)
+        .debug("accessTokens", g.access_tokens)
+        .finish();
+        tx.append_event(&ev).await?;
+    }
+    Ok(ClearReport {
+        user: user.clone(),
+        sessions: ended.iter().map(|s| s.id).collect(),
+        grants,
+    })
+}
+
+impl super::SignIn<'_> {
+    /// A user's live sessions and live token grants per app. Needs an admin role.
+    pub async fn list_sessions(
+        &self,
+        ctx: &Context,
+        key: &str,
+    ) -> Result<UserSessions, DomainError> {
+        require_read(ctx)?;
+        let now = self.clock.now();
+        let mut tx = self.store.read().await?;
+        let user = load_user(tx.as_mut(), key).await?;
+        let sessions = tx
+            .list_open_sessions(user.id)
+            .await?
+            .into_iter()
+            .filter(|s| s.is_live(now))
+            .collect();
+        let mut grants = Vec::new();
+        for g in tx.list_grants(user.id, now).await? {
+            let label = tx.get_app(g.app_id).await?.map(|a| a.label);
+            grants.push((g, label));
+        }
+        Ok(UserSessions {
+            user,
+            sessions,
+            grants,
+        })
+    }
+
+    /// Sets a new password chosen by an admin (hashed by the caller), lifts a lockout, and ends
+    /// the user's sessions and tokens: `user.account.reset_password` and the clear's events in
+    /// one transaction.
+    pub async fn reset_password(
+        &self,
+        ctx: &Context,
+        key: &str,
+        hash: &str,
+    ) -> Result<ClearReport, DomainError> {
+        require_write(ctx)?;
+        let mut tx = self.store.begin().await?;
+        let mut user = load_user(tx.as_mut(), key).await?;
+        tx.lock_user(user.id).await?;
+        let now = self.clock.now();
+        tx.set_password_hash(user.id, hash).await?;
+        user.password_changed = Some(now);
+        user.last_updated = now;
+        tx.update_user(&user).await?;
+        let mut st = tx.sign_in_state(user.id).await?;
+        let was_locked = st.locked_until.is_some_and(|t| t > now);
+        if st.failed_attempts != 0 || st.locked_until.is_some() {
+            st.failed_attempts = 0;
+            st.locked_until = None;
+            tx.put_sign_in_state(user.id, &st).await?;
+        }
+        let ev = LogEvent::build(
+            ctx,
+            "user.account.reset_password",
+            now,
+            format!("Admin reset the password of {}", user.profile.login),
+        )
+        .target(Target::user(&user))
+        .debug("unlocked", was_locked)
+        .finish();
+        tx.append_event(&ev).await?;
+        let report = clear_sessions_in(
+            tx.as_mut(),
+            ctx,
+            &user,
+            now,
+            ClearOptions {
+                oauth_tokens: true,
+                reason: end_reason::PASSWORD_RESET,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(report)
+    }
+}

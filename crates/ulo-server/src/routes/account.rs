@@ -1,0 +1,164 @@
+//! The signed-in user's own account pages: `GET/POST /account/totp` to set up an authenticator
+//! app (the secret is shown while the factor is pending; a code activates it).
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::get;
+use ulo_core::error::DomainError;
+use ulo_core::signin::{TotpStatus, anonymous_context, user_context};
+use ulo_core::user::User;
+
+use super::page::{ClientInfo, escape, form_field, para, query_value, render, see_other};
+use crate::session_cookie;
+use crate::state::AppState;
+
+const PATH: &str = "/account/totp";
+
+/// The routes.
+pub fn router() -> Router<AppState> {
+    Router::new().route(PATH, get(show).post(verify))
+}
+
+fn to_login() -> Response {
+    see_other(&format!("/login?return_to={}", query_value(PATH)))
+}
+
+fn failed(detail: impl std::fmt::Display) -> Response {
+    tracing::error!(detail = %detail, "account page failed");
+    render(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Authenticator app",
+        &para("error", "Something went wrong on our side. Try again."),
+    )
+}
+
+fn domain_failure(e: DomainError) -> Response {
+    match e {
+        DomainError::InvalidState(m) => render(
+            StatusCode::CONFLICT,
+            "Authenticator app",
+            &para("error", &m),
+        ),
+        DomainError::Forbidden(m) => render(
+            StatusCode::FORBIDDEN,
+            "Authenticator app",
+            &para("error", &m),
+        ),
+        other => failed(other),
+    }
+}
+
+/// The page with the pending secret and the form for a code.
+async fn enrollment_page(
+    state: &AppState,
+    client: ClientInfo,
+    user: &User,
+    status: StatusCode,
+    message: Option<&str>,
+) -> Response {
+    let ctx = user_context(
+        &anonymous_context(client.ip.map(|i| i.to_string()), client.user_agent),
+        user,
+    );
+    let sign_in = crate::credentials::sign_in(state);
+    let key = user.id.to_string();
+    match sign_in.totp_factor(&ctx, &key).await {
+        Ok(f) if f.status == TotpStatus::Active => {
+            return render(
+                StatusCode::OK,
+                "Authenticator app",
+                &para(
+                    "note",
+                    "An authenticator app is set up: sign-in asks for its code.",
+                ),
+            );
+        }
+        Ok(_) => {}
+        Err(e) => return domain_failure(e),
+    }
+    let secret = match sign_in.enroll_totp(&ctx, &key, true).await {
+        Ok((_, secret)) => secret,
+        Err(e) => return domain_failure(e),
+    };
+    let (base32, uri) = match crate::credentials::enrollment(state, &secret, &user.profile.login) {
+        Ok(v) => v,
+        Err(e) => return failed(e),
+    };
+    let msg = message.map(|m| para("error", m)).unwrap_or_default();
+    let body = format!(
+        "{msg}{note}<p>Secret: <code id=\"secret\">{base32}</code></p>\
+<p>Link: <a id=\"otpauth\" href=\"{uri}\"><code>{uri}</code></a></p>\
+<form method=\"post\" action=\"{PATH}\">\
+<label for=\"passCode\">Code</label>\
+<input type=\"text\" id=\"passCode\" name=\"passCode\" inputmode=\"numeric\" autocomplete=\"one-time-code\" required>\
+<button type=\"submit\">Activate</button></form>",
+        note = para(
+            "note",
+            "Add this secret to your authenticator app, then enter the code it shows.",
+        ),
+        base32 = escape(&base32),
+        uri = escape(&uri),
+    );
+    render(status, "Authenticator app", &body)
+}
+
+async fn show(State(state): State<AppState>, client: ClientInfo, headers: HeaderMap) -> Response {
+    match session_cookie::current(&state, &headers).await {
+        Ok(Some((_, user))) => enrollment_page(&state, client, &user, StatusCode::OK, None).await,
+        Ok(None) => to_login(),
+        Err(e) => failed(e),
+    }
+}
+
+async fn verify(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let user = match session_cookie::current(&state, &headers).await {
+        Ok(Some((_, user))) => user,
+        Ok(None) => return to_login(),
+        Err(e) => return failed(e),
+    };
+    // A change made with the cookie must come from ulo's own pages.
+    if !crate::auth::same_origin(&state, &headers) {
+        return render(
+            StatusCode::FORBIDDEN,
+            "Authenticator app",
+            &para("error", "This form was sent from another site."),
+        );
+    }
+    let code = form_field(&body, "passCode").unwrap_or_default();
+    let ctx = user_context(
+        &anonymous_context(client.ip.map(|i| i.to_string()), client.user_agent.clone()),
+        &user,
+    );
+    match crate::credentials::sign_in(&state)
+        .activate_totp(&ctx, &user.id.to_string(), &code)
+        .await
+    {
+        Ok(true) => render(
+            StatusCode::OK,
+            "Authenticator app",
+            &para(
+                "note",
+                "Your authenticator app is set up: sign-in now asks for its code.",
+            ),
+        ),
+        Ok(false) => {
+            enrollment_page(
+                &state,
+                client,
+                &user,
+                StatusCode::BAD_REQUEST,
+                Some("That code is wrong. Try the current one."),
+            )
+            .await
+        }
+        Err(e) => domain_failure(e),
+    }
+}

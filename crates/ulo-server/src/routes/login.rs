@@ -1,0 +1,323 @@
+//! The sign-in pages: `GET/POST /login` (password, then a TOTP code when the user has one) and
+//! `GET /login/done`. A successful sign-in sets the session cookie and sends the browser back to
+//! `return_to` (a path on this server only) or to `/login/done`.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response;
+use axum::routing::get;
+use axum::{Router, extract::RawQuery};
+use serde::{Deserialize, Serialize};
+use ulo_core::auth::random_base62;
+use ulo_core::session::MAX_LIFETIME;
+use ulo_core::signin::{
+    FailureReason, FirstFactor, PendingSignIn, SignInRequest, SignInResult, anonymous_context,
+};
+use ulo_jose::{KeyAlg, VerifyOptions};
+
+use super::page::{ClientInfo, escape, form_field, is_local_path, para, render, see_other};
+use crate::session_cookie;
+use crate::state::AppState;
+
+/// Where a sign-in without `return_to` ends.
+pub const DONE_PATH: &str = "/login/done";
+/// `typ` of the token that carries a half-finished sign-in (password checked, code missing).
+const PENDING_TYP: &str = "ulo-pending+jwt";
+/// How long the TOTP step may take.
+const PENDING_SECONDS: i64 = 300;
+
+/// The routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/login", get(show).post(submit))
+        .route(DONE_PATH, get(done))
+}
+
+/// The one answer to every refused sign-in, whatever the reason (no account enumeration).
+const GENERIC_FAILURE: &str = "Sign-in failed: the username or password is wrong, or this account is locked for a while after too many failed attempts.";
+
+fn return_to_of(raw: Option<String>) -> Option<String> {
+    raw.filter(|r| is_local_path(r))
+}
+
+fn login_form(
+    status: StatusCode,
+    message: Option<&str>,
+    username: &str,
+    return_to: Option<&str>,
+) -> Response {
+    let msg = message.map(|m| para("error", m)).unwrap_or_default();
+    let body = format!(
+        "{msg}<form method=\"post\" action=\"/login\">\
+<input type=\"hidden\" name=\"return_to\" value=\"{rt}\">\
+<label for=\"username\">Username</label>\
+<input type=\"text\" id=\"username\" name=\"username\" value=\"{user}\" autocomplete=\"username\" autofocus required>\
+<label for=\"password\">Password</label>\
+<input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required>\
+<button type=\"submit\">Sign in</button></form>",
+        rt = escape(return_to.unwrap_or("")),
+        user = escape(username),
+    );
+    render(status, "Sign in", &body)
+}
+
+fn totp_form(
+    status: StatusCode,
+    message: Option<&str>,
+    pending: &str,
+    return_to: Option<&str>,
+) -> Response {
+    let msg = message.map(|m| para("error", m)).unwrap_or_default();
+    let body = format!(
+        "{msg}{note}<form method=\"post\" action=\"/login\">\
+<input type=\"hidden\" name=\"pending\" value=\"{pending}\">\
+<input type=\"hidden\" name=\"return_to\" value=\"{rt}\">\
+<label for=\"totp\">Code</label>\
+<input type=\"text\" id=\"totp\" name=\"totp\" inputmode=\"numeric\" autocomplete=\"one-time-code\" autofocus required>\
+<button type=\"submit\">Verify</button></form>",
+        note = para(
+            "note",
+            "Enter the 6-digit code from your authenticator app."
+        ),
+        pending = escape(pending),
+        rt = escape(return_to.unwrap_or("")),
+    );
+    render(status, "Verify it's you", &body)
+}
+
+async fn show(RawQuery(query): RawQuery) -> Response {
+    let return_to = query
+        .as_deref()
+        .and_then(|q| form_field(q.as_bytes(), "return_to"))
+        .and_then(|r| return_to_of(Some(r)));
+    login_form(StatusCode::OK, None, "", return_to.as_deref())
+}
+
+fn throttled(wait: std::time::Duration) -> Response {
+    let secs = wait.as_secs().max(1);
+    let mut resp = render(
+        StatusCode::TOO_MANY_REQUESTS,
+        "Sign in",
+        &para(
+            "error",
+            &format!("Too many failed sign-ins from this address. Try again in {secs} seconds."),
+        ),
+    );
+    if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    resp
+}
+
+#[derive(Serialize, Deserialize)]
+struct PendingClaims {
+    iss: String,
+    aud: String,
+    sub: String,
+    jti: String,
+    iat: i64,
+    exp: i64,
+    /// `passwordChanged` of the user when the password was checked (Unix ms).
+    pwc: Option<i64>,
+    /// `lastLogin` of the user then (Unix ms): a completed sign-in voids the token.
+    ll: Option<i64>,
+}
+
+fn pending_audience(state: &AppState) -> String {
+    format!("{}/login", state.issuer())
+}
+
+fn sign_pending(state: &AppState, p: &PendingSignIn) -> Result<String, String> {
+    let now = state.0.clock.now().unix_timestamp();
+    let claims = PendingClaims {
+        iss: state.issuer().to_string(),
+        aud: pending_audience(state),
+        sub: p.user_id.to_string(),
+        jti: random_base62(22),
+        iat: now,
+        exp: now + PENDING_SECONDS,
+        pwc: p.password_changed,
+        ll: p.last_login,
+    };
+    state
+        .keys()
+        .sign(KeyAlg::ES256, PENDING_TYP, &claims)
+        .map_err(|e| e.to_string())
+}
+
+fn verify_pending(state: &AppState, token: &str) -> Option<PendingSignIn> {
+    let aud = pending_audience(state);
+    let opts = VerifyOptions {
+        expected_typ: Some(PENDING_TYP),
+        issuer: Some(state.issuer()),
+        audience: Some(&aud),
+        leeway_secs: 0,
+        now_unix: Some(state.0.clock.now().unix_timestamp()),
+    };
+    let (_, claims) = state.keys().verify(token, &opts).ok()?;
+    // `exp` is required here (the verifier checks it only when present).
+    let c: PendingClaims = serde_json::from_value(claims).ok()?;
+    Some(PendingSignIn {
+        user_id: c.sub.parse().ok()?,
+        password_changed: c.pwc,
+        last_login: c.ll,
+    })
+}
+
+fn internal(detail: impl std::fmt::Display) -> Response {
+    tracing::error!(detail = %detail, "sign-in failed internally");
+    render(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Sign in",
+        &para("error", "Something went wrong on our side. Try again."),
+    )
+}
+
+async fn submit(
+    State(state): State<AppState>,
+    client: ClientInfo,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    // A cross-site form must not sign the browser in (login CSRF); browsers always send Origin
+    // on form POSTs, other clients may omit it.
+    if headers.contains_key(header::ORIGIN) && !crate::auth::same_origin(&state, &headers) {
+        return render(
+            StatusCode::FORBIDDEN,
+            "Sign in",
+            &para("error", "This sign-in form was sent from another site."),
+        );
+    }
+    if let Some(wait) = client.ip.and_then(|ip| state.0.auth_failures.blocked(ip)) {
+        return throttled(wait);
+    }
+    let field = |name| form_field(&body, name).filter(|v| !v.is_empty());
+    let return_to = return_to_of(field("return_to"));
+    let rt = return_to.as_deref();
+    let username = field("username").unwrap_or_default();
+    let pending_token = field("pending");
+    let first = match (&pending_token, field("password")) {
+        (Some(token), _) => match verify_pending(&state, token) {
+            Some(p) => FirstFactor::Pending(p),
+            None => {
+                if let Some(ip) = client.ip {
+                    state.0.auth_failures.fail(ip);
+                }
+                return login_form(
+                    StatusCode::UNAUTHORIZED,
+                    Some("Your sign-in expired. Sign in again."),
+                    "",
+                    rt,
+                );
+            }
+        },
+        (None, Some(password)) if !username.trim().is_empty() => FirstFactor::Password {
+            login: username.clone(),
+            password,
+        },
+        _ => {
+            return login_form(
+                StatusCode::BAD_REQUEST,
+                Some("Enter your username and password."),
+                &username,
+                rt,
+            );
+        }
+    };
+    let replaces = match session_cookie::current(&state, &headers).await {
+        Ok(current) => current.map(|(s, _)| s.id),
+        Err(e) => return internal(e),
+    };
+    let (secret, secret_hash) = session_cookie::new_secret();
+    let ctx = anonymous_context(client.ip.map(|i| i.to_string()), client.user_agent);
+    let req = SignInRequest {
+        first,
+        totp: field("totp"),
+        secret_hash,
+        replaces,
+    };
+    let result = match crate::credentials::sign_in(&state).sign_in(&ctx, req).await {
+        Ok(r) => r,
+        Err(e) => return internal(e),
+    };
+    match result {
+        SignInResult::SignedIn { .. } => {
+            let mut resp = see_other(rt.unwrap_or(DONE_PATH));
+            resp.headers_mut().insert(
+                header::SET_COOKIE,
+                session_cookie::set(&state, &secret, MAX_LIFETIME),
+            );
+            resp
+        }
+        SignInResult::TotpRequired(p) => {
+            let token = match &pending_token {
+                Some(t) => t.clone(),
+                None => match sign_pending(&state, &p) {
+                    Ok(t) => t,
+                    Err(e) => return internal(e),
+                },
+            };
+            let message = pending_token.is_some().then_some("Enter the code.");
+            totp_form(StatusCode::OK, message, &token, rt)
+        }
+        SignInResult::Failed(reason) => {
+            let guessing = matches!(
+                reason,
+                FailureReason::InvalidCredentials
+                    | FailureReason::LockedOut
+                    | FailureReason::InvalidTotp
+            );
+            if let Some(ip) = client.ip.filter(|_| guessing) {
+                state.0.auth_failures.fail(ip);
+            }
+            match (reason, &pending_token) {
+                (FailureReason::InvalidTotp, Some(token)) => totp_form(
+                    StatusCode::UNAUTHORIZED,
+                    Some("That code is wrong or was already used. Try the next one."),
+                    token,
+                    rt,
+                ),
+                (
+                    FailureReason::UserSuspended
+                    | FailureReason::UserDeprovisioned
+                    | FailureReason::UserNotActivated,
+                    _,
+                ) => login_form(
+                    StatusCode::FORBIDDEN,
+                    Some("This account cannot sign in. Contact your administrator."),
+                    &username,
+                    rt,
+                ),
+                _ => login_form(
+                    StatusCode::UNAUTHORIZED,
+                    Some(GENERIC_FAILURE),
+                    &username,
+                    rt,
+                ),
+            }
+        }
+    }
+}
+
+async fn done(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    match session_cookie::current(&state, &headers).await {
+        Ok(Some((_, user))) => render(
+            StatusCode::OK,
+            "Signed in",
+            &format!(
+                "{}<p><a href=\"/account/totp\">Set up an authenticator app</a></p>",
+                para(
+                    "note",
+                    &format!("You are signed in as {}.", user.profile.login)
+                )
+            ),
+        ),
+        Ok(None) => render(
+            StatusCode::OK,
+            "Not signed in",
+            "<p class=\"note\">You are not signed in.</p><p><a href=\"/login\">Sign in</a></p>",
+        ),
+        Err(e) => internal(e),
+    }
+}

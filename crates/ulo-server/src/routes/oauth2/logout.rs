@@ -1,0 +1,148 @@
+//! `GET|POST /oauth2/v1/logout`: RP-initiated logout.
+
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use ulo_core::oidc::{LogoutOutcome, LogoutRequest, Params};
+
+use super::{RequestClient, form_params, keys, page, provider};
+use crate::session_cookie;
+use crate::state::AppState;
+
+/// The form field ulo's own confirmation page adds.
+const CONFIRM: &str = "ulo_confirm";
+
+pub(super) async fn get(
+    State(state): State<AppState>,
+    RequestClient(client): RequestClient,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let params = Params::parse(query.unwrap_or_default().as_bytes());
+    handle(&state, client, &headers, params).await
+}
+
+pub(super) async fn post(
+    State(state): State<AppState>,
+    RequestClient(client): RequestClient,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match form_params(&headers, &body) {
+        Ok(params) => handle(&state, client, &headers, params).await,
+        Err(e) => page::error(StatusCode::BAD_REQUEST, e.code().as_str(), &e.description()),
+    }
+}
+
+async fn handle(
+    state: &AppState,
+    client: ulo_core::log::Client,
+    headers: &HeaderMap,
+    params: Params,
+) -> Response {
+    // Only a POST from ulo's own page carries the confirmation together with the session
+    // cookie: the cookie is SameSite=Lax, so another site's form post arrives without it.
+    let confirmed = params.get(CONFIRM) == Some("yes");
+    let params = Params::from_pairs(
+        params
+            .pairs()
+            .iter()
+            .filter(|(k, _)| k != CONFIRM)
+            .cloned()
+            .collect(),
+    );
+    let signed_in = match session_cookie::current(state, headers).await {
+        Ok(s) => s,
+        Err(e) => return unavailable(e),
+    };
+    let keys = keys(state);
+    let outcome = provider(state, &keys)
+        .logout(LogoutRequest {
+            params: &params,
+            signed_in: signed_in.as_ref().map(|(s, u)| (s, u)),
+            confirmed,
+            client,
+        })
+        .await;
+    match outcome {
+        Err(e) => unavailable(e),
+        Ok(LogoutOutcome::Refuse { description }) => {
+            page::error(StatusCode::BAD_REQUEST, "invalid_request", &description)
+        }
+        Ok(LogoutOutcome::Confirm { params, app_label }) => {
+            confirm_page(&params, app_label.as_deref())
+        }
+        Ok(LogoutOutcome::Done {
+            ended,
+            redirect,
+            app_label,
+            notice,
+        }) => {
+            let cookie_ended = signed_in
+                .as_ref()
+                .is_some_and(|(s, _)| ended.contains(&s.id));
+            let mut resp = match redirect.and_then(|r| HeaderValue::from_str(&r).ok()) {
+                Some(location) => {
+                    (StatusCode::FOUND, [(header::LOCATION, location)]).into_response()
+                }
+                None => signed_out_page(app_label.as_deref(), notice.as_deref()),
+            };
+            let h = resp.headers_mut();
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            if cookie_ended {
+                h.append(header::SET_COOKIE, session_cookie::clear(state));
+            }
+            resp
+        }
+    }
+}
+
+fn confirm_page(params: &[(String, String)], app_label: Option<&str>) -> Response {
+    let hidden: String = params
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+                page::escape(k),
+                page::escape(v)
+            )
+        })
+        .collect();
+    let who = app_label
+        .map(|l| format!(" {} asks to sign you out.", page::escape(l)))
+        .unwrap_or_default();
+    page::render(
+        StatusCode::OK,
+        "Sign out of ulo?",
+        &format!(
+            "<p>You are signed in to ulo.{who}</p>\
+             <form method=\"post\" action=\"/oauth2/v1/logout\">{hidden}\
+             <input type=\"hidden\" name=\"{CONFIRM}\" value=\"yes\">\
+             <button type=\"submit\">Sign out</button></form>"
+        ),
+    )
+}
+
+fn signed_out_page(app_label: Option<&str>, notice: Option<&str>) -> Response {
+    let from = app_label
+        .map(|l| format!("<p>You came here from {}.</p>", page::escape(l)))
+        .unwrap_or_default();
+    let notice = notice
+        .map(|n| format!("<p class=\"muted\">{}</p>", page::escape(n)))
+        .unwrap_or_default();
+    page::render(
+        StatusCode::OK,
+        "You are signed out",
+        &format!("<p>You are signed out of ulo. You can close this window.</p>{from}{notice}"),
+    )
+}
+
+fn unavailable(e: ulo_core::store::StoreError) -> Response {
+    tracing::error!(error = %e, "logout: store failure");
+    page::error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "temporarily_unavailable",
+        "ulo cannot reach its store right now; try again shortly.",
+    )
+}

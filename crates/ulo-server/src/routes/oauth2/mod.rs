@@ -1,0 +1,182 @@
+//! ulo's OpenID Connect provider endpoints under `/oauth2/v1`: authorize, token, introspect,
+//! revoke, userinfo and RP-initiated logout. The protocol lives in `ulo_core::oidc`; these
+//! handlers read HTTP, call it, and write the standard answers.
+
+mod authorize;
+mod endpoints;
+mod logout;
+mod page;
+mod userinfo;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+use ulo_core::app::SigningAlg;
+use ulo_core::log::{Client, UserAgent};
+use ulo_core::oidc::{ErrorCode, JwtCheck, OAuthError, Params, Provider, TokenKeys};
+use ulo_jose::{KeyAlg, KeyRing, VerifyOptions, verify_with_jwks};
+
+use crate::state::AppState;
+
+/// The routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/oauth2/v1/authorize",
+            get(authorize::get).post(authorize::post),
+        )
+        .route("/oauth2/v1/token", post(endpoints::token))
+        .route("/oauth2/v1/introspect", post(endpoints::introspect))
+        .route("/oauth2/v1/revoke", post(endpoints::revoke))
+        .route(
+            "/oauth2/v1/userinfo",
+            get(userinfo::userinfo).post(userinfo::userinfo),
+        )
+        .route("/oauth2/v1/logout", get(logout::get).post(logout::post))
+}
+
+/// Clock skew tolerated on JWT time claims.
+const LEEWAY_SECS: u64 = 30;
+
+/// ulo's key ring as the domain's [`TokenKeys`].
+struct RingKeys(Arc<KeyRing>);
+
+fn key_alg(alg: SigningAlg) -> KeyAlg {
+    match alg {
+        SigningAlg::Es256 => KeyAlg::ES256,
+        SigningAlg::Rs256 => KeyAlg::RS256,
+    }
+}
+
+impl TokenKeys for RingKeys {
+    fn sign(&self, alg: SigningAlg, typ: &str, claims: &Value) -> Result<String, String> {
+        self.0
+            .sign(key_alg(alg), typ, claims)
+            .map_err(|e| e.to_string())
+    }
+
+    fn verify(&self, token: &str, check: &JwtCheck<'_>) -> Result<Value, String> {
+        let opts = VerifyOptions {
+            expected_typ: check.typ,
+            issuer: None,
+            audience: None,
+            // An expired token is still recognised (id_token_hint); a future one never matters.
+            leeway_secs: if check.allow_expired {
+                u64::from(u32::MAX)
+            } else {
+                LEEWAY_SECS
+            },
+            now_unix: Some(check.now_unix),
+        };
+        let verified = match check.jwks {
+            Some(jwks) => verify_with_jwks(token, jwks, &opts),
+            None => self.0.verify(token, &opts),
+        };
+        verified
+            .map(|(_, claims)| claims)
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// The provider over `state` and its current keys.
+fn provider<'a>(state: &'a AppState, keys: &'a RingKeys) -> Provider<'a> {
+    Provider {
+        store: state.0.store.as_ref(),
+        clock: state.0.clock.as_ref(),
+        keys,
+        issuer: state.issuer(),
+    }
+}
+
+/// ulo's current keys, for [`provider`].
+fn keys(state: &AppState) -> RingKeys {
+    RingKeys(state.keys())
+}
+
+/// The HTTP client of a request (IP, user agent), for the System Log.
+struct RequestClient(Client);
+
+impl FromRequestParts<AppState> for RequestClient {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(RequestClient(Client {
+            ip_address: crate::auth::client_ip(parts).map(|ip| ip.to_string()),
+            user_agent: parts
+                .headers
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(|raw_user_agent| UserAgent {
+                    raw_user_agent: raw_user_agent.to_string(),
+                }),
+        }))
+    }
+}
+
+/// The form body of a POST, refusing other media types.
+fn form_params(headers: &HeaderMap, body: &[u8]) -> Result<Params, OAuthError> {
+    let media = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase());
+    if media.as_deref() != Some("application/x-www-form-urlencoded") {
+        return Err(OAuthError::invalid_request(
+            "send the parameters as application/x-www-form-urlencoded",
+        ));
+    }
+    Ok(Params::parse(body))
+}
+
+/// `Cache-Control: no-store` and `Pragma: no-cache`: token answers must never be cached.
+fn no_store(resp: &mut Response) {
+    let h = resp.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+}
+
+/// A JSON answer that must not be cached.
+fn json_no_store(status: StatusCode, body: Value) -> Response {
+    let mut resp = (status, axum::Json(body)).into_response();
+    no_store(&mut resp);
+    resp
+}
+
+/// An OAuth error as RFC 6749 §5.2 answers it: JSON, 400, or 401 with a Basic challenge for
+/// client authentication failures; store failures are 503/500 with the detail in the log.
+fn oauth_error(e: OAuthError) -> Response {
+    let code = e.code();
+    let status = match (&e, code) {
+        (_, ErrorCode::InvalidClient) => StatusCode::UNAUTHORIZED,
+        (OAuthError::Store(s), _) => {
+            tracing::error!(error = %s, "OAuth endpoint: store failure");
+            if code == ErrorCode::TemporarilyUnavailable {
+                StatusCode::SERVICE_UNAVAILABLE
+            } else {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }
+        (_, ErrorCode::ServerError) => {
+            tracing::error!(error = %e, "OAuth endpoint failed");
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+        _ => StatusCode::BAD_REQUEST,
+    };
+    let mut resp = json_no_store(
+        status,
+        json!({"error": code.as_str(), "error_description": e.description()}),
+    );
+    if status == StatusCode::UNAUTHORIZED {
+        resp.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"ulo\""),
+        );
+    }
+    resp
+}

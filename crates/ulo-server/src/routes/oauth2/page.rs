@@ -1,0 +1,76 @@
+//! The few HTML pages the provider shows: errors it must not redirect, the logout
+//! confirmation and the signed-out page. Every dynamic text is escaped.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+
+/// Escapes text for HTML element content and quoted attribute values.
+pub(super) fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A page: `title` (text) and `body` (HTML the caller escaped).
+pub(super) fn render(status: StatusCode, title: &str, body: &str) -> Response {
+    let html = format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{t} · ulo</title>\
+         <style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#222}}\
+         h1{{font-size:1.4rem}}p{{line-height:1.5}}.muted{{color:#666;font-size:.9rem}}\
+         button{{font-size:1rem;padding:.5rem 1.2rem}}</style></head>\
+         <body><h1>{t}</h1>{body}</body></html>\n",
+        t = escape(title),
+    );
+    let mut resp = (status, Html(html)).into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+        ),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    resp
+}
+
+/// An error the person sees because sending them back to the app would not be safe.
+pub(super) fn error(status: StatusCode, code: &str, description: &str) -> Response {
+    render(
+        status,
+        "Sign-in could not continue",
+        &format!(
+            "<p>{}</p><p class=\"muted\">Error: <code>{}</code>. If this keeps happening, tell the team that runs the app.</p>",
+            escape(description),
+            escape(code)
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    #[test]
+    fn escapes_markup() {
+        assert_eq!(
+            escape("<script>\"x\" & 'y'</script>"),
+            "&lt;script&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/script&gt;"
+        );
+    }
+}

@@ -1,0 +1,126 @@
+//! `/api/v1/users/{id}/sessions` (list and clear a user's sessions and tokens) and
+//! `/api/v1/users/{id}/credentials/reset_password` (an admin sets a new password, which ends them).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use ulo_core::clock::rfc3339;
+use ulo_core::session::Session;
+use ulo_core::signin::{ClearOptions, clear_sessions, end_reason, idle_expires};
+use ulo_core::user::validate_password;
+
+use super::users::user_json;
+use crate::auth::Admin;
+use crate::error::ApiResult;
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::password;
+use crate::state::AppState;
+
+/// The routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/users/{id}/sessions", get(list).delete(clear))
+        .route(
+            "/api/v1/users/{id}/credentials/reset_password",
+            post(reset_password),
+        )
+}
+
+/// A session as the API shows it (never its cookie).
+pub fn session_json(s: &Session) -> Value {
+    json!({
+        "id": s.id,
+        "userId": s.user_id,
+        "status": "ACTIVE",
+        "createdAt": rfc3339(s.created),
+        "lastUsed": rfc3339(s.last_used),
+        "expiresAt": rfc3339(s.expires),
+        "idleExpiresAt": rfc3339(idle_expires(s)),
+        "ipAddress": s.ip_address,
+        "userAgent": s.user_agent,
+        "amr": s.amr,
+    })
+}
+
+async fn list(
+    State(state): State<AppState>,
+    admin: Admin,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<Value>> {
+    let found = crate::credentials::sign_in(&state)
+        .list_sessions(&admin.ctx, &id)
+        .await?;
+    let grants: Vec<Value> = found
+        .grants
+        .iter()
+        .map(|(g, label)| {
+            json!({
+                "appId": g.app_id,
+                "label": label,
+                "refreshTokens": g.refresh_tokens,
+                "accessTokens": g.access_tokens,
+            })
+        })
+        .collect();
+    Ok(Json(json!({
+        "userId": found.user.id,
+        "sessions": found.sessions.iter().map(session_json).collect::<Vec<_>>(),
+        "grants": grants,
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ClearParams {
+    oauth_tokens: Option<bool>,
+}
+
+async fn clear(
+    State(state): State<AppState>,
+    admin: Admin,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(params): ApiQuery<ClearParams>,
+) -> ApiResult<StatusCode> {
+    let opts = ClearOptions {
+        oauth_tokens: params.oauth_tokens.unwrap_or(false),
+        reason: end_reason::ADMIN_CLEAR,
+    };
+    clear_sessions(
+        state.0.store.as_ref(),
+        state.0.clock.as_ref(),
+        &admin.ctx,
+        &id,
+        opts,
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PasswordValue {
+    value: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResetBody {
+    password: PasswordValue,
+}
+
+async fn reset_password(
+    State(state): State<AppState>,
+    admin: Admin,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(body): ApiJson<ResetBody>,
+) -> ApiResult<Json<Value>> {
+    validate_password(&body.password.value)?;
+    let hash = password::hash(body.password.value).await?;
+    let report = crate::credentials::sign_in(&state)
+        .reset_password(&admin.ctx, &id, &hash)
+        .await?;
+    Ok(Json(user_json(&state, &report.user)))
+}
