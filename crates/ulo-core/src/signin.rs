@@ -38,6 +38,8 @@ pub mod end_reason {
     pub const PASSWORD_RESET: &str = "PASSWORD_RESET";
     /// The browser signed in again (re-authentication); the new session replaces it.
     pub const REPLACED: &str = "REPLACED";
+    /// The user was suspended or deactivated.
+    pub const LIFECYCLE: &str = "LIFECYCLE";
 }
 
 /// Why a sign-in did not succeed: `outcome.reason` of `user.session.start`.

@@ -220,6 +220,15 @@ impl Directory<'_> {
         .target(Target::user(&user))
         .finish();
         tx.append_event(&ev).await?;
+        if matches!(to, UserStatus::Suspended | UserStatus::Deprovisioned) {
+            // Access ends with the status, in the same transaction: sessions and tokens would
+            // otherwise come back to life on unsuspend.
+            let opts = crate::signin::ClearOptions {
+                oauth_tokens: true,
+                reason: crate::signin::end_reason::LIFECYCLE,
+            };
+            crate::signin::clear_sessions_in(tx.as_mut(), ctx, &user, now, opts).await?;
+        }
         tx.commit().await?;
         Ok(user)
     }

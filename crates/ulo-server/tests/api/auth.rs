@@ -268,6 +268,13 @@ async fn many_failed_authentications_from_one_address_are_throttled_with_retry_a
             .and_then(|v| v.parse().ok())
             .unwrap_or_else(|| panic!("no numeric Retry-After: {headers:?}"));
         assert!((1..=60).contains(&retry_after), "{retry_after}");
+        // The admin behind the same address still gets in: only failures are throttled.
+        let (status, _) = s.get("/api/v1/users").await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "a valid token passes while the address is throttled"
+        );
     })
     .await;
 }

@@ -406,3 +406,47 @@ async fn a_non_admins_session_cannot_use_the_admin_api() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn suspending_or_deactivating_ends_sessions_and_tokens_in_the_same_transaction() {
+    on_every_backend(async |s| {
+        for (login, op) in [
+            ("sue@example.com", "suspend"),
+            ("dee@example.com", "deactivate"),
+        ] {
+            let uid = user_with_password(s, login).await;
+            let app = create_app(s, &format!("App for {op}")).await;
+            let tokens = issue_tokens(s, &id(&app), &uid).await;
+            let b = browser();
+            sign_in(&b, s, login).await;
+            let (status, _) = s
+                .post(&format!("/api/v1/users/{uid}/lifecycle/{op}"), json!({}))
+                .await;
+            assert_eq!(status, StatusCode::OK);
+            assert!(!signed_in(&b, s).await);
+            assert_eq!(revoked(s, &tokens).await, (true, true));
+            let (_, listed) = s.get(&format!("/api/v1/users/{uid}/sessions")).await;
+            assert_eq!(
+                listed["sessions"].as_array().map(Vec::len),
+                Some(0),
+                "{listed}"
+            );
+            let change = one_event(s, &format!("user.lifecycle.{op}"), &uid).await;
+            let ended = one_event(s, "user.session.end", &uid).await;
+            assert_eq!(ended["debugContext"]["debugData"]["reason"], "LIFECYCLE");
+            assert_eq!(ended["transaction"]["id"], change["transaction"]["id"]);
+            if op == "suspend" {
+                // Unsuspending does not bring the old session back.
+                let (status, _) = s
+                    .post(
+                        &format!("/api/v1/users/{uid}/lifecycle/unsuspend"),
+                        json!({}),
+                    )
+                    .await;
+                assert_eq!(status, StatusCode::OK);
+                assert!(!signed_in(&b, s).await);
+            }
+        }
+    })
+    .await;
+}
