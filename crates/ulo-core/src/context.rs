@@ -1,8 +1,16 @@
 //! Who is acting, from where, in which transaction: passed into every domain operation.
 
+use crate::error::DomainError;
 use crate::ids::TransactionId;
 use crate::log::{Actor, Client, Transaction, UserAgent};
 use crate::user::{AdminRole, User};
+
+/// Why an action that needs the SUPER_ADMIN role is refused.
+const NEEDS_SUPER_ADMIN: &str =
+    "You do not have permission to perform the requested action: this needs the SUPER_ADMIN role";
+/// Why an action that needs any admin role is refused.
+const NEEDS_ADMIN: &str =
+    "You do not have permission to perform the requested action: this needs an admin role";
 
 /// The circumstances of one action.
 #[derive(Debug, Clone)]
@@ -27,19 +35,17 @@ impl Context {
             actor_user: None,
             roles: vec![AdminRole::SuperAdmin],
             client: Client::default(),
-            transaction: Transaction {
-                id: TransactionId::new().to_string(),
-                transaction_type: transaction_type.into(),
-            },
+            transaction: new_transaction(transaction_type),
         }
     }
 
-    /// An admin acting through the API.
-    pub fn admin(
+    /// `user` acting in person (as an admin, or for themselves), holding `roles`, from
+    /// `client`, within `transaction`.
+    pub fn user(
         user: &User,
         roles: Vec<AdminRole>,
-        ip: Option<String>,
-        user_agent: Option<String>,
+        client: Client,
+        transaction: Transaction,
     ) -> Self {
         let name = format!("{} {}", user.profile.first_name, user.profile.last_name);
         Context {
@@ -51,15 +57,27 @@ impl Context {
             },
             actor_user: Some(user.id),
             roles,
-            client: Client {
+            client,
+            transaction,
+        }
+    }
+
+    /// An admin acting through the API.
+    pub fn admin(
+        user: &User,
+        roles: Vec<AdminRole>,
+        ip: Option<String>,
+        user_agent: Option<String>,
+    ) -> Self {
+        Self::user(
+            user,
+            roles,
+            Client {
                 ip_address: ip,
                 user_agent: user_agent.map(|raw_user_agent| UserAgent { raw_user_agent }),
             },
-            transaction: Transaction {
-                id: TransactionId::new().to_string(),
-                transaction_type: "WEB".into(),
-            },
-        }
+            new_transaction("WEB"),
+        )
     }
 
     /// Whether the actor may change things.
@@ -70,5 +88,31 @@ impl Context {
     /// Whether the actor may read admin data.
     pub fn can_read(&self) -> bool {
         !self.roles.is_empty()
+    }
+}
+
+/// A fresh transaction of `transaction_type` (`WEB` for requests, `JOB` for background work).
+pub(crate) fn new_transaction(transaction_type: &str) -> Transaction {
+    Transaction {
+        id: TransactionId::new().to_string(),
+        transaction_type: transaction_type.into(),
+    }
+}
+
+/// Refuses an actor without the SUPER_ADMIN role.
+pub(crate) fn require_write(ctx: &Context) -> Result<(), DomainError> {
+    if ctx.can_write() {
+        Ok(())
+    } else {
+        Err(DomainError::Forbidden(NEEDS_SUPER_ADMIN.into()))
+    }
+}
+
+/// Refuses an actor without any admin role.
+pub(crate) fn require_read(ctx: &Context) -> Result<(), DomainError> {
+    if ctx.can_read() {
+        Ok(())
+    } else {
+        Err(DomainError::Forbidden(NEEDS_ADMIN.into()))
     }
 }

@@ -17,11 +17,11 @@ use async_trait::async_trait;
 use time::Duration;
 
 use crate::clock::Clock;
-use crate::context::Context;
+use crate::context::{Context, new_transaction, require_read, require_write};
 use crate::directory::Sealer;
 use crate::error::DomainError;
 use crate::ids::UserId;
-use crate::log::{Actor, Client, Transaction, UserAgent};
+use crate::log::{Actor, Client, UserAgent};
 use crate::store::{Store, StoreTx};
 use crate::user::User;
 
@@ -109,52 +109,23 @@ pub fn anonymous_context(ip: Option<String>, user_agent: Option<String>) -> Cont
             ip_address: ip,
             user_agent: user_agent.map(|raw_user_agent| UserAgent { raw_user_agent }),
         },
-        transaction: Transaction {
-            id: crate::ids::TransactionId::new().to_string(),
-            transaction_type: "WEB".into(),
-        },
+        transaction: new_transaction("WEB"),
     }
 }
 
 /// The context of `user` acting for themselves (signing in, managing their own factor).
 pub fn user_context(base: &Context, user: &User) -> Context {
-    let name = format!("{} {}", user.profile.first_name, user.profile.last_name);
-    Context {
-        actor: Actor {
-            id: user.id.to_string(),
-            actor_type: "User".into(),
-            alternate_id: user.profile.login.clone(),
-            display_name: name.trim().to_string(),
-        },
-        actor_user: Some(user.id),
-        ..base.clone()
-    }
+    Context::user(
+        user,
+        base.roles.clone(),
+        base.client.clone(),
+        base.transaction.clone(),
+    )
 }
 
 /// The sealing purpose of a user's TOTP secret: a sealed secret cannot be moved to another user.
 pub fn totp_purpose(user: UserId) -> String {
     format!("totp:{user}")
-}
-
-fn require_write(ctx: &Context) -> Result<(), DomainError> {
-    if ctx.can_write() {
-        Ok(())
-    } else {
-        Err(DomainError::Forbidden(
-            "You do not have permission to perform the requested action: this needs the SUPER_ADMIN role".into(),
-        ))
-    }
-}
-
-fn require_read(ctx: &Context) -> Result<(), DomainError> {
-    if ctx.can_read() {
-        Ok(())
-    } else {
-        Err(DomainError::Forbidden(
-            "You do not have permission to perform the requested action: this needs an admin role"
-                .into(),
-        ))
-    }
 }
 
 /// Loads a user by id or, when `key` is not a UUID, by login.
@@ -167,11 +138,9 @@ async fn load_user(tx: &mut dyn StoreTx, key: &str) -> Result<User, DomainError>
 }
 
 fn may_manage_factor(ctx: &Context, user: &User) -> Result<(), DomainError> {
-    if ctx.can_write() || ctx.actor_user == Some(user.id) {
+    if ctx.actor_user == Some(user.id) {
         Ok(())
     } else {
-        Err(DomainError::Forbidden(
-            "You do not have permission to perform the requested action: this needs the SUPER_ADMIN role".into(),
-        ))
+        require_write(ctx)
     }
 }

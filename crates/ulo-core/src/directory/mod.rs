@@ -11,7 +11,7 @@ pub use users::{CreateUser, ProfileChange};
 
 use crate::app::OutboundPolicy;
 use crate::clock::Clock;
-use crate::context::Context;
+use crate::context::{require_read, require_write};
 use crate::error::DomainError;
 use crate::store::{Store, StoreError};
 
@@ -33,27 +33,6 @@ pub struct Directory<'a> {
     pub outbound: OutboundPolicy,
     /// Seals app credentials.
     pub sealer: &'a dyn Sealer,
-}
-
-fn require_write(ctx: &Context) -> Result<(), DomainError> {
-    if ctx.can_write() {
-        Ok(())
-    } else {
-        Err(DomainError::Forbidden(
-            "You do not have permission to perform the requested action: this needs the SUPER_ADMIN role".into(),
-        ))
-    }
-}
-
-fn require_read(ctx: &Context) -> Result<(), DomainError> {
-    if ctx.can_read() {
-        Ok(())
-    } else {
-        Err(DomainError::Forbidden(
-            "You do not have permission to perform the requested action: this needs an admin role"
-                .into(),
-        ))
-    }
 }
 
 /// Maps a uniqueness failure to a conflict with `message`; other store errors pass through.

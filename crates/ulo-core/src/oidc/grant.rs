@@ -16,7 +16,7 @@ use super::{
 use crate::app::{App, GrantType, OidcClient, SigningAlg};
 use crate::auth::random_base62;
 use crate::context::Context;
-use crate::ids::{GrantId, RefreshTokenId, SessionId};
+use crate::ids::{GrantId, RefreshTokenId, SessionId, UserId};
 use crate::log::{Client, LogEvent, Outcome, Severity, Target};
 use crate::oauth::{AccessTokenRecord, AuthCode, RefreshToken};
 use crate::store::StoreTx;
@@ -67,6 +67,36 @@ struct Grant<'a> {
     nonce: Option<String>,
     amr: Vec<String>,
     grant_type: GrantType,
+}
+
+/// A code or refresh token presented again, for [`Provider::reuse_detected`].
+struct Reuse {
+    /// `debugData.artifact`: what was presented again.
+    artifact: &'static str,
+    /// `outcome.reason` of the event.
+    reason: &'static str,
+    grant_id: GrantId,
+    user_id: UserId,
+    /// The event's display message.
+    message: String,
+}
+
+/// Why a rotated refresh token presented again is refused.
+const REFRESH_REUSED: &str =
+    "the refresh token was already used; every token of its grant is revoked";
+
+/// The reuse of rotated refresh token `rt` of `app`.
+fn refresh_reuse(app: &App, rt: &RefreshToken) -> Reuse {
+    Reuse {
+        artifact: "refresh_token",
+        reason: "refresh_token_reuse",
+        grant_id: rt.grant_id,
+        user_id: rt.user_id,
+        message: format!(
+            "A rotated refresh token of {} was used again: every token of its grant is revoked",
+            app.label
+        ),
+    }
 }
 
 fn grant_failed(d: impl Into<String>) -> OAuthError {
@@ -153,17 +183,23 @@ impl Provider<'_> {
         }
         if c.used.is_some() {
             // RFC 6749 §4.1.2: a code used twice may have been stolen; revoke what it gave.
-            self.code_reused(tx, app, &c, client, now).await?;
+            let reuse = Reuse {
+                artifact: "authorization_code",
+                reason: "authorization_code_reuse",
+                grant_id: c.grant_id,
+                user_id: c.user_id,
+                message: format!(
+                    "Authorization code for {} used twice: its tokens are revoked",
+                    app.label
+                ),
+            };
+            self.reuse_detected(tx, app, reuse, client, now).await?;
             return Err(grant_failed(
                 "the authorization code was already used; the tokens it gave are revoked",
             ));
         }
         check_code(&c, form, now)?;
-        let user = tx
-            .get_user(c.user_id)
-            .await?
-            .filter(|u| u.status == UserStatus::Active)
-            .ok_or_else(|| grant_failed("the user may no longer sign in"))?;
+        let user = active_user(tx.as_mut(), c.user_id).await?;
         let session = tx
             .get_session(c.session_id)
             .await?
@@ -187,43 +223,6 @@ impl Provider<'_> {
         let resp = self.issue(tx.as_mut(), &grant, client, now).await?;
         tx.commit().await?;
         Ok(resp)
-    }
-
-    async fn code_reused(
-        &self,
-        mut tx: Box<dyn StoreTx>,
-        app: &App,
-        c: &AuthCode,
-        client: Client,
-        now: OffsetDateTime,
-    ) -> Result<(), OAuthError> {
-        let revoked = tx.revoke_grant(c.grant_id, now).await?;
-        let user = tx.get_user(c.user_id).await?;
-        let ctx = match &user {
-            Some(u) => user_context(u, client),
-            None => client_context(&app_client_id(app), &app.label, client),
-        };
-        let mut ev = LogEvent::build(
-            &ctx,
-            "app.oauth2.token.detect_reuse",
-            now,
-            format!(
-                "Authorization code for {} used twice: its tokens are revoked",
-                app.label
-            ),
-        )
-        .outcome(Outcome::failure("authorization_code_reuse"))
-        .severity(Severity::Warn)
-        .target(Target::app(app))
-        .debug("artifact", "authorization_code")
-        .debug("grantId", c.grant_id.to_string())
-        .debug("revokedTokens", revoked);
-        if let Some(u) = &user {
-            ev = ev.target(Target::user(u));
-        }
-        tx.append_event(&ev.finish()).await?;
-        tx.commit().await?;
-        Ok(())
     }
 
     async fn refresh_grant(
@@ -253,10 +252,9 @@ impl Provider<'_> {
             ));
         }
         if rt.rotated.is_some() {
-            self.refresh_reused(tx, app, &rt, client, now).await?;
-            return Err(grant_failed(
-                "the refresh token was already used; every token of its grant is revoked",
-            ));
+            self.reuse_detected(tx, app, refresh_reuse(app, &rt), client, now)
+                .await?;
+            return Err(grant_failed(REFRESH_REUSED));
         }
         if rt.revoked.is_some() {
             return Err(grant_failed("the refresh token is revoked"));
@@ -279,18 +277,13 @@ impl Provider<'_> {
                 s
             }
         };
-        let user = tx
-            .get_user(rt.user_id)
-            .await?
-            .filter(|u| u.status == UserStatus::Active)
-            .ok_or_else(|| grant_failed("the user may no longer sign in"))?;
+        let user = active_user(tx.as_mut(), rt.user_id).await?;
         ensure_assigned(tx.as_mut(), app, &user).await?;
         if !tx.rotate_refresh_token(rt.id, now).await? {
             // Another request rotated it first: the same token was presented twice.
-            self.refresh_reused(tx, app, &rt, client, now).await?;
-            return Err(grant_failed(
-                "the refresh token was already used; every token of its grant is revoked",
-            ));
+            self.reuse_detected(tx, app, refresh_reuse(app, &rt), client, now)
+                .await?;
+            return Err(grant_failed(REFRESH_REUSED));
         }
         let amr = match rt.session_id {
             Some(id) => tx.get_session(id).await?.map(|s| s.amr).unwrap_or_default(),
@@ -314,35 +307,29 @@ impl Provider<'_> {
         Ok(resp)
     }
 
-    async fn refresh_reused(
+    /// Revokes every token of a grant whose code or refresh token was presented again, logs
+    /// the detection and commits.
+    async fn reuse_detected(
         &self,
         mut tx: Box<dyn StoreTx>,
         app: &App,
-        rt: &RefreshToken,
+        reuse: Reuse,
         client: Client,
         now: OffsetDateTime,
     ) -> Result<(), OAuthError> {
-        let revoked = tx.revoke_grant(rt.grant_id, now).await?;
-        let user = tx.get_user(rt.user_id).await?;
+        let revoked = tx.revoke_grant(reuse.grant_id, now).await?;
+        let user = tx.get_user(reuse.user_id).await?;
         let ctx = match &user {
             Some(u) => user_context(u, client),
             None => client_context(&app_client_id(app), &app.label, client),
         };
-        let mut ev = LogEvent::build(
-            &ctx,
-            "app.oauth2.token.detect_reuse",
-            now,
-            format!(
-                "A rotated refresh token of {} was used again: every token of its grant is revoked",
-                app.label
-            ),
-        )
-        .outcome(Outcome::failure("refresh_token_reuse"))
-        .severity(Severity::Warn)
-        .target(Target::app(app))
-        .debug("artifact", "refresh_token")
-        .debug("grantId", rt.grant_id.to_string())
-        .debug("revokedTokens", revoked);
+        let mut ev = LogEvent::build(&ctx, "app.oauth2.token.detect_reuse", now, reuse.message)
+            .outcome(Outcome::failure(reuse.reason))
+            .severity(Severity::Warn)
+            .target(Target::app(app))
+            .debug("artifact", reuse.artifact)
+            .debug("grantId", reuse.grant_id.to_string())
+            .debug("revokedTokens", revoked);
         if let Some(u) = &user {
             ev = ev.target(Target::user(u));
         }
@@ -596,6 +583,14 @@ fn check_code(c: &AuthCode, form: &Params, now: OffsetDateTime) -> Result<(), OA
         )),
         (None, None) => Ok(()),
     }
+}
+
+/// The user a grant is for, who must still be ACTIVE.
+async fn active_user(tx: &mut dyn StoreTx, id: UserId) -> Result<User, OAuthError> {
+    tx.get_user(id)
+        .await?
+        .filter(|u| u.status == UserStatus::Active)
+        .ok_or_else(|| grant_failed("the user may no longer sign in"))
 }
 
 /// The user must still be assigned to the app, directly or through a group.

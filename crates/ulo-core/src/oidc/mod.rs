@@ -28,9 +28,8 @@ use sha2::{Digest, Sha256};
 
 use crate::app::SigningAlg;
 use crate::clock::Clock;
-use crate::context::Context;
-use crate::ids::TransactionId;
-use crate::log::{Actor, Client, Transaction};
+use crate::context::{Context, new_transaction};
+use crate::log::{Actor, Client};
 use crate::store::Store;
 use crate::user::User;
 
@@ -106,22 +105,7 @@ pub fn left_hash(token: &str) -> String {
 
 /// The context of an action a person takes in their browser (sign-in to an app, logout).
 pub fn user_context(user: &User, client: Client) -> Context {
-    let name = format!("{} {}", user.profile.first_name, user.profile.last_name);
-    Context {
-        actor: Actor {
-            id: user.id.to_string(),
-            actor_type: "User".into(),
-            alternate_id: user.profile.login.clone(),
-            display_name: name.trim().to_string(),
-        },
-        actor_user: Some(user.id),
-        roles: Vec::new(),
-        client,
-        transaction: Transaction {
-            id: TransactionId::new().to_string(),
-            transaction_type: "WEB".into(),
-        },
-    }
+    Context::user(user, Vec::new(), client, new_transaction("WEB"))
 }
 
 /// The context of an action an OAuth client takes on its own behalf (revocation, client credentials).
@@ -136,10 +120,7 @@ pub fn client_context(client_id: &str, label: &str, client: Client) -> Context {
         actor_user: None,
         roles: Vec::new(),
         client,
-        transaction: Transaction {
-            id: TransactionId::new().to_string(),
-            transaction_type: "WEB".into(),
-        },
+        transaction: new_transaction("WEB"),
     }
 }
 

@@ -6,12 +6,13 @@ use serde::Serialize;
 use time::OffsetDateTime;
 
 use super::{
-    CredentialVerifier, SignIn, load_user, may_manage_factor, require_write, totp_purpose,
+    CredentialVerifier, SignIn, load_user, may_manage_factor, require_read, require_write,
+    totp_purpose,
 };
 use crate::context::Context;
 use crate::error::DomainError;
-use crate::log::{LogEvent, Outcome, Target};
-use crate::store::StoreError;
+use crate::log::{EventBuilder, LogEvent, Outcome, Target};
+use crate::store::{StoreError, StoreTx};
 use crate::user::User;
 
 /// Seconds per time step.
@@ -92,7 +93,7 @@ fn factor_event(
     now: OffsetDateTime,
     message: &str,
     status: TotpStatus,
-) -> crate::log::EventBuilder {
+) -> EventBuilder {
     LogEvent::build(ctx, event_type, now, message)
         .target(Target::user(user))
         .debug("factorType", FACTOR_TYPE)
@@ -102,15 +103,20 @@ fn factor_event(
         )
 }
 
+/// Appends the factor event `ev` and commits `tx`.
+async fn log_and_commit(mut tx: Box<dyn StoreTx>, ev: EventBuilder) -> Result<(), DomainError> {
+    tx.append_event(&ev.finish()).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 impl SignIn<'_> {
     /// A user's TOTP factor; admins and the user themselves may look.
     pub async fn totp_factor(&self, ctx: &Context, key: &str) -> Result<TotpFactor, DomainError> {
         let mut tx = self.store.read().await?;
         let user = load_user(tx.as_mut(), key).await?;
-        if !ctx.can_read() && ctx.actor_user != Some(user.id) {
-            return Err(DomainError::Forbidden(
-                "You do not have permission to perform the requested action: this needs an admin role".into(),
-            ));
+        if ctx.actor_user != Some(user.id) {
+            require_read(ctx)?;
         }
         let st = tx.sign_in_state(user.id).await?;
         Ok(TotpFactor {
@@ -167,10 +173,8 @@ impl SignIn<'_> {
             now,
             "Enroll TOTP factor (pending activation)",
             TotpStatus::PendingActivation,
-        )
-        .finish();
-        tx.append_event(&ev).await?;
-        tx.commit().await?;
+        );
+        log_and_commit(tx, ev).await?;
         Ok((user, secret))
     }
 
@@ -214,10 +218,8 @@ impl SignIn<'_> {
                 "Activate TOTP factor failed",
                 TotpStatus::PendingActivation,
             )
-            .outcome(Outcome::failure("INVALID_TOTP"))
-            .finish();
-            tx.append_event(&ev).await?;
-            tx.commit().await?;
+            .outcome(Outcome::failure("INVALID_TOTP"));
+            log_and_commit(tx, ev).await?;
             return Ok(false);
         };
         st.totp_verified = Some(now);
@@ -230,10 +232,8 @@ impl SignIn<'_> {
             now,
             "Activate TOTP factor",
             TotpStatus::Active,
-        )
-        .finish();
-        tx.append_event(&ev).await?;
-        tx.commit().await?;
+        );
+        log_and_commit(tx, ev).await?;
         Ok(true)
     }
 
@@ -262,10 +262,8 @@ impl SignIn<'_> {
             now,
             "Remove TOTP factor",
             TotpStatus::NotSetUp,
-        )
-        .finish();
-        tx.append_event(&ev).await?;
-        tx.commit().await?;
+        );
+        log_and_commit(tx, ev).await?;
         Ok(())
     }
 

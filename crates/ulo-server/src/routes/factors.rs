@@ -8,7 +8,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use ulo_core::clock::rfc3339;
-use ulo_core::signin::TotpStatus;
+use ulo_core::signin::{TotpFactor, TotpStatus};
 
 use crate::auth::Admin;
 use crate::error::{ApiError, ApiResult};
@@ -41,6 +41,11 @@ fn factor_json(
     })
 }
 
+/// The JSON of a user's factor as the domain reports it.
+fn factor_of(f: &TotpFactor) -> Value {
+    factor_json(&f.user.id.to_string(), f.status, f.activated)
+}
+
 async fn show(
     State(state): State<AppState>,
     admin: Admin,
@@ -49,11 +54,7 @@ async fn show(
     let f = crate::credentials::sign_in(&state)
         .totp_factor(&admin.ctx, &id)
         .await?;
-    Ok(Json(factor_json(
-        &f.user.id.to_string(),
-        f.status,
-        f.activated,
-    )))
+    Ok(Json(factor_of(&f)))
 }
 
 async fn enroll(
@@ -99,11 +100,7 @@ async fn verify(
         ));
     }
     let f = sign_in.totp_factor(&admin.ctx, &id).await?;
-    Ok(Json(factor_json(
-        &f.user.id.to_string(),
-        f.status,
-        f.activated,
-    )))
+    Ok(Json(factor_of(&f)))
 }
 
 async fn remove(

@@ -118,20 +118,33 @@ pub async fn authorize(
     cookie: Option<&str>,
     params: &[(&str, &str)],
 ) -> (StatusCode, Option<String>, String) {
-    let mut req = no_redirects()
-        .get(format!("{}/oauth2/v1/authorize", s.url))
-        .query(params);
+    let (resp, status, location) = browser_get(s, "/oauth2/v1/authorize", cookie, params).await;
+    (status, location, resp.text().await.unwrap_or_default())
+}
+
+/// GET `path` with `params` and `cookie`, not following redirects; answers the response, its
+/// status and Location.
+async fn browser_get(
+    s: &TestServer,
+    path: &str,
+    cookie: Option<&str>,
+    params: &[(&str, &str)],
+) -> (reqwest::Response, StatusCode, Option<String>) {
+    let mut req = no_redirects().get(format!("{}{path}", s.url)).query(params);
     if let Some(c) = cookie {
         req = req.header("Cookie", c);
     }
-    let resp = req.send().await.expect("authorize");
+    let resp = req
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {path}: {e}"));
     let status = resp.status();
     let location = resp
         .headers()
         .get(LOCATION)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    (status, location, resp.text().await.unwrap_or_default())
+    (resp, status, location)
 }
 
 /// The query parameters of a URL.
@@ -1245,19 +1258,7 @@ async fn logout(
     cookie: Option<&str>,
     params: &[(&str, &str)],
 ) -> (StatusCode, Option<String>, bool, String) {
-    let mut req = no_redirects()
-        .get(format!("{}/oauth2/v1/logout", s.url))
-        .query(params);
-    if let Some(c) = cookie {
-        req = req.header("Cookie", c);
-    }
-    let resp = req.send().await.expect("logout");
-    let status = resp.status();
-    let location = resp
-        .headers()
-        .get(LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+    let (resp, status, location) = browser_get(s, "/oauth2/v1/logout", cookie, params).await;
     let cleared = resp
         .headers()
         .get_all(SET_COOKIE)

@@ -1,56 +1,34 @@
 //! `GET|POST /oauth2/v1/authorize`: the authorization endpoint (code flow).
 
-use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ulo_core::oidc::{AuthorizeOutcome, Params};
 
-use super::{RequestClient, form_params, keys, page, provider};
+use super::{BrowserParams, RequestClient, keys, page, provider, store_unavailable};
 use crate::session_cookie;
 use crate::state::AppState;
 
 /// The path sign-in sends the browser back to.
 const PATH: &str = "/oauth2/v1/authorize";
 
-pub(super) async fn get(
+/// Both methods: the parameters come from the query of a GET or the form of a POST.
+pub(super) async fn authorize(
     State(state): State<AppState>,
     RequestClient(client): RequestClient,
     headers: HeaderMap,
-    RawQuery(query): RawQuery,
+    BrowserParams(params): BrowserParams,
 ) -> Response {
-    let params = Params::parse(query.unwrap_or_default().as_bytes());
-    handle(&state, client, &headers, params).await
-}
-
-pub(super) async fn post(
-    State(state): State<AppState>,
-    RequestClient(client): RequestClient,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    match form_params(&headers, &body) {
-        Ok(params) => handle(&state, client, &headers, params).await,
-        Err(e) => page::error(StatusCode::BAD_REQUEST, e.code().as_str(), &e.description()),
-    }
-}
-
-async fn handle(
-    state: &AppState,
-    client: ulo_core::log::Client,
-    headers: &HeaderMap,
-    params: Params,
-) -> Response {
-    let signed_in = match session_cookie::current(state, headers).await {
+    let signed_in = match session_cookie::current(&state, &headers).await {
         Ok(s) => s,
-        Err(e) => return unavailable(e),
+        Err(e) => return store_unavailable("authorize", e),
     };
-    let keys = keys(state);
-    let outcome = provider(state, &keys)
+    let keys = keys(&state);
+    let outcome = provider(&state, &keys)
         .authorize(&params, signed_in.as_ref().map(|(s, u)| (s, u)), client)
         .await;
     match outcome {
-        Err(e) => unavailable(e),
+        Err(e) => store_unavailable("authorize", e),
         Ok(AuthorizeOutcome::Refuse { error, description }) => {
             page::error(StatusCode::BAD_REQUEST, error.as_str(), &description)
         }
@@ -83,13 +61,4 @@ fn redirect(location: &str) -> Response {
             "the request cannot be answered with a redirect",
         ),
     }
-}
-
-fn unavailable(e: ulo_core::store::StoreError) -> Response {
-    tracing::error!(error = %e, "authorize: store failure");
-    page::error(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "temporarily_unavailable",
-        "ulo cannot reach its store right now; try again shortly.",
-    )
 }

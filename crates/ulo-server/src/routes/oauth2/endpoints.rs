@@ -1,12 +1,11 @@
 //! The client-authenticated form endpoints: `POST /oauth2/v1/token`, `/introspect`, `/revoke`.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ulo_core::oidc::TokenRequest;
 
-use super::{RequestClient, form_params, json_no_store, keys, no_store, oauth_error, provider};
+use super::{ClientForm, RequestClient, json_no_store, keys, no_store, oauth_error, provider};
 use crate::state::AppState;
 
 fn authorization(headers: &HeaderMap) -> Option<&str> {
@@ -19,12 +18,8 @@ pub(super) async fn token(
     State(state): State<AppState>,
     RequestClient(client): RequestClient,
     headers: HeaderMap,
-    body: Bytes,
+    ClientForm(form): ClientForm,
 ) -> Response {
-    let form = match form_params(&headers, &body) {
-        Ok(f) => f,
-        Err(e) => return oauth_error(e),
-    };
     let keys = keys(&state);
     let req = TokenRequest {
         authorization: authorization(&headers),
@@ -43,12 +38,8 @@ pub(super) async fn token(
 pub(super) async fn introspect(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    ClientForm(form): ClientForm,
 ) -> Response {
-    let form = match form_params(&headers, &body) {
-        Ok(f) => f,
-        Err(e) => return oauth_error(e),
-    };
     let keys = keys(&state);
     match provider(&state, &keys)
         .introspect(authorization(&headers), &form)
@@ -63,12 +54,8 @@ pub(super) async fn revoke(
     State(state): State<AppState>,
     RequestClient(client): RequestClient,
     headers: HeaderMap,
-    body: Bytes,
+    ClientForm(form): ClientForm,
 ) -> Response {
-    let form = match form_params(&headers, &body) {
-        Ok(f) => f,
-        Err(e) => return oauth_error(e),
-    };
     let keys = keys(&state);
     match provider(&state, &keys)
         .revoke(authorization(&headers), &form, client)

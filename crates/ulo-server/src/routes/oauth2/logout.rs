@@ -1,45 +1,23 @@
 //! `GET|POST /oauth2/v1/logout`: RP-initiated logout.
 
-use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ulo_core::oidc::{LogoutOutcome, LogoutRequest, Params};
 
-use super::{RequestClient, form_params, keys, page, provider};
+use super::{BrowserParams, RequestClient, keys, page, provider, store_unavailable};
 use crate::session_cookie;
 use crate::state::AppState;
 
 /// The form field ulo's own confirmation page adds.
 const CONFIRM: &str = "ulo_confirm";
 
-pub(super) async fn get(
+/// Both methods: the parameters come from the query of a GET or the form of a POST.
+pub(super) async fn logout(
     State(state): State<AppState>,
     RequestClient(client): RequestClient,
     headers: HeaderMap,
-    RawQuery(query): RawQuery,
-) -> Response {
-    let params = Params::parse(query.unwrap_or_default().as_bytes());
-    handle(&state, client, &headers, params).await
-}
-
-pub(super) async fn post(
-    State(state): State<AppState>,
-    RequestClient(client): RequestClient,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    match form_params(&headers, &body) {
-        Ok(params) => handle(&state, client, &headers, params).await,
-        Err(e) => page::error(StatusCode::BAD_REQUEST, e.code().as_str(), &e.description()),
-    }
-}
-
-async fn handle(
-    state: &AppState,
-    client: ulo_core::log::Client,
-    headers: &HeaderMap,
-    params: Params,
+    BrowserParams(params): BrowserParams,
 ) -> Response {
     // Only a POST from ulo's own page carries the confirmation together with the session
     // cookie: the cookie is SameSite=Lax, so another site's form post arrives without it.
@@ -52,12 +30,12 @@ async fn handle(
             .cloned()
             .collect(),
     );
-    let signed_in = match session_cookie::current(state, headers).await {
+    let signed_in = match session_cookie::current(&state, &headers).await {
         Ok(s) => s,
-        Err(e) => return unavailable(e),
+        Err(e) => return store_unavailable("logout", e),
     };
-    let keys = keys(state);
-    let outcome = provider(state, &keys)
+    let keys = keys(&state);
+    let outcome = provider(&state, &keys)
         .logout(LogoutRequest {
             params: &params,
             signed_in: signed_in.as_ref().map(|(s, u)| (s, u)),
@@ -66,7 +44,7 @@ async fn handle(
         })
         .await;
     match outcome {
-        Err(e) => unavailable(e),
+        Err(e) => store_unavailable("logout", e),
         Ok(LogoutOutcome::Refuse { description }) => {
             page::error(StatusCode::BAD_REQUEST, "invalid_request", &description)
         }
@@ -91,7 +69,7 @@ async fn handle(
             let h = resp.headers_mut();
             h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             if cookie_ended {
-                h.append(header::SET_COOKIE, session_cookie::clear(state));
+                h.append(header::SET_COOKIE, session_cookie::clear(&state));
             }
             resp
         }
@@ -135,14 +113,5 @@ fn signed_out_page(app_label: Option<&str>, notice: Option<&str>) -> Response {
         StatusCode::OK,
         "You are signed out",
         &format!("<p>You are signed out of ulo. You can close this window.</p>{from}{notice}"),
-    )
-}
-
-fn unavailable(e: ulo_core::store::StoreError) -> Response {
-    tracing::error!(error = %e, "logout: store failure");
-    page::error(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "temporarily_unavailable",
-        "ulo cannot reach its store right now; try again shortly.",
     )
 }

@@ -11,9 +11,10 @@ mod userinfo;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::FromRequestParts;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
@@ -29,7 +30,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route(
             "/oauth2/v1/authorize",
-            get(authorize::get).post(authorize::post),
+            get(authorize::authorize).post(authorize::authorize),
         )
         .route("/oauth2/v1/token", post(endpoints::token))
         .route("/oauth2/v1/introspect", post(endpoints::introspect))
@@ -38,7 +39,10 @@ pub fn router() -> Router<AppState> {
             "/oauth2/v1/userinfo",
             get(userinfo::userinfo).post(userinfo::userinfo),
         )
-        .route("/oauth2/v1/logout", get(logout::get).post(logout::post))
+        .route(
+            "/oauth2/v1/logout",
+            get(logout::logout).post(logout::logout),
+        )
 }
 
 /// Clock skew tolerated on JWT time claims.
@@ -132,6 +136,60 @@ fn form_params(headers: &HeaderMap, body: &[u8]) -> Result<Params, OAuthError> {
         ));
     }
     Ok(Params::parse(body))
+}
+
+/// The form body of a POST: `Err` answers a body that could not be read (as axum would), and
+/// the inner result is [`form_params`]'s.
+async fn post_form(req: Request, state: &AppState) -> Result<Result<Params, OAuthError>, Response> {
+    let headers = req.headers().clone();
+    let body = Bytes::from_request(req, state)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    Ok(form_params(&headers, &body))
+}
+
+/// The form of a client-authenticated POST (token, introspect, revoke); another media type
+/// is refused with the OAuth JSON error.
+struct ClientForm(Params);
+
+impl FromRequest<AppState> for ClientForm {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        post_form(req, state)
+            .await?
+            .map(ClientForm)
+            .map_err(oauth_error)
+    }
+}
+
+/// The parameters of a browser request (authorize, logout): the query of a GET, the form of a
+/// POST; a POST of another media type is refused with an error page.
+struct BrowserParams(Params);
+
+impl FromRequest<AppState> for BrowserParams {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        if req.method() != Method::POST {
+            let query = req.uri().query().unwrap_or_default();
+            return Ok(BrowserParams(Params::parse(query.as_bytes())));
+        }
+        post_form(req, state)
+            .await?
+            .map(BrowserParams)
+            .map_err(|e| page::error(StatusCode::BAD_REQUEST, e.code().as_str(), &e.description()))
+    }
+}
+
+/// The page a browser endpoint (`endpoint`, for the log) answers when the store fails.
+fn store_unavailable(endpoint: &str, e: ulo_core::store::StoreError) -> Response {
+    tracing::error!(error = %e, "{endpoint}: store failure");
+    page::error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "temporarily_unavailable",
+        "ulo cannot reach its store right now; try again shortly.",
+    )
 }
 
 /// `Cache-Control: no-store` and `Pragma: no-cache`: token answers must never be cached.

@@ -1,24 +1,11 @@
 //! The few HTML pages the provider shows: errors it must not redirect, the logout
 //! confirmation and the signed-out page. Every dynamic text is escaped.
 
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 
-/// Escapes text for HTML element content and quoted attribute values.
-pub(super) fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub(super) use crate::routes::page::escape;
+use crate::routes::page::html_response;
 
 /// A page: `title` (text) and `body` (HTML the caller escaped).
 pub(super) fn render(status: StatusCode, title: &str, body: &str) -> Response {
@@ -32,21 +19,11 @@ pub(super) fn render(status: StatusCode, title: &str, body: &str) -> Response {
          <body><h1>{t}</h1>{body}</body></html>\n",
         t = escape(title),
     );
-    let mut resp = (status, Html(html)).into_response();
-    let h = resp.headers_mut();
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
-        ),
-    );
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    resp
+    html_response(
+        status,
+        html,
+        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+    )
 }
 
 /// An error the person sees because sending them back to the app would not be safe.
@@ -60,17 +37,4 @@ pub(super) fn error(status: StatusCode, code: &str, description: &str) -> Respon
             escape(code)
         ),
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::escape;
-
-    #[test]
-    fn escapes_markup() {
-        assert_eq!(
-            escape("<script>\"x\" & 'y'</script>"),
-            "&lt;script&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/script&gt;"
-        );
-    }
 }
