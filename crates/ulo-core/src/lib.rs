@@ -13,6 +13,8 @@ pub mod job;
 pub mod log;
 pub mod oauth;
 pub mod oidc;
+pub mod provisioning;
+pub mod scim;
 pub mod session;
 pub mod signin;
 pub mod store;

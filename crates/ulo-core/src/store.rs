@@ -375,4 +375,62 @@ pub trait StoreTx: Send {
     ) -> Result<bool, StoreError>;
     /// Counts jobs by state, optionally of one kind.
     async fn count_jobs(&mut self, kind: Option<&str>) -> Result<JobCounts, StoreError>;
+
+    // --- SCIM service provider
+    /// Stores a new SCIM credential.
+    async fn insert_scim_credential(
+        &mut self,
+        credential: &crate::scim::ScimCredential,
+    ) -> Result<(), StoreError>;
+    /// An unrevoked SCIM credential by token hash.
+    async fn find_scim_credential(
+        &mut self,
+        hash: &str,
+    ) -> Result<Option<crate::scim::ScimCredential>, StoreError>;
+    /// Every SCIM credential, oldest first.
+    async fn list_scim_credentials(
+        &mut self,
+    ) -> Result<Vec<crate::scim::ScimCredential>, StoreError>;
+    /// Revokes a SCIM credential; false when already revoked or unknown.
+    async fn revoke_scim_credential(
+        &mut self,
+        id: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    /// Sets (or with `None` clears) the externalId a SCIM client gave a resource.
+    async fn put_scim_external_id(
+        &mut self,
+        resource_type: &str,
+        resource_id: &str,
+        external_id: Option<&str>,
+    ) -> Result<(), StoreError>;
+    /// Every (resource id, externalId) pair of a resource type.
+    async fn list_scim_external_ids(
+        &mut self,
+        resource_type: &str,
+    ) -> Result<Vec<(String, String)>, StoreError>;
+
+    // --- provisioning to apps
+    /// The provisioning link of a user with an app.
+    async fn get_app_user_link(
+        &mut self,
+        app: AppId,
+        user: UserId,
+    ) -> Result<Option<crate::provisioning::AppUserLink>, StoreError>;
+    /// Inserts or replaces a provisioning link.
+    async fn put_app_user_link(
+        &mut self,
+        link: &crate::provisioning::AppUserLink,
+    ) -> Result<(), StoreError>;
+    /// An app's provisioning links, in user id order.
+    async fn list_app_user_links(
+        &mut self,
+        app: AppId,
+        page: &Page,
+    ) -> Result<Vec<crate::provisioning::AppUserLink>, StoreError>;
+    /// A user's provisioning links, one per app.
+    async fn list_user_app_user_links(
+        &mut self,
+        user: UserId,
+    ) -> Result<Vec<crate::provisioning::AppUserLink>, StoreError>;
 }

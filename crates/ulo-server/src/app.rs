@@ -152,9 +152,17 @@ pub async fn start(
             time::Duration::try_from(opts.worker_lease).unwrap_or(time::Duration::seconds(30));
         let webhook = ulo_delivery::webhook::Webhook::new(opts.outbound, Duration::from_secs(10))
             .map_err(err("building the HTTP client"))?;
+        let scim_push = ulo_delivery::scim_push::ScimPush::new(
+            opts.outbound,
+            Duration::from_secs(10),
+            store.clone(),
+            opts.sealer.clone(),
+        )
+        .map_err(err("building the HTTP client"))?;
         let w = Arc::new(
             Worker::new(store.clone(), clock.clone(), wc)
-                .handle(ulo_delivery::webhook::KIND, Arc::new(webhook)),
+                .handle(ulo_delivery::webhook::KIND, Arc::new(webhook))
+                .handle(ulo_delivery::scim_push::KIND, Arc::new(scim_push)),
         );
         let run = w.clone();
         let rx = rx.clone();

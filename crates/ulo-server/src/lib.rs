@@ -40,6 +40,8 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::sessions::router())
         .merge(routes::factors::router())
         .merge(routes::oauth2::router())
+        .merge(routes::scim::router())
+        .merge(routes::scim_credentials::router())
         .fallback(routes::meta::not_found)
         .method_not_allowed_fallback(routes::meta::method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(1024 * 1024))

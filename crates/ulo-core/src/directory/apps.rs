@@ -13,8 +13,22 @@ use crate::error::DomainError;
 use crate::group::Group;
 use crate::ids::AppId;
 use crate::log::{LogEvent, Target};
+use crate::provisioning::AppUserLink;
 use crate::store::{AppLink, Page, StoreTx};
 use crate::user::User;
+
+/// A user as one app sees them: how they are assigned and how they are provisioned there.
+#[derive(Debug, Clone)]
+pub struct AppUser {
+    /// The app.
+    pub app: App,
+    /// The user.
+    pub user: User,
+    /// How the user reaches the app, when assigned.
+    pub assignment: Option<AppLink>,
+    /// The provisioning link, when the user was ever pushed to the app.
+    pub link: Option<AppUserLink>,
+}
 
 /// An app just created or replaced, with the client secret that call generated, shown once.
 #[derive(Debug, Clone)]
@@ -220,6 +234,13 @@ impl Directory<'_> {
         .debug("logoutEnabled", app.logout.enabled)
         .finish();
         tx.append_event(&ev).await?;
+        if old.provisioning != app.provisioning
+            || old.secrets.scim_token_sealed != app.secrets.scim_token_sealed
+        {
+            // A new target or credential: push everyone again (a user the new target does not
+            // know answers 404 to the update and is created).
+            crate::provisioning::reconcile_app(tx.as_mut(), &app, now, true).await?;
+        }
         tx.commit().await?;
         Ok(CreatedApp { app, client_secret })
     }
@@ -268,6 +289,7 @@ impl Directory<'_> {
             .target(Target::app(&app))
             .finish();
         tx.append_event(&ev).await?;
+        crate::provisioning::reconcile_app(tx.as_mut(), &app, now, false).await?;
         tx.commit().await?;
         Ok(app)
     }
@@ -320,6 +342,7 @@ impl Directory<'_> {
             .target(Target::app(&a))
             .finish();
             tx.append_event(&ev).await?;
+            crate::provisioning::reconcile(tx.as_mut(), u.id, now, false).await?;
         }
         tx.commit().await?;
         Ok((a, u))
@@ -352,6 +375,7 @@ impl Directory<'_> {
         .target(Target::app(&a))
         .finish();
         tx.append_event(&ev).await?;
+        crate::provisioning::reconcile(tx.as_mut(), u.id, self.clock.now(), false).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -379,6 +403,8 @@ impl Directory<'_> {
             .target(Target::app(&a))
             .finish();
             tx.append_event(&ev).await?;
+            let members = crate::provisioning::group_members(tx.as_mut(), g.id).await?;
+            crate::provisioning::reconcile_all(tx.as_mut(), &members, now).await?;
         }
         tx.commit().await?;
         Ok((a, g))
@@ -411,6 +437,8 @@ impl Directory<'_> {
         .target(Target::app(&a))
         .finish();
         tx.append_event(&ev).await?;
+        let members = crate::provisioning::group_members(tx.as_mut(), g.id).await?;
+        crate::provisioning::reconcile_all(tx.as_mut(), &members, self.clock.now()).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -438,6 +466,87 @@ impl Directory<'_> {
         let mut tx = self.store.read().await?;
         let a = load_app(tx.as_mut(), app).await?;
         Ok(tx.list_app_groups(a.id).await?)
+    }
+
+    /// A user's assignment to an app and their provisioning link; not found when the user is
+    /// neither assigned nor linked.
+    pub async fn app_user(
+        &self,
+        ctx: &Context,
+        app: &str,
+        user: &str,
+    ) -> Result<AppUser, DomainError> {
+        require_read(ctx)?;
+        let mut tx = self.store.read().await?;
+        let a = load_app(tx.as_mut(), app).await?;
+        let u = load_user(tx.as_mut(), user).await?;
+        let assignment = tx
+            .list_user_app_links(u.id)
+            .await?
+            .into_iter()
+            .find(|l| l.app.id == a.id);
+        let link = tx.get_app_user_link(a.id, u.id).await?;
+        if assignment.is_none() && link.is_none() {
+            return Err(DomainError::not_found(
+                "app assignment",
+                format!("{} to {}", u.profile.login, a.label),
+            ));
+        }
+        Ok(AppUser {
+            app: a,
+            user: u,
+            assignment,
+            link,
+        })
+    }
+
+    /// Pushes a user to an app's SCIM server again, whatever changed.
+    pub async fn resync_app_user(
+        &self,
+        ctx: &Context,
+        app: &str,
+        user: &str,
+    ) -> Result<AppUser, DomainError> {
+        require_write(ctx)?;
+        let mut tx = self.store.begin().await?;
+        let a = load_app(tx.as_mut(), app).await?;
+        let u = load_user(tx.as_mut(), user).await?;
+        if a.provisioning.is_none() {
+            return Err(DomainError::InvalidState(format!(
+                "Cannot resync: app {:?} has no provisioning part",
+                a.label
+            )));
+        }
+        let now = self.clock.now();
+        let Some(link) = crate::provisioning::resync(tx.as_mut(), &a, &u, now).await? else {
+            return Err(DomainError::not_found(
+                "app assignment",
+                format!("{} to {}", u.profile.login, a.label),
+            ));
+        };
+        let ev = LogEvent::build(
+            ctx,
+            "application.provision.user.sync",
+            now,
+            format!("Resync user {} to application {}", u.profile.login, a.label),
+        )
+        .target(Target::user(&u))
+        .target(Target::app(&a))
+        .debug("desired", link.desired.as_str())
+        .finish();
+        tx.append_event(&ev).await?;
+        let assignment = tx
+            .list_user_app_links(u.id)
+            .await?
+            .into_iter()
+            .find(|l| l.app.id == a.id);
+        tx.commit().await?;
+        Ok(AppUser {
+            app: a,
+            user: u,
+            assignment,
+            link: Some(link),
+        })
     }
 
     /// Every app a user reaches, and how.

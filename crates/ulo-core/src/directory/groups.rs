@@ -110,6 +110,8 @@ impl Directory<'_> {
         require_write(ctx)?;
         let mut tx = self.store.begin().await?;
         let group = load_group(tx.as_mut(), key).await?;
+        // Members may lose apps the group gave them: collect them before the memberships go.
+        let members = crate::provisioning::group_members(tx.as_mut(), group.id).await?;
         tx.delete_group(group.id).await?;
         let ev = LogEvent::build(
             ctx,
@@ -120,6 +122,7 @@ impl Directory<'_> {
         .target(Target::group(&group))
         .finish();
         tx.append_event(&ev).await?;
+        crate::provisioning::reconcile_all(tx.as_mut(), &members, self.clock.now()).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -149,6 +152,7 @@ impl Directory<'_> {
             .target(Target::group(&g))
             .finish();
             tx.append_event(&ev).await?;
+            crate::provisioning::reconcile(tx.as_mut(), u.id, now, false).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -184,6 +188,7 @@ impl Directory<'_> {
         .target(Target::group(&g))
         .finish();
         tx.append_event(&ev).await?;
+        crate::provisioning::reconcile(tx.as_mut(), u.id, now, false).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -6,7 +6,7 @@ mod groups;
 mod users;
 
 pub use admin::NewApiToken;
-pub use apps::CreatedApp;
+pub use apps::{AppUser, CreatedApp};
 pub use users::{CreateUser, ProfileChange};
 
 use crate::app::OutboundPolicy;

@@ -119,6 +119,7 @@ impl Directory<'_> {
             .finish();
             tx.append_event(&ev).await?;
         }
+        crate::provisioning::reconcile(tx.as_mut(), user.id, now, false).await?;
         tx.commit().await?;
         Ok(user)
     }
@@ -174,6 +175,8 @@ impl Directory<'_> {
         .target(Target::user(&user))
         .finish();
         tx.append_event(&ev).await?;
+        // The apps the user is provisioned to see the new profile.
+        crate::provisioning::reconcile(tx.as_mut(), user.id, now, true).await?;
         tx.commit().await?;
         Ok(user)
     }
@@ -229,6 +232,7 @@ impl Directory<'_> {
             };
             crate::signin::clear_sessions_in(tx.as_mut(), ctx, &user, now, opts).await?;
         }
+        crate::provisioning::reconcile(tx.as_mut(), user.id, now, false).await?;
         tx.commit().await?;
         Ok(user)
     }
@@ -242,6 +246,26 @@ impl Directory<'_> {
             return Err(DomainError::InvalidState(format!(
                 "Cannot delete user {} whose status is {}: deactivate the user first",
                 user.profile.login, user.status
+            )));
+        }
+        // Deleting drops the links a pending deactivation push needs to find the user in the app:
+        // wait for it, or the person would stay active there.
+        let mut pending = Vec::new();
+        for link in tx.list_user_app_user_links(user.id).await? {
+            if link.state == crate::provisioning::LinkState::Pending && link.remote_id.is_some() {
+                let label = tx
+                    .get_app(link.app_id)
+                    .await?
+                    .map(|a| a.label)
+                    .unwrap_or_else(|| link.app_id.to_string());
+                pending.push(label);
+            }
+        }
+        if !pending.is_empty() {
+            return Err(DomainError::InvalidState(format!(
+                "Cannot delete user {} yet: ulo is still deactivating them in {}; try again once provisioning has finished (see GET /api/v1/apps/{{id}}/users/{{userId}})",
+                user.profile.login,
+                pending.join(", ")
             )));
         }
         tx.delete_user(user.id).await?;

@@ -8,7 +8,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use ulo_core::app::{App, AppInput, AppStatus};
-use ulo_core::directory::CreatedApp;
+use ulo_core::directory::{AppUser, CreatedApp};
 
 use super::groups::group_json;
 use super::paging;
@@ -30,8 +30,9 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/apps/{id}/users", get(users).post(assign_user))
         .route(
             "/api/v1/apps/{id}/users/{uid}",
-            axum::routing::delete(unassign_user),
+            get(app_user).delete(unassign_user),
         )
+        .route("/api/v1/apps/{id}/users/{uid}/resync", post(resync_user))
         .route("/api/v1/apps/{id}/groups", get(groups))
         .route(
             "/api/v1/apps/{id}/groups/{gid}",
@@ -262,4 +263,66 @@ async fn unassign_group(
         .unassign_group(&admin.ctx, &id, &gid)
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A user as an app sees them: the assignment and the provisioning link.
+fn app_user_json(state: &AppState, au: &AppUser) -> Value {
+    let scope = match &au.assignment {
+        Some(a) if a.direct => "USER",
+        Some(_) => "GROUP",
+        None => "NONE",
+    };
+    let groups: Vec<String> = au
+        .assignment
+        .as_ref()
+        .map(|a| a.groups.iter().map(ToString::to_string).collect())
+        .unwrap_or_default();
+    let provisioning = au.link.as_ref().map(|l| {
+        json!({
+            "remoteId": l.remote_id,
+            "state": l.state,
+            "desired": l.desired,
+            "lastStatus": l.last_status,
+            "lastError": l.last_error,
+            "lastSynced": l.last_synced.map(ulo_core::clock::rfc3339),
+        })
+    });
+    let base = format!(
+        "{}/api/v1/apps/{}/users/{}",
+        state.issuer(),
+        au.app.id,
+        au.user.id
+    );
+    json!({
+        "id": au.user.id,
+        "appId": au.app.id,
+        "scope": scope,
+        "assigned": au.assignment.is_some(),
+        "groups": groups,
+        "status": au.user.status,
+        "user": user_json(state, &au.user),
+        "provisioning": provisioning,
+        "_links": {"self": {"href": base}, "resync": {"href": format!("{base}/resync")}},
+    })
+}
+
+async fn app_user(
+    State(state): State<AppState>,
+    admin: Admin,
+    ApiPath((id, uid)): ApiPath<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    let au = state.directory().app_user(&admin.ctx, &id, &uid).await?;
+    Ok(Json(app_user_json(&state, &au)))
+}
+
+async fn resync_user(
+    State(state): State<AppState>,
+    admin: Admin,
+    ApiPath((id, uid)): ApiPath<(String, String)>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let au = state
+        .directory()
+        .resync_app_user(&admin.ctx, &id, &uid)
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(app_user_json(&state, &au))))
 }

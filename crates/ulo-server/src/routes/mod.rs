@@ -11,6 +11,8 @@ pub mod oauth2;
 pub mod openapi;
 pub mod page;
 pub mod paging;
+pub mod scim;
+pub mod scim_credentials;
 pub mod sessions;
 pub mod tokens;
 pub mod users;

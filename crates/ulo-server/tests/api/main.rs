@@ -9,6 +9,8 @@ mod oauth2;
 mod oidc_interop;
 mod openapi;
 mod paging;
+mod provisioning;
+mod scim;
 mod sessions;
 mod signin;
 mod support;

@@ -50,6 +50,8 @@ const SERVED: &[(&str, &str)] = &[
     ("GET", "/api/v1/apps/{id}/users"),
     ("POST", "/api/v1/apps/{id}/users"),
     ("DELETE", "/api/v1/apps/{id}/users/{uid}"),
+    ("GET", "/api/v1/apps/{id}/users/{uid}"),
+    ("POST", "/api/v1/apps/{id}/users/{uid}/resync"),
     ("GET", "/api/v1/apps/{id}/groups"),
     ("PUT", "/api/v1/apps/{id}/groups/{gid}"),
     ("DELETE", "/api/v1/apps/{id}/groups/{gid}"),
@@ -58,6 +60,9 @@ const SERVED: &[(&str, &str)] = &[
     ("POST", "/api/v1/api-tokens"),
     ("GET", "/api/v1/api-tokens/current"),
     ("DELETE", "/api/v1/api-tokens/{id}"),
+    ("GET", "/api/v1/scim-credentials"),
+    ("POST", "/api/v1/scim-credentials"),
+    ("DELETE", "/api/v1/scim-credentials/{id}"),
     // routes/logs.rs
     ("GET", "/api/v1/logs"),
     ("GET", "/api/v1/logs/stream"),

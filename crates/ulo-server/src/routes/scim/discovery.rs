@@ -1,0 +1,209 @@
+//! ServiceProviderConfig, ResourceTypes and Schemas: exactly what this provider supports.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::{Value, json};
+
+use super::groups::GROUP_SCHEMA;
+use super::list::{MAX_RESULTS, plain_list};
+use super::users::{ENTERPRISE, USER_SCHEMA};
+use super::wire::{ScimClient, ScimError, scim_response};
+use crate::extract::ApiPath;
+use crate::state::AppState;
+
+/// `GET /ServiceProviderConfig`.
+pub async fn service_provider_config(State(state): State<AppState>, _c: ScimClient) -> Response {
+    scim_response(
+        StatusCode::OK,
+        &json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+            "patch": {"supported": true},
+            "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+            "filter": {"supported": true, "maxResults": MAX_RESULTS},
+            "changePassword": {"supported": false},
+            "sort": {"supported": true},
+            "etag": {"supported": true},
+            "authenticationSchemes": [{
+                "type": "oauthbearertoken",
+                "name": "SCIM credential",
+                "description": "Authorization: Bearer <SCIM credential from POST /api/v1/scim-credentials>",
+                "primary": true,
+            }],
+            "meta": {
+                "resourceType": "ServiceProviderConfig",
+                "location": format!("{}/scim/v2/ServiceProviderConfig", state.issuer()),
+            },
+        }),
+    )
+}
+
+fn resource_type_docs(base: &str) -> Vec<Value> {
+    vec![
+        json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
+            "id": "User", "name": "User", "endpoint": "/Users", "description": "People",
+            "schema": USER_SCHEMA,
+            "schemaExtensions": [{"schema": ENTERPRISE, "required": false}],
+            "meta": {"resourceType": "ResourceType", "location": format!("{base}/scim/v2/ResourceTypes/User")},
+        }),
+        json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
+            "id": "Group", "name": "Group", "endpoint": "/Groups", "description": "Groups of people",
+            "schema": GROUP_SCHEMA,
+            "meta": {"resourceType": "ResourceType", "location": format!("{base}/scim/v2/ResourceTypes/Group")},
+        }),
+    ]
+}
+
+/// `GET /ResourceTypes`.
+pub async fn resource_types(State(state): State<AppState>, _c: ScimClient) -> Response {
+    scim_response(
+        StatusCode::OK,
+        &plain_list(resource_type_docs(state.issuer())),
+    )
+}
+
+/// `GET /ResourceTypes/{id}`.
+pub async fn resource_type(
+    State(state): State<AppState>,
+    _c: ScimClient,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Response, ScimError> {
+    resource_type_docs(state.issuer())
+        .into_iter()
+        .find(|d| d["id"] == id)
+        .map(|d| scim_response(StatusCode::OK, &d))
+        .ok_or_else(|| ScimError::not_found(format!("ResourceType {id} not found")))
+}
+
+/// One attribute definition: (name, type, multiValued, required, caseExact, mutability, uniqueness, sub-attributes).
+// One positional row per attribute reads like the RFC's tables.
+#[allow(clippy::too_many_arguments)]
+fn attr(
+    name: &str,
+    ty: &str,
+    multi: bool,
+    required: bool,
+    case_exact: bool,
+    mutability: &str,
+    uniqueness: &str,
+    subs: Vec<Value>,
+) -> Value {
+    let mut a = json!({
+        "name": name, "type": ty, "multiValued": multi, "description": name, "required": required,
+        "caseExact": case_exact, "mutability": mutability, "returned": "default", "uniqueness": uniqueness,
+    });
+    if !subs.is_empty() {
+        a["subAttributes"] = Value::Array(subs);
+    }
+    if ty == "reference" {
+        a["referenceTypes"] = json!(["User"]);
+    }
+    a
+}
+
+fn s(name: &str) -> Value {
+    attr(
+        name,
+        "string",
+        false,
+        false,
+        false,
+        "readWrite",
+        "none",
+        vec![],
+    )
+}
+
+fn schema_docs(base: &str) -> Vec<Value> {
+    let meta = |id: &str| json!({"resourceType": "Schema", "location": format!("{base}/scim/v2/Schemas/{id}")});
+    let multi = |name: &str, with_primary: bool| {
+        let mut subs = vec![s("value"), s("type")];
+        if with_primary {
+            subs.push(attr(
+                "primary",
+                "boolean",
+                false,
+                false,
+                false,
+                "readWrite",
+                "none",
+                vec![],
+            ));
+        }
+        attr(
+            name,
+            "complex",
+            true,
+            false,
+            false,
+            "readWrite",
+            "none",
+            subs,
+        )
+    };
+    vec![
+        json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Schema"],
+            "id": USER_SCHEMA, "name": "User", "description": "User Account",
+            "attributes": [
+                attr("userName", "string", false, true, false, "readWrite", "server", vec![]),
+                attr("name", "complex", false, true, false, "readWrite", "none", vec![
+                        s("formatted"),
+                        attr("givenName", "string", false, true, false, "readWrite", "none", vec![]),
+                        attr("familyName", "string", false, true, false, "readWrite", "none", vec![]),
+                    ]),
+                s("displayName"), s("nickName"), s("title"), s("userType"), s("locale"), s("timezone"),
+                attr("active", "boolean", false, false, false, "readWrite", "none", vec![]),
+                multi("emails", true),
+                multi("phoneNumbers", false),
+            ],
+            "meta": meta(USER_SCHEMA),
+        }),
+        json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Schema"],
+            "id": ENTERPRISE, "name": "EnterpriseUser", "description": "Enterprise User",
+            "attributes": [
+                s("employeeNumber"), s("costCenter"), s("organization"), s("division"), s("department"),
+                attr("manager", "complex", false, false, false, "readWrite", "none", vec![
+                    s("value"),
+                    attr("displayName", "string", false, false, false, "readOnly", "none", vec![]),
+                ]),
+            ],
+            "meta": meta(ENTERPRISE),
+        }),
+        json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Schema"],
+            "id": GROUP_SCHEMA, "name": "Group", "description": "Group",
+            "attributes": [
+                attr("displayName", "string", false, true, false, "readWrite", "server", vec![]),
+                attr("members", "complex", true, false, false, "readWrite", "none", vec![
+                    attr("value", "string", false, false, true, "immutable", "none", vec![]),
+                    attr("display", "string", false, false, false, "readOnly", "none", vec![]),
+                    attr("type", "string", false, false, false, "immutable", "none", vec![]),
+                    attr("$ref", "reference", false, false, true, "immutable", "none", vec![]),
+                ]),
+            ],
+            "meta": meta(GROUP_SCHEMA),
+        }),
+    ]
+}
+
+/// `GET /Schemas`.
+pub async fn schemas(State(state): State<AppState>, _c: ScimClient) -> Response {
+    scim_response(StatusCode::OK, &plain_list(schema_docs(state.issuer())))
+}
+
+/// `GET /Schemas/{id}`.
+pub async fn schema(
+    State(state): State<AppState>,
+    _c: ScimClient,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Response, ScimError> {
+    schema_docs(state.issuer())
+        .into_iter()
+        .find(|d| d["id"] == id)
+        .map(|d| scim_response(StatusCode::OK, &d))
+        .ok_or_else(|| ScimError::not_found(format!("Schema {id} not found")))
+}

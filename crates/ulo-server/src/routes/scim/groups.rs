@@ -1,0 +1,365 @@
+//! `/scim/v2/Groups`: the core Group schema; members are users.
+
+use std::collections::BTreeSet;
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde_json::{Value, json};
+use ulo_core::group::{Group, GroupProfile};
+use ulo_core::ids::{GroupId, UserId};
+use ulo_core::scim::ScimResource;
+use ulo_core::store::Page;
+use ulo_core::user::User;
+
+use super::list::{ListParams, Projection, get_ci, list_response, search_params};
+use super::patch::{self, Shape};
+use super::users::strip_nulls;
+use super::wire::{
+    ScimClient, ScimError, check_if_match, none_match_hits, not_modified, parse_body,
+    resource_response, scim_response, version_of,
+};
+use crate::extract::ApiPath;
+use crate::state::AppState;
+
+/// The core Group schema.
+pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+
+const SHAPE: Shape = Shape {
+    core: &[
+        "schemas",
+        "id",
+        "externalId",
+        "meta",
+        "displayName",
+        "members",
+    ],
+    read_only: &["id", "meta", "schemas"],
+    multi: &["members"],
+    extension: None,
+};
+
+fn version(g: &Group) -> String {
+    version_of(g.last_updated.max(g.last_membership_updated))
+}
+
+fn render(state: &AppState, g: &Group, members: &[User], ext: Option<&String>) -> Value {
+    let base = state.issuer();
+    let mut doc = json!({
+        "schemas": [GROUP_SCHEMA],
+        "id": g.id.to_string(),
+        "externalId": ext,
+        "displayName": g.profile.name,
+        "members": members.iter().map(|u| json!({
+            "value": u.id.to_string(),
+            "display": u.profile.login,
+            "type": "User",
+            "$ref": format!("{base}/scim/v2/Users/{}", u.id),
+        })).collect::<Vec<_>>(),
+        "meta": {
+            "resourceType": "Group",
+            "created": ulo_core::clock::rfc3339(g.created),
+            "lastModified": ulo_core::clock::rfc3339(g.last_updated.max(g.last_membership_updated)),
+            "location": format!("{base}/scim/v2/Groups/{}", g.id),
+            "version": version(g),
+        },
+    });
+    strip_nulls(&mut doc);
+    doc
+}
+
+async fn members(state: &AppState, c: &ScimClient, id: &str) -> Result<Vec<User>, ScimError> {
+    let mut out = Vec::new();
+    let mut after = None;
+    loop {
+        let page = Page {
+            after: after.clone(),
+            limit: 200,
+        };
+        let batch = state.directory().list_members(&c.ctx, id, &page).await?;
+        let done = batch.len() < 200;
+        after = batch.last().map(|u| u.id.to_string());
+        out.extend(batch);
+        if done {
+            return Ok(out);
+        }
+    }
+}
+
+async fn load(
+    state: &AppState,
+    c: &ScimClient,
+    id: &str,
+) -> Result<(Group, Vec<User>, Option<String>), ScimError> {
+    if id.parse::<GroupId>().is_err() {
+        return Err(ScimError::not_found(format!("Group {id} not found")));
+    }
+    let g = state.directory().get_group(&c.ctx, id).await?;
+    let m = members(state, c, id).await?;
+    let ext = state
+        .directory()
+        .scim_external_ids(ScimResource::Group)
+        .await?
+        .remove(id);
+    Ok((g, m, ext))
+}
+
+/// A checked Group document.
+struct Wanted {
+    name: String,
+    members: BTreeSet<String>,
+    external_id: Option<String>,
+}
+
+async fn read_doc(state: &AppState, c: &ScimClient, doc: &Value) -> Result<Wanted, ScimError> {
+    let Some(obj) = doc.as_object() else {
+        return Err(ScimError::bad(
+            "invalidSyntax",
+            "a Group must be a JSON object",
+        ));
+    };
+    if let Some(k) = obj
+        .keys()
+        .find(|k| !SHAPE.core.iter().any(|c| c.eq_ignore_ascii_case(k)))
+    {
+        return Err(ScimError::bad(
+            "invalidValue",
+            format!("unknown attribute {k:?}"),
+        ));
+    }
+    let name = get_ci(doc, "displayName")
+        .and_then(Value::as_str)
+        .filter(|n| !n.trim().is_empty())
+        .ok_or_else(|| ScimError::bad("invalidValue", "displayName is required"))?
+        .to_string();
+    GroupProfile {
+        name: name.clone(),
+        description: None,
+    }
+    .validate()?;
+    let mut set = BTreeSet::new();
+    match get_ci(doc, "members") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(items)) => {
+            for m in items {
+                let Some(v) = get_ci(m, "value").and_then(Value::as_str) else {
+                    return Err(ScimError::bad("invalidValue", "every member needs a value"));
+                };
+                // Every member must exist before anything changes.
+                if v.parse::<UserId>().is_err()
+                    || state.directory().get_user(&c.ctx, v).await.is_err()
+                {
+                    return Err(ScimError::bad(
+                        "invalidValue",
+                        format!("member {v} is not a user"),
+                    ));
+                }
+                set.insert(v.to_string());
+            }
+        }
+        Some(_) => return Err(ScimError::bad("invalidValue", "members must be a list")),
+    }
+    let external_id = match get_ci(doc, "externalId") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => {
+            return Err(ScimError::bad(
+                "invalidValue",
+                "externalId must be a string",
+            ));
+        }
+    };
+    Ok(Wanted {
+        name,
+        members: set,
+        external_id,
+    })
+}
+
+/// `POST /Groups`.
+pub async fn create(
+    State(state): State<AppState>,
+    c: ScimClient,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ScimError> {
+    let doc = parse_body(&headers, &body)?;
+    let w = read_doc(&state, &c, &doc).await?;
+    let dir = state.directory();
+    let g = dir
+        .create_group(
+            &c.ctx,
+            GroupProfile {
+                name: w.name,
+                description: None,
+            },
+        )
+        .await?;
+    let id = g.id.to_string();
+    for m in &w.members {
+        dir.add_member(&c.ctx, &id, m).await?;
+    }
+    if w.external_id.is_some() {
+        dir.set_scim_external_id(&c.ctx, ScimResource::Group, &id, w.external_id.as_deref())
+            .await?;
+    }
+    let (g, m, ext) = load(&state, &c, &id).await?;
+    Ok(resource_response(
+        StatusCode::CREATED,
+        &render(&state, &g, &m, ext.as_ref()),
+    ))
+}
+
+/// `GET /Groups/{id}`.
+pub async fn get_one(
+    State(state): State<AppState>,
+    c: ScimClient,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<String>,
+    Query(p): Query<Projection>,
+) -> Result<Response, ScimError> {
+    let (g, m, ext) = load(&state, &c, &id).await?;
+    if none_match_hits(&headers, &version(&g)) {
+        return Ok(not_modified(&version(&g)));
+    }
+    Ok(resource_response(
+        StatusCode::OK,
+        &p.apply(render(&state, &g, &m, ext.as_ref())),
+    ))
+}
+
+async fn all(state: &AppState, c: &ScimClient) -> Result<Vec<Value>, ScimError> {
+    let dir = state.directory();
+    let ext = dir.scim_external_ids(ScimResource::Group).await?;
+    let mut out = Vec::new();
+    let mut after = None;
+    loop {
+        let page = Page {
+            after: after.clone(),
+            limit: 200,
+        };
+        let batch = dir.list_groups(&c.ctx, None, &page).await?;
+        let done = batch.len() < 200;
+        after = batch.last().map(|g| g.id.to_string());
+        for g in &batch {
+            let m = members(state, c, &g.id.to_string()).await?;
+            out.push(render(state, g, &m, ext.get(&g.id.to_string())));
+        }
+        if done {
+            return Ok(out);
+        }
+    }
+}
+
+/// `GET /Groups`.
+pub async fn list(
+    State(state): State<AppState>,
+    c: ScimClient,
+    Query(p): Query<ListParams>,
+) -> Result<Response, ScimError> {
+    let docs = all(&state, &c).await?;
+    Ok(scim_response(StatusCode::OK, &list_response(docs, &p)?))
+}
+
+/// `POST /Groups/.search`.
+pub async fn search(
+    State(state): State<AppState>,
+    c: ScimClient,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ScimError> {
+    let p = search_params(&parse_body(&headers, &body)?)?;
+    let docs = all(&state, &c).await?;
+    Ok(scim_response(StatusCode::OK, &list_response(docs, &p)?))
+}
+
+async fn apply(
+    state: &AppState,
+    c: &ScimClient,
+    g: Group,
+    current: Vec<User>,
+    old_ext: Option<String>,
+    w: Wanted,
+) -> Result<Response, ScimError> {
+    let id = g.id.to_string();
+    let dir = state.directory();
+    if w.name != g.profile.name {
+        let profile = GroupProfile {
+            name: w.name,
+            description: g.profile.description.clone(),
+        };
+        dir.update_group(&c.ctx, &id, profile).await?;
+    }
+    let have: BTreeSet<String> = current.iter().map(|u| u.id.to_string()).collect();
+    for m in w.members.difference(&have) {
+        dir.add_member(&c.ctx, &id, m).await?;
+    }
+    for m in have.difference(&w.members) {
+        dir.remove_member(&c.ctx, &id, m).await?;
+    }
+    if w.external_id != old_ext {
+        dir.set_scim_external_id(&c.ctx, ScimResource::Group, &id, w.external_id.as_deref())
+            .await?;
+    }
+    let (g, m, ext) = load(state, c, &id).await?;
+    Ok(resource_response(
+        StatusCode::OK,
+        &render(state, &g, &m, ext.as_ref()),
+    ))
+}
+
+/// `PUT /Groups/{id}`.
+pub async fn replace(
+    State(state): State<AppState>,
+    c: ScimClient,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<String>,
+    body: Bytes,
+) -> Result<Response, ScimError> {
+    let doc = parse_body(&headers, &body)?;
+    let (g, m, ext) = load(&state, &c, &id).await?;
+    check_if_match(&headers, &version(&g))?;
+    if let Some(sent) = get_ci(&doc, "id").and_then(Value::as_str)
+        && sent != id
+    {
+        return Err(ScimError::bad("mutability", "id is read-only"));
+    }
+    let w = read_doc(&state, &c, &doc).await?;
+    apply(&state, &c, g, m, ext, w).await
+}
+
+/// `PATCH /Groups/{id}`.
+pub async fn modify(
+    State(state): State<AppState>,
+    c: ScimClient,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<String>,
+    body: Bytes,
+) -> Result<Response, ScimError> {
+    let body = parse_body(&headers, &body)?;
+    let (g, m, ext) = load(&state, &c, &id).await?;
+    check_if_match(&headers, &version(&g))?;
+    let mut doc = render(&state, &g, &m, ext.as_ref());
+    patch::apply(&mut doc, &body, &SHAPE)?;
+    let w = read_doc(&state, &c, &doc).await?;
+    apply(&state, &c, g, m, ext, w).await
+}
+
+/// `DELETE /Groups/{id}`.
+pub async fn remove(
+    State(state): State<AppState>,
+    c: ScimClient,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<String>,
+) -> Result<StatusCode, ScimError> {
+    let (g, _, ext) = load(&state, &c, &id).await?;
+    check_if_match(&headers, &version(&g))?;
+    let dir = state.directory();
+    dir.delete_group(&c.ctx, &id).await?;
+    if ext.is_some() {
+        dir.set_scim_external_id(&c.ctx, ScimResource::Group, &id, None)
+            .await?;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}

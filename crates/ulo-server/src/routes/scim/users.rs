@@ -1,0 +1,440 @@
+//! `/scim/v2/Users`: the core User schema plus the enterprise extension, mapped onto ulo users.
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde_json::{Map, Value, json};
+use ulo_core::directory::{CreateUser, ProfileChange};
+use ulo_core::ids::UserId;
+use ulo_core::scim::ScimResource;
+use ulo_core::store::{Page, UserQuery};
+use ulo_core::user::{Lifecycle, ProvisionedBy, User, UserProfile, UserStatus};
+
+use super::list::{ListParams, Projection, get_ci, list_response, search_params};
+use super::patch::{self, Shape};
+use super::wire::{
+    ScimClient, ScimError, check_if_match, none_match_hits, not_modified, parse_body,
+    resource_response, scim_response, version_of,
+};
+use crate::extract::ApiPath;
+use crate::state::AppState;
+
+/// The core User schema.
+pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+/// The enterprise User extension.
+pub const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+const SHAPE: Shape = Shape {
+    core: &[
+        "schemas",
+        "id",
+        "externalId",
+        "meta",
+        "userName",
+        "name",
+        "displayName",
+        "nickName",
+        "title",
+        "userType",
+        "locale",
+        "timezone",
+        "active",
+        "emails",
+        "phoneNumbers",
+    ],
+    read_only: &["id", "meta", "schemas"],
+    multi: &["emails", "phoneNumbers"],
+    extension: Some((
+        ENTERPRISE,
+        &[
+            "employeeNumber",
+            "costCenter",
+            "organization",
+            "division",
+            "department",
+            "manager",
+        ],
+    )),
+};
+
+fn opt(v: &Option<String>) -> Value {
+    v.as_ref().map_or(Value::Null, |s| json!(s))
+}
+
+/// The SCIM form of a user.
+pub fn render(state: &AppState, u: &User, external_id: Option<&String>) -> Value {
+    let p = &u.profile;
+    let mut doc = json!({
+        "schemas": [USER_SCHEMA, ENTERPRISE],
+        "id": u.id.to_string(),
+        "externalId": external_id,
+        "userName": p.login,
+        "name": {
+            "givenName": p.first_name,
+            "familyName": p.last_name,
+            "formatted": format!("{} {}", p.first_name, p.last_name).trim(),
+        },
+        "displayName": opt(&p.display_name),
+        "nickName": opt(&p.nick_name),
+        "title": opt(&p.title),
+        "userType": opt(&p.user_type),
+        "locale": opt(&p.locale),
+        "timezone": opt(&p.timezone),
+        "active": u.status == UserStatus::Active,
+        "emails": [{"value": p.email, "type": "work", "primary": true}],
+        "phoneNumbers": p.mobile_phone.as_ref().map(|m| json!([{"value": m, "type": "mobile"}])),
+        ENTERPRISE: {
+            "employeeNumber": opt(&p.employee_number),
+            "costCenter": opt(&p.cost_center),
+            "organization": opt(&p.organization),
+            "division": opt(&p.division),
+            "department": opt(&p.department),
+            "manager": p.manager_id.as_ref().map(|m| json!({"value": m, "displayName": p.manager})),
+        },
+        "meta": {
+            "resourceType": "User",
+            "created": ulo_core::clock::rfc3339(u.created),
+            "lastModified": ulo_core::clock::rfc3339(u.last_updated),
+            "location": format!("{}/scim/v2/Users/{}", state.issuer(), u.id),
+            "version": version_of(u.last_updated),
+        },
+    });
+    strip_nulls(&mut doc);
+    doc
+}
+
+/// Drops null members (SCIM omits unassigned attributes).
+pub fn strip_nulls(v: &mut Value) {
+    if let Value::Object(o) = v {
+        o.retain(|_, v| !v.is_null());
+        for v in o.values_mut() {
+            strip_nulls(v);
+        }
+        let empty_ext: Vec<String> = o
+            .iter()
+            .filter(|(k, v)| k.starts_with("urn:") && v.as_object().is_some_and(Map::is_empty))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in empty_ext {
+            o.remove(&k);
+        }
+    }
+}
+
+/// What a SCIM User document asks for, checked.
+struct Wanted {
+    profile: UserProfile,
+    active: bool,
+    external_id: Option<String>,
+}
+
+fn text(doc: &Value, key: &str) -> Result<Option<String>, ScimError> {
+    match get_ci(doc, key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.is_empty() => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(ScimError::bad(
+            "invalidValue",
+            format!("{key} must be a string"),
+        )),
+    }
+}
+
+fn pick_multi(doc: &Value, key: &str, preferred_type: &str) -> Result<Option<String>, ScimError> {
+    let items = match get_ci(doc, key) {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Array(a)) => a,
+        Some(_) => {
+            return Err(ScimError::bad(
+                "invalidValue",
+                format!("{key} must be a list"),
+            ));
+        }
+    };
+    let chosen = items
+        .iter()
+        .find(|i| get_ci(i, "primary") == Some(&Value::Bool(true)))
+        .or_else(|| {
+            items
+                .iter()
+                .find(|i| get_ci(i, "type").and_then(Value::as_str) == Some(preferred_type))
+        })
+        .or_else(|| items.first());
+    match chosen {
+        None => Ok(None),
+        Some(i) => text(i, "value"),
+    }
+}
+
+/// Reads a whole User document (create, PUT, or the result of a PATCH).
+fn read_doc(doc: &Value) -> Result<Wanted, ScimError> {
+    let Some(obj) = doc.as_object() else {
+        return Err(ScimError::bad(
+            "invalidSyntax",
+            "a User must be a JSON object",
+        ));
+    };
+    for k in obj.keys() {
+        let known = SHAPE.core.iter().any(|c| c.eq_ignore_ascii_case(k))
+            || k.eq_ignore_ascii_case(ENTERPRISE)
+            || k == "groups";
+        if !known {
+            return Err(ScimError::bad(
+                "invalidValue",
+                format!("unknown attribute {k:?}"),
+            ));
+        }
+    }
+    let login = text(doc, "userName")?
+        .ok_or_else(|| ScimError::bad("invalidValue", "userName is required"))?;
+    let name = get_ci(doc, "name").cloned().unwrap_or(Value::Null);
+    let ext = get_ci(doc, ENTERPRISE).cloned().unwrap_or(Value::Null);
+    let manager = get_ci(&ext, "manager").cloned().unwrap_or(Value::Null);
+    let email = pick_multi(doc, "emails", "work")?.unwrap_or_else(|| login.clone());
+    let profile = UserProfile {
+        login,
+        email,
+        first_name: text(&name, "givenName")?.unwrap_or_default(),
+        last_name: text(&name, "familyName")?.unwrap_or_default(),
+        display_name: text(doc, "displayName")?,
+        nick_name: text(doc, "nickName")?,
+        mobile_phone: pick_multi(doc, "phoneNumbers", "mobile")?,
+        title: text(doc, "title")?,
+        user_type: text(doc, "userType")?,
+        locale: text(doc, "locale")?,
+        timezone: text(doc, "timezone")?,
+        employee_number: text(&ext, "employeeNumber")?,
+        cost_center: text(&ext, "costCenter")?,
+        organization: text(&ext, "organization")?,
+        division: text(&ext, "division")?,
+        department: text(&ext, "department")?,
+        manager_id: text(&manager, "value")?,
+        manager: text(&manager, "displayName")?,
+        second_email: None,
+    };
+    profile.validate().map_err(ScimError::from)?;
+    let active = match get_ci(doc, "active") {
+        None | Some(Value::Null) => true,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err(ScimError::bad("invalidValue", "active must be a boolean")),
+    };
+    Ok(Wanted {
+        profile,
+        active,
+        external_id: text(doc, "externalId")?,
+    })
+}
+
+async fn load(
+    state: &AppState,
+    c: &ScimClient,
+    id: &str,
+) -> Result<(User, Option<String>), ScimError> {
+    if id.parse::<UserId>().is_err() {
+        return Err(ScimError::not_found(format!("User {id} not found")));
+    }
+    let u = state.directory().get_user(&c.ctx, id).await?;
+    let ext = state
+        .directory()
+        .scim_external_ids(ScimResource::User)
+        .await?
+        .remove(id);
+    Ok((u, ext))
+}
+
+/// `POST /Users`.
+pub async fn create(
+    State(state): State<AppState>,
+    c: ScimClient,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ScimError> {
+    let doc = parse_body(&headers, &body)?;
+    let w = read_doc(&doc)?;
+    let dir = state.directory();
+    let u = dir
+        .create_user(
+            &c.ctx,
+            CreateUser {
+                profile: w.profile,
+                password_hash: None,
+                activate: w.active,
+                provisioned_by: ProvisionedBy::Scim,
+                group_ids: vec![],
+            },
+        )
+        .await?;
+    let id = u.id.to_string();
+    if w.external_id.is_some() {
+        dir.set_scim_external_id(&c.ctx, ScimResource::User, &id, w.external_id.as_deref())
+            .await?;
+    }
+    Ok(resource_response(
+        StatusCode::CREATED,
+        &render(&state, &u, w.external_id.as_ref()),
+    ))
+}
+
+/// `GET /Users/{id}`.
+pub async fn get_one(
+    State(state): State<AppState>,
+    c: ScimClient,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<String>,
+    Query(p): Query<Projection>,
+) -> Result<Response, ScimError> {
+    let (u, ext) = load(&state, &c, &id).await?;
+    let version = version_of(u.last_updated);
+    if none_match_hits(&headers, &version) {
+        return Ok(not_modified(&version));
+    }
+    Ok(resource_response(
+        StatusCode::OK,
+        &p.apply(render(&state, &u, ext.as_ref())),
+    ))
+}
+
+async fn all(state: &AppState, c: &ScimClient) -> Result<Vec<Value>, ScimError> {
+    let dir = state.directory();
+    let ext = dir.scim_external_ids(ScimResource::User).await?;
+    let mut out = Vec::new();
+    let mut after = None;
+    loop {
+        let q = UserQuery {
+            q: None,
+            filter: None,
+            page: Page {
+                after: after.clone(),
+                limit: 200,
+            },
+        };
+        let batch = dir.list_users(&c.ctx, &q).await?;
+        let done = batch.len() < 200;
+        after = batch.last().map(|u| u.id.to_string());
+        out.extend(
+            batch
+                .iter()
+                .map(|u| render(state, u, ext.get(&u.id.to_string()))),
+        );
+        if done {
+            return Ok(out);
+        }
+    }
+}
+
+/// `GET /Users`.
+pub async fn list(
+    State(state): State<AppState>,
+    c: ScimClient,
+    Query(p): Query<ListParams>,
+) -> Result<Response, ScimError> {
+    let docs = all(&state, &c).await?;
+    Ok(scim_response(StatusCode::OK, &list_response(docs, &p)?))
+}
+
+/// `POST /Users/.search`.
+pub async fn search(
+    State(state): State<AppState>,
+    c: ScimClient,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ScimError> {
+    let p = search_params(&parse_body(&headers, &body)?)?;
+    let docs = all(&state, &c).await?;
+    Ok(scim_response(StatusCode::OK, &list_response(docs, &p)?))
+}
+
+/// Applies a checked target state to a user through the directory, each step its own transaction.
+async fn apply(
+    state: &AppState,
+    c: &ScimClient,
+    u: User,
+    old_ext: Option<String>,
+    w: Wanted,
+) -> Result<Response, ScimError> {
+    let id = u.id.to_string();
+    // Decide the lifecycle step before changing anything, so a refused one changes nothing.
+    let step = match (u.status, w.active) {
+        (UserStatus::Active, false) => Some(Lifecycle::Deactivate),
+        (UserStatus::Staged | UserStatus::Deprovisioned, true) => Some(Lifecycle::Activate),
+        (UserStatus::Suspended, true) => Some(Lifecycle::Unsuspend),
+        _ => None,
+    };
+    let dir = state.directory();
+    let mut user = u.clone();
+    if w.profile != u.profile {
+        user = dir
+            .update_profile(&c.ctx, &id, ProfileChange::Replace(Box::new(w.profile)))
+            .await?;
+    }
+    if let Some(op) = step {
+        user = dir.lifecycle(&c.ctx, &id, op).await?;
+    }
+    if w.external_id != old_ext {
+        dir.set_scim_external_id(&c.ctx, ScimResource::User, &id, w.external_id.as_deref())
+            .await?;
+    }
+    Ok(resource_response(
+        StatusCode::OK,
+        &render(state, &user, w.external_id.as_ref()),
+    ))
+}
+
+/// `PUT /Users/{id}`.
+pub async fn replace(
+    State(state): State<AppState>,
+    c: ScimClient,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<String>,
+    body: Bytes,
+) -> Result<Response, ScimError> {
+    let doc = parse_body(&headers, &body)?;
+    let (u, ext) = load(&state, &c, &id).await?;
+    check_if_match(&headers, &version_of(u.last_updated))?;
+    if let Some(sent) = get_ci(&doc, "id").and_then(Value::as_str)
+        && sent != id
+    {
+        return Err(ScimError::bad("mutability", "id is read-only"));
+    }
+    let w = read_doc(&doc)?;
+    apply(&state, &c, u, ext, w).await
+}
+
+/// `PATCH /Users/{id}`.
+pub async fn modify(
+    State(state): State<AppState>,
+    c: ScimClient,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<String>,
+    body: Bytes,
+) -> Result<Response, ScimError> {
+    let body = parse_body(&headers, &body)?;
+    let (u, ext) = load(&state, &c, &id).await?;
+    check_if_match(&headers, &version_of(u.last_updated))?;
+    let mut doc = render(&state, &u, ext.as_ref());
+    patch::apply(&mut doc, &body, &SHAPE)?;
+    let w = read_doc(&doc)?;
+    apply(&state, &c, u, ext, w).await
+}
+
+/// `DELETE /Users/{id}`: deactivates, then deletes.
+pub async fn remove(
+    State(state): State<AppState>,
+    c: ScimClient,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<String>,
+) -> Result<StatusCode, ScimError> {
+    let (u, ext) = load(&state, &c, &id).await?;
+    check_if_match(&headers, &version_of(u.last_updated))?;
+    let dir = state.directory();
+    if u.status != UserStatus::Deprovisioned {
+        dir.lifecycle(&c.ctx, &id, Lifecycle::Deactivate).await?;
+    }
+    dir.delete_user(&c.ctx, &id).await?;
+    if ext.is_some() {
+        dir.set_scim_external_id(&c.ctx, ScimResource::User, &id, None)
+            .await?;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
