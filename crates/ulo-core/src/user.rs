@@ -162,8 +162,19 @@ pub fn is_email(s: &str) -> bool {
 }
 
 impl UserProfile {
-    /// Checks the required attributes and their formats.
+    /// Checks the required attributes and their formats (the admin API's rules).
     pub fn validate(&self) -> Result<(), DomainError> {
+        self.validate_for(ProvisionedBy::Api)
+    }
+
+    /// Checks the profile by the rules of whoever provisions the user. The admin API and console
+    /// require an email-shaped login, an email and both names, as Okta does; SCIM clients (HR
+    /// systems) send what RFC 7643 requires: a unique `userName` of any form, with name and
+    /// emails optional.
+    pub fn validate_for(&self, by: ProvisionedBy) -> Result<(), DomainError> {
+        if by == ProvisionedBy::Scim {
+            return self.validate_scim();
+        }
         let mut p = Problems::default();
         p.check(
             self.login.trim().is_empty(),
@@ -192,6 +203,23 @@ impl UserProfile {
         if let Some(e) = &self.second_email {
             p.check(!is_email(e), "secondEmail: Does not match required pattern");
         }
+        let too_long = [&self.first_name, &self.last_name, &self.login, &self.email]
+            .iter()
+            .any(|s| s.len() > MAX_ATTR);
+        p.check(too_long, "profile: attributes may be at most 1024 bytes");
+        p.finish("Api validation failed: profile")
+    }
+
+    fn validate_scim(&self) -> Result<(), DomainError> {
+        let mut p = Problems::default();
+        p.check(
+            self.login.trim().is_empty(),
+            "userName: The field cannot be left blank",
+        );
+        p.check(
+            self.login.chars().any(char::is_control),
+            "userName: must not contain control characters",
+        );
         let too_long = [&self.first_name, &self.last_name, &self.login, &self.email]
             .iter()
             .any(|s| s.len() > MAX_ATTR);
@@ -338,6 +366,30 @@ mod tests {
             Deprovisioned
         );
         assert!(Lifecycle::Deactivate.apply(Deprovisioned).is_err());
+    }
+
+    #[test]
+    fn scim_users_need_only_a_user_name() {
+        let p = UserProfile {
+            login: "jdoe".into(),
+            ..Default::default()
+        };
+        assert!(
+            p.validate().is_err(),
+            "the admin API wants an email login and names"
+        );
+        assert!(p.validate_for(ProvisionedBy::Api).is_err());
+        p.validate_for(ProvisionedBy::Scim).unwrap();
+        let blank = UserProfile {
+            login: " ".into(),
+            ..Default::default()
+        };
+        assert!(blank.validate_for(ProvisionedBy::Scim).is_err());
+        let control = UserProfile {
+            login: "a\u{7}b".into(),
+            ..Default::default()
+        };
+        assert!(control.validate_for(ProvisionedBy::Scim).is_err());
     }
 
     #[test]

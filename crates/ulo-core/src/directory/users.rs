@@ -49,7 +49,7 @@ impl Directory<'_> {
         let mut profile = new.profile;
         profile.login = profile.login.trim().to_string();
         profile.email = profile.email.trim().to_string();
-        profile.validate()?;
+        profile.validate_for(new.provisioned_by)?;
         let now = self.clock.now();
         let status = if new.activate {
             UserStatus::Active
@@ -158,7 +158,7 @@ impl Directory<'_> {
         };
         profile.login = profile.login.trim().to_string();
         profile.email = profile.email.trim().to_string();
-        profile.validate()?;
+        profile.validate_for(user.provisioned_by)?;
         let now = self.clock.now();
         user.profile = profile;
         user.last_updated = now;

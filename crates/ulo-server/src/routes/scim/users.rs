@@ -213,7 +213,9 @@ fn read_doc(doc: &Value) -> Result<Wanted, ScimError> {
         manager: text(&manager, "displayName")?,
         second_email: None,
     };
-    profile.validate().map_err(ScimError::from)?;
+    profile
+        .validate_for(ulo_core::user::ProvisionedBy::Scim)
+        .map_err(ScimError::from)?;
     let active = match get_ci(doc, "active") {
         None | Some(Value::Null) => true,
         Some(Value::Bool(b)) => *b,
