@@ -207,4 +207,33 @@ impl Directory<'_> {
             .into_iter()
             .collect())
     }
+
+    /// Keeps (or, with `None`, forgets) the SCIM attributes a client last wrote for a resource.
+    pub async fn set_scim_attributes(
+        &self,
+        ctx: &Context,
+        resource: ScimResource,
+        id: &str,
+        attributes: Option<&serde_json::Value>,
+    ) -> Result<(), DomainError> {
+        require_write(ctx)?;
+        let mut tx = self.store.begin().await?;
+        tx.put_scim_attributes(resource.as_str(), id, attributes)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Every (resource id, last-written SCIM attributes) of a resource type.
+    pub async fn scim_attributes(
+        &self,
+        resource: ScimResource,
+    ) -> Result<std::collections::HashMap<String, serde_json::Value>, DomainError> {
+        let mut tx = self.store.read().await?;
+        Ok(tx
+            .list_scim_attributes(resource.as_str())
+            .await?
+            .into_iter()
+            .collect())
+    }
 }

@@ -409,6 +409,18 @@ pub trait StoreTx: Send {
         &mut self,
         resource_type: &str,
     ) -> Result<Vec<(String, String)>, StoreError>;
+    /// Sets (or with `None` clears) the SCIM attributes a client last wrote for a resource.
+    async fn put_scim_attributes(
+        &mut self,
+        resource_type: &str,
+        resource_id: &str,
+        attributes: Option<&serde_json::Value>,
+    ) -> Result<(), StoreError>;
+    /// Every (resource id, attributes) pair of a resource type.
+    async fn list_scim_attributes(
+        &mut self,
+        resource_type: &str,
+    ) -> Result<Vec<(String, serde_json::Value)>, StoreError>;
 
     // --- provisioning to apps
     /// The provisioning link of a user with an app.

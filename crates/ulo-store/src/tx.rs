@@ -830,6 +830,33 @@ macro_rules! store_tx {
                     .map_err(db_err)
             }
 
+            async fn put_scim_attributes(&mut self, resource_type: &str, resource_id: &str, attributes: Option<&serde_json::Value>) -> Result<(), StoreError> {
+                match attributes {
+                    Some(a) => sqlx::query("INSERT INTO scim_attributes (resource_type, resource_id, attributes) VALUES ($1,$2,$3) ON CONFLICT (resource_type, resource_id) DO UPDATE SET attributes=excluded.attributes")
+                        .bind(resource_type)
+                        .bind(resource_id)
+                        .bind(Json(a.clone()))
+                        .execute(&mut *self.tx)
+                        .await,
+                    None => sqlx::query("DELETE FROM scim_attributes WHERE resource_type=$1 AND resource_id=$2")
+                        .bind(resource_type)
+                        .bind(resource_id)
+                        .execute(&mut *self.tx)
+                        .await,
+                }
+                .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn list_scim_attributes(&mut self, resource_type: &str) -> Result<Vec<(String, serde_json::Value)>, StoreError> {
+                let rows: Vec<(String, Json<serde_json::Value>)> = sqlx::query_as("SELECT resource_id, attributes FROM scim_attributes WHERE resource_type=$1 ORDER BY resource_id")
+                    .bind(resource_type)
+                    .fetch_all(&mut *self.tx)
+                    .await
+                    .map_err(db_err)?;
+                Ok(rows.into_iter().map(|(id, a)| (id, a.0)).collect())
+            }
+
             async fn get_app_user_link(&mut self, app: AppId, user: UserId) -> Result<Option<ulo_core::provisioning::AppUserLink>, StoreError> {
                 let sql = format!("SELECT {LINK_COLS} FROM app_user_links WHERE app_id=$1 AND user_id=$2", LINK_COLS = crate::tx::LINK_COLS);
                 let row: Option<crate::tx::LinkRow> = sqlx::query_as(AssertSqlSafe(sql.as_str()))

@@ -142,3 +142,87 @@ async fn users_lifecycle_and_error_paths() {
     })
     .await;
 }
+
+fn patch_op(ops: Value) -> Value {
+    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn written_attributes_round_trip_and_removals() {
+    on_every_backend(async |s| {
+        let t = credential(s).await;
+        let mut doc = user("grace@example.com");
+        doc["name"]["formatted"] = json!("Rear Admiral Grace Hopper");
+        doc["emails"] = json!([
+            {"value": "grace@home.example", "type": "home"},
+            {"value": "grace@example.com", "type": "office", "primary": true},
+        ]);
+        doc["phoneNumbers"] = json!([{"value": "+1 555 0100", "type": "desk"}]);
+        let (st, _, u) = send(scim(s, &t, Method::POST, "/Users").json(&doc)).await;
+        assert_eq!(st, StatusCode::CREATED, "{u}");
+        let id = u["id"].as_str().unwrap().to_string();
+        let (_, _, u) = send(scim(s, &t, Method::GET, &format!("/Users/{id}"))).await;
+        assert_eq!(u["emails"], doc["emails"], "{u}");
+        assert_eq!(u["phoneNumbers"], doc["phoneNumbers"], "{u}");
+        assert_eq!(u["name"]["formatted"], "Rear Admiral Grace Hopper");
+        // ulo's profile takes the primary email and the phone.
+        let (_, _, admin) = send(request(s, Method::GET, &format!("/api/v1/users/{id}"))).await;
+        assert_eq!(admin["profile"]["email"], "grace@example.com", "{admin}");
+        assert_eq!(admin["profile"]["mobilePhone"], "+1 555 0100", "{admin}");
+
+        // A change in ulo wins over the stale written value.
+        let (st, _, body) = send(
+            request(s, Method::POST, &format!("/api/v1/users/{id}"))
+                .json(&json!({"profile": {"firstName": "Amazing", "email": "g@example.com"}})),
+        )
+        .await;
+        assert_eq!(st, StatusCode::OK, "{body}");
+        let (_, _, u) = send(scim(s, &t, Method::GET, &format!("/Users/{id}"))).await;
+        assert_eq!(u["name"]["givenName"], "Amazing", "{u}");
+        assert_eq!(u["name"]["formatted"], "Amazing Lovelace", "{u}");
+        assert_eq!(u["emails"], json!([{"value": "g@example.com", "type": "work", "primary": true}]));
+
+        // PATCH replace keeps sub-attributes as written.
+        let ops = patch_op(json!([{"op": "replace", "path": "emails", "value": [{"value": "x@example.com", "type": "zz", "primary": true}]}]));
+        let (st, _, u) = send(scim(s, &t, Method::PATCH, &format!("/Users/{id}")).json(&ops)).await;
+        assert_eq!(st, StatusCode::OK, "{u}");
+        assert_eq!(u["emails"], json!([{"value": "x@example.com", "type": "zz", "primary": true}]));
+
+        // Removing emails clears ulo's email; removing active leaves it unassigned (the default).
+        let ops = patch_op(json!([{"op": "remove", "path": "emails"}, {"op": "remove", "path": "active"}]));
+        let (st, _, u) = send(scim(s, &t, Method::PATCH, &format!("/Users/{id}")).json(&ops)).await;
+        assert_eq!(st, StatusCode::OK, "{u}");
+        assert!(u.get("emails").is_none(), "{u}");
+        assert!(u.get("active").is_none(), "{u}");
+        let (_, _, admin) = send(request(s, Method::GET, &format!("/api/v1/users/{id}"))).await;
+        assert_eq!(admin["profile"]["email"], "", "{admin}");
+        assert_eq!(admin["status"], "ACTIVE", "{admin}");
+        // Once ulo's state differs from the default, it shows again.
+        let ops = patch_op(json!([{"op": "replace", "path": "active", "value": false}]));
+        let (_, _, u) = send(scim(s, &t, Method::PATCH, &format!("/Users/{id}")).json(&ops)).await;
+        assert_eq!(u["active"], false, "{u}");
+
+        // Group members keep the type and display the client wrote; POST /.search spans types.
+        let g = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Navy",
+            "members": [{"value": id, "type": "Person"}]});
+        let (st, _, grp) = send(scim(s, &t, Method::POST, "/Groups").json(&g)).await;
+        assert_eq!(st, StatusCode::CREATED, "{grp}");
+        assert_eq!(grp["members"][0]["type"], "Person", "{grp}");
+        assert!(grp["members"][0].get("display").is_none(), "{grp}");
+        let gid = grp["id"].as_str().unwrap().to_string();
+        let (_, _, list) = send(scim(s, &t, Method::GET, "/Groups")).await;
+        assert_eq!(list["Resources"][0]["members"][0]["type"], "Person", "{list}");
+        let search = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "attributes": ["displayName"]});
+        let (st, _, found) = send(scim(s, &t, Method::POST, "/.search").json(&search)).await;
+        assert_eq!(st, StatusCode::OK, "{found}");
+        let res = found["Resources"].as_array().unwrap();
+        assert!(res.iter().any(|r| r["id"] == id.as_str()), "{found}");
+        assert!(res.iter().any(|r| r["displayName"] == "Navy"), "{found}");
+        let (st, _, found) = send(scim(s, &t, Method::POST, "/Groups/.search").json(&search)).await;
+        assert_eq!(st, StatusCode::OK, "{found}");
+        assert_eq!(found["Resources"][0]["displayName"], "Navy", "{found}");
+        let (st, _, _) = send(scim(s, &t, Method::DELETE, &format!("/Groups/{gid}"))).await;
+        assert_eq!(st, StatusCode::NO_CONTENT);
+    })
+    .await;
+}

@@ -1050,6 +1050,24 @@ on_every_backend!(scim_credentials_and_external_ids, |store| Box::pin(
         tx.put_scim_external_id("User", "u1", None).await.unwrap();
         assert!(tx.list_scim_external_ids("User").await.unwrap().is_empty());
         assert_eq!(tx.list_scim_external_ids("Group").await.unwrap().len(), 1);
+
+        let doc = serde_json::json!({"emails": [{"value": "a@b", "type": "x"}]});
+        tx.put_scim_attributes("User", "u1", Some(&serde_json::json!({"a": 1})))
+            .await
+            .unwrap();
+        tx.put_scim_attributes("User", "u1", Some(&doc))
+            .await
+            .unwrap();
+        tx.put_scim_attributes("Group", "u1", Some(&serde_json::json!({})))
+            .await
+            .unwrap();
+        assert_eq!(
+            tx.list_scim_attributes("User").await.unwrap(),
+            vec![("u1".to_string(), doc)]
+        );
+        tx.put_scim_attributes("User", "u1", None).await.unwrap();
+        assert!(tx.list_scim_attributes("User").await.unwrap().is_empty());
+        assert_eq!(tx.list_scim_attributes("Group").await.unwrap().len(), 1);
         tx.commit().await.unwrap();
     }
 ));

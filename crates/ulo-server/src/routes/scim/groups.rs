@@ -15,7 +15,7 @@ use ulo_core::user::User;
 
 use super::list::{ListParams, Projection, get_ci, list_response, search_params};
 use super::patch::{self, Shape};
-use super::users::strip_nulls;
+use super::users::{strip_nulls, take_ci};
 use super::wire::{
     ScimClient, ScimError, check_if_match, none_match_hits, not_modified, parse_body,
     resource_response, scim_response, version_of,
@@ -44,19 +44,50 @@ fn version(g: &Group) -> String {
     version_of(g.last_updated.max(g.last_membership_updated))
 }
 
-fn render(state: &AppState, g: &Group, members: &[User], ext: Option<&String>) -> Value {
+/// The SCIM form of a group: the attributes the client last wrote (`stored`) with the values ulo
+/// owns on top; a member the client wrote keeps its `type` and `display` as written.
+fn render(
+    state: &AppState,
+    g: &Group,
+    members: &[User],
+    ext: Option<&String>,
+    stored: Option<&Value>,
+) -> Value {
     let base = state.issuer();
+    let written: Vec<&Value> = stored
+        .and_then(|s| get_ci(s, "members"))
+        .and_then(Value::as_array)
+        .map(|a| a.iter().collect())
+        .unwrap_or_default();
     let mut doc = json!({
         "schemas": [GROUP_SCHEMA],
         "id": g.id.to_string(),
         "externalId": ext,
         "displayName": g.profile.name,
-        "members": members.iter().map(|u| json!({
-            "value": u.id.to_string(),
-            "display": u.profile.login,
-            "type": "User",
-            "$ref": format!("{base}/scim/v2/Users/{}", u.id),
-        })).collect::<Vec<_>>(),
+        "members": members.iter().map(|u| {
+            let id = u.id.to_string();
+            let href = format!("{base}/scim/v2/Users/{id}");
+            match written.iter().find(|m| get_ci(m, "value").and_then(Value::as_str) == Some(id.as_str())) {
+                Some(Value::Object(m)) => {
+                    let mut m = m.clone();
+                    take_ci(&mut m, "value");
+                    m.insert("value".into(), json!(id));
+                    if !m.keys().any(|k| k.eq_ignore_ascii_case("$ref")) {
+                        m.insert("$ref".into(), json!(href));
+                    }
+                    if !m.keys().any(|k| k.eq_ignore_ascii_case("type")) {
+                        m.insert("type".into(), json!("User"));
+                    }
+                    Value::Object(m)
+                }
+                _ => json!({
+                    "value": id,
+                    "display": u.profile.login,
+                    "type": "User",
+                    "$ref": href,
+                }),
+            }
+        }).collect::<Vec<_>>(),
         "meta": {
             "resourceType": "Group",
             "created": ulo_core::clock::rfc3339(g.created),
@@ -65,8 +96,33 @@ fn render(state: &AppState, g: &Group, members: &[User], ext: Option<&String>) -
             "version": version(g),
         },
     });
+    if let (Some(Value::Object(stored)), Value::Object(canon)) = (stored, &mut doc) {
+        let mut extra = stored.clone();
+        for k in [
+            "id",
+            "meta",
+            "schemas",
+            "externalId",
+            "displayName",
+            "members",
+        ] {
+            take_ci(&mut extra, k);
+        }
+        for (k, v) in extra {
+            canon.insert(k, v);
+        }
+    }
     strip_nulls(&mut doc);
     doc
+}
+
+/// The part of a written Group document kept as the client's SCIM attributes.
+fn kept(doc: &Value) -> Value {
+    let mut d = doc.as_object().cloned().unwrap_or_default();
+    for k in ["id", "meta", "schemas"] {
+        take_ci(&mut d, k);
+    }
+    Value::Object(d)
 }
 
 async fn members(state: &AppState, c: &ScimClient, id: &str) -> Result<Vec<User>, ScimError> {
@@ -87,11 +143,10 @@ async fn members(state: &AppState, c: &ScimClient, id: &str) -> Result<Vec<User>
     }
 }
 
-async fn load(
-    state: &AppState,
-    c: &ScimClient,
-    id: &str,
-) -> Result<(Group, Vec<User>, Option<String>), ScimError> {
+/// A group, its members, its externalId and the SCIM attributes its client last wrote.
+type Loaded = (Group, Vec<User>, Option<String>, Option<Value>);
+
+async fn load(state: &AppState, c: &ScimClient, id: &str) -> Result<Loaded, ScimError> {
     if id.parse::<GroupId>().is_err() {
         return Err(ScimError::not_found(format!("Group {id} not found")));
     }
@@ -102,7 +157,12 @@ async fn load(
         .scim_external_ids(ScimResource::Group)
         .await?
         .remove(id);
-    Ok((g, m, ext))
+    let stored = state
+        .directory()
+        .scim_attributes(ScimResource::Group)
+        .await?
+        .remove(id);
+    Ok((g, m, ext, stored))
 }
 
 /// A checked Group document.
@@ -110,6 +170,8 @@ struct Wanted {
     name: String,
     members: BTreeSet<String>,
     external_id: Option<String>,
+    /// The SCIM attributes to keep as written.
+    doc: Value,
 }
 
 async fn read_doc(state: &AppState, c: &ScimClient, doc: &Value) -> Result<Wanted, ScimError> {
@@ -174,6 +236,7 @@ async fn read_doc(state: &AppState, c: &ScimClient, doc: &Value) -> Result<Wante
         name,
         members: set,
         external_id,
+        doc: kept(doc),
     })
 }
 
@@ -204,10 +267,12 @@ pub async fn create(
         dir.set_scim_external_id(&c.ctx, ScimResource::Group, &id, w.external_id.as_deref())
             .await?;
     }
-    let (g, m, ext) = load(&state, &c, &id).await?;
+    dir.set_scim_attributes(&c.ctx, ScimResource::Group, &id, Some(&w.doc))
+        .await?;
+    let (g, m, ext, stored) = load(&state, &c, &id).await?;
     Ok(resource_response(
         StatusCode::CREATED,
-        &render(&state, &g, &m, ext.as_ref()),
+        &render(&state, &g, &m, ext.as_ref(), stored.as_ref()),
     ))
 }
 
@@ -219,19 +284,21 @@ pub async fn get_one(
     ApiPath(id): ApiPath<String>,
     Query(p): Query<Projection>,
 ) -> Result<Response, ScimError> {
-    let (g, m, ext) = load(&state, &c, &id).await?;
+    let (g, m, ext, stored) = load(&state, &c, &id).await?;
     if none_match_hits(&headers, &version(&g)) {
         return Ok(not_modified(&version(&g)));
     }
     Ok(resource_response(
         StatusCode::OK,
-        &p.apply(render(&state, &g, &m, ext.as_ref())),
+        &p.apply(render(&state, &g, &m, ext.as_ref(), stored.as_ref())),
     ))
 }
 
-async fn all(state: &AppState, c: &ScimClient) -> Result<Vec<Value>, ScimError> {
+/// Every group in its SCIM form.
+pub async fn all(state: &AppState, c: &ScimClient) -> Result<Vec<Value>, ScimError> {
     let dir = state.directory();
     let ext = dir.scim_external_ids(ScimResource::Group).await?;
+    let stored = dir.scim_attributes(ScimResource::Group).await?;
     let mut out = Vec::new();
     let mut after = None;
     loop {
@@ -243,8 +310,9 @@ async fn all(state: &AppState, c: &ScimClient) -> Result<Vec<Value>, ScimError> 
         let done = batch.len() < 200;
         after = batch.last().map(|g| g.id.to_string());
         for g in &batch {
-            let m = members(state, c, &g.id.to_string()).await?;
-            out.push(render(state, g, &m, ext.get(&g.id.to_string())));
+            let id = g.id.to_string();
+            let m = members(state, c, &id).await?;
+            out.push(render(state, g, &m, ext.get(&id), stored.get(&id)));
         }
         if done {
             return Ok(out);
@@ -280,6 +348,7 @@ async fn apply(
     g: Group,
     current: Vec<User>,
     old_ext: Option<String>,
+    old_doc: Option<Value>,
     w: Wanted,
 ) -> Result<Response, ScimError> {
     let id = g.id.to_string();
@@ -302,10 +371,14 @@ async fn apply(
         dir.set_scim_external_id(&c.ctx, ScimResource::Group, &id, w.external_id.as_deref())
             .await?;
     }
-    let (g, m, ext) = load(state, c, &id).await?;
+    if old_doc.as_ref() != Some(&w.doc) {
+        dir.set_scim_attributes(&c.ctx, ScimResource::Group, &id, Some(&w.doc))
+            .await?;
+    }
+    let (g, m, ext, stored) = load(state, c, &id).await?;
     Ok(resource_response(
         StatusCode::OK,
-        &render(state, &g, &m, ext.as_ref()),
+        &render(state, &g, &m, ext.as_ref(), stored.as_ref()),
     ))
 }
 
@@ -318,7 +391,7 @@ pub async fn replace(
     body: Bytes,
 ) -> Result<Response, ScimError> {
     let doc = parse_body(&headers, &body)?;
-    let (g, m, ext) = load(&state, &c, &id).await?;
+    let (g, m, ext, stored) = load(&state, &c, &id).await?;
     check_if_match(&headers, &version(&g))?;
     if let Some(sent) = get_ci(&doc, "id").and_then(Value::as_str)
         && sent != id
@@ -326,7 +399,7 @@ pub async fn replace(
         return Err(ScimError::bad("mutability", "id is read-only"));
     }
     let w = read_doc(&state, &c, &doc).await?;
-    apply(&state, &c, g, m, ext, w).await
+    apply(&state, &c, g, m, ext, stored, w).await
 }
 
 /// `PATCH /Groups/{id}`.
@@ -338,12 +411,12 @@ pub async fn modify(
     body: Bytes,
 ) -> Result<Response, ScimError> {
     let body = parse_body(&headers, &body)?;
-    let (g, m, ext) = load(&state, &c, &id).await?;
+    let (g, m, ext, stored) = load(&state, &c, &id).await?;
     check_if_match(&headers, &version(&g))?;
-    let mut doc = render(&state, &g, &m, ext.as_ref());
+    let mut doc = render(&state, &g, &m, ext.as_ref(), stored.as_ref());
     patch::apply(&mut doc, &body, &SHAPE)?;
     let w = read_doc(&state, &c, &doc).await?;
-    apply(&state, &c, g, m, ext, w).await
+    apply(&state, &c, g, m, ext, stored, w).await
 }
 
 /// `DELETE /Groups/{id}`.
@@ -353,12 +426,16 @@ pub async fn remove(
     headers: HeaderMap,
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ScimError> {
-    let (g, _, ext) = load(&state, &c, &id).await?;
+    let (g, _, ext, stored) = load(&state, &c, &id).await?;
     check_if_match(&headers, &version(&g))?;
     let dir = state.directory();
     dir.delete_group(&c.ctx, &id).await?;
     if ext.is_some() {
         dir.set_scim_external_id(&c.ctx, ScimResource::Group, &id, None)
+            .await?;
+    }
+    if stored.is_some() {
+        dir.set_scim_attributes(&c.ctx, ScimResource::Group, &id, None)
             .await?;
     }
     Ok(StatusCode::NO_CONTENT)

@@ -43,5 +43,22 @@ pub fn router() -> Router<AppState> {
                 .patch(groups::modify)
                 .delete(groups::remove),
         )
+        .route("/scim/v2/.search", post(search))
         .route("/scim/v2/{*rest}", any(wire::not_found))
+}
+
+/// `POST /.search` (RFC 7644 §3.4.3): a search over every resource type, users then groups.
+async fn search(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    c: ScimClient,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<axum::response::Response, ScimError> {
+    let p = list::search_params(&wire::parse_body(&headers, &body)?)?;
+    let mut docs = users::all(&state, &c).await?;
+    docs.extend(groups::all(&state, &c).await?);
+    Ok(wire::scim_response(
+        axum::http::StatusCode::OK,
+        &list::list_response(docs, &p)?,
+    ))
 }

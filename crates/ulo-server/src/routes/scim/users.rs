@@ -62,8 +62,14 @@ fn opt(v: &Option<String>) -> Value {
     v.as_ref().map_or(Value::Null, |s| json!(s))
 }
 
-/// The SCIM form of a user.
-pub fn render(state: &AppState, u: &User, external_id: Option<&String>) -> Value {
+/// The SCIM form of a user: the attributes the client last wrote (`stored`), overlaid with the
+/// values ulo owns.
+pub fn render(
+    state: &AppState,
+    u: &User,
+    external_id: Option<&String>,
+    stored: Option<&Value>,
+) -> Value {
     let p = &u.profile;
     let mut doc = json!({
         "schemas": [USER_SCHEMA, ENTERPRISE],
@@ -82,7 +88,7 @@ pub fn render(state: &AppState, u: &User, external_id: Option<&String>) -> Value
         "locale": opt(&p.locale),
         "timezone": opt(&p.timezone),
         "active": u.status == UserStatus::Active,
-        "emails": [{"value": p.email, "type": "work", "primary": true}],
+        "emails": (!p.email.is_empty()).then(|| json!([{"value": p.email, "type": "work", "primary": true}])),
         "phoneNumbers": p.mobile_phone.as_ref().map(|m| json!([{"value": m, "type": "mobile"}])),
         ENTERPRISE: {
             "employeeNumber": opt(&p.employee_number),
@@ -100,8 +106,105 @@ pub fn render(state: &AppState, u: &User, external_id: Option<&String>) -> Value
             "version": version_of(u.last_updated),
         },
     });
+    if let Some(Value::Object(stored)) = stored {
+        doc = overlay(doc, stored, u);
+    }
     strip_nulls(&mut doc);
     doc
+}
+
+/// Removes every member of `o` named `key` in any case; the first one removed.
+pub fn take_ci(o: &mut Map<String, Value>, key: &str) -> Option<Value> {
+    let names: Vec<String> = o
+        .keys()
+        .filter(|k| k.eq_ignore_ascii_case(key))
+        .cloned()
+        .collect();
+    let mut first = None;
+    for n in names {
+        let v = o.remove(&n);
+        if first.is_none() {
+            first = v;
+        }
+    }
+    first
+}
+
+/// The client's last-written document with ulo's values on top: a structured attribute the
+/// client wrote is kept as written while it still says what ulo's profile says (so
+/// `emails[].type`, extra emails or `name.formatted` answer back as written); anything else
+/// comes from ulo.
+fn overlay(canonical: Value, stored: &Map<String, Value>, u: &User) -> Value {
+    let p = &u.profile;
+    let stored_doc = Value::Object(stored.clone());
+    let Value::Object(canon) = canonical else {
+        return canonical;
+    };
+    let mut out = stored.clone();
+    for k in ["id", "meta", "schemas", "groups"] {
+        take_ci(&mut out, k);
+    }
+    for (k, v) in canon {
+        let prev = take_ci(&mut out, &k);
+        let keep = match (k.as_str(), &prev) {
+            ("name", Some(n)) => {
+                text(n, "givenName").ok().flatten().unwrap_or_default() == p.first_name
+                    && text(n, "familyName").ok().flatten().unwrap_or_default() == p.last_name
+            }
+            ("emails", Some(_)) => {
+                !p.email.is_empty()
+                    && pick_multi(&stored_doc, "emails", "work")
+                        .ok()
+                        .flatten()
+                        .as_deref()
+                        == Some(p.email.as_str())
+            }
+            ("phoneNumbers", Some(_)) => {
+                p.mobile_phone.is_some()
+                    && pick_multi(&stored_doc, "phoneNumbers", "mobile")
+                        .ok()
+                        .flatten()
+                        == p.mobile_phone
+            }
+            // Removed by the client (RFC 7644 §3.5.2.2: unassigned), which is ulo's default.
+            ("active", Some(Value::Null)) => u.status == UserStatus::Active,
+            _ => false,
+        };
+        let value = match (k.as_str(), prev) {
+            (_, Some(prev)) if keep => prev,
+            (ENTERPRISE, Some(Value::Object(mut ext))) => {
+                if let Value::Object(canon_ext) = v {
+                    for (k2, v2) in canon_ext {
+                        let prev2 = take_ci(&mut ext, &k2);
+                        let same_manager = k2 == "manager"
+                            && prev2.as_ref().and_then(|m| text(m, "value").ok().flatten())
+                                == p.manager_id;
+                        match prev2 {
+                            Some(m) if same_manager && p.manager_id.is_some() => {
+                                ext.insert(k2, m);
+                            }
+                            _ => {
+                                ext.insert(k2, v2);
+                            }
+                        }
+                    }
+                }
+                Value::Object(ext)
+            }
+            _ => v,
+        };
+        out.insert(k, value);
+    }
+    Value::Object(out)
+}
+
+/// The part of a written document kept as the client's SCIM attributes.
+fn kept(doc: &Value) -> Value {
+    let mut d = doc.as_object().cloned().unwrap_or_default();
+    for k in ["id", "meta", "schemas", "groups"] {
+        take_ci(&mut d, k);
+    }
+    Value::Object(d)
 }
 
 /// Drops null members (SCIM omits unassigned attributes).
@@ -127,6 +230,8 @@ struct Wanted {
     profile: UserProfile,
     active: bool,
     external_id: Option<String>,
+    /// The SCIM attributes to keep as written.
+    doc: Value,
 }
 
 fn text(doc: &Value, key: &str) -> Result<Option<String>, ScimError> {
@@ -191,7 +296,7 @@ fn read_doc(doc: &Value) -> Result<Wanted, ScimError> {
     let name = get_ci(doc, "name").cloned().unwrap_or(Value::Null);
     let ext = get_ci(doc, ENTERPRISE).cloned().unwrap_or(Value::Null);
     let manager = get_ci(&ext, "manager").cloned().unwrap_or(Value::Null);
-    let email = pick_multi(doc, "emails", "work")?.unwrap_or_else(|| login.clone());
+    let email = pick_multi(doc, "emails", "work")?.unwrap_or_default();
     let profile = UserProfile {
         login,
         email,
@@ -225,14 +330,14 @@ fn read_doc(doc: &Value) -> Result<Wanted, ScimError> {
         profile,
         active,
         external_id: text(doc, "externalId")?,
+        doc: kept(doc),
     })
 }
 
-async fn load(
-    state: &AppState,
-    c: &ScimClient,
-    id: &str,
-) -> Result<(User, Option<String>), ScimError> {
+/// A user, its externalId and the SCIM attributes its client last wrote.
+type Loaded = (User, Option<String>, Option<Value>);
+
+async fn load(state: &AppState, c: &ScimClient, id: &str) -> Result<Loaded, ScimError> {
     if id.parse::<UserId>().is_err() {
         return Err(ScimError::not_found(format!("User {id} not found")));
     }
@@ -242,7 +347,12 @@ async fn load(
         .scim_external_ids(ScimResource::User)
         .await?
         .remove(id);
-    Ok((u, ext))
+    let stored = state
+        .directory()
+        .scim_attributes(ScimResource::User)
+        .await?
+        .remove(id);
+    Ok((u, ext, stored))
 }
 
 /// `POST /Users`.
@@ -272,9 +382,11 @@ pub async fn create(
         dir.set_scim_external_id(&c.ctx, ScimResource::User, &id, w.external_id.as_deref())
             .await?;
     }
+    dir.set_scim_attributes(&c.ctx, ScimResource::User, &id, Some(&w.doc))
+        .await?;
     Ok(resource_response(
         StatusCode::CREATED,
-        &render(&state, &u, w.external_id.as_ref()),
+        &render(&state, &u, w.external_id.as_ref(), Some(&w.doc)),
     ))
 }
 
@@ -286,20 +398,22 @@ pub async fn get_one(
     ApiPath(id): ApiPath<String>,
     Query(p): Query<Projection>,
 ) -> Result<Response, ScimError> {
-    let (u, ext) = load(&state, &c, &id).await?;
+    let (u, ext, stored) = load(&state, &c, &id).await?;
     let version = version_of(u.last_updated);
     if none_match_hits(&headers, &version) {
         return Ok(not_modified(&version));
     }
     Ok(resource_response(
         StatusCode::OK,
-        &p.apply(render(&state, &u, ext.as_ref())),
+        &p.apply(render(&state, &u, ext.as_ref(), stored.as_ref())),
     ))
 }
 
-async fn all(state: &AppState, c: &ScimClient) -> Result<Vec<Value>, ScimError> {
+/// Every user in its SCIM form.
+pub async fn all(state: &AppState, c: &ScimClient) -> Result<Vec<Value>, ScimError> {
     let dir = state.directory();
     let ext = dir.scim_external_ids(ScimResource::User).await?;
+    let stored = dir.scim_attributes(ScimResource::User).await?;
     let mut out = Vec::new();
     let mut after = None;
     loop {
@@ -314,11 +428,10 @@ async fn all(state: &AppState, c: &ScimClient) -> Result<Vec<Value>, ScimError> 
         let batch = dir.list_users(&c.ctx, &q).await?;
         let done = batch.len() < 200;
         after = batch.last().map(|u| u.id.to_string());
-        out.extend(
-            batch
-                .iter()
-                .map(|u| render(state, u, ext.get(&u.id.to_string()))),
-        );
+        out.extend(batch.iter().map(|u| {
+            let id = u.id.to_string();
+            render(state, u, ext.get(&id), stored.get(&id))
+        }));
         if done {
             return Ok(out);
         }
@@ -353,6 +466,7 @@ async fn apply(
     c: &ScimClient,
     u: User,
     old_ext: Option<String>,
+    old_doc: Option<Value>,
     w: Wanted,
 ) -> Result<Response, ScimError> {
     let id = u.id.to_string();
@@ -377,9 +491,13 @@ async fn apply(
         dir.set_scim_external_id(&c.ctx, ScimResource::User, &id, w.external_id.as_deref())
             .await?;
     }
+    if old_doc.as_ref() != Some(&w.doc) {
+        dir.set_scim_attributes(&c.ctx, ScimResource::User, &id, Some(&w.doc))
+            .await?;
+    }
     Ok(resource_response(
         StatusCode::OK,
-        &render(state, &user, w.external_id.as_ref()),
+        &render(state, &user, w.external_id.as_ref(), Some(&w.doc)),
     ))
 }
 
@@ -392,7 +510,7 @@ pub async fn replace(
     body: Bytes,
 ) -> Result<Response, ScimError> {
     let doc = parse_body(&headers, &body)?;
-    let (u, ext) = load(&state, &c, &id).await?;
+    let (u, ext, stored) = load(&state, &c, &id).await?;
     check_if_match(&headers, &version_of(u.last_updated))?;
     if let Some(sent) = get_ci(&doc, "id").and_then(Value::as_str)
         && sent != id
@@ -400,7 +518,7 @@ pub async fn replace(
         return Err(ScimError::bad("mutability", "id is read-only"));
     }
     let w = read_doc(&doc)?;
-    apply(&state, &c, u, ext, w).await
+    apply(&state, &c, u, ext, stored, w).await
 }
 
 /// `PATCH /Users/{id}`.
@@ -412,12 +530,19 @@ pub async fn modify(
     body: Bytes,
 ) -> Result<Response, ScimError> {
     let body = parse_body(&headers, &body)?;
-    let (u, ext) = load(&state, &c, &id).await?;
+    let (u, ext, stored) = load(&state, &c, &id).await?;
     check_if_match(&headers, &version_of(u.last_updated))?;
-    let mut doc = render(&state, &u, ext.as_ref());
+    let mut doc = render(&state, &u, ext.as_ref(), stored.as_ref());
     patch::apply(&mut doc, &body, &SHAPE)?;
+    // A removed `active` is unassigned (RFC 7644 §3.5.2.2): remember that it was removed, so it
+    // stays unassigned while the user has the default state (active).
+    if let Some(o) = doc.as_object_mut()
+        && !o.keys().any(|k| k.eq_ignore_ascii_case("active"))
+    {
+        o.insert("active".into(), Value::Null);
+    }
     let w = read_doc(&doc)?;
-    apply(&state, &c, u, ext, w).await
+    apply(&state, &c, u, ext, stored, w).await
 }
 
 /// `DELETE /Users/{id}`: deactivates, then deletes.
@@ -427,7 +552,7 @@ pub async fn remove(
     headers: HeaderMap,
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ScimError> {
-    let (u, ext) = load(&state, &c, &id).await?;
+    let (u, ext, stored) = load(&state, &c, &id).await?;
     check_if_match(&headers, &version_of(u.last_updated))?;
     let dir = state.directory();
     if u.status != UserStatus::Deprovisioned {
@@ -436,6 +561,10 @@ pub async fn remove(
     dir.delete_user(&c.ctx, &id).await?;
     if ext.is_some() {
         dir.set_scim_external_id(&c.ctx, ScimResource::User, &id, None)
+            .await?;
+    }
+    if stored.is_some() {
+        dir.set_scim_attributes(&c.ctx, ScimResource::User, &id, None)
             .await?;
     }
     Ok(StatusCode::NO_CONTENT)
