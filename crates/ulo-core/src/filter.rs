@@ -171,15 +171,21 @@ pub fn parse_patch_path(input: &str) -> Result<PatchPath, FilterError> {
 /// matches, while `pr` and `eq null` look at an array itself; `ne` is `not eq` (so a missing attribute
 /// is "not equal"); `eq null` means "no non-null value"; `pr` means not null, `""`, `[]` or `{}`.
 pub fn matches(filter: &Filter, doc: &Value) -> bool {
+    matches_with(filter, doc, &|_| false)
+}
+
+/// [`matches`], with string comparisons exact (case-sensitive) for the attributes `case_exact`
+/// names — SCIM's `caseExact` attributes such as `id` and `externalId` (RFC 7643 §2.2).
+pub fn matches_with(filter: &Filter, doc: &Value, case_exact: &dyn Fn(&AttrPath) -> bool) -> bool {
     match filter {
-        Filter::And(a, b) => matches(a, doc) && matches(b, doc),
-        Filter::Or(a, b) => matches(a, doc) || matches(b, doc),
-        Filter::Not(inner) => !matches(inner, doc),
+        Filter::And(a, b) => matches_with(a, doc, case_exact) && matches_with(b, doc, case_exact),
+        Filter::Or(a, b) => matches_with(a, doc, case_exact) || matches_with(b, doc, case_exact),
+        Filter::Not(inner) => !matches_with(inner, doc, case_exact),
         Filter::Present(path) => values_at(doc, path).into_iter().any(is_present),
-        Filter::Compare { path, op, value } => compare_matches(doc, path, *op, value),
-        Filter::ValuePath { attr, filter } => values_at(doc, attr).into_iter().any(
-            |v| matches!(v, Value::Array(items) if items.iter().any(|item| matches(filter, item))),
-        ),
+        Filter::Compare { path, op, value } => compare_matches(doc, path, *op, value, case_exact(path)),
+        Filter::ValuePath { attr, filter } => values_at(doc, attr).into_iter().any(|v| {
+            matches!(v, Value::Array(items) if items.iter().any(|item| matches_with(filter, item, case_exact)))
+        }),
     }
 }
 
@@ -890,23 +896,45 @@ fn is_present(value: &Value) -> bool {
     }
 }
 
-fn compare_matches(doc: &Value, path: &AttrPath, op: CompareOp, literal: &FilterValue) -> bool {
+fn compare_matches(
+    doc: &Value,
+    path: &AttrPath,
+    op: CompareOp,
+    literal: &FilterValue,
+    exact: bool,
+) -> bool {
     match (op, literal) {
-        (CompareOp::Ne, _) => !compare_matches(doc, path, CompareOp::Eq, literal),
+        (CompareOp::Ne, _) => !compare_matches(doc, path, CompareOp::Eq, literal, exact),
         (CompareOp::Eq, FilterValue::Null) => values_at(doc, path).iter().all(|v| v.is_null()),
         _ => values_at(doc, path).into_iter().any(|value| match value {
-            Value::Array(items) => items.iter().any(|item| compare_value(item, op, literal)),
-            other => compare_value(other, op, literal),
+            Value::Array(items) => items
+                .iter()
+                .any(|item| compare_value(item, op, literal, exact)),
+            other => compare_value(other, op, literal, exact),
         }),
     }
 }
 
-fn compare_value(value: &Value, op: CompareOp, literal: &FilterValue) -> bool {
+fn compare_value(value: &Value, op: CompareOp, literal: &FilterValue, exact: bool) -> bool {
     match (value, literal) {
+        (Value::String(s), FilterValue::String(lit)) if exact => compare_str_exact(s, op, lit),
         (Value::String(s), FilterValue::String(lit)) => compare_str(s, op, lit),
         (Value::Number(n), FilterValue::Number(lit)) => order_holds(op, compare_numbers(n, lit)),
         (Value::Bool(b), FilterValue::Bool(lit)) => op == CompareOp::Eq && b == lit,
         _ => false,
+    }
+}
+
+fn compare_str_exact(value: &str, op: CompareOp, literal: &str) -> bool {
+    match op {
+        CompareOp::Eq => value == literal,
+        CompareOp::Ne => value != literal,
+        CompareOp::Co => value.contains(literal),
+        CompareOp::Sw => value.starts_with(literal),
+        CompareOp::Ew => value.ends_with(literal),
+        CompareOp::Gt | CompareOp::Ge | CompareOp::Lt | CompareOp::Le => {
+            order_holds(op, Some(value.cmp(literal)))
+        }
     }
 }
 
@@ -1367,6 +1395,26 @@ mod tests {
     fn check(filter: &str, expected: bool) {
         let f = parse(filter).unwrap();
         assert_eq!(matches(&f, &log_event()), expected, "{filter}");
+    }
+
+    #[test]
+    fn case_exact_attributes_compare_exactly() {
+        let doc: Value =
+            serde_json::json!({"id": "AbC", "userName": "Ada", "meta": {"version": "W/\"X\""}});
+        let exact = |p: &AttrPath| p.segments.first().is_some_and(|s| s == "id" || s == "meta");
+        let f = |s: &str| parse(s).unwrap();
+        assert!(matches_with(&f(r#"id eq "AbC""#), &doc, &exact));
+        assert!(!matches_with(&f(r#"id eq "abc""#), &doc, &exact));
+        assert!(!matches_with(&f(r#"id sw "ab""#), &doc, &exact));
+        assert!(matches_with(&f(r#"id ne "abc""#), &doc, &exact));
+        assert!(
+            matches_with(&f(r#"userName eq "ADA""#), &doc, &exact),
+            "others stay case-insensitive"
+        );
+        assert!(
+            matches(&f(r#"id eq "abc""#), &doc),
+            "plain matches is unchanged"
+        );
     }
 
     #[test]

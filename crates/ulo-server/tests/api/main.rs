@@ -11,6 +11,7 @@ mod openapi;
 mod paging;
 mod provisioning;
 mod scim;
+mod scim_filters;
 mod sessions;
 mod signin;
 mod support;

@@ -3,7 +3,10 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::support::{on_every_backend, request, send};
+use crate::support::{
+    ADMIN_LOGIN, admin_id, assert_attributed, assert_error as assert_error_shape, events, id,
+    on_every_backend, one_event, read_only_admin, request, send,
+};
 
 async fn credential(s: &ulo_testkit::TestServer) -> String {
     let (st, _, body) =
@@ -225,4 +228,501 @@ async fn written_attributes_round_trip_and_removals() {
         assert_eq!(st, StatusCode::NO_CONTENT);
     })
     .await;
+}
+
+/// A SCIM user document for `login` with its own externalId.
+fn person(login: &str, given: &str) -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": login, "externalId": format!("ext-{login}"),
+        "name": {"givenName": given, "familyName": "Tester"},
+        "emails": [{"value": login, "type": "work", "primary": true}],
+    })
+}
+
+/// The `field` of each resource of a ListResponse, in order.
+fn names(list: &Value, field: &str) -> Vec<String> {
+    list["Resources"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no Resources in {list}"))
+        .iter()
+        .map(|r| r[field].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// Asserts a ListResponse's paging members.
+fn assert_page(list: &Value, total: u64, start: u64, per_page: u64) {
+    assert_eq!(
+        list["schemas"],
+        json!(["urn:ietf:params:scim:api:messages:2.0:ListResponse"]),
+        "{list}"
+    );
+    assert_eq!(list["totalResults"], total, "totalResults: {list}");
+    assert_eq!(list["startIndex"], start, "startIndex: {list}");
+    assert_eq!(list["itemsPerPage"], per_page, "itemsPerPage: {list}");
+    assert_eq!(
+        list["Resources"].as_array().map(Vec::len),
+        Some(per_page as usize),
+        "Resources: {list}"
+    );
+}
+
+/// A SearchRequest body.
+fn search_request(extra: Value) -> Value {
+    let mut body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"]});
+    for (k, v) in extra.as_object().expect("object").clone() {
+        body[k] = v;
+    }
+    body
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scim_credentials_are_created_listed_and_revoked_by_a_super_admin_only() {
+    on_every_backend(async |s| {
+        let admin = admin_id(s).await;
+
+        // Create: 201, the token shown once, the record without its hash.
+        let (st, _, created) = send(
+            request(s, Method::POST, "/api/v1/scim-credentials").json(&json!({"name": "Workday"})),
+        )
+        .await;
+        assert_eq!(st, StatusCode::CREATED, "{created}");
+        let cid = id(&created);
+        let token = created["token"].as_str().expect("token").to_string();
+        assert!(token.len() >= 20, "{created}");
+        assert_eq!(created["name"], "Workday", "{created}");
+        assert_eq!(
+            created["tokenPrefix"].as_str(),
+            Some(&token[..8]),
+            "{created}"
+        );
+        assert!(created["created"].is_string(), "{created}");
+        assert!(created["revoked"].is_null(), "{created}");
+        assert!(created.get("tokenHash").is_none(), "{created}");
+        let event = one_event(s, "system.scim_credential.create", &cid).await;
+        assert_attributed(&event, &admin, &[&cid]);
+
+        // A second one, to show revoking one leaves the other working.
+        let (st, _, other) = send(
+            request(s, Method::POST, "/api/v1/scim-credentials").json(&json!({"name": "Okta"})),
+        )
+        .await;
+        assert_eq!(st, StatusCode::CREATED, "{other}");
+        let other_token = other["token"].as_str().expect("token").to_string();
+
+        // List: both, never a token or its hash.
+        let (st, _, list) = send(request(s, Method::GET, "/api/v1/scim-credentials")).await;
+        assert_eq!(st, StatusCode::OK, "{list}");
+        let items = list
+            .as_array()
+            .unwrap_or_else(|| panic!("not an array: {list}"));
+        assert_eq!(items.len(), 2, "{list}");
+        let mine = items
+            .iter()
+            .find(|c| c["id"] == cid.as_str())
+            .unwrap_or_else(|| panic!("{cid} not listed: {list}"));
+        assert_eq!(mine["name"], "Workday", "{list}");
+        assert_eq!(mine["tokenPrefix"], created["tokenPrefix"], "{list}");
+        assert!(mine["revoked"].is_null(), "{list}");
+        for c in items {
+            assert!(c.get("token").is_none(), "{list}");
+            assert!(c.get("tokenHash").is_none(), "{list}");
+        }
+        let text = list.to_string();
+        assert!(
+            !text.contains(&token) && !text.contains(&other_token),
+            "{list}"
+        );
+
+        // The token works on /scim/v2.
+        let (st, _, body) = send(scim(s, &token, Method::GET, "/Users")).await;
+        assert_eq!(st, StatusCode::OK, "{body}");
+
+        // A READ_ONLY_ADMIN may list but neither create nor revoke.
+        let (_, ro_token) = read_only_admin(s, "auditor@example.com").await;
+        let (st, ro_list) = s
+            .call_as(&ro_token, Method::GET, "/api/v1/scim-credentials", None)
+            .await;
+        assert_eq!(st, StatusCode::OK, "{ro_list}");
+        assert_eq!(ro_list, list);
+        let (st, body) = s
+            .call_as(
+                &ro_token,
+                Method::POST,
+                "/api/v1/scim-credentials",
+                Some(json!({"name": "sneaky"})),
+            )
+            .await;
+        assert_error_shape((st, &body), StatusCode::FORBIDDEN, "E0000006");
+        let (st, body) = s
+            .call_as(
+                &ro_token,
+                Method::DELETE,
+                &format!("/api/v1/scim-credentials/{cid}"),
+                None,
+            )
+            .await;
+        assert_error_shape((st, &body), StatusCode::FORBIDDEN, "E0000006");
+        let (_, _, after) = send(request(s, Method::GET, "/api/v1/scim-credentials")).await;
+        assert_eq!(after, list, "a refused request changed the credentials");
+        assert!(
+            events(s, "system.scim_credential.revoke", &cid)
+                .await
+                .is_empty(),
+            "a refused revoke was logged"
+        );
+        let (st, _, _) = send(scim(s, &token, Method::GET, "/Users")).await;
+        assert_eq!(st, StatusCode::OK);
+
+        // Unknown ids are 404.
+        for unknown in ["0190d6a4-0000-7000-8000-000000000000", "nope"] {
+            let (st, _, body) = send(request(
+                s,
+                Method::DELETE,
+                &format!("/api/v1/scim-credentials/{unknown}"),
+            ))
+            .await;
+            assert_error_shape((st, &body), StatusCode::NOT_FOUND, "E0000007");
+        }
+
+        // Revoke: 204, then the token is refused, the other still works.
+        let (st, _, body) = send(request(
+            s,
+            Method::DELETE,
+            &format!("/api/v1/scim-credentials/{cid}"),
+        ))
+        .await;
+        assert_eq!(st, StatusCode::NO_CONTENT, "{body}");
+        let (st, h, body) = send(scim(s, &token, Method::GET, "/Users")).await;
+        assert_eq!(st, StatusCode::UNAUTHORIZED, "{body}");
+        assert_error(&body, "401", None);
+        assert_eq!(h["content-type"], "application/scim+json");
+        let (st, _, body) = send(scim(s, &other_token, Method::GET, "/Users")).await;
+        assert_eq!(st, StatusCode::OK, "{body}");
+        let event = one_event(s, "system.scim_credential.revoke", &cid).await;
+        assert_attributed(&event, &admin, &[&cid]);
+
+        // Listed as revoked; revoking again is 404 and logs nothing.
+        let (_, _, list) = send(request(s, Method::GET, "/api/v1/scim-credentials")).await;
+        let mine = list
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|c| c["id"] == cid.as_str())
+            .unwrap_or_else(|| panic!("{cid} not listed: {list}"));
+        assert!(mine["revoked"].is_string(), "{list}");
+        let (st, _, body) = send(request(
+            s,
+            Method::DELETE,
+            &format!("/api/v1/scim-credentials/{cid}"),
+        ))
+        .await;
+        assert_error_shape((st, &body), StatusCode::NOT_FOUND, "E0000007");
+        assert_eq!(
+            events(s, "system.scim_credential.revoke", &cid).await.len(),
+            1
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_list_sorts_pages_projects_and_searches() {
+    on_every_backend(async |s| {
+        let t = credential(s).await;
+        for (login, given) in [
+            ("p-cat@example.com", "Cat"),
+            ("p-amy@example.com", "Amy"),
+            ("p-eve@example.com", "Eve"),
+            ("p-bob@example.com", "Bob"),
+            ("p-dan@example.com", "Dan"),
+        ] {
+            let (st, _, u) = send(scim(s, &t, Method::POST, "/Users").json(&person(login, given))).await;
+            assert_eq!(st, StatusCode::CREATED, "{u}");
+        }
+        let filter = r#"userName sw "p-""#;
+
+        // Sorting, both ways.
+        let (st, h, list) = get_scim(s, &t, "/Users", &[("filter", filter), ("sortBy", "userName"), ("sortOrder", "descending")]).await;
+        assert_eq!(st, StatusCode::OK, "{list}");
+        assert_eq!(h["content-type"], "application/scim+json");
+        assert_page(&list, 5, 1, 5);
+        let descending = ["p-eve@example.com", "p-dan@example.com", "p-cat@example.com", "p-bob@example.com", "p-amy@example.com"];
+        assert_eq!(names(&list, "userName"), descending);
+        let (_, _, list) = get_scim(s, &t, "/Users", &[("filter", filter), ("sortBy", "userName"), ("sortOrder", "ascending")]).await;
+        let ascending: Vec<&str> = descending.iter().rev().copied().collect();
+        assert_eq!(names(&list, "userName"), ascending);
+        let (_, _, list) = get_scim(s, &t, "/Users", &[("filter", filter), ("sortBy", "name.givenName")]).await;
+        assert_eq!(names(&list, "userName"), ascending, "sortOrder defaults to ascending");
+        // Unfiltered: every user (the super admin too), in order.
+        let (_, _, all) = get_scim(s, &t, "/Users", &[("sortBy", "userName"), ("sortOrder", "descending")]).await;
+        let every = names(&all, "userName");
+        assert_eq!(all["totalResults"], every.len() as u64, "{all}");
+        assert!(every.iter().any(|n| n == ADMIN_LOGIN), "{all}");
+        let mut sorted = every.clone();
+        sorted.sort_by_key(|n| std::cmp::Reverse(n.to_lowercase()));
+        assert_eq!(every, sorted);
+        let (st, _, body) = get_scim(s, &t, "/Users", &[("sortBy", "userName"), ("sortOrder", "sideways")]).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{body}");
+        assert_error(&body, "400", Some("invalidValue"));
+
+        // Paging: 1-based startIndex, count per page, totalResults over all pages.
+        let mut seen = Vec::new();
+        for (start, expected) in [("1", 2), ("3", 2), ("5", 1)] {
+            let (st, _, page) = get_scim(s, &t, "/Users", &[("filter", filter), ("sortBy", "userName"), ("sortOrder", "descending"), ("startIndex", start), ("count", "2")]).await;
+            assert_eq!(st, StatusCode::OK, "{page}");
+            assert_page(&page, 5, start.parse().unwrap(), expected);
+            seen.extend(names(&page, "userName"));
+        }
+        assert_eq!(seen, descending, "the pages, joined, are the whole sorted list");
+        // Past the end: empty page, total still right.
+        let (_, _, page) = get_scim(s, &t, "/Users", &[("filter", filter), ("startIndex", "6"), ("count", "2")]).await;
+        assert_page(&page, 5, 6, 0);
+        // startIndex below 1 is read as 1 (RFC 7644 §3.4.2.4).
+        let (_, _, page) = get_scim(s, &t, "/Users", &[("filter", filter), ("sortBy", "userName"), ("startIndex", "0"), ("count", "1")]).await;
+        assert_page(&page, 5, 1, 1);
+        assert_eq!(names(&page, "userName"), ["p-amy@example.com"]);
+
+        // attributes: only those asked for, plus id and schemas (returned always).
+        let (st, _, list) = get_scim(s, &t, "/Users", &[("filter", filter), ("attributes", "userName")]).await;
+        assert_eq!(st, StatusCode::OK, "{list}");
+        assert_page(&list, 5, 1, 5);
+        for r in list["Resources"].as_array().unwrap() {
+            let mut keys: Vec<&str> = r.as_object().unwrap().keys().map(String::as_str).collect();
+            keys.sort_unstable();
+            assert_eq!(keys, ["id", "schemas", "userName"], "{r}");
+        }
+        // A sub-attribute asks for just that part.
+        let (_, _, list) = get_scim(s, &t, "/Users", &[("filter", r#"userName eq "p-amy@example.com""#), ("attributes", "name.givenName,emails")]).await;
+        let amy = &list["Resources"][0];
+        assert_eq!(amy["name"], json!({"givenName": "Amy"}), "{amy}");
+        assert_eq!(amy["emails"][0]["value"], "p-amy@example.com", "{amy}");
+        assert!(amy.get("userName").is_none() && amy.get("meta").is_none(), "{amy}");
+
+        // excludedAttributes: drops those, keeps the rest.
+        let (st, _, list) = get_scim(s, &t, "/Users", &[("filter", filter), ("excludedAttributes", "emails")]).await;
+        assert_eq!(st, StatusCode::OK, "{list}");
+        assert_page(&list, 5, 1, 5);
+        for r in list["Resources"].as_array().unwrap() {
+            assert!(r.get("emails").is_none(), "{r}");
+            assert!(r["userName"].is_string() && r["id"].is_string() && r["name"].is_object() && r["meta"].is_object(), "{r}");
+        }
+        // id and schemas are never excluded.
+        let (_, _, list) = get_scim(s, &t, "/Users", &[("filter", filter), ("excludedAttributes", "id,schemas")]).await;
+        assert!(list["Resources"][0]["id"].is_string() && list["Resources"][0]["schemas"].is_array(), "{list}");
+
+        // POST /Users/.search with a SearchRequest gives what the GET gives.
+        let (_, _, got) = get_scim(s, &t, "/Users", &[("filter", filter), ("sortBy", "userName"), ("sortOrder", "descending"), ("startIndex", "3"), ("count", "2"), ("attributes", "userName")]).await;
+        let body = search_request(json!({"filter": filter, "sortBy": "userName", "sortOrder": "descending", "startIndex": 3, "count": 2, "attributes": ["userName"]}));
+        let (st, h, found) = send(scim(s, &t, Method::POST, "/Users/.search").json(&body)).await;
+        assert_eq!(st, StatusCode::OK, "{found}");
+        assert_eq!(h["content-type"], "application/scim+json");
+        assert_eq!(found, got);
+        assert_page(&found, 5, 3, 2);
+        assert_eq!(names(&found, "userName"), ["p-cat@example.com", "p-bob@example.com"]);
+        let body = search_request(json!({"filter": filter, "excludedAttributes": ["emails"]}));
+        let (_, _, found) = send(scim(s, &t, Method::POST, "/Users/.search").json(&body)).await;
+        let (_, _, got) = get_scim(s, &t, "/Users", &[("filter", filter), ("excludedAttributes", "emails")]).await;
+        assert_eq!(found, got);
+        // A body that is not a SearchRequest, or has a bad filter, is 400.
+        let (st, _, body) = send(scim(s, &t, Method::POST, "/Users/.search").json(&json!({"schemas": ["urn:nope"], "filter": filter}))).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{body}");
+        assert_error(&body, "400", Some("invalidValue"));
+        let (st, _, body) = send(scim(s, &t, Method::POST, "/Users/.search").json(&search_request(json!({"filter": "userName eq"})))).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{body}");
+        assert_error(&body, "400", Some("invalidFilter"));
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn groups_list_sorts_pages_projects_and_searches() {
+    on_every_backend(async |s| {
+        let t = credential(s).await;
+        let (_, _, u) = send(scim(s, &t, Method::POST, "/Users").json(&person("member@example.com", "Mem"))).await;
+        let uid = id(&u);
+        for name in ["g-Charlie", "g-alpha", "g-Delta", "g-bravo"] {
+            let g = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": name, "members": [{"value": uid}]});
+            let (st, _, grp) = send(scim(s, &t, Method::POST, "/Groups").json(&g)).await;
+            assert_eq!(st, StatusCode::CREATED, "{grp}");
+        }
+        let filter = r#"displayName sw "g-""#;
+
+        // Sorting is case-insensitive (displayName is caseExact: false).
+        let (st, h, list) = get_scim(s, &t, "/Groups", &[("filter", filter), ("sortBy", "displayName")]).await;
+        assert_eq!(st, StatusCode::OK, "{list}");
+        assert_eq!(h["content-type"], "application/scim+json");
+        assert_page(&list, 4, 1, 4);
+        assert_eq!(names(&list, "displayName"), ["g-alpha", "g-bravo", "g-Charlie", "g-Delta"]);
+        let (_, _, list) = get_scim(s, &t, "/Groups", &[("filter", filter), ("sortBy", "displayName"), ("sortOrder", "descending")]).await;
+        let descending = ["g-Delta", "g-Charlie", "g-bravo", "g-alpha"];
+        assert_eq!(names(&list, "displayName"), descending);
+
+        // Paging.
+        let mut seen = Vec::new();
+        for (start, expected) in [(1, 3), (4, 1)] {
+            let (_, _, page) = get_scim(s, &t, "/Groups", &[("filter", filter), ("sortBy", "displayName"), ("sortOrder", "descending"), ("startIndex", &start.to_string()), ("count", "3")]).await;
+            assert_page(&page, 4, start, expected);
+            seen.extend(names(&page, "displayName"));
+        }
+        assert_eq!(seen, descending);
+
+        // Projection.
+        let (_, _, list) = get_scim(s, &t, "/Groups", &[("filter", filter), ("attributes", "displayName")]).await;
+        for r in list["Resources"].as_array().unwrap() {
+            let mut keys: Vec<&str> = r.as_object().unwrap().keys().map(String::as_str).collect();
+            keys.sort_unstable();
+            assert_eq!(keys, ["displayName", "id", "schemas"], "{r}");
+        }
+        let (_, _, list) = get_scim(s, &t, "/Groups", &[("filter", filter), ("excludedAttributes", "members")]).await;
+        assert_page(&list, 4, 1, 4);
+        for r in list["Resources"].as_array().unwrap() {
+            assert!(r.get("members").is_none(), "{r}");
+            assert!(r["displayName"].is_string() && r["meta"].is_object(), "{r}");
+        }
+        let (_, _, list) = get_scim(s, &t, "/Groups", &[("filter", filter)]).await;
+        assert!(list["Resources"].as_array().unwrap().iter().all(|r| r["members"][0]["value"] == uid.as_str()), "{list}");
+
+        // POST /Groups/.search gives what the GET gives.
+        let (_, _, got) = get_scim(s, &t, "/Groups", &[("filter", filter), ("sortBy", "displayName"), ("sortOrder", "descending"), ("startIndex", "2"), ("count", "2"), ("excludedAttributes", "members")]).await;
+        let body = search_request(json!({"filter": filter, "sortBy": "displayName", "sortOrder": "descending", "startIndex": 2, "count": 2, "excludedAttributes": ["members"]}));
+        let (st, h, found) = send(scim(s, &t, Method::POST, "/Groups/.search").json(&body)).await;
+        assert_eq!(st, StatusCode::OK, "{found}");
+        assert_eq!(h["content-type"], "application/scim+json");
+        assert_eq!(found, got);
+        assert_page(&found, 4, 2, 2);
+        assert_eq!(names(&found, "displayName"), ["g-Charlie", "g-bravo"]);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discovery_endpoints_state_what_is_supported() {
+    on_every_backend(async |s| {
+        let t = credential(s).await;
+
+        let (st, h, spc) = send(scim(s, &t, Method::GET, "/ServiceProviderConfig")).await;
+        assert_eq!(st, StatusCode::OK, "{spc}");
+        assert_eq!(h["content-type"], "application/scim+json");
+        assert_eq!(
+            spc["schemas"],
+            json!(["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"]),
+            "{spc}"
+        );
+        for supported in ["patch", "filter", "sort", "etag"] {
+            assert_eq!(spc[supported]["supported"], true, "{supported}: {spc}");
+        }
+        assert_eq!(spc["bulk"]["supported"], false, "{spc}");
+        assert_eq!(spc["changePassword"]["supported"], false, "{spc}");
+        assert!(
+            spc["filter"]["maxResults"].as_u64().is_some_and(|m| m > 0),
+            "{spc}"
+        );
+        let schemes = spc["authenticationSchemes"]
+            .as_array()
+            .expect("authenticationSchemes");
+        assert!(
+            schemes.iter().any(|a| a["type"] == "oauthbearertoken"),
+            "{spc}"
+        );
+        assert_eq!(
+            spc["meta"]["resourceType"], "ServiceProviderConfig",
+            "{spc}"
+        );
+
+        let (st, h, types) = send(scim(s, &t, Method::GET, "/ResourceTypes")).await;
+        assert_eq!(st, StatusCode::OK, "{types}");
+        assert_eq!(h["content-type"], "application/scim+json");
+        assert_page(&types, 2, 1, 2);
+        let user_type = types["Resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == "User")
+            .unwrap_or_else(|| panic!("{types}"))
+            .clone();
+        assert_eq!(user_type["endpoint"], "/Users", "{user_type}");
+        assert_eq!(
+            user_type["schema"], "urn:ietf:params:scim:schemas:core:2.0:User",
+            "{user_type}"
+        );
+        assert_eq!(
+            user_type["schemaExtensions"][0]["schema"],
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+            "{user_type}"
+        );
+        let group_type = types["Resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == "Group")
+            .unwrap_or_else(|| panic!("{types}"))
+            .clone();
+        assert_eq!(group_type["endpoint"], "/Groups", "{group_type}");
+        assert_eq!(
+            group_type["schema"], "urn:ietf:params:scim:schemas:core:2.0:Group",
+            "{group_type}"
+        );
+        let (st, h, one) = send(scim(s, &t, Method::GET, "/ResourceTypes/User")).await;
+        assert_eq!(st, StatusCode::OK, "{one}");
+        assert_eq!(h["content-type"], "application/scim+json");
+        assert_eq!(one, user_type);
+
+        let (st, h, schemas) = send(scim(s, &t, Method::GET, "/Schemas")).await;
+        assert_eq!(st, StatusCode::OK, "{schemas}");
+        assert_eq!(h["content-type"], "application/scim+json");
+        assert_page(&schemas, 3, 1, 3);
+        let ids = names(&schemas, "id");
+        for want in [
+            "urn:ietf:params:scim:schemas:core:2.0:User",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+            "urn:ietf:params:scim:schemas:core:2.0:Group",
+        ] {
+            assert!(ids.iter().any(|i| i == want), "{want} missing: {schemas}");
+        }
+        let user_schema = &schemas["Resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == "urn:ietf:params:scim:schemas:core:2.0:User")
+            .unwrap()
+            .clone();
+        let user_name = user_schema["attributes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["name"] == "userName")
+            .unwrap_or_else(|| panic!("{user_schema}"));
+        assert_eq!(user_name["uniqueness"], "server", "{user_name}");
+        assert_eq!(user_name["required"], true, "{user_name}");
+        let (st, h, one) = send(scim(
+            s,
+            &t,
+            Method::GET,
+            "/Schemas/urn:ietf:params:scim:schemas:core:2.0:Group",
+        ))
+        .await;
+        assert_eq!(st, StatusCode::OK, "{one}");
+        assert_eq!(h["content-type"], "application/scim+json");
+        assert_eq!(one["name"], "Group", "{one}");
+
+        // Unknown ones are SCIM 404s.
+        for path in ["/ResourceTypes/Printer", "/Schemas/urn:nope"] {
+            let (st, h, body) = send(scim(s, &t, Method::GET, path)).await;
+            assert_eq!(st, StatusCode::NOT_FOUND, "{path}: {body}");
+            assert_eq!(h["content-type"], "application/scim+json");
+            assert_error(&body, "404", None);
+        }
+    })
+    .await;
+}
+
+/// GET `/scim/v2{path}` with query parameters, encoded here.
+async fn get_scim(
+    s: &ulo_testkit::TestServer,
+    token: &str,
+    path: &str,
+    query: &[(&str, &str)],
+) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+    send(scim(s, token, Method::GET, path).query(query)).await
 }

@@ -18,7 +18,7 @@ const SEARCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ListParams {
-    filter: Option<String>,
+    pub(crate) filter: Option<String>,
     sort_by: Option<String>,
     sort_order: Option<String>,
     start_index: Option<i64>,
@@ -120,7 +120,7 @@ pub fn list_response(docs: Vec<Value>, p: &ListParams) -> Result<Value, ScimErro
         .filter(|d| {
             filter
                 .as_ref()
-                .is_none_or(|f| ulo_core::filter::matches(f, d))
+                .is_none_or(|f| ulo_core::filter::matches_with(f, d, &case_exact))
         })
         .collect();
     if let Some(sort_by) = p.sort_by.as_deref().filter(|s| !s.is_empty()) {
@@ -382,4 +382,15 @@ fn urn_key(doc: &Value, path: &str) -> (Option<String>, String) {
         Some(i) => (None, path[i + 1..].to_string()),
         None => (None, path.to_string()),
     }
+}
+
+/// Attributes whose values compare case-exactly (RFC 7643 §3.1 and §4: `caseExact` true):
+/// `id`, `externalId` and everything under `meta`. Attribute names themselves are
+/// case-insensitive.
+fn case_exact(path: &ulo_core::filter::AttrPath) -> bool {
+    path.segments.first().is_some_and(|s| {
+        ["id", "externalId", "meta"]
+            .iter()
+            .any(|a| s.eq_ignore_ascii_case(a))
+    })
 }

@@ -411,9 +411,46 @@ pub async fn get_one(
 
 /// Every user in its SCIM form.
 pub async fn all(state: &AppState, c: &ScimClient) -> Result<Vec<Value>, ScimError> {
+    candidates(state, c, None).await
+}
+
+/// The login a filter pins down when it is exactly `userName eq "…"` — what provisioning clients
+/// send before every push, so it must not cost a walk through the whole directory.
+fn pinned_user_name(filter: Option<&str>) -> Option<String> {
+    use ulo_core::filter::{CompareOp, Filter, FilterValue};
+    match ulo_core::filter::parse(filter?).ok()? {
+        Filter::Compare {
+            path,
+            op: CompareOp::Eq,
+            value: FilterValue::String(login),
+        } if path.segments.len() == 1 && path.segments[0].eq_ignore_ascii_case("userName") => {
+            // The directory reads a UUID-shaped key as an id: such a userName takes the slow path.
+            login.parse::<UserId>().is_err().then_some(login)
+        }
+        _ => None,
+    }
+}
+
+/// The users a list request can match: the one a `userName eq` filter names, or everyone. The
+/// full filter is still applied to what this returns.
+async fn candidates(
+    state: &AppState,
+    c: &ScimClient,
+    filter: Option<&str>,
+) -> Result<Vec<Value>, ScimError> {
     let dir = state.directory();
     let ext = dir.scim_external_ids(ScimResource::User).await?;
     let stored = dir.scim_attributes(ScimResource::User).await?;
+    if let Some(login) = pinned_user_name(filter) {
+        return match dir.get_user(&c.ctx, &login).await {
+            Ok(u) => {
+                let id = u.id.to_string();
+                Ok(vec![render(state, &u, ext.get(&id), stored.get(&id))])
+            }
+            Err(ulo_core::error::DomainError::NotFound { .. }) => Ok(Vec::new()),
+            Err(e) => Err(e.into()),
+        };
+    }
     let mut out = Vec::new();
     let mut after = None;
     loop {
@@ -444,7 +481,7 @@ pub async fn list(
     c: ScimClient,
     Query(p): Query<ListParams>,
 ) -> Result<Response, ScimError> {
-    let docs = all(&state, &c).await?;
+    let docs = candidates(&state, &c, p.filter.as_deref()).await?;
     Ok(scim_response(StatusCode::OK, &list_response(docs, &p)?))
 }
 
@@ -456,7 +493,7 @@ pub async fn search(
     body: Bytes,
 ) -> Result<Response, ScimError> {
     let p = search_params(&parse_body(&headers, &body)?)?;
-    let docs = all(&state, &c).await?;
+    let docs = candidates(&state, &c, p.filter.as_deref()).await?;
     Ok(scim_response(StatusCode::OK, &list_response(docs, &p)?))
 }
 
