@@ -224,7 +224,19 @@ impl Directory<'_> {
         Ok(())
     }
 
-    /// Every (resource id, last-written SCIM attributes) of a resource type.
+    /// One resource's externalId and last-written SCIM attributes (single-row lookups).
+    pub async fn scim_attributes_of(
+        &self,
+        resource: ScimResource,
+        id: &str,
+    ) -> Result<(Option<String>, Option<serde_json::Value>), DomainError> {
+        let mut tx = self.store.read().await?;
+        let ext = tx.get_scim_external_id(resource.as_str(), id).await?;
+        let attrs = tx.get_scim_attributes(resource.as_str(), id).await?;
+        Ok((ext, attrs))
+    }
+
+    /// Every resource's SCIM attributes of one type, by resource id.
     pub async fn scim_attributes(
         &self,
         resource: ScimResource,

@@ -416,6 +416,18 @@ pub trait StoreTx: Send {
         resource_id: &str,
         attributes: Option<&serde_json::Value>,
     ) -> Result<(), StoreError>;
+    /// The externalId of one resource, if a SCIM client gave it one.
+    async fn get_scim_external_id(
+        &mut self,
+        resource_type: &str,
+        resource_id: &str,
+    ) -> Result<Option<String>, StoreError>;
+    /// The SCIM attributes a client last wrote for one resource.
+    async fn get_scim_attributes(
+        &mut self,
+        resource_type: &str,
+        resource_id: &str,
+    ) -> Result<Option<serde_json::Value>, StoreError>;
     /// Every (resource id, attributes) pair of a resource type.
     async fn list_scim_attributes(
         &mut self,

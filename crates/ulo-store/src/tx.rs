@@ -848,6 +848,18 @@ macro_rules! store_tx {
                 Ok(())
             }
 
+            async fn get_scim_external_id(&mut self, resource_type: &str, resource_id: &str) -> Result<Option<String>, StoreError> {
+                let row: Option<(String,)> = sqlx::query_as("SELECT external_id FROM scim_external_ids WHERE resource_type=$1 AND resource_id=$2")
+                    .bind(resource_type).bind(resource_id).fetch_optional(&mut *self.tx).await.map_err(db_err)?;
+                Ok(row.map(|r| r.0))
+            }
+
+            async fn get_scim_attributes(&mut self, resource_type: &str, resource_id: &str) -> Result<Option<serde_json::Value>, StoreError> {
+                let row: Option<(Json<serde_json::Value>,)> = sqlx::query_as("SELECT attributes FROM scim_attributes WHERE resource_type=$1 AND resource_id=$2")
+                    .bind(resource_type).bind(resource_id).fetch_optional(&mut *self.tx).await.map_err(db_err)?;
+                Ok(row.map(|r| r.0 .0))
+            }
+
             async fn list_scim_attributes(&mut self, resource_type: &str) -> Result<Vec<(String, serde_json::Value)>, StoreError> {
                 let rows: Vec<(String, Json<serde_json::Value>)> = sqlx::query_as("SELECT resource_id, attributes FROM scim_attributes WHERE resource_type=$1 ORDER BY resource_id")
                     .bind(resource_type)

@@ -1047,7 +1047,27 @@ on_every_backend!(scim_credentials_and_external_ids, |store| Box::pin(
             tx.list_scim_external_ids("User").await.unwrap(),
             vec![("u1".to_string(), "e2".to_string())]
         );
+        assert_eq!(
+            tx.get_scim_external_id("User", "u1")
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("e2")
+        );
+        assert_eq!(
+            tx.get_scim_external_id("Group", "u1")
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("g")
+        );
         tx.put_scim_external_id("User", "u1", None).await.unwrap();
+        assert!(
+            tx.get_scim_external_id("User", "u1")
+                .await
+                .unwrap()
+                .is_none()
+        );
         assert!(tx.list_scim_external_ids("User").await.unwrap().is_empty());
         assert_eq!(tx.list_scim_external_ids("Group").await.unwrap().len(), 1);
 
@@ -1063,9 +1083,19 @@ on_every_backend!(scim_credentials_and_external_ids, |store| Box::pin(
             .unwrap();
         assert_eq!(
             tx.list_scim_attributes("User").await.unwrap(),
-            vec![("u1".to_string(), doc)]
+            vec![("u1".to_string(), doc.clone())]
+        );
+        assert_eq!(
+            tx.get_scim_attributes("User", "u1").await.unwrap(),
+            Some(doc.clone())
         );
         tx.put_scim_attributes("User", "u1", None).await.unwrap();
+        assert!(
+            tx.get_scim_attributes("User", "u1")
+                .await
+                .unwrap()
+                .is_none()
+        );
         assert!(tx.list_scim_attributes("User").await.unwrap().is_empty());
         assert_eq!(tx.list_scim_attributes("Group").await.unwrap().len(), 1);
         tx.commit().await.unwrap();

@@ -152,16 +152,10 @@ async fn load(state: &AppState, c: &ScimClient, id: &str) -> Result<Loaded, Scim
     }
     let g = state.directory().get_group(&c.ctx, id).await?;
     let m = members(state, c, id).await?;
-    let ext = state
+    let (ext, stored) = state
         .directory()
-        .scim_external_ids(ScimResource::Group)
-        .await?
-        .remove(id);
-    let stored = state
-        .directory()
-        .scim_attributes(ScimResource::Group)
-        .await?
-        .remove(id);
+        .scim_attributes_of(ScimResource::Group, id)
+        .await?;
     Ok((g, m, ext, stored))
 }
 

@@ -342,16 +342,10 @@ async fn load(state: &AppState, c: &ScimClient, id: &str) -> Result<Loaded, Scim
         return Err(ScimError::not_found(format!("User {id} not found")));
     }
     let u = state.directory().get_user(&c.ctx, id).await?;
-    let ext = state
+    let (ext, stored) = state
         .directory()
-        .scim_external_ids(ScimResource::User)
-        .await?
-        .remove(id);
-    let stored = state
-        .directory()
-        .scim_attributes(ScimResource::User)
-        .await?
-        .remove(id);
+        .scim_attributes_of(ScimResource::User, id)
+        .await?;
     Ok((u, ext, stored))
 }
 
@@ -439,18 +433,20 @@ async fn candidates(
     filter: Option<&str>,
 ) -> Result<Vec<Value>, ScimError> {
     let dir = state.directory();
-    let ext = dir.scim_external_ids(ScimResource::User).await?;
-    let stored = dir.scim_attributes(ScimResource::User).await?;
     if let Some(login) = pinned_user_name(filter) {
         return match dir.get_user(&c.ctx, &login).await {
             Ok(u) => {
-                let id = u.id.to_string();
-                Ok(vec![render(state, &u, ext.get(&id), stored.get(&id))])
+                let (ext, stored) = dir
+                    .scim_attributes_of(ScimResource::User, &u.id.to_string())
+                    .await?;
+                Ok(vec![render(state, &u, ext.as_ref(), stored.as_ref())])
             }
             Err(ulo_core::error::DomainError::NotFound { .. }) => Ok(Vec::new()),
             Err(e) => Err(e.into()),
         };
     }
+    let ext = dir.scim_external_ids(ScimResource::User).await?;
+    let stored = dir.scim_attributes(ScimResource::User).await?;
     let mut out = Vec::new();
     let mut after = None;
     loop {
