@@ -89,9 +89,7 @@ async fn list(
         .directory()
         .list_apps(&admin.ctx, p.q.as_deref(), &page)
         .await?;
-    let next = (apps.len() as u32 == page.limit)
-        .then(|| apps.last().map(|a| a.id.to_string()))
-        .flatten();
+    let next = paging::next_after(&page, &apps, |a| a.id.to_string());
     let mut params = vec![("limit", page.limit.to_string())];
     if let Some(q) = &p.q {
         params.push(("q", q.clone()));
@@ -172,9 +170,7 @@ async fn users(
         .directory()
         .list_app_users(&admin.ctx, &id, &page)
         .await?;
-    let next = (us.len() as u32 == page.limit)
-        .then(|| us.last().map(|u| u.id.to_string()))
-        .flatten();
+    let next = paging::next_after(&page, &us, |u| u.id.to_string());
     let headers = paging::links(
         state.issuer(),
         &format!("/api/v1/apps/{id}/users"),

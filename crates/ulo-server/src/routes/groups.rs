@@ -80,9 +80,7 @@ async fn list(
         .directory()
         .list_groups(&admin.ctx, p.q.as_deref(), &page)
         .await?;
-    let next = (gs.len() as u32 == page.limit)
-        .then(|| gs.last().map(|g| g.id.to_string()))
-        .flatten();
+    let next = paging::next_after(&page, &gs, |g| g.id.to_string());
     let mut params = vec![("limit", page.limit.to_string())];
     if let Some(q) = &p.q {
         params.push(("q", q.clone()));
@@ -142,9 +140,7 @@ async fn members(
         .directory()
         .list_members(&admin.ctx, &gid, &page)
         .await?;
-    let next = (us.len() as u32 == page.limit)
-        .then(|| us.last().map(|u| u.id.to_string()))
-        .flatten();
+    let next = paging::next_after(&page, &us, |u| u.id.to_string());
     let headers = paging::links(
         state.issuer(),
         &format!("/api/v1/groups/{gid}/users"),

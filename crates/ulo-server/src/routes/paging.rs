@@ -45,6 +45,13 @@ pub fn page(
     })
 }
 
+/// The cursor of the next page: the last item's id, when the page came back full.
+pub fn next_after<T>(page: &Page, items: &[T], id: impl Fn(&T) -> String) -> Option<String> {
+    (items.len() as u32 == page.limit)
+        .then(|| items.last().map(id))
+        .flatten()
+}
+
 /// Encodes query parameters.
 pub fn query_string(params: &[(&str, String)]) -> String {
     let mut s = url::form_urlencoded::Serializer::new(String::new());

@@ -163,9 +163,7 @@ async fn list(
         page: page.clone(),
     };
     let users = state.directory().list_users(&admin.ctx, &query).await?;
-    let next = (users.len() as u32 == page.limit)
-        .then(|| users.last().map(|u| u.id.to_string()))
-        .flatten();
+    let next = paging::next_after(&page, &users, |u| u.id.to_string());
     let mut params = vec![("limit", page.limit.to_string())];
     for (k, v) in [
         ("q", &p.q),
