@@ -25,6 +25,24 @@
 //! valid credential. Errors are JSON `{"error": ..., "error_description": ...}`; 401
 //! answers also carry `WWW-Authenticate: Bearer error="invalid_token"`.
 //!
+//! # OIDC Back-Channel Logout
+//!
+//! When [`ReceiverConfig::backchannel_path`] is set, [`router`] also serves OpenID Connect
+//! Back-Channel Logout 1.0 at that path: a `POST` with
+//! `Content-Type: application/x-www-form-urlencoded` and a body `logout_token=<JWT>`. The
+//! logout token must have `typ: logout+jwt`, an asymmetric `alg` and a `kid` from ulo's
+//! JWKS (the same cache as above), and the claims `iss` (ulo's issuer), `aud` (this app's
+//! client id, alone or in an array), integer `iat` and `exp`, a `jti` not seen before,
+//! `events` holding the member `http://schemas.openid.net/event/backchannel-logout` whose
+//! value is a JSON object, `sub` and/or `sid`, and no `nonce`. The hook's
+//! [`LogoutHook::backchannel_logout`] is then called with the `sub`/`sid`.
+//!
+//! | status | when |
+//! |---|---|
+//! | 200 | the hook ended the sessions, or knows none to end (`Cache-Control: no-store`) |
+//! | 400 | `invalid_request`: any invalid request or logout token (including a replayed `jti`), or the hook failed |
+//! | 503 | ulo's JWKS could not be fetched, or the replay cache is full |
+//!
 //! # Example
 //!
 //! ```no_run
@@ -135,6 +153,10 @@ pub struct ReceiverConfig {
     pub replay_cache_capacity: usize,
     /// The clock used for token time checks and replay-cache expiry.
     pub clock: Clock,
+    /// Path (e.g. `/backchannel-logout`) at which [`router`] serves OIDC Back-Channel
+    /// Logout; `None` (the default) serves no such route. It must differ from the path of
+    /// [`ReceiverConfig::audience`].
+    pub backchannel_path: Option<String>,
 }
 
 impl ReceiverConfig {
@@ -157,7 +179,14 @@ impl ReceiverConfig {
             static_jwks: None,
             replay_cache_capacity: 100_000,
             clock: Clock::system(),
+            backchannel_path: None,
         }
+    }
+
+    /// Also serves OIDC Back-Channel Logout at `path` (see [`ReceiverConfig::backchannel_path`]).
+    pub fn with_backchannel_path(mut self, path: impl Into<String>) -> Self {
+        self.backchannel_path = Some(path.into());
+        self
     }
 
     /// Uses `jwks` instead of fetching `jwks_uri`.
@@ -201,11 +230,31 @@ pub enum HookOutcome {
     Failed(String),
 }
 
+/// Who an OIDC Back-Channel Logout token is about: at least one of the two is set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackchannelLogout {
+    /// The `sub` claim: the user's subject identifier at ulo.
+    pub sub: Option<String>,
+    /// The `sid` claim: the ulo session whose app sessions end.
+    pub sid: Option<String>,
+}
+
 /// The app's side of Universal Logout: end every session and token of `subject`.
 #[async_trait::async_trait]
 pub trait LogoutHook: Send + Sync {
     /// Logs `subject` out of the app and reports the outcome.
     async fn logout(&self, subject: &Subject) -> HookOutcome;
+
+    /// Handles a verified OIDC Back-Channel Logout token: ends the sessions of
+    /// `logout.sub` (all of them) or of `logout.sid` (that ulo session), as the app can.
+    ///
+    /// [`HookOutcome::Done`] and [`HookOutcome::UnknownUser`] are answered 200,
+    /// [`HookOutcome::Failed`] 400. The default refuses, for apps that only use
+    /// Universal Logout.
+    async fn backchannel_logout(&self, logout: &BackchannelLogout) -> HookOutcome {
+        let _ = logout;
+        HookOutcome::Failed("this app does not implement back-channel logout".into())
+    }
 }
 
 /// Why a request was refused; maps to the HTTP answer.
@@ -381,7 +430,15 @@ impl Receiver {
     /// Handles one request given its headers and body; the answer is 204 or an error.
     pub async fn handle(&self, headers: &HeaderMap, body: &[u8]) -> Result<(), ReceiverError> {
         let token = bearer_token(headers)?;
-        let claims = self.verify_token(token).await?;
+        let config = &self.inner.config;
+        let claims = self
+            .verify_token(
+                token,
+                ulo_jose::typ::GLOBAL_TOKEN_REVOCATION,
+                &config.audience,
+            )
+            .await?;
+        check_required_claims(&claims)?;
         let sub = claims.get("sub").and_then(Value::as_str);
         if sub != Some(self.inner.config.client_id.as_str()) {
             return Err(ReceiverError::Forbidden(
@@ -416,13 +473,58 @@ impl Receiver {
         }
     }
 
-    /// Verifies the bearer JWT and returns its claims.
-    async fn verify_token(&self, token: &str) -> Result<Value, ReceiverError> {
+    /// Handles one OIDC Back-Channel Logout request given its headers and body; the
+    /// answer is 200 or an error (see [`backchannel_handler`] for the mapping).
+    pub async fn handle_backchannel(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<(), ReceiverError> {
+        let token = parse_backchannel_request(headers, body)?;
+        let config = &self.inner.config;
+        let claims = self
+            .verify_token(&token, ulo_jose::typ::LOGOUT, &config.client_id)
+            .await?;
+        let logout = check_logout_token_claims(&claims)?;
+        let jti = claims
+            .get("jti")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let exp = claims
+            .get("exp")
+            .and_then(Value::as_i64)
+            .unwrap_or_default();
+        self.inner
+            .replay
+            .insert(jti, exp, config.clock.now_unix())?;
+        match self.inner.hook.backchannel_logout(&logout).await {
+            HookOutcome::Done => {
+                tracing::info!(?logout, jti, "back-channel logout done");
+                Ok(())
+            }
+            HookOutcome::UnknownUser => {
+                tracing::info!(?logout, jti, "back-channel logout: no such user or session");
+                Ok(())
+            }
+            HookOutcome::Failed(why) => {
+                tracing::warn!(?logout, jti, %why, "back-channel logout failed");
+                Err(ReceiverError::LogoutFailed(why))
+            }
+        }
+    }
+
+    /// Verifies the JWT (signature, `typ`, `iss`, `aud`, time claims) and returns its claims.
+    async fn verify_token(
+        &self,
+        token: &str,
+        typ: &str,
+        audience: &str,
+    ) -> Result<Value, ReceiverError> {
         let config = &self.inner.config;
         let opts = VerifyOptions {
-            expected_typ: Some(ulo_jose::typ::GLOBAL_TOKEN_REVOCATION),
+            expected_typ: Some(typ),
             issuer: Some(&config.issuer),
-            audience: Some(&config.audience),
+            audience: Some(audience),
             leeway_secs: config.leeway.as_secs(),
             now_unix: Some(config.clock.now_unix()),
         };
@@ -443,7 +545,6 @@ impl Receiver {
             }
             Err(e) => return Err(ReceiverError::InvalidToken(e.to_string())),
         };
-        check_required_claims(&claims)?;
         Ok(claims)
     }
 
@@ -550,20 +651,91 @@ fn check_required_claims(claims: &Value) -> Result<(), ReceiverError> {
     Ok(())
 }
 
-/// Parses the JSON body into a [`Subject`].
-fn parse_request(headers: &HeaderMap, body: &[u8]) -> Result<Subject, ReceiverError> {
-    let bad = |m: String| ReceiverError::BadRequest(m);
-    let content_type = headers
+/// The event a logout token's `events` claim must hold.
+pub const BACKCHANNEL_LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
+
+/// Checks the Back-Channel Logout claims and returns who is logged out.
+fn check_logout_token_claims(claims: &Value) -> Result<BackchannelLogout, ReceiverError> {
+    let invalid = |m: &str| ReceiverError::InvalidToken(m.to_owned());
+    let string = |name: &str| -> Result<Option<String>, ReceiverError> {
+        match claims.get(name) {
+            None => Ok(None),
+            Some(Value::String(s)) if !s.is_empty() => Ok(Some(s.clone())),
+            Some(_) => Err(invalid(&format!("token {name} is not a non-empty string"))),
+        }
+    };
+    if string("jti")?.is_none() {
+        return Err(invalid("token has no jti"));
+    }
+    if claims.get("iat").and_then(Value::as_i64).is_none() {
+        return Err(invalid("token has no integer iat"));
+    }
+    if claims.get("exp").and_then(Value::as_i64).is_none() {
+        return Err(invalid("token has no integer exp"));
+    }
+    if claims.get("nbf").is_some() && claims.get("nbf").and_then(Value::as_i64).is_none() {
+        return Err(invalid("nbf is not an integer"));
+    }
+    let events = claims
+        .get("events")
+        .ok_or_else(|| invalid("token has no events claim"))?
+        .as_object()
+        .ok_or_else(|| invalid("token events claim is not an object"))?;
+    match events.get(BACKCHANNEL_LOGOUT_EVENT) {
+        Some(Value::Object(_)) => {}
+        Some(_) => return Err(invalid("back-channel logout event is not an object")),
+        None => return Err(invalid("token events lack the back-channel logout event")),
+    }
+    if claims.get("nonce").is_some() {
+        return Err(invalid("logout token must not contain a nonce"));
+    }
+    let sub = string("sub")?;
+    let sid = string("sid")?;
+    if sub.is_none() && sid.is_none() {
+        return Err(invalid("logout token has neither sub nor sid"));
+    }
+    Ok(BackchannelLogout { sub, sid })
+}
+
+/// Extracts `logout_token` from a form-encoded Back-Channel Logout body.
+fn parse_backchannel_request(headers: &HeaderMap, body: &[u8]) -> Result<String, ReceiverError> {
+    let bad = |m: &str| ReceiverError::BadRequest(m.to_owned());
+    if media_type(headers) != "application/x-www-form-urlencoded" {
+        return Err(bad(
+            "Content-Type must be application/x-www-form-urlencoded",
+        ));
+    }
+    let mut token = None;
+    for (name, value) in form_urlencoded::parse(body) {
+        if name == "logout_token" {
+            if token.is_some() {
+                return Err(bad("logout_token is repeated"));
+            }
+            token = Some(value.into_owned());
+        }
+    }
+    token
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| bad("body has no logout_token"))
+}
+
+/// The lowercased media type of `Content-Type`, without parameters.
+fn media_type(headers: &HeaderMap) -> String {
+    headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let media = content_type
+        .unwrap_or_default()
         .split(';')
         .next()
         .unwrap_or_default()
         .trim()
-        .to_ascii_lowercase();
-    if media != "application/json" {
+        .to_ascii_lowercase()
+}
+
+/// Parses the JSON body into a [`Subject`].
+fn parse_request(headers: &HeaderMap, body: &[u8]) -> Result<Subject, ReceiverError> {
+    let bad = |m: String| ReceiverError::BadRequest(m);
+    if media_type(headers) != "application/json" {
         return Err(bad("Content-Type must be application/json".into()));
     }
     let doc: Value =
@@ -625,12 +797,40 @@ pub async fn handler(
     }
 }
 
-/// A router serving `POST` at the path of `config.audience`, answering as documented above.
+/// axum handler for OIDC Back-Channel Logout with a [`Receiver`] in state: 200 with
+/// `Cache-Control: no-store` on success, 503 when the JWKS or replay cache is unavailable,
+/// else 400 `invalid_request`.
+pub async fn backchannel_handler(
+    State(receiver): State<Receiver>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let no_store = [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))];
+    match receiver.handle_backchannel(&headers, &body).await {
+        Ok(()) => (StatusCode::OK, no_store).into_response(),
+        Err(e @ ReceiverError::Unavailable(_)) => (no_store, e).into_response(),
+        Err(e) => {
+            let body = serde_json::json!({
+                "error": "invalid_request",
+                "error_description": e.description(),
+            });
+            (StatusCode::BAD_REQUEST, no_store, axum::Json(body)).into_response()
+        }
+    }
+}
+
+/// A router serving `POST` at the path of `config.audience` and, when
+/// `config.backchannel_path` is set, OIDC Back-Channel Logout there, answering as
+/// documented above.
 pub fn router(config: ReceiverConfig, hook: impl LogoutHook + 'static) -> Router {
     let path = url_path(&config.audience);
+    let backchannel = config.backchannel_path.clone();
     let receiver = Receiver::new(config, hook);
-    Router::new()
-        .route(&path, post(handler))
+    let mut router = Router::new().route(&path, post(handler));
+    if let Some(bcl) = backchannel {
+        router = router.route(&bcl, post(backchannel_handler));
+    }
+    router
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(receiver)
 }

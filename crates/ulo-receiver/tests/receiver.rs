@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 use ulo_jose::{GeneratedKey, KeyAlg, KeyRing, SigningKey, generate_key, typ};
 use ulo_receiver::{
-    Clock, HookOutcome, LogoutHook, ReceiverConfig, Subject, parse_subject, router,
+    BACKCHANNEL_LOGOUT_EVENT, BackchannelLogout, Clock, HookOutcome, LogoutHook, ReceiverConfig,
+    Subject, parse_subject, router,
 };
 
 const ISSUER: &str = "https://ulo.example.test";
@@ -515,4 +516,325 @@ async fn unreachable_jwks_is_503() {
     let (status, body) = f.send(&f.token(&claims("a")), &email_body()).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert!(f.seen().is_empty());
+}
+
+// ---- OIDC Back-Channel Logout ----
+
+const BCL_PATH: &str = "/backchannel-logout";
+
+/// Records every back-channel logout the app was asked to perform.
+#[derive(Clone, Default)]
+struct BclHook {
+    seen: Arc<Mutex<Vec<BackchannelLogout>>>,
+}
+
+#[async_trait::async_trait]
+impl LogoutHook for BclHook {
+    async fn logout(&self, _subject: &Subject) -> HookOutcome {
+        HookOutcome::Done
+    }
+
+    async fn backchannel_logout(&self, logout: &BackchannelLogout) -> HookOutcome {
+        self.seen.lock().unwrap().push(logout.clone());
+        HookOutcome::Done
+    }
+}
+
+struct BclFixture {
+    ring: KeyRing,
+    app: axum::Router,
+    hook: BclHook,
+}
+
+fn bcl_fixture() -> BclFixture {
+    let key = generate_key(KeyAlg::ES256).unwrap();
+    let ring = ring_of(&key);
+    let hook = BclHook::default();
+    let config = ReceiverConfig::new(ISSUER, AUDIENCE, CLIENT_ID, "http://127.0.0.1:9/keys")
+        .with_static_jwks(ring.jwks())
+        .with_clock(Clock::fixed(NOW))
+        .with_backchannel_path(BCL_PATH);
+    let app = router(config, hook.clone());
+    BclFixture { ring, app, hook }
+}
+
+fn logout_claims(jti: &str) -> Value {
+    json!({
+        "iss": ISSUER,
+        "aud": CLIENT_ID,
+        "iat": NOW - 10,
+        "exp": NOW + 110,
+        "jti": jti,
+        "sub": "user-ada",
+        "sid": "sess-1",
+        "events": { BACKCHANNEL_LOGOUT_EVENT: {} },
+    })
+}
+
+/// Percent-encodes everything but unreserved characters.
+fn form_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+impl BclFixture {
+    fn token(&self, claims: &Value) -> String {
+        self.ring.sign(KeyAlg::ES256, typ::LOGOUT, claims).unwrap()
+    }
+
+    async fn send_raw(&self, content_type: &str, body: String) -> (StatusCode, Value) {
+        let req = Request::post(BCL_PATH)
+            .header(header::CONTENT_TYPE, content_type)
+            .body(Body::from(body))
+            .unwrap();
+        let response = self.app.clone().oneshot(req).await.unwrap();
+        let status = response.status();
+        assert_eq!(
+            response.headers().get(header::CACHE_CONTROL).unwrap(),
+            "no-store"
+        );
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        let json = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap()
+        };
+        (status, json)
+    }
+
+    async fn send(&self, token: &str) -> (StatusCode, Value) {
+        self.send_raw(
+            "application/x-www-form-urlencoded",
+            format!("logout_token={}", form_encode(token)),
+        )
+        .await
+    }
+
+    fn seen(&self) -> Vec<BackchannelLogout> {
+        self.hook.seen.lock().unwrap().clone()
+    }
+}
+
+async fn assert_bcl_rejected(f: &BclFixture, token: &str, reason: &str) {
+    let (status, body) = f.send(token).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{reason}: {body}");
+    assert_eq!(body["error"], "invalid_request");
+    let description = body["error_description"].as_str().unwrap();
+    assert!(
+        description.contains(reason),
+        "{description:?} lacks {reason:?}"
+    );
+}
+
+#[tokio::test]
+async fn backchannel_logout_with_sub_sid_or_both_is_200() {
+    let f = bcl_fixture();
+    let mut only_sub = logout_claims("b1");
+    only_sub.as_object_mut().unwrap().remove("sid");
+    let mut only_sid = logout_claims("b2");
+    only_sid.as_object_mut().unwrap().remove("sub");
+    // aud may be an array containing the client id.
+    let mut both = logout_claims("b3");
+    both["aud"] = json!(["another-client", CLIENT_ID]);
+    for claims in [&only_sub, &only_sid, &both] {
+        let (status, body) = f.send(&f.token(claims)).await;
+        assert_eq!(status, StatusCode::OK, "{claims}: {body}");
+    }
+    // Content-Type parameters are allowed.
+    let (status, _) = f
+        .send_raw(
+            "application/x-www-form-urlencoded; charset=utf-8",
+            format!("logout_token={}", f.token(&logout_claims("b4"))),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let some = |s: &str| Some(s.to_owned());
+    assert_eq!(
+        f.seen(),
+        vec![
+            BackchannelLogout {
+                sub: some("user-ada"),
+                sid: None
+            },
+            BackchannelLogout {
+                sub: None,
+                sid: some("sess-1")
+            },
+            BackchannelLogout {
+                sub: some("user-ada"),
+                sid: some("sess-1")
+            },
+            BackchannelLogout {
+                sub: some("user-ada"),
+                sid: some("sess-1")
+            },
+        ]
+    );
+}
+
+#[tokio::test]
+async fn backchannel_wrong_typ_is_400() {
+    let f = bcl_fixture();
+    for t in [typ::GLOBAL_TOKEN_REVOCATION, typ::JWT, typ::SECEVENT, ""] {
+        let token = f.ring.sign(KeyAlg::ES256, t, &logout_claims("t")).unwrap();
+        assert_bcl_rejected(&f, &token, "unexpected token type").await;
+    }
+    assert!(f.seen().is_empty());
+}
+
+#[tokio::test]
+async fn backchannel_invalid_claims_are_400() {
+    let f = bcl_fixture();
+    let cases: Vec<(&str, Option<Value>, &str)> = vec![
+        ("aud", Some(json!("someone-else")), "audience"),
+        ("aud", Some(json!(AUDIENCE)), "audience"),
+        ("iss", Some(json!("https://evil.example.test")), "issuer"),
+        ("exp", Some(json!(NOW - 120)), "expired"),
+        ("exp", None, "no integer exp"),
+        ("iat", None, "no integer iat"),
+        ("jti", None, "no jti"),
+        ("events", None, "no events"),
+        (
+            "events",
+            Some(json!([BACKCHANNEL_LOGOUT_EVENT])),
+            "not an object",
+        ),
+        (
+            "events",
+            Some(json!({"http://schemas.openid.net/event/other": {}})),
+            "lack the back-channel logout event",
+        ),
+        (
+            "events",
+            Some(json!({ BACKCHANNEL_LOGOUT_EVENT: "yes" })),
+            "event is not an object",
+        ),
+        ("nonce", Some(json!("n-0S6_WzA2Mj")), "nonce"),
+    ];
+    for (i, (name, value, reason)) in cases.into_iter().enumerate() {
+        let mut c = logout_claims(&format!("c{i}"));
+        match value {
+            Some(v) => c[name] = v,
+            None => {
+                c.as_object_mut().unwrap().remove(name);
+            }
+        }
+        assert_bcl_rejected(&f, &f.token(&c), reason).await;
+    }
+    let mut c = logout_claims("neither");
+    c.as_object_mut().unwrap().remove("sub");
+    c.as_object_mut().unwrap().remove("sid");
+    assert_bcl_rejected(&f, &f.token(&c), "neither sub nor sid").await;
+    assert!(f.seen().is_empty());
+}
+
+#[tokio::test]
+async fn backchannel_replayed_jti_is_400() {
+    let f = bcl_fixture();
+    let token = f.token(&logout_claims("once"));
+    let (status, _) = f.send(&token).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_bcl_rejected(&f, &token, "already used").await;
+    assert_bcl_rejected(&f, &f.token(&logout_claims("once")), "already used").await;
+    assert_eq!(f.seen().len(), 1);
+}
+
+#[tokio::test]
+async fn backchannel_malformed_requests_are_400() {
+    let f = bcl_fixture();
+    let token = f.token(&logout_claims("m"));
+    let cases = [
+        (
+            "application/json",
+            json!({"logout_token": token}).to_string(),
+        ),
+        ("text/plain", format!("logout_token={token}")),
+        ("application/x-www-form-urlencoded", String::new()),
+        (
+            "application/x-www-form-urlencoded",
+            format!("token={token}"),
+        ),
+        ("application/x-www-form-urlencoded", "logout_token=".into()),
+        (
+            "application/x-www-form-urlencoded",
+            format!("logout_token={token}&logout_token={token}"),
+        ),
+        (
+            "application/x-www-form-urlencoded",
+            "logout_token=not-a-jwt".into(),
+        ),
+    ];
+    for (content_type, body) in cases {
+        let (status, answer) = f.send_raw(content_type, body.clone()).await;
+        assert_eq!(
+            status,
+            StatusCode::BAD_REQUEST,
+            "{content_type} {body}: {answer}"
+        );
+        assert_eq!(answer["error"], "invalid_request");
+    }
+    assert!(f.seen().is_empty());
+    // The token was never accepted, so it still works.
+    let (status, _) = f.send(&token).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn backchannel_hook_failure_is_400_and_default_hook_refuses() {
+    // `Hook` keeps the default `backchannel_logout`, which refuses.
+    let key = generate_key(KeyAlg::ES256).unwrap();
+    let ring = ring_of(&key);
+    let config = ReceiverConfig::new(ISSUER, AUDIENCE, CLIENT_ID, "http://127.0.0.1:9/keys")
+        .with_static_jwks(ring.jwks())
+        .with_clock(Clock::fixed(NOW))
+        .with_backchannel_path(BCL_PATH);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let app = router(
+        config,
+        Hook {
+            seen: seen.clone(),
+            outcome: HookOutcome::Done,
+        },
+    );
+    let f = BclFixture {
+        ring,
+        app,
+        hook: BclHook::default(),
+    };
+    let (status, body) = f.send(&f.token(&logout_claims("d"))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("does not implement")
+    );
+    assert!(seen.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn backchannel_route_is_absent_unless_configured() {
+    let f = fixture();
+    let response = f
+        .app
+        .clone()
+        .oneshot(
+            Request::post(BCL_PATH)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from("logout_token=x"))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
 }
