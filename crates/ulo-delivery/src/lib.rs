@@ -1,6 +1,7 @@
 //! The outbound side: the durable job worker, the guarded HTTP client, and job handlers.
 
 pub mod http;
+pub mod logout_request;
 pub mod scim_push;
 pub mod webhook;
 pub mod worker;

@@ -1,4 +1,5 @@
 //! ulo-delivery's one integration-test binary: the worker against real stores and a fake endpoint.
 
 mod endpoint;
+mod logout_request;
 mod worker;
