@@ -36,6 +36,10 @@ pub struct Config {
     pub worker_concurrency: usize,
     /// Seconds a claimed job stays leased before another node may take it over.
     pub worker_lease_seconds: u64,
+    /// Seconds one delivery attempt to an app may take before it counts as failed and is retried.
+    pub delivery_timeout_seconds: u64,
+    /// Seconds a Universal Logout delivery is retried before it is FAILED.
+    pub logout_deadline_seconds: u64,
 }
 
 impl Default for Config {
@@ -51,8 +55,10 @@ impl Default for Config {
             bootstrap_token_file: None,
             bootstrap_admin: "admin@ulo.example.com".into(),
             outbound_allow_http_loopback: false,
-            worker_concurrency: 64,
+            worker_concurrency: 256,
             worker_lease_seconds: 30,
+            delivery_timeout_seconds: 10,
+            logout_deadline_seconds: 86_400,
         }
     }
 }
@@ -83,6 +89,8 @@ const KNOWN_ENV: &[&str] = &[
     "ULO_OUTBOUND_ALLOW_HTTP_LOOPBACK",
     "ULO_WORKER_CONCURRENCY",
     "ULO_WORKER_LEASE_SECONDS",
+    "ULO_DELIVERY_TIMEOUT_SECONDS",
+    "ULO_LOGOUT_DEADLINE_SECONDS",
     "ULO_CONFIG",
     "ULO_LOG",
 ];

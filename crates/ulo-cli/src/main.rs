@@ -129,6 +129,8 @@ fn options(c: &Config, key: MasterKey) -> Options {
         bootstrap_token: c.bootstrap_token.clone(),
         worker_concurrency: c.worker_concurrency,
         worker_lease: std::time::Duration::from_secs(c.worker_lease_seconds.max(1)),
+        delivery_timeout: std::time::Duration::from_secs(c.delivery_timeout_seconds.max(1)),
+        logout_deadline: std::time::Duration::from_secs(c.logout_deadline_seconds.max(1)),
         clock: Arc::new(SystemClock),
     }
 }
@@ -252,6 +254,7 @@ async fn tokens(c: Config, action: TokensAction) -> Result<()> {
                 clock: &clock,
                 outbound: OutboundPolicy::default(),
                 sealer: &sealer,
+                logout_deadline: time::Duration::seconds(c.logout_deadline_seconds as i64),
             };
             let user = dir.get_user(&ctx, &login).await?;
             let t = dir.create_api_token(&ctx, user.id, &name, None).await?;

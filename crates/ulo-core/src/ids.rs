@@ -81,3 +81,7 @@ typed_id!(
     /// A family of refresh tokens descending from one authorization.
     GrantId
 );
+typed_id!(
+    /// One Universal Logout of one user.
+    LogoutId
+);

@@ -40,6 +40,8 @@ pub mod end_reason {
     pub const REPLACED: &str = "REPLACED";
     /// The user was suspended or deactivated.
     pub const LIFECYCLE: &str = "LIFECYCLE";
+    /// A Universal Logout ended it (see the logout's receipt for why).
+    pub const UNIVERSAL_LOGOUT: &str = "UNIVERSAL_LOGOUT";
 }
 
 /// Why a sign-in did not succeed: `outcome.reason` of `user.session.start`.
@@ -92,6 +94,8 @@ pub struct SignIn<'a> {
     pub sealer: &'a dyn Sealer,
     /// Checks passwords and codes.
     pub verifier: &'a dyn CredentialVerifier,
+    /// How long the Universal Logout a password reset starts keeps retrying each app.
+    pub logout_deadline: time::Duration,
 }
 
 /// The context of an anonymous browser request (a sign-in before anyone is known).

@@ -457,4 +457,80 @@ pub trait StoreTx: Send {
         &mut self,
         user: UserId,
     ) -> Result<Vec<crate::provisioning::AppUserLink>, StoreError>;
+
+    // --- Universal Logout
+    /// Stores a new logout receipt.
+    async fn insert_logout(&mut self, logout: &crate::logout::Logout) -> Result<(), StoreError>;
+    /// A logout receipt.
+    async fn get_logout(
+        &mut self,
+        id: crate::ids::LogoutId,
+    ) -> Result<Option<crate::logout::Logout>, StoreError>;
+    /// A logout receipt, locked until the transaction ends (PostgreSQL `FOR UPDATE`; SQLite's
+    /// single writer serializes anyway) so concurrent deliveries update it one after another.
+    async fn get_logout_for_update(
+        &mut self,
+        id: crate::ids::LogoutId,
+    ) -> Result<Option<crate::logout::Logout>, StoreError>;
+    /// Replaces a stored receipt.
+    async fn update_logout(&mut self, logout: &crate::logout::Logout) -> Result<(), StoreError>;
+    /// Receipts newest first (`page.after` continues below that id), optionally of one user.
+    async fn list_logouts(
+        &mut self,
+        user: Option<UserId>,
+        page: &Page,
+    ) -> Result<Vec<crate::logout::Logout>, StoreError>;
+
+    // --- Shared Signals transmitter
+    /// Stores a receiver credential.
+    async fn insert_ssf_credential(
+        &mut self,
+        credential: &crate::ssf::SsfCredential,
+    ) -> Result<(), StoreError>;
+    /// A receiver credential by token hash.
+    async fn find_ssf_credential(
+        &mut self,
+        hash: &str,
+    ) -> Result<Option<crate::ssf::SsfCredential>, StoreError>;
+    /// An app's stream.
+    async fn get_ssf_stream(
+        &mut self,
+        app: AppId,
+    ) -> Result<Option<crate::ssf::SsfStream>, StoreError>;
+    /// Inserts or replaces an app's stream.
+    async fn put_ssf_stream(&mut self, stream: &crate::ssf::SsfStream) -> Result<(), StoreError>;
+    /// Deletes an app's stream with its subjects and queued SETs; false when there was none.
+    async fn delete_ssf_stream(&mut self, app: AppId) -> Result<bool, StoreError>;
+    /// Marks a subject included in (or excluded from) an app's stream.
+    async fn put_ssf_subject(
+        &mut self,
+        app: AppId,
+        subject: &str,
+        included: bool,
+    ) -> Result<(), StoreError>;
+    /// Whether a receiver removed a subject from an app's stream.
+    async fn ssf_subject_excluded(&mut self, app: AppId, subject: &str)
+    -> Result<bool, StoreError>;
+    /// Queues a SET for polling, with the logout delivery it carries (if any).
+    async fn enqueue_ssf_set(
+        &mut self,
+        app: AppId,
+        jti: &str,
+        set: &str,
+        delivery: Option<&serde_json::Value>,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// Up to `limit` queued SETs (jti, SET), oldest first.
+    async fn poll_ssf_sets(
+        &mut self,
+        app: AppId,
+        limit: u32,
+    ) -> Result<Vec<(String, String)>, StoreError>;
+    /// Removes an acknowledged SET; answers the delivery it carried (`None` when the jti is not
+    /// queued).
+    async fn ack_ssf_set(
+        &mut self,
+        app: AppId,
+        jti: &str,
+    ) -> Result<Option<Option<serde_json::Value>>, StoreError>;
 }

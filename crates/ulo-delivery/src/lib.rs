@@ -1,8 +1,10 @@
 //! The outbound side: the durable job worker, the guarded HTTP client, and job handlers.
 
 pub mod http;
+pub mod logout_delivery;
 pub mod logout_request;
 pub mod scim_push;
+pub mod ssf;
 pub mod webhook;
 pub mod worker;
 

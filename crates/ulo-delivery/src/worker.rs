@@ -51,6 +51,9 @@ pub trait JobHandler: Send + Sync {
     ) -> Result<(), StoreError> {
         Ok(())
     }
+
+    /// Called after the transaction that [`JobHandler::record`] wrote to has committed.
+    fn committed(&self, _job: &Job) {}
 }
 
 /// Worker settings.
@@ -272,7 +275,11 @@ impl Worker {
             h.record(tx.as_mut(), job, attempt, result, now).await?;
         }
         if tx.finish_job(lease, result, now).await? {
-            tx.commit().await
+            tx.commit().await?;
+            if let Some(h) = self.handlers.get(&job.kind) {
+                h.committed(job);
+            }
+            Ok(())
         } else {
             tracing::warn!(job = %job.id, "result not recorded: the lease moved to another worker");
             Ok(())

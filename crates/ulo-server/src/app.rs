@@ -45,6 +45,10 @@ pub struct Options {
     pub worker_concurrency: usize,
     /// How long a claimed job stays leased before another node may take it over.
     pub worker_lease: Duration,
+    /// How long one delivery attempt to an app may take.
+    pub delivery_timeout: Duration,
+    /// How long a Universal Logout delivery is retried before it is FAILED.
+    pub logout_deadline: Duration,
     /// Time source.
     pub clock: Arc<dyn Clock>,
 }
@@ -132,6 +136,8 @@ pub async fn start(
     let config = ServerConfig {
         issuer: issuer.clone(),
         outbound: opts.outbound,
+        logout_deadline: time::Duration::try_from(opts.logout_deadline)
+            .unwrap_or(time::Duration::days(1)),
     };
     let (shutdown, rx) = watch::channel(false);
     let state = AppState::new(
@@ -159,10 +165,37 @@ pub async fn start(
             opts.sealer.clone(),
         )
         .map_err(err("building the HTTP client"))?;
+        let keys_state = state.clone();
+        let receipts = state.clone();
+        let ssf_keys = state.clone();
+        let ssf = Arc::new(
+            ulo_delivery::ssf::SsfTransmitter::new(
+                opts.outbound,
+                opts.delivery_timeout,
+                issuer.clone(),
+                Arc::new(move || ssf_keys.keys()),
+                store.clone(),
+                opts.sealer.clone(),
+                clock.clone(),
+            )
+            .map_err(err("building the HTTP client"))?,
+        );
+        let logout = ulo_delivery::logout_delivery::LogoutDelivery::new(
+            opts.outbound,
+            opts.delivery_timeout,
+            issuer.clone(),
+            Arc::new(move || keys_state.keys()),
+            clock.clone(),
+        )
+        .map_err(err("building the HTTP client"))?
+        .with_listener(Arc::new(move |id| receipts.receipt_changed(id)))
+        .with_ssf(ssf.clone());
         let w = Arc::new(
             Worker::new(store.clone(), clock.clone(), wc)
                 .handle(ulo_delivery::webhook::KIND, Arc::new(webhook))
-                .handle(ulo_delivery::scim_push::KIND, Arc::new(scim_push)),
+                .handle(ulo_delivery::scim_push::KIND, Arc::new(scim_push))
+                .handle(ulo_delivery::logout_delivery::KIND, Arc::new(logout))
+                .handle(ulo_delivery::ssf::KIND, ssf),
         );
         let run = w.clone();
         let rx = rx.clone();

@@ -38,6 +38,8 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::login::router())
         .merge(routes::account::router())
         .merge(routes::sessions::router())
+        .merge(routes::logouts::router())
+        .merge(routes::ssf::router())
         .merge(routes::factors::router())
         .merge(routes::oauth2::router())
         .merge(routes::scim::router())

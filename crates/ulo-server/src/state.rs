@@ -17,6 +17,8 @@ pub struct ServerConfig {
     pub issuer: String,
     /// Which outbound URLs admins may configure.
     pub outbound: OutboundPolicy,
+    /// How long each Universal Logout delivery is retried before it is FAILED.
+    pub logout_deadline: time::Duration,
 }
 
 /// Shared state, cheap to clone.
@@ -39,6 +41,8 @@ pub struct Inner {
     pub auth_failures: Throttle,
     /// Turns true when the server shuts down; long-lived responses (live tails) end then.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
+    /// Ids of logout receipts this process just changed (live receipt streams listen).
+    pub receipts: tokio::sync::broadcast::Sender<ulo_core::ids::LogoutId>,
 }
 
 impl AppState {
@@ -59,6 +63,7 @@ impl AppState {
             keys: RwLock::new(Arc::new(keys)),
             auth_failures: Throttle::new(30, std::time::Duration::from_secs(60)),
             shutdown,
+            receipts: tokio::sync::broadcast::channel(1024).0,
         }))
     }
 
@@ -69,6 +74,7 @@ impl AppState {
             clock: self.0.clock.as_ref(),
             outbound: self.0.config.outbound,
             sealer: self.0.sealer.as_ref(),
+            logout_deadline: self.0.config.logout_deadline,
         }
     }
 
@@ -85,6 +91,12 @@ impl AppState {
     pub fn set_keys(&self, ring: KeyRing) {
         let mut guard = self.0.keys.write().unwrap_or_else(|e| e.into_inner());
         *guard = Arc::new(ring);
+    }
+
+    /// Tells live receipt streams that a receipt changed.
+    pub fn receipt_changed(&self, id: ulo_core::ids::LogoutId) {
+        // Nobody listening is fine.
+        let _ = self.0.receipts.send(id);
     }
 
     /// Shorthand for the issuer.

@@ -11,7 +11,7 @@ use ulo_core::log::LogEvent;
 use ulo_core::store::StoreError;
 use ulo_core::user::User;
 
-fn parse<T: std::str::FromStr>(what: &str, s: &str) -> Result<T, StoreError>
+pub(crate) fn parse<T: std::str::FromStr>(what: &str, s: &str) -> Result<T, StoreError>
 where
     T::Err: std::fmt::Display,
 {

@@ -130,6 +130,8 @@ impl TestServer {
             bootstrap_token: Some(ADMIN_TOKEN.into()),
             worker_concurrency: 16,
             worker_lease: std::time::Duration::from_secs(30),
+            delivery_timeout: std::time::Duration::from_secs(10),
+            logout_deadline: std::time::Duration::from_secs(86_400),
             clock,
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

@@ -7,6 +7,7 @@ mod users;
 
 pub use admin::NewApiToken;
 pub use apps::{AppUser, CreatedApp};
+pub(crate) use users::load_user;
 pub use users::{CreateUser, ProfileChange};
 
 use crate::app::OutboundPolicy;
@@ -33,6 +34,8 @@ pub struct Directory<'a> {
     pub outbound: OutboundPolicy,
     /// Seals app credentials.
     pub sealer: &'a dyn Sealer,
+    /// How long the Universal Logouts that lifecycle changes start keep retrying each app.
+    pub logout_deadline: time::Duration,
 }
 
 /// Maps a uniqueness failure to a conflict with `message`; other store errors pass through.

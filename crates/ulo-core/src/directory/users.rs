@@ -224,13 +224,15 @@ impl Directory<'_> {
         .finish();
         tx.append_event(&ev).await?;
         if matches!(to, UserStatus::Suspended | UserStatus::Deprovisioned) {
-            // Access ends with the status, in the same transaction: sessions and tokens would
-            // otherwise come back to life on unsuspend.
-            let opts = crate::signin::ClearOptions {
-                oauth_tokens: true,
-                reason: crate::signin::end_reason::LIFECYCLE,
-            };
-            crate::signin::clear_sessions_in(tx.as_mut(), ctx, &user, now, opts).await?;
+            // Access ends with the status, in the same transaction (sessions and tokens would
+            // otherwise come back to life on unsuspend), and in every logout-enabled app.
+            let mut request =
+                crate::logout::LogoutRequest::everything(crate::logout::reason::LIFECYCLE);
+            // A deactivated person's API tokens go for good; a suspended one's stay unusable
+            // while the suspension lasts (a token only works for an ACTIVE owner).
+            request.api_tokens = to == UserStatus::Deprovisioned;
+            crate::logout::start_in(tx.as_mut(), ctx, &user, &request, self.logout_deadline, now)
+                .await?;
         }
         crate::provisioning::reconcile(tx.as_mut(), user.id, now, false).await?;
         tx.commit().await?;
@@ -307,6 +309,7 @@ impl Directory<'_> {
         .target(Target::user(&user))
         .finish();
         tx.append_event(&ev).await?;
+        crate::ssf::credential_changed(tx.as_mut(), &user, now).await?;
         tx.commit().await?;
         Ok(user)
     }

@@ -193,15 +193,15 @@ impl super::SignIn<'_> {
         })
     }
 
-    /// Sets a new password chosen by an admin (hashed by the caller), lifts a lockout, and ends
-    /// the user's sessions and tokens: `user.account.reset_password` and the clear's events in
-    /// one transaction.
+    /// Sets a new password chosen by an admin (hashed by the caller), lifts a lockout, and runs
+    /// a Universal Logout (reason `LIFECYCLE`): `user.account.reset_password` and the logout's
+    /// events in one transaction.
     pub async fn reset_password(
         &self,
         ctx: &Context,
         key: &str,
         hash: &str,
-    ) -> Result<ClearReport, DomainError> {
+    ) -> Result<crate::logout::Logout, DomainError> {
         require_write(ctx)?;
         let mut tx = self.store.begin().await?;
         let mut user = load_user(tx.as_mut(), key).await?;
@@ -228,18 +228,16 @@ impl super::SignIn<'_> {
         .debug("unlocked", was_locked)
         .finish();
         tx.append_event(&ev).await?;
-        let report = clear_sessions_in(
-            tx.as_mut(),
-            ctx,
-            &user,
-            now,
-            ClearOptions {
-                oauth_tokens: true,
-                reason: end_reason::PASSWORD_RESET,
-            },
-        )
-        .await?;
+        crate::ssf::credential_changed(tx.as_mut(), &user, now).await?;
+        let mut request =
+            crate::logout::LogoutRequest::everything(crate::logout::reason::LIFECYCLE);
+        // A new password is about sign-in: the person's admin API tokens are another credential.
+        request.api_tokens = false;
+        request.session_end_reason = end_reason::PASSWORD_RESET;
+        let logout =
+            crate::logout::start_in(tx.as_mut(), ctx, &user, &request, self.logout_deadline, now)
+                .await?;
         tx.commit().await?;
-        Ok(report)
+        Ok(logout)
     }
 }

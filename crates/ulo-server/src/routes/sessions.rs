@@ -3,11 +3,13 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use ulo_core::clock::rfc3339;
+use ulo_core::logout::{self, LogoutRequest, reason};
 use ulo_core::session::Session;
 use ulo_core::signin::{ClearOptions, clear_sessions, end_reason, idle_expires};
 use ulo_core::user::validate_password;
@@ -76,6 +78,7 @@ async fn list(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct ClearParams {
     oauth_tokens: Option<bool>,
+    universal_logout: Option<bool>,
 }
 
 async fn clear(
@@ -83,7 +86,23 @@ async fn clear(
     admin: Admin,
     ApiPath(id): ApiPath<String>,
     ApiQuery(params): ApiQuery<ClearParams>,
-) -> ApiResult<StatusCode> {
+) -> ApiResult<Response> {
+    if params.universal_logout == Some(true) {
+        // The console's "Also include logout enabled apps and API tokens".
+        let mut request = LogoutRequest::everything(reason::ADMIN);
+        request.oauth_tokens = params.oauth_tokens.unwrap_or(false);
+        let started = logout::start(
+            state.0.store.as_ref(),
+            state.0.clock.as_ref(),
+            &admin.ctx,
+            &id,
+            &request,
+            state.0.config.logout_deadline,
+        )
+        .await?;
+        state.receipt_changed(started.id);
+        return Ok(super::logouts::accepted(&state, &started));
+    }
     let opts = ClearOptions {
         oauth_tokens: params.oauth_tokens.unwrap_or(false),
         reason: end_reason::ADMIN_CLEAR,
@@ -96,7 +115,7 @@ async fn clear(
         opts,
     )
     .await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 #[derive(Deserialize)]
@@ -119,8 +138,15 @@ async fn reset_password(
 ) -> ApiResult<Json<Value>> {
     validate_password(&body.password.value)?;
     let hash = password::hash(body.password.value).await?;
-    let report = crate::credentials::sign_in(&state)
+    let started = crate::credentials::sign_in(&state)
         .reset_password(&admin.ctx, &id, &hash)
         .await?;
-    Ok(Json(user_json(&state, &report.user)))
+    state.receipt_changed(started.id);
+    let user = state
+        .directory()
+        .get_user(&admin.ctx, &started.user_id.to_string())
+        .await?;
+    let mut body = user_json(&state, &user);
+    body["logoutId"] = json!(started.id);
+    Ok(Json(body))
 }

@@ -139,7 +139,7 @@ async fn clearing_sessions_ends_each_in_one_transaction() {
         assert_error((status, &body), StatusCode::BAD_REQUEST, "E0000001");
         let (status, body) = s
             .delete(&format!(
-                "/api/v1/users/{uid}/sessions?universalLogout=true"
+                "/api/v1/users/{uid}/sessions?universalLogout=perhaps"
             ))
             .await;
         assert_error((status, &body), StatusCode::BAD_REQUEST, "E0000001");

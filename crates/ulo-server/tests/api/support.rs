@@ -266,6 +266,7 @@ pub struct Snapshot {
     groups: Vec<String>,
     apps: Vec<String>,
     events: Vec<String>,
+    logouts: Vec<String>,
 }
 
 async fn ids_at(s: &TestServer, path: &str, limit: &str, key: &str) -> Vec<String> {
@@ -292,6 +293,7 @@ pub async fn snapshot(s: &TestServer) -> Snapshot {
         groups: ids_at(s, "/api/v1/groups", "200", "id").await,
         apps: ids_at(s, "/api/v1/apps", "200", "id").await,
         events: ids_at(s, "/api/v1/logs", "1000", "uuid").await,
+        logouts: ids_at(s, "/api/v1/logouts", "200", "id").await,
     }
 }
 

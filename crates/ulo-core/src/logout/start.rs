@@ -1,0 +1,481 @@
+//! Planning and starting a logout, and reading receipts.
+
+use std::collections::HashSet;
+
+use time::{Duration, OffsetDateTime};
+
+use super::deliver::{Delivery, DeliverySubject};
+use super::{
+    DELIVER_JOB, Logout, LogoutRequest, LogoutScope, LogoutStatus, LogoutTarget, TargetStatus,
+    TargetType,
+};
+use crate::app::{App, AppStatus, AppType, LogoutProtocol, SubjectFormat};
+use crate::clock::Clock;
+use crate::context::{Context, require_read, require_write};
+use crate::directory::load_user;
+use crate::error::DomainError;
+use crate::ids::{AppId, JobId, LogoutId, SessionId};
+use crate::job::NewJob;
+use crate::log::{LogEvent, Target};
+use crate::signin::{ClearOptions, clear_sessions_in};
+use crate::store::{AppLink, Page, Store, StoreTx};
+use crate::user::User;
+
+/// Why a reached app is reached.
+fn assignment_reason(link: &AppLink, group_names: &[String]) -> String {
+    match (link.direct, group_names.is_empty()) {
+        (true, true) => "assigned directly".into(),
+        (true, false) => format!("assigned directly and through {}", group_names.join(", ")),
+        (false, _) => format!("assigned through {}", group_names.join(", ")),
+    }
+}
+
+/// An app target and, when it will be attempted, what to deliver.
+struct Planned {
+    target: LogoutTarget,
+    delivery: Option<Delivery>,
+}
+
+/// The app targets of a logout (every app target is listed, reachable or not).
+async fn plan_apps(
+    tx: &mut dyn StoreTx,
+    logout: LogoutId,
+    transaction_id: &str,
+    user: &User,
+    request: &LogoutRequest,
+    sessions: &[SessionId],
+) -> Result<Vec<Planned>, DomainError> {
+    let links = tx.list_user_app_links(user.id).await?;
+    let mut chosen: Vec<(App, String)> = Vec::new();
+    match request.scope {
+        LogoutScope::UloOnly => return Ok(Vec::new()),
+        LogoutScope::AllApps => {
+            for link in &links {
+                // Computers are signed out by device logout, asked for by name.
+                if link.app.app_type == AppType::DesktopMfa {
+                    continue;
+                }
+                let mut names = Vec::new();
+                for g in &link.groups {
+                    if let Some(group) = tx.get_group(*g).await? {
+                        names.push(group.profile.name);
+                    }
+                }
+                chosen.push((link.app.clone(), assignment_reason(link, &names)));
+            }
+        }
+        LogoutScope::SpecifiedApps => {
+            let mut seen = HashSet::new();
+            for id in &request.app_ids {
+                if !seen.insert(*id) {
+                    continue;
+                }
+                let app = tx
+                    .get_app(*id)
+                    .await?
+                    .ok_or_else(|| DomainError::not_found("app", id))?;
+                let why = match links.iter().find(|l| l.app.id == *id) {
+                    Some(link) => {
+                        let mut names = Vec::new();
+                        for g in &link.groups {
+                            if let Some(group) = tx.get_group(*g).await? {
+                                names.push(group.profile.name);
+                            }
+                        }
+                        format!("named in the request; {}", assignment_reason(link, &names))
+                    }
+                    None => "named in the request (not assigned to the user)".into(),
+                };
+                chosen.push((app, why));
+            }
+        }
+    }
+    let mut planned = Vec::new();
+    for (app, why) in chosen {
+        planned.push(plan_app(tx, logout, transaction_id, user, &app, why, sessions).await?);
+    }
+    Ok(planned)
+}
+
+async fn plan_app(
+    tx: &mut dyn StoreTx,
+    logout: LogoutId,
+    transaction_id: &str,
+    user: &User,
+    app: &App,
+    why: String,
+    sessions: &[SessionId],
+) -> Result<Planned, DomainError> {
+    let mut target = LogoutTarget::local(TargetType::App, &app.label, &why);
+    target.id = Some(app.id.to_string());
+    target.protocol = app.logout.protocol;
+    let skip = |t: LogoutTarget, why: &str| Planned {
+        target: t.skipped(why),
+        delivery: None,
+    };
+    if app.app_type == AppType::DesktopMfa {
+        return Ok(skip(
+            target,
+            "device logout: the user has no enrolled devices",
+        ));
+    }
+    if !app.logout.enabled {
+        return Ok(skip(target, "logout is not enabled for this app"));
+    }
+    if app.status != AppStatus::Active {
+        return Ok(skip(target, "the app is inactive"));
+    }
+    let Some(protocol) = app.logout.protocol else {
+        return Ok(skip(target, "the app has no logout protocol"));
+    };
+    let endpoint = app.logout.endpoint.clone();
+    if endpoint.is_none() && protocol != LogoutProtocol::Ssf {
+        return Ok(skip(target, "the app has no logout endpoint"));
+    }
+    let subject = match (protocol, app.logout.subject_format) {
+        (LogoutProtocol::OidcBackchannel, _) => DeliverySubject::UserId(user.id.to_string()),
+        (_, SubjectFormat::Email) => {
+            let email = if user.profile.email.is_empty() {
+                user.profile.login.clone()
+            } else {
+                user.profile.email.clone()
+            };
+            DeliverySubject::Email(email)
+        }
+        (_, SubjectFormat::IssSub) => {
+            match tx
+                .get_app_user_link(app.id, user.id)
+                .await?
+                .and_then(|l| l.remote_id)
+            {
+                Some(remote) => DeliverySubject::IssSub(remote),
+                None => return Ok(skip(target, "user not provisioned to this app")),
+            }
+        }
+    };
+    let sids = match (protocol, &app.oidc) {
+        (LogoutProtocol::OidcBackchannel, Some(o)) if o.backchannel_logout_session_required => {
+            sessions.iter().map(|s| s.to_string()).collect()
+        }
+        _ => Vec::new(),
+    };
+    let job = JobId::new();
+    target.delivery_id = Some(job);
+    let delivery = Delivery {
+        logout_id: logout,
+        target: 0,
+        app_id: app.id,
+        app_label: app.label.clone(),
+        client_id: app.oidc.as_ref().map(|o| o.client_id.clone()),
+        protocol,
+        endpoint,
+        subject,
+        sids,
+        transaction_id: transaction_id.to_string(),
+        job_id: job,
+    };
+    Ok(Planned {
+        target,
+        delivery: Some(delivery),
+    })
+}
+
+/// The receipt a logout of `user` would start with, and what to deliver.
+async fn plan(
+    tx: &mut dyn StoreTx,
+    ctx: &Context,
+    user: &User,
+    request: &LogoutRequest,
+    sessions: &[SessionId],
+    now: OffsetDateTime,
+) -> Result<(Logout, Vec<Delivery>), DomainError> {
+    validate(request)?;
+    let id = LogoutId::new();
+    let transaction_id = ctx.transaction.id.clone();
+    let mut targets = vec![LogoutTarget::local(
+        TargetType::UloSessions,
+        "ulo sessions",
+        "always ended",
+    )];
+    if request.oauth_tokens {
+        targets.push(LogoutTarget::local(
+            TargetType::OauthTokens,
+            "OAuth tokens",
+            "requested",
+        ));
+    }
+    if request.api_tokens {
+        targets.push(LogoutTarget::local(
+            TargetType::ApiTokens,
+            "API tokens",
+            "requested",
+        ));
+    }
+    let mut deliveries = Vec::new();
+    for p in plan_apps(tx, id, &transaction_id, user, request, sessions).await? {
+        if let Some(mut d) = p.delivery {
+            d.target = targets.len();
+            deliveries.push(d);
+        }
+        targets.push(p.target);
+    }
+    let logout = Logout {
+        id,
+        user_id: user.id,
+        user_login: user.profile.login.clone(),
+        reason: request.reason.clone(),
+        scope: request.scope,
+        status: LogoutStatus::InProgress,
+        created: now,
+        completed: None,
+        transaction_id,
+        initiated_by: ctx.actor.clone(),
+        targets,
+    };
+    Ok((logout, deliveries))
+}
+
+fn validate(request: &LogoutRequest) -> Result<(), DomainError> {
+    let mut p = crate::error::Problems::default();
+    p.check(
+        request.reason.trim().is_empty() || request.reason.chars().count() > 256,
+        "reason: must be 1 to 256 characters",
+    );
+    p.check(
+        request.scope == LogoutScope::SpecifiedApps && request.app_ids.is_empty(),
+        "appIds: SPECIFIED_APPS needs at least one app id",
+    );
+    p.check(
+        request.scope != LogoutScope::SpecifiedApps && !request.app_ids.is_empty(),
+        "appIds: only allowed with scope SPECIFIED_APPS",
+    );
+    p.check(
+        request.app_ids.len() > 1000,
+        "appIds: at most 1,000 apps per logout",
+    );
+    p.finish("The logout request is not valid")
+}
+
+/// Starts a Universal Logout of `user` in the caller's transaction: ends ulo sessions, revokes
+/// tokens as asked, stores the receipt and enqueues one delivery job per reachable app, each
+/// given up after `deadline`. Checks no permission: the caller did.
+pub async fn start_in(
+    tx: &mut dyn StoreTx,
+    ctx: &Context,
+    user: &User,
+    request: &LogoutRequest,
+    deadline: Duration,
+    now: OffsetDateTime,
+) -> Result<Logout, DomainError> {
+    validate(request)?;
+    let report = clear_sessions_in(
+        tx,
+        ctx,
+        user,
+        now,
+        ClearOptions {
+            oauth_tokens: request.oauth_tokens,
+            reason: request.session_end_reason,
+        },
+    )
+    .await?;
+    let (mut logout, deliveries) = plan(tx, ctx, user, request, &report.sessions, now).await?;
+    let api_tokens = if request.api_tokens {
+        revoke_api_tokens(tx, ctx, user, now).await?
+    } else {
+        0
+    };
+    for t in &mut logout.targets {
+        let count = match t.target_type {
+            TargetType::UloSessions => report.sessions.len() as i64,
+            TargetType::OauthTokens => report
+                .grants
+                .iter()
+                .map(|g| g.refresh_tokens + g.access_tokens)
+                .sum(),
+            TargetType::ApiTokens => api_tokens,
+            TargetType::App => continue,
+        };
+        t.count = Some(count);
+        t.status = TargetStatus::Succeeded;
+        t.attempts = 1;
+        t.completed_at = Some(now);
+    }
+    logout.settle(now);
+    tx.insert_logout(&logout).await?;
+    let app_ids: Vec<String> = logout
+        .targets
+        .iter()
+        .filter(|t| t.target_type == TargetType::App && t.status != TargetStatus::Skipped)
+        .filter_map(|t| t.id.clone())
+        .collect();
+    let ev = LogEvent::build(
+        ctx,
+        "user.authentication.universal_logout",
+        now,
+        format!("Universal Logout of {}", user.profile.login),
+    )
+    .target(Target::user(user))
+    .debug("logoutId", logout.id.to_string())
+    .debug("reason", logout.reason.clone())
+    .debug("scope", logout.scope.as_str())
+    .debug("AppInstanceIds", app_ids)
+    .finish();
+    tx.append_event(&ev).await?;
+    for d in deliveries {
+        let mut job = NewJob::new(
+            DELIVER_JOB,
+            serde_json::to_value(&d)
+                .map_err(|e| DomainError::invalid("delivery", e.to_string()))?,
+            now,
+            deadline,
+        );
+        job.id = d.job_id;
+        tx.enqueue_job(&job).await?;
+    }
+    if logout.is_final() {
+        super::deliver::log_completed(tx, &logout, now).await?;
+    }
+    Ok(logout)
+}
+
+async fn revoke_api_tokens(
+    tx: &mut dyn StoreTx,
+    ctx: &Context,
+    user: &User,
+    now: OffsetDateTime,
+) -> Result<i64, DomainError> {
+    let mut n = 0;
+    for token in tx.list_api_tokens(user.id).await? {
+        if token.revoked.is_some() || !tx.revoke_api_token(token.id, now).await? {
+            continue;
+        }
+        n += 1;
+        let ev = LogEvent::build(
+            ctx,
+            "system.api_token.revoke",
+            now,
+            format!("Revoke API token {}", token.name),
+        )
+        .target(Target::new(
+            "Token",
+            token.id,
+            token.name.clone(),
+            token.token_prefix.clone(),
+        ))
+        .target(Target::user(user))
+        .debug("reason", "UNIVERSAL_LOGOUT")
+        .finish();
+        tx.append_event(&ev).await?;
+    }
+    Ok(n)
+}
+
+/// Starts a Universal Logout of the user named by `key` (id or login). Needs SUPER_ADMIN.
+pub async fn start(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    ctx: &Context,
+    key: &str,
+    request: &LogoutRequest,
+    deadline: Duration,
+) -> Result<Logout, DomainError> {
+    require_write(ctx)?;
+    validate(request)?;
+    let mut tx = store.begin().await?;
+    let user = load_user(tx.as_mut(), key).await?;
+    let logout = start_in(tx.as_mut(), ctx, &user, request, deadline, clock.now()).await?;
+    tx.commit().await?;
+    Ok(logout)
+}
+
+/// The receipt a logout would produce, changing nothing (dry run). Needs SUPER_ADMIN, like the
+/// logout itself: it reveals which apps the user reaches and under which ids.
+pub async fn preview(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    ctx: &Context,
+    key: &str,
+    request: &LogoutRequest,
+) -> Result<Logout, DomainError> {
+    require_write(ctx)?;
+    let mut tx = store.read().await?;
+    let user = load_user(tx.as_mut(), key).await?;
+    let now = clock.now();
+    let sessions: Vec<SessionId> = tx
+        .list_open_sessions(user.id)
+        .await?
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    let (mut logout, _) = plan(tx.as_mut(), ctx, &user, request, &sessions, now).await?;
+    let live_grants = tx.list_grants(user.id, now).await?;
+    let live_api_tokens = tx
+        .list_api_tokens(user.id)
+        .await?
+        .iter()
+        .filter(|t| t.revoked.is_none())
+        .count() as i64;
+    for t in &mut logout.targets {
+        t.count = match t.target_type {
+            TargetType::UloSessions => Some(sessions.len() as i64),
+            TargetType::OauthTokens => Some(
+                live_grants
+                    .iter()
+                    .map(|g| g.refresh_tokens + g.access_tokens)
+                    .sum(),
+            ),
+            TargetType::ApiTokens => Some(live_api_tokens),
+            TargetType::App => None,
+        };
+    }
+    Ok(logout)
+}
+
+/// A receipt. Needs an admin role.
+pub async fn get_logout(store: &dyn Store, ctx: &Context, id: &str) -> Result<Logout, DomainError> {
+    require_read(ctx)?;
+    let lid: LogoutId = id
+        .parse()
+        .map_err(|_| DomainError::not_found("logout", id))?;
+    let mut tx = store.read().await?;
+    tx.get_logout(lid)
+        .await?
+        .ok_or_else(|| DomainError::not_found("logout", id))
+}
+
+/// Receipts, newest first, optionally of one user (by id or login). Needs an admin role.
+pub async fn list_logouts(
+    store: &dyn Store,
+    ctx: &Context,
+    user: Option<&str>,
+    page: &Page,
+) -> Result<Vec<Logout>, DomainError> {
+    require_read(ctx)?;
+    let mut tx = store.read().await?;
+    let user_id = match user {
+        None => None,
+        Some(key) => match key.parse() {
+            Ok(id) => Some(id),
+            // A login: the user must still exist to be named that way.
+            Err(_) => Some(load_user(tx.as_mut(), key).await?.id),
+        },
+    };
+    if let Some(after) = &page.after {
+        after
+            .parse::<LogoutId>()
+            .map_err(|_| DomainError::invalid("after", "after: not a logout id"))?;
+    }
+    Ok(tx.list_logouts(user_id, page).await?)
+}
+
+/// The app ids a request names, parsed; unknown syntax is a validation error.
+pub fn parse_app_ids(raw: &[String]) -> Result<Vec<AppId>, DomainError> {
+    raw.iter()
+        .map(|s| {
+            s.parse().map_err(|_| {
+                DomainError::invalid("appIds", format!("appIds: {s:?} is not an app id"))
+            })
+        })
+        .collect()
+}
