@@ -257,7 +257,9 @@ async fn tokens(c: Config, action: TokensAction) -> Result<()> {
                 logout_deadline: time::Duration::seconds(c.logout_deadline_seconds as i64),
             };
             let user = dir.get_user(&ctx, &login).await?;
-            let t = dir.create_api_token(&ctx, user.id, &name, None).await?;
+            let t = dir
+                .create_api_token(&ctx, user.id, &name, None, None)
+                .await?;
             println!("{}", t.secret);
         }
     }

@@ -33,6 +33,10 @@ pub struct ApiToken {
     /// SHA-256 hex of the token.
     #[serde(skip)]
     pub token_hash: String,
+    /// The scopes the token is limited to; `None`: an unrestricted admin token acting with its
+    /// owner's roles. A token with scopes cannot call the admin API.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub scopes: Option<Vec<String>>,
 }
 
 const TOKEN_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -67,6 +71,7 @@ impl ApiToken {
             last_used: None,
             revoked: None,
             token_hash: hash_token(secret),
+            scopes: None,
         }
     }
 }

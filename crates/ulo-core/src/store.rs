@@ -533,4 +533,17 @@ pub trait StoreTx: Send {
         app: AppId,
         jti: &str,
     ) -> Result<Option<Option<serde_json::Value>>, StoreError>;
+
+    // --- upstream identity providers
+    /// Registers an upstream identity provider (unique issuer).
+    async fn insert_upstream_idp(
+        &mut self,
+        idp: &crate::logout::upstream::UpstreamIdp,
+    ) -> Result<(), StoreError>;
+    /// Every upstream identity provider, oldest first.
+    async fn list_upstream_idps(
+        &mut self,
+    ) -> Result<Vec<crate::logout::upstream::UpstreamIdp>, StoreError>;
+    /// Removes one; false when unknown.
+    async fn delete_upstream_idp(&mut self, id: &str) -> Result<bool, StoreError>;
 }

@@ -107,6 +107,12 @@ impl FromRequestParts<AppState> for Admin {
                 "Invalid token provided: the token is unknown or revoked",
             ));
         };
+        if let Some(scopes) = &token.scopes {
+            return Err(AuthRejection::from(ApiError::forbidden(format!(
+                "You do not have permission to perform the requested action: this API token is limited to {} and cannot call the admin API",
+                scopes.join(", ")
+            ))));
+        }
         let Some(user) = tx.get_user(token.user_id).await.map_err(ApiError::from)? else {
             return Err(fail("Invalid token provided: its owner no longer exists"));
         };

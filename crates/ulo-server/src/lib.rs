@@ -40,6 +40,7 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::sessions::router())
         .merge(routes::logouts::router())
         .merge(routes::ssf::router())
+        .merge(routes::idps::router())
         .merge(routes::factors::router())
         .merge(routes::oauth2::router())
         .merge(routes::scim::router())

@@ -126,7 +126,7 @@ impl TryFrom<AppRow> for App {
 }
 
 pub(crate) const TOKEN_COLS: &str =
-    "id, user_id, name, token_prefix, token_hash, created, last_used, revoked";
+    "id, user_id, name, token_prefix, token_hash, created, last_used, revoked, scopes";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct TokenRow {
@@ -138,6 +138,7 @@ pub(crate) struct TokenRow {
     created: i64,
     last_used: Option<i64>,
     revoked: Option<i64>,
+    scopes: Option<String>,
 }
 
 impl TryFrom<TokenRow> for ApiToken {
@@ -152,6 +153,13 @@ impl TryFrom<TokenRow> for ApiToken {
             last_used: r.last_used.map(from_millis),
             revoked: r.revoked.map(from_millis),
             token_hash: r.token_hash,
+            scopes: r
+                .scopes
+                .map(|s| {
+                    serde_json::from_str(&s)
+                        .map_err(|e| StoreError::Corrupt(format!("token scopes: {e}")))
+                })
+                .transpose()?,
         })
     }
 }

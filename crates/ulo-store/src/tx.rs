@@ -393,7 +393,7 @@ macro_rules! store_tx {
             }
 
             async fn insert_api_token(&mut self, t: &ApiToken) -> Result<(), StoreError> {
-                sqlx::query("INSERT INTO api_tokens (id, user_id, name, token_prefix, token_hash, created, last_used, revoked) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)")
+                sqlx::query("INSERT INTO api_tokens (id, user_id, name, token_prefix, token_hash, created, last_used, revoked, scopes) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)")
                     .bind(t.id.to_string())
                     .bind(t.user_id.to_string())
                     .bind(&t.name)
@@ -402,6 +402,7 @@ macro_rules! store_tx {
                     .bind(to_millis(t.created))
                     .bind(t.last_used.map(to_millis))
                     .bind(t.revoked.map(to_millis))
+                    .bind(t.scopes.as_ref().map(|s| serde_json::json!(s).to_string()))
                     .execute(&mut *self.tx)
                     .await
                     .map_err(db_err)?;
@@ -986,6 +987,46 @@ macro_rules! store_tx {
                 }
                 .map_err(db_err)?;
                 rows.iter().map(|r| crate::tx::receipt_from_json(&r.0)).collect()
+            }
+
+            async fn insert_upstream_idp(&mut self, i: &ulo_core::logout::upstream::UpstreamIdp) -> Result<(), StoreError> {
+                sqlx::query("INSERT INTO upstream_idps (id, name, issuer, jwks, created) VALUES ($1,$2,$3,$4,$5)")
+                    .bind(i.id.clone())
+                    .bind(i.name.clone())
+                    .bind(i.issuer.clone())
+                    .bind(i.jwks.to_string())
+                    .bind(to_millis(i.created))
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn list_upstream_idps(&mut self) -> Result<Vec<ulo_core::logout::upstream::UpstreamIdp>, StoreError> {
+                let rows: Vec<(String, String, String, String, i64)> = sqlx::query_as("SELECT id, name, issuer, jwks, created FROM upstream_idps ORDER BY id")
+                    .fetch_all(&mut *self.tx)
+                    .await
+                    .map_err(db_err)?;
+                rows.into_iter()
+                    .map(|(id, name, issuer, jwks, created)| {
+                        Ok(ulo_core::logout::upstream::UpstreamIdp {
+                            id,
+                            name,
+                            issuer,
+                            jwks: serde_json::from_str(&jwks).map_err(|e| StoreError::Corrupt(format!("identity provider JWKS: {e}")))?,
+                            created: ulo_core::clock::from_millis(created),
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn delete_upstream_idp(&mut self, id: &str) -> Result<bool, StoreError> {
+                let r = sqlx::query("DELETE FROM upstream_idps WHERE id=$1")
+                    .bind(id)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(db_err)?;
+                Ok(r.rows_affected() == 1)
             }
 
             async fn insert_ssf_credential(&mut self, c: &ulo_core::ssf::SsfCredential) -> Result<(), StoreError> {

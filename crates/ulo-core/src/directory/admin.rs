@@ -100,14 +100,33 @@ impl Directory<'_> {
         Ok(tx.list_roles(u.id).await?)
     }
 
-    /// Creates an API token owned by `owner` (an admin creates their own; the operator CLI any).
+    /// Creates an API token owned by `owner` (an admin creates their own; the operator CLI any),
+    /// unrestricted or limited to `scopes`.
     pub async fn create_api_token(
         &self,
         ctx: &Context,
         owner: UserId,
         name: &str,
         secret: Option<String>,
+        scopes: Option<Vec<String>>,
     ) -> Result<NewApiToken, DomainError> {
+        if let Some(scopes) = &scopes {
+            let mut p = crate::error::Problems::default();
+            p.check(
+                scopes.is_empty(),
+                "scopes: name at least one scope, or leave scopes out",
+            );
+            for s in scopes {
+                p.check(
+                    !crate::logout::upstream::KNOWN_SCOPES.contains(&s.as_str()),
+                    format!(
+                        "scopes: {s:?} is not a scope ulo knows (known: {})",
+                        crate::logout::upstream::KNOWN_SCOPES.join(", ")
+                    ),
+                );
+            }
+            p.finish("Api validation failed: token")?;
+        }
         let name = name.trim();
         if name.is_empty() || name.len() > 255 {
             return Err(DomainError::invalid(
@@ -140,8 +159,15 @@ impl Directory<'_> {
                 u.profile.login
             )));
         }
+        if scopes.is_some() && !roles.contains(&AdminRole::SuperAdmin) {
+            return Err(DomainError::InvalidState(format!(
+                "{} does not hold SUPER_ADMIN, which logging users out needs",
+                u.profile.login
+            )));
+        }
         let now = self.clock.now();
-        let token = ApiToken::new(u.id, name, &secret, now);
+        let mut token = ApiToken::new(u.id, name, &secret, now);
+        token.scopes = scopes;
         tx.insert_api_token(&token).await?;
         let ev = LogEvent::build(
             ctx,

@@ -86,6 +86,7 @@ async fn discovery(State(state): State<AppState>) -> Json<Value> {
         "backchannel_logout_supported": true,
         "backchannel_logout_session_supported": true,
         "frontchannel_logout_supported": false,
+        "global_token_revocation_endpoint": format!("{iss}/oauth2/v1/global-token-revocation"),
     }))
 }
 

@@ -4,6 +4,7 @@ pub mod account;
 pub mod apps;
 pub mod factors;
 pub mod groups;
+pub mod idps;
 pub mod login;
 pub mod logouts;
 pub mod logs;

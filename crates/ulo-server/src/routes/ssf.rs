@@ -5,7 +5,8 @@
 
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -52,15 +53,22 @@ fn transmitter(state: &AppState) -> Transmitter<'_> {
 pub struct Receiver(App);
 
 impl FromRequestParts<AppState> for Receiver {
-    type Rejection = ApiError;
+    type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let unauthorized = || {
-            ApiError::new(
+            let mut resp = ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "E0000011",
                 "Invalid token provided: use the Shared Signals receiver credential ulo issued for this app (Authorization: Bearer …)",
             )
+            .into_response();
+            // RFC 6750: the challenge names the scheme the receiver must use.
+            resp.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"ulo-ssf\""),
+            );
+            resp
         };
         let token = parts
             .headers
@@ -70,7 +78,11 @@ impl FromRequestParts<AppState> for Receiver {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or_else(unauthorized)?;
-        match transmitter(state).authenticate(token).await? {
+        match transmitter(state)
+            .authenticate(token)
+            .await
+            .map_err(|e| ApiError::from(e).into_response())?
+        {
             Some(app) => Ok(Receiver(app)),
             None => Err(unauthorized()),
         }

@@ -29,6 +29,7 @@ fn token_json(t: &ApiToken) -> Value {
 #[serde(deny_unknown_fields)]
 struct Body {
     name: String,
+    scopes: Option<Vec<String>>,
 }
 
 async fn create(
@@ -38,7 +39,7 @@ async fn create(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let created = state
         .directory()
-        .create_api_token(&admin.ctx, admin.user.id, &body.name, None)
+        .create_api_token(&admin.ctx, admin.user.id, &body.name, None, body.scopes)
         .await?;
     let mut v = token_json(&created.token);
     if let Some(o) = v.as_object_mut() {

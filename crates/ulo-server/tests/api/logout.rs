@@ -576,6 +576,12 @@ async fn bad_logout_requests_are_refused_and_change_nothing() {
             ),
             (json!({"scope": "ALL_APPS", "reason": ""}), StatusCode::BAD_REQUEST),
             (json!({"scope": "ALL_APPS", "extra": 1}), StatusCode::BAD_REQUEST),
+            // A dry run checks the request like the real thing.
+            (
+                json!({"scope": "ALL_APPS", "appIds": [id(&app)], "dryRun": true}),
+                StatusCode::BAD_REQUEST,
+            ),
+            (json!({"scope": "ULO_ONLY", "reason": " ", "dryRun": true}), StatusCode::BAD_REQUEST),
         ];
         for (body, want) in cases {
             let (status, answer) = s.post(&path, body.clone()).await;

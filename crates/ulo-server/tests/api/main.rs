@@ -4,6 +4,7 @@ mod apps;
 mod auth;
 mod errors;
 mod groups;
+mod gtr;
 mod logout;
 mod logs;
 mod oauth2;

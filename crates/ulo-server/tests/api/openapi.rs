@@ -16,6 +16,20 @@ const SERVED: &[(&str, &str)] = &[
     ("GET", "/health"),
     ("GET", "/.well-known/openid-configuration"),
     ("GET", "/oauth2/v1/keys"),
+    // routes/ssf.rs
+    ("GET", "/.well-known/ssf-configuration"),
+    ("GET", "/ssf/streams"),
+    ("POST", "/ssf/streams"),
+    ("PATCH", "/ssf/streams"),
+    ("PUT", "/ssf/streams"),
+    ("DELETE", "/ssf/streams"),
+    ("GET", "/ssf/status"),
+    ("POST", "/ssf/status"),
+    ("POST", "/ssf/subjects:add"),
+    ("POST", "/ssf/subjects:remove"),
+    ("POST", "/ssf/verify"),
+    ("POST", "/ssf/poll/{stream_id}"),
+    ("POST", "/api/v1/apps/{id}/ssf-credentials"),
     // routes/openapi.rs
     ("GET", "/api/v1/openapi.json"),
     // routes/users.rs
@@ -76,6 +90,15 @@ const SERVED: &[(&str, &str)] = &[
     ("GET", "/api/v1/users/{id}/sessions"),
     ("DELETE", "/api/v1/users/{id}/sessions"),
     ("POST", "/api/v1/users/{id}/credentials/reset_password"),
+    // routes/logouts.rs
+    ("POST", "/api/v1/users/{id}/logout"),
+    ("GET", "/api/v1/logouts"),
+    ("GET", "/api/v1/logouts/{id}"),
+    ("GET", "/api/v1/logouts/{id}/stream"),
+    // routes/idps.rs
+    ("GET", "/api/v1/idps"),
+    ("POST", "/api/v1/idps"),
+    ("DELETE", "/api/v1/idps/{id}"),
     // routes/factors.rs
     ("GET", "/api/v1/users/{id}/factors/totp"),
     ("POST", "/api/v1/users/{id}/factors/totp"),
@@ -91,6 +114,7 @@ const SERVED: &[(&str, &str)] = &[
     ("POST", "/oauth2/v1/userinfo"),
     ("GET", "/oauth2/v1/logout"),
     ("POST", "/oauth2/v1/logout"),
+    ("POST", "/oauth2/v1/global-token-revocation"),
 ];
 
 /// The router's answer to a path it does not know.
@@ -98,6 +122,24 @@ const FALLBACK_SUMMARY: &str = "Not found: Resource not found: no such path";
 
 const OPENAPI_PATH: &str = "/api/v1/openapi.json";
 const STREAM_PATH: &str = "/api/v1/logs/stream";
+const GLOBAL_TOKEN_REVOCATION_PATH: &str = "/oauth2/v1/global-token-revocation";
+
+/// The security scheme a path needs: the admin API takes an admin API token, the Shared Signals
+/// transmitter an app receiver's credential, Global Token Revocation a scoped API token or an
+/// upstream identity provider's JWT; the document itself and the rest are public.
+fn required_scheme(path: &str) -> Option<&'static str> {
+    if path == OPENAPI_PATH {
+        None
+    } else if path.starts_with("/api/v1/") {
+        Some("SSWS")
+    } else if path.starts_with("/ssf/") {
+        Some("SsfReceiver")
+    } else if path == GLOBAL_TOKEN_REVOCATION_PATH {
+        Some("GlobalTokenRevocation")
+    } else {
+        None
+    }
+}
 
 const METHODS: &[&str] = &[
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
@@ -282,6 +324,10 @@ async fn the_document_is_well_formed() {
         }
     }
 
+    let schemes = doc["components"]["securitySchemes"]
+        .as_object()
+        .expect("securitySchemes");
+    let mut schemes_used = BTreeSet::new();
     let mut ids = BTreeSet::new();
     for o in operations(&doc) {
         let what = format!("{} {}", o.method, o.path);
@@ -308,11 +354,13 @@ async fn the_document_is_well_formed() {
             .collect();
         let templated: BTreeSet<&str> = template_params(o.path).into_iter().collect();
         assert_eq!(declared, templated, "{what}: path parameters");
-        // The admin API needs a token; the document itself and the rest are public.
+        // Each part of the API needs its own credential; the rest is public.
         let security = o.op.get("security").unwrap_or(&doc["security"]);
-        if o.path.starts_with("/api/v1/") && o.path != OPENAPI_PATH {
-            assert_eq!(security, &json!([{"SSWS": []}]), "{what}: security");
+        if let Some(scheme) = required_scheme(o.path) {
+            assert_eq!(security, &json!([{ scheme: [] }]), "{what}: security");
+            assert!(schemes.contains_key(scheme), "{what}: no scheme {scheme}");
             assert!(responses.contains_key("401"), "{what}: 401 undocumented");
+            schemes_used.insert(scheme);
         } else {
             assert_eq!(security, &json!([]), "{what}: should be public");
         }
@@ -323,16 +371,29 @@ async fn the_document_is_well_formed() {
             assert!(responses.contains_key("400"), "{what}: 400 undocumented");
         }
         // Bodies are JSON objects that refuse unknown fields, as the handlers' serde types do.
+        // OAuth endpoints follow their protocol instead: unknown members are ignored, and a body
+        // in another media type is an invalid_request (400).
         if let Some(body) = o.op.get("requestBody").filter(|b| !is_form(b)) {
             let schema = resolve(&doc, &body["content"]["application/json"]["schema"]);
-            assert_eq!(
-                schema["additionalProperties"], false,
-                "{what}: the server denies unknown fields"
-            );
-            for code in ["400", "415"] {
-                assert!(responses.contains_key(code), "{what}: {code} undocumented");
+            assert_eq!(schema["type"], "object", "{what}: a body is an object");
+            let oauth = o.path.starts_with("/oauth2/");
+            if !oauth {
+                assert_eq!(
+                    schema["additionalProperties"], false,
+                    "{what}: the server denies unknown fields"
+                );
+            }
+            let codes: &[&str] = if oauth { &["400"] } else { &["400", "415"] };
+            for code in codes {
+                assert!(responses.contains_key(*code), "{what}: {code} undocumented");
             }
         }
+    }
+    for name in schemes.keys() {
+        assert!(
+            schemes_used.contains(name.as_str()),
+            "security scheme {name} is never used"
+        );
     }
     s.stop().await;
 }

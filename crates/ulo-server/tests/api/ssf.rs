@@ -67,8 +67,9 @@ async fn receivers_manage_their_stream_and_get_verified() {
 
         // Without ulo's credential nothing is reachable.
         for token in ["", "not-a-credential", s.token.as_str()] {
-            let (status, _, _) = send(receiver(s, token, Method::GET, "/ssf/streams")).await;
+            let (status, headers, _) = send(receiver(s, token, Method::GET, "/ssf/streams")).await;
             assert_eq!(status, StatusCode::UNAUTHORIZED, "token {token:?}");
+            assert!(headers["www-authenticate"].to_str().unwrap().starts_with("Bearer"));
         }
         let token = credential(s, &app).await;
         let (status, _, none) = send(receiver(s, &token, Method::GET, "/ssf/streams")).await;

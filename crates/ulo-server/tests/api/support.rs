@@ -201,6 +201,7 @@ pub async fn read_only_admin(s: &TestServer, login: &str) -> (Value, String) {
             owner,
             "read-only test token",
             None,
+            None,
         )
         .await
         .expect("create API token");

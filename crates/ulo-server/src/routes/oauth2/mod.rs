@@ -4,6 +4,7 @@
 
 mod authorize;
 mod endpoints;
+mod global_token_revocation;
 mod logout;
 mod page;
 mod userinfo;
@@ -35,6 +36,10 @@ pub fn router() -> Router<AppState> {
         .route("/oauth2/v1/token", post(endpoints::token))
         .route("/oauth2/v1/introspect", post(endpoints::introspect))
         .route("/oauth2/v1/revoke", post(endpoints::revoke))
+        .route(
+            global_token_revocation::PATH,
+            post(global_token_revocation::revoke),
+        )
         .route(
             "/oauth2/v1/userinfo",
             get(userinfo::userinfo).post(userinfo::userinfo),

@@ -1,0 +1,219 @@
+//! `POST /oauth2/v1/global-token-revocation`: ulo as the receiver of a Global Token Revocation
+//! request. A caller with an API token holding `ulo.universalLogout.manage` (or an unrestricted
+//! SUPER_ADMIN token), or a registered upstream identity provider presenting a signed
+//! `global-token-revocation+jwt`, asks ulo to log a user out everywhere.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use ulo_core::auth::hash_token;
+use ulo_core::context::Context;
+use ulo_core::log::Client;
+use ulo_core::logout::upstream::{self, MANAGE_SCOPE, SubjectError};
+use ulo_core::user::{AdminRole, UserStatus};
+use ulo_jose::{VerifyOptions, typ, verify_with_jwks};
+
+use crate::state::AppState;
+
+/// The path, also the `aud` an upstream provider's JWT must carry (with the issuer before it).
+pub const PATH: &str = "/oauth2/v1/global-token-revocation";
+
+fn error(status: StatusCode, code: &str, description: impl Into<String>) -> Response {
+    let mut resp = (
+        status,
+        Json(json!({"error": code, "error_description": description.into()})),
+    )
+        .into_response();
+    if status == StatusCode::UNAUTHORIZED {
+        resp.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer error=\"invalid_token\""),
+        );
+    }
+    resp
+}
+
+fn unauthorized(description: &str) -> Response {
+    error(StatusCode::UNAUTHORIZED, "invalid_token", description)
+}
+
+/// Who is calling, as a context allowed to log users out.
+async fn caller(
+    state: &AppState,
+    headers: &HeaderMap,
+    client: Client,
+) -> Result<Context, Response> {
+    let Some(raw) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return Err(unauthorized(
+            "send Authorization: Bearer <API token or upstream identity provider JWT>",
+        ));
+    };
+    let Some((scheme, credential)) = raw.trim().split_once(' ') else {
+        return Err(unauthorized("malformed Authorization header"));
+    };
+    let credential = credential.trim();
+    if !(scheme.eq_ignore_ascii_case("Bearer") || scheme.eq_ignore_ascii_case("SSWS"))
+        || credential.is_empty()
+    {
+        return Err(unauthorized("use the Bearer scheme"));
+    }
+    if credential.split('.').count() == 3 {
+        return idp_caller(state, client, credential).await;
+    }
+    let store = state.0.store.as_ref();
+    let found = async {
+        let mut tx = store.read().await?;
+        let Some(token) = tx.find_api_token(&hash_token(credential)).await? else {
+            return Ok(None);
+        };
+        let user = tx.get_user(token.user_id).await?;
+        let roles = tx.list_roles(token.user_id).await?;
+        Ok::<_, ulo_core::store::StoreError>(user.map(|u| (token, u, roles)))
+    }
+    .await
+    .map_err(|e| crate::error::ApiError::from(e).into_response())?;
+    let Some((token, user, roles)) = found else {
+        return Err(unauthorized("the token is unknown or revoked"));
+    };
+    if user.status != UserStatus::Active {
+        return Err(unauthorized("the token's owner is not active"));
+    }
+    let scoped = token
+        .scopes
+        .as_ref()
+        .is_some_and(|s| s.iter().any(|s| s == MANAGE_SCOPE));
+    let unrestricted_admin = token.scopes.is_none();
+    if !(scoped || unrestricted_admin) || !roles.contains(&AdminRole::SuperAdmin) {
+        return Err(error(
+            StatusCode::FORBIDDEN,
+            "insufficient_scope",
+            format!("the token needs the {MANAGE_SCOPE} scope and an owner holding SUPER_ADMIN"),
+        ));
+    }
+    let mut ctx = Context::admin(&user, roles, None, None);
+    ctx.client = client;
+    Ok(ctx)
+}
+
+async fn idp_caller(state: &AppState, client: Client, jwt: &str) -> Result<Context, Response> {
+    // Which provider: the unverified `iss` only picks the keys; everything is verified below.
+    let iss = jwt
+        .split('.')
+        .nth(1)
+        .and_then(|p| {
+            use base64::Engine;
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(p)
+                .ok()
+        })
+        .and_then(|raw| serde_json::from_slice::<Value>(&raw).ok())
+        .and_then(|c| c.get("iss").and_then(Value::as_str).map(str::to_string));
+    let Some(iss) = iss else {
+        return Err(unauthorized("the JWT has no iss"));
+    };
+    let idp = upstream::idp_by_issuer(state.0.store.as_ref(), &iss)
+        .await
+        .map_err(|e| crate::error::ApiError::from(e).into_response())?
+        .ok_or_else(|| unauthorized("the JWT's issuer is not a registered identity provider"))?;
+    let audience = format!("{}{PATH}", state.issuer());
+    let now = state.0.clock.now();
+    let opts = VerifyOptions {
+        expected_typ: Some(typ::GLOBAL_TOKEN_REVOCATION),
+        issuer: Some(&idp.issuer),
+        audience: Some(&audience),
+        leeway_secs: 60,
+        now_unix: Some(now.unix_timestamp()),
+    };
+    let (_, claims) = verify_with_jwks(jwt, &idp.jwks, &opts)
+        .map_err(|e| unauthorized(&format!("the JWT is not valid: {e}")))?;
+    let (Some(iat), Some(exp)) = (claims["iat"].as_i64(), claims["exp"].as_i64()) else {
+        return Err(unauthorized("the JWT needs iat and exp"));
+    };
+    if exp - iat > 300 {
+        return Err(unauthorized(
+            "the JWT may live at most 5 minutes (exp - iat ≤ 300)",
+        ));
+    }
+    let Some(jti) = claims["jti"].as_str().filter(|j| !j.is_empty()) else {
+        return Err(unauthorized("the JWT needs a jti"));
+    };
+    let expires = time::OffsetDateTime::from_unix_timestamp(exp + 60).unwrap_or(now);
+    let fresh = upstream::remember_idp_jti(state.0.store.as_ref(), &idp, jti, expires, now)
+        .await
+        .map_err(|e| crate::error::ApiError::from(e).into_response())?;
+    if !fresh {
+        return Err(unauthorized("the JWT was already used (replayed jti)"));
+    }
+    Ok(upstream::idp_context(&idp, client))
+}
+
+/// The handler.
+pub async fn revoke(
+    State(state): State<AppState>,
+    super::RequestClient(client): super::RequestClient,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let ctx = match caller(&state, &headers, client).await {
+        Ok(c) => c,
+        Err(resp) => return resp,
+    };
+    let json_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("application/json"));
+    if !json_type {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "the body must be application/json",
+        );
+    }
+    let Ok(Value::Object(body)) = serde_json::from_slice::<Value>(&body) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "the body must be a JSON object {\"sub_id\": {...}}",
+        );
+    };
+    // The older draft named the member `subject`.
+    let Some(sub_id) = body.get("sub_id").or_else(|| body.get("subject")) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "the body needs sub_id",
+        );
+    };
+    match upstream::revoke(
+        state.0.store.as_ref(),
+        state.0.clock.as_ref(),
+        &ctx,
+        state.issuer(),
+        sub_id,
+        state.0.config.logout_deadline,
+    )
+    .await
+    {
+        Ok(Ok(logout)) => {
+            state.receipt_changed(logout.id);
+            let mut resp = StatusCode::NO_CONTENT.into_response();
+            if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/logouts/{}", logout.id)) {
+                resp.headers_mut().insert(header::LOCATION, v);
+            }
+            resp
+        }
+        Ok(Err(SubjectError::Invalid(m))) => error(StatusCode::BAD_REQUEST, "invalid_request", m),
+        Ok(Err(SubjectError::Unknown)) => error(
+            StatusCode::NOT_FOUND,
+            "unknown_subject",
+            "no user matches sub_id",
+        ),
+        Err(e) => crate::error::ApiError::from(e).into_response(),
+    }
+}

@@ -1,0 +1,230 @@
+//! ulo receiving a Global Token Revocation request (`POST /oauth2/v1/global-token-revocation`):
+//! from a caller with a scoped API token, or from a registered upstream identity provider's
+//! signed JWT; every refusal with its status.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use ulo_jose::{KeyAlg, KeyRing, SigningKey, generate_key, typ};
+use ulo_testkit::TestServer;
+
+use crate::logout::final_receipt;
+use crate::support::*;
+
+const PATH: &str = "/oauth2/v1/global-token-revocation";
+
+async fn call(
+    s: &TestServer,
+    auth: Option<&str>,
+    body: &Value,
+) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+    let mut req = anonymous(s, Method::POST, PATH).json(body);
+    if let Some(a) = auth {
+        req = req.header("Authorization", a);
+    }
+    send(req).await
+}
+
+/// A scoped token of the super admin.
+async fn scoped_token(s: &TestServer) -> String {
+    let (status, t) = s
+        .post(
+            "/api/v1/api-tokens",
+            json!({"name": "upstream IdP", "scopes": ["ulo.universalLogout.manage"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{t}");
+    assert_eq!(t["scopes"], json!(["ulo.universalLogout.manage"]));
+    t["token"].as_str().unwrap().to_string()
+}
+
+fn logout_of(headers: &reqwest::header::HeaderMap) -> String {
+    headers["location"]
+        .to_str()
+        .unwrap()
+        .strip_prefix("/api/v1/logouts/")
+        .expect("Location of the receipt")
+        .to_string()
+}
+
+#[tokio::test]
+async fn a_scoped_api_token_logs_users_out_by_email_opaque_or_iss_sub() {
+    on_every_backend(async |s| {
+        let (_, _, meta) = send(anonymous(
+            s,
+            Method::GET,
+            "/.well-known/openid-configuration",
+        ))
+        .await;
+        assert_eq!(
+            meta["global_token_revocation_endpoint"],
+            format!("{}{PATH}", s.url)
+        );
+        let token = scoped_token(s).await;
+        let bearer = format!("Bearer {token}");
+        // The scope opens this endpoint only, not the admin API.
+        let (status, _, body) =
+            send(anonymous(s, Method::GET, "/api/v1/users").header("Authorization", &bearer)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+
+        let user = create_user(s, "upstream@example.com").await;
+        let uid = id(&user);
+        let subjects = [
+            json!({"sub_id": {"format": "email", "email": "upstream@example.com"}}),
+            json!({"sub_id": {"format": "opaque", "id": uid}}),
+            json!({"subject": {"format": "iss_sub", "iss": s.url, "sub": uid}}),
+        ];
+        for body in subjects {
+            let (status, headers, answer) = call(s, Some(&bearer), &body).await;
+            assert_eq!(status, StatusCode::NO_CONTENT, "{body} → {answer}");
+            let done = final_receipt(s, &logout_of(&headers)).await;
+            assert_eq!(done["reason"], "UPSTREAM");
+            assert_eq!(done["userId"], uid.as_str());
+        }
+        let ev = events(s, "user.authentication.universal_logout", &uid).await;
+        assert_eq!(ev.len(), 3);
+        assert_eq!(ev[0]["debugContext"]["debugData"]["reason"], "UPSTREAM");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn bad_global_token_revocation_requests_get_their_status() {
+    on_every_backend(async |s| {
+        create_user(s, "someone@example.com").await;
+        let token = scoped_token(s).await;
+        let bearer = format!("Bearer {token}");
+        let ok_body = json!({"sub_id": {"format": "email", "email": "someone@example.com"}});
+        let (_, ro) = read_only_admin(s, "ro-gtr@example.com").await;
+        let before = snapshot(s).await;
+
+        let (status, headers, body) = call(s, None, &ok_body).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+        assert!(headers.contains_key("www-authenticate"));
+        assert_eq!(body["error"], "invalid_token");
+        let (status, _, _) = call(s, Some("Bearer ulo_not_a_real_token_0123456789"), &ok_body).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        let (status, _, _) = call(s, Some("Basic Zm9vOmJhcg=="), &ok_body).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        // An unrestricted token of a read-only admin lacks the right.
+        let (status, _, body) = call(s, Some(&format!("SSWS {ro}")), &ok_body).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+        assert_eq!(body["error"], "insufficient_scope");
+
+        for bad in [
+            json!({}),
+            json!({"sub_id": "someone@example.com"}),
+            json!({"sub_id": {"format": "phone_number", "phone_number": "+1"}}),
+            json!({"sub_id": {"format": "email"}}),
+        ] {
+            let (status, _, body) = call(s, Some(&bearer), &bad).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{bad} → {body}");
+            assert_eq!(body["error"], "invalid_request");
+        }
+        let (status, _, _) = send(
+            anonymous(s, Method::POST, PATH)
+                .header("Authorization", &bearer)
+                .header("Content-Type", "text/plain")
+                .body("sub_id"),
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        for unknown in [
+            json!({"sub_id": {"format": "email", "email": "nobody@example.com"}}),
+            json!({"sub_id": {"format": "opaque", "id": "0190b5a0-0000-7000-8000-000000000000"}}),
+            json!({"sub_id": {"format": "iss_sub", "iss": "https://other.example.com", "sub": "x"}}),
+        ] {
+            let (status, _, body) = call(s, Some(&bearer), &unknown).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{unknown} → {body}");
+        }
+        assert_eq!(snapshot(s).await, before);
+    })
+    .await;
+}
+
+/// An upstream identity provider's signing key.
+fn idp_key() -> (KeyRing, Value) {
+    let k = generate_key(KeyAlg::ES256).unwrap();
+    let signing =
+        SigningKey::from_pkcs8_der(k.kid.clone(), KeyAlg::ES256, &k.private_pkcs8_der).unwrap();
+    let ring = KeyRing::new(vec![signing], vec![k.public_jwk.clone()]).unwrap();
+    (ring, json!({"keys": [k.public_jwk]}))
+}
+
+#[tokio::test]
+async fn a_registered_identity_provider_signs_its_requests() {
+    on_every_backend(async |s| {
+        let user = create_user(s, "idp-user@example.com").await;
+        let (ring, jwks) = idp_key();
+        let issuer = "https://idp.example.com";
+        for bad in [
+            json!({"name": "IdP", "issuer": "not a url", "jwks": jwks}),
+            json!({"name": "IdP", "issuer": issuer, "jwks": {"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}}),
+            json!({"name": "", "issuer": issuer, "jwks": jwks}),
+        ] {
+            let (status, body) = s.post("/api/v1/idps", bad.clone()).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{bad} → {body}");
+        }
+        let (status, idp) = s
+            .post("/api/v1/idps", json!({"name": "Upstream IdP", "issuer": issuer, "jwks": jwks}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{idp}");
+        let (status, _) = s
+            .post("/api/v1/idps", json!({"name": "Again", "issuer": issuer, "jwks": jwks}))
+            .await;
+        assert_eq!(status, StatusCode::CONFLICT);
+
+        let now = ulo_testkit::now().unix_timestamp();
+        let aud = format!("{}{PATH}", s.url);
+        let jwt = |claims: Value, t: &str| ring.sign(KeyAlg::ES256, t, &claims).unwrap();
+        let claims = |jti: &str| json!({"iss": issuer, "aud": aud, "iat": now, "exp": now + 120, "jti": jti});
+        let body = json!({"sub_id": {"format": "email", "email": "idp-user@example.com"}});
+
+        let good = jwt(claims("one"), typ::GLOBAL_TOKEN_REVOCATION);
+        let (status, headers, answer) = call(s, Some(&format!("Bearer {good}")), &body).await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{answer}");
+        let done = final_receipt(s, &logout_of(&headers)).await;
+        assert_eq!(done["initiatedBy"]["type"], "IdentityProvider");
+        assert_eq!(done["initiatedBy"]["alternateId"], issuer);
+        assert_eq!(done["userId"], user["id"]);
+        // The same JWT again is a replay.
+        let (status, _, _) = call(s, Some(&format!("Bearer {good}")), &body).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+        let (other, _) = idp_key();
+        let mut wrong_aud = claims("two");
+        wrong_aud["aud"] = json!("https://elsewhere.example.com");
+        let mut too_long = claims("three");
+        too_long["exp"] = json!(now + 3600);
+        let mut expired = claims("four");
+        expired["iat"] = json!(now - 600);
+        expired["exp"] = json!(now - 400);
+        let mut unknown_iss = claims("five");
+        unknown_iss["iss"] = json!("https://stranger.example.com");
+        let mut no_jti = claims("six");
+        no_jti.as_object_mut().unwrap().remove("jti");
+        let forged = other
+            .sign(KeyAlg::ES256, typ::GLOBAL_TOKEN_REVOCATION, &claims("seven"))
+            .unwrap();
+        for (what, token) in [
+            ("wrong aud", jwt(wrong_aud, typ::GLOBAL_TOKEN_REVOCATION)),
+            ("lives too long", jwt(too_long, typ::GLOBAL_TOKEN_REVOCATION)),
+            ("expired", jwt(expired, typ::GLOBAL_TOKEN_REVOCATION)),
+            ("unknown issuer", jwt(unknown_iss, typ::GLOBAL_TOKEN_REVOCATION)),
+            ("no jti", jwt(no_jti, typ::GLOBAL_TOKEN_REVOCATION)),
+            ("wrong typ", jwt(claims("eight"), typ::LOGOUT)),
+            ("signed by another key", forged),
+        ] {
+            let (status, _, answer) = call(s, Some(&format!("Bearer {token}")), &body).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{what}: {answer}");
+        }
+
+        let (status, list) = s.get("/api/v1/idps").await;
+        assert_eq!((status, list.as_array().unwrap().len()), (StatusCode::OK, 1));
+        let (status, _) = s.delete(&format!("/api/v1/idps/{}", idp["id"].as_str().unwrap())).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let fresh = jwt(claims("nine"), typ::GLOBAL_TOKEN_REVOCATION);
+        let (status, _, _) = call(s, Some(&format!("Bearer {fresh}")), &body).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "a removed provider is not trusted");
+    })
+    .await;
+}
