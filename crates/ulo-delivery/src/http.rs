@@ -99,3 +99,64 @@ mod tests {
         assert!(!allowed_ip(&strict, "::1".parse().unwrap()));
     }
 }
+
+/// What the far side answered to one request.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// The HTTP status, when it answered at all.
+    pub status: Option<u16>,
+    /// What the attempt came to (2xx done; 408, 429, 5xx and network errors retried, honouring
+    /// `Retry-After`; other statuses failed).
+    pub attempt: crate::worker::Attempt,
+    /// The response body (empty without an answer).
+    pub body: String,
+}
+
+/// Sends `req` and classifies the answer.
+pub async fn send(req: reqwest::RequestBuilder) -> Answer {
+    match req.send().await {
+        Err(e) => {
+            let what = if e.is_timeout() {
+                "timed out"
+            } else if e.is_connect() {
+                "could not connect"
+            } else {
+                "network error"
+            };
+            Answer {
+                status: None,
+                attempt: crate::worker::Attempt::Retry {
+                    error: format!("{what}: {}", error_chain(&e)),
+                    retry_after: None,
+                },
+                body: String::new(),
+            }
+        }
+        Ok(resp) => {
+            let status = resp.status().as_u16();
+            let retry_after = resp
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            let body = resp.text().await.unwrap_or_default();
+            Answer {
+                status: Some(status),
+                attempt: crate::webhook::classify(status, retry_after.as_deref(), &body),
+                body,
+            }
+        }
+    }
+}
+
+/// An error and its causes, e.g. "error sending request: connection refused".
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}

@@ -18,7 +18,6 @@ use ulo_jose::KeyRing;
 
 use crate::http;
 use crate::logout_request::{OutboundRequest, SubjectId, backchannel_logout_request, gtr_request};
-use crate::webhook::classify;
 use crate::worker::{Attempt, JobHandler};
 
 /// The job kind.
@@ -129,37 +128,8 @@ impl LogoutDelivery {
         for (k, v) in &req.headers {
             builder = builder.header(k.as_str(), v.as_str());
         }
-        match builder.body(req.body).send().await {
-            Err(e) => {
-                let what = if e.is_timeout() {
-                    "timed out"
-                } else if e.is_connect() {
-                    "could not connect"
-                } else {
-                    "network error"
-                };
-                (
-                    None,
-                    Attempt::Retry {
-                        error: format!("{what}: {}", error_chain(&e)),
-                        retry_after: None,
-                    },
-                )
-            }
-            Ok(resp) => {
-                let status = resp.status().as_u16();
-                let retry_after = resp
-                    .headers()
-                    .get(reqwest::header::RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string);
-                let body = resp.text().await.unwrap_or_default();
-                (
-                    Some(status),
-                    classify(status, retry_after.as_deref(), &body),
-                )
-            }
-        }
+        let answer = http::send(builder.body(req.body)).await;
+        (answer.status, answer.attempt)
     }
 
     async fn attempt(&self, job: &Job, d: &Delivery) -> (Sent, Attempt) {
@@ -284,18 +254,6 @@ fn retry_signing(e: impl std::fmt::Display) -> (Option<u16>, Attempt) {
             retry_after: None,
         },
     )
-}
-
-/// The error and its causes, e.g. "error sending request: connection refused".
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
 }
 
 fn payload(job: &Job) -> Result<Delivery, String> {

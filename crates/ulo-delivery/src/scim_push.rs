@@ -20,7 +20,6 @@ use ulo_core::store::{Store, StoreError, StoreTx};
 use ulo_core::user::User;
 
 use crate::http;
-use crate::webhook::classify;
 use crate::worker::{Attempt, JobHandler};
 
 /// The job kind.
@@ -247,21 +246,9 @@ impl ScimPush {
         if let Some(t) = &target.token {
             req = req.bearer_auth(t);
         }
-        match req.send().await {
-            Err(e) => (None, retry(format!("network error: {e}")), Value::Null),
-            Ok(resp) => {
-                let status = resp.status().as_u16();
-                let retry_after = resp
-                    .headers()
-                    .get(reqwest::header::RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string);
-                let text = resp.text().await.unwrap_or_default();
-                let attempt = classify(status, retry_after.as_deref(), &text);
-                let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-                (Some(status), attempt, body)
-            }
-        }
+        let answer = http::send(req).await;
+        let body = serde_json::from_str(&answer.body).unwrap_or(Value::Null);
+        (answer.status, answer.attempt, body)
     }
 }
 

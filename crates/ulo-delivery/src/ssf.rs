@@ -21,7 +21,6 @@ use ulo_jose::{KeyAlg, typ};
 use crate::http;
 use crate::logout_delivery::{KeySource, SsfOutcome, SsfSender};
 use crate::logout_request::SubjectId;
-use crate::webhook::classify;
 use crate::worker::{Attempt, JobHandler};
 
 /// The job kind of [`ssf::EVENT_JOB`].
@@ -192,22 +191,8 @@ impl SsfTransmitter {
                 }
             }
         }
-        match req.body(set).send().await {
-            Err(e) => SsfOutcome::Sent(None, retry(format!("network error: {e}"))),
-            Ok(resp) => {
-                let status = resp.status().as_u16();
-                let retry_after = resp
-                    .headers()
-                    .get(reqwest::header::RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string);
-                let body = resp.text().await.unwrap_or_default();
-                SsfOutcome::Sent(
-                    Some(status),
-                    classify(status, retry_after.as_deref(), &body),
-                )
-            }
-        }
+        let answer = http::send(req.body(set)).await;
+        SsfOutcome::Sent(answer.status, answer.attempt)
     }
 }
 

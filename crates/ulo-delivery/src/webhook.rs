@@ -73,29 +73,12 @@ impl JobHandler for Webhook {
             Ok(u) => u,
             Err(e) => return Attempt::Fail { error: e },
         };
-        let sent = self
+        let req = self
             .client
             .post(url)
             .header("Idempotency-Key", job.id.to_string())
-            .json(&payload.body)
-            .send()
-            .await;
-        match sent {
-            Err(e) => Attempt::Retry {
-                error: format!("network error: {e}"),
-                retry_after: None,
-            },
-            Ok(resp) => {
-                let status = resp.status().as_u16();
-                let retry_after = resp
-                    .headers()
-                    .get(reqwest::header::RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string);
-                let body = resp.text().await.unwrap_or_default();
-                classify(status, retry_after.as_deref(), &body)
-            }
-        }
+            .json(&payload.body);
+        http::send(req).await.attempt
     }
 }
 
