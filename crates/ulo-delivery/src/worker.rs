@@ -91,7 +91,23 @@ pub struct Worker {
     handlers: HashMap<String, Arc<dyn JobHandler>>,
     config: WorkerConfig,
     wake: Notify,
+    /// Finished attempts waiting to be recorded (see [`Worker::record`]).
+    finished: std::sync::Mutex<Vec<Finished>>,
+    /// Held by whoever is writing a batch of finished attempts.
+    recording: tokio::sync::Mutex<()>,
 }
+
+/// One finished attempt, waiting to be recorded.
+struct Finished {
+    job: Job,
+    lease: Lease,
+    attempt: Attempt,
+    result: JobResult,
+    now: OffsetDateTime,
+}
+
+/// The most attempts recorded in one transaction.
+const MAX_BATCH: usize = 128;
 
 impl Worker {
     /// A worker with no handlers yet.
@@ -102,6 +118,8 @@ impl Worker {
             handlers: HashMap::new(),
             config,
             wake: Notify::new(),
+            finished: std::sync::Mutex::new(Vec::new()),
+            recording: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -229,10 +247,14 @@ impl Worker {
                 error: error.clone(),
             },
         };
-        if let Err(e) = self.record(&job, &lease, &attempt, &result, now).await {
-            // The lease will expire and another attempt will run: at-least-once, never lost.
-            tracing::warn!(job = %job.id, kind = job.kind, error = %e, "recording a job result failed");
-        }
+        self.record(Finished {
+            job,
+            lease,
+            attempt,
+            result,
+            now,
+        })
+        .await;
     }
 
     async fn run_with_heartbeat(
@@ -262,28 +284,68 @@ impl Worker {
         }
     }
 
-    async fn record(
-        &self,
-        job: &Job,
-        lease: &Lease,
-        attempt: &Attempt,
-        result: &JobResult,
-        now: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.store.begin().await?;
-        if let Some(h) = self.handlers.get(&job.kind) {
-            h.record(tx.as_mut(), job, attempt, result, now).await?;
-        }
-        if tx.finish_job(lease, result, now).await? {
-            tx.commit().await?;
-            if let Some(h) = self.handlers.get(&job.kind) {
-                h.committed(job);
+    /// Records a finished attempt. Attempts that finish while another batch is being written
+    /// queue up and are written together, in one transaction, by the next caller to get the
+    /// recording lock (group commit): with many deliveries finishing at once the store sees a
+    /// few transactions instead of one per attempt. Returns once this attempt is recorded (or
+    /// recording failed, in which case the lease expires and the job runs again: at least once,
+    /// never lost).
+    async fn record(&self, done: Finished) {
+        let mine = done.lease.clone();
+        self.lock_finished().push(done);
+        let _writing = self.recording.lock().await;
+        loop {
+            let batch: Vec<Finished> = {
+                let mut q = self.lock_finished();
+                if !q.iter().any(|f| f.lease == mine) {
+                    // Ours was written by an earlier holder of the lock, or just now.
+                    return;
+                }
+                let n = q.len().min(MAX_BATCH);
+                q.drain(..n).collect()
+            };
+            if let Err(e) = self.record_batch(&batch).await {
+                if batch.len() == 1 {
+                    let f = &batch[0];
+                    tracing::warn!(job = %f.job.id, kind = f.job.kind, error = %e, "recording a job result failed");
+                    continue;
+                }
+                // One bad apple must not spoil the rest: record each on its own.
+                tracing::debug!(error = %e, n = batch.len(), "recording a batch failed; recording one by one");
+                for f in batch {
+                    if let Err(e) = self.record_batch(std::slice::from_ref(&f)).await {
+                        tracing::warn!(job = %f.job.id, kind = f.job.kind, error = %e, "recording a job result failed");
+                    }
+                }
             }
-            Ok(())
-        } else {
-            tracing::warn!(job = %job.id, "result not recorded: the lease moved to another worker");
-            Ok(())
         }
+    }
+
+    fn lock_finished(&self) -> std::sync::MutexGuard<'_, Vec<Finished>> {
+        self.finished.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Writes finished attempts in one transaction: each job's result, fenced by its lease (a
+    /// job another worker took over is skipped), with what its handler records.
+    async fn record_batch(&self, batch: &[Finished]) -> Result<(), StoreError> {
+        let mut tx = self.store.begin().await?;
+        let mut recorded = Vec::new();
+        for f in batch {
+            if !tx.finish_job(&f.lease, &f.result, f.now).await? {
+                tracing::warn!(job = %f.job.id, "result not recorded: the lease moved to another worker");
+                continue;
+            }
+            if let Some(h) = self.handlers.get(&f.job.kind) {
+                h.record(tx.as_mut(), &f.job, &f.attempt, &f.result, f.now)
+                    .await?;
+                recorded.push((h, &f.job));
+            }
+        }
+        tx.commit().await?;
+        for (h, job) in recorded {
+            h.committed(job);
+        }
+        Ok(())
     }
 }
 

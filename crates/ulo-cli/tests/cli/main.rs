@@ -1,5 +1,6 @@
 //! ulo-cli's one integration-test binary: real `ulo` processes talking HTTP.
 
 mod admin;
+mod logout_durability;
 mod procs;
 mod serve;
