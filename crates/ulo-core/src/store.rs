@@ -472,8 +472,15 @@ pub trait StoreTx: Send {
         &mut self,
         id: crate::ids::LogoutId,
     ) -> Result<Option<crate::logout::Logout>, StoreError>;
-    /// Replaces a stored receipt.
+    /// Updates a receipt's status and completion (not its targets).
     async fn update_logout(&mut self, logout: &crate::logout::Logout) -> Result<(), StoreError>;
+    /// Updates one target of a receipt.
+    async fn update_logout_target(
+        &mut self,
+        id: crate::ids::LogoutId,
+        position: usize,
+        target: &crate::logout::LogoutTarget,
+    ) -> Result<(), StoreError>;
     /// Receipts newest first (`page.after` continues below that id), optionally of one user.
     async fn list_logouts(
         &mut self,

@@ -103,7 +103,6 @@ struct Finished {
     lease: Lease,
     attempt: Attempt,
     result: JobResult,
-    now: OffsetDateTime,
 }
 
 /// The most attempts recorded in one transaction.
@@ -252,7 +251,6 @@ impl Worker {
             lease,
             attempt,
             result,
-            now,
         })
         .await;
     }
@@ -329,14 +327,17 @@ impl Worker {
     /// job another worker took over is skipped), with what its handler records.
     async fn record_batch(&self, batch: &[Finished]) -> Result<(), StoreError> {
         let mut tx = self.store.begin().await?;
+        // Stamped when written, not when the attempt ended: a receipt's completion time is when
+        // the answer became visible, after any wait for the store.
+        let now = self.clock.now();
         let mut recorded = Vec::new();
         for f in batch {
-            if !tx.finish_job(&f.lease, &f.result, f.now).await? {
+            if !tx.finish_job(&f.lease, &f.result, now).await? {
                 tracing::warn!(job = %f.job.id, "result not recorded: the lease moved to another worker");
                 continue;
             }
             if let Some(h) = self.handlers.get(&f.job.kind) {
-                h.record(tx.as_mut(), &f.job, &f.attempt, &f.result, f.now)
+                h.record(tx.as_mut(), &f.job, &f.attempt, &f.result, now)
                     .await?;
                 recorded.push((h, &f.job));
             }

@@ -29,6 +29,7 @@ pub struct PgTx {
     tx: Transaction<'static, Postgres>,
     wake: Arc<Notify>,
     enqueued: bool,
+    logged: bool,
 }
 
 impl PgStore {
@@ -66,6 +67,7 @@ impl Store for PgStore {
             tx,
             wake: self.wake.clone(),
             enqueued: false,
+            logged: false,
         }))
     }
 

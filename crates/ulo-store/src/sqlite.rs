@@ -28,6 +28,7 @@ pub struct SqliteTx {
     tx: Transaction<'static, Sqlite>,
     wake: Arc<Notify>,
     enqueued: bool,
+    logged: bool,
 }
 
 impl SqliteStore {
@@ -78,6 +79,7 @@ impl Store for SqliteStore {
             tx,
             wake: self.wake.clone(),
             enqueued: false,
+            logged: false,
         }))
     }
 
@@ -87,6 +89,7 @@ impl Store for SqliteStore {
             tx,
             wake: self.wake.clone(),
             enqueued: false,
+            logged: false,
         }))
     }
 

@@ -6,10 +6,35 @@
 /// Implements `StoreTx` for `$tx` (a struct with a `tx: sqlx::Transaction<'static, $db>` field).
 macro_rules! store_tx {
     ($tx:ident, $db:ty, $dialect:expr) => {
+        impl $tx {
+            /// A stored receipt header with its target rows.
+            async fn logout_with_targets(&mut self, header: &str) -> Result<ulo_core::logout::Logout, StoreError> {
+                let mut logout = crate::tx::receipt_from_json(header)?;
+                let rows: Vec<(String,)> = sqlx::query_as("SELECT target FROM logout_targets WHERE logout_id=$1 ORDER BY position")
+                    .bind(logout.id.to_string())
+                    .fetch_all(&mut *self.tx)
+                    .await
+                    .map_err(db_err)?;
+                logout.targets = rows
+                    .iter()
+                    .map(|r| serde_json::from_str(&r.0).map_err(|e| StoreError::Corrupt(format!("logout target: {e}"))))
+                    .collect::<Result<_, _>>()?;
+                Ok(logout)
+            }
+        }
+
         #[async_trait::async_trait]
         impl ulo_core::store::StoreTx for $tx {
-            async fn commit(self: Box<Self>) -> Result<(), StoreError> {
+            async fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
                 let (wake, enqueued) = (self.wake.clone(), self.enqueued);
+                // One notification per channel and transaction, delivered at commit (PostgreSQL
+                // LISTEN/NOTIFY wakes other nodes' workers and live tails).
+                let channels = [(enqueued, "ulo_jobs"), (self.logged, "ulo_events")];
+                for (send, channel) in channels {
+                    if let (true, Some(notify)) = (send, notify_sql($dialect, channel)) {
+                        sqlx::query(notify).execute(&mut *self.tx).await.map_err(db_err)?;
+                    }
+                }
                 self.tx.commit().await.map_err(db_err)?;
                 if enqueued {
                     // Jobs become claimable at commit: wake this process's worker now.
@@ -661,9 +686,7 @@ macro_rules! store_tx {
                     .execute(&mut *self.tx)
                     .await
                     .map_err(db_err)?;
-                if let Some(notify) = notify_sql($dialect, "ulo_events") {
-                    sqlx::query(notify).execute(&mut *self.tx).await.map_err(db_err)?;
-                }
+                self.logged = true;
                 Ok(())
             }
 
@@ -719,9 +742,6 @@ macro_rules! store_tx {
                     .execute(&mut *self.tx)
                     .await
                     .map_err(db_err)?;
-                if let Some(notify) = notify_sql($dialect, "ulo_jobs") {
-                    sqlx::query(notify).execute(&mut *self.tx).await.map_err(db_err)?;
-                }
                 Ok(())
             }
 
@@ -929,10 +949,20 @@ macro_rules! store_tx {
                     .bind(l.status.as_str())
                     .bind(to_millis(l.created))
                     .bind(l.completed.map(to_millis))
-                    .bind(crate::tx::receipt_json(l)?)
+                    .bind(crate::tx::receipt_header_json(l)?)
                     .execute(&mut *self.tx)
                     .await
                     .map_err(db_err)?;
+                for (position, t) in l.targets.iter().enumerate() {
+                    sqlx::query("INSERT INTO logout_targets (logout_id, position, status, target) VALUES ($1,$2,$3,$4)")
+                        .bind(l.id.to_string())
+                        .bind(position as i64)
+                        .bind(crate::tx::target_status(t))
+                        .bind(crate::tx::target_json(t)?)
+                        .execute(&mut *self.tx)
+                        .await
+                        .map_err(db_err)?;
+                }
                 Ok(())
             }
 
@@ -942,7 +972,10 @@ macro_rules! store_tx {
                     .fetch_optional(&mut *self.tx)
                     .await
                     .map_err(db_err)?;
-                row.map(|r| crate::tx::receipt_from_json(&r.0)).transpose()
+                match row {
+                    None => Ok(None),
+                    Some(r) => self.logout_with_targets(&r.0).await.map(Some),
+                }
             }
 
             async fn get_logout_for_update(&mut self, id: ulo_core::ids::LogoutId) -> Result<Option<ulo_core::logout::Logout>, StoreError> {
@@ -953,7 +986,10 @@ macro_rules! store_tx {
                     .fetch_optional(&mut *self.tx)
                     .await
                     .map_err(db_err)?;
-                row.map(|r| crate::tx::receipt_from_json(&r.0)).transpose()
+                match row {
+                    None => Ok(None),
+                    Some(r) => self.logout_with_targets(&r.0).await.map(Some),
+                }
             }
 
             async fn update_logout(&mut self, l: &ulo_core::logout::Logout) -> Result<(), StoreError> {
@@ -961,7 +997,19 @@ macro_rules! store_tx {
                     .bind(l.id.to_string())
                     .bind(l.status.as_str())
                     .bind(l.completed.map(to_millis))
-                    .bind(crate::tx::receipt_json(l)?)
+                    .bind(crate::tx::receipt_header_json(l)?)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn update_logout_target(&mut self, id: ulo_core::ids::LogoutId, position: usize, t: &ulo_core::logout::LogoutTarget) -> Result<(), StoreError> {
+                sqlx::query("UPDATE logout_targets SET status=$3, target=$4 WHERE logout_id=$1 AND position=$2")
+                    .bind(id.to_string())
+                    .bind(position as i64)
+                    .bind(crate::tx::target_status(t))
+                    .bind(crate::tx::target_json(t)?)
                     .execute(&mut *self.tx)
                     .await
                     .map_err(db_err)?;
@@ -986,7 +1034,11 @@ macro_rules! store_tx {
                         .await,
                 }
                 .map_err(db_err)?;
-                rows.iter().map(|r| crate::tx::receipt_from_json(&r.0)).collect()
+                let mut out = Vec::with_capacity(rows.len());
+                for r in rows {
+                    out.push(self.logout_with_targets(&r.0).await?);
+                }
+                Ok(out)
             }
 
             async fn insert_upstream_idp(&mut self, i: &ulo_core::logout::upstream::UpstreamIdp) -> Result<(), StoreError> {
@@ -1276,11 +1328,31 @@ pub(crate) fn link_from_row(
     })
 }
 
-/// A receipt as stored.
-pub(crate) fn receipt_json(
+/// A receipt's header as stored (its targets are rows of their own).
+pub(crate) fn receipt_header_json(
     l: &ulo_core::logout::Logout,
 ) -> Result<String, ulo_core::store::StoreError> {
-    serde_json::to_string(l).map_err(|e| ulo_core::store::StoreError::Invalid(e.to_string()))
+    let mut v =
+        serde_json::to_value(l).map_err(|e| ulo_core::store::StoreError::Invalid(e.to_string()))?;
+    if let Some(o) = v.as_object_mut() {
+        o.insert("targets".into(), serde_json::Value::Array(Vec::new()));
+    }
+    Ok(v.to_string())
+}
+
+/// One receipt target as stored.
+pub(crate) fn target_json(
+    t: &ulo_core::logout::LogoutTarget,
+) -> Result<String, ulo_core::store::StoreError> {
+    serde_json::to_string(t).map_err(|e| ulo_core::store::StoreError::Invalid(e.to_string()))
+}
+
+/// A target's status as stored.
+pub(crate) fn target_status(t: &ulo_core::logout::LogoutTarget) -> String {
+    serde_json::to_value(t.status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 /// A stored receipt.

@@ -124,6 +124,9 @@ pub async fn record_delivery(
     if outcome.status.is_final() {
         target.completed_at = Some(now);
     }
+    let target = target.clone();
+    tx.update_logout_target(logout.id, delivery.target, &target)
+        .await?;
     let success = matches!(
         outcome.status,
         TargetStatus::Succeeded | TargetStatus::Pending | TargetStatus::Skipped
@@ -169,8 +172,11 @@ pub async fn record_delivery(
         });
     }
     tx.append_event(&ev.finish()).await?;
+    let before = (logout.status, logout.completed);
     logout.settle(now);
-    tx.update_logout(&logout).await?;
+    if (logout.status, logout.completed) != before {
+        tx.update_logout(&logout).await?;
+    }
     if logout.is_final() {
         log_completed(tx, &logout, now).await?;
     }
