@@ -112,6 +112,12 @@ pub trait Store: Send + Sync {
 pub trait StoreTx: Send {
     /// Makes every change of this transaction durable.
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
+    /// Lets this transaction's commit return before it is flushed to disk (PostgreSQL
+    /// `synchronous_commit = off`; SQLite in WAL mode with `synchronous=NORMAL` already commits
+    /// so). A crash of the process never loses it; a crash of the database server or machine
+    /// may lose the last fraction of a second of such commits. For bookkeeping whose loss only
+    /// repeats idempotent work (recording job results), never for what an API call promises.
+    async fn relax_durability(&mut self) -> Result<(), StoreError>;
 
     // --- users
     /// Inserts a user with an optional password hash.

@@ -314,6 +314,10 @@ impl JobHandler for LogoutDelivery {
         }
     }
 
+    fn lock_key(&self, job: &Job) -> Option<String> {
+        job.payload["logoutId"].as_str().map(str::to_string)
+    }
+
     fn committed(&self, job: &Job) {
         if let (Some(listener), Ok(d)) = (&self.listener, payload(job)) {
             listener(d.logout_id);

@@ -54,6 +54,12 @@ pub trait JobHandler: Send + Sync {
 
     /// Called after the transaction that [`JobHandler::record`] wrote to has committed.
     fn committed(&self, _job: &Job) {}
+
+    /// What [`JobHandler::record`] locks (e.g. a logout receipt), so that results recorded
+    /// together are written in one order.
+    fn lock_key(&self, _job: &Job) -> Option<String> {
+        None
+    }
 }
 
 /// Worker settings.
@@ -93,8 +99,9 @@ pub struct Worker {
     wake: Notify,
     /// Finished attempts waiting to be recorded (see [`Worker::record`]).
     finished: std::sync::Mutex<Vec<Finished>>,
-    /// Held by whoever is writing a batch of finished attempts.
-    recording: tokio::sync::Mutex<()>,
+    /// Held by whoever is writing a batch of finished attempts: one at a time on SQLite (one
+    /// writer anyway), a few at once on PostgreSQL.
+    recording: tokio::sync::Semaphore,
 }
 
 /// One finished attempt, waiting to be recorded.
@@ -111,6 +118,7 @@ const MAX_BATCH: usize = 128;
 impl Worker {
     /// A worker with no handlers yet.
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, config: WorkerConfig) -> Self {
+        let recorders = if store.backend() == "sqlite" { 1 } else { 4 };
         Worker {
             store,
             clock,
@@ -118,7 +126,7 @@ impl Worker {
             config,
             wake: Notify::new(),
             finished: std::sync::Mutex::new(Vec::new()),
-            recording: tokio::sync::Mutex::new(()),
+            recording: tokio::sync::Semaphore::new(recorders),
         }
     }
 
@@ -291,17 +299,28 @@ impl Worker {
     async fn record(&self, done: Finished) {
         let mine = done.lease.clone();
         self.lock_finished().push(done);
-        let _writing = self.recording.lock().await;
+        let Ok(_writing) = self.recording.acquire().await else {
+            return;
+        };
         loop {
-            let batch: Vec<Finished> = {
+            let mut batch: Vec<Finished> = {
                 let mut q = self.lock_finished();
                 if !q.iter().any(|f| f.lease == mine) {
-                    // Ours was written by an earlier holder of the lock, or just now.
+                    // Ours is written (or being written) by another holder of the lock.
                     return;
                 }
                 let n = q.len().min(MAX_BATCH);
                 q.drain(..n).collect()
             };
+            // Batches written at once lock what they touch in one order, so they cannot
+            // deadlock each other.
+            batch.sort_by_cached_key(|f| {
+                let key = self
+                    .handlers
+                    .get(&f.job.kind)
+                    .and_then(|h| h.lock_key(&f.job));
+                (key, f.job.id)
+            });
             if let Err(e) = self.record_batch(&batch).await {
                 if batch.len() == 1 {
                     let f = &batch[0];
@@ -327,6 +346,8 @@ impl Worker {
     /// job another worker took over is skipped), with what its handler records.
     async fn record_batch(&self, batch: &[Finished]) -> Result<(), StoreError> {
         let mut tx = self.store.begin().await?;
+        // A result lost to a database crash only means the attempt runs again (at least once).
+        tx.relax_durability().await?;
         // Stamped when written, not when the attempt ended: a receipt's completion time is when
         // the answer became visible, after any wait for the store.
         let now = self.clock.now();

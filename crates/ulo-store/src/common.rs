@@ -45,3 +45,30 @@ pub(crate) const LIVE_GRANTS_SQL: &str = "SELECT app_id, SUM(r) AS refresh, SUM(
      UNION ALL \
      SELECT app_id, 0 AS r, 1 AS a FROM access_tokens WHERE user_id=$1 AND revoked IS NULL AND expires > $2\
    ) t GROUP BY app_id ORDER BY app_id";
+
+/// Spaces out the notifications a process sends other nodes' workers (PostgreSQL NOTIFY takes a
+/// database-wide lock across commit, which would serialize every committing transaction): the
+/// local worker is woken in-process at every commit anyway, and other nodes also poll, so one
+/// notification per interval is enough to bring them in.
+#[derive(Debug, Default)]
+pub(crate) struct NotifyGate {
+    last: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+impl NotifyGate {
+    /// The shortest time between two notifications.
+    const INTERVAL: std::time::Duration = std::time::Duration::from_millis(50);
+
+    /// Whether to notify now (and, if so, counts it as sent).
+    pub(crate) fn admit(&self) -> bool {
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        let now = std::time::Instant::now();
+        match *last {
+            Some(t) if now.duration_since(t) < Self::INTERVAL => false,
+            _ => {
+                *last = Some(now);
+                true
+            }
+        }
+    }
+}

@@ -22,6 +22,7 @@ pub struct PgStore {
     pool: PgPool,
     listener: Mutex<Option<PgListener>>,
     wake: Arc<Notify>,
+    gate: Arc<crate::common::NotifyGate>,
 }
 
 /// A PostgreSQL transaction.
@@ -29,7 +30,7 @@ pub struct PgTx {
     tx: Transaction<'static, Postgres>,
     wake: Arc<Notify>,
     enqueued: bool,
-    logged: bool,
+    gate: Arc<crate::common::NotifyGate>,
 }
 
 impl PgStore {
@@ -50,6 +51,7 @@ impl PgStore {
             pool,
             listener: Mutex::new(None),
             wake: Arc::new(Notify::new()),
+            gate: Arc::default(),
         })
     }
 
@@ -67,7 +69,7 @@ impl Store for PgStore {
             tx,
             wake: self.wake.clone(),
             enqueued: false,
-            logged: false,
+            gate: self.gate.clone(),
         }))
     }
 

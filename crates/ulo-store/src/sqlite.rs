@@ -21,6 +21,7 @@ pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
     wake: Arc<Notify>,
+    gate: Arc<crate::common::NotifyGate>,
 }
 
 /// A SQLite transaction.
@@ -28,7 +29,7 @@ pub struct SqliteTx {
     tx: Transaction<'static, Sqlite>,
     wake: Arc<Notify>,
     enqueued: bool,
-    logged: bool,
+    gate: Arc<crate::common::NotifyGate>,
 }
 
 impl SqliteStore {
@@ -62,6 +63,7 @@ impl SqliteStore {
             writer,
             reader,
             wake: Arc::new(Notify::new()),
+            gate: Arc::default(),
         })
     }
 }
@@ -79,7 +81,7 @@ impl Store for SqliteStore {
             tx,
             wake: self.wake.clone(),
             enqueued: false,
-            logged: false,
+            gate: self.gate.clone(),
         }))
     }
 
@@ -89,7 +91,7 @@ impl Store for SqliteStore {
             tx,
             wake: self.wake.clone(),
             enqueued: false,
-            logged: false,
+            gate: self.gate.clone(),
         }))
     }
 

@@ -27,11 +27,10 @@ macro_rules! store_tx {
         impl ulo_core::store::StoreTx for $tx {
             async fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
                 let (wake, enqueued) = (self.wake.clone(), self.enqueued);
-                // One notification per channel and transaction, delivered at commit (PostgreSQL
-                // LISTEN/NOTIFY wakes other nodes' workers and live tails).
-                let channels = [(enqueued, "ulo_jobs"), (self.logged, "ulo_events")];
-                for (send, channel) in channels {
-                    if let (true, Some(notify)) = (send, notify_sql($dialect, channel)) {
+                // Other nodes' workers learn of new jobs by PostgreSQL NOTIFY (delivered at
+                // commit), spaced out by the gate.
+                if let (true, Some(notify)) = (enqueued, notify_sql($dialect, "ulo_jobs")) {
+                    if self.gate.admit() {
                         sqlx::query(notify).execute(&mut *self.tx).await.map_err(db_err)?;
                     }
                 }
@@ -39,6 +38,16 @@ macro_rules! store_tx {
                 if enqueued {
                     // Jobs become claimable at commit: wake this process's worker now.
                     wake.notify_one();
+                }
+                Ok(())
+            }
+
+            async fn relax_durability(&mut self) -> Result<(), StoreError> {
+                if $dialect == crate::filter_sql::Dialect::Postgres {
+                    sqlx::query("SET LOCAL synchronous_commit = off")
+                        .execute(&mut *self.tx)
+                        .await
+                        .map_err(db_err)?;
                 }
                 Ok(())
             }
@@ -686,7 +695,6 @@ macro_rules! store_tx {
                     .execute(&mut *self.tx)
                     .await
                     .map_err(db_err)?;
-                self.logged = true;
                 Ok(())
             }
 
@@ -1262,9 +1270,6 @@ pub(crate) fn notify_sql(
     match (dialect, channel) {
         (crate::filter_sql::Dialect::Postgres, "ulo_jobs") => {
             Some("SELECT pg_notify('ulo_jobs', '')")
-        }
-        (crate::filter_sql::Dialect::Postgres, "ulo_events") => {
-            Some("SELECT pg_notify('ulo_events', '')")
         }
         _ => None,
     }
