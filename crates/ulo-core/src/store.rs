@@ -369,6 +369,8 @@ pub trait StoreTx: Send {
     // --- jobs
     /// Enqueues a job; it becomes visible to workers when the transaction commits.
     async fn enqueue_job(&mut self, job: &NewJob) -> Result<(), StoreError>;
+    /// Enqueues several jobs at once (fewer round trips than one by one).
+    async fn enqueue_jobs(&mut self, jobs: &[NewJob]) -> Result<(), StoreError>;
     /// A job by id.
     async fn get_job(&mut self, id: JobId) -> Result<Option<Job>, StoreError>;
     /// Records the result of an attempt; false when `lease` is no longer the job's current lease

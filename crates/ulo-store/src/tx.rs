@@ -7,6 +7,25 @@
 macro_rules! store_tx {
     ($tx:ident, $db:ty, $dialect:expr) => {
         impl $tx {
+            /// A receipt with its targets in one query.
+            async fn logout_joined(&mut self, id: ulo_core::ids::LogoutId) -> Result<Option<ulo_core::logout::Logout>, StoreError> {
+                let rows: Vec<(String, Option<String>)> = sqlx::query_as("SELECT l.receipt, t.target FROM logouts l LEFT JOIN logout_targets t ON t.logout_id = l.id WHERE l.id=$1 ORDER BY t.position")
+                    .bind(id.to_string())
+                    .fetch_all(&mut *self.tx)
+                    .await
+                    .map_err(db_err)?;
+                let Some((header, _)) = rows.first() else {
+                    return Ok(None);
+                };
+                let mut logout = crate::tx::receipt_from_json(header)?;
+                logout.targets = rows
+                    .iter()
+                    .filter_map(|(_, t)| t.as_ref())
+                    .map(|t| serde_json::from_str(t).map_err(|e| StoreError::Corrupt(format!("logout target: {e}"))))
+                    .collect::<Result<_, _>>()?;
+                Ok(Some(logout))
+            }
+
             /// A stored receipt header with its target rows.
             async fn logout_with_targets(&mut self, header: &str) -> Result<ulo_core::logout::Logout, StoreError> {
                 let mut logout = crate::tx::receipt_from_json(header)?;
@@ -753,6 +772,29 @@ macro_rules! store_tx {
                 Ok(())
             }
 
+            async fn enqueue_jobs(&mut self, jobs: &[NewJob]) -> Result<(), StoreError> {
+                for chunk in jobs.chunks(500) {
+                    self.enqueued = true;
+                    let sql = format!(
+                        "INSERT INTO jobs (id, kind, payload, state, attempts, run_at, deadline, created, updated) VALUES {}",
+                        crate::tx::values_list(chunk.len(), &["$", "$", "$", "'QUEUED'", "0", "$", "$", "$", "$"])
+                    );
+                    let mut q = sqlx::query(AssertSqlSafe(sql.as_str()));
+                    for j in chunk {
+                        q = q
+                            .bind(j.id.to_string())
+                            .bind(j.kind.clone())
+                            .bind(Json(j.payload.clone()))
+                            .bind(to_millis(j.run_at))
+                            .bind(to_millis(j.deadline))
+                            .bind(to_millis(j.run_at))
+                            .bind(to_millis(j.run_at));
+                    }
+                    q.execute(&mut *self.tx).await.map_err(db_err)?;
+                }
+                Ok(())
+            }
+
             async fn get_job(&mut self, id: JobId) -> Result<Option<Job>, StoreError> {
                 let sql = format!("SELECT {JOB_COLS} FROM jobs WHERE id=$1");
                 let row: Option<JobRow> = sqlx::query_as(AssertSqlSafe(sql.as_str())).bind(id.to_string()).fetch_optional(&mut *self.tx).await.map_err(db_err)?;
@@ -961,32 +1003,33 @@ macro_rules! store_tx {
                     .execute(&mut *self.tx)
                     .await
                     .map_err(db_err)?;
-                for (position, t) in l.targets.iter().enumerate() {
-                    sqlx::query("INSERT INTO logout_targets (logout_id, position, status, target) VALUES ($1,$2,$3,$4)")
-                        .bind(l.id.to_string())
-                        .bind(position as i64)
-                        .bind(crate::tx::target_status(t))
-                        .bind(crate::tx::target_json(t)?)
-                        .execute(&mut *self.tx)
-                        .await
-                        .map_err(db_err)?;
+                let targets: Vec<(usize, &ulo_core::logout::LogoutTarget)> = l.targets.iter().enumerate().collect();
+                for chunk in targets.chunks(1000) {
+                    let sql = format!(
+                        "INSERT INTO logout_targets (logout_id, position, status, target) VALUES {}",
+                        crate::tx::values_list(chunk.len(), &["$", "$", "$", "$"])
+                    );
+                    let mut q = sqlx::query(AssertSqlSafe(sql.as_str()));
+                    for (position, t) in chunk {
+                        q = q
+                            .bind(l.id.to_string())
+                            .bind(*position as i64)
+                            .bind(crate::tx::target_status(t))
+                            .bind(crate::tx::target_json(t)?);
+                    }
+                    q.execute(&mut *self.tx).await.map_err(db_err)?;
                 }
                 Ok(())
             }
 
             async fn get_logout(&mut self, id: ulo_core::ids::LogoutId) -> Result<Option<ulo_core::logout::Logout>, StoreError> {
-                let row: Option<(String,)> = sqlx::query_as("SELECT receipt FROM logouts WHERE id=$1")
-                    .bind(id.to_string())
-                    .fetch_optional(&mut *self.tx)
-                    .await
-                    .map_err(db_err)?;
-                match row {
-                    None => Ok(None),
-                    Some(r) => self.logout_with_targets(&r.0).await.map(Some),
-                }
+                self.logout_joined(id).await
             }
 
             async fn get_logout_for_update(&mut self, id: ulo_core::ids::LogoutId) -> Result<Option<ulo_core::logout::Logout>, StoreError> {
+                // Lock first, then read the targets in a statement of their own: under READ
+                // COMMITTED that statement sees what the previous lock holder committed (a join
+                // in the locking statement would read targets from before the wait).
                 let lock = if $dialect == crate::filter_sql::Dialect::Postgres { " FOR UPDATE" } else { "" };
                 let sql = format!("SELECT receipt FROM logouts WHERE id=$1{lock}");
                 let row: Option<(String,)> = sqlx::query_as(AssertSqlSafe(sql.as_str()))
@@ -1366,4 +1409,26 @@ pub(crate) fn receipt_from_json(
 ) -> Result<ulo_core::logout::Logout, ulo_core::store::StoreError> {
     serde_json::from_str(raw)
         .map_err(|e| ulo_core::store::StoreError::Corrupt(format!("logout receipt: {e}")))
+}
+
+/// `(…), (…)` for `rows` rows whose columns are `cols`: each `$` becomes the next numbered
+/// placeholder, anything else is kept as a literal.
+pub(crate) fn values_list(rows: usize, cols: &[&str]) -> String {
+    let mut n = 0;
+    let mut out = Vec::with_capacity(rows);
+    for _ in 0..rows {
+        let row: Vec<String> = cols
+            .iter()
+            .map(|c| {
+                if *c == "$" {
+                    n += 1;
+                    format!("${n}")
+                } else {
+                    (*c).to_string()
+                }
+            })
+            .collect();
+        out.push(format!("({})", row.join(",")));
+    }
+    out.join(",")
 }

@@ -322,6 +322,7 @@ pub async fn start_in(
     .debug("AppInstanceIds", app_ids)
     .finish();
     tx.append_event(&ev).await?;
+    let mut jobs = Vec::with_capacity(deliveries.len());
     for d in deliveries {
         let mut job = NewJob::new(
             DELIVER_JOB,
@@ -331,8 +332,9 @@ pub async fn start_in(
             deadline,
         );
         job.id = d.job_id;
-        tx.enqueue_job(&job).await?;
+        jobs.push(job);
     }
+    tx.enqueue_jobs(&jobs).await?;
     if logout.is_final() {
         super::deliver::log_completed(tx, &logout, now).await?;
     }
