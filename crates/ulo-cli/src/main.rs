@@ -87,9 +87,11 @@ enum TokensAction {
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("ULO_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    // Colours only on a terminal: log files and collectors get plain text.
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
 }
 
