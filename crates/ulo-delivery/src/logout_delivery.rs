@@ -2,15 +2,14 @@
 //! OIDC Back-Channel Logout or a Shared Signals SET), and records each attempt into the logout's
 //! receipt in the transaction that finishes the job.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
 use ulo_core::app::{LogoutProtocol, OutboundPolicy};
 use ulo_core::clock::Clock;
-use ulo_core::ids::{JobId, LogoutId};
+use ulo_core::ids::LogoutId;
 use ulo_core::job::{Job, JobResult};
 use ulo_core::logout::{Delivery, DeliveryOutcome, DeliverySubject, TargetStatus};
 use ulo_core::store::{StoreError, StoreTx};
@@ -18,7 +17,7 @@ use ulo_jose::KeyRing;
 
 use crate::http;
 use crate::logout_request::{OutboundRequest, SubjectId, backchannel_logout_request, gtr_request};
-use crate::worker::{Attempt, JobHandler};
+use crate::worker::{Attempt, AttemptNotes, JobHandler};
 
 /// The job kind.
 pub const KIND: &str = ulo_core::logout::DELIVER_JOB;
@@ -70,7 +69,7 @@ pub struct LogoutDelivery {
     clock: Arc<dyn Clock>,
     ssf: Option<Arc<dyn SsfSender>>,
     listener: Option<ReceiptListener>,
-    statuses: Mutex<HashMap<(JobId, i64), Sent>>,
+    statuses: AttemptNotes<Sent>,
 }
 
 impl LogoutDelivery {
@@ -90,7 +89,7 @@ impl LogoutDelivery {
             clock,
             ssf: None,
             listener: None,
-            statuses: Mutex::new(HashMap::new()),
+            statuses: AttemptNotes::default(),
         })
     }
 
@@ -269,8 +268,7 @@ impl JobHandler for LogoutDelivery {
             Err(error) => return Attempt::Fail { error },
         };
         let (sent, attempt) = self.attempt(job, &d).await;
-        let mut m = self.statuses.lock().unwrap_or_else(|e| e.into_inner());
-        m.insert((job.id, job.attempts), sent);
+        self.statuses.put(job, sent);
         attempt
     }
 
@@ -285,10 +283,7 @@ impl JobHandler for LogoutDelivery {
         let Ok(d) = payload(job) else {
             return Ok(());
         };
-        let sent = {
-            let mut m = self.statuses.lock().unwrap_or_else(|e| e.into_inner());
-            m.remove(&(job.id, job.attempts)).unwrap_or_default()
-        };
+        let sent = self.statuses.take(job).unwrap_or_default();
         let http_status = sent.http_status;
         let (status, error) = match (sent.status, attempt, result) {
             (Some(s), Attempt::Done, _) => s,

@@ -2,8 +2,7 @@
 //! (RFC 7644 create, PATCH, deactivate). Each attempt reads the current user, app and link, so a
 //! retry pushes the latest state and a repeated push changes nothing.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use async_trait::async_trait;
@@ -12,7 +11,6 @@ use time::OffsetDateTime;
 use ulo_core::app::{App, OutboundPolicy};
 use ulo_core::context::Context;
 use ulo_core::directory::Sealer;
-use ulo_core::ids::JobId;
 use ulo_core::job::{Job, JobResult};
 use ulo_core::log::{LogEvent, Outcome, Target};
 use ulo_core::provisioning::{Desired, LinkState, PUSH_JOB, PushPayload, scim_token_purpose};
@@ -20,7 +18,7 @@ use ulo_core::store::{Store, StoreError, StoreTx};
 use ulo_core::user::User;
 
 use crate::http;
-use crate::worker::{Attempt, JobHandler};
+use crate::worker::{Attempt, AttemptNotes, JobHandler};
 
 /// The job kind.
 pub const KIND: &str = PUSH_JOB;
@@ -52,7 +50,7 @@ pub struct ScimPush {
     policy: OutboundPolicy,
     store: Arc<dyn Store>,
     sealer: Arc<dyn Sealer>,
-    attempts: Mutex<HashMap<(JobId, i64), Pushed>>,
+    attempts: AttemptNotes<Pushed>,
 }
 
 impl ScimPush {
@@ -68,18 +66,8 @@ impl ScimPush {
             policy,
             store,
             sealer,
-            attempts: Mutex::new(HashMap::new()),
+            attempts: AttemptNotes::default(),
         })
-    }
-
-    fn remember(&self, job: &Job, pushed: Pushed) {
-        let mut m = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
-        m.insert((job.id, job.attempts), pushed);
-    }
-
-    fn take(&self, job: &Job) -> Option<Pushed> {
-        let mut m = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
-        m.remove(&(job.id, job.attempts))
     }
 
     async fn attempt(&self, job: &Job, pushed: &mut Pushed) -> Attempt {
@@ -330,7 +318,7 @@ impl JobHandler for ScimPush {
     async fn run(&self, job: &Job) -> Attempt {
         let mut pushed = Pushed::default();
         let attempt = self.attempt(job, &mut pushed).await;
-        self.remember(job, pushed);
+        self.attempts.put(job, pushed);
         attempt
     }
 
@@ -342,7 +330,7 @@ impl JobHandler for ScimPush {
         result: &JobResult,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        let pushed = self.take(job).unwrap_or_default();
+        let pushed = self.attempts.take(job).unwrap_or_default();
         let Ok(payload) = serde_json::from_value::<PushPayload>(job.payload.clone()) else {
             return Ok(());
         };

@@ -62,6 +62,30 @@ pub trait JobHandler: Send + Sync {
     }
 }
 
+/// What a handler's [`JobHandler::run`] learned about an attempt (e.g. the HTTP status), kept
+/// for its [`JobHandler::record`] of the same attempt.
+pub struct AttemptNotes<T>(std::sync::Mutex<HashMap<(ulo_core::ids::JobId, i64), T>>);
+
+impl<T> Default for AttemptNotes<T> {
+    fn default() -> Self {
+        AttemptNotes(std::sync::Mutex::new(HashMap::new()))
+    }
+}
+
+impl<T> AttemptNotes<T> {
+    /// Keeps `note` for `job`'s current attempt.
+    pub fn put(&self, job: &Job, note: T) {
+        let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        m.insert((job.id, job.attempts), note);
+    }
+
+    /// Takes what was kept for `job`'s current attempt.
+    pub fn take(&self, job: &Job) -> Option<T> {
+        let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        m.remove(&(job.id, job.attempts))
+    }
+}
+
 /// Worker settings.
 #[derive(Debug, Clone)]
 pub struct WorkerConfig {
