@@ -40,7 +40,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the control plane: admin API, sign-in and OIDC provider, SCIM, System Log, job worker.
+    /// Run the control plane: admin API, sign-in and OIDC provider, SCIM, Universal Logout and Shared Signals, System Log, job worker.
     Serve,
     /// Manage signing keys.
     Keys {
