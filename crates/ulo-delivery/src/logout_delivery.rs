@@ -255,6 +255,42 @@ fn retry_signing(e: impl std::fmt::Display) -> (Option<u16>, Attempt) {
     )
 }
 
+impl LogoutDelivery {
+    /// What an attempt came to, as the receipt records it.
+    fn outcome(&self, job: &Job, attempt: &Attempt, result: &JobResult) -> DeliveryOutcome {
+        let sent = self.statuses.take(job).unwrap_or_default();
+        let (status, error) = match (sent.status, attempt, result) {
+            (Some(s), Attempt::Done, _) => s,
+            (_, Attempt::Done, _) | (_, _, JobResult::Done) => (TargetStatus::Succeeded, None),
+            (_, _, JobResult::Retry { error, .. }) => (TargetStatus::Retrying, Some(error.clone())),
+            (_, _, JobResult::Dead { error }) => (TargetStatus::Failed, Some(error.clone())),
+        };
+        DeliveryOutcome {
+            attempt: job.attempts,
+            status,
+            http_status: sent.http_status,
+            error,
+        }
+    }
+}
+
+/// Records the attempts gathered for one logout, and empties the group.
+async fn flush(
+    tx: &mut dyn StoreTx,
+    group: &mut Vec<(Delivery, DeliveryOutcome)>,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    let Some(logout_id) = group.first().map(|(d, _)| d.logout_id) else {
+        return Ok(());
+    };
+    let attempts = std::mem::take(group);
+    match ulo_core::logout::record_deliveries(tx, logout_id, &attempts, now).await {
+        Ok(_) => Ok(()),
+        Err(ulo_core::error::DomainError::Store(e)) => Err(e),
+        Err(e) => Err(StoreError::Invalid(e.to_string())),
+    }
+}
+
 fn payload(job: &Job) -> Result<Delivery, String> {
     serde_json::from_value(job.payload.clone())
         .map_err(|e| format!("bad logout.deliver payload: {e}"))
@@ -280,33 +316,32 @@ impl JobHandler for LogoutDelivery {
         result: &JobResult,
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        let Ok(d) = payload(job) else {
-            return Ok(());
-        };
-        let sent = self.statuses.take(job).unwrap_or_default();
-        let http_status = sent.http_status;
-        let (status, error) = match (sent.status, attempt, result) {
-            (Some(s), Attempt::Done, _) => s,
-            (_, attempt, result) => match (attempt, result) {
-                (Attempt::Done, _) => (TargetStatus::Succeeded, None),
-                (_, JobResult::Retry { error, .. }) => {
-                    (TargetStatus::Retrying, Some(error.clone()))
-                }
-                (_, JobResult::Dead { error }) => (TargetStatus::Failed, Some(error.clone())),
-                (_, JobResult::Done) => (TargetStatus::Succeeded, None),
-            },
-        };
-        let outcome = DeliveryOutcome {
-            attempt: job.attempts,
-            status,
-            http_status,
-            error,
-        };
-        match ulo_core::logout::record_delivery(tx, &d, &outcome, now).await {
-            Ok(_) => Ok(()),
-            Err(ulo_core::error::DomainError::Store(e)) => Err(e),
-            Err(e) => Err(StoreError::Invalid(e.to_string())),
+        self.record_many(tx, &[(job, attempt, result)], now).await
+    }
+
+    async fn record_many(
+        &self,
+        tx: &mut dyn StoreTx,
+        finished: &[(&Job, &Attempt, &JobResult)],
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        // Consecutive attempts of one logout (they come sorted by lock_key) share one read and
+        // lock of its receipt.
+        let mut group: Vec<(Delivery, DeliveryOutcome)> = Vec::new();
+        for (job, attempt, result) in finished {
+            let Ok(d) = payload(job) else {
+                continue;
+            };
+            let outcome = self.outcome(job, attempt, result);
+            if group
+                .first()
+                .is_some_and(|(g, _)| g.logout_id != d.logout_id)
+            {
+                flush(tx, &mut group, now).await?;
+            }
+            group.push((d, outcome));
         }
+        flush(tx, &mut group, now).await
     }
 
     fn lock_key(&self, job: &Job) -> Option<String> {

@@ -52,6 +52,20 @@ pub trait JobHandler: Send + Sync {
         Ok(())
     }
 
+    /// [`JobHandler::record`] for several finished attempts in one transaction (in the order
+    /// of [`JobHandler::lock_key`]); a handler may write them together.
+    async fn record_many(
+        &self,
+        tx: &mut dyn StoreTx,
+        finished: &[(&Job, &Attempt, &JobResult)],
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        for (job, attempt, result) in finished {
+            self.record(tx, job, attempt, result, now).await?;
+        }
+        Ok(())
+    }
+
     /// Called after the transaction that [`JobHandler::record`] wrote to has committed.
     fn committed(&self, _job: &Job) {}
 
@@ -375,21 +389,36 @@ impl Worker {
         // Stamped when written, not when the attempt ended: a receipt's completion time is when
         // the answer became visible, after any wait for the store.
         let now = self.clock.now();
-        let mut recorded = Vec::new();
+        // Fence first: a job another worker took over is left alone.
+        let mut fenced = Vec::new();
         for f in batch {
-            if !tx.finish_job(&f.lease, &f.result, now).await? {
+            if tx.finish_job(&f.lease, &f.result, now).await? {
+                fenced.push(f);
+            } else {
                 tracing::warn!(job = %f.job.id, "result not recorded: the lease moved to another worker");
-                continue;
-            }
-            if let Some(h) = self.handlers.get(&f.job.kind) {
-                h.record(tx.as_mut(), &f.job, &f.attempt, &f.result, now)
-                    .await?;
-                recorded.push((h, &f.job));
             }
         }
+        // Then each handler writes its share, kept in lock order.
+        let mut kinds: Vec<&str> = fenced.iter().map(|f| f.job.kind.as_str()).collect();
+        kinds.dedup();
+        kinds.sort_unstable();
+        kinds.dedup();
+        for kind in kinds {
+            let Some(h) = self.handlers.get(kind) else {
+                continue;
+            };
+            let share: Vec<(&Job, &Attempt, &JobResult)> = fenced
+                .iter()
+                .filter(|f| f.job.kind == kind)
+                .map(|f| (&f.job, &f.attempt, &f.result))
+                .collect();
+            h.record_many(tx.as_mut(), &share, now).await?;
+        }
         tx.commit().await?;
-        for (h, job) in recorded {
-            h.committed(job);
+        for f in fenced {
+            if let Some(h) = self.handlers.get(&f.job.kind) {
+                h.committed(&f.job);
+            }
         }
         Ok(())
     }

@@ -100,16 +100,55 @@ pub async fn record_delivery(
     outcome: &DeliveryOutcome,
     now: OffsetDateTime,
 ) -> Result<Option<Logout>, DomainError> {
+    record_deliveries(
+        tx,
+        delivery.logout_id,
+        &[(delivery.clone(), outcome.clone())],
+        now,
+    )
+    .await
+}
+
+/// [`record_delivery`] for several attempts of one logout, reading and locking its receipt
+/// once.
+pub async fn record_deliveries(
+    tx: &mut dyn StoreTx,
+    logout_id: LogoutId,
+    attempts: &[(Delivery, DeliveryOutcome)],
+    now: OffsetDateTime,
+) -> Result<Option<Logout>, DomainError> {
     // Locked: two targets answering at once must both see each other's result.
-    let Some(mut logout) = tx.get_logout_for_update(delivery.logout_id).await? else {
+    let Some(mut logout) = tx.get_logout_for_update(logout_id).await? else {
         return Ok(None);
     };
+    for (delivery, outcome) in attempts {
+        apply(tx, &mut logout, delivery, outcome, now).await?;
+    }
+    let before = (logout.status, logout.completed);
+    logout.settle(now);
+    if (logout.status, logout.completed) != before {
+        tx.update_logout(&logout).await?;
+    }
+    if logout.is_final() && before.0 == LogoutStatus::InProgress {
+        log_completed(tx, &logout, now).await?;
+    }
+    Ok(Some(logout))
+}
+
+/// Applies one attempt's outcome to its target: the target row and its delivery event.
+async fn apply(
+    tx: &mut dyn StoreTx,
+    logout: &mut Logout,
+    delivery: &Delivery,
+    outcome: &DeliveryOutcome,
+    now: OffsetDateTime,
+) -> Result<(), DomainError> {
     let Some(target) = logout.targets.get_mut(delivery.target) else {
-        return Ok(Some(logout));
+        return Ok(());
     };
     if target.status.is_final() {
         // Already recorded (a redelivered attempt): the receipt keeps the first final answer.
-        return Ok(Some(logout));
+        return Ok(());
     }
     target.attempts = target.attempts.max(outcome.attempt);
     target.status = outcome.status;
@@ -142,7 +181,7 @@ pub async fn record_delivery(
             delivery.protocol.as_str()
         ),
     )
-    .target(user_target(&logout))
+    .target(user_target(logout))
     .target(Target::new(
         "AppInstance",
         delivery.app_id,
@@ -172,15 +211,7 @@ pub async fn record_delivery(
         });
     }
     tx.append_event(&ev.finish()).await?;
-    let before = (logout.status, logout.completed);
-    logout.settle(now);
-    if (logout.status, logout.completed) != before {
-        tx.update_logout(&logout).await?;
-    }
-    if logout.is_final() {
-        log_completed(tx, &logout, now).await?;
-    }
-    Ok(Some(logout))
+    Ok(())
 }
 
 /// `user.session.universal_logout`: every target of the logout has answered.
