@@ -151,7 +151,7 @@ struct Finished {
 }
 
 /// The most attempts recorded in one transaction.
-const MAX_BATCH: usize = 128;
+const MAX_BATCH: usize = 512;
 
 impl Worker {
     /// A worker with no handlers yet.
