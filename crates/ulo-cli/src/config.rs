@@ -55,7 +55,7 @@ impl Default for Config {
             bootstrap_token_file: None,
             bootstrap_admin: "admin@ulo.example.com".into(),
             outbound_allow_http_loopback: false,
-            worker_concurrency: 256,
+            worker_concurrency: 1024,
             worker_lease_seconds: 30,
             delivery_timeout_seconds: 10,
             logout_deadline_seconds: 86_400,
