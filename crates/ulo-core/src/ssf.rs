@@ -229,6 +229,19 @@ fn not_found() -> DomainError {
     DomainError::not_found("stream", "of this receiver")
 }
 
+/// `app`'s stream when `stream_id` names it; 404 otherwise (another receiver's stream is
+/// indistinguishable from none).
+async fn owned_stream(
+    tx: &mut dyn StoreTx,
+    app: &App,
+    stream_id: &str,
+) -> Result<SsfStream, DomainError> {
+    match tx.get_ssf_stream(app.id).await? {
+        Some(s) if s.stream_id == stream_id => Ok(s),
+        _ => Err(not_found()),
+    }
+}
+
 impl Transmitter<'_> {
     /// The app a receiver's bearer token belongs to; `None` when the token is unknown.
     pub async fn authenticate(&self, token: &str) -> Result<Option<App>, DomainError> {
@@ -441,10 +454,7 @@ impl Transmitter<'_> {
     /// Deletes the stream and what it queued.
     pub async fn delete(&self, app: &App, stream_id: &str) -> Result<(), DomainError> {
         let mut tx = self.store.begin().await?;
-        let s = tx.get_ssf_stream(app.id).await?.ok_or_else(not_found)?;
-        if s.stream_id != stream_id {
-            return Err(not_found());
-        }
+        let s = owned_stream(tx.as_mut(), app, stream_id).await?;
         tx.delete_ssf_stream(app.id).await?;
         let now = self.clock.now();
         tx.append_event(&self.event(app, "security.events.stream.delete", &s, now))
@@ -462,10 +472,7 @@ impl Transmitter<'_> {
         reason: Option<String>,
     ) -> Result<SsfStream, DomainError> {
         let mut tx = self.store.begin().await?;
-        let mut s = tx.get_ssf_stream(app.id).await?.ok_or_else(not_found)?;
-        if s.stream_id != stream_id {
-            return Err(not_found());
-        }
+        let mut s = owned_stream(tx.as_mut(), app, stream_id).await?;
         let now = self.clock.now();
         s.status = status;
         s.status_reason = reason;
@@ -487,10 +494,7 @@ impl Transmitter<'_> {
     ) -> Result<(), DomainError> {
         let key = subject_key(subject).map_err(|e| DomainError::invalid("Invalid subject", e))?;
         let mut tx = self.store.begin().await?;
-        let s = tx.get_ssf_stream(app.id).await?.ok_or_else(not_found)?;
-        if s.stream_id != stream_id {
-            return Err(not_found());
-        }
+        owned_stream(tx.as_mut(), app, stream_id).await?;
         tx.put_ssf_subject(app.id, &key, add).await?;
         tx.commit().await?;
         Ok(())
@@ -504,10 +508,7 @@ impl Transmitter<'_> {
         state: Option<String>,
     ) -> Result<(), DomainError> {
         let mut tx = self.store.begin().await?;
-        let s = tx.get_ssf_stream(app.id).await?.ok_or_else(not_found)?;
-        if s.stream_id != stream_id {
-            return Err(not_found());
-        }
+        owned_stream(tx.as_mut(), app, stream_id).await?;
         let mut event = json!({});
         if let Some(state) = state {
             event["state"] = json!(state);

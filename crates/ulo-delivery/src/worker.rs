@@ -400,7 +400,6 @@ impl Worker {
         }
         // Then each handler writes its share, kept in lock order.
         let mut kinds: Vec<&str> = fenced.iter().map(|f| f.job.kind.as_str()).collect();
-        kinds.dedup();
         kinds.sort_unstable();
         kinds.dedup();
         for kind in kinds {

@@ -21,13 +21,19 @@ use crate::signin::{ClearOptions, clear_sessions_in};
 use crate::store::{AppLink, Page, Store, StoreTx};
 use crate::user::User;
 
-/// Why a reached app is reached.
-fn assignment_reason(link: &AppLink, group_names: &[String]) -> String {
-    match (link.direct, group_names.is_empty()) {
+/// Why a reached app is reached: directly, through which groups, or both.
+async fn assignment_reason(tx: &mut dyn StoreTx, link: &AppLink) -> Result<String, DomainError> {
+    let mut group_names = Vec::new();
+    for g in &link.groups {
+        if let Some(group) = tx.get_group(*g).await? {
+            group_names.push(group.profile.name);
+        }
+    }
+    Ok(match (link.direct, group_names.is_empty()) {
         (true, true) => "assigned directly".into(),
         (true, false) => format!("assigned directly and through {}", group_names.join(", ")),
         (false, _) => format!("assigned through {}", group_names.join(", ")),
-    }
+    })
 }
 
 /// An app target and, when it will be attempted, what to deliver.
@@ -55,13 +61,8 @@ async fn plan_apps(
                 if link.app.app_type == AppType::DesktopMfa {
                     continue;
                 }
-                let mut names = Vec::new();
-                for g in &link.groups {
-                    if let Some(group) = tx.get_group(*g).await? {
-                        names.push(group.profile.name);
-                    }
-                }
-                chosen.push((link.app.clone(), assignment_reason(link, &names)));
+                let why = assignment_reason(tx, link).await?;
+                chosen.push((link.app.clone(), why));
             }
         }
         LogoutScope::SpecifiedApps => {
@@ -76,13 +77,10 @@ async fn plan_apps(
                     .ok_or_else(|| DomainError::not_found("app", id))?;
                 let why = match links.iter().find(|l| l.app.id == *id) {
                     Some(link) => {
-                        let mut names = Vec::new();
-                        for g in &link.groups {
-                            if let Some(group) = tx.get_group(*g).await? {
-                                names.push(group.profile.name);
-                            }
-                        }
-                        format!("named in the request; {}", assignment_reason(link, &names))
+                        format!(
+                            "named in the request; {}",
+                            assignment_reason(tx, link).await?
+                        )
                     }
                     None => "named in the request (not assigned to the user)".into(),
                 };
