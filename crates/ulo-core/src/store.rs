@@ -224,6 +224,11 @@ pub trait StoreTx: Send {
     async fn role_holders(&mut self, role: AdminRole) -> Result<Vec<User>, StoreError>;
     /// Stores a new API token.
     async fn insert_api_token(&mut self, token: &ApiToken) -> Result<(), StoreError>;
+    /// A live API token by hash with its owner and the owner's admin roles, in one read.
+    async fn find_api_token_owner(
+        &mut self,
+        hash: &str,
+    ) -> Result<Option<(ApiToken, User, Vec<AdminRole>)>, StoreError>;
     /// An unrevoked token by hash.
     async fn find_api_token(&mut self, hash: &str) -> Result<Option<ApiToken>, StoreError>;
     /// A token by id.
@@ -381,6 +386,13 @@ pub trait StoreTx: Send {
         result: &JobResult,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError>;
+    /// [`StoreTx::finish_job`] for several attempts: whether each lease was still current, in
+    /// order.
+    async fn finish_jobs(
+        &mut self,
+        finished: &[(&Lease, &JobResult)],
+        now: OffsetDateTime,
+    ) -> Result<Vec<bool>, StoreError>;
     /// Counts jobs by state, optionally of one kind.
     async fn count_jobs(&mut self, kind: Option<&str>) -> Result<JobCounts, StoreError>;
 

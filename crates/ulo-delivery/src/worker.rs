@@ -221,7 +221,9 @@ impl Worker {
                     continue;
                 }
             };
-            if n > 0 && permits.available_permits() > 0 {
+            // A full claim may have left more due jobs behind; a short one took all there were,
+            // and the next commit that enqueues wakes us.
+            if n > 0 && n == free && permits.available_permits() > 0 {
                 continue;
             }
             tokio::select! {
@@ -390,9 +392,12 @@ impl Worker {
         // the answer became visible, after any wait for the store.
         let now = self.clock.now();
         // Fence first: a job another worker took over is left alone.
+        let results: Vec<(&Lease, &JobResult)> =
+            batch.iter().map(|f| (&f.lease, &f.result)).collect();
+        let current = tx.finish_jobs(&results, now).await?;
         let mut fenced = Vec::new();
-        for f in batch {
-            if tx.finish_job(&f.lease, &f.result, now).await? {
+        for (f, current) in batch.iter().zip(current) {
+            if current {
                 fenced.push(f);
             } else {
                 tracing::warn!(job = %f.job.id, "result not recorded: the lease moved to another worker");

@@ -101,8 +101,14 @@ impl FromRequestParts<AppState> for Admin {
             ));
         };
         let hash = hash_token(secret);
-        let mut tx = state.0.store.read().await.map_err(ApiError::from)?;
-        let Some(token) = tx.find_api_token(&hash).await.map_err(ApiError::from)? else {
+        // One read: the token, its owner and the owner's roles (a deleted owner takes its tokens).
+        let found = {
+            let mut tx = state.0.store.read().await.map_err(ApiError::from)?;
+            tx.find_api_token_owner(&hash)
+                .await
+                .map_err(ApiError::from)?
+        };
+        let Some((token, user, roles)) = found else {
             return Err(fail(
                 "Invalid token provided: the token is unknown or revoked",
             ));
@@ -113,14 +119,9 @@ impl FromRequestParts<AppState> for Admin {
                 scopes.join(", ")
             ))));
         }
-        let Some(user) = tx.get_user(token.user_id).await.map_err(ApiError::from)? else {
-            return Err(fail("Invalid token provided: its owner no longer exists"));
-        };
         if user.status != UserStatus::Active {
             return Err(fail("Invalid token provided: its owner is not active"));
         }
-        let roles = tx.list_roles(user.id).await.map_err(ApiError::from)?;
-        drop(tx);
         if roles.is_empty() {
             return Err(AuthRejection::from(ApiError::forbidden(
                 "You do not have permission to perform the requested action: the token's owner holds no admin role",

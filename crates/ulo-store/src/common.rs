@@ -72,3 +72,43 @@ impl NotifyGate {
         }
     }
 }
+
+/// What a store transaction runs its statements on: a real transaction, or (for reads on
+/// PostgreSQL) a plain pooled connection. PostgreSQL's READ COMMITTED gives every statement its
+/// own snapshot even inside a transaction, so BEGIN/ROLLBACK around reads bought nothing but
+/// two round trips per read.
+pub(crate) enum Conn<DB: sqlx::Database> {
+    /// A transaction: changes land at commit, or not at all.
+    Tx(sqlx::Transaction<'static, DB>),
+    /// Autocommit, used only for reads.
+    Plain(sqlx::pool::PoolConnection<DB>),
+}
+
+impl<DB: sqlx::Database> Conn<DB> {
+    /// Commits a transaction; a plain connection has nothing to commit.
+    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
+        match self {
+            Conn::Tx(tx) => tx.commit().await,
+            Conn::Plain(_) => Ok(()),
+        }
+    }
+}
+
+impl<DB: sqlx::Database> std::ops::Deref for Conn<DB> {
+    type Target = DB::Connection;
+    fn deref(&self) -> &Self::Target {
+        match self {
+            Conn::Tx(tx) => tx,
+            Conn::Plain(c) => c,
+        }
+    }
+}
+
+impl<DB: sqlx::Database> std::ops::DerefMut for Conn<DB> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        match self {
+            Conn::Tx(tx) => &mut *tx,
+            Conn::Plain(c) => &mut *c,
+        }
+    }
+}

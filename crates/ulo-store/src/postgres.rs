@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use sqlx::Postgres;
 use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
-use sqlx::{Postgres, Transaction};
 use tokio::sync::{Mutex, Notify};
 use ulo_core::store::{Store, StoreTx};
 
@@ -27,9 +27,10 @@ pub struct PgStore {
 
 /// A PostgreSQL transaction.
 pub struct PgTx {
-    tx: Transaction<'static, Postgres>,
+    tx: Conn<Postgres>,
     wake: Arc<Notify>,
     enqueued: bool,
+    events: Vec<crate::tx::PendingEvent>,
     gate: Arc<crate::common::NotifyGate>,
 }
 
@@ -66,15 +67,23 @@ impl Store for PgStore {
     async fn begin(&self) -> Result<Box<dyn StoreTx>, StoreError> {
         let tx = self.pool.begin().await.map_err(db_err)?;
         Ok(Box::new(PgTx {
-            tx,
+            tx: Conn::Tx(tx),
             wake: self.wake.clone(),
             enqueued: false,
+            events: Vec::new(),
             gate: self.gate.clone(),
         }))
     }
 
     async fn read(&self) -> Result<Box<dyn StoreTx>, StoreError> {
-        self.begin().await
+        let conn = self.pool.acquire().await.map_err(db_err)?;
+        Ok(Box::new(PgTx {
+            tx: Conn::Plain(conn),
+            wake: self.wake.clone(),
+            enqueued: false,
+            events: Vec::new(),
+            gate: self.gate.clone(),
+        }))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -128,6 +128,49 @@ impl TryFrom<AppRow> for App {
 pub(crate) const TOKEN_COLS: &str =
     "id, user_id, name, token_prefix, token_hash, created, last_used, revoked, scopes";
 
+/// An API token with its owner and the owner's admin roles (what authenticating a call needs).
+pub(crate) const TOKEN_OWNER_COLS: &str = "t.id AS t_id, t.name AS t_name, t.token_prefix AS t_prefix, t.token_hash AS t_hash, t.created AS t_created, t.last_used AS t_last_used, t.scopes AS t_scopes";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct TokenOwnerRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    t_id: String,
+    t_name: String,
+    t_prefix: String,
+    t_hash: String,
+    t_created: i64,
+    t_last_used: Option<i64>,
+    t_scopes: Option<String>,
+    roles: Option<String>,
+}
+
+impl TryFrom<TokenOwnerRow> for (ApiToken, User, Vec<ulo_core::user::AdminRole>) {
+    type Error = StoreError;
+    fn try_from(r: TokenOwnerRow) -> Result<Self, StoreError> {
+        let token = ApiToken::try_from(TokenRow {
+            id: r.t_id,
+            user_id: r.user.id.clone(),
+            name: r.t_name,
+            token_prefix: r.t_prefix,
+            token_hash: r.t_hash,
+            created: r.t_created,
+            last_used: r.t_last_used,
+            revoked: None,
+            scopes: r.t_scopes,
+        })?;
+        let mut roles = r
+            .roles
+            .unwrap_or_default()
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(|s| s.parse().map_err(StoreError::Corrupt))
+            .collect::<Result<Vec<ulo_core::user::AdminRole>, _>>()?;
+        roles.sort_by_key(|r| r.as_str());
+        Ok((token, User::try_from(r.user)?, roles))
+    }
+}
+
 #[derive(sqlx::FromRow)]
 pub(crate) struct TokenRow {
     id: String,

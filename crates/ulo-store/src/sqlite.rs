@@ -5,10 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use sqlx::Sqlite;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Sqlite, Transaction};
 use tokio::sync::Notify;
 use ulo_core::store::{Store, StoreTx};
 
@@ -26,9 +26,10 @@ pub struct SqliteStore {
 
 /// A SQLite transaction.
 pub struct SqliteTx {
-    tx: Transaction<'static, Sqlite>,
+    tx: Conn<Sqlite>,
     wake: Arc<Notify>,
     enqueued: bool,
+    events: Vec<crate::tx::PendingEvent>,
     gate: Arc<crate::common::NotifyGate>,
 }
 
@@ -78,9 +79,10 @@ impl Store for SqliteStore {
             .await
             .map_err(db_err)?;
         Ok(Box::new(SqliteTx {
-            tx,
+            tx: Conn::Tx(tx),
             wake: self.wake.clone(),
             enqueued: false,
+            events: Vec::new(),
             gate: self.gate.clone(),
         }))
     }
@@ -88,9 +90,10 @@ impl Store for SqliteStore {
     async fn read(&self) -> Result<Box<dyn StoreTx>, StoreError> {
         let tx = self.reader.begin().await.map_err(db_err)?;
         Ok(Box::new(SqliteTx {
-            tx,
+            tx: Conn::Tx(tx),
             wake: self.wake.clone(),
             enqueued: false,
+            events: Vec::new(),
             gate: self.gate.clone(),
         }))
     }

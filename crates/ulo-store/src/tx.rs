@@ -3,10 +3,33 @@
 //! Both databases take the same SQL text (`$N` placeholders, `ON CONFLICT`, `RETURNING`, row
 //! values); where they differ, the code branches on [`Dialect`].
 
-/// Implements `StoreTx` for `$tx` (a struct with a `tx: sqlx::Transaction<'static, $db>` field).
+/// Implements `StoreTx` for `$tx` (a struct with a `tx: Conn<$db>` field).
 macro_rules! store_tx {
     ($tx:ident, $db:ty, $dialect:expr) => {
         impl $tx {
+            /// Writes the events appended so far, a few rows per statement.
+            async fn flush_events(&mut self) -> Result<(), StoreError> {
+                let events = std::mem::take(&mut self.events);
+                for chunk in crate::tx::event_chunks(&events) {
+                    let sql = format!(
+                        "INSERT INTO log_events (uuid, published, event_type, transaction_id, search, data) VALUES {}",
+                        crate::tx::values_list(chunk.len(), &["$", "$", "$", "$", "$", "$"])
+                    );
+                    let mut q = sqlx::query(AssertSqlSafe(sql.as_str()));
+                    for e in chunk {
+                        q = q
+                            .bind(&e.uuid)
+                            .bind(e.published)
+                            .bind(&e.event_type)
+                            .bind(&e.transaction_id)
+                            .bind(&e.search)
+                            .bind(Json(&e.data));
+                    }
+                    q.execute(&mut *self.tx).await.map_err(db_err)?;
+                }
+                Ok(())
+            }
+
             /// A receipt with its targets in one query.
             async fn logout_joined(&mut self, id: ulo_core::ids::LogoutId) -> Result<Option<ulo_core::logout::Logout>, StoreError> {
                 let rows: Vec<(String, Option<String>)> = sqlx::query_as("SELECT l.receipt, t.target FROM logouts l LEFT JOIN logout_targets t ON t.logout_id = l.id WHERE l.id=$1 ORDER BY t.position")
@@ -45,6 +68,7 @@ macro_rules! store_tx {
         #[async_trait::async_trait]
         impl ulo_core::store::StoreTx for $tx {
             async fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
+                self.flush_events().await?;
                 let (wake, enqueued) = (self.wake.clone(), self.enqueued);
                 // Other nodes' workers learn of new jobs by PostgreSQL NOTIFY (delivered at
                 // commit), spaced out by the gate.
@@ -468,6 +492,16 @@ macro_rules! store_tx {
                 row.map(ApiToken::try_from).transpose()
             }
 
+            async fn find_api_token_owner(&mut self, hash: &str) -> Result<Option<(ApiToken, User, Vec<AdminRole>)>, StoreError> {
+                let agg = if $dialect == crate::filter_sql::Dialect::Postgres { "string_agg(r.role, ',')" } else { "group_concat(r.role, ',')" };
+                let sql = format!(
+                    "SELECT {TOKEN_OWNER_COLS}, {USER_COLS}, (SELECT {agg} FROM admin_roles r WHERE r.user_id = u.id) AS roles \
+                     FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash=$1 AND t.revoked IS NULL"
+                );
+                let row: Option<TokenOwnerRow> = sqlx::query_as(AssertSqlSafe(sql.as_str())).bind(hash).fetch_optional(&mut *self.tx).await.map_err(db_err)?;
+                row.map(<(ApiToken, User, Vec<AdminRole>)>::try_from).transpose()
+            }
+
             async fn get_api_token(&mut self, id: ApiTokenId) -> Result<Option<ApiToken>, StoreError> {
                 let sql = format!("SELECT {TOKEN_COLS} FROM api_tokens WHERE id=$1");
                 let row: Option<TokenRow> = sqlx::query_as(AssertSqlSafe(sql.as_str())).bind(id.to_string()).fetch_optional(&mut *self.tx).await.map_err(db_err)?;
@@ -636,6 +670,10 @@ macro_rules! store_tx {
 
             async fn revoke_user_tokens(&mut self, user: UserId, now: OffsetDateTime) -> Result<Vec<GrantSummary>, StoreError> {
                 let rows: Vec<(String, i64, i64)> = sqlx::query_as(LIVE_GRANTS_SQL).bind(user.to_string()).bind(to_millis(now)).fetch_all(&mut *self.tx).await.map_err(db_err)?;
+                // Nothing live: what is left unrevoked is expired or rotated away, unusable already.
+                if rows.is_empty() {
+                    return Ok(Vec::new());
+                }
                 sqlx::query("UPDATE refresh_tokens SET revoked=$2 WHERE user_id=$1 AND revoked IS NULL").bind(user.to_string()).bind(to_millis(now)).execute(&mut *self.tx).await.map_err(db_err)?;
                 sqlx::query("UPDATE access_tokens SET revoked=$2 WHERE user_id=$1 AND revoked IS NULL").bind(user.to_string()).bind(to_millis(now)).execute(&mut *self.tx).await.map_err(db_err)?;
                 grant_summaries(rows)
@@ -704,20 +742,14 @@ macro_rules! store_tx {
             }
 
             async fn append_event(&mut self, e: &LogEvent) -> Result<(), StoreError> {
-                sqlx::query("INSERT INTO log_events (uuid, published, event_type, transaction_id, search, data) VALUES ($1,$2,$3,$4,$5,$6)")
-                    .bind(e.uuid.to_string())
-                    .bind(to_millis(e.published))
-                    .bind(&e.event_type)
-                    .bind(&e.transaction.id)
-                    .bind(event_search_text(e))
-                    .bind(Json(to_json(e)?))
-                    .execute(&mut *self.tx)
-                    .await
-                    .map_err(db_err)?;
+                // Written with the transaction's other events at commit (or before a read of the
+                // log in this transaction): one multi-row insert instead of one per event.
+                self.events.push(crate::tx::PendingEvent::of(e)?);
                 Ok(())
             }
 
             async fn query_events(&mut self, q: &EventQuery) -> Result<Vec<LogEvent>, StoreError> {
+                self.flush_events().await?;
                 let mut sql = Sql::new("SELECT data FROM log_events WHERE 1=1");
                 if let Some(since) = q.since {
                     let p = sql.param(SqlParam::Int(to_millis(since)));
@@ -749,6 +781,7 @@ macro_rules! store_tx {
             }
 
             async fn get_event(&mut self, id: EventId) -> Result<Option<LogEvent>, StoreError> {
+                self.flush_events().await?;
                 let row: Option<EventRow> = sqlx::query_as("SELECT data FROM log_events WHERE uuid=$1")
                     .bind(id.to_string())
                     .fetch_optional(&mut *self.tx)
@@ -815,6 +848,38 @@ macro_rules! store_tx {
                 };
                 let r = q.execute(&mut *self.tx).await.map_err(db_err)?;
                 Ok(r.rows_affected() == 1)
+            }
+
+            async fn finish_jobs(&mut self, finished: &[(&Lease, &JobResult)], now: OffsetDateTime) -> Result<Vec<bool>, StoreError> {
+                let mut current = vec![false; finished.len()];
+                // Successes, the common case, a few dozen per statement; retries and failures
+                // carry their own columns and go one by one.
+                let done: Vec<usize> = (0..finished.len()).filter(|i| finished[*i].1 == &JobResult::Done).collect();
+                for chunk in done.chunks(50) {
+                    let mut sql = String::from("UPDATE jobs SET state='DONE', lease_owner=NULL, lease_until=NULL, updated=$1, finished=$1 WHERE state='RUNNING' AND (");
+                    for (n, _) in chunk.iter().enumerate() {
+                        if n > 0 {
+                            sql.push_str(" OR ");
+                        }
+                        sql.push_str(&format!("(id=${} AND lease_owner=${} AND attempts=${})", 3 * n + 2, 3 * n + 3, 3 * n + 4));
+                    }
+                    sql.push_str(") RETURNING id");
+                    let mut q = sqlx::query_as::<_, (String,)>(AssertSqlSafe(sql.as_str())).bind(to_millis(now));
+                    for i in chunk {
+                        let lease = finished[*i].0;
+                        q = q.bind(lease.job.to_string()).bind(&lease.owner).bind(lease.attempt);
+                    }
+                    let ids: std::collections::HashSet<String> = q.fetch_all(&mut *self.tx).await.map_err(db_err)?.into_iter().map(|r| r.0).collect();
+                    for i in chunk {
+                        current[*i] = ids.contains(&finished[*i].0.job.to_string());
+                    }
+                }
+                for (i, (lease, result)) in finished.iter().enumerate() {
+                    if *result != &JobResult::Done {
+                        current[i] = self.finish_job(lease, result, now).await?;
+                    }
+                }
+                Ok(current)
             }
 
             async fn count_jobs(&mut self, kind: Option<&str>) -> Result<JobCounts, StoreError> {
@@ -1070,26 +1135,36 @@ macro_rules! store_tx {
             }
 
             async fn list_logouts(&mut self, user: Option<UserId>, page: &Page) -> Result<Vec<ulo_core::logout::Logout>, StoreError> {
-                // Newest first: ids are time-ordered, so "after" a cursor means a smaller id.
+                // Newest first: ids are time-ordered, so "after" a cursor means a smaller id. One
+                // query for the page's headers and all their targets.
                 let after = page.after.clone().unwrap_or_else(|| "~".into());
                 let limit = i64::from(page.limit.max(1));
-                let rows: Vec<(String,)> = match user {
-                    Some(u) => sqlx::query_as("SELECT receipt FROM logouts WHERE user_id=$1 AND id < $2 ORDER BY id DESC LIMIT $3")
-                        .bind(u.to_string())
-                        .bind(after)
-                        .bind(limit)
-                        .fetch_all(&mut *self.tx)
-                        .await,
-                    None => sqlx::query_as("SELECT receipt FROM logouts WHERE id < $1 ORDER BY id DESC LIMIT $2")
-                        .bind(after)
-                        .bind(limit)
-                        .fetch_all(&mut *self.tx)
-                        .await,
+                let (filter, params) = match &user {
+                    Some(_) => ("user_id=$1 AND id < $2", 2),
+                    None => ("id < $1", 1),
+                };
+                let sql = format!(
+                    "SELECT l.id, l.receipt, t.target FROM (SELECT id, receipt FROM logouts WHERE {filter} ORDER BY id DESC LIMIT ${}) l \
+                     LEFT JOIN logout_targets t ON t.logout_id = l.id ORDER BY l.id DESC, t.position",
+                    params + 1
+                );
+                let mut q = sqlx::query_as::<_, (String, String, Option<String>)>(AssertSqlSafe(sql.as_str()));
+                if let Some(u) = user {
+                    q = q.bind(u.to_string());
                 }
-                .map_err(db_err)?;
-                let mut out = Vec::with_capacity(rows.len());
-                for r in rows {
-                    out.push(self.logout_with_targets(&r.0).await?);
+                let rows = q.bind(after).bind(limit).fetch_all(&mut *self.tx).await.map_err(db_err)?;
+                let mut out: Vec<ulo_core::logout::Logout> = Vec::new();
+                let mut current: Option<String> = None;
+                for (id, header, target) in rows {
+                    if current.as_deref() != Some(id.as_str()) {
+                        let mut logout = crate::tx::receipt_from_json(&header)?;
+                        logout.targets.clear();
+                        out.push(logout);
+                        current = Some(id);
+                    }
+                    if let (Some(t), Some(l)) = (target, out.last_mut()) {
+                        l.targets.push(serde_json::from_str(&t).map_err(|e| StoreError::Corrupt(format!("logout target: {e}")))?);
+                    }
                 }
                 Ok(out)
             }
@@ -1411,6 +1486,57 @@ pub(crate) fn receipt_from_json(
 ) -> Result<ulo_core::logout::Logout, ulo_core::store::StoreError> {
     serde_json::from_str(raw)
         .map_err(|e| ulo_core::store::StoreError::Corrupt(format!("logout receipt: {e}")))
+}
+
+/// A System Log event waiting for its transaction's commit.
+pub(crate) struct PendingEvent {
+    pub(crate) uuid: String,
+    pub(crate) published: i64,
+    pub(crate) event_type: String,
+    pub(crate) transaction_id: String,
+    pub(crate) search: String,
+    pub(crate) data: serde_json::Value,
+    size: usize,
+}
+
+impl PendingEvent {
+    /// The row an event is stored as.
+    pub(crate) fn of(
+        e: &ulo_core::log::LogEvent,
+    ) -> Result<PendingEvent, ulo_core::store::StoreError> {
+        let data = to_json(e)?;
+        let search = crate::rows::event_search_text(e);
+        let size = data.to_string().len() + search.len() + 128;
+        Ok(PendingEvent {
+            uuid: e.uuid.to_string(),
+            published: ulo_core::clock::to_millis(e.published),
+            event_type: e.event_type.clone(),
+            transaction_id: e.transaction.id.clone(),
+            search,
+            data,
+            size,
+        })
+    }
+}
+
+/// Events split into statements of at most ~12 KiB (see `ROWS_PER_INSERT`) and 50 rows.
+pub(crate) fn event_chunks(events: &[PendingEvent]) -> Vec<&[PendingEvent]> {
+    const BUDGET: usize = 12 * 1024;
+    let mut chunks = Vec::new();
+    let mut start = 0;
+    let mut bytes = 0;
+    for (i, e) in events.iter().enumerate() {
+        if i > start && (bytes + e.size > BUDGET || i - start == 50) {
+            chunks.push(&events[start..i]);
+            start = i;
+            bytes = 0;
+        }
+        bytes += e.size;
+    }
+    if start < events.len() {
+        chunks.push(&events[start..]);
+    }
+    chunks
 }
 
 /// `(…), (…)` for `rows` rows whose columns are `cols`: each `$` becomes the next numbered

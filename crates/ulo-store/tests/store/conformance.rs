@@ -413,7 +413,35 @@ on_every_backend!(tokens_roles_keys_settings, |store| Box::pin(async move {
             .map(|t| t.id),
         Some(tok.id)
     );
+    // Authentication reads the token, its owner and the owner's roles at once.
+    tx.grant_role(u.id, AdminRole::SuperAdmin, t0())
+        .await
+        .unwrap();
+    let (found, owner, roles) = tx
+        .find_api_token_owner(&tok.token_hash)
+        .await
+        .unwrap()
+        .expect("a live token is found with its owner");
+    assert_eq!((found.id, found.name.as_str()), (tok.id, tok.name.as_str()));
+    assert_eq!(found.token_prefix, tok.token_prefix);
+    assert_eq!(found.scopes, tok.scopes);
+    assert_eq!(owner.id, u.id);
+    assert_eq!(owner.profile.login, u.profile.login);
+    assert_eq!(roles, vec![AdminRole::ReadOnlyAdmin, AdminRole::SuperAdmin]);
+    assert!(
+        tx.find_api_token_owner("no such hash")
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert!(tx.revoke_api_token(tok.id, t0()).await.unwrap());
+    assert!(
+        tx.find_api_token_owner(&tok.token_hash)
+            .await
+            .unwrap()
+            .is_none(),
+        "revoked tokens do not authenticate"
+    );
     assert!(!tx.revoke_api_token(tok.id, t0()).await.unwrap());
     assert!(
         tx.find_api_token(&tok.token_hash).await.unwrap().is_none(),
@@ -677,6 +705,80 @@ on_every_backend!(job_queue_leases_fencing_and_retries, |store| Box::pin(
         let j = tx.get_job(job.id).await.unwrap().unwrap();
         assert_eq!(j.state, JobState::Dead);
         assert_eq!(tx.count_jobs(Some("webhook")).await.unwrap().dead, 1);
+    }
+));
+
+on_every_backend!(finishing_many_jobs_fences_each, |store| Box::pin(
+    async move {
+        // 120 jobs (more than one statement's worth), a third taken over by another worker.
+        let jobs: Vec<NewJob> = (0..120)
+            .map(|i| NewJob::new("webhook", json!({"i": i}), t0(), Duration::hours(1)))
+            .collect();
+        let mut tx = store.begin().await.unwrap();
+        tx.enqueue_jobs(&jobs).await.unwrap();
+        tx.commit().await.unwrap();
+        let claimed = store
+            .claim_jobs("w1", 200, t0(), t0() + Duration::seconds(30))
+            .await
+            .unwrap();
+        assert_eq!(claimed.len(), 120);
+        let later = t0() + Duration::seconds(31);
+        let mut tx = store.begin().await.unwrap();
+        let leases: Vec<Lease> = claimed
+            .iter()
+            .map(|j| Lease {
+                job: j.id,
+                owner: "w1".into(),
+                attempt: j.attempts,
+            })
+            .collect();
+        let results: Vec<JobResult> = (0..120)
+            .map(|i| match i % 4 {
+                3 => JobResult::Retry {
+                    at: later + Duration::seconds(5),
+                    error: "HTTP 503".into(),
+                },
+                _ => JobResult::Done,
+            })
+            .collect();
+        // Every third job's lease moved to w2 (a later attempt) before w1 records.
+        for j in claimed.iter().step_by(3) {
+            tx.finish_job(
+                &Lease {
+                    job: j.id,
+                    owner: "w1".into(),
+                    attempt: j.attempts,
+                },
+                &JobResult::Retry {
+                    at: t0(),
+                    error: "taken over".into(),
+                },
+                t0(),
+            )
+            .await
+            .unwrap();
+        }
+        tx.commit().await.unwrap();
+        let taken = store
+            .claim_jobs("w2", 200, t0() + Duration::seconds(1), later)
+            .await
+            .unwrap();
+        assert_eq!(taken.len(), 40);
+        let mut tx = store.begin().await.unwrap();
+        let pairs: Vec<(&Lease, &JobResult)> = leases.iter().zip(results.iter()).collect();
+        let current = tx.finish_jobs(&pairs, later).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut tx = store.read().await.unwrap();
+        for (i, (j, ok)) in claimed.iter().zip(current).enumerate() {
+            assert_eq!(ok, i % 3 != 0, "job {i}: fenced only when taken over");
+            let stored = tx.get_job(j.id).await.unwrap().unwrap();
+            let want = match (i % 3, i % 4) {
+                (0, _) => JobState::Running,
+                (_, 3) => JobState::Queued,
+                _ => JobState::Done,
+            };
+            assert_eq!(stored.state, want, "job {i}");
+        }
     }
 ));
 
