@@ -230,6 +230,16 @@ pub enum HookOutcome {
     Failed(String),
 }
 
+/// A verified Universal Logout request: who is logged out, and the token's `jti` (unique per
+/// request, so an app can correlate what it does with ulo's delivery).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogoutRequest {
+    /// The user.
+    pub subject: Subject,
+    /// The request token's `jti`.
+    pub jti: String,
+}
+
 /// Who an OIDC Back-Channel Logout token is about: at least one of the two is set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BackchannelLogout {
@@ -244,6 +254,12 @@ pub struct BackchannelLogout {
 pub trait LogoutHook: Send + Sync {
     /// Logs `subject` out of the app and reports the outcome.
     async fn logout(&self, subject: &Subject) -> HookOutcome;
+
+    /// Handles a verified Universal Logout request. The default calls [`LogoutHook::logout`]
+    /// with its subject; override it to see the request's `jti` too.
+    async fn logout_request(&self, request: &LogoutRequest) -> HookOutcome {
+        self.logout(&request.subject).await
+    }
 
     /// Handles a verified OIDC Back-Channel Logout token: ends the sessions of
     /// `logout.sub` (all of them) or of `logout.sid` (that ulo session), as the app can.
@@ -457,7 +473,11 @@ impl Receiver {
         self.inner
             .replay
             .insert(jti, exp, self.inner.config.clock.now_unix())?;
-        match self.inner.hook.logout(&subject).await {
+        let request = LogoutRequest {
+            subject: subject.clone(),
+            jti: jti.to_owned(),
+        };
+        match self.inner.hook.logout_request(&request).await {
             HookOutcome::Done => {
                 tracing::info!(?subject, jti, "universal logout done");
                 Ok(())
