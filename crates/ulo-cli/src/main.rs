@@ -1,6 +1,7 @@
 //! `ulo`: the Universal LogOut control plane, one binary with subcommands.
 
 mod config;
+mod vault;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -51,6 +52,12 @@ enum Command {
     Tokens {
         #[command(subcommand)]
         action: TokensAction,
+    },
+    /// The reference logout-enabled credential vault (a separate service talking to ulo by SCIM,
+    /// OIDC and Universal Logout), and its demo managed app.
+    Vault {
+        #[command(subcommand)]
+        action: vault::VaultAction,
     },
 }
 
@@ -137,7 +144,7 @@ fn options(c: &Config, key: MasterKey) -> Options {
     }
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -272,16 +279,24 @@ async fn tokens(c: Config, action: TokensAction) -> Result<()> {
 async fn main() -> Result<()> {
     let cli = Cli::parse();
     init_tracing();
+    let globals = vault::Globals {
+        listen: cli.listen.clone(),
+        data_dir: cli.data_dir.clone(),
+        database_url: cli.database_url.clone(),
+    };
     let overrides = Overrides {
         listen: cli.listen,
         data_dir: cli.data_dir,
         database_url: cli.database_url,
         issuer: cli.issuer,
     };
-    let c = Config::load(cli.config, overrides)?;
+    // The vault is its own service: it reads ULO_VAULT_* settings, not ulo's configuration.
+    let config = cli.config;
+    let load = move || Config::load(config, overrides);
     match cli.command {
-        Command::Serve => serve(c).await,
-        Command::Keys { action } => keys(c, action).await,
-        Command::Tokens { action } => tokens(c, action).await,
+        Command::Serve => serve(load()?).await,
+        Command::Keys { action } => keys(load()?, action).await,
+        Command::Tokens { action } => tokens(load()?, action).await,
+        Command::Vault { action } => vault::run(action, globals).await,
     }
 }
