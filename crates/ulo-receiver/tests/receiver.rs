@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 use ulo_jose::{GeneratedKey, KeyAlg, KeyRing, SigningKey, generate_key, typ};
 use ulo_receiver::{
-    BACKCHANNEL_LOGOUT_EVENT, BackchannelLogout, Clock, HookOutcome, LogoutHook, ReceiverConfig,
-    Subject, parse_subject, router,
+    BACKCHANNEL_LOGOUT_EVENT, BackchannelLogout, Clock, HookOutcome, LogoutHook, LogoutRequest,
+    ReceiverConfig, Subject, parse_subject, router,
 };
 
 const ISSUER: &str = "https://ulo.example.test";
@@ -837,4 +837,57 @@ async fn backchannel_route_is_absent_unless_configured() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}
+
+/// Records the verified requests, `jti` included.
+struct RequestHook(Arc<Mutex<Vec<LogoutRequest>>>);
+
+#[async_trait::async_trait]
+impl LogoutHook for RequestHook {
+    async fn logout(&self, _subject: &Subject) -> HookOutcome {
+        HookOutcome::Failed("logout_request is overridden; this is never called".into())
+    }
+
+    async fn logout_request(&self, request: &LogoutRequest) -> HookOutcome {
+        self.0.lock().unwrap().push(request.clone());
+        HookOutcome::Done
+    }
+}
+
+#[tokio::test]
+async fn the_hook_can_see_the_request_jti() {
+    let key = generate_key(KeyAlg::ES256).unwrap();
+    let ring = ring_of(&key);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let config = ReceiverConfig::new(ISSUER, AUDIENCE, CLIENT_ID, "http://127.0.0.1:9/keys")
+        .with_static_jwks(ring.jwks())
+        .with_clock(Clock::fixed(NOW));
+    let app = router(config, RequestHook(seen.clone()));
+    let token = ring
+        .sign(
+            KeyAlg::ES256,
+            typ::GLOBAL_TOKEN_REVOCATION,
+            &claims("jti-77"),
+        )
+        .unwrap();
+    let response = app
+        .oneshot(
+            Request::post("/global-logout")
+                .header(header::CONTENT_TYPE, "application/json")
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .body(Body::from(email_body().to_string()))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec![LogoutRequest {
+            subject: Subject::Email {
+                email: "ada@example.test".into()
+            },
+            jti: "jti-77".into(),
+        }]
+    );
 }
