@@ -23,6 +23,7 @@ pub mod model;
 pub mod oidc;
 pub mod password;
 pub mod people;
+pub mod replay;
 pub mod scim;
 pub mod seal;
 pub mod secret;

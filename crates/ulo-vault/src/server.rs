@@ -19,6 +19,7 @@ use crate::connector::ConnectorClient;
 use crate::error::VaultError;
 use crate::jobs::Worker;
 use crate::oidc::RelyingParty;
+use crate::replay::SeenJtis;
 use crate::seal::Sealer;
 use crate::vault::{RetryPolicy, Settings, Vault};
 use crate::{api, logout, scim, store, web};
@@ -175,8 +176,11 @@ pub async fn start(
     .with_clock(ulo_receiver::Clock::from_fn(move || {
         clock.now().unix_timestamp()
     }));
-    let receiver =
-        Receiver::with_shared_hook(receiver_config, Arc::new(logout::Hook(vault.clone())));
+    let receiver = Receiver::with_replay_store(
+        receiver_config,
+        Arc::new(logout::Hook(vault.clone())),
+        Arc::new(SeenJtis::new(vault.store.clone())),
+    );
 
     let app = Router::new()
         .merge(api::router())

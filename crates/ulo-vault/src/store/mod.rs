@@ -154,6 +154,17 @@ pub trait Tx: Send {
         limit: i64,
     ) -> Result<Vec<AuditEvent>, StoreError>;
 
+    /// Remembers the `jti` of an accepted logout request until `expires`: true the first time,
+    /// false while an unexpired record of it exists (an expired one is replaced).
+    async fn remember_jti(
+        &mut self,
+        jti: &str,
+        expires: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    /// Forgets the `jti`s that expired by `now`; answers how many.
+    async fn purge_jtis(&mut self, now: OffsetDateTime) -> Result<u64, StoreError>;
+
     /// Queues a job.
     async fn enqueue(&mut self, j: &Job) -> Result<(), StoreError>;
     /// The queued or running job of `kind` for `subject`, if any.

@@ -450,6 +450,28 @@ macro_rules! vault_tx {
                 all(rows)
             }
 
+            async fn remember_jti(&mut self, jti: &str, expires: OffsetDateTime, now: OffsetDateTime) -> Result<bool, StoreError> {
+                // One statement, so the primary key decides between concurrent deliveries; an
+                // expired record is taken over as if it were absent.
+                let r = sqlx::query("INSERT INTO seen_jtis (jti, expires) VALUES ($1,$2) ON CONFLICT (jti) DO UPDATE SET expires=excluded.expires WHERE seen_jtis.expires <= $3")
+                    .bind(jti)
+                    .bind(to_millis(expires))
+                    .bind(to_millis(now))
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(db_err)?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn purge_jtis(&mut self, now: OffsetDateTime) -> Result<u64, StoreError> {
+                let r = sqlx::query("DELETE FROM seen_jtis WHERE expires <= $1")
+                    .bind(to_millis(now))
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(db_err)?;
+                Ok(r.rows_affected())
+            }
+
             async fn enqueue(&mut self, j: &Job) -> Result<(), StoreError> {
                 sqlx::query("INSERT INTO jobs (id, kind, subject, payload, state, attempts, run_at, deadline, last_error, created, updated) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$10)")
                     .bind(&j.id)

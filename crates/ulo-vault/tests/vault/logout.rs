@@ -112,6 +112,59 @@ async fn forged_expired_replayed_and_misaddressed_requests_are_refused() {
 }
 
 #[tokio::test]
+async fn a_request_accepted_before_a_restart_is_refused_as_a_replay_after_it() {
+    for backend in ulo_testkit::backends() {
+        let h = Harness::start(backend).await;
+        let uid = h.ulo_person("ren@example.com", "Ren").await;
+        h.assign(&uid).await;
+        let vault_id = h.wait_provisioned(&uid).await;
+        let keys = ulo_keys(&h);
+        let now = SystemClock.now().unix_timestamp();
+        let sign = |c: &Value| {
+            keys.sign(KeyAlg::ES256, typ::GLOBAL_TOKEN_REVOCATION, c)
+                .unwrap()
+        };
+        let captured = sign(&claims(&h, "captured-1", now));
+        let (status, body) = send(&h, &captured, &vault_id).await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+
+        // A fresh vault process on the same database: nothing in memory remembers the jti.
+        let h = h.restart_vault().await;
+        let (status, body) = send(&h, &captured, &vault_id).await;
+        assert_eq!(
+            status,
+            StatusCode::UNAUTHORIZED,
+            "replayed after restart: {body}"
+        );
+        assert!(
+            body["error_description"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("already used"),
+            "{body}"
+        );
+        let done = h.audit("jti eq \"captured-1\"").await;
+        assert_eq!(done.len(), 1, "the logout ran once: {done:#?}");
+        let refused = h.audit("type eq \"universal_logout.reject\"").await;
+        assert_eq!(refused.len(), 1, "{refused:#?}");
+        assert_eq!(refused[0]["detail"]["httpStatus"], 401);
+
+        // Two deliveries of one request at once: the jti's primary key lets exactly one in.
+        let twice = sign(&claims(&h, "concurrent-1", now));
+        let (a, b) = tokio::join!(send(&h, &twice, &vault_id), send(&h, &twice, &vault_id));
+        let mut statuses = [a.0, b.0];
+        statuses.sort();
+        assert_eq!(
+            statuses,
+            [StatusCode::NO_CONTENT, StatusCode::UNAUTHORIZED],
+            "{a:?} {b:?}"
+        );
+        assert_eq!(h.audit("jti eq \"concurrent-1\"").await.len(), 1);
+        h.stop().await;
+    }
+}
+
+#[tokio::test]
 async fn a_person_not_created_by_scim_is_404_and_ulo_records_the_failure() {
     for backend in ulo_testkit::backends() {
         let h = Harness::start(backend).await;

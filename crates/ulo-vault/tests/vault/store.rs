@@ -156,3 +156,45 @@ async fn the_store_behaves_the_same_on_every_backend() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn logout_request_jtis_are_remembered_once_until_they_expire_on_every_backend() {
+    for backend in ulo_testkit::backends() {
+        let db = VaultDb::new(backend).await;
+        let s = store::open(&db.url).await.expect("open");
+        let now = SystemClock.now();
+        let minute = Duration::from_secs(60);
+        let mut tx = s.begin().await.unwrap();
+        assert!(tx.remember_jti("j1", now + minute, now).await.unwrap());
+        assert!(!tx.remember_jti("j1", now + minute, now).await.unwrap());
+        assert!(tx.remember_jti("j2", now + minute * 2, now).await.unwrap());
+        tx.commit().await.unwrap();
+
+        // Another connection (another vault process) sees the committed jti.
+        let other = store::open(&db.url).await.expect("open again");
+        let mut tx = other.begin().await.unwrap();
+        assert!(!tx.remember_jti("j1", now + minute, now).await.unwrap());
+        // Once expired, a record no longer counts and is taken over.
+        let later = now + minute;
+        assert!(
+            tx.remember_jti("j1", later + minute * 5, later)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !tx.remember_jti("j1", later + minute * 5, later)
+                .await
+                .unwrap()
+        );
+        tx.commit().await.unwrap();
+
+        // The purge forgets only expired jtis.
+        let mut tx = s.begin().await.unwrap();
+        assert_eq!(tx.purge_jtis(now + minute).await.unwrap(), 0);
+        assert_eq!(tx.purge_jtis(now + minute * 2).await.unwrap(), 1, "j2");
+        assert!(!tx.remember_jti("j1", now, now + minute * 2).await.unwrap());
+        assert!(tx.remember_jti("j2", now, now + minute * 2).await.unwrap());
+        tx.commit().await.unwrap();
+        db.cleanup().await;
+    }
+}

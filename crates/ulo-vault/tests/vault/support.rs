@@ -108,6 +108,30 @@ pub async fn register_vault(ulo: &TestServer, vault_url: &str) -> UloApp {
     }
 }
 
+/// The vault's options for a test: ulo as its identity provider, quick retries and polling.
+fn vault_options(
+    ulo: &TestServer,
+    ulo_app: &UloApp,
+    db: &VaultDb,
+    master_key: &ulo_jose::MasterKey,
+    adjust: fn(&mut Options),
+) -> Options {
+    let mut opts = Options::new(
+        db.url.clone(),
+        ulo.url.clone(),
+        ulo_app.client_id.clone(),
+        ulo_app.client_secret.clone(),
+        ADMIN_TOKEN,
+        SCIM_TOKEN,
+        master_key.clone(),
+        Arc::new(SystemClock),
+    );
+    opts.retry = quick_retries();
+    opts.poll = Duration::from_millis(100);
+    adjust(&mut opts);
+    opts
+}
+
 /// A vault for a test: ulo knows it, it knows ulo.
 pub struct Harness {
     pub ulo: TestServer,
@@ -115,6 +139,8 @@ pub struct Harness {
     pub vault: Running,
     pub db: VaultDb,
     pub http: reqwest::Client,
+    master_key: ulo_jose::MasterKey,
+    adjust: fn(&mut Options),
 }
 
 impl Harness {
@@ -124,7 +150,7 @@ impl Harness {
     }
 
     /// Like [`Harness::start`], adjusting the vault's options.
-    pub async fn start_with(backend: Backend, adjust: impl FnOnce(&mut Options)) -> Harness {
+    pub async fn start_with(backend: Backend, adjust: fn(&mut Options)) -> Harness {
         let ulo = TestServer::start(backend).await.expect("ulo starts");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -132,19 +158,8 @@ impl Harness {
         let vault_url = format!("http://{}", listener.local_addr().expect("address"));
         let ulo_app = register_vault(&ulo, &vault_url).await;
         let db = VaultDb::new(backend).await;
-        let mut opts = Options::new(
-            db.url.clone(),
-            ulo.url.clone(),
-            ulo_app.client_id.clone(),
-            ulo_app.client_secret.clone(),
-            ADMIN_TOKEN,
-            SCIM_TOKEN,
-            ulo_jose::MasterKey::generate(),
-            Arc::new(SystemClock),
-        );
-        opts.retry = quick_retries();
-        opts.poll = Duration::from_millis(100);
-        adjust(&mut opts);
+        let master_key = ulo_jose::MasterKey::generate();
+        let opts = vault_options(&ulo, &ulo_app, &db, &master_key, adjust);
         let vault = ulo_vault::start(opts, listener)
             .await
             .expect("vault starts");
@@ -154,6 +169,40 @@ impl Harness {
             vault,
             db,
             http: reqwest::Client::new(),
+            master_key,
+            adjust,
+        }
+    }
+
+    /// Stops the vault and starts a new one at the same address on the same database, as a
+    /// restart of the vault process does.
+    pub async fn restart_vault(self) -> Harness {
+        let Harness {
+            ulo,
+            ulo_app,
+            vault,
+            db,
+            http,
+            master_key,
+            adjust,
+        } = self;
+        let addr = vault.addr;
+        vault.stop().await;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .expect("rebind the vault's address");
+        let opts = vault_options(&ulo, &ulo_app, &db, &master_key, adjust);
+        let vault = ulo_vault::start(opts, listener)
+            .await
+            .expect("the vault restarts");
+        Harness {
+            ulo,
+            ulo_app,
+            vault,
+            db,
+            http,
+            master_key,
+            adjust,
         }
     }
 
