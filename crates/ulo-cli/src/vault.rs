@@ -16,22 +16,28 @@ pub enum VaultAction {
     /// Run the vault: SCIM, sign-in through ulo, admin and person API, Universal Logout, rotation.
     ///
     /// SCIM at /scim/v2, sign-in through ulo at /login, admin and person API at /api,
-    /// Universal Logout at POST /global-token-revocation, and the rotation worker.
-    /// --listen (ULO_VAULT_LISTEN) [default: 127.0.0.1:8300], --data-dir (ULO_VAULT_DATA_DIR)
-    /// [default: ./ulo-vault-data], --database-url (ULO_VAULT_DATABASE_URL) [default: SQLite in
-    /// the data dir]. Tokens come from ULO_VAULT_ADMIN_TOKEN and ULO_VAULT_SCIM_TOKEN; the master
-    /// key from ULO_VAULT_MASTER_KEY or <data dir>/vault-master.key (created, mode 0600).
+    /// Universal Logout at POST /global-token-revocation, and the rotation worker. The master
+    /// key comes from ULO_VAULT_MASTER_KEY (base64) or <data dir>/vault-master.key (created,
+    /// mode 0600).
     Serve(ServeArgs),
     /// Run the demo managed app whose passwords the vault rotates.
     ///
     /// A password sign-in (POST /login, GET /me) and the vault's connector at POST /connector.
-    /// --listen (ULO_VAULT_DEMO_LISTEN) [default: 127.0.0.1:8400].
     DemoApp(DemoArgs),
 }
 
 /// `ulo vault serve`.
 #[derive(Args)]
 pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "ULO_VAULT_LISTEN", default_value = "127.0.0.1:8300")]
+    listen: String,
+    /// Data directory for SQLite and the generated master key.
+    #[arg(long, env = "ULO_VAULT_DATA_DIR", default_value = "./ulo-vault-data")]
+    data_dir: PathBuf,
+    /// sqlite://PATH or postgres://USER@HOST/DB [default: sqlite://<data dir>/vault.db].
+    #[arg(long, env = "ULO_VAULT_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
     /// ulo's issuer URL.
     #[arg(long, env = "ULO_VAULT_IDP_ISSUER")]
     idp_issuer: String,
@@ -58,6 +64,9 @@ pub struct ServeArgs {
 /// `ulo vault demo-app`.
 #[derive(Args)]
 pub struct DemoArgs {
+    /// Address to listen on.
+    #[arg(long, env = "ULO_VAULT_DEMO_LISTEN", default_value = "127.0.0.1:8400")]
+    listen: String,
     /// The secret the vault signs connector requests with (at least 16 characters).
     #[arg(long, env = "ULO_VAULT_DEMO_CONNECTOR_SECRET", hide_env_values = true)]
     connector_secret: String,
@@ -66,37 +75,20 @@ pub struct DemoArgs {
     accounts: Vec<String>,
 }
 
-/// The global flags `ulo vault` shares with `ulo serve`.
-pub struct Globals {
-    /// `--listen`.
-    pub listen: Option<String>,
-    /// `--data-dir`.
-    pub data_dir: Option<PathBuf>,
-    /// `--database-url`.
-    pub database_url: Option<String>,
-}
-
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
 /// Runs `ulo vault …`.
-pub async fn run(action: VaultAction, g: Globals) -> Result<()> {
+pub async fn run(action: VaultAction) -> Result<()> {
     match action {
-        VaultAction::Serve(a) => serve(a, g).await,
-        VaultAction::DemoApp(a) => demo_app(a, g).await,
+        VaultAction::Serve(a) => serve(a).await,
+        VaultAction::DemoApp(a) => demo_app(a).await,
     }
 }
 
-async fn serve(a: ServeArgs, g: Globals) -> Result<()> {
-    let listen = g
-        .listen
-        .or_else(|| env("ULO_VAULT_LISTEN"))
-        .unwrap_or_else(|| "127.0.0.1:8300".into());
-    let data_dir = g
-        .data_dir
-        .or_else(|| env("ULO_VAULT_DATA_DIR").map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from("./ulo-vault-data"));
+async fn serve(a: ServeArgs) -> Result<()> {
+    let (listen, data_dir) = (a.listen, a.data_dir);
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("creating data directory {}", data_dir.display()))?;
     #[cfg(unix)]
@@ -104,9 +96,9 @@ async fn serve(a: ServeArgs, g: Globals) -> Result<()> {
         use std::os::unix::fs::PermissionsExt;
         let _ = std::fs::set_permissions(&data_dir, std::fs::Permissions::from_mode(0o700));
     }
-    let database_url = g
+    let database_url = a
         .database_url
-        .or_else(|| env("ULO_VAULT_DATABASE_URL"))
+        .filter(|u| !u.is_empty())
         .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", data_dir.join("vault.db").display()));
     let key = match env("ULO_VAULT_MASTER_KEY") {
         Some(k) => MasterKey::from_base64(&k).context("ULO_VAULT_MASTER_KEY")?,
@@ -156,7 +148,7 @@ async fn serve(a: ServeArgs, g: Globals) -> Result<()> {
     Ok(())
 }
 
-async fn demo_app(a: DemoArgs, g: Globals) -> Result<()> {
+async fn demo_app(a: DemoArgs) -> Result<()> {
     if a.connector_secret.len() < ulo_vault::accounts::MIN_CONNECTOR_SECRET {
         bail!(
             "--connector-secret must be at least {} characters",
@@ -173,10 +165,7 @@ async fn demo_app(a: DemoArgs, g: Globals) -> Result<()> {
         };
         accounts.push((user.to_string(), password.to_string()));
     }
-    let listen = g
-        .listen
-        .or_else(|| env("ULO_VAULT_DEMO_LISTEN"))
-        .unwrap_or_else(|| "127.0.0.1:8400".into());
+    let listen = a.listen;
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
         .with_context(|| format!("listening on {listen}"))?;
