@@ -128,6 +128,7 @@ impl Config {
             if k.starts_with("ULO_")
                 && !KNOWN_ENV.contains(&k.as_str())
                 && !k.starts_with("ULO_TEST_")
+                && !k.starts_with("ULO_VAULT_")
             {
                 eprintln!("warning: unknown environment variable {k} is ignored");
             }
@@ -142,7 +143,7 @@ impl Config {
         }
         let env = Env::prefixed("ULO_")
             .ignore(&["CONFIG", "LOG"])
-            .filter(|k| !k.as_str().starts_with("test_"));
+            .filter(|k| !k.as_str().starts_with("test_") && !k.as_str().starts_with("vault_"));
         fig = fig.merge(env).merge(Serialized::globals(overrides));
         let mut c: Config = fig.extract().context("reading configuration")?;
         if c.bootstrap_token.is_none()

@@ -1,12 +1,13 @@
 //! `ulo`: the Universal LogOut control plane, one binary with subcommands.
 
 mod config;
+mod vault;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use config::{Config, Overrides};
 use ulo_core::app::OutboundPolicy;
 use ulo_core::context::Context as ActionContext;
@@ -19,6 +20,17 @@ use ulo_server::sealer::MasterKeySealer;
 #[derive(Parser)]
 #[command(name = "ulo", version, about, long_about = None)]
 struct Cli {
+    /// ulo's flags given before the subcommand (`ulo --data-dir D keys list`), still accepted.
+    #[command(flatten)]
+    before: FlagsBeforeCommand,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// ulo's settings on the command line (`ulo serve`, `ulo keys`, `ulo tokens`); each overrides
+/// its `ULO_*` variable and the file. `ulo vault` has its own flags and defaults.
+#[derive(Args, Clone, Default)]
+struct UloFlags {
     /// TOML configuration file (also ULO_CONFIG).
     #[arg(long, global = true)]
     config: Option<PathBuf>,
@@ -34,23 +46,90 @@ struct Cli {
     /// Public base URL (ULO_ISSUER) [default: http://LISTEN].
     #[arg(long, global = true)]
     issuer: Option<String>,
-    #[command(subcommand)]
-    command: Command,
+}
+
+/// [`UloFlags`] in their old place, before the subcommand: hidden, and not global, so that
+/// `ulo vault serve --listen` is the vault's own flag.
+#[derive(Args, Default)]
+struct FlagsBeforeCommand {
+    #[arg(long = "config", id = "before_config", hide = true)]
+    config: Option<PathBuf>,
+    #[arg(long = "listen", id = "before_listen", hide = true)]
+    listen: Option<String>,
+    #[arg(long = "data-dir", id = "before_data_dir", hide = true)]
+    data_dir: Option<PathBuf>,
+    #[arg(long = "database-url", id = "before_database_url", hide = true)]
+    database_url: Option<String>,
+    #[arg(long = "issuer", id = "before_issuer", hide = true)]
+    issuer: Option<String>,
+}
+
+impl FlagsBeforeCommand {
+    /// The names of the flags given.
+    fn given(&self) -> Vec<&'static str> {
+        [
+            ("--config", self.config.is_some()),
+            ("--listen", self.listen.is_some()),
+            ("--data-dir", self.data_dir.is_some()),
+            ("--database-url", self.database_url.is_some()),
+            ("--issuer", self.issuer.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, given)| given.then_some(name))
+        .collect()
+    }
+}
+
+impl UloFlags {
+    /// These flags, each falling back to the one given before the subcommand.
+    fn or(self, before: FlagsBeforeCommand) -> UloFlags {
+        UloFlags {
+            config: self.config.or(before.config),
+            listen: self.listen.or(before.listen),
+            data_dir: self.data_dir.or(before.data_dir),
+            database_url: self.database_url.or(before.database_url),
+            issuer: self.issuer.or(before.issuer),
+        }
+    }
+
+    /// Loads ulo's configuration with these flags on top.
+    fn load(self) -> Result<Config> {
+        let overrides = Overrides {
+            listen: self.listen,
+            data_dir: self.data_dir,
+            database_url: self.database_url,
+            issuer: self.issuer,
+        };
+        Config::load(self.config, overrides)
+    }
 }
 
 #[derive(Subcommand)]
 enum Command {
     /// Run the control plane: admin API, sign-in and OIDC provider, SCIM, Universal Logout and Shared Signals, System Log, job worker.
-    Serve,
+    Serve {
+        #[command(flatten)]
+        flags: UloFlags,
+    },
     /// Manage signing keys.
     Keys {
+        #[command(flatten)]
+        flags: UloFlags,
         #[command(subcommand)]
         action: KeysAction,
     },
     /// Manage admin API tokens (operator access to the store; use when no admin token is at hand).
     Tokens {
+        #[command(flatten)]
+        flags: UloFlags,
         #[command(subcommand)]
         action: TokensAction,
+    },
+    /// The reference logout-enabled credential vault (a separate service talking to ulo by SCIM,
+    /// OIDC and Universal Logout), and its demo managed app.
+    Vault {
+        #[command(subcommand)]
+        action: vault::VaultAction,
     },
 }
 
@@ -137,7 +216,7 @@ fn options(c: &Config, key: MasterKey) -> Options {
     }
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -272,16 +351,21 @@ async fn tokens(c: Config, action: TokensAction) -> Result<()> {
 async fn main() -> Result<()> {
     let cli = Cli::parse();
     init_tracing();
-    let overrides = Overrides {
-        listen: cli.listen,
-        data_dir: cli.data_dir,
-        database_url: cli.database_url,
-        issuer: cli.issuer,
-    };
-    let c = Config::load(cli.config, overrides)?;
+    let before = cli.before;
     match cli.command {
-        Command::Serve => serve(c).await,
-        Command::Keys { action } => keys(c, action).await,
-        Command::Tokens { action } => tokens(c, action).await,
+        Command::Serve { flags } => serve(flags.or(before).load()?).await,
+        Command::Keys { flags, action } => keys(flags.or(before).load()?, action).await,
+        Command::Tokens { flags, action } => tokens(flags.or(before).load()?, action).await,
+        Command::Vault { action } => {
+            // The vault is its own service with its own settings; ulo's do not apply to it.
+            let given = before.given();
+            if !given.is_empty() {
+                anyhow::bail!(
+                    "{} before `vault` would be ulo's setting, not the vault's: put the vault's flags after the subcommand, e.g. `ulo vault serve --listen ADDR --data-dir DIR` (see `ulo vault serve --help`)",
+                    given.join(", ")
+                );
+            }
+            vault::run(action).await
+        }
     }
 }

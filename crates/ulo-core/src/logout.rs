@@ -9,7 +9,9 @@ mod deliver;
 mod start;
 pub mod upstream;
 
-pub use deliver::{Delivery, DeliveryOutcome, DeliverySubject, record_deliveries, record_delivery};
+pub use deliver::{
+    Delivery, DeliveryOutcome, DeliverySubject, gtr_jti, record_deliveries, record_delivery,
+};
 pub use start::{get_logout, list_logouts, parse_app_ids, preview, start, start_in};
 
 use serde::{Deserialize, Serialize};

@@ -192,7 +192,7 @@ impl LogoutDelivery {
                     endpoint,
                     &self.subject(d),
                     now.unix_timestamp(),
-                    &jti(0),
+                    &ulo_core::logout::gtr_jti(job.id, job.attempts),
                 ) {
                     Ok(req) => self.post(req, &job.id.to_string()).await,
                     Err(e) => retry_signing(e),

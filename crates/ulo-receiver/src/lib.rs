@@ -19,10 +19,12 @@
 //! | 403 | valid token whose `sub` is not this app's client id |
 //! | 404 | the hook does not know the user |
 //! | 422 | the hook could not log the user out |
-//! | 503 | ulo's JWKS could not be fetched, or the replay cache is full |
+//! | 503 | ulo's JWKS could not be fetched, or the replay store is full or unavailable |
 //!
 //! A replayed `jti` is answered 401 `invalid_token`: a replayed token is no longer a
-//! valid credential. Errors are JSON `{"error": ..., "error_description": ...}`; 401
+//! valid credential. `jti`s are remembered until the token's `exp` plus the leeway, by
+//! default in memory; an app that restarts or runs several processes should share a
+//! [`ReplayStore`] ([`Receiver::with_replay_store`]). Errors are JSON `{"error": ..., "error_description": ...}`; 401
 //! answers also carry `WWW-Authenticate: Bearer error="invalid_token"`.
 //!
 //! # OIDC Back-Channel Logout
@@ -41,7 +43,7 @@
 //! |---|---|
 //! | 200 | the hook ended the sessions, or knows none to end (`Cache-Control: no-store`) |
 //! | 400 | `invalid_request`: any invalid request or logout token (including a replayed `jti`), or the hook failed |
-//! | 503 | ulo's JWKS could not be fetched, or the replay cache is full |
+//! | 503 | ulo's JWKS could not be fetched, or the replay store is full or unavailable |
 //!
 //! # Example
 //!
@@ -149,7 +151,8 @@ pub struct ReceiverConfig {
     pub jwks_fetch_timeout: Duration,
     /// A fixed JWKS to use instead of fetching `jwks_uri` (tests, pinned keys).
     pub static_jwks: Option<Value>,
-    /// Maximum number of unexpired `jti`s remembered; when full, new requests get 503.
+    /// Maximum number of unexpired `jti`s the default in-memory [`ReplayStore`] remembers;
+    /// when full, new requests get 503.
     pub replay_cache_capacity: usize,
     /// The clock used for token time checks and replay-cache expiry.
     pub clock: Clock,
@@ -230,6 +233,16 @@ pub enum HookOutcome {
     Failed(String),
 }
 
+/// A verified Universal Logout request: who is logged out, and the token's `jti` (unique per
+/// request, so an app can correlate what it does with ulo's delivery).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogoutRequest {
+    /// The user.
+    pub subject: Subject,
+    /// The request token's `jti`.
+    pub jti: String,
+}
+
 /// Who an OIDC Back-Channel Logout token is about: at least one of the two is set.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BackchannelLogout {
@@ -244,6 +257,12 @@ pub struct BackchannelLogout {
 pub trait LogoutHook: Send + Sync {
     /// Logs `subject` out of the app and reports the outcome.
     async fn logout(&self, subject: &Subject) -> HookOutcome;
+
+    /// Handles a verified Universal Logout request. The default calls [`LogoutHook::logout`]
+    /// with its subject; override it to see the request's `jti` too.
+    async fn logout_request(&self, request: &LogoutRequest) -> HookOutcome {
+        self.logout(&request.subject).await
+    }
 
     /// Handles a verified OIDC Back-Channel Logout token: ends the sessions of
     /// `logout.sub` (all of them) or of `logout.sid` (that ulo session), as the app can.
@@ -346,30 +365,59 @@ struct JwksState {
     last_fetch: Option<tokio::time::Instant>,
 }
 
-/// Remembers `jti`s until their `exp` so a token is accepted once.
-struct ReplayCache {
+/// A [`ReplayStore`] could not record a `jti` (answered 503: accepting the request then could
+/// let a replay through).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct ReplayStoreError(pub String);
+
+/// Where a receiver remembers the `jti`s it accepted, so that each token is accepted once.
+///
+/// The default, [`MemoryReplayStore`], forgets everything when the process ends: an app that
+/// restarts, or runs several processes behind one endpoint, should use a store they share
+/// (a database table whose primary key is the `jti`), or a request captured within its
+/// lifetime could be accepted again.
+#[async_trait::async_trait]
+pub trait ReplayStore: Send + Sync {
+    /// Records `jti` until `expires` (Unix seconds); `now` is the receiver's clock. Answers
+    /// `true` the first time, `false` when `jti` is already remembered and not yet expired.
+    /// Of two concurrent calls with the same `jti`, at most one may answer `true`.
+    async fn remember(&self, jti: &str, expires: i64, now: i64) -> Result<bool, ReplayStoreError>;
+}
+
+/// The in-memory [`ReplayStore`]: at most `capacity` unexpired `jti`s, in this process only.
+#[derive(Debug)]
+pub struct MemoryReplayStore {
     seen: Mutex<HashMap<String, i64>>,
     capacity: usize,
 }
 
-impl ReplayCache {
-    /// Records `jti`; `Err` if already seen (replay) or the cache is full.
-    fn insert(&self, jti: &str, exp: i64, now: i64) -> Result<(), ReceiverError> {
+impl MemoryReplayStore {
+    /// A store remembering at most `capacity` (at least 1) unexpired `jti`s.
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            seen: Mutex::new(HashMap::new()),
+            capacity: capacity.max(1),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl ReplayStore for MemoryReplayStore {
+    async fn remember(&self, jti: &str, expires: i64, now: i64) -> Result<bool, ReplayStoreError> {
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         if seen.get(jti).is_some_and(|&e| e > now) {
-            return Err(ReceiverError::InvalidToken(
-                "token jti was already used".into(),
-            ));
+            return Ok(false);
         }
         if seen.len() >= self.capacity {
             seen.retain(|_, e| *e > now);
         }
         if seen.len() >= self.capacity {
             // Evicting a live entry would allow a replay, so refuse instead.
-            return Err(ReceiverError::Unavailable("replay cache is full".into()));
+            return Err(ReplayStoreError("replay cache is full".into()));
         }
-        seen.insert(jti.to_owned(), exp);
-        Ok(())
+        seen.insert(jti.to_owned(), expires);
+        Ok(true)
     }
 }
 
@@ -383,7 +431,7 @@ struct Inner {
     config: ReceiverConfig,
     hook: Arc<dyn LogoutHook>,
     jwks: JwksCache,
-    replay: ReplayCache,
+    replay: Arc<dyn ReplayStore>,
 }
 
 impl fmt::Debug for Receiver {
@@ -402,15 +450,22 @@ impl Receiver {
 
     /// Like [`Receiver::new`] with an already shared hook.
     pub fn with_shared_hook(config: ReceiverConfig, hook: Arc<dyn LogoutHook>) -> Self {
+        let replay = Arc::new(MemoryReplayStore::new(config.replay_cache_capacity));
+        Self::with_replay_store(config, hook, replay)
+    }
+
+    /// Like [`Receiver::with_shared_hook`], remembering `jti`s in `replay` instead of in memory
+    /// (then [`ReceiverConfig::replay_cache_capacity`] is not used).
+    pub fn with_replay_store(
+        config: ReceiverConfig,
+        hook: Arc<dyn LogoutHook>,
+        replay: Arc<dyn ReplayStore>,
+    ) -> Self {
         let http = reqwest::Client::builder()
             .timeout(config.jwks_fetch_timeout)
             .build()
             .unwrap_or_default();
         let doc = config.static_jwks.clone().map(Arc::new);
-        let replay = ReplayCache {
-            seen: Mutex::new(HashMap::new()),
-            capacity: config.replay_cache_capacity.max(1),
-        };
         Self {
             inner: Arc::new(Inner {
                 config,
@@ -454,10 +509,12 @@ impl Receiver {
             .get("exp")
             .and_then(Value::as_i64)
             .unwrap_or_default();
-        self.inner
-            .replay
-            .insert(jti, exp, self.inner.config.clock.now_unix())?;
-        match self.inner.hook.logout(&subject).await {
+        self.remember(jti, exp).await?;
+        let request = LogoutRequest {
+            subject: subject.clone(),
+            jti: jti.to_owned(),
+        };
+        match self.inner.hook.logout_request(&request).await {
             HookOutcome::Done => {
                 tracing::info!(?subject, jti, "universal logout done");
                 Ok(())
@@ -494,9 +551,7 @@ impl Receiver {
             .get("exp")
             .and_then(Value::as_i64)
             .unwrap_or_default();
-        self.inner
-            .replay
-            .insert(jti, exp, config.clock.now_unix())?;
+        self.remember(jti, exp).await?;
         match self.inner.hook.backchannel_logout(&logout).await {
             HookOutcome::Done => {
                 tracing::info!(?logout, jti, "back-channel logout done");
@@ -510,6 +565,26 @@ impl Receiver {
                 tracing::warn!(?logout, jti, %why, "back-channel logout failed");
                 Err(ReceiverError::LogoutFailed(why))
             }
+        }
+    }
+
+    /// Records the verified token's `jti`; a replay is 401, a failing store 503.
+    async fn remember(&self, jti: &str, exp: i64) -> Result<(), ReceiverError> {
+        let config = &self.inner.config;
+        // The token stays acceptable until `exp` plus the leeway, so its jti is kept as long.
+        let leeway = i64::try_from(config.leeway.as_secs()).unwrap_or(i64::MAX);
+        let expires = exp.saturating_add(leeway);
+        match self
+            .inner
+            .replay
+            .remember(jti, expires, config.clock.now_unix())
+            .await
+        {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(ReceiverError::InvalidToken(
+                "token jti was already used".into(),
+            )),
+            Err(e) => Err(ReceiverError::Unavailable(e.0)),
         }
     }
 
@@ -798,7 +873,7 @@ pub async fn handler(
 }
 
 /// axum handler for OIDC Back-Channel Logout with a [`Receiver`] in state: 200 with
-/// `Cache-Control: no-store` on success, 503 when the JWKS or replay cache is unavailable,
+/// `Cache-Control: no-store` on success, 503 when the JWKS or replay store is unavailable,
 /// else 400 `invalid_request`.
 pub async fn backchannel_handler(
     State(receiver): State<Receiver>,
@@ -823,9 +898,14 @@ pub async fn backchannel_handler(
 /// `config.backchannel_path` is set, OIDC Back-Channel Logout there, answering as
 /// documented above.
 pub fn router(config: ReceiverConfig, hook: impl LogoutHook + 'static) -> Router {
+    receiver_router(Receiver::new(config, hook))
+}
+
+/// Like [`router`] for an already built [`Receiver`] (e.g. one with its own [`ReplayStore`]).
+pub fn receiver_router(receiver: Receiver) -> Router {
+    let config = &receiver.inner.config;
     let path = url_path(&config.audience);
     let backchannel = config.backchannel_path.clone();
-    let receiver = Receiver::new(config, hook);
     let mut router = Router::new().route(&path, post(handler));
     if let Some(bcl) = backchannel {
         router = router.route(&bcl, post(backchannel_handler));

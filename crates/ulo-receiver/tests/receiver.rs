@@ -9,8 +9,9 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 use ulo_jose::{GeneratedKey, KeyAlg, KeyRing, SigningKey, generate_key, typ};
 use ulo_receiver::{
-    BACKCHANNEL_LOGOUT_EVENT, BackchannelLogout, Clock, HookOutcome, LogoutHook, ReceiverConfig,
-    Subject, parse_subject, router,
+    BACKCHANNEL_LOGOUT_EVENT, BackchannelLogout, Clock, HookOutcome, LogoutHook, LogoutRequest,
+    MemoryReplayStore, Receiver, ReceiverConfig, ReplayStore, ReplayStoreError, Subject,
+    parse_subject, receiver_router, router,
 };
 
 const ISSUER: &str = "https://ulo.example.test";
@@ -89,6 +90,37 @@ fn fixture_with(outcome: HookOutcome) -> Fixture {
 
 fn fixture() -> Fixture {
     fixture_with(HookOutcome::Done)
+}
+
+/// A receiver for `key` on `clock` that remembers jtis in `replay` (one process of an app;
+/// two fixtures sharing `replay` are two processes sharing a database).
+fn fixture_on(key: GeneratedKey, clock: Clock, replay: Arc<dyn ReplayStore>) -> Fixture {
+    let ring = ring_of(&key);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let config = ReceiverConfig::new(ISSUER, AUDIENCE, CLIENT_ID, "http://127.0.0.1:9/keys")
+        .with_static_jwks(ring.jwks())
+        .with_clock(clock);
+    let hook = Hook {
+        seen: seen.clone(),
+        outcome: HookOutcome::Done,
+    };
+    let app = receiver_router(Receiver::with_replay_store(config, Arc::new(hook), replay));
+    Fixture {
+        ring,
+        key,
+        app,
+        seen,
+    }
+}
+
+/// The same key pair again (a second process of the same issuer).
+fn same_key(key: &GeneratedKey) -> GeneratedKey {
+    GeneratedKey {
+        kid: key.kid.clone(),
+        alg: key.alg,
+        private_pkcs8_der: key.private_pkcs8_der.clone(),
+        public_jwk: key.public_jwk.clone(),
+    }
 }
 
 fn claims(jti: &str) -> Value {
@@ -363,6 +395,96 @@ async fn replayed_jti_is_401() {
     let (status, _) = f.send(&f.token(&claims("once")), &email_body()).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(f.seen().len(), 1);
+}
+
+#[tokio::test]
+async fn a_replay_within_the_leeway_after_exp_is_still_401() {
+    let now = Arc::new(std::sync::atomic::AtomicI64::new(NOW));
+    let clock = {
+        let now = now.clone();
+        Clock::from_fn(move || now.load(std::sync::atomic::Ordering::SeqCst))
+    };
+    let key = generate_key(KeyAlg::ES256).unwrap();
+    let f = fixture_on(key, clock, Arc::new(MemoryReplayStore::new(10)));
+    let token = f.token(&claims("late"));
+    let (status, body) = f.send(&token, &email_body()).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    // 30 s past exp the 60 s leeway still accepts the token, so its jti must still be known.
+    now.store(NOW + 240 + 30, std::sync::atomic::Ordering::SeqCst);
+    let (status, body) = f.send(&token, &email_body()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("already used"),
+        "{body}"
+    );
+    // Past the leeway the token itself is refused as expired.
+    now.store(NOW + 240 + 61, std::sync::atomic::Ordering::SeqCst);
+    let (status, body) = f.send(&token, &email_body()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(f.seen().len(), 1);
+}
+
+#[tokio::test]
+async fn receivers_sharing_a_replay_store_accept_a_token_once() {
+    let key = generate_key(KeyAlg::ES256).unwrap();
+    let shared: Arc<dyn ReplayStore> = Arc::new(MemoryReplayStore::new(10));
+    let first = fixture_on(same_key(&key), Clock::fixed(NOW), shared.clone());
+    let second = fixture_on(key, Clock::fixed(NOW), shared);
+    let token = first.token(&claims("shared-1"));
+    let (status, body) = first.send(&token, &email_body()).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (status, body) = second.send(&token, &email_body()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(body["error"], "invalid_token");
+    assert!(
+        second.seen().is_empty(),
+        "the replay must not reach the hook"
+    );
+
+    // Without sharing, a fresh receiver (a restarted process) would accept it again.
+    let alone = fixture_on(
+        same_key(&first.key),
+        Clock::fixed(NOW),
+        Arc::new(MemoryReplayStore::new(10)),
+    );
+    let (status, _) = alone.send(&token, &email_body()).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+}
+
+/// A replay store whose database is down.
+struct DownStore;
+
+#[async_trait::async_trait]
+impl ReplayStore for DownStore {
+    async fn remember(&self, _: &str, _: i64, _: i64) -> Result<bool, ReplayStoreError> {
+        Err(ReplayStoreError("the jti table cannot be reached".into()))
+    }
+}
+
+#[tokio::test]
+async fn a_failing_replay_store_is_503_and_the_hook_does_not_run() {
+    let key = generate_key(KeyAlg::ES256).unwrap();
+    let f = fixture_on(key, Clock::fixed(NOW), Arc::new(DownStore));
+    let (status, body) = f.send(&f.token(&claims("down-1")), &email_body()).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["error"], "temporarily_unavailable");
+    assert_eq!(body["error_description"], "the jti table cannot be reached");
+    assert!(f.seen().is_empty());
+}
+
+#[tokio::test]
+async fn the_memory_replay_store_forgets_expired_jtis_and_refuses_when_full() {
+    let store = MemoryReplayStore::new(1);
+    assert!(store.remember("a", 100, 0).await.unwrap());
+    assert!(!store.remember("a", 100, 99).await.unwrap());
+    let full = store.remember("b", 200, 99).await.unwrap_err();
+    assert_eq!(full.to_string(), "replay cache is full");
+    // Once "a" expired it makes room, and "a" itself may be seen anew.
+    assert!(store.remember("b", 200, 100).await.unwrap());
+    assert!(store.remember("a", 300, 200).await.unwrap());
 }
 
 #[tokio::test]
@@ -837,4 +959,57 @@ async fn backchannel_route_is_absent_unless_configured() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}
+
+/// Records the verified requests, `jti` included.
+struct RequestHook(Arc<Mutex<Vec<LogoutRequest>>>);
+
+#[async_trait::async_trait]
+impl LogoutHook for RequestHook {
+    async fn logout(&self, _subject: &Subject) -> HookOutcome {
+        HookOutcome::Failed("logout_request is overridden; this is never called".into())
+    }
+
+    async fn logout_request(&self, request: &LogoutRequest) -> HookOutcome {
+        self.0.lock().unwrap().push(request.clone());
+        HookOutcome::Done
+    }
+}
+
+#[tokio::test]
+async fn the_hook_can_see_the_request_jti() {
+    let key = generate_key(KeyAlg::ES256).unwrap();
+    let ring = ring_of(&key);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let config = ReceiverConfig::new(ISSUER, AUDIENCE, CLIENT_ID, "http://127.0.0.1:9/keys")
+        .with_static_jwks(ring.jwks())
+        .with_clock(Clock::fixed(NOW));
+    let app = router(config, RequestHook(seen.clone()));
+    let token = ring
+        .sign(
+            KeyAlg::ES256,
+            typ::GLOBAL_TOKEN_REVOCATION,
+            &claims("jti-77"),
+        )
+        .unwrap();
+    let response = app
+        .oneshot(
+            Request::post("/global-logout")
+                .header(header::CONTENT_TYPE, "application/json")
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .body(Body::from(email_body().to_string()))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec![LogoutRequest {
+            subject: Subject::Email {
+                email: "ada@example.test".into()
+            },
+            jti: "jti-77".into(),
+        }]
+    );
 }

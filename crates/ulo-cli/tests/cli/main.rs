@@ -4,3 +4,4 @@ mod admin;
 mod logout_durability;
 mod procs;
 mod serve;
+mod vault;

@@ -53,6 +53,12 @@ pub struct Delivery {
     pub job_id: JobId,
 }
 
+/// The `jti` of the Global Token Revocation request of attempt `attempt` of job `job_id`. The
+/// delivery's System Log event records it, so an app's own log can be matched to ulo's.
+pub fn gtr_jti(job_id: JobId, attempt: i64) -> String {
+    format!("{job_id}-{attempt}-0")
+}
+
 /// What one attempt came to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeliveryOutcome {
@@ -202,6 +208,9 @@ async fn apply(
     );
     if let Some(s) = outcome.http_status {
         ev = ev.debug("httpStatus", i64::from(s));
+    }
+    if delivery.protocol == LogoutProtocol::GlobalTokenRevocation {
+        ev = ev.debug("jti", gtr_jti(delivery.job_id, outcome.attempt));
     }
     if !success {
         ev = ev.severity(if outcome.status == TargetStatus::Failed {

@@ -1,0 +1,9 @@
+//! ulo-vault's one integration-test binary: a real ulo, a real vault and the demo app on
+//! loopback, talking HTTP; SQLite always, PostgreSQL too when `ULO_TEST_DATABASE_URL` is set.
+
+mod connector;
+mod e2e;
+mod logout;
+mod scim;
+mod store;
+mod support;
