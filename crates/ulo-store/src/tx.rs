@@ -6,6 +6,8 @@
 /// Implements `StoreTx` for `$tx` (a struct with a `tx: sqlx::Transaction<'static, $db>` field).
 macro_rules! store_tx {
     ($tx:ident, $db:ty, $dialect:expr) => {
+        crate::tx_devices::device_methods!($tx, $dialect);
+
         impl $tx {
             /// A receipt with its targets in one query.
             async fn logout_joined(&mut self, id: ulo_core::ids::LogoutId) -> Result<Option<ulo_core::logout::Logout>, StoreError> {
@@ -46,6 +48,7 @@ macro_rules! store_tx {
         impl ulo_core::store::StoreTx for $tx {
             async fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
                 let (wake, enqueued) = (self.wake.clone(), self.enqueued);
+                let (devices, woken) = (self.devices.clone(), std::mem::take(&mut self.woken));
                 // Other nodes' workers learn of new jobs by PostgreSQL NOTIFY (delivered at
                 // commit), spaced out by the gate.
                 if let (true, Some(notify)) = (enqueued, notify_sql($dialect, "ulo_jobs")) {
@@ -58,6 +61,8 @@ macro_rules! store_tx {
                     // Jobs become claimable at commit: wake this process's worker now.
                     wake.notify_one();
                 }
+                // Commands become visible at commit: wake this process's long-polls now.
+                devices.wake(&woken);
                 Ok(())
             }
 
