@@ -118,8 +118,8 @@ fn prepare_data_dir(c: &Config) -> Result<()> {
     Ok(())
 }
 
-fn options(c: &Config, key: MasterKey) -> Options {
-    Options {
+fn options(c: &Config, key: MasterKey) -> Result<Options> {
+    Ok(Options {
         database_url: c.database_url(),
         issuer: c.issuer.clone(),
         master_key_fingerprint: key.fingerprint(),
@@ -133,8 +133,9 @@ fn options(c: &Config, key: MasterKey) -> Options {
         worker_lease: std::time::Duration::from_secs(c.worker_lease_seconds.max(1)),
         delivery_timeout: std::time::Duration::from_secs(c.delivery_timeout_seconds.max(1)),
         logout_deadline: std::time::Duration::from_secs(c.logout_deadline_seconds.max(1)),
+        device: c.device_settings()?,
         clock: Arc::new(SystemClock),
-    }
+    })
 }
 
 async fn shutdown_signal() {
@@ -166,7 +167,7 @@ async fn serve(c: Config) -> Result<()> {
             "warning: ULO_OUTBOUND_ALLOW_HTTP_LOOPBACK=1: outbound calls may use plain http to loopback addresses. Development and tests only."
         );
     }
-    let running = start(options(&c, key), listener).await?;
+    let running = start(options(&c, key)?, listener).await?;
     let issuer = running.issuer.clone();
     println!(
         "ulo {} is listening on http://{}",

@@ -9,7 +9,7 @@ mod logout;
 mod version;
 
 pub use admin::{get_device, list_devices, list_user_devices, revoke_device};
-pub use agent::{AgentCall, AgentReport, Polled, ack, poll, take_pending};
+pub use agent::{AgentCall, AgentReport, Polled, ack, active_device, poll, take_pending};
 pub use enroll::{
     DeviceCa, Enrollment, EnrollmentTokenCreated, IssuedCertificate, create_enrollment_token,
     enroll,

@@ -132,6 +132,7 @@ impl TestServer {
             worker_lease: std::time::Duration::from_secs(30),
             delivery_timeout: std::time::Duration::from_secs(10),
             logout_deadline: std::time::Duration::from_secs(86_400),
+            device: ulo_core::device::DeviceSettings::default(),
             clock,
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

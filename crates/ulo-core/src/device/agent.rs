@@ -72,10 +72,7 @@ async fn authenticate(
 }
 
 /// The device, refused when unknown (401) or revoked (403).
-pub(crate) async fn active_device(
-    tx: &mut dyn StoreTx,
-    id: DeviceId,
-) -> Result<Device, DomainError> {
+pub async fn active_device(tx: &mut dyn StoreTx, id: DeviceId) -> Result<Device, DomainError> {
     let device = tx.get_device(id).await?.ok_or_else(|| {
         DomainError::Unauthorized(format!(
             "Unknown device {id}: enroll this computer again (ulo agent enroll)"

@@ -31,6 +31,8 @@ pub const EXPIRE_JOB: &str = "device.command.expire";
 pub struct ExpireCommand {
     /// The command.
     pub command_id: DeviceCommandId,
+    /// The logout it is a target of.
+    pub logout_id: LogoutId,
 }
 
 /// What a logout needs to plan its device targets.
@@ -147,7 +149,10 @@ pub(crate) async fn issue_commands(
         // down then still runs it.
         let mut job = NewJob::new(
             EXPIRE_JOB,
-            json!(ExpireCommand { command_id: s.id }),
+            json!(ExpireCommand {
+                command_id: s.id,
+                logout_id: logout.id,
+            }),
             expires,
             Duration::days(7),
         );
