@@ -62,3 +62,57 @@ pub fn verify(enrolled: &Enrolled, command: &Value, now_unix: i64) -> Result<Sig
         user_login: claims["userLogin"].as_str().unwrap_or_default().to_string(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use ulo_jose::{KeyAlg, KeyRing, SigningKey, generate_key};
+
+    use super::*;
+
+    fn ring() -> (KeyRing, Value) {
+        let k = generate_key(KeyAlg::ES256).unwrap();
+        let key =
+            SigningKey::from_pkcs8_der(k.kid.clone(), KeyAlg::ES256, &k.private_pkcs8_der).unwrap();
+        let jwks = json!({"keys": [k.public_jwk.clone()]});
+        (KeyRing::new(vec![key], vec![k.public_jwk]).unwrap(), jwks)
+    }
+
+    fn enrolled(jwks: Value) -> Enrolled {
+        Enrolled {
+            server: "http://ulo".into(),
+            issuer: "http://ulo".into(),
+            agent_api: "http://ulo/api/v1/agent".into(),
+            device_id: "dev-1".into(),
+            certificate: String::new(),
+            ca_certificate: String::new(),
+            jwks,
+        }
+    }
+
+    fn command(ring: &KeyRing, aud: &str, exp: i64) -> Value {
+        let claims = json!({"iss": "http://ulo", "aud": aud, "sub": "u", "jti": "c-1", "iat": 1000,
+                            "exp": exp, "cmd": "SIGN_OUT", "login": "ada", "userLogin": "ada@example.com"});
+        let token = ring.sign(KeyAlg::ES256, COMMAND_TYP, &claims).unwrap();
+        json!({"id": "c-1", "type": "SIGN_OUT", "token": token})
+    }
+
+    #[test]
+    fn runs_only_commands_signed_by_the_pinned_keys_for_this_device() {
+        let (ulo, pinned) = ring();
+        let (other, _) = ring();
+        let e = enrolled(pinned);
+        let ok = verify(&e, &command(&ulo, "dev-1", 2000), 1500).unwrap();
+        assert_eq!(ok.login, "ada");
+        let forged = verify(&e, &command(&other, "dev-1", 2000), 1500).unwrap_err();
+        assert!(forged.contains("pinned at enrollment"), "{forged}");
+        assert!(
+            verify(&e, &command(&ulo, "dev-2", 2000), 1500).is_err(),
+            "another device's"
+        );
+        assert!(
+            verify(&e, &command(&ulo, "dev-1", 2000), 3000).is_err(),
+            "expired"
+        );
+    }
+}
