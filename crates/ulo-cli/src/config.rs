@@ -40,6 +40,10 @@ pub struct Config {
     pub delivery_timeout_seconds: u64,
     /// Seconds a Universal Logout delivery is retried before it is FAILED.
     pub logout_deadline_seconds: u64,
+    /// Device agents older than this version are refused (e.g. `0.1.0`); none by default.
+    pub device_min_agent_version: Option<String>,
+    /// Seconds a *Log Out All Devices* command waits for the device's acknowledgement.
+    pub device_command_ttl_seconds: u64,
 }
 
 impl Default for Config {
@@ -59,6 +63,8 @@ impl Default for Config {
             worker_lease_seconds: 30,
             delivery_timeout_seconds: 10,
             logout_deadline_seconds: 86_400,
+            device_min_agent_version: None,
+            device_command_ttl_seconds: 86_400,
         }
     }
 }
@@ -91,6 +97,8 @@ const KNOWN_ENV: &[&str] = &[
     "ULO_WORKER_LEASE_SECONDS",
     "ULO_DELIVERY_TIMEOUT_SECONDS",
     "ULO_LOGOUT_DEADLINE_SECONDS",
+    "ULO_DEVICE_MIN_AGENT_VERSION",
+    "ULO_DEVICE_COMMAND_TTL_SECONDS",
     "ULO_CONFIG",
     "ULO_LOG",
 ];
@@ -154,6 +162,21 @@ impl Config {
             c.bootstrap_token = Some(t.trim().to_string());
         }
         Ok(c)
+    }
+
+    /// The device settings in effect; a minimum agent version that is not a version is refused.
+    pub fn device_settings(&self) -> Result<ulo_core::device::DeviceSettings> {
+        let min = match self.device_min_agent_version.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(v) => Some(
+                v.parse()
+                    .map_err(|e: String| anyhow::anyhow!("ULO_DEVICE_MIN_AGENT_VERSION: {e}"))?,
+            ),
+        };
+        Ok(ulo_core::device::DeviceSettings {
+            min_agent_version: min,
+            command_ttl: time::Duration::seconds(self.device_command_ttl_seconds.max(1) as i64),
+        })
     }
 
     /// The database URL in effect.

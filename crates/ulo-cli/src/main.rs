@@ -131,6 +131,49 @@ enum Command {
         #[command(subcommand)]
         action: vault::VaultAction,
     },
+    /// The device agent: enroll this computer, then run (poll for sign-out commands).
+    Agent {
+        #[command(subcommand)]
+        action: AgentAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum AgentAction {
+    /// Enroll this computer with ulo's device CA using a one-time enrollment token.
+    Enroll {
+        /// ulo's base URL, e.g. https://ulo.example.com.
+        #[arg(long)]
+        server: String,
+        /// The enrollment token (POST /api/v1/device-enrollment-tokens).
+        #[arg(long, env = "ULO_AGENT_ENROLLMENT_TOKEN")]
+        token: String,
+        /// Where the agent keeps its key and state.
+        #[arg(long)]
+        state_dir: PathBuf,
+    },
+    /// Poll ulo for commands and sign people out of this computer when told to.
+    Run {
+        /// Where `enroll` put the agent's key and state.
+        #[arg(long)]
+        state_dir: PathBuf,
+        /// Seconds between periodic polls (with jitter) when the long-poll is off.
+        #[arg(long, default_value_t = 900)]
+        poll_interval: u64,
+        /// Poll periodically only (no long-poll held open).
+        #[arg(long)]
+        no_long_poll: bool,
+        /// Poll once, run what came, exit (non-zero when the server refused the device).
+        #[arg(long)]
+        once: bool,
+        /// Sign-out command line; the account name is its argument [default: loginctl
+        /// terminate-user on Linux, the console user's logout on macOS].
+        #[arg(long)]
+        signout_command: Option<String>,
+        /// Report this console user instead of detecting one.
+        #[arg(long)]
+        console_user: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -197,8 +240,8 @@ fn prepare_data_dir(c: &Config) -> Result<()> {
     Ok(())
 }
 
-fn options(c: &Config, key: MasterKey) -> Options {
-    Options {
+fn options(c: &Config, key: MasterKey) -> Result<Options> {
+    Ok(Options {
         database_url: c.database_url(),
         issuer: c.issuer.clone(),
         master_key_fingerprint: key.fingerprint(),
@@ -212,8 +255,9 @@ fn options(c: &Config, key: MasterKey) -> Options {
         worker_lease: std::time::Duration::from_secs(c.worker_lease_seconds.max(1)),
         delivery_timeout: std::time::Duration::from_secs(c.delivery_timeout_seconds.max(1)),
         logout_deadline: std::time::Duration::from_secs(c.logout_deadline_seconds.max(1)),
+        device: c.device_settings()?,
         clock: Arc::new(SystemClock),
-    }
+    })
 }
 
 pub(crate) async fn shutdown_signal() {
@@ -245,7 +289,7 @@ async fn serve(c: Config) -> Result<()> {
             "warning: ULO_OUTBOUND_ALLOW_HTTP_LOOPBACK=1: outbound calls may use plain http to loopback addresses. Development and tests only."
         );
     }
-    let running = start(options(&c, key), listener).await?;
+    let running = start(options(&c, key)?, listener).await?;
     let issuer = running.issuer.clone();
     println!(
         "ulo {} is listening on http://{}",
@@ -347,6 +391,51 @@ async fn tokens(c: Config, action: TokensAction) -> Result<()> {
     Ok(())
 }
 
+async fn agent(action: AgentAction) -> Result<()> {
+    match action {
+        AgentAction::Enroll {
+            server,
+            token,
+            state_dir,
+        } => {
+            let e = ulo_agent::enroll::enroll(&ulo_agent::enroll::EnrollOptions {
+                server,
+                token,
+                state_dir: state_dir.clone(),
+                agent_version: ulo_agent::VERSION.to_string(),
+            })
+            .await?;
+            println!(
+                "enrolled: device {} with {} (state in {})",
+                e.device_id,
+                e.server,
+                state_dir.display()
+            );
+            Ok(())
+        }
+        AgentAction::Run {
+            state_dir,
+            poll_interval,
+            no_long_poll,
+            once,
+            signout_command,
+            console_user,
+        } => {
+            let opts = ulo_agent::run::RunOptions {
+                state_dir,
+                poll_interval,
+                long_poll: !no_long_poll,
+                once,
+                signout_command: signout_command
+                    .unwrap_or_else(|| ulo_agent::signout::default_command().to_string()),
+                console_user,
+            };
+            ulo_agent::run::run(opts, shutdown_signal()).await?;
+            Ok(())
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let cli = Cli::parse();
@@ -366,6 +455,17 @@ async fn main() -> Result<()> {
                 );
             }
             vault::run(action).await
+        }
+        Command::Agent { action } => {
+            // The agent runs on people's computers: no server setting applies to it.
+            let given = before.given();
+            if !given.is_empty() {
+                anyhow::bail!(
+                    "{} before `agent` would be a server setting, not the agent's: see `ulo agent run --help`",
+                    given.join(", ")
+                );
+            }
+            agent(action).await
         }
     }
 }

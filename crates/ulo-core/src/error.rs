@@ -34,6 +34,9 @@ pub enum DomainError {
     /// The caller may not do this.
     #[error("{0}")]
     Forbidden(String),
+    /// The caller's credential is missing, unknown, expired, used up or replayed.
+    #[error("{0}")]
+    Unauthorized(String),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -85,3 +85,11 @@ typed_id!(
     /// One Universal Logout of one user.
     LogoutId
 );
+typed_id!(
+    /// An enrolled computer.
+    DeviceId
+);
+typed_id!(
+    /// A command ulo issued to a device (e.g. SIGN_OUT).
+    DeviceCommandId
+);

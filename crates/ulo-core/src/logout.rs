@@ -5,7 +5,7 @@
 //! same transaction; each delivery attempt is recorded back into the receipt (and the System Log)
 //! in the transaction that finishes the job, so the receipt is never behind what the apps saw.
 
-mod deliver;
+pub(crate) mod deliver;
 mod start;
 pub mod upstream;
 
@@ -48,8 +48,10 @@ pub enum LogoutScope {
     AllApps,
     /// ulo and the apps named in the request.
     SpecifiedApps,
+    /// The user's enrolled devices only (Device Logout's *Log Out All Devices*).
+    Devices,
 }
-str_enum!(LogoutScope { UloOnly => "ULO_ONLY", AllApps => "ALL_APPS", SpecifiedApps => "SPECIFIED_APPS" });
+str_enum!(LogoutScope { UloOnly => "ULO_ONLY", AllApps => "ALL_APPS", SpecifiedApps => "SPECIFIED_APPS", Devices => "DEVICES" });
 
 /// What a logout must end.
 #[derive(Debug, Clone, PartialEq)]
@@ -111,6 +113,8 @@ pub enum TargetType {
     ApiTokens,
     /// A logout-enabled app.
     App,
+    /// An enrolled device, signed out by a SIGN_OUT command.
+    Device,
 }
 
 /// Where one target is.
@@ -168,10 +172,13 @@ pub struct LogoutTarget {
     /// The delivery job (apps only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delivery_id: Option<JobId>,
+    /// The SIGN_OUT command (devices only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command_id: Option<crate::ids::DeviceCommandId>,
 }
 
 impl LogoutTarget {
-    fn local(target_type: TargetType, display_name: &str, reason: &str) -> Self {
+    pub(crate) fn local(target_type: TargetType, display_name: &str, reason: &str) -> Self {
         LogoutTarget {
             target_type,
             id: None,
@@ -185,10 +192,11 @@ impl LogoutTarget {
             last_error: None,
             completed_at: None,
             delivery_id: None,
+            command_id: None,
         }
     }
 
-    fn skipped(mut self, why: impl Into<String>) -> Self {
+    pub(crate) fn skipped(mut self, why: impl Into<String>) -> Self {
         self.status = TargetStatus::Skipped;
         self.reason = why.into();
         self

@@ -8,8 +8,12 @@ use time::OffsetDateTime;
 
 use crate::app::App;
 use crate::auth::{ApiToken, KeyState, SigningKeyRecord};
+use crate::device::{Device, DeviceCommand, DeviceUser, EnrollmentToken};
 use crate::group::Group;
-use crate::ids::{ApiTokenId, AppId, EventId, GrantId, GroupId, JobId, SessionId, UserId};
+use crate::ids::{
+    ApiTokenId, AppId, DeviceCommandId, DeviceId, EventId, GrantId, GroupId, JobId, SessionId,
+    UserId,
+};
 use crate::job::{Job, JobResult, Lease, NewJob};
 use crate::log::{EventQuery, LogEvent};
 use crate::oauth::{AccessTokenRecord, AuthCode, RefreshToken, SignInState};
@@ -105,11 +109,25 @@ pub trait Store: Send + Sync {
     /// Waits up to `timeout` for a sign that another process enqueued jobs (PostgreSQL LISTEN);
     /// a backend without such a signal waits out the timeout.
     async fn wait_for_jobs(&self, timeout: std::time::Duration);
+    /// Starts watching for commands issued to `device` (in this process, or on PostgreSQL in any
+    /// process sharing the database): a command committed after this call returns wakes
+    /// [`CommandWatch::wait`]. Watch first, then read the open commands, then wait: nothing
+    /// issued in between is missed.
+    async fn watch_device(&self, device: DeviceId) -> Box<dyn CommandWatch>;
+}
+
+/// Waits for commands issued to one device (see [`Store::watch_device`]); dropping it stops
+/// watching.
+#[async_trait]
+pub trait CommandWatch: Send {
+    /// Resolves true as soon as a command may have been issued since the watch began (or since
+    /// the last wake), false after `timeout` without one.
+    async fn wait(&mut self, timeout: std::time::Duration) -> bool;
 }
 
 /// One transaction. Dropping it without [`StoreTx::commit`] rolls back.
 #[async_trait]
-pub trait StoreTx: Send {
+pub trait StoreTx: Send + DeviceStoreTx {
     /// Makes every change of this transaction durable.
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
     /// Lets this transaction's commit return before it is flushed to disk (PostgreSQL
@@ -573,4 +591,59 @@ pub trait StoreTx: Send {
     ) -> Result<Vec<crate::logout::upstream::UpstreamIdp>, StoreError>;
     /// Removes one; false when unknown.
     async fn delete_upstream_idp(&mut self, id: &str) -> Result<bool, StoreError>;
+}
+
+/// The device part of a transaction (a supertrait of [`StoreTx`]: call these on any
+/// transaction with this trait in scope).
+#[async_trait]
+pub trait DeviceStoreTx: Send {
+    /// Stores a new enrollment token.
+    async fn insert_enrollment_token(&mut self, token: &EnrollmentToken) -> Result<(), StoreError>;
+    /// An enrollment token by the hash of its secret (used and expired ones too).
+    async fn find_enrollment_token(
+        &mut self,
+        hash: &str,
+    ) -> Result<Option<EnrollmentToken>, StoreError>;
+    /// Marks an unused token used by `device`; false when it was already used (of two concurrent
+    /// enrollments with one token only one gets true).
+    async fn consume_enrollment_token(
+        &mut self,
+        id: &str,
+        device: DeviceId,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    /// Stores a new device.
+    async fn insert_device(&mut self, device: &Device) -> Result<(), StoreError>;
+    /// A device by id.
+    async fn get_device(&mut self, id: DeviceId) -> Result<Option<Device>, StoreError>;
+    /// Replaces a device's stored fields.
+    async fn update_device(&mut self, device: &Device) -> Result<(), StoreError>;
+    /// Devices in id order.
+    async fn list_devices(&mut self, page: &Page) -> Result<Vec<Device>, StoreError>;
+    /// Records that a user signs in on a device (inserted, or `os_login` and `last_seen` updated).
+    async fn put_device_user(&mut self, link: &DeviceUser) -> Result<(), StoreError>;
+    /// The users seen on a device, most recently seen first.
+    async fn list_device_users(&mut self, device: DeviceId) -> Result<Vec<DeviceUser>, StoreError>;
+    /// The devices a user was seen on, with that link, in device id order.
+    async fn list_user_devices(
+        &mut self,
+        user: UserId,
+    ) -> Result<Vec<(Device, DeviceUser)>, StoreError>;
+    /// Stores new commands; each device's watchers wake when the transaction commits.
+    async fn insert_device_commands(
+        &mut self,
+        commands: &[DeviceCommand],
+    ) -> Result<(), StoreError>;
+    /// A command by id.
+    async fn get_device_command(
+        &mut self,
+        id: DeviceCommandId,
+    ) -> Result<Option<DeviceCommand>, StoreError>;
+    /// A device's commands still waiting for an answer (ISSUED or DELIVERED), oldest first.
+    async fn open_device_commands(
+        &mut self,
+        device: DeviceId,
+    ) -> Result<Vec<DeviceCommand>, StoreError>;
+    /// Replaces a command's stored fields.
+    async fn update_device_command(&mut self, command: &DeviceCommand) -> Result<(), StoreError>;
 }

@@ -1,5 +1,6 @@
 //! The outbound side: the durable job worker, the guarded HTTP client, and job handlers.
 
+pub mod device_expiry;
 pub mod http;
 pub mod logout_delivery;
 pub mod logout_request;

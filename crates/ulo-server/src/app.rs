@@ -49,6 +49,9 @@ pub struct Options {
     pub delivery_timeout: Duration,
     /// How long a Universal Logout delivery is retried before it is FAILED.
     pub logout_deadline: Duration,
+    /// Minimum agent version, and how long a *Log Out All Devices* command waits for its
+    /// acknowledgement.
+    pub device: ulo_core::device::DeviceSettings,
     /// Time source.
     pub clock: Arc<dyn Clock>,
 }
@@ -124,6 +127,10 @@ pub async fn start(
     let ring = crate::keys::load_ring(store.as_ref(), opts.sealer.as_ref())
         .await
         .map_err(|e| err("loading signing keys")(e.to_string()))?;
+    let device_ca =
+        crate::device_ca::ensure_ca(store.as_ref(), opts.sealer.as_ref(), clock.as_ref())
+            .await
+            .map_err(err("creating the device CA"))?;
     let bootstrapped = bootstrap(
         store.as_ref(),
         clock.as_ref(),
@@ -138,6 +145,7 @@ pub async fn start(
         outbound: opts.outbound,
         logout_deadline: time::Duration::try_from(opts.logout_deadline)
             .unwrap_or(time::Duration::days(1)),
+        device: opts.device.clone(),
     };
     let (shutdown, rx) = watch::channel(false);
     let state = AppState::new(
@@ -147,6 +155,7 @@ pub async fn start(
         config,
         opts.sealer.clone(),
         ring,
+        Arc::new(device_ca),
     );
     let mut tasks = Vec::new();
 
@@ -167,6 +176,9 @@ pub async fn start(
         .map_err(err("building the HTTP client"))?;
         let keys_state = state.clone();
         let receipts = state.clone();
+        let expired = state.clone();
+        let expiry = ulo_delivery::device_expiry::DeviceCommandExpiry::default()
+            .with_listener(Arc::new(move |id| expired.receipt_changed(id)));
         let ssf_keys = state.clone();
         let ssf = Arc::new(
             ulo_delivery::ssf::SsfTransmitter::new(
@@ -195,7 +207,8 @@ pub async fn start(
                 .handle(ulo_delivery::webhook::KIND, Arc::new(webhook))
                 .handle(ulo_delivery::scim_push::KIND, Arc::new(scim_push))
                 .handle(ulo_delivery::logout_delivery::KIND, Arc::new(logout))
-                .handle(ulo_delivery::ssf::KIND, ssf),
+                .handle(ulo_delivery::ssf::KIND, ssf)
+                .handle(ulo_delivery::device_expiry::KIND, Arc::new(expiry)),
         );
         let run = w.clone();
         let rx = rx.clone();

@@ -79,6 +79,7 @@ impl From<DomainError> for ApiError {
             DomainError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "E0000183", m),
             DomainError::InvalidState(m) => ApiError::new(StatusCode::CONFLICT, "E0000038", m),
             DomainError::Forbidden(m) => ApiError::forbidden(m),
+            DomainError::Unauthorized(m) => ApiError::unauthorized(m),
             DomainError::Store(s) => s.into(),
         }
     }

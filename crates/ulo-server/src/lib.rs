@@ -1,10 +1,12 @@
 //! ulo's HTTP server: admin API, discovery, System Log, and the wiring that runs it.
 
+pub mod agent_auth;
 pub mod app;
 pub mod auth;
 pub mod bootstrap;
 pub mod clock;
 pub mod credentials;
+pub mod device_ca;
 pub mod error;
 pub mod extract;
 pub mod keys;
@@ -45,6 +47,9 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::oauth2::router())
         .merge(routes::scim::router())
         .merge(routes::scim_credentials::router())
+        .merge(routes::features::router())
+        .merge(routes::devices::router())
+        .merge(routes::agent::router())
         .fallback(routes::meta::not_found)
         .method_not_allowed_fallback(routes::meta::method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(1024 * 1024))

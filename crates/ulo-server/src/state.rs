@@ -19,6 +19,8 @@ pub struct ServerConfig {
     pub outbound: OutboundPolicy,
     /// How long each Universal Logout delivery is retried before it is FAILED.
     pub logout_deadline: time::Duration,
+    /// Minimum agent version and how long device commands wait for an answer.
+    pub device: ulo_core::device::DeviceSettings,
 }
 
 /// Shared state, cheap to clone.
@@ -43,6 +45,8 @@ pub struct Inner {
     pub shutdown: tokio::sync::watch::Receiver<bool>,
     /// Ids of logout receipts this process just changed (live receipt streams listen).
     pub receipts: tokio::sync::broadcast::Sender<ulo_core::ids::LogoutId>,
+    /// The device CA (certifies enrolling agents' keys).
+    pub device_ca: Arc<dyn ulo_core::device::DeviceCa>,
 }
 
 impl AppState {
@@ -54,6 +58,7 @@ impl AppState {
         config: ServerConfig,
         sealer: Arc<dyn Sealer>,
         keys: KeyRing,
+        device_ca: Arc<dyn ulo_core::device::DeviceCa>,
     ) -> Self {
         AppState(Arc::new(Inner {
             store,
@@ -64,6 +69,7 @@ impl AppState {
             auth_failures: Throttle::new(30, std::time::Duration::from_secs(60)),
             shutdown,
             receipts: tokio::sync::broadcast::channel(1024).0,
+            device_ca,
         }))
     }
 

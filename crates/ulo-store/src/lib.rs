@@ -1,6 +1,7 @@
 //! Storage: the SQLite and PostgreSQL implementations of ulo-core's store traits.
 
 mod common;
+mod device_watch;
 pub mod filter_sql;
 mod postgres;
 mod query;
@@ -8,6 +9,7 @@ mod rows;
 pub mod scratch;
 mod sqlite;
 mod tx;
+mod tx_devices;
 
 use std::sync::Arc;
 

@@ -8,7 +8,9 @@ use async_trait::async_trait;
 use sqlx::Postgres;
 use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
 use tokio::sync::{Mutex, Notify};
-use ulo_core::store::{Store, StoreTx};
+use ulo_core::store::{CommandWatch, Store, StoreTx};
+
+use crate::device_watch::DeviceWatchers;
 
 use crate::common::*;
 use crate::filter_sql::Dialect;
@@ -23,6 +25,11 @@ pub struct PgStore {
     listener: Mutex<Option<PgListener>>,
     wake: Arc<Notify>,
     gate: Arc<crate::common::NotifyGate>,
+    devices: Arc<DeviceWatchers>,
+    /// Whether this process relays `ulo_devices` notifications to its watchers yet.
+    relaying: Mutex<bool>,
+    /// Stops the relay when the store is dropped.
+    stop: tokio::sync::watch::Sender<bool>,
 }
 
 /// A PostgreSQL transaction.
@@ -32,6 +39,8 @@ pub struct PgTx {
     enqueued: bool,
     events: Vec<crate::tx::PendingEvent>,
     gate: Arc<crate::common::NotifyGate>,
+    devices: Arc<DeviceWatchers>,
+    woken: Vec<ulo_core::ids::DeviceId>,
 }
 
 impl PgStore {
@@ -53,7 +62,36 @@ impl PgStore {
             listener: Mutex::new(None),
             wake: Arc::new(Notify::new()),
             gate: Arc::default(),
+            devices: Arc::default(),
+            relaying: Mutex::new(false),
+            stop: tokio::sync::watch::channel(false).0,
         })
+    }
+
+    /// Starts relaying `ulo_devices` notifications to this process's watchers, once; returns
+    /// when the LISTEN is in place, so a command committed after a watch began is heard.
+    async fn relay_devices(&self) {
+        let mut relaying = self.relaying.lock().await;
+        if *relaying {
+            return;
+        }
+        let mut listener = match PgListener::connect_with(&self.pool).await {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not open a LISTEN connection for device commands; long-polls wait out their timeout");
+                return;
+            }
+        };
+        if let Err(e) = listener.listen(crate::device_watch::CHANNEL).await {
+            tracing::warn!(error = %e, "LISTEN ulo_devices failed; long-polls wait out their timeout");
+            return;
+        }
+        tokio::spawn(crate::device_watch::relay(
+            listener,
+            Arc::downgrade(&self.devices),
+            self.stop.subscribe(),
+        ));
+        *relaying = true;
     }
 
     /// The pool, for tools that need raw access (tests, benchmarks).
@@ -72,6 +110,8 @@ impl Store for PgStore {
             enqueued: false,
             events: Vec::new(),
             gate: self.gate.clone(),
+            devices: self.devices.clone(),
+            woken: Vec::new(),
         }))
     }
 
@@ -83,6 +123,8 @@ impl Store for PgStore {
             enqueued: false,
             events: Vec::new(),
             gate: self.gate.clone(),
+            devices: self.devices.clone(),
+            woken: Vec::new(),
         }))
     }
 
@@ -157,6 +199,17 @@ impl Store for PgStore {
                 let _ = tokio::time::timeout(timeout, self.wake.notified()).await;
             }
         }
+    }
+
+    async fn watch_device(&self, device: ulo_core::ids::DeviceId) -> Box<dyn CommandWatch> {
+        self.relay_devices().await;
+        Box::new(self.devices.watch(device))
+    }
+}
+
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
     }
 }
 

@@ -10,7 +10,9 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use tokio::sync::Notify;
-use ulo_core::store::{Store, StoreTx};
+use ulo_core::store::{CommandWatch, Store, StoreTx};
+
+use crate::device_watch::DeviceWatchers;
 
 use crate::common::*;
 use crate::filter_sql::Dialect;
@@ -22,6 +24,7 @@ pub struct SqliteStore {
     reader: SqlitePool,
     wake: Arc<Notify>,
     gate: Arc<crate::common::NotifyGate>,
+    devices: Arc<DeviceWatchers>,
 }
 
 /// A SQLite transaction.
@@ -31,6 +34,8 @@ pub struct SqliteTx {
     enqueued: bool,
     events: Vec<crate::tx::PendingEvent>,
     gate: Arc<crate::common::NotifyGate>,
+    devices: Arc<DeviceWatchers>,
+    woken: Vec<ulo_core::ids::DeviceId>,
 }
 
 impl SqliteStore {
@@ -65,6 +70,7 @@ impl SqliteStore {
             reader,
             wake: Arc::new(Notify::new()),
             gate: Arc::default(),
+            devices: Arc::default(),
         })
     }
 }
@@ -84,6 +90,8 @@ impl Store for SqliteStore {
             enqueued: false,
             events: Vec::new(),
             gate: self.gate.clone(),
+            devices: self.devices.clone(),
+            woken: Vec::new(),
         }))
     }
 
@@ -95,6 +103,8 @@ impl Store for SqliteStore {
             enqueued: false,
             events: Vec::new(),
             gate: self.gate.clone(),
+            devices: self.devices.clone(),
+            woken: Vec::new(),
         }))
     }
 
@@ -148,6 +158,11 @@ impl Store for SqliteStore {
 
     async fn wait_for_jobs(&self, timeout: Duration) {
         let _ = tokio::time::timeout(timeout, self.wake.notified()).await;
+    }
+
+    async fn watch_device(&self, device: ulo_core::ids::DeviceId) -> Box<dyn CommandWatch> {
+        // One process owns a SQLite database: its commits wake its watchers.
+        Box::new(self.devices.watch(device))
     }
 }
 

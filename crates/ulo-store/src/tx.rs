@@ -6,6 +6,8 @@
 /// Implements `StoreTx` for `$tx` (a struct with a `tx: Conn<$db>` field).
 macro_rules! store_tx {
     ($tx:ident, $db:ty, $dialect:expr) => {
+        crate::tx_devices::device_methods!($tx, $dialect);
+
         impl $tx {
             /// Writes the events appended so far, a few rows per statement.
             async fn flush_events(&mut self) -> Result<(), StoreError> {
@@ -70,6 +72,7 @@ macro_rules! store_tx {
             async fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
                 self.flush_events().await?;
                 let (wake, enqueued) = (self.wake.clone(), self.enqueued);
+                let (devices, woken) = (self.devices.clone(), std::mem::take(&mut self.woken));
                 // Other nodes' workers learn of new jobs by PostgreSQL NOTIFY (delivered at
                 // commit), spaced out by the gate.
                 if let (true, Some(notify)) = (enqueued, notify_sql($dialect, "ulo_jobs")) {
@@ -82,6 +85,8 @@ macro_rules! store_tx {
                     // Jobs become claimable at commit: wake this process's worker now.
                     wake.notify_one();
                 }
+                // Commands become visible at commit: wake this process's long-polls now.
+                devices.wake(&woken);
                 Ok(())
             }
 

@@ -117,8 +117,18 @@ impl TestServer {
 
     /// Starts a server on `db` with `clock`.
     pub async fn start_on(db: Database, clock: Arc<dyn Clock>) -> anyhow::Result<TestServer> {
+        Self::start_configured(db, clock, |_| {}).await
+    }
+
+    /// Starts a server on `db` with `clock`, the test's options changed by `configure` first
+    /// (e.g. a minimum agent version).
+    pub async fn start_configured(
+        db: Database,
+        clock: Arc<dyn Clock>,
+        configure: impl FnOnce(&mut Options),
+    ) -> anyhow::Result<TestServer> {
         let key = MasterKey::generate();
-        let opts = Options {
+        let mut opts = Options {
             database_url: db.url.clone(),
             issuer: None,
             master_key_fingerprint: key.fingerprint(),
@@ -132,8 +142,10 @@ impl TestServer {
             worker_lease: std::time::Duration::from_secs(30),
             delivery_timeout: std::time::Duration::from_secs(10),
             logout_deadline: std::time::Duration::from_secs(86_400),
+            device: ulo_core::device::DeviceSettings::default(),
             clock,
         };
+        configure(&mut opts);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let running = start(opts, listener).await?;
         Ok(TestServer {

@@ -1,6 +1,7 @@
 //! ulo-cli's one integration-test binary: real `ulo` processes talking HTTP.
 
 mod admin;
+mod devices;
 mod logout_durability;
 mod procs;
 mod serve;

@@ -74,7 +74,7 @@ pub struct DeliveryOutcome {
 
 /// The context of events written for a logout after it started: ulo acting, in the logout's
 /// transaction.
-fn job_context(transaction_id: &str) -> Context {
+pub(crate) fn job_context(transaction_id: &str) -> Context {
     Context {
         actor: Actor::system(),
         actor_user: None,
@@ -87,7 +87,7 @@ fn job_context(transaction_id: &str) -> Context {
     }
 }
 
-fn user_target(logout: &Logout) -> Target {
+pub(crate) fn user_target(logout: &Logout) -> Target {
     Target::new(
         "User",
         logout.user_id,
@@ -224,7 +224,7 @@ async fn apply(
 }
 
 /// `user.session.universal_logout`: every target of the logout has answered.
-pub(super) async fn log_completed(
+pub(crate) async fn log_completed(
     tx: &mut dyn StoreTx,
     logout: &Logout,
     now: OffsetDateTime,

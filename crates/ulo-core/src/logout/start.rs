@@ -12,6 +12,7 @@ use super::{
 use crate::app::{App, AppStatus, AppType, LogoutProtocol, SubjectFormat};
 use crate::clock::Clock;
 use crate::context::{Context, require_read, require_write};
+use crate::device::SignOut;
 use crate::directory::load_user;
 use crate::error::DomainError;
 use crate::ids::{AppId, JobId, LogoutId, SessionId};
@@ -36,10 +37,21 @@ async fn assignment_reason(tx: &mut dyn StoreTx, link: &AppLink) -> Result<Strin
     })
 }
 
-/// An app target and, when it will be attempted, what to deliver.
+/// An app or device target and, when it will be attempted, what to deliver or command.
 struct Planned {
     target: LogoutTarget,
     delivery: Option<Delivery>,
+    command: Option<SignOut>,
+}
+
+impl From<crate::device::PlannedDevice> for Planned {
+    fn from(p: crate::device::PlannedDevice) -> Self {
+        Planned {
+            target: p.target,
+            delivery: None,
+            command: p.command,
+        }
+    }
 }
 
 /// The app targets of a logout (every app target is listed, reachable or not).
@@ -54,7 +66,7 @@ async fn plan_apps(
     let links = tx.list_user_app_links(user.id).await?;
     let mut chosen: Vec<(App, String)> = Vec::new();
     match request.scope {
-        LogoutScope::UloOnly => return Ok(Vec::new()),
+        LogoutScope::UloOnly | LogoutScope::Devices => return Ok(Vec::new()),
         LogoutScope::AllApps => {
             for link in &links {
                 // Computers are signed out by device logout, asked for by name.
@@ -90,6 +102,20 @@ async fn plan_apps(
     }
     let mut planned = Vec::new();
     for (app, why) in chosen {
+        if app.app_type == AppType::DesktopMfa {
+            // Choosing the desktop-mfa app means device logout: one target per device.
+            let devices = crate::device::plan_devices(
+                tx,
+                &crate::device::DeviceLogoutPlan {
+                    user,
+                    app: &app,
+                    why: &why,
+                },
+            )
+            .await?;
+            planned.extend(devices.into_iter().map(Planned::from));
+            continue;
+        }
         planned.push(plan_app(tx, logout, transaction_id, user, &app, why, sessions).await?);
     }
     Ok(planned)
@@ -110,13 +136,8 @@ async fn plan_app(
     let skip = |t: LogoutTarget, why: &str| Planned {
         target: t.skipped(why),
         delivery: None,
+        command: None,
     };
-    if app.app_type == AppType::DesktopMfa {
-        return Ok(skip(
-            target,
-            "device logout: the user has no enrolled devices",
-        ));
-    }
     if !app.logout.enabled {
         return Ok(skip(target, "logout is not enabled for this app"));
     }
@@ -175,10 +196,12 @@ async fn plan_app(
     Ok(Planned {
         target,
         delivery: Some(delivery),
+        command: None,
     })
 }
 
-/// The receipt a logout of `user` would start with, and what to deliver.
+/// The receipt a logout of `user` would start with, what to deliver, and which device commands
+/// to issue.
 async fn plan(
     tx: &mut dyn StoreTx,
     ctx: &Context,
@@ -186,7 +209,7 @@ async fn plan(
     request: &LogoutRequest,
     sessions: &[SessionId],
     now: OffsetDateTime,
-) -> Result<(Logout, Vec<Delivery>), DomainError> {
+) -> Result<(Logout, Vec<Delivery>, Vec<SignOut>), DomainError> {
     validate(request)?;
     let id = LogoutId::new();
     let transaction_id = ctx.transaction.id.clone();
@@ -210,10 +233,15 @@ async fn plan(
         ));
     }
     let mut deliveries = Vec::new();
+    let mut commands = Vec::new();
     for p in plan_apps(tx, id, &transaction_id, user, request, sessions).await? {
         if let Some(mut d) = p.delivery {
             d.target = targets.len();
             deliveries.push(d);
+        }
+        if let Some(mut c) = p.command {
+            c.target = targets.len();
+            commands.push(c);
         }
         targets.push(p.target);
     }
@@ -230,7 +258,7 @@ async fn plan(
         initiated_by: ctx.actor.clone(),
         targets,
     };
-    Ok((logout, deliveries))
+    Ok((logout, deliveries, commands))
 }
 
 fn validate(request: &LogoutRequest) -> Result<(), DomainError> {
@@ -242,6 +270,10 @@ fn validate(request: &LogoutRequest) -> Result<(), DomainError> {
     p.check(
         request.scope == LogoutScope::SpecifiedApps && request.app_ids.is_empty(),
         "appIds: SPECIFIED_APPS needs at least one app id",
+    );
+    p.check(
+        request.scope == LogoutScope::Devices,
+        "scope: DEVICES is Device Logout: POST /api/v1/users/{id}/devices/logout",
     );
     p.check(
         request.scope != LogoutScope::SpecifiedApps && !request.app_ids.is_empty(),
@@ -256,7 +288,9 @@ fn validate(request: &LogoutRequest) -> Result<(), DomainError> {
 
 /// Starts a Universal Logout of `user` in the caller's transaction: ends ulo sessions, revokes
 /// tokens as asked, stores the receipt and enqueues one delivery job per reachable app, each
-/// given up after `deadline`. Checks no permission: the caller did.
+/// given up after `deadline`; naming the desktop-mfa app issues a SIGN_OUT command to each of
+/// the user's devices, expiring unacknowledged after the same `deadline`. Checks no
+/// permission: the caller did.
 pub async fn start_in(
     tx: &mut dyn StoreTx,
     ctx: &Context,
@@ -277,7 +311,8 @@ pub async fn start_in(
         },
     )
     .await?;
-    let (mut logout, deliveries) = plan(tx, ctx, user, request, &report.sessions, now).await?;
+    let (mut logout, deliveries, commands) =
+        plan(tx, ctx, user, request, &report.sessions, now).await?;
     let api_tokens = if request.api_tokens {
         revoke_api_tokens(tx, ctx, user, now).await?
     } else {
@@ -292,7 +327,7 @@ pub async fn start_in(
                 .map(|g| g.refresh_tokens + g.access_tokens)
                 .sum(),
             TargetType::ApiTokens => api_tokens,
-            TargetType::App => continue,
+            TargetType::App | TargetType::Device => continue,
         };
         t.count = Some(count);
         t.status = TargetStatus::Succeeded;
@@ -333,6 +368,7 @@ pub async fn start_in(
         jobs.push(job);
     }
     tx.enqueue_jobs(&jobs).await?;
+    crate::device::issue_commands(tx, ctx, &logout, &commands, now, deadline).await?;
     if logout.is_final() {
         super::deliver::log_completed(tx, &logout, now).await?;
     }
@@ -408,7 +444,7 @@ pub async fn preview(
         .into_iter()
         .map(|s| s.id)
         .collect();
-    let (mut logout, _) = plan(tx.as_mut(), ctx, &user, request, &sessions, now).await?;
+    let (mut logout, _, _) = plan(tx.as_mut(), ctx, &user, request, &sessions, now).await?;
     let live_grants = tx.list_grants(user.id, now).await?;
     let live_api_tokens = tx
         .list_api_tokens(user.id)
@@ -426,7 +462,7 @@ pub async fn preview(
                     .sum(),
             ),
             TargetType::ApiTokens => Some(live_api_tokens),
-            TargetType::App => None,
+            TargetType::App | TargetType::Device => None,
         };
     }
     Ok(logout)

@@ -1,8 +1,11 @@
 //! The HTTP surface: one module per resource; handlers stay thin.
 
 pub mod account;
+pub mod agent;
 pub mod apps;
+pub mod devices;
 pub mod factors;
+pub mod features;
 pub mod groups;
 pub mod idps;
 pub mod login;

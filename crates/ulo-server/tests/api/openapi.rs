@@ -77,6 +77,21 @@ const SERVED: &[(&str, &str)] = &[
     ("GET", "/api/v1/scim-credentials"),
     ("POST", "/api/v1/scim-credentials"),
     ("DELETE", "/api/v1/scim-credentials/{id}"),
+    // routes/features.rs
+    ("GET", "/api/v1/features"),
+    ("POST", "/api/v1/features/{id}/enable"),
+    ("POST", "/api/v1/features/{id}/disable"),
+    // routes/devices.rs
+    ("POST", "/api/v1/device-enrollment-tokens"),
+    ("GET", "/api/v1/devices"),
+    ("GET", "/api/v1/devices/{id}"),
+    ("POST", "/api/v1/devices/{id}/lifecycle/revoke"),
+    ("GET", "/api/v1/users/{id}/devices"),
+    ("POST", "/api/v1/users/{id}/devices/logout"),
+    // routes/agent.rs
+    ("POST", "/api/v1/agent/enroll"),
+    ("POST", "/api/v1/agent/poll"),
+    ("POST", "/api/v1/agent/commands/{id}/ack"),
     // routes/logs.rs
     ("GET", "/api/v1/logs"),
     ("GET", "/api/v1/logs/stream"),
@@ -122,14 +137,18 @@ const FALLBACK_SUMMARY: &str = "Not found: Resource not found: no such path";
 
 const OPENAPI_PATH: &str = "/api/v1/openapi.json";
 const STREAM_PATH: &str = "/api/v1/logs/stream";
+/// Device enrollment: public, the one-time token in the body authenticates.
+const AGENT_ENROLL_PATH: &str = "/api/v1/agent/enroll";
 const GLOBAL_TOKEN_REVOCATION_PATH: &str = "/oauth2/v1/global-token-revocation";
 
 /// The security scheme a path needs: the admin API takes an admin API token, the Shared Signals
 /// transmitter an app receiver's credential, Global Token Revocation a scoped API token or an
 /// upstream identity provider's JWT; the document itself and the rest are public.
 fn required_scheme(path: &str) -> Option<&'static str> {
-    if path == OPENAPI_PATH {
+    if path == OPENAPI_PATH || path == AGENT_ENROLL_PATH {
         None
+    } else if path.starts_with("/api/v1/agent/") {
+        Some("DeviceAgent")
     } else if path.starts_with("/api/v1/") {
         Some("SSWS")
     } else if path.starts_with("/ssf/") {

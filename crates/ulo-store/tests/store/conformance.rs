@@ -14,29 +14,12 @@ use ulo_core::job::{JobResult, JobState, Lease, NewJob};
 use ulo_core::log::{EventQuery, LogEvent, SortOrder, Target};
 use ulo_core::store::{Page, Store, StoreError, UserQuery};
 use ulo_core::user::{AdminRole, ProvisionedBy, RiskLevel, User, UserProfile, UserStatus};
-use ulo_testkit::{Database, backends};
 
-/// Runs `test` once per backend with a fresh store.
-macro_rules! on_every_backend {
-    ($name:ident, $body:expr) => {
-        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-        async fn $name() {
-            for backend in backends() {
-                let db = Database::new(backend).await.expect("database");
-                let store = db.open().await.expect("open store");
-                let f: fn(Arc<dyn Store>) -> _ = $body;
-                f(store).await;
-                db.cleanup().await;
-            }
-        }
-    };
-}
-
-fn t0() -> OffsetDateTime {
+pub(crate) fn t0() -> OffsetDateTime {
     time::macros::datetime!(2026-11-01 12:00:00 UTC)
 }
 
-fn user(login: &str, first: &str) -> User {
+pub(crate) fn user(login: &str, first: &str) -> User {
     User {
         id: UserId::new(),
         status: UserStatus::Active,
@@ -94,7 +77,7 @@ fn app(label: &str) -> App {
     }
 }
 
-async fn insert_user(store: &dyn Store, u: &User) {
+pub(crate) async fn insert_user(store: &dyn Store, u: &User) {
     let mut tx = store.begin().await.unwrap();
     tx.insert_user(u, Some("phc")).await.unwrap();
     tx.commit().await.unwrap();

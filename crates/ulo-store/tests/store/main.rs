@@ -1,4 +1,21 @@
 //! ulo-store's one integration-test binary.
 
+/// Runs `test` once per backend with a fresh store.
+macro_rules! on_every_backend {
+    ($name:ident, $body:expr) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            for backend in ulo_testkit::backends() {
+                let db = ulo_testkit::Database::new(backend).await.expect("database");
+                let store = db.open().await.expect("open store");
+                let f: fn(std::sync::Arc<dyn ulo_core::store::Store>) -> _ = $body;
+                f(store).await;
+                db.cleanup().await;
+            }
+        }
+    };
+}
+
 mod conformance;
+mod devices;
 mod filter_sql;

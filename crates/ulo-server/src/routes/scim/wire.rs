@@ -70,6 +70,7 @@ impl From<DomainError> for ScimError {
             DomainError::Conflict(m) => Self::new(StatusCode::CONFLICT, Some("uniqueness"), m),
             DomainError::InvalidState(m) => Self::bad("invalidValue", m),
             DomainError::Forbidden(m) => Self::new(StatusCode::FORBIDDEN, None, m),
+            DomainError::Unauthorized(m) => Self::new(StatusCode::UNAUTHORIZED, None, m),
             DomainError::Store(ulo_core::store::StoreError::Unique(m)) => {
                 Self::new(StatusCode::CONFLICT, Some("uniqueness"), m)
             }

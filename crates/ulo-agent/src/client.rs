@@ -1,0 +1,196 @@
+//! Signed calls to ulo: each request carries a fresh JWT signed by the device key (`typ:
+//! ulo-agent+jwt`, `kid` = device id, `aud` = the agent API, `htm`/`htu` = this request, a
+//! random `jti`, valid 50 s from the server's time).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::Rng;
+use serde::Serialize;
+use serde_json::{Value, json};
+use ulo_jose::{KeyAlg, KeyRing, SigningKey};
+
+use crate::AgentError;
+use crate::clock::ServerClock;
+use crate::state::Enrolled;
+
+/// The `typ` of the agent's request JWTs.
+pub const AGENT_TYP: &str = "ulo-agent+jwt";
+
+/// A client for one enrolled device.
+pub struct AgentClient {
+    http: reqwest::Client,
+    enrolled: Enrolled,
+    key: KeyRing,
+    clock: Arc<ServerClock>,
+}
+
+#[derive(Serialize)]
+struct RequestClaims<'a> {
+    iss: &'a str,
+    aud: &'a str,
+    htm: &'a str,
+    htu: &'a str,
+    jti: String,
+    iat: i64,
+    exp: i64,
+}
+
+/// A random `jti`.
+fn jti() -> String {
+    let bytes: [u8; 18] = rand::rng().random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The error summary of an error answer, or the body.
+pub(crate) fn summary(body: &str) -> String {
+    serde_json::from_str::<Value>(body)
+        .ok()
+        .and_then(|v| v["errorSummary"].as_str().map(str::to_string))
+        .unwrap_or_else(|| body.chars().take(300).collect())
+}
+
+/// An HTTP client for the agent; `timeout` bounds each request (long-polls included).
+pub fn http_client(timeout: Duration) -> Result<reqwest::Client, AgentError> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(Duration::from_secs(10))
+        .user_agent(format!("ulo-agent/{}", crate::VERSION))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| AgentError::local("building the HTTP client", e))
+}
+
+impl AgentClient {
+    /// A client signing with `key_pem` (the device key, PKCS#8).
+    pub fn new(
+        enrolled: Enrolled,
+        key_pem: &str,
+        clock: Arc<ServerClock>,
+    ) -> Result<Self, AgentError> {
+        let der = pem_body(key_pem)?;
+        let key = SigningKey::from_pkcs8_der(enrolled.device_id.clone(), KeyAlg::ES256, &der)
+            .map_err(|e| AgentError::local("loading the device key", e))?;
+        let public = vec![key.public_jwk()];
+        let key = KeyRing::new(vec![key], public)
+            .map_err(|e| AgentError::local("loading the device key", e))?;
+        Ok(AgentClient {
+            http: http_client(Duration::from_secs(90))?,
+            enrolled,
+            key,
+            clock,
+        })
+    }
+
+    /// What enrollment returned.
+    pub fn enrolled(&self) -> &Enrolled {
+        &self.enrolled
+    }
+
+    /// The clock this client signs with.
+    pub fn clock(&self) -> &ServerClock {
+        &self.clock
+    }
+
+    /// A request JWT for `method` on `path`.
+    pub fn sign(&self, method: &str, path: &str) -> Result<String, AgentError> {
+        let iat = self.clock.now().unix_timestamp();
+        let claims = RequestClaims {
+            iss: &self.enrolled.device_id,
+            aud: &self.enrolled.agent_api,
+            htm: method,
+            htu: path,
+            jti: jti(),
+            iat,
+            exp: iat + 50,
+        };
+        self.key
+            .sign(KeyAlg::ES256, AGENT_TYP, &claims)
+            .map_err(|e| AgentError::local("signing a request", e))
+    }
+
+    /// POSTs `body` to `path` (with `query`), signed; answers the JSON body of a 2xx.
+    pub async fn post(&self, path: &str, query: &str, body: &Value) -> Result<Value, AgentError> {
+        let token = self.sign("POST", path)?;
+        let url = format!(
+            "{}{path}{query}",
+            self.enrolled.server.trim_end_matches('/')
+        );
+        let resp = self
+            .http
+            .post(url)
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| AgentError::Unavailable(e.to_string()))?;
+        if let Some(date) = resp
+            .headers()
+            .get(reqwest::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| httpdate::parse_http_date(v).ok())
+        {
+            self.clock.observe(time::OffsetDateTime::from(date));
+        }
+        let status = resp.status();
+        let text = resp.text().await.unwrap_or_default();
+        if status.is_success() {
+            return serde_json::from_str(&text)
+                .map_err(|e| AgentError::Unavailable(format!("unreadable answer: {e}")));
+        }
+        if status.is_client_error() && status.as_u16() != 408 && status.as_u16() != 429 {
+            return Err(AgentError::Refused {
+                status: status.as_u16(),
+                message: summary(&text),
+            });
+        }
+        Err(AgentError::Unavailable(format!(
+            "{status}: {}",
+            summary(&text)
+        )))
+    }
+
+    /// Polls for commands, waiting up to `wait` seconds for one (0: answer at once).
+    pub async fn poll(&self, wait: u64, report: &Value) -> Result<Vec<Value>, AgentError> {
+        let query = if wait > 0 {
+            format!("?wait={wait}")
+        } else {
+            String::new()
+        };
+        let v = self.post("/api/v1/agent/poll", &query, report).await?;
+        Ok(v["commands"].as_array().cloned().unwrap_or_default())
+    }
+
+    /// Acknowledges a command.
+    pub async fn ack(
+        &self,
+        command_id: &str,
+        success: bool,
+        detail: &str,
+    ) -> Result<(), AgentError> {
+        let body = json!({
+            "result": if success { "SUCCESS" } else { "FAILURE" },
+            "detail": detail,
+        });
+        self.post(
+            &format!("/api/v1/agent/commands/{command_id}/ack"),
+            "",
+            &body,
+        )
+        .await
+        .map(|_| ())
+    }
+}
+
+/// The DER inside a PEM document.
+fn pem_body(pem: &str) -> Result<Vec<u8>, AgentError> {
+    use base64::Engine;
+    let b64: String = pem
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .map(str::trim)
+        .collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .map_err(|e| AgentError::local("the device key is not PEM", e))
+}

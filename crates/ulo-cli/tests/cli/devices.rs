@@ -1,0 +1,380 @@
+//! Device Logout as a new user would do it, with real processes: `ulo serve`, `ulo agent enroll`
+//! and `ulo agent run` with a sign-out command that writes a marker file; *Log Out All Devices*;
+//! the System Log and the receipt. Also the refusals an agent meets on the command line.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tokio::process::{Child, Command};
+use ulo_testkit::wait_for;
+
+use crate::procs::{Serve, serve};
+
+const TOKEN: &str = "ulo_cli_device_token_0123456789abcdefg";
+
+/// An admin client for a running `ulo serve`.
+struct Admin {
+    url: String,
+    http: reqwest::Client,
+}
+
+impl Admin {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.url))
+            .header("Authorization", format!("SSWS {TOKEN}"));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("send");
+        let status = resp.status();
+        let text = resp.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.call(reqwest::Method::GET, path, None).await
+    }
+
+    /// Enables the feature, makes Ada and the desktop-mfa app (Logout on); answers Ada's id.
+    async fn set_up(&self) -> String {
+        let (s, _) = self
+            .post("/api/v1/features/device-logout/enable", json!({}))
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        let (s, ada) = self
+            .post(
+                "/api/v1/users?activate=true",
+                json!({"profile": {"login": "ada@example.com", "email": "ada@example.com", "firstName": "Ada", "lastName": "Lovelace"}}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{ada}");
+        let (s, app) = self
+            .post(
+                "/api/v1/apps",
+                json!({"label": "Managed computers", "type": "desktop-mfa", "logout": {"enabled": true}}),
+            )
+            .await;
+        assert!(s.is_success(), "{app}");
+        ada["id"].as_str().unwrap().to_string()
+    }
+
+    async fn enrollment_token(&self) -> String {
+        let (s, t) = self
+            .post("/api/v1/device-enrollment-tokens", json!({}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{t}");
+        t["token"].as_str().unwrap().to_string()
+    }
+
+    async fn events(&self, prefix: &str) -> Vec<Value> {
+        let filter = format!("eventType sw \"{prefix}\"");
+        let resp = self
+            .http
+            .get(format!("{}/api/v1/logs", self.url))
+            .query(&[("filter", filter.as_str()), ("limit", "100")])
+            .header("Authorization", format!("SSWS {TOKEN}"))
+            .send()
+            .await
+            .unwrap();
+        resp.json::<Vec<Value>>().await.unwrap()
+    }
+}
+
+async fn start_serve(dir: &Path, extra: &[(&str, String)]) -> (Serve, Admin) {
+    let mut env = vec![
+        (
+            "ULO_MASTER_KEY",
+            "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_string(),
+        ),
+        ("ULO_BOOTSTRAP_TOKEN", TOKEN.to_string()),
+    ];
+    env.extend(extra.iter().cloned());
+    let s = serve(&dir.join("data"), &env).await.expect("ulo serve");
+    let admin = Admin {
+        url: s.url.clone(),
+        http: reqwest::Client::new(),
+    };
+    (s, admin)
+}
+
+/// `ulo agent …` to completion: exit status, stdout, stderr.
+async fn agent(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_ulo"))
+        .arg("agent")
+        .args(args)
+        .env("ULO_LOG", "warn")
+        .env("RUST_BACKTRACE", "0")
+        .env("RUST_LIB_BACKTRACE", "0")
+        .output()
+        .await
+        .expect("run ulo agent");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A sign-out "command" for tests: records who it was told to sign out.
+fn marker_script(dir: &Path) -> (PathBuf, PathBuf) {
+    let marker = dir.join("signed-out");
+    let script = dir.join("signout.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nprintf '%s' \"$1\" > {}\necho \"signed out $1\"\n",
+            marker.display()
+        ),
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    (script, marker)
+}
+
+fn run_agent(state: &Path, script: &Path, extra: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_ulo"))
+        .args(["agent", "run", "--state-dir"])
+        .arg(state)
+        .arg("--signout-command")
+        .arg(script)
+        .args(["--console-user", "ada@example.com"])
+        .args(extra)
+        .env("ULO_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("ulo agent run")
+}
+
+/// Enrolls an agent, runs it with `run_args`, logs Ada out of all devices, and checks the
+/// marker, the System Log and the receipt; answers how long the command took to run.
+async fn device_logout_end_to_end(run_args: &[&str]) -> Duration {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut serve, admin) = start_serve(dir.path(), &[]).await;
+    let ada = admin.set_up().await;
+    let token = admin.enrollment_token().await;
+    let state = dir.path().join("agent");
+    let (ok, out, err) = agent(&[
+        "enroll",
+        "--server",
+        &admin.url,
+        "--token",
+        &token,
+        "--state-dir",
+        state.to_str().unwrap(),
+    ])
+    .await;
+    assert!(ok, "enroll failed: {out}{err}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(state.join("device-key.pem"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "the device key is private");
+    }
+    let (script, marker) = marker_script(dir.path());
+    let mut run = run_agent(&state, &script, run_args);
+    // The agent's first poll links the device to Ada.
+    wait_for(
+        "the device linked to Ada",
+        Duration::from_secs(20),
+        || async {
+            let (_, devices) = admin.get(&format!("/api/v1/users/{ada}/devices")).await;
+            (devices.as_array().is_some_and(|d| d.len() == 1)).then_some(())
+        },
+    )
+    .await;
+
+    let started = Instant::now();
+    let resp = admin
+        .http
+        .post(format!("{}/api/v1/users/{ada}/devices/logout", admin.url))
+        .header("Authorization", format!("SSWS {TOKEN}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::ACCEPTED);
+    let location = resp.headers()["location"].to_str().unwrap().to_string();
+    let receipt: Value = resp.json().await.unwrap();
+    assert_eq!(receipt["scope"], "DEVICES");
+    let targets = receipt["targets"].as_array().unwrap();
+    assert_eq!(targets.len(), 1, "{receipt}");
+    assert_eq!(targets[0]["type"], "DEVICE");
+    assert_eq!(
+        location,
+        format!("/api/v1/logouts/{}", receipt["id"].as_str().unwrap())
+    );
+
+    let signed_out = wait_for(
+        "the sign-out command to run",
+        Duration::from_secs(30),
+        || async { std::fs::read_to_string(&marker).ok() },
+    )
+    .await;
+    let took = started.elapsed();
+    assert_eq!(signed_out, "ada@example.com", "the command gets the login");
+
+    let done = wait_for(
+        "the receipt to complete",
+        Duration::from_secs(20),
+        || async {
+            let (_, r) = admin.get(&location).await;
+            (r["status"] != "IN_PROGRESS").then_some(r)
+        },
+    )
+    .await;
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+    assert_eq!(done["targets"][0]["status"], "SUCCEEDED", "{done}");
+
+    let events = admin.events("device.desktop_mfa.device_logout.").await;
+    let kinds: Vec<(&str, &str)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["eventType"].as_str().unwrap(),
+                e["outcome"]["result"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            ("device.desktop_mfa.device_logout.started", "SUCCESS"),
+            ("device.desktop_mfa.device_logout.completed", "SUCCESS"),
+        ]
+    );
+    for e in &events {
+        assert_eq!(
+            e["transaction"]["id"], done["transactionId"],
+            "one transaction"
+        );
+    }
+    let _ = run.start_kill();
+    let _ = run.wait().await;
+    let _ = serve.child.start_kill();
+    took
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_out_all_devices_reaches_a_long_polling_agent_in_seconds() {
+    let took = device_logout_end_to_end(&[]).await;
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_long_poll_the_periodic_poll_still_delivers() {
+    device_logout_end_to_end(&["--no-long-poll", "--poll-interval", "1"]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agents_are_refused_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut serve, admin) = start_serve(
+        dir.path(),
+        &[("ULO_DEVICE_MIN_AGENT_VERSION", "99.0.0".to_string())],
+    )
+    .await;
+    let server = admin.url.clone();
+    let enroll = |token: String, state: PathBuf| {
+        let server = server.clone();
+        async move {
+            agent(&[
+                "enroll",
+                "--server",
+                &server,
+                "--token",
+                &token,
+                "--state-dir",
+                state.to_str().unwrap(),
+            ])
+            .await
+        }
+    };
+    // Feature off: refused, saying so.
+    let (ok, _, err) = enroll("ulo_enroll_x".into(), dir.path().join("a")).await;
+    assert!(!ok);
+    assert!(
+        err.contains("Device Logout is an early-access feature and it is off"),
+        "{err}"
+    );
+    admin.set_up().await;
+    // Below the minimum version: refused naming the minimum; the token is not used up.
+    let token = admin.enrollment_token().await;
+    let (ok, _, err) = enroll(token.clone(), dir.path().join("b")).await;
+    assert!(!ok);
+    assert!(err.contains("99.0.0 or later"), "{err}");
+    let _ = serve.child.start_kill();
+    let _ = serve.child.wait().await;
+
+    // The same data directory without a minimum: the token enrolls once, then is refused.
+    let (mut serve, admin) = start_serve(dir.path(), &[]).await;
+    let server = admin.url.clone();
+    let state = dir.path().join("c");
+    let (ok, out, err) = agent(&[
+        "enroll",
+        "--server",
+        &server,
+        "--token",
+        &token,
+        "--state-dir",
+        state.to_str().unwrap(),
+    ])
+    .await;
+    assert!(ok, "{out}{err}");
+    let (ok, _, err) = agent(&[
+        "enroll",
+        "--server",
+        &server,
+        "--token",
+        &token,
+        "--state-dir",
+        dir.path().join("d").to_str().unwrap(),
+    ])
+    .await;
+    assert!(!ok);
+    assert!(err.contains("already used"), "{err}");
+
+    // A revoked device: `--once` exits non-zero with the reason.
+    let device: Value =
+        serde_json::from_str(&std::fs::read_to_string(state.join("device.json")).unwrap()).unwrap();
+    let id = device["deviceId"].as_str().unwrap();
+    let (ok, out, err) = agent(&[
+        "run",
+        "--state-dir",
+        state.to_str().unwrap(),
+        "--once",
+        "--console-user",
+        "ada",
+    ])
+    .await;
+    assert!(ok, "an active device polls: {out}{err}");
+    let (s, _) = admin
+        .post(&format!("/api/v1/devices/{id}/lifecycle/revoke"), json!({}))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (ok, _, err) = agent(&["run", "--state-dir", state.to_str().unwrap(), "--once"]).await;
+    assert!(!ok);
+    assert!(err.contains("was revoked"), "{err}");
+    let _ = serve.child.start_kill();
+}

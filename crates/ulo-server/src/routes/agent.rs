@@ -1,0 +1,242 @@
+//! The device agent protocol: enrollment with a one-time token and a CSR, then signed polls
+//! (with a long-poll `wait` answered the moment a command is issued) and acknowledgements.
+
+use std::time::Duration as StdDuration;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use ulo_core::clock::rfc3339;
+use ulo_core::device::{self, AgentReport, DeviceCommand, Enrollment};
+use ulo_core::ids::DeviceCommandId;
+use ulo_core::log::{Client, UserAgent};
+use ulo_jose::KeyAlg;
+
+use crate::agent_auth::{AGENT_API, Agent, COMMAND_TYP};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::state::AppState;
+
+/// The longest a poll may wait for a command.
+const MAX_WAIT: u64 = 60;
+/// The poll interval agents are told to use when not told otherwise (the seed's 15 minutes).
+const POLL_INTERVAL: u64 = 900;
+
+/// The routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/agent/enroll", post(enroll))
+        .route("/api/v1/agent/poll", post(poll))
+        .route("/api/v1/agent/commands/{id}/ack", post(ack))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct EnrollBody {
+    token: String,
+    csr: String,
+    platform: String,
+    os_version: String,
+    hostname: String,
+    agent_version: String,
+}
+
+async fn enroll(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
+    ApiJson(b): ApiJson<EnrollBody>,
+) -> ApiResult<Response> {
+    let client = Client {
+        ip_address: Some(addr.ip().to_string()),
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|raw| UserAgent {
+                raw_user_agent: raw.to_string(),
+            }),
+    };
+    let req = Enrollment {
+        token: b.token,
+        csr: b.csr,
+        platform: b.platform,
+        os_version: b.os_version,
+        hostname: b.hostname,
+        agent_version: b.agent_version,
+    };
+    let d = device::enroll(
+        state.0.store.as_ref(),
+        state.0.clock.as_ref(),
+        state.0.device_ca.as_ref(),
+        &state.0.config.device,
+        client,
+        &req,
+    )
+    .await?;
+    let v = json!({
+        "deviceId": d.id,
+        "certificate": d.certificate.pem,
+        "caCertificate": state.0.device_ca.ca_certificate_pem(),
+        "issuer": state.issuer(),
+        "agentApi": format!("{}{AGENT_API}", state.issuer()),
+        // Pinned by the agent: the only keys it accepts commands from.
+        "jwks": state.keys().jwks(),
+        "pollIntervalSeconds": POLL_INTERVAL,
+    });
+    Ok((StatusCode::CREATED, Json(v)).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct PollParams {
+    wait: Option<u64>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct PollBody {
+    console_user: Option<String>,
+    os_version: Option<String>,
+    hostname: Option<String>,
+    agent_version: Option<String>,
+}
+
+/// The claims of a signed command, what the agent verifies against the keys it pinned.
+#[derive(Serialize)]
+struct CommandClaims<'a> {
+    iss: &'a str,
+    aud: String,
+    sub: String,
+    jti: String,
+    iat: i64,
+    exp: i64,
+    cmd: &'static str,
+    login: &'a str,
+    #[serde(rename = "userLogin")]
+    user_login: &'a str,
+    #[serde(rename = "logoutId")]
+    logout_id: String,
+}
+
+fn signed(state: &AppState, c: &DeviceCommand) -> ApiResult<Value> {
+    let claims = CommandClaims {
+        iss: state.issuer(),
+        aud: c.device_id.to_string(),
+        sub: c.user_id.to_string(),
+        jti: c.id.to_string(),
+        iat: state.0.clock.now().unix_timestamp(),
+        exp: c.expires.unix_timestamp(),
+        cmd: c.command_type.as_str(),
+        login: &c.os_login,
+        user_login: &c.user_login,
+        logout_id: c.logout_id.to_string(),
+    };
+    let token = state
+        .keys()
+        .sign(KeyAlg::ES256, COMMAND_TYP, &claims)
+        .map_err(ApiError::internal)?;
+    Ok(json!({"id": c.id, "type": c.command_type.as_str(), "token": token}))
+}
+
+/// Answers a poll: the commands (signed), and the server's time for the agent's clock.
+fn answer(state: &AppState, commands: &[DeviceCommand]) -> ApiResult<Json<Value>> {
+    let signed: Vec<Value> = commands
+        .iter()
+        .map(|c| signed(state, c))
+        .collect::<ApiResult<_>>()?;
+    Ok(Json(json!({
+        "commands": signed,
+        "serverTime": rfc3339(state.0.clock.now()),
+        "pollIntervalSeconds": POLL_INTERVAL,
+    })))
+}
+
+async fn poll(
+    State(state): State<AppState>,
+    agent: Agent,
+    ApiQuery(p): ApiQuery<PollParams>,
+    ApiJson(b): ApiJson<PollBody>,
+) -> ApiResult<Json<Value>> {
+    let wait = p.wait.unwrap_or(0);
+    if wait > MAX_WAIT {
+        return Err(ApiError::bad_request(
+            "Invalid poll",
+            vec![format!("wait: at most {MAX_WAIT} seconds")],
+        ));
+    }
+    let store = state.0.store.as_ref();
+    let clock = state.0.clock.as_ref();
+    // Watch before reading, so a command issued in between wakes the wait below.
+    let mut watch = store.watch_device(agent.device.id).await;
+    let report = AgentReport {
+        console_user: b.console_user,
+        os_version: b.os_version,
+        hostname: b.hostname,
+        agent_version: b.agent_version,
+    };
+    let polled = device::poll(store, clock, &state.0.config.device, &agent.call, &report).await?;
+    if !polled.commands.is_empty() || wait == 0 {
+        return answer(&state, &polled.commands);
+    }
+    let deadline = tokio::time::Instant::now() + StdDuration::from_secs(wait);
+    let mut stop = state.0.shutdown.clone();
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if left.is_zero() {
+            return answer(&state, &[]);
+        }
+        let woken = tokio::select! {
+            w = watch.wait(left) => w,
+            _ = stop.wait_for(|s| *s) => return answer(&state, &[]),
+        };
+        if !woken {
+            return answer(&state, &[]);
+        }
+        let commands = device::take_pending(store, clock, agent.device.id).await?;
+        if !commands.is_empty() {
+            return answer(&state, &commands);
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+enum AckResult {
+    Success,
+    Failure,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct AckBody {
+    result: AckResult,
+    detail: Option<String>,
+}
+
+async fn ack(
+    State(state): State<AppState>,
+    agent: Agent,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(b): ApiJson<AckBody>,
+) -> ApiResult<Json<Value>> {
+    let cid: DeviceCommandId = id
+        .parse()
+        .map_err(|_| ApiError::not_found(format!("Not found: device command {id}")))?;
+    let (c, logout) = device::ack(
+        state.0.store.as_ref(),
+        state.0.clock.as_ref(),
+        &agent.call,
+        cid,
+        matches!(b.result, AckResult::Success),
+        b.detail,
+    )
+    .await?;
+    if let Some(l) = logout {
+        state.receipt_changed(l.id);
+    }
+    Ok(Json(json!({"id": c.id, "status": c.status.as_str()})))
+}
