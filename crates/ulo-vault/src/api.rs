@@ -19,6 +19,7 @@ use crate::auth::{Admin, SignedIn};
 use crate::error::VaultError;
 use crate::model::{Account, ManagedApp, Person, Principal, Provisioning};
 use crate::people::PersonInput;
+use crate::store::EventCondition;
 use crate::vault::Vault;
 
 /// The API routes.
@@ -279,12 +280,16 @@ async fn audit(
                 ))
             })?,
     };
+    let condition = filter
+        .as_ref()
+        .map_or(EventCondition::True, AuditFilter::condition);
     let mut tx = vault.read().await?;
     let mut after = q.after.clone();
     let mut out = Vec::new();
-    // Oldest first, filtered as it is read, a chunk at a time.
+    // Oldest first, by keyset from `after`: the store narrows by what SQL can check (with its
+    // indexes), the filter decides, a chunk at a time until `limit` events matched.
     'scan: loop {
-        let chunk = tx.events(after.as_deref(), 500).await?;
+        let chunk = tx.events(&condition, after.as_deref(), 500).await?;
         let Some(last) = chunk.last() else { break };
         after = Some(last.id.clone());
         for e in &chunk {

@@ -4,10 +4,13 @@
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use ulo_core::clock::rfc3339;
-use ulo_core::filter::{self, AttrPath, Filter};
+use ulo_core::filter::{self, AttrPath, CompareOp, Filter, FilterValue};
 
 use crate::error::VaultError;
-use crate::model::{Account, Actor, AuditEvent, AuditTarget, ManagedApp, Person, new_id};
+use crate::model::{
+    Account, Actor, AuditEvent, AuditTarget, EventColumn, ManagedApp, Person, new_id,
+};
+use crate::store::EventCondition;
 
 /// Attributes a filter may name (`detail.*` reaches into the details).
 const FILTERABLE: &[&str] = &[
@@ -131,6 +134,78 @@ impl AuditFilter {
     pub fn matches(&self, event: &AuditEvent) -> bool {
         filter::matches(&self.0, &event.to_json())
     }
+
+    /// What the store can check in SQL: a condition every matching event satisfies (string
+    /// equality on a column, under `and`/`or`; the rest of the filter becomes "any event").
+    pub fn condition(&self) -> EventCondition {
+        condition(&self.0, 0)
+    }
+}
+
+/// The column an attribute path names.
+fn event_column(p: &AttrPath) -> Option<EventColumn> {
+    if p.uri.is_some() {
+        return None;
+    }
+    Some(match path_name(p).as_str() {
+        "id" => EventColumn::Id,
+        "type" => EventColumn::Type,
+        "actor.type" => EventColumn::ActorType,
+        "actor.id" => EventColumn::ActorId,
+        "actor.displayName" => EventColumn::ActorName,
+        "target.type" => EventColumn::TargetType,
+        "target.id" => EventColumn::TargetId,
+        "target.displayName" => EventColumn::TargetName,
+        "jti" => EventColumn::Jti,
+        "outcome" => EventColumn::Outcome,
+        "reason" => EventColumn::Reason,
+        _ => return None,
+    })
+}
+
+/// Deeper nesting is not pushed down (the filter still applies, in memory).
+const MAX_CONDITION_DEPTH: usize = 16;
+
+fn condition(f: &Filter, depth: usize) -> EventCondition {
+    if depth > MAX_CONDITION_DEPTH {
+        return EventCondition::True;
+    }
+    match f {
+        Filter::Compare {
+            path,
+            op: CompareOp::Eq,
+            value: FilterValue::String(s),
+        } => event_column(path).map_or(EventCondition::True, |c| EventCondition::Eq(c, s.clone())),
+        Filter::And(a, b) => {
+            let mut parts = Vec::new();
+            for side in [condition(a, depth + 1), condition(b, depth + 1)] {
+                match side {
+                    EventCondition::True => {}
+                    EventCondition::And(inner) => parts.extend(inner),
+                    other => parts.push(other),
+                }
+            }
+            match parts.len() {
+                0 => EventCondition::True,
+                1 => parts.remove(0),
+                _ => EventCondition::And(parts),
+            }
+        }
+        Filter::Or(a, b) => {
+            let mut parts = Vec::new();
+            for side in [condition(a, depth + 1), condition(b, depth + 1)] {
+                match side {
+                    // One side admits any event, so the disjunction does too.
+                    EventCondition::True => return EventCondition::True,
+                    EventCondition::Or(inner) => parts.extend(inner),
+                    other => parts.push(other),
+                }
+            }
+            EventCondition::Or(parts)
+        }
+        // `not`, `pr`, other operators, non-string values and `detail.*`: any event may match.
+        _ => EventCondition::True,
+    }
 }
 
 fn path_name(p: &AttrPath) -> String {
@@ -197,5 +272,39 @@ mod tests {
         assert!(err.contains("unknown attribute \"colour\""), "{err}");
         let err = AuditFilter::parse(r#"jti eq"#).unwrap_err().to_string();
         assert!(err.starts_with("invalid filter"), "{err}");
+    }
+
+    fn condition_of(f: &str) -> EventCondition {
+        AuditFilter::parse(f).unwrap().condition()
+    }
+
+    #[test]
+    fn filters_push_down_the_equalities_every_match_satisfies() {
+        use EventCondition::*;
+        let jti = |v: &str| Eq(EventColumn::Jti, v.into());
+        assert_eq!(condition_of(r#"jti eq "J1""#), jti("J1"));
+        assert_eq!(
+            condition_of(r#"jti eq "a" and type sw "account." and target.id eq "t""#),
+            And(vec![jti("a"), Eq(EventColumn::TargetId, "t".into())])
+        );
+        assert_eq!(
+            condition_of(r#"jti eq "a" or (jti eq "b" or actor.displayName eq "Ada")"#),
+            Or(vec![
+                jti("a"),
+                jti("b"),
+                Eq(EventColumn::ActorName, "Ada".into())
+            ])
+        );
+        // Whatever SQL cannot decide admits every event; the filter then decides.
+        for f in [
+            r#"jti eq "a" or detail.attempt ge 2"#,
+            r#"not (jti eq "a")"#,
+            r#"jti ne "a""#,
+            "jti pr",
+            "jti eq null",
+            r#"published gt "2020-01-01T00:00:00Z""#,
+        ] {
+            assert_eq!(condition_of(f), True, "{f}");
+        }
     }
 }

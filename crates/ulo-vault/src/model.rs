@@ -298,6 +298,33 @@ pub struct AuditTarget {
     pub display_name: String,
 }
 
+/// A string column of the audit log that filters can reach in SQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventColumn {
+    /// `id`.
+    Id,
+    /// `type`.
+    Type,
+    /// `actor.type`.
+    ActorType,
+    /// `actor.id`.
+    ActorId,
+    /// `actor.displayName`.
+    ActorName,
+    /// `target.type`.
+    TargetType,
+    /// `target.id`.
+    TargetId,
+    /// `target.displayName`.
+    TargetName,
+    /// `jti`.
+    Jti,
+    /// `outcome`.
+    Outcome,
+    /// `reason`.
+    Reason,
+}
+
 /// One entry of the vault's audit log. Never holds a secret.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditEvent {

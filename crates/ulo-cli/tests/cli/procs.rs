@@ -13,7 +13,8 @@ use axum::routing::post;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-/// A running `ulo serve`.
+/// A running `ulo` process (`ulo serve`, `ulo vault serve`, `ulo vault demo-app`); killed when
+/// dropped, so a failing test leaves nothing behind.
 pub struct Serve {
     /// The process.
     pub child: Child,
@@ -21,6 +22,15 @@ pub struct Serve {
     pub url: String,
     /// Everything it printed on stdout before it was ready.
     pub banner: String,
+    /// What it printed on stderr (its log) so far.
+    pub log: Arc<Mutex<String>>,
+}
+
+impl Serve {
+    /// Its log so far, for a failure message.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
 }
 
 /// Starts `ulo serve` with `envs` on an ephemeral port and waits until it listens.
@@ -31,13 +41,45 @@ pub async fn serve(data_dir: &Path, envs: &[(&str, String)]) -> Result<Serve, St
     for (k, v) in envs {
         cmd.env(k, v);
     }
+    start(cmd).await
+}
+
+/// Starts `ulo args…` with `envs` (and no `ULO_VAULT_*` variables of the test's own
+/// environment) and waits until it prints that it is ready.
+pub async fn ulo(args: &[&str], envs: &[(&str, String)]) -> Result<Serve, String> {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ulo"));
+    cmd.args(args);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("ULO_VAULT_") {
+            cmd.env_remove(k);
+        }
+    }
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    start(cmd).await
+}
+
+/// Spawns `cmd` and reads its stdout until a `Ready.` line after an `… is listening on URL`
+/// line (at most 60 s).
+async fn start(mut cmd: Command) -> Result<Serve, String> {
     cmd.env("ULO_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
     let mut child = cmd.spawn().map_err(|e| e.to_string())?;
     let stdout = child.stdout.take().ok_or("no stdout")?;
-    let mut stderr = child.stderr.take().ok_or("no stderr")?;
+    let stderr = child.stderr.take().ok_or("no stderr")?;
+    let log = Arc::new(Mutex::new(String::new()));
+    let sink = log.clone();
+    let mut drained = tokio::spawn(async move {
+        let mut lines = BufReader::new(stderr).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            let mut log = sink.lock().unwrap();
+            log.push_str(&line);
+            log.push('\n');
+        }
+    });
     let mut lines = BufReader::new(stdout).lines();
     let mut banner = String::new();
     let ready = tokio::time::timeout(Duration::from_secs(60), async {
@@ -59,18 +101,21 @@ pub async fn serve(data_dir: &Path, envs: &[(&str, String)]) -> Result<Serve, St
         Ok(Some(url)) => {
             // Keep draining stdout so the process never blocks on a full pipe.
             tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-            tokio::spawn(async move {
-                let mut sink = tokio::io::sink();
-                let _ = tokio::io::copy(&mut stderr, &mut sink).await;
-            });
-            Ok(Serve { child, url, banner })
+            Ok(Serve {
+                child,
+                url,
+                banner,
+                log,
+            })
         }
         _ => {
             let _ = child.start_kill();
-            let mut err = String::new();
-            let _ = tokio::io::AsyncReadExt::read_to_string(&mut stderr, &mut err).await;
+            let _ = child.wait().await;
+            // The process is gone: its stderr ends, so this wait is short.
+            let _ = tokio::time::timeout(Duration::from_secs(5), &mut drained).await;
+            let err = log.lock().unwrap().clone();
             Err(format!(
-                "ulo serve did not start.\nstdout:\n{banner}\nstderr:\n{err}"
+                "the process did not start.\nstdout:\n{banner}\nstderr:\n{err}"
             ))
         }
     }

@@ -2,6 +2,7 @@
 //! Both run the same SQL (see [`tx`]); [`Store`] and [`Tx`] are what the rest of the vault sees.
 
 mod common;
+mod events;
 mod postgres;
 mod rows;
 pub mod scratch;
@@ -17,6 +18,21 @@ pub use crate::error::StoreError;
 use crate::model::*;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
+
+/// A necessary condition on audit events that the store checks in SQL, with its indexes:
+/// every event an audit filter matches satisfies the condition the filter derives
+/// ([`crate::audit::AuditFilter::condition`]), and the filter itself then decides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventCondition {
+    /// Every event.
+    True,
+    /// The column equals the value, ignoring ASCII case (as SCIM filters compare strings).
+    Eq(EventColumn, String),
+    /// Every part holds.
+    And(Vec<EventCondition>),
+    /// Some part holds.
+    Or(Vec<EventCondition>),
+}
 
 /// A database holding the vault's state.
 #[async_trait]
@@ -147,9 +163,11 @@ pub trait Tx: Send {
 
     /// Appends an audit event.
     async fn append_event(&mut self, e: &AuditEvent) -> Result<(), StoreError>;
-    /// Audit events after `after` (an event id), oldest first, at most `limit`.
+    /// Audit events after `after` (an event id) that satisfy `condition`, oldest first, at
+    /// most `limit`.
     async fn events(
         &mut self,
+        condition: &EventCondition,
         after: Option<&str>,
         limit: i64,
     ) -> Result<Vec<AuditEvent>, StoreError>;

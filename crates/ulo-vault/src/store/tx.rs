@@ -440,10 +440,15 @@ macro_rules! vault_tx {
                 Ok(())
             }
 
-            async fn events(&mut self, after: Option<&str>, limit: i64) -> Result<Vec<AuditEvent>, StoreError> {
-                let rows: Vec<EventRow> = sqlx::query_as(AssertSqlSafe(format!("SELECT {EVENT_COLS} FROM audit_events WHERE id > $1 ORDER BY id LIMIT $2")))
-                    .bind(after.unwrap_or(""))
-                    .bind(limit)
+            async fn events(&mut self, condition: &crate::store::EventCondition, after: Option<&str>, limit: i64) -> Result<Vec<AuditEvent>, StoreError> {
+                let (sql, binds) = crate::store::events::select_sql(condition, &format!("SELECT {EVENT_COLS} FROM audit_events"));
+                let mut query = sqlx::query_as(AssertSqlSafe(sql))
+                    .bind(after.unwrap_or("").to_string())
+                    .bind(limit);
+                for value in binds {
+                    query = query.bind(value);
+                }
+                let rows: Vec<EventRow> = query
                     .fetch_all(&mut *self.tx)
                     .await
                     .map_err(db_err)?;

@@ -107,6 +107,28 @@ async fn forged_expired_replayed_and_misaddressed_requests_are_refused() {
         let refused = h.audit("type eq \"universal_logout.reject\"").await;
         assert_eq!(refused.len(), 5, "{refused:#?}");
         assert!(refused.iter().all(|e| e["outcome"] == "FAILURE"));
+        // The same, two at a time: each page starts after the last id of the one before.
+        let mut paged = Vec::new();
+        let mut after = String::new();
+        loop {
+            let (status, page) = h
+                .admin(
+                    Method::GET,
+                    &format!(
+                        "/api/audit?limit=2&after={after}&filter={}",
+                        urlencode("type eq \"UNIVERSAL_LOGOUT.reject\"")
+                    ),
+                    None,
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{page}");
+            let page = page.as_array().unwrap().clone();
+            assert!(page.len() <= 2);
+            let Some(last) = page.last() else { break };
+            after = last["id"].as_str().unwrap().to_string();
+            paged.extend(page);
+        }
+        assert_eq!(paged, refused);
         h.stop().await;
     }
 }

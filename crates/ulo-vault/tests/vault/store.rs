@@ -198,3 +198,71 @@ async fn logout_request_jtis_are_remembered_once_until_they_expire_on_every_back
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn audit_events_are_selected_in_sql_by_keyset_on_every_backend() {
+    use ulo_vault::audit;
+    use ulo_vault::store::EventCondition::{self, *};
+    for backend in ulo_testkit::backends() {
+        let db = VaultDb::new(backend).await;
+        let s = store::open(&db.url).await.expect("open");
+        let now = SystemClock.now();
+        let actor = Actor::system();
+        let target = AuditTarget {
+            kind: "account".into(),
+            id: "acc-1".into(),
+            display_name: "team @ Demo".into(),
+        };
+        let e1 = audit::event("person.universal_logout", &actor, now).jti(Some("ABC-1"));
+        let e2 = audit::event("account.password.rotate", &actor, now)
+            .jti(Some("other"))
+            .target(target);
+        let e3 = audit::event("account.password.reveal", &actor, now);
+        let mut tx = s.begin().await.unwrap();
+        for e in [&e1, &e2, &e3] {
+            tx.append_event(e).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+
+        let mut r = s.read().await.unwrap();
+        let mut ids = async |c: &EventCondition, after: Option<&str>, limit: i64| -> Vec<String> {
+            r.events(c, after, limit)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|e| e.id)
+                .collect()
+        };
+        assert_eq!(
+            ids(&True, None, 10).await,
+            [e1.id.as_str(), e2.id.as_str(), e3.id.as_str()]
+        );
+        // Strings compare ignoring ASCII case, as the filter does.
+        assert_eq!(
+            ids(&Eq(EventColumn::Jti, "abc-1".into()), None, 10).await,
+            [e1.id.as_str()]
+        );
+        let either = Or(vec![
+            Eq(EventColumn::Jti, "abc-1".into()),
+            Eq(EventColumn::TargetId, "ACC-1".into()),
+        ]);
+        assert_eq!(
+            ids(&either, None, 10).await,
+            [e1.id.as_str(), e2.id.as_str()]
+        );
+        // Keyset paging: after the first match, at most `limit`.
+        assert_eq!(ids(&either, Some(&e1.id), 10).await, [e2.id.as_str()]);
+        assert_eq!(ids(&True, None, 1).await, [e1.id.as_str()]);
+        assert_eq!(ids(&True, Some(&e1.id), 1).await, [e2.id.as_str()]);
+        let both = And(vec![
+            Eq(EventColumn::Type, "account.password.rotate".into()),
+            Eq(EventColumn::Jti, "abc-1".into()),
+        ]);
+        assert!(ids(&both, None, 10).await.is_empty());
+        // Values are bound, never spliced into the SQL.
+        let sneaky = Eq(EventColumn::Jti, "x') OR 1=1 OR ('".into());
+        assert!(ids(&sneaky, None, 10).await.is_empty());
+        drop(r);
+        db.cleanup().await;
+    }
+}
