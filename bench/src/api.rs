@@ -181,6 +181,24 @@ impl Api {
         }
     }
 
+    /// Whether any receipt is still IN_PROGRESS (one small read: `?status=IN_PROGRESS&limit=1`).
+    pub async fn any_in_progress(&self) -> Result<bool> {
+        let v = self
+            .expect(
+                "list receipts in progress",
+                self.request(
+                    reqwest::Method::GET,
+                    "/api/v1/logouts?status=IN_PROGRESS&limit=1",
+                ),
+                Some(StatusCode::OK),
+            )
+            .await?;
+        match v {
+            Value::Array(items) => Ok(!items.is_empty()),
+            other => bail!("list receipts: expected an array, got {other}"),
+        }
+    }
+
     /// Every receipt, paging with `after` until a short page.
     pub async fn all_receipts(&self) -> Result<Vec<Value>> {
         const LIMIT: u32 = 200;

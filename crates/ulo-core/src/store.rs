@@ -519,10 +519,12 @@ pub trait StoreTx: Send + DeviceStoreTx {
         position: usize,
         target: &crate::logout::LogoutTarget,
     ) -> Result<(), StoreError>;
-    /// Receipts newest first (`page.after` continues below that id), optionally of one user.
+    /// Receipts newest first (`page.after` continues below that id), optionally of one user
+    /// and in one status.
     async fn list_logouts(
         &mut self,
         user: Option<UserId>,
+        status: Option<crate::logout::LogoutStatus>,
         page: &Page,
     ) -> Result<Vec<crate::logout::Logout>, StoreError>;
 

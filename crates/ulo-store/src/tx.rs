@@ -1139,23 +1139,36 @@ macro_rules! store_tx {
                 Ok(())
             }
 
-            async fn list_logouts(&mut self, user: Option<UserId>, page: &Page) -> Result<Vec<ulo_core::logout::Logout>, StoreError> {
+            async fn list_logouts(&mut self, user: Option<UserId>, status: Option<ulo_core::logout::LogoutStatus>, page: &Page) -> Result<Vec<ulo_core::logout::Logout>, StoreError> {
                 // Newest first: ids are time-ordered, so "after" a cursor means a smaller id. One
                 // query for the page's headers and all their targets.
                 let after = page.after.clone().unwrap_or_else(|| "~".into());
                 let limit = i64::from(page.limit.max(1));
-                let (filter, params) = match &user {
-                    Some(_) => ("user_id=$1 AND id < $2", 2),
-                    None => ("id < $1", 1),
+                let mut conds = Vec::new();
+                let mut n = 0;
+                let mut next = || {
+                    n += 1;
+                    format!("${n}")
                 };
+                if user.is_some() {
+                    conds.push(format!("user_id={}", next()));
+                }
+                if status.is_some() {
+                    conds.push(format!("status={}", next()));
+                }
+                conds.push(format!("id < {}", next()));
                 let sql = format!(
-                    "SELECT l.id, l.receipt, t.target FROM (SELECT id, receipt FROM logouts WHERE {filter} ORDER BY id DESC LIMIT ${}) l \
+                    "SELECT l.id, l.receipt, t.target FROM (SELECT id, receipt FROM logouts WHERE {} ORDER BY id DESC LIMIT {}) l \
                      LEFT JOIN logout_targets t ON t.logout_id = l.id ORDER BY l.id DESC, t.position",
-                    params + 1
+                    conds.join(" AND "),
+                    next()
                 );
                 let mut q = sqlx::query_as::<_, (String, String, Option<String>)>(AssertSqlSafe(sql.as_str()));
                 if let Some(u) = user {
                     q = q.bind(u.to_string());
+                }
+                if let Some(s) = status {
+                    q = q.bind(s.as_str());
                 }
                 let rows = q.bind(after).bind(limit).fetch_all(&mut *self.tx).await.map_err(db_err)?;
                 let mut out: Vec<ulo_core::logout::Logout> = Vec::new();

@@ -480,11 +480,13 @@ pub async fn get_logout(store: &dyn Store, ctx: &Context, id: &str) -> Result<Lo
         .ok_or_else(|| DomainError::not_found("logout", id))
 }
 
-/// Receipts, newest first, optionally of one user (by id or login). Needs an admin role.
+/// Receipts, newest first, optionally of one user (by id or login) and in one status. Needs an
+/// admin role.
 pub async fn list_logouts(
     store: &dyn Store,
     ctx: &Context,
     user: Option<&str>,
+    status: Option<LogoutStatus>,
     page: &Page,
 ) -> Result<Vec<Logout>, DomainError> {
     require_read(ctx)?;
@@ -502,7 +504,7 @@ pub async fn list_logouts(
             .parse::<LogoutId>()
             .map_err(|_| DomainError::invalid("after", "after: not a logout id"))?;
     }
-    Ok(tx.list_logouts(user_id, page).await?)
+    Ok(tx.list_logouts(user_id, status, page).await?)
 }
 
 /// The app ids a request names, parsed; unknown syntax is a validation error.

@@ -16,7 +16,7 @@ use futures::Stream;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use ulo_core::ids::LogoutId;
-use ulo_core::logout::{self, Logout, LogoutRequest, LogoutScope, reason};
+use ulo_core::logout::{self, Logout, LogoutRequest, LogoutScope, LogoutStatus, reason};
 
 use super::paging;
 use crate::auth::Admin;
@@ -118,6 +118,7 @@ struct ListParams {
     user_id: Option<String>,
     after: Option<String>,
     limit: Option<u32>,
+    status: Option<LogoutStatus>,
 }
 
 async fn list(
@@ -130,6 +131,7 @@ async fn list(
         state.0.store.as_ref(),
         &admin.ctx,
         p.user_id.as_deref(),
+        p.status,
         &page,
     )
     .await?;
@@ -137,6 +139,9 @@ async fn list(
     let mut params = vec![("limit", page.limit.to_string())];
     if let Some(u) = &p.user_id {
         params.push(("userId", u.clone()));
+    }
+    if let Some(s) = p.status {
+        params.push(("status", s.as_str().to_string()));
     }
     let headers = paging::links(state.issuer(), "/api/v1/logouts", params, next);
     let body: Vec<Value> = found.iter().map(|l| receipt_json(&state, l)).collect();

@@ -391,6 +391,103 @@ async fn retries_until_success_and_fails_at_once_on_400() {
 }
 
 #[tokio::test]
+async fn receipts_are_listed_by_status() {
+    on_every_backend(async |s| {
+        let (fake, base) = FakeApps::start().await;
+        // One app keeps answering 503: its logout stays IN_PROGRESS (retrying); the other ends.
+        fake.script("down", &[503]);
+        let stuck = create_user(s, "stuck@example.com").await;
+        let done = create_user(s, "done@example.com").await;
+        logout_app(
+            s,
+            "Down",
+            "global-token-revocation",
+            &format!("{base}/down"),
+            "email",
+            &id(&stuck),
+        )
+        .await;
+        logout_app(
+            s,
+            "Up",
+            "global-token-revocation",
+            &format!("{base}/up"),
+            "email",
+            &id(&done),
+        )
+        .await;
+        let mut ids = Vec::new();
+        for u in [&stuck, &done] {
+            let (status, started) = s
+                .post(
+                    &format!("/api/v1/users/{}/logout", id(u)),
+                    json!({"scope": "ALL_APPS"}),
+                )
+                .await;
+            assert_eq!(status, StatusCode::ACCEPTED, "{started}");
+            ids.push(started["id"].as_str().unwrap().to_string());
+        }
+        final_receipt(s, &ids[1]).await;
+        ulo_testkit::wait_for(
+            "the down app to be tried",
+            std::time::Duration::from_secs(20),
+            || async { (!fake.received("down").is_empty()).then_some(()) },
+        )
+        .await;
+        let listed = |q: &'static str| async move {
+            let (status, list) = s.get(&format!("/api/v1/logouts?{q}")).await;
+            assert_eq!(status, StatusCode::OK, "{q}: {list}");
+            list.as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    (
+                        r["id"].as_str().unwrap().to_string(),
+                        r["status"].as_str().unwrap().to_string(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            listed("status=IN_PROGRESS").await,
+            vec![(ids[0].clone(), "IN_PROGRESS".into())]
+        );
+        assert_eq!(
+            listed("status=COMPLETED").await,
+            vec![(ids[1].clone(), "COMPLETED".into())]
+        );
+        assert!(listed("status=COMPLETED_WITH_FAILURES").await.is_empty());
+        let (status, both) = s.get("/api/v1/logouts").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(both.as_array().unwrap().len(), 2);
+        // With a user, both filters apply.
+        let (status, list) = s
+            .get(&format!(
+                "/api/v1/logouts?userId={}&status=IN_PROGRESS",
+                id(&done)
+            ))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(list, json!([]));
+        // The next-page link keeps the filter.
+        let (status, headers, _) = get_with(
+            s,
+            "/api/v1/logouts",
+            &[("status", "IN_PROGRESS"), ("limit", "1")],
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        let next = next_link(&headers).expect("a next link");
+        assert!(next.contains("status=IN_PROGRESS"), "{next}");
+        // An unknown status is refused, naming the problem.
+        let (status, body) = s.get("/api/v1/logouts?status=DONE").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(body.to_string().contains("status"), "{body}");
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn dry_run_lists_targets_and_changes_nothing() {
     on_every_backend(async |s| {
         let (_fake, base) = FakeApps::start().await;
