@@ -17,6 +17,16 @@ use crate::state::Enrolled;
 /// The `typ` of the agent's request JWTs.
 pub const AGENT_TYP: &str = "ulo-agent+jwt";
 
+/// What a poll brought.
+#[derive(Debug, Clone, Default)]
+pub struct PollAnswer {
+    /// Commands, still to verify (`{id, type, token}`).
+    pub commands: Vec<Value>,
+    /// ulo's current keys, signed by a key this agent pins, when it pins others (still to
+    /// verify: see [`crate::keyset`]).
+    pub keyset: Option<String>,
+}
+
 /// A client for one enrolled device.
 pub struct AgentClient {
     http: reqwest::Client,
@@ -151,14 +161,17 @@ impl AgentClient {
     }
 
     /// Polls for commands, waiting up to `wait` seconds for one (0: answer at once).
-    pub async fn poll(&self, wait: u64, report: &Value) -> Result<Vec<Value>, AgentError> {
+    pub async fn poll(&self, wait: u64, report: &Value) -> Result<PollAnswer, AgentError> {
         let query = if wait > 0 {
             format!("?wait={wait}")
         } else {
             String::new()
         };
         let v = self.post("/api/v1/agent/poll", &query, report).await?;
-        Ok(v["commands"].as_array().cloned().unwrap_or_default())
+        Ok(PollAnswer {
+            commands: v["commands"].as_array().cloned().unwrap_or_default(),
+            keyset: v["keyset"].as_str().map(str::to_string),
+        })
     }
 
     /// Acknowledges a command.
