@@ -361,21 +361,20 @@ async fn agent(action: AgentAction) -> Result<()> {
 async fn main() -> Result<()> {
     let cli = Cli::parse();
     init_tracing();
-    if let Command::Agent { action } = cli.command {
-        // The agent runs on people's computers: no server configuration applies.
-        return agent(action).await;
-    }
     let overrides = Overrides {
         listen: cli.listen,
         data_dir: cli.data_dir,
         database_url: cli.database_url,
         issuer: cli.issuer,
     };
-    let c = Config::load(cli.config, overrides)?;
+    let config = cli.config;
+    // The agent runs on people's computers: no server configuration applies, so it is loaded
+    // only for the server's commands.
+    let server_config = || Config::load(config, overrides);
     match cli.command {
-        Command::Serve => serve(c).await,
-        Command::Keys { action } => keys(c, action).await,
-        Command::Tokens { action } => tokens(c, action).await,
-        Command::Agent { .. } => unreachable!("handled above"),
+        Command::Agent { action } => agent(action).await,
+        Command::Serve => serve(server_config()?).await,
+        Command::Keys { action } => keys(server_config()?, action).await,
+        Command::Tokens { action } => tokens(server_config()?, action).await,
     }
 }
