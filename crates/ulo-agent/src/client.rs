@@ -78,6 +78,23 @@ impl AgentClient {
         key_pem: &str,
         clock: Arc<ServerClock>,
     ) -> Result<Self, AgentError> {
+        Self::with_http(
+            enrolled,
+            key_pem,
+            clock,
+            http_client(Duration::from_secs(90))?,
+        )
+    }
+
+    /// The same over a given HTTP client (one shared by many simulated agents, as in the
+    /// benchmark: each request still gets its own connection while in flight). Its timeout
+    /// must exceed the long-poll.
+    pub fn with_http(
+        enrolled: Enrolled,
+        key_pem: &str,
+        clock: Arc<ServerClock>,
+        http: reqwest::Client,
+    ) -> Result<Self, AgentError> {
         let der = pem_body(key_pem)?;
         let key = SigningKey::from_pkcs8_der(enrolled.device_id.clone(), KeyAlg::ES256, &der)
             .map_err(|e| AgentError::local("loading the device key", e))?;
@@ -85,7 +102,7 @@ impl AgentClient {
         let key = KeyRing::new(vec![key], public)
             .map_err(|e| AgentError::local("loading the device key", e))?;
         Ok(AgentClient {
-            http: http_client(Duration::from_secs(90))?,
+            http,
             enrolled,
             key,
             clock,
