@@ -151,6 +151,74 @@ impl Api {
         .await
     }
 
+    /// Turns on the Device Logout feature and creates the desktop-mfa app with Logout on.
+    pub async fn enable_device_logout(&self) -> Result<()> {
+        self.expect(
+            "enable device logout",
+            self.request(
+                reqwest::Method::POST,
+                "/api/v1/features/device-logout/enable",
+            ),
+            Some(StatusCode::OK),
+        )
+        .await?;
+        let body = json!({"label": "Managed computers", "type": "desktop-mfa", "logout": {"enabled": true}});
+        self.expect(
+            "create the desktop-mfa app",
+            self.request(reqwest::Method::POST, "/api/v1/apps")
+                .json(&body),
+            None,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// A single-use device enrollment token.
+    pub async fn enrollment_token(&self) -> Result<String> {
+        let v = self
+            .expect(
+                "create an enrollment token",
+                self.request(reqwest::Method::POST, "/api/v1/device-enrollment-tokens")
+                    .json(&json!({})),
+                Some(StatusCode::CREATED),
+            )
+            .await?;
+        v["token"]
+            .as_str()
+            .map(str::to_string)
+            .with_context(|| format!("no token in {v}"))
+    }
+
+    /// The devices a user is seen on.
+    pub async fn user_devices(&self, user_id: &str) -> Result<Vec<Value>> {
+        let v = self
+            .expect(
+                "list a user's devices",
+                self.request(
+                    reqwest::Method::GET,
+                    &format!("/api/v1/users/{user_id}/devices"),
+                ),
+                Some(StatusCode::OK),
+            )
+            .await?;
+        v.as_array()
+            .cloned()
+            .with_context(|| format!("not a list: {v}"))
+    }
+
+    /// *Log Out All Devices* of a user; answers the receipt of the 202.
+    pub async fn log_out_devices(&self, user_id: &str) -> Result<Value> {
+        self.expect(
+            "log out all devices",
+            self.request(
+                reqwest::Method::POST,
+                &format!("/api/v1/users/{user_id}/devices/logout"),
+            ),
+            Some(StatusCode::ACCEPTED),
+        )
+        .await
+    }
+
     /// A receipt.
     pub async fn receipt(&self, id: &str) -> Result<Value> {
         self.expect(

@@ -6,13 +6,17 @@
 //! * `latency`: one user × 100 apps answering after 50 ms; time from sending the logout until
 //!   the receipt is COMPLETED (target: median ≤ 150 ms);
 //! * `throughput`: 10,000 users × 3 apps answering at once; deliveries per second from the first
-//!   logout sent until every receipt is COMPLETED (target: ≥ 2,000/s).
+//!   logout sent until every receipt is COMPLETED (target: ≥ 2,000/s);
+//! * `devices` (only when asked for): Device Logout agents simulated in process — 10,000 holding
+//!   a long-poll, the pickup latency of 1,000 commands (target: p99 ≤ 1 s), polls per second
+//!   (target: ≥ 5,000/s), and the server's memory.
 //!
 //! Progress goes to stderr; stdout gets a readable summary and one JSON line per scenario and
 //! backend (the lines that start with `{`).
 
 mod api;
 mod cpu;
+mod devices;
 mod fake_app;
 mod latency;
 mod stats;
@@ -30,7 +34,7 @@ use serde_json::{Value, json};
 use crate::api::Api;
 use crate::ulo::{Backend, StartOptions, Ulo};
 
-/// Benchmarks of ulo's Universal Logout engine.
+/// Benchmarks of ulo's Universal Logout engine and Device Logout agent protocol.
 #[derive(Parser, Debug)]
 #[command(name = "ulo-bench", version, about, long_about = None)]
 struct Cli {
@@ -96,6 +100,33 @@ struct Cli {
     /// throughput: the delivery rate to meet, per second.
     #[arg(long, default_value_t = 2000.0)]
     target_rate: f64,
+
+    /// devices: commands whose pickup is timed.
+    #[arg(long, default_value_t = 1000)]
+    device_commands: usize,
+    /// devices: agents holding a long-poll meanwhile (each a socket here and in ulo: mind
+    /// `ulimit -n`).
+    #[arg(long, default_value_t = 10_000)]
+    device_agents: usize,
+    /// devices: enrollments in flight while setting up.
+    #[arg(long, default_value_t = 32)]
+    device_enroll_concurrency: usize,
+    /// devices: agents polling back to back in the polls-per-second phase.
+    #[arg(long, default_value_t = 256)]
+    device_poll_concurrency: usize,
+    /// devices: how long the polls-per-second phase runs, in seconds.
+    #[arg(long, default_value_t = 10)]
+    device_poll_secs: u64,
+    /// devices: delay between the timed agent's long-poll going out and the next command, in
+    /// milliseconds (the poll is waiting on the server by then).
+    #[arg(long, default_value_t = 20)]
+    device_think_ms: u64,
+    /// devices: the pickup p99 to meet, in milliseconds.
+    #[arg(long, default_value_t = 1000)]
+    target_pickup_p99_ms: u64,
+    /// devices: the polls per second to meet.
+    #[arg(long, default_value_t = 5000.0)]
+    target_polls: f64,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -109,6 +140,9 @@ enum BackendArg {
 enum ScenarioArg {
     Latency,
     Throughput,
+    /// Device Logout's agents (not part of `all`).
+    Devices,
+    /// latency and throughput.
     All,
 }
 
@@ -123,6 +157,7 @@ enum WatchArg {
 enum Outcome {
     Latency(latency::Report),
     Throughput(throughput::Report),
+    Devices(devices::Report),
 }
 
 impl Outcome {
@@ -130,6 +165,7 @@ impl Outcome {
         match self {
             Outcome::Latency(r) => r.text(backend),
             Outcome::Throughput(r) => r.text(backend),
+            Outcome::Devices(r) => r.text(backend),
         }
     }
 
@@ -137,6 +173,7 @@ impl Outcome {
         match self {
             Outcome::Latency(r) => r.json(backend),
             Outcome::Throughput(r) => r.json(backend),
+            Outcome::Devices(r) => r.json(backend),
         }
     }
 
@@ -144,6 +181,7 @@ impl Outcome {
         match self {
             Outcome::Latency(r) => r.meets_target(),
             Outcome::Throughput(r) => r.meets_target(),
+            Outcome::Devices(r) => r.meets_target(),
         }
     }
 }
@@ -158,7 +196,7 @@ impl Cli {
     }
 
     fn latency(&self) -> Option<latency::Config> {
-        if matches!(self.scenario, ScenarioArg::Throughput) {
+        if !matches!(self.scenario, ScenarioArg::Latency | ScenarioArg::All) {
             return None;
         }
         let watches = match self.watch {
@@ -179,7 +217,7 @@ impl Cli {
     }
 
     fn throughput(&self) -> Option<throughput::Config> {
-        if matches!(self.scenario, ScenarioArg::Latency) {
+        if !matches!(self.scenario, ScenarioArg::Throughput | ScenarioArg::All) {
             return None;
         }
         Some(throughput::Config {
@@ -193,7 +231,27 @@ impl Cli {
         })
     }
 
+    fn devices(&self) -> Option<devices::Config> {
+        if !matches!(self.scenario, ScenarioArg::Devices) {
+            return None;
+        }
+        Some(devices::Config {
+            commands: self.device_commands,
+            agents: self.device_agents,
+            enroll_concurrency: self.device_enroll_concurrency.max(1),
+            poll_concurrency: self.device_poll_concurrency.max(1),
+            poll_duration: Duration::from_secs(self.device_poll_secs.max(1)),
+            think: Duration::from_millis(self.device_think_ms),
+            target_p99: Duration::from_millis(self.target_pickup_p99_ms),
+            target_polls: self.target_polls,
+            timeout: Duration::from_secs(self.timeout_secs),
+        })
+    }
+
     fn check(&self) -> Result<()> {
+        if self.device_commands == 0 || self.device_agents == 0 {
+            bail!("--device-commands and --device-agents must be at least 1");
+        }
         if self.reps == 0 || self.apps == 0 || self.users == 0 || self.apps_per_user == 0 {
             bail!("--reps, --apps, --users and --apps-per-user must be at least 1");
         }
@@ -257,6 +315,10 @@ async fn run_backend(
             let r = throughput::run(&api, &cfg, &meter).await?;
             report(backend, Outcome::Throughput(r), &ctx, results);
         }
+        if let Some(cfg) = cli.devices() {
+            let r = devices::run(&api, &server.url, server.pid, &cfg, &meter).await?;
+            report(backend, Outcome::Devices(r), &ctx, results);
+        }
         Ok::<_, anyhow::Error>(())
     };
     let outcome = tokio::select! {
@@ -318,6 +380,10 @@ async fn main_async(cli: Cli) -> Result<bool> {
         let figure = match outcome {
             Outcome::Latency(_) => format!("median {} ms", line["medianMs"]),
             Outcome::Throughput(_) => format!("{} deliveries/s", line["deliveriesPerS"]),
+            Outcome::Devices(_) => format!(
+                "pickup p99 {} ms, {} agents, {} polls/s",
+                line["pickupMs"]["p99"], line["connected"], line["pollsPerS"]
+            ),
         };
         println!(
             "{:<10} {:<8} {figure:<28} target {verdict}",

@@ -15,6 +15,8 @@ pub struct Summary {
     pub median: f64,
     /// The 95th percentile (nearest rank).
     pub p95: f64,
+    /// The 99th percentile (nearest rank).
+    pub p99: f64,
     /// The largest.
     pub max: f64,
     /// The arithmetic mean.
@@ -35,13 +37,14 @@ impl Summary {
         } else {
             (s[n / 2 - 1] + s[n / 2]) / 2.0
         };
-        // Nearest rank: the smallest sample with at least 95 % of samples at or below it.
-        let rank = (n * 95).div_ceil(100).max(1);
+        // Nearest rank: the smallest sample with at least p % of samples at or below it.
+        let rank = |p: usize| (n * p).div_ceil(100).max(1) - 1;
         Some(Summary {
             count: n,
             min: s[0],
             median,
-            p95: s[rank - 1],
+            p95: s[rank(95)],
+            p99: s[rank(99)],
             max: s[n - 1],
             mean: s.iter().sum::<f64>() / n as f64,
         })
@@ -68,6 +71,7 @@ impl Summary {
             "min": round(self.min),
             "median": round(self.median),
             "p95": round(self.p95),
+            "p99": round(self.p99),
             "max": round(self.max),
             "mean": round(self.mean),
         })
@@ -104,6 +108,9 @@ mod tests {
         assert_eq!(Summary::of_ms(&samples).unwrap().p95, 19.0);
         let samples: Vec<f64> = (1..=100).map(f64::from).collect();
         assert_eq!(Summary::of_ms(&samples).unwrap().p95, 95.0);
+        assert_eq!(Summary::of_ms(&samples).unwrap().p99, 99.0);
+        let samples: Vec<f64> = (1..=1000).map(f64::from).collect();
+        assert_eq!(Summary::of_ms(&samples).unwrap().p99, 990.0);
         assert_eq!(Summary::of_ms(&[7.0]).unwrap().p95, 7.0);
     }
 }

@@ -17,6 +17,16 @@ use crate::state::Enrolled;
 /// The `typ` of the agent's request JWTs.
 pub const AGENT_TYP: &str = "ulo-agent+jwt";
 
+/// What a poll brought.
+#[derive(Debug, Clone, Default)]
+pub struct PollAnswer {
+    /// Commands, still to verify (`{id, type, token}`).
+    pub commands: Vec<Value>,
+    /// ulo's current keys, signed by a key this agent pins, when it pins others (still to
+    /// verify: see [`crate::keyset`]).
+    pub keyset: Option<String>,
+}
+
 /// A client for one enrolled device.
 pub struct AgentClient {
     http: reqwest::Client,
@@ -68,6 +78,23 @@ impl AgentClient {
         key_pem: &str,
         clock: Arc<ServerClock>,
     ) -> Result<Self, AgentError> {
+        Self::with_http(
+            enrolled,
+            key_pem,
+            clock,
+            http_client(Duration::from_secs(90))?,
+        )
+    }
+
+    /// The same over a given HTTP client (one shared by many simulated agents, as in the
+    /// benchmark: each request still gets its own connection while in flight). Its timeout
+    /// must exceed the long-poll.
+    pub fn with_http(
+        enrolled: Enrolled,
+        key_pem: &str,
+        clock: Arc<ServerClock>,
+        http: reqwest::Client,
+    ) -> Result<Self, AgentError> {
         let der = pem_body(key_pem)?;
         let key = SigningKey::from_pkcs8_der(enrolled.device_id.clone(), KeyAlg::ES256, &der)
             .map_err(|e| AgentError::local("loading the device key", e))?;
@@ -75,7 +102,7 @@ impl AgentClient {
         let key = KeyRing::new(vec![key], public)
             .map_err(|e| AgentError::local("loading the device key", e))?;
         Ok(AgentClient {
-            http: http_client(Duration::from_secs(90))?,
+            http,
             enrolled,
             key,
             clock,
@@ -151,14 +178,17 @@ impl AgentClient {
     }
 
     /// Polls for commands, waiting up to `wait` seconds for one (0: answer at once).
-    pub async fn poll(&self, wait: u64, report: &Value) -> Result<Vec<Value>, AgentError> {
+    pub async fn poll(&self, wait: u64, report: &Value) -> Result<PollAnswer, AgentError> {
         let query = if wait > 0 {
             format!("?wait={wait}")
         } else {
             String::new()
         };
         let v = self.post("/api/v1/agent/poll", &query, report).await?;
-        Ok(v["commands"].as_array().cloned().unwrap_or_default())
+        Ok(PollAnswer {
+            commands: v["commands"].as_array().cloned().unwrap_or_default(),
+            keyset: v["keyset"].as_str().map(str::to_string),
+        })
     }
 
     /// Acknowledges a command.

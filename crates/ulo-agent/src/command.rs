@@ -87,6 +87,7 @@ mod tests {
             certificate: String::new(),
             ca_certificate: String::new(),
             jwks,
+            keyset_issued_at: None,
         }
     }
 

@@ -88,6 +88,7 @@ pub async fn enroll(opts: &EnrollOptions) -> Result<Enrolled, AgentError> {
         certificate: field("certificate")?,
         ca_certificate: field("caCertificate")?,
         jwks: v["jwks"].clone(),
+        keyset_issued_at: None,
     };
     // The key first: a device.json without its key would be an enrollment that cannot sign.
     state.save_key(&key.serialize_pem())?;

@@ -9,6 +9,7 @@ pub mod client;
 pub mod clock;
 pub mod command;
 pub mod enroll;
+pub mod keyset;
 pub mod machine;
 pub mod run;
 pub mod signout;

@@ -13,7 +13,7 @@ use serde_json::json;
 use crate::AgentError;
 use crate::client::AgentClient;
 use crate::clock::ServerClock;
-use crate::state::{PendingAck, StateDir};
+use crate::state::{Enrolled, PendingAck, StateDir};
 
 /// How the agent runs.
 #[derive(Debug, Clone)]
@@ -61,11 +61,13 @@ pub async fn run(
             format!("polling every {} s", opts.poll_interval)
         }
     ));
+    // The keys commands are verified with: enrollment's, then each verified key rollover.
+    let mut pinned = client.enrolled().clone();
     tokio::pin!(stop);
     let mut failures: u32 = 0;
     loop {
         let round = tokio::select! {
-            r = round(&client, &state, &opts) => r,
+            r = round(&client, &state, &opts, &mut pinned) => r,
             _ = &mut stop => return Ok(()),
         };
         let pause = match round {
@@ -110,11 +112,13 @@ fn jittered(d: Duration, spread: f64) -> Duration {
     d.mul_f64((1.0 + f).max(0.05))
 }
 
-/// One round: deliver pending acknowledgements, poll, run and acknowledge what came.
+/// One round: deliver pending acknowledgements, poll, take a key rollover, run and acknowledge
+/// the commands that came.
 async fn round(
     client: &AgentClient,
     state: &StateDir,
     opts: &RunOptions,
+    pinned: &mut Enrolled,
 ) -> Result<(), AgentError> {
     for ack in state.pending_acks() {
         deliver(client, state, &ack).await?;
@@ -128,21 +132,27 @@ async fn round(
         "osVersion": crate::machine::os_version(),
         "hostname": crate::machine::hostname(),
         "agentVersion": crate::VERSION,
+        "pinnedKids": crate::keyset::kids(&pinned.jwks),
     });
     let wait = if opts.long_poll && !opts.once {
         LONG_POLL
     } else {
         0
     };
-    let commands = client.poll(wait, &report).await?;
-    for c in commands {
+    let polled = client.poll(wait, &report).await?;
+    if let Some(keyset) = &polled.keyset {
+        // Before the commands: they may be signed by a key it brings.
+        let now = client.clock().now().unix_timestamp();
+        crate::keyset::apply(state, pinned, keyset, now);
+    }
+    for c in polled.commands {
         let id = c["id"].as_str().unwrap_or_default().to_string();
         if id.is_empty() || state.has_ack(&id) {
             // Already run here; its acknowledgement goes out first thing next round.
             continue;
         }
         let now = client.clock().now().unix_timestamp();
-        let ack = match crate::command::verify(client.enrolled(), &c, now) {
+        let ack = match crate::command::verify(pinned, &c, now) {
             Err(why) => {
                 state.log(&format!("command {id} NOT run: {why}"));
                 PendingAck {

@@ -27,8 +27,12 @@ pub struct Enrolled {
     pub certificate: String,
     /// The device CA certificate, PEM.
     pub ca_certificate: String,
-    /// ulo's signing keys pinned at enrollment: the only keys commands are accepted from.
+    /// ulo's signing keys pinned at enrollment (then by key rollovers): the only keys commands
+    /// are accepted from.
     pub jwks: Value,
+    /// When the keyset pinned last was issued (older ones are refused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keyset_issued_at: Option<i64>,
 }
 
 /// An acknowledgement to deliver (kept on disk until the server has it).

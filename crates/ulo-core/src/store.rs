@@ -196,6 +196,8 @@ pub trait StoreTx: Send + DeviceStoreTx {
     async fn get_app(&mut self, id: AppId) -> Result<Option<App>, StoreError>;
     /// An app by OIDC client id.
     async fn get_app_by_client_id(&mut self, client_id: &str) -> Result<Option<App>, StoreError>;
+    /// The org's desktop-mfa app (at most one: a unique index keeps it so).
+    async fn get_desktop_mfa_app(&mut self) -> Result<Option<App>, StoreError>;
     /// Removes an app and its assignments.
     async fn delete_app(&mut self, id: AppId) -> Result<bool, StoreError>;
     /// Apps in id order, optionally by label prefix.

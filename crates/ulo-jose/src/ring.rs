@@ -15,6 +15,9 @@ use crate::verify::{VerifyOptions, verify_with_jwks};
 pub struct KeyRing {
     /// At most one signing key per algorithm.
     active: Vec<SigningKey>,
+    /// Published keys that no longer sign tokens but still vouch for their successors (a key
+    /// rollover for clients that pinned them, such as device agents).
+    rollover: Vec<SigningKey>,
     /// The JWKS document, built once because it is served on every `/keys` request.
     jwks: Value,
 }
@@ -85,8 +88,56 @@ impl KeyRing {
 
         Ok(Self {
             active,
+            rollover: Vec::new(),
             jwks: serde_json::json!({ "keys": published }),
         })
+    }
+
+    /// Adds published, no longer active keys that may sign with [`KeyRing::sign_as`] only (to
+    /// vouch for the current key set to clients that pinned them); each must be published and
+    /// match its JWK.
+    pub fn with_rollover(mut self, keys: Vec<SigningKey>) -> Result<Self, JoseError> {
+        for key in keys {
+            let published = self.jwks["keys"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|jwk| jwk.get("kid").and_then(Value::as_str) == Some(key.kid.as_str()))
+                .ok_or_else(|| {
+                    JoseError::KeyRing(format!("rollover key {:?} is not published", key.kid))
+                })?;
+            if !key.matches_public_jwk(published) {
+                return Err(JoseError::KeyRing(format!(
+                    "published JWK {:?} does not match the rollover private key",
+                    key.kid
+                )));
+            }
+            if self.signer(&key.kid).is_none() {
+                self.rollover.push(key);
+            }
+        }
+        Ok(self)
+    }
+
+    /// The kids this ring can sign with: the active keys first, then the rollover keys.
+    pub fn signing_kids(&self) -> impl Iterator<Item = &str> {
+        self.active
+            .iter()
+            .chain(&self.rollover)
+            .map(|k| k.kid.as_str())
+    }
+
+    /// Signs `claims` with the key `kid` (active or rollover), header {alg, kid, typ}.
+    pub fn sign_as(
+        &self,
+        kid: &str,
+        typ: &str,
+        claims: &impl serde::Serialize,
+    ) -> Result<String, JoseError> {
+        let key = self
+            .signer(kid)
+            .ok_or_else(|| JoseError::UnknownKid(kid.to_string()))?;
+        sign_with(key, typ, claims)
     }
 
     /// The JWKS document: `{"keys":[...]}`.
@@ -114,24 +165,7 @@ impl KeyRing {
         claims: &impl serde::Serialize,
     ) -> Result<String, JoseError> {
         let key = self.active_key(alg).ok_or(JoseError::NoActiveKey(alg))?;
-        let claims = serde_json::to_value(claims).map_err(|e| JoseError::Claims(e.to_string()))?;
-        if !claims.is_object() {
-            return Err(JoseError::Claims("claims must be a JSON object".into()));
-        }
-        let header = JwsHeader {
-            alg: key.alg.as_str(),
-            kid: &key.kid,
-            typ,
-        };
-        let header = serde_json::to_vec(&header).map_err(|e| JoseError::Claims(e.to_string()))?;
-        let payload = serde_json::to_vec(&claims).map_err(|e| JoseError::Claims(e.to_string()))?;
-        let mut token = URL_SAFE_NO_PAD.encode(header);
-        token.push('.');
-        token.push_str(&URL_SAFE_NO_PAD.encode(payload));
-        let signature = key.sign_raw(token.as_bytes())?;
-        token.push('.');
-        token.push_str(&URL_SAFE_NO_PAD.encode(signature));
-        Ok(token)
+        sign_with(key, typ, claims)
     }
 
     /// Verifies a token against this ring's published keys.
@@ -147,4 +181,38 @@ impl KeyRing {
     fn active_key(&self, alg: KeyAlg) -> Option<&SigningKey> {
         self.active.iter().find(|k| k.alg == alg)
     }
+
+    /// The active or rollover key `kid`.
+    fn signer(&self, kid: &str) -> Option<&SigningKey> {
+        self.active
+            .iter()
+            .chain(&self.rollover)
+            .find(|k| k.kid == kid)
+    }
+}
+
+/// A compact JWS of `claims` signed by `key`, header {alg, kid, typ}.
+fn sign_with(
+    key: &SigningKey,
+    typ: &str,
+    claims: &impl serde::Serialize,
+) -> Result<String, JoseError> {
+    let claims = serde_json::to_value(claims).map_err(|e| JoseError::Claims(e.to_string()))?;
+    if !claims.is_object() {
+        return Err(JoseError::Claims("claims must be a JSON object".into()));
+    }
+    let header = JwsHeader {
+        alg: key.alg.as_str(),
+        kid: &key.kid,
+        typ,
+    };
+    let header = serde_json::to_vec(&header).map_err(|e| JoseError::Claims(e.to_string()))?;
+    let payload = serde_json::to_vec(&claims).map_err(|e| JoseError::Claims(e.to_string()))?;
+    let mut token = URL_SAFE_NO_PAD.encode(header);
+    token.push('.');
+    token.push_str(&URL_SAFE_NO_PAD.encode(payload));
+    let signature = key.sign_raw(token.as_bytes())?;
+    token.push('.');
+    token.push_str(&URL_SAFE_NO_PAD.encode(signature));
+    Ok(token)
 }

@@ -324,6 +324,53 @@ fn rotation_keeps_previous_key_published() {
 }
 
 #[test]
+fn a_rotated_key_still_signs_as_itself_for_rollover_only() {
+    let old = generate_key(KeyAlg::ES256).unwrap();
+    let new = generate_key(KeyAlg::ES256).unwrap();
+    let sk = |k: &GeneratedKey| {
+        SigningKey::from_pkcs8_der(k.kid.clone(), k.alg, &k.private_pkcs8_der).unwrap()
+    };
+    let published = vec![new.public_jwk.clone(), old.public_jwk.clone()];
+    let ring = KeyRing::new(vec![sk(&new)], published.clone())
+        .unwrap()
+        .with_rollover(vec![sk(&old)])
+        .unwrap();
+    assert_eq!(
+        ring.signing_kids().collect::<Vec<_>>(),
+        vec![new.kid.as_str(), old.kid.as_str()]
+    );
+    // `sign` keeps using the active key; `sign_as` signs with the old one, verifiable by
+    // whoever pinned only the old key.
+    let token = ring.sign(KeyAlg::ES256, typ::LOGOUT, &claims()).unwrap();
+    let (header, _) = ring.verify(&token, &opts()).unwrap();
+    assert_eq!(header.kid.as_deref(), Some(new.kid.as_str()));
+    let token = ring.sign_as(&old.kid, typ::LOGOUT, &claims()).unwrap();
+    let pinned_old = json!({ "keys": [old.public_jwk] });
+    let (header, _) = verify_with_jwks(&token, &pinned_old, &opts()).unwrap();
+    assert_eq!(header.kid.as_deref(), Some(old.kid.as_str()));
+    assert!(matches!(
+        ring.sign_as("nope", typ::LOGOUT, &claims()),
+        Err(JoseError::UnknownKid(_))
+    ));
+    // A rollover key must be published, and be the published key.
+    let stranger = generate_key(KeyAlg::ES256).unwrap();
+    assert!(matches!(
+        KeyRing::new(vec![sk(&new)], published.clone())
+            .unwrap()
+            .with_rollover(vec![sk(&stranger)]),
+        Err(JoseError::KeyRing(_))
+    ));
+    let mut impostor = sk(&stranger);
+    impostor.kid = old.kid.clone();
+    assert!(matches!(
+        KeyRing::new(vec![sk(&new)], published)
+            .unwrap()
+            .with_rollover(vec![impostor]),
+        Err(JoseError::KeyRing(_))
+    ));
+}
+
+#[test]
 fn key_ring_rejects_inconsistent_inputs() {
     let a = generate_key(KeyAlg::ES256).unwrap();
     let b = generate_key(KeyAlg::ES256).unwrap();

@@ -63,26 +63,48 @@ pub async fn ensure_keys(
     Ok(())
 }
 
-/// Loads the key ring: the newest ACTIVE key per algorithm signs; ACTIVE and PUBLISHED keys are published.
+/// Opens the sealed private key of `k`.
+fn open_key(
+    sealer: &dyn Sealer,
+    k: &SigningKeyRecord,
+    alg: KeyAlg,
+) -> Result<SigningKey, DomainError> {
+    let der = sealer.open(&k.private_sealed, &purpose(&k.kid)).map_err(|e| {
+        unavailable(format!(
+            "cannot open signing key {}: {e}. Is ULO_MASTER_KEY (or the master key file) the one this store was created with?",
+            k.kid
+        ))
+    })?;
+    SigningKey::from_pkcs8_der(k.kid.clone(), alg, &der).map_err(unavailable)
+}
+
+/// Loads the key ring: the newest ACTIVE key per algorithm signs; ACTIVE and PUBLISHED keys are
+/// published; the PUBLISHED ones (rotated, not retired) still sign key rollovers for device
+/// agents that pinned them.
 pub async fn load_ring(store: &dyn Store, sealer: &dyn Sealer) -> Result<KeyRing, DomainError> {
     let mut tx = store.read().await?;
     let keys = tx.list_signing_keys().await?;
     drop(tx);
     let mut active = Vec::new();
     let mut published = Vec::new();
+    let mut rollover = Vec::new();
     for alg in KeyAlg::ALL {
         let newest = keys
             .iter()
             .filter(|k| k.alg == alg.as_str() && k.state == KeyState::Active)
             .max_by_key(|k| k.created);
         if let Some(k) = newest {
-            let der = sealer.open(&k.private_sealed, &purpose(&k.kid)).map_err(|e| {
-                unavailable(format!(
-                    "cannot open signing key {}: {e}. Is ULO_MASTER_KEY (or the master key file) the one this store was created with?",
-                    k.kid
-                ))
-            })?;
-            active.push(SigningKey::from_pkcs8_der(k.kid.clone(), alg, &der).map_err(unavailable)?);
+            active.push(open_key(sealer, k, alg)?);
+        }
+        // Newest first, so a rollover is signed by the most recent key an agent pinned.
+        let mut older: Vec<&SigningKeyRecord> = keys
+            .iter()
+            .filter(|k| k.alg == alg.as_str() && k.state != KeyState::Retired)
+            .filter(|k| newest.is_none_or(|n| n.kid != k.kid))
+            .collect();
+        older.sort_by_key(|k| std::cmp::Reverse(k.created));
+        for k in older {
+            rollover.push(open_key(sealer, k, alg)?);
         }
     }
     for k in &keys {
@@ -91,7 +113,9 @@ pub async fn load_ring(store: &dyn Store, sealer: &dyn Sealer) -> Result<KeyRing
         }
     }
     // An older ACTIVE key of the same alg (after a rotation race) is published, not used to sign.
-    KeyRing::new(active, published).map_err(unavailable)
+    KeyRing::new(active, published)
+        .and_then(|r| r.with_rollover(rollover))
+        .map_err(unavailable)
 }
 
 /// Adds a new ACTIVE key for `alg`; the previous ones stay published until retired.

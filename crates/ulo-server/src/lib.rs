@@ -1,6 +1,7 @@
 //! ulo's HTTP server: admin API, discovery, System Log, and the wiring that runs it.
 
 pub mod agent_auth;
+pub mod agent_keyset;
 pub mod app;
 pub mod auth;
 pub mod bootstrap;

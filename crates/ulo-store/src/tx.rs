@@ -336,6 +336,12 @@ macro_rules! store_tx {
                 row.map(App::try_from).transpose()
             }
 
+            async fn get_desktop_mfa_app(&mut self) -> Result<Option<App>, StoreError> {
+                let sql = format!("SELECT {APP_COLS} FROM apps a WHERE a.app_type='desktop-mfa'");
+                let row: Option<AppRow> = sqlx::query_as(AssertSqlSafe(sql.as_str())).fetch_optional(&mut *self.tx).await.map_err(db_err)?;
+                row.map(App::try_from).transpose()
+            }
+
             async fn delete_app(&mut self, id: AppId) -> Result<bool, StoreError> {
                 let r = sqlx::query("DELETE FROM apps WHERE id=$1").bind(id.to_string()).execute(&mut *self.tx).await.map_err(db_err)?;
                 Ok(r.rows_affected() == 1)

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::process::{Child, Command};
-use ulo_testkit::wait_for;
+use ulo_testkit::{Backend, Database, PG_ENV, wait_for};
 
 use crate::procs::{Serve, serve};
 
@@ -94,6 +94,7 @@ impl Admin {
     }
 }
 
+/// Starts `ulo serve` with its data in `dir`.
 async fn start_serve(dir: &Path, extra: &[(&str, String)]) -> (Serve, Admin) {
     let mut env = vec![
         (
@@ -377,4 +378,81 @@ async fn agents_are_refused_with_a_reason() {
     assert!(!ok);
     assert!(err.contains("was revoked"), "{err}");
     let _ = serve.child.start_kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_logout_on_one_node_reaches_an_agent_long_polling_the_other() {
+    if std::env::var(PG_ENV).is_err() {
+        eprintln!("skipped: set {PG_ENV} to run the two-node device test");
+        return;
+    }
+    let db = Database::new(Backend::Postgres).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let shared = [("ULO_DATABASE_URL", db.url.clone())];
+    let (mut node_a, a) = start_serve(&dir.path().join("a"), &shared).await;
+    let (mut node_b, b) = start_serve(&dir.path().join("b"), &shared).await;
+    let ada = a.set_up().await;
+    let token = a.enrollment_token().await;
+    let state = dir.path().join("agent");
+    let (ok, out, err) = agent(&[
+        "enroll",
+        "--server",
+        &a.url,
+        "--token",
+        &token,
+        "--state-dir",
+        state.to_str().unwrap(),
+    ])
+    .await;
+    assert!(ok, "enroll failed: {out}{err}");
+    let (script, marker) = marker_script(dir.path());
+    // The agent long-polls node A only.
+    let mut run = run_agent(&state, &script, &[]);
+    // Its first long-poll links the device to Ada, then waits on A.
+    wait_for(
+        "the device linked to Ada",
+        Duration::from_secs(20),
+        || async {
+            let (_, devices) = b.get(&format!("/api/v1/users/{ada}/devices")).await;
+            (devices.as_array().is_some_and(|d| d.len() == 1)).then_some(())
+        },
+    )
+    .await;
+
+    // The logout is issued on node B: A's waiting long-poll must hear of it (LISTEN/NOTIFY).
+    let started = Instant::now();
+    let (status, receipt) = b
+        .post(&format!("/api/v1/users/{ada}/devices/logout"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{receipt}");
+    // Well under the 55 s the long-poll would otherwise hold before polling again.
+    let signed_out = wait_for(
+        "the sign-out command to run",
+        Duration::from_secs(10),
+        || async { std::fs::read_to_string(&marker).ok() },
+    )
+    .await;
+    let took = started.elapsed();
+    assert_eq!(signed_out, "ada@example.com");
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    let location = format!("/api/v1/logouts/{}", receipt["id"].as_str().unwrap());
+    let done = wait_for(
+        "the receipt to complete",
+        Duration::from_secs(20),
+        || async {
+            let (_, r) = b.get(&location).await;
+            (r["status"] != "IN_PROGRESS").then_some(r)
+        },
+    )
+    .await;
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+    assert_eq!(done["targets"][0]["status"], "SUCCEEDED", "{done}");
+
+    let _ = run.start_kill();
+    let _ = run.wait().await;
+    let _ = node_a.child.start_kill();
+    let _ = node_b.child.start_kill();
+    let _ = node_a.child.wait().await;
+    let _ = node_b.child.wait().await;
+    db.cleanup().await;
 }

@@ -7,7 +7,7 @@ use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
 use super::{CommandStatus, CommandType, DeviceCommand, DeviceStatus, FEATURE, event};
-use crate::app::{App, AppStatus, AppType};
+use crate::app::{App, AppStatus};
 use crate::clock::Clock;
 use crate::context::{Context, require_write};
 use crate::directory::load_user;
@@ -19,7 +19,7 @@ use crate::logout::deliver::{log_completed, user_target};
 use crate::logout::{
     Logout, LogoutScope, LogoutStatus, LogoutTarget, TargetStatus, TargetType, reason,
 };
-use crate::store::{Page, Store, StoreTx};
+use crate::store::{Store, StoreTx};
 use crate::user::User;
 
 /// The job kind that expires an unacknowledged command.
@@ -338,25 +338,6 @@ pub async fn expire_command(
     .await
 }
 
-/// The org's desktop-mfa app (there is at most one).
-async fn desktop_mfa_app(tx: &mut dyn StoreTx) -> Result<Option<App>, DomainError> {
-    let mut after = None;
-    loop {
-        let page = Page {
-            after: after.clone(),
-            limit: 200,
-        };
-        let apps = tx.list_apps(None, &page).await?;
-        if let Some(a) = apps.iter().find(|a| a.app_type == AppType::DesktopMfa) {
-            return Ok(Some(a.clone()));
-        }
-        match apps.last() {
-            Some(last) if apps.len() == 200 => after = Some(last.id.to_string()),
-            _ => return Ok(None),
-        }
-    }
-}
-
 /// *Log Out All Devices*: signs the user named by `key` out of every device they are seen on,
 /// as a logout whose receipt has one DEVICE target per device; unacknowledged commands expire
 /// after `ttl`. Refused while the Device Logout feature is off or the desktop-mfa app's Logout
@@ -380,7 +361,7 @@ pub async fn logout_devices(
     let mut tx = store.begin().await?;
     crate::features::require(tx.as_mut(), FEATURE).await?;
     let user = load_user(tx.as_mut(), key).await?;
-    let app = desktop_mfa_app(tx.as_mut()).await?.ok_or_else(|| {
+    let app = tx.get_desktop_mfa_app().await?.ok_or_else(|| {
         DomainError::InvalidState(
             "Device Logout needs the desktop-mfa app: create it (POST /api/v1/apps with \"type\":\"desktop-mfa\" and \"logout\":{\"enabled\":true})".into(),
         )

@@ -167,7 +167,7 @@ impl Directory<'_> {
             secrets,
         };
         let mut tx = self.store.begin().await?;
-        if app.app_type == AppType::DesktopMfa && has_desktop_mfa(tx.as_mut(), None).await? {
+        if app.app_type == AppType::DesktopMfa && tx.get_desktop_mfa_app().await?.is_some() {
             return Err(DomainError::Conflict(
                 "There is already a desktop-mfa app; an org has one".into(),
             ));
@@ -559,26 +559,5 @@ impl Directory<'_> {
         let mut tx = self.store.read().await?;
         let u = load_user(tx.as_mut(), user).await?;
         Ok(tx.list_user_app_links(u.id).await?)
-    }
-}
-
-async fn has_desktop_mfa(tx: &mut dyn StoreTx, except: Option<AppId>) -> Result<bool, DomainError> {
-    let mut after = None;
-    loop {
-        let page = Page {
-            after: after.clone(),
-            limit: 200,
-        };
-        let apps = tx.list_apps(None, &page).await?;
-        if apps
-            .iter()
-            .any(|a| a.app_type == AppType::DesktopMfa && Some(a.id) != except)
-        {
-            return Ok(true);
-        }
-        match apps.last() {
-            Some(last) if apps.len() == 200 => after = Some(last.id.to_string()),
-            _ => return Ok(false),
-        }
     }
 }

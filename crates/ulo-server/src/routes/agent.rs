@@ -12,11 +12,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use ulo_core::clock::rfc3339;
 use ulo_core::device::{self, AgentReport, DeviceCommand, Enrollment};
-use ulo_core::ids::DeviceCommandId;
+use ulo_core::ids::{DeviceCommandId, DeviceId};
 use ulo_core::log::{Client, UserAgent};
 use ulo_jose::KeyAlg;
 
 use crate::agent_auth::{AGENT_API, Agent, COMMAND_TYP};
+use crate::agent_keyset;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
@@ -103,6 +104,8 @@ struct PollBody {
     os_version: Option<String>,
     hostname: Option<String>,
     agent_version: Option<String>,
+    /// The kids of the ulo keys the agent pins (key rollover).
+    pinned_kids: Option<Vec<String>>,
 }
 
 /// The claims of a signed command, what the agent verifies against the keys it pinned.
@@ -142,17 +145,35 @@ fn signed(state: &AppState, c: &DeviceCommand) -> ApiResult<Value> {
     Ok(json!({"id": c.id, "type": c.command_type.as_str(), "token": token}))
 }
 
-/// Answers a poll: the commands (signed), and the server's time for the agent's clock.
-fn answer(state: &AppState, commands: &[DeviceCommand]) -> ApiResult<Json<Value>> {
+/// What a poll is answered for: the device and the ulo keys its agent pins.
+struct Poller<'a> {
+    device: DeviceId,
+    pinned: Option<&'a [String]>,
+}
+
+/// Answers a poll: the commands (signed), the server's time for the agent's clock, and ulo's
+/// current keys when the agent pins others (signed by one it pins).
+fn answer(
+    state: &AppState,
+    poller: &Poller<'_>,
+    commands: &[DeviceCommand],
+) -> ApiResult<Json<Value>> {
     let signed: Vec<Value> = commands
         .iter()
         .map(|c| signed(state, c))
         .collect::<ApiResult<_>>()?;
-    Ok(Json(json!({
+    let mut v = json!({
         "commands": signed,
         "serverTime": rfc3339(state.0.clock.now()),
         "pollIntervalSeconds": POLL_INTERVAL,
-    })))
+    });
+    // Computed as the answer goes out, so commands signed by a just-rotated key come with it.
+    if let Some(pinned) = poller.pinned
+        && let Some(keyset) = agent_keyset::keyset_for(state, poller.device, pinned)?
+    {
+        v["keyset"] = json!(keyset);
+    }
+    Ok(Json(v))
 }
 
 async fn poll(
@@ -168,6 +189,13 @@ async fn poll(
             vec![format!("wait: at most {MAX_WAIT} seconds")],
         ));
     }
+    if let Some(pinned) = &b.pinned_kids {
+        agent_keyset::validate_pinned(pinned)?;
+    }
+    let poller = Poller {
+        device: agent.device.id,
+        pinned: b.pinned_kids.as_deref(),
+    };
     let store = state.0.store.as_ref();
     let clock = state.0.clock.as_ref();
     // Watch before reading, so a command issued in between wakes the wait below.
@@ -180,25 +208,25 @@ async fn poll(
     };
     let polled = device::poll(store, clock, &state.0.config.device, &agent.call, &report).await?;
     if !polled.commands.is_empty() || wait == 0 {
-        return answer(&state, &polled.commands);
+        return answer(&state, &poller, &polled.commands);
     }
     let deadline = tokio::time::Instant::now() + StdDuration::from_secs(wait);
     let mut stop = state.0.shutdown.clone();
     loop {
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
         if left.is_zero() {
-            return answer(&state, &[]);
+            return answer(&state, &poller, &[]);
         }
         let woken = tokio::select! {
             w = watch.wait(left) => w,
-            _ = stop.wait_for(|s| *s) => return answer(&state, &[]),
+            _ = stop.wait_for(|s| *s) => return answer(&state, &poller, &[]),
         };
         if !woken {
-            return answer(&state, &[]);
+            return answer(&state, &poller, &[]);
         }
         let commands = device::take_pending(store, clock, agent.device.id).await?;
         if !commands.is_empty() {
-            return answer(&state, &commands);
+            return answer(&state, &poller, &commands);
         }
     }
 }

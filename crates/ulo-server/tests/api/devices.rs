@@ -27,7 +27,8 @@ const POLL: &str = "/api/v1/agent/poll";
 struct TestAgent {
     enrolled: Enrolled,
     key: KeyRing,
-    _dir: tempfile::TempDir,
+    /// Its state directory (key, enrollment), for running the real agent.
+    dir: tempfile::TempDir,
 }
 
 /// A key ring with one ES256 key, `kid` as given, from PKCS#8 DER.
@@ -76,11 +77,7 @@ async fn try_enroll(s: &TestServer, token: &str, version: &str) -> Result<TestAg
     let enrolled = enroll(&opts).await.map_err(|e| e.to_string())?;
     let pem = StateDir::open(dir.path()).unwrap().key().unwrap();
     let key = ring(&enrolled.device_id, &pem_der(&pem));
-    Ok(TestAgent {
-        enrolled,
-        key,
-        _dir: dir,
-    })
+    Ok(TestAgent { enrolled, key, dir })
 }
 
 async fn enroll_agent(s: &TestServer) -> TestAgent {
@@ -658,4 +655,143 @@ fn assert_skipped(receipt: &Value, app: &str, why: &str) {
     assert_eq!(targets[0]["status"], "SKIPPED", "{receipt}");
     let reason = targets[0]["reason"].as_str().unwrap();
     assert!(reason.contains(why), "expected {why:?} in {receipt}");
+}
+
+/// A sign-out command for tests: writes who it signed out to a marker file.
+fn marker_script(dir: &std::path::Path) -> (String, std::path::PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let marker = dir.join("signed-out");
+    let script = dir.join("signout.sh");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\nprintf '%s' \"$1\" > '{}'\n", marker.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    (script.display().to_string(), marker)
+}
+
+/// Runs the real agent for one poll as Ada's machine.
+async fn run_agent_once(agent: &TestAgent, signout: &str) {
+    let opts = ulo_agent::run::RunOptions {
+        state_dir: agent.dir.path().to_path_buf(),
+        poll_interval: 1,
+        long_poll: false,
+        once: true,
+        signout_command: signout.to_string(),
+        console_user: Some("ada".into()),
+    };
+    ulo_agent::run::run(opts, std::future::pending())
+        .await
+        .expect("the agent polls");
+}
+
+/// The kids the agent pins now (from its state directory).
+fn pinned_kids(agent: &TestAgent) -> Vec<String> {
+    let enrolled = StateDir::open(agent.dir.path())
+        .unwrap()
+        .enrolled()
+        .unwrap()
+        .unwrap();
+    ulo_agent::keyset::kids(&enrolled.jwks)
+}
+
+/// Reloads the server's key ring now (running servers do every 30 s).
+async fn reload_keys(s: &TestServer) {
+    let state = &s.running.as_ref().unwrap().state;
+    let ring = ulo_server::keys::load_ring(state.0.store.as_ref(), state.0.sealer.as_ref())
+        .await
+        .expect("load the key ring");
+    state.set_keys(ring);
+}
+
+#[tokio::test]
+async fn after_a_key_rotation_the_agent_pins_the_new_keys_and_still_runs_commands() {
+    on_every_backend(async |s| {
+        let (ada, _) = set_up(s).await;
+        let agent = enroll_agent(s).await;
+        let (script, marker) = marker_script(agent.dir.path());
+        run_agent_once(&agent, &script).await;
+        let enrolled_kids = pinned_kids(&agent);
+        assert_eq!(enrolled_kids, ulo_agent::keyset::kids(&agent.enrolled.jwks));
+
+        // `ulo keys rotate --alg ES256`, picked up by the server.
+        let state = &s.running.as_ref().unwrap().state;
+        let ctx = ulo_core::context::Context::system("TEST");
+        let (store, sealer, clock) = (
+            state.0.store.as_ref(),
+            state.0.sealer.as_ref(),
+            state.0.clock.as_ref(),
+        );
+        let old = state.keys().active_kid(KeyAlg::ES256).unwrap().to_string();
+        let new = ulo_server::keys::rotate(store, sealer, clock, &ctx, KeyAlg::ES256)
+            .await
+            .expect("rotate")
+            .kid;
+        reload_keys(s).await;
+        assert!(!enrolled_kids.contains(&new));
+
+        // The command is signed with the new key: the keys pinned at enrollment refuse it.
+        let started = log_out_devices(s, &ada).await;
+        let now = ulo_testkit::now();
+        let (status, polled) = agent.poll(s, now, "ada").await;
+        assert_eq!(status, StatusCode::OK, "{polled}");
+        assert!(
+            polled.get("keyset").is_none(),
+            "no pinnedKids reported, no keyset: {polled}"
+        );
+        let command = &polled["commands"][0];
+        let header =
+            ulo_jose::jsonwebtoken::decode_header(command["token"].as_str().unwrap()).unwrap();
+        assert_eq!(header.kid.as_deref(), Some(new.as_str()));
+        let err =
+            ulo_agent::command::verify(&agent.enrolled, command, now.unix_timestamp()).unwrap_err();
+        assert!(err.contains("pinned"), "{err}");
+
+        // The real agent takes the rollover (signed by the old key it pins) and runs it.
+        run_agent_once(&agent, &script).await;
+        assert_eq!(std::fs::read_to_string(&marker).unwrap(), "ada");
+        let done = final_receipt(s, &started["id"]).await;
+        assert_eq!(done["status"], "COMPLETED", "{done}");
+        assert_eq!(done["targets"][0]["status"], "SUCCEEDED", "{done}");
+        let kids = pinned_kids(&agent);
+        assert!(kids.contains(&new) && kids.contains(&old), "{kids:?}");
+        let log = std::fs::read_to_string(agent.dir.path().join("agent.log")).unwrap();
+        assert!(log.contains("pinned ulo keys updated"), "{log}");
+
+        // `ulo keys retire <old>`: the next poll drops it from the pinned keys.
+        ulo_server::keys::retire(store, clock, &ctx, &old)
+            .await
+            .expect("retire");
+        reload_keys(s).await;
+        run_agent_once(&agent, &script).await;
+        let kids = pinned_kids(&agent);
+        assert!(kids.contains(&new) && !kids.contains(&old), "{kids:?}");
+
+        // A keyset signed by a key the agent does not pin is refused.
+        let mut pinned = StateDir::open(agent.dir.path())
+            .unwrap()
+            .enrolled()
+            .unwrap()
+            .unwrap();
+        let forged = foreign_key(&new)
+            .sign(
+                KeyAlg::ES256,
+                ulo_agent::keyset::KEYSET_TYP,
+                &json!({"iss": pinned.issuer, "aud": agent.id(), "iat": now.unix_timestamp(),
+                        "exp": now.unix_timestamp() + 300, "jwks": {"keys": []}}),
+            )
+            .unwrap();
+        let before = pinned.clone();
+        let state_dir = StateDir::open(agent.dir.path()).unwrap();
+        assert!(!ulo_agent::keyset::apply(
+            &state_dir,
+            &mut pinned,
+            &forged,
+            now.unix_timestamp()
+        ));
+        assert_eq!(pinned, before);
+        assert_eq!(pinned_kids(&agent), kids);
+    })
+    .await;
 }

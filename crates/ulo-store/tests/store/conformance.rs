@@ -235,6 +235,15 @@ on_every_backend!(groups_apps_assignments_and_cascades, |store| Box::pin(
             Some(&a),
             "secrets and JSON parts survive"
         );
+        assert_eq!(tx.get_desktop_mfa_app().await.unwrap(), None);
+        drop(tx);
+        let mut mfa = app("Managed computers");
+        mfa.app_type = AppType::DesktopMfa;
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_app(&mfa).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut tx = store.read().await.unwrap();
+        assert_eq!(tx.get_desktop_mfa_app().await.unwrap(), Some(mfa.clone()));
         let links = tx.list_user_app_links(u.id).await.unwrap();
         assert_eq!(links.len(), 2);
         let la = links.iter().find(|l| l.app.id == a.id).unwrap();
