@@ -49,6 +49,19 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(30))
+            // sqlx pings every connection it hands out: a round trip per transaction. Only a
+            // connection idle for a while is worth checking (a server restart or an idle
+            // timeout closes those); one in steady use proves itself by its last query.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for < Duration::from_secs(10) {
+                        return Ok(true);
+                    }
+                    use sqlx::Connection;
+                    Ok(conn.ping().await.is_ok())
+                })
+            })
             .connect(url)
             .await
             .map_err(db_err)?;

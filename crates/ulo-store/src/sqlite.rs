@@ -49,8 +49,11 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
         // One writer: SQLite serializes writes anyway, and a single connection avoids SQLITE_BUSY storms.
+        // No ping before each use (sqlx's default): an embedded database cannot hang up, and the
+        // ping is one more hop to the connection's thread per transaction.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(opts.clone())
             .await
@@ -61,6 +64,7 @@ impl SqliteStore {
             .map_err(|e| StoreError::Unavailable(format!("migrating SQLite: {e}")))?;
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(opts.read_only(true))
             .await
