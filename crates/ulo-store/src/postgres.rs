@@ -205,6 +205,35 @@ impl Store for PgStore {
         self.relay_devices().await;
         Box::new(self.devices.watch(device))
     }
+
+    async fn remember_jti(
+        &self,
+        namespace: &str,
+        jti: &str,
+        expires: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        // One autocommit statement: no BEGIN/COMMIT round trips; PostgreSQL group-commits
+        // concurrent sessions' WAL flushes itself.
+        let r = sqlx::query(REMEMBER_JTI_SQL)
+            .bind(namespace)
+            .bind(jti)
+            .bind(to_millis(expires))
+            .bind(to_millis(now))
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    async fn purge_jtis(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        let r = sqlx::query(PURGE_JTIS_SQL)
+            .bind(to_millis(now))
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(r.rows_affected())
+    }
 }
 
 impl Drop for PgStore {
