@@ -1,11 +1,13 @@
-//! Group commit of remembered `jti`s on SQLite. SQLite has one writer, so a write transaction
-//! per agent call caps agent calls at the writer's transaction rate: here the `jti`s of
-//! concurrent callers are written together, by one statement (its own transaction), and each
-//! caller is answered after that commit. The writing runs in its own task, so a caller that
-//! goes away cannot cut a batch short for the others.
+//! Group commit of remembered `jti`s. SQLite has one writer, and a PostgreSQL commit waits for
+//! its WAL flush, so a write per agent call caps agent calls at the commit rate: here the
+//! `jti`s of concurrent callers are written together, by one statement (its own transaction),
+//! and each caller is answered after that commit. The writing runs in its own task, so a
+//! caller that goes away cannot cut a batch short for the others. Across processes the primary
+//! key decides, as for a single insert.
 
 use std::collections::HashSet;
 
+use sqlx::postgres::PgPool;
 use sqlx::sqlite::SqlitePool;
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
@@ -28,6 +30,15 @@ struct Remember {
     answer: oneshot::Sender<Result<bool, StoreError>>,
 }
 
+/// Where the batches are written.
+#[derive(Clone)]
+pub(crate) enum JtiPool {
+    /// SQLite's one writer connection.
+    Sqlite(SqlitePool),
+    /// The PostgreSQL pool.
+    Postgres(PgPool),
+}
+
 /// Hands `jti`s to the writing task.
 pub(crate) struct JtiBatcher {
     queue: mpsc::Sender<Remember>,
@@ -39,7 +50,7 @@ fn stopped() -> StoreError {
 
 impl JtiBatcher {
     /// Starts the writing task on `writer` (it ends when the batcher is dropped).
-    pub(crate) fn start(writer: SqlitePool) -> Self {
+    pub(crate) fn start(writer: JtiPool) -> Self {
         let (queue, rx) = mpsc::channel(QUEUE);
         tokio::spawn(run(writer, rx));
         JtiBatcher { queue }
@@ -68,7 +79,7 @@ impl JtiBatcher {
     }
 }
 
-async fn run(writer: SqlitePool, mut rx: mpsc::Receiver<Remember>) {
+async fn run(writer: JtiPool, mut rx: mpsc::Receiver<Remember>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     // Whatever queued while the last batch was written is the next batch.
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
@@ -89,7 +100,7 @@ async fn run(writer: SqlitePool, mut rx: mpsc::Receiver<Remember>) {
 }
 
 /// Writes a batch in one statement; answers, per caller, whether its `jti` was first.
-async fn write(writer: &SqlitePool, batch: &[Remember]) -> Result<Vec<bool>, StoreError> {
+async fn write(writer: &JtiPool, batch: &[Remember]) -> Result<Vec<bool>, StoreError> {
     // Of callers with the same jti, the first in the queue is written; the rest replay it.
     let mut keys = HashSet::new();
     let unique: Vec<&Remember> = batch
@@ -98,23 +109,30 @@ async fn write(writer: &SqlitePool, batch: &[Remember]) -> Result<Vec<bool>, Sto
         .collect();
     // The earliest clock: an entry counts as expired only when it is for every caller.
     let now = batch.iter().map(|r| r.now).min().unwrap_or(0);
-    let values = vec!["(?,?,?)"; unique.len()].join(",");
-    let sql = format!(
-        "INSERT INTO seen_jtis (namespace, jti, expires) VALUES {values} \
-         ON CONFLICT (namespace, jti) DO UPDATE SET expires=excluded.expires \
-         WHERE seen_jtis.expires <= ? RETURNING namespace, jti"
-    );
-    let mut q = sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(sql));
-    for r in &unique {
-        q = q.bind(&r.namespace).bind(&r.jti).bind(r.expires);
-    }
-    let written: HashSet<(String, String)> = q
-        .bind(now)
-        .fetch_all(writer)
-        .await
-        .map_err(db_err)?
-        .into_iter()
+    let values: Vec<String> = (0..unique.len())
+        .map(|i| format!("(${},${},${})", 3 * i + 1, 3 * i + 2, 3 * i + 3))
         .collect();
+    let sql = format!(
+        "INSERT INTO seen_jtis (namespace, jti, expires) VALUES {} \
+         ON CONFLICT (namespace, jti) DO UPDATE SET expires=excluded.expires \
+         WHERE seen_jtis.expires <= ${} RETURNING namespace, jti",
+        values.join(","),
+        3 * unique.len() + 1
+    );
+    macro_rules! run {
+        ($pool:expr) => {{
+            let mut q = sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(sql));
+            for r in &unique {
+                q = q.bind(&r.namespace).bind(&r.jti).bind(r.expires);
+            }
+            q.bind(now).fetch_all($pool).await.map_err(db_err)?
+        }};
+    }
+    let rows = match writer {
+        JtiPool::Sqlite(p) => run!(p),
+        JtiPool::Postgres(p) => run!(p),
+    };
+    let written: HashSet<(String, String)> = rows.into_iter().collect();
     let mut answered = HashSet::new();
     Ok(batch
         .iter()

@@ -26,6 +26,7 @@ pub struct PgStore {
     wake: Arc<Notify>,
     gate: Arc<crate::common::NotifyGate>,
     devices: Arc<DeviceWatchers>,
+    jtis: crate::jti_batch::JtiBatcher,
     /// Whether this process relays `ulo_devices` notifications to its watchers yet.
     relaying: Mutex<bool>,
     /// Stops the relay when the store is dropped.
@@ -58,6 +59,9 @@ impl PgStore {
             .await
             .map_err(|e| StoreError::Unavailable(format!("migrating PostgreSQL: {e}")))?;
         Ok(PgStore {
+            jtis: crate::jti_batch::JtiBatcher::start(crate::jti_batch::JtiPool::Postgres(
+                pool.clone(),
+            )),
             pool,
             listener: Mutex::new(None),
             wake: Arc::new(Notify::new()),
@@ -213,17 +217,8 @@ impl Store for PgStore {
         expires: OffsetDateTime,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        // One autocommit statement: no BEGIN/COMMIT round trips; PostgreSQL group-commits
-        // concurrent sessions' WAL flushes itself.
-        let r = sqlx::query(REMEMBER_JTI_SQL)
-            .bind(namespace)
-            .bind(jti)
-            .bind(to_millis(expires))
-            .bind(to_millis(now))
-            .execute(&self.pool)
-            .await
-            .map_err(db_err)?;
-        Ok(r.rows_affected() == 1)
+        // Group-committed: one WAL flush for every agent call that arrived meanwhile.
+        self.jtis.remember(namespace, jti, expires, now).await
     }
 
     async fn purge_jtis(&self, now: OffsetDateTime) -> Result<u64, StoreError> {

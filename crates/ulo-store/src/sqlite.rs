@@ -67,7 +67,9 @@ impl SqliteStore {
             .await
             .map_err(db_err)?;
         Ok(SqliteStore {
-            jtis: crate::jti_batch::JtiBatcher::start(writer.clone()),
+            jtis: crate::jti_batch::JtiBatcher::start(crate::jti_batch::JtiPool::Sqlite(
+                writer.clone(),
+            )),
             writer,
             reader,
             wake: Arc::new(Notify::new()),
