@@ -150,7 +150,7 @@ impl AgentClient {
             .json(body)
             .send()
             .await
-            .map_err(|e| AgentError::Unavailable(e.to_string()))?;
+            .map_err(|e| AgentError::Unavailable(with_causes(&e)))?;
         if let Some(date) = resp
             .headers()
             .get(reqwest::header::DATE)
@@ -223,4 +223,16 @@ fn pem_body(pem: &str) -> Result<Vec<u8>, AgentError> {
     base64::engine::general_purpose::STANDARD
         .decode(b64)
         .map_err(|e| AgentError::local("the device key is not PEM", e))
+}
+
+/// An error with its causes (reqwest's own message hides why a request could not be sent).
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cause = c.source();
+    }
+    out
 }

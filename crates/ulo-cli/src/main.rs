@@ -281,7 +281,7 @@ pub(crate) async fn shutdown_signal() {
 async fn serve(c: Config) -> Result<()> {
     prepare_data_dir(&c)?;
     let key = master_key(&c)?;
-    let listener = tokio::net::TcpListener::bind(&c.listen)
+    let listener = ulo_server::bind(&c.listen)
         .await
         .with_context(|| format!("listening on {}", c.listen))?;
     if c.outbound_allow_http_loopback {

@@ -114,6 +114,21 @@ pub trait Store: Send + Sync {
     /// [`CommandWatch::wait`]. Watch first, then read the open commands, then wait: nothing
     /// issued in between is missed.
     async fn watch_device(&self, device: DeviceId) -> Box<dyn CommandWatch>;
+    /// Records that a one-time JWT `jti` was used in `namespace` until `expires`, durably and
+    /// at once, outside any transaction: true the first time, false while it is remembered
+    /// (a replay). Of concurrent callers with the same `jti`, on any process sharing the
+    /// database, exactly one gets true. Cheaper than [`StoreTx::remember_jti`] for hot paths
+    /// (SQLite group-commits concurrent callers in one write transaction).
+    async fn remember_jti(
+        &self,
+        namespace: &str,
+        jti: &str,
+        expires: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    /// Forgets the `jti`s expired at `now` (run now and then: remembering does not purge);
+    /// answers how many.
+    async fn purge_jtis(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
 }
 
 /// Waits for commands issued to one device (see [`Store::watch_device`]); dropping it stops
@@ -351,8 +366,9 @@ pub trait StoreTx: Send + DeviceStoreTx {
         now: OffsetDateTime,
     ) -> Result<Vec<GrantSummary>, StoreError>;
     /// Records that a one-time JWT `jti` was used in `namespace` (e.g. a client's assertions)
-    /// until `expires`, forgetting entries expired at `now`; false when it was already recorded
-    /// and not yet expired, i.e. a replay. Concurrent callers cannot both get true.
+    /// until `expires`; false when it was already recorded and not yet expired at `now`, i.e.
+    /// a replay. Concurrent callers cannot both get true. Expired entries are overwritten
+    /// here and purged by [`Store::purge_jtis`].
     async fn remember_jti(
         &mut self,
         namespace: &str,

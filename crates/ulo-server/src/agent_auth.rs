@@ -2,7 +2,7 @@
 //! device key ulo certified at enrollment (`typ: ulo-agent+jwt`, `kid` = device id, `aud` =
 //! the agent API, `htm`/`htu` = this request's method and path, `jti`, `iat`, `exp` at most
 //! 60 s later). The signature is checked here; the device's status and the `jti` (once only)
-//! are checked by the domain in the transaction of the call's effect.
+//! are checked by the domain.
 
 use axum::extract::FromRequestParts;
 use axum::http::header;

@@ -220,6 +220,7 @@ pub async fn start(
 
     // Keys rotated by `ulo keys rotate` (or another node) are picked up without a restart.
     tasks.push(tokio::spawn(reload_keys(state.clone(), rx.clone())));
+    tasks.push(tokio::spawn(purge_jtis(state.clone(), rx.clone())));
 
     let mut srx = rx.clone();
     let server = tokio::spawn(crate::serve(
@@ -250,6 +251,21 @@ async fn reload_keys(state: AppState, mut stop: watch::Receiver<bool>) {
         match crate::keys::load_ring(state.0.store.as_ref(), state.0.sealer.as_ref()).await {
             Ok(ring) => state.set_keys(ring),
             Err(e) => tracing::warn!(error = %e, "reloading signing keys failed"),
+        }
+    }
+}
+
+/// Forgets expired one-time `jti`s now and then (remembering one never purges, to keep agent
+/// calls to one statement). Every node may run it: the delete is idempotent.
+async fn purge_jtis(state: AppState, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(15)) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        let now = state.0.clock.now();
+        if let Err(e) = state.0.store.purge_jtis(now).await {
+            tracing::warn!(error = %e, "purging expired jtis failed");
         }
     }
 }

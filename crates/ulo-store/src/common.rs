@@ -36,6 +36,15 @@ pub(crate) fn claim_sql(skip_locked: bool) -> String {
     )
 }
 
+/// Remembers a `jti` (`$1` namespace, `$2` jti, `$3` expires) unless it is remembered and
+/// unexpired at `$4`: one row changed means first use. The primary key decides between
+/// concurrent callers; an expired entry is overwritten, so remembering never needs a purge.
+pub(crate) const REMEMBER_JTI_SQL: &str = "INSERT INTO seen_jtis (namespace, jti, expires) VALUES ($1,$2,$3) \
+     ON CONFLICT (namespace, jti) DO UPDATE SET expires=excluded.expires WHERE seen_jtis.expires <= $4";
+
+/// Forgets the `jti`s expired at `$1`.
+pub(crate) const PURGE_JTIS_SQL: &str = "DELETE FROM seen_jtis WHERE expires <= $1";
+
 /// Extends a lease the worker still holds.
 pub(crate) const EXTEND_SQL: &str = "UPDATE jobs SET lease_until=$4 WHERE id=$1 AND state='RUNNING' AND lease_owner=$2 AND attempts=$3";
 

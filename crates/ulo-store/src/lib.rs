@@ -3,6 +3,7 @@
 mod common;
 mod device_watch;
 pub mod filter_sql;
+mod jti_batch;
 mod postgres;
 mod query;
 mod rows;

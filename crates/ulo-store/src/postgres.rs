@@ -26,6 +26,7 @@ pub struct PgStore {
     wake: Arc<Notify>,
     gate: Arc<crate::common::NotifyGate>,
     devices: Arc<DeviceWatchers>,
+    jtis: crate::jti_batch::JtiBatcher,
     /// Whether this process relays `ulo_devices` notifications to its watchers yet.
     relaying: Mutex<bool>,
     /// Stops the relay when the store is dropped.
@@ -71,6 +72,9 @@ impl PgStore {
             .await
             .map_err(|e| StoreError::Unavailable(format!("migrating PostgreSQL: {e}")))?;
         Ok(PgStore {
+            jtis: crate::jti_batch::JtiBatcher::start(crate::jti_batch::JtiPool::Postgres(
+                pool.clone(),
+            )),
             pool,
             listener: Mutex::new(None),
             wake: Arc::new(Notify::new()),
@@ -217,6 +221,26 @@ impl Store for PgStore {
     async fn watch_device(&self, device: ulo_core::ids::DeviceId) -> Box<dyn CommandWatch> {
         self.relay_devices().await;
         Box::new(self.devices.watch(device))
+    }
+
+    async fn remember_jti(
+        &self,
+        namespace: &str,
+        jti: &str,
+        expires: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        // Group-committed: one WAL flush for every agent call that arrived meanwhile.
+        self.jtis.remember(namespace, jti, expires, now).await
+    }
+
+    async fn purge_jtis(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        let r = sqlx::query(PURGE_JTIS_SQL)
+            .bind(to_millis(now))
+            .execute(&self.pool)
+            .await
+            .map_err(db_err)?;
+        Ok(r.rows_affected())
     }
 }
 

@@ -25,6 +25,7 @@ pub struct SqliteStore {
     wake: Arc<Notify>,
     gate: Arc<crate::common::NotifyGate>,
     devices: Arc<DeviceWatchers>,
+    jtis: crate::jti_batch::JtiBatcher,
 }
 
 /// A SQLite transaction.
@@ -70,6 +71,9 @@ impl SqliteStore {
             .await
             .map_err(db_err)?;
         Ok(SqliteStore {
+            jtis: crate::jti_batch::JtiBatcher::start(crate::jti_batch::JtiPool::Sqlite(
+                writer.clone(),
+            )),
             writer,
             reader,
             wake: Arc::new(Notify::new()),
@@ -167,6 +171,36 @@ impl Store for SqliteStore {
     async fn watch_device(&self, device: ulo_core::ids::DeviceId) -> Box<dyn CommandWatch> {
         // One process owns a SQLite database: its commits wake its watchers.
         Box::new(self.devices.watch(device))
+    }
+
+    async fn remember_jti(
+        &self,
+        namespace: &str,
+        jti: &str,
+        expires: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        self.jtis.remember(namespace, jti, expires, now).await
+    }
+
+    async fn purge_jtis(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        // In slices, so the one writer is never held long by a purge.
+        let mut purged = 0;
+        loop {
+            let n = sqlx::query(
+                "DELETE FROM seen_jtis WHERE rowid IN \
+                 (SELECT rowid FROM seen_jtis WHERE expires <= $1 LIMIT 2000)",
+            )
+            .bind(to_millis(now))
+            .execute(&self.writer)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+            purged += n;
+            if n < 2000 {
+                return Ok(purged);
+            }
+        }
     }
 }
 

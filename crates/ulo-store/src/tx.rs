@@ -691,10 +691,9 @@ macro_rules! store_tx {
             }
 
             async fn remember_jti(&mut self, namespace: &str, jti: &str, expires: OffsetDateTime, now: OffsetDateTime) -> Result<bool, StoreError> {
-                sqlx::query("DELETE FROM seen_jtis WHERE expires <= $1").bind(to_millis(now)).execute(&mut *self.tx).await.map_err(db_err)?;
-                // The primary key decides: of two concurrent inserts only one lands.
-                let r = sqlx::query("INSERT INTO seen_jtis (namespace, jti, expires) VALUES ($1,$2,$3) ON CONFLICT (namespace, jti) DO NOTHING")
-                    .bind(namespace).bind(jti).bind(to_millis(expires)).execute(&mut *self.tx).await.map_err(db_err)?;
+                let r = sqlx::query(crate::common::REMEMBER_JTI_SQL)
+                    .bind(namespace).bind(jti).bind(to_millis(expires)).bind(to_millis(now))
+                    .execute(&mut *self.tx).await.map_err(db_err)?;
                 Ok(r.rows_affected() == 1)
             }
 

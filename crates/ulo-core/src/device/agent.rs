@@ -1,7 +1,9 @@
 //! What agents do once enrolled: check in and poll for commands, and acknowledge them. The
-//! HTTP layer has verified the request's signature with the device's key; here, in the same
-//! transaction as the call's effect, the device must still be active and the request's `jti`
-//! unseen (a replay is refused on every node).
+//! HTTP layer has verified the request's signature with the device's key; here the device must
+//! still be active and the request's `jti` unseen (a replay is refused on every node). Polls,
+//! the hot path, remember their `jti` on its own (group-committed on SQLite) and write the
+//! device only when something changed or a command is handed out; an acknowledgement checks
+//! both in the transaction of its effect.
 
 use time::OffsetDateTime;
 
@@ -63,10 +65,7 @@ async fn authenticate(
         .remember_jti(&namespace, &call.jti, call.expires, now)
         .await?
     {
-        return Err(DomainError::Unauthorized(
-            "Replayed agent request: this request's jti was already used; sign each request anew"
-                .into(),
-        ));
+        return Err(replayed());
     }
     Ok(device)
 }
@@ -78,6 +77,13 @@ pub async fn active_device(tx: &mut dyn StoreTx, id: DeviceId) -> Result<Device,
             "Unknown device {id}: enroll this computer again (ulo agent enroll)"
         ))
     })?;
+    ensure_active(&device)?;
+    Ok(device)
+}
+
+/// Refuses a revoked device (403).
+fn ensure_active(device: &Device) -> Result<(), DomainError> {
+    let id = device.id;
     if device.status == DeviceStatus::Revoked {
         return Err(DomainError::Forbidden(format!(
             "Device {id} was revoked{}: its calls are refused; enroll it again with a new enrollment token",
@@ -87,7 +93,7 @@ pub async fn active_device(tx: &mut dyn StoreTx, id: DeviceId) -> Result<Device,
                 .unwrap_or_default()
         )));
     }
-    Ok(device)
+    Ok(())
 }
 
 /// The ulo user an OS account name stands for: the user with that login, or else the one user
@@ -164,44 +170,117 @@ async fn hand_out(
     Ok(out)
 }
 
+/// How stale a device's recorded last call (and its user link) may grow before a poll writes
+/// it again: a poll that changes nothing else needs no write transaction (as an API token's
+/// `last_used`).
+pub const LAST_SEEN_EVERY: time::Duration = time::Duration::seconds(60);
+
+/// Remembers the call's `jti` at once and on every node: refused when it was used before.
+async fn refuse_replay(
+    store: &dyn Store,
+    call: &AgentCall,
+    now: OffsetDateTime,
+) -> Result<(), DomainError> {
+    let namespace = format!("device:{}", call.device);
+    if store
+        .remember_jti(&namespace, &call.jti, call.expires, now)
+        .await?
+    {
+        Ok(())
+    } else {
+        Err(replayed())
+    }
+}
+
+fn replayed() -> DomainError {
+    DomainError::Unauthorized(
+        "Replayed agent request: this request's jti was already used; sign each request anew"
+            .into(),
+    )
+}
+
+/// `device` with what the agent reports applied (not yet its last call).
+fn reported(device: &Device, report: &AgentReport) -> Device {
+    let mut d = device.clone();
+    if let Some(v) = &report.agent_version {
+        d.agent_version = v.trim().to_string();
+    }
+    if let Some(v) = &report.os_version {
+        d.os_version = v.trim().to_string();
+    }
+    if let Some(h) = &report.hostname {
+        d.hostname = h.trim().to_string();
+    }
+    d.console_user = report.console_user.as_ref().map(|s| s.trim().to_string());
+    d
+}
+
+/// Whether a poll must write the device: something it reports changed, or its last call on
+/// record is older than [`LAST_SEEN_EVERY`].
+fn needs_write(stored: &Device, reported: &Device, now: OffsetDateTime) -> bool {
+    reported.agent_version != stored.agent_version
+        || reported.os_version != stored.os_version
+        || reported.hostname != stored.hostname
+        || reported.console_user != stored.console_user
+        || stored.last_seen.is_none_or(|t| now - t >= LAST_SEEN_EVERY)
+}
+
+/// The device's open, unexpired commands, read without a write transaction.
+async fn open_commands(
+    store: &dyn Store,
+    device: DeviceId,
+    now: OffsetDateTime,
+) -> Result<Vec<DeviceCommand>, DomainError> {
+    let mut tx = store.read().await?;
+    let mut open = tx.open_device_commands(device).await?;
+    open.retain(|c| c.expires > now);
+    Ok(open)
+}
+
 /// An agent's poll: refuses a revoked device, a replay or an agent below the minimum version;
 /// records what it reports (last seen, versions, console user ↔ ulo user) and hands out its
-/// open commands.
+/// open commands. `seen` is the device as read to verify the call's signature. A poll that
+/// changes nothing and finds no command writes only its `jti`.
 pub async fn poll(
     store: &dyn Store,
     clock: &dyn Clock,
     settings: &DeviceSettings,
+    seen: &Device,
     call: &AgentCall,
     report: &AgentReport,
 ) -> Result<Polled, DomainError> {
     validate(report)?;
-    let mut tx = store.begin().await?;
     let now = clock.now();
-    let mut device = authenticate(tx.as_mut(), call, now).await?;
-    if let Some(v) = &report.agent_version {
-        device.agent_version = v.trim().to_string();
-    }
+    ensure_active(seen)?;
+    refuse_replay(store, call, now).await?;
+    let device = reported(seen, report);
     check_agent_version(&device.agent_version, settings.min_agent_version)?;
-    if let Some(v) = &report.os_version {
-        device.os_version = v.trim().to_string();
+    if !needs_write(seen, &device, now) && open_commands(store, seen.id, now).await?.is_empty() {
+        return Ok(Polled {
+            device,
+            commands: Vec::new(),
+        });
     }
-    if let Some(h) = &report.hostname {
-        device.hostname = h.trim().to_string();
-    }
-    device.console_user = report.console_user.as_ref().map(|s| s.trim().to_string());
-    device.last_seen = Some(now);
-    tx.update_device(&device).await?;
-    if let Some(name) = &device.console_user
-        && let Some(user) = resolve_console_user(tx.as_mut(), name).await?
-    {
-        tx.put_device_user(&DeviceUser {
-            device_id: device.id,
-            user_id: user.id,
-            os_login: name.clone(),
-            first_seen: now,
-            last_seen: now,
-        })
-        .await?;
+    let mut tx = store.begin().await?;
+    // Read again in the write transaction: a revocation since decides, and nothing written
+    // meanwhile is overwritten with the older copy.
+    let stored = active_device(tx.as_mut(), seen.id).await?;
+    let mut device = reported(&stored, report);
+    if needs_write(&stored, &device, now) {
+        device.last_seen = Some(now);
+        tx.update_device(&device).await?;
+        if let Some(name) = &device.console_user
+            && let Some(user) = resolve_console_user(tx.as_mut(), name).await?
+        {
+            tx.put_device_user(&DeviceUser {
+                device_id: device.id,
+                user_id: user.id,
+                os_login: name.clone(),
+                first_seen: now,
+                last_seen: now,
+            })
+            .await?;
+        }
     }
     let commands = hand_out(tx.as_mut(), device.id, now).await?;
     tx.commit().await?;
@@ -209,12 +288,15 @@ pub async fn poll(
 }
 
 /// Hands out a device's open commands (a long-poll that was woken); nothing for a device
-/// revoked meanwhile.
+/// revoked meanwhile. Looks before it writes: a wake with nothing new costs no write.
 pub async fn take_pending(
     store: &dyn Store,
     clock: &dyn Clock,
     device: DeviceId,
 ) -> Result<Vec<DeviceCommand>, DomainError> {
+    if open_commands(store, device, clock.now()).await?.is_empty() {
+        return Ok(Vec::new());
+    }
     let mut tx = store.begin().await?;
     let d = active_device(tx.as_mut(), device).await?;
     let commands = hand_out(tx.as_mut(), d.id, clock.now()).await?;

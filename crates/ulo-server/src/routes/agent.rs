@@ -206,7 +206,15 @@ async fn poll(
         hostname: b.hostname,
         agent_version: b.agent_version,
     };
-    let polled = device::poll(store, clock, &state.0.config.device, &agent.call, &report).await?;
+    let polled = device::poll(
+        store,
+        clock,
+        &state.0.config.device,
+        &agent.device,
+        &agent.call,
+        &report,
+    )
+    .await?;
     if !polled.commands.is_empty() || wait == 0 {
         return answer(&state, &poller, &polled.commands);
     }

@@ -370,6 +370,82 @@ async fn a_replayed_agent_request_is_refused() {
 }
 
 #[tokio::test]
+async fn polls_that_change_nothing_write_last_seen_once_a_minute() {
+    with_clock(DeviceSettings::default(), async |s, clock| {
+        set_up(s).await;
+        let agent = ada_agent(s, clock.now()).await;
+        let first = device(s, agent.id()).await;
+        assert_eq!(first["consoleUser"], "ada", "{first}");
+        clock.advance(time::Duration::seconds(30));
+        let (status, body) = agent.poll(s, clock.now(), "ada").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(device(s, agent.id()).await["lastSeen"], first["lastSeen"]);
+        // A changed report is recorded at once, with the call's time.
+        let token = agent.token("POST", POLL, clock.now());
+        let (status, body) = call(
+            s,
+            POLL,
+            &token,
+            json!({"consoleUser": "ada", "osVersion": "14.6"}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let changed = device(s, agent.id()).await;
+        assert_eq!(changed["osVersion"], "14.6", "{changed}");
+        assert_ne!(changed["lastSeen"], first["lastSeen"], "{changed}");
+        // Unchanged, but a minute on: last seen moves.
+        clock.advance(time::Duration::seconds(61));
+        let token = agent.token("POST", POLL, clock.now());
+        let (status, body) = call(
+            s,
+            POLL,
+            &token,
+            json!({"consoleUser": "ada", "osVersion": "14.6"}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let later = device(s, agent.id()).await;
+        assert_ne!(later["lastSeen"], changed["lastSeen"], "{later}");
+        assert_eq!(
+            later["lastSeen"],
+            json!(ulo_core::clock::rfc3339(clock.now()))
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_command_issued_during_a_long_poll_is_answered_at_once() {
+    on_every_backend(async |s| {
+        let (ada, _) = set_up(s).await;
+        let now = ulo_testkit::now();
+        let agent = ada_agent(s, now).await;
+        let token = agent.token("POST", POLL, now);
+        let long_poll = format!("{POLL}?wait=50");
+        let started = std::time::Instant::now();
+        let (polled, receipt) = tokio::join!(
+            call(s, &long_poll, &token, json!({"consoleUser": "ada"})),
+            log_out_devices(s, &ada),
+        );
+        let (status, polled) = polled;
+        assert_eq!(status, StatusCode::OK, "{polled}");
+        assert_eq!(polled["commands"].as_array().unwrap().len(), 1, "{polled}");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "answered before its wait ran out"
+        );
+        assert_eq!(receipt["targets"][0]["status"], "PENDING", "{receipt}");
+        // The same signed poll cannot be replayed to take it again.
+        refused(
+            call(s, POLL, &token, json!({"consoleUser": "ada"})).await,
+            StatusCode::UNAUTHORIZED,
+            "Replayed agent request",
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn an_expired_enrollment_token_is_refused() {
     with_clock(DeviceSettings::default(), async |s, clock| {
         set_up(s).await;

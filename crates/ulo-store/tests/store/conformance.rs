@@ -1086,6 +1086,98 @@ on_every_backend!(remember_jti_refuses_replays_until_expiry, |store| Box::pin(
     }
 ));
 
+on_every_backend!(
+    remembering_a_jti_outside_a_transaction_admits_it_once,
+    |store| {
+        Box::pin(async move {
+            let now = t0();
+            let until = now + Duration::minutes(2);
+            // Concurrent callers with the same jti (group-committed together on SQLite): exactly
+            // one is first; callers with other jtis are all first.
+            let mut set = tokio::task::JoinSet::new();
+            for i in 0..64 {
+                let store = store.clone();
+                set.spawn(async move {
+                    let jti = if i % 2 == 0 {
+                        "same".to_string()
+                    } else {
+                        format!("j{i}")
+                    };
+                    let first = store
+                        .remember_jti("device:a", &jti, until, now)
+                        .await
+                        .unwrap();
+                    (jti, first)
+                });
+            }
+            let answers = set.join_all().await;
+            let same = answers.iter().filter(|(j, first)| j == "same" && *first);
+            assert_eq!(same.count(), 1, "{answers:?}");
+            assert!(
+                answers.iter().all(|(j, first)| j == "same" || *first),
+                "{answers:?}"
+            );
+            // A replay, later, on either path; another namespace is apart.
+            assert!(
+                !store
+                    .remember_jti("device:a", "j1", until, now)
+                    .await
+                    .unwrap()
+            );
+            let mut tx = store.begin().await.unwrap();
+            assert!(
+                !tx.remember_jti("device:a", "same", until, now)
+                    .await
+                    .unwrap()
+            );
+            tx.commit().await.unwrap();
+            assert!(
+                store
+                    .remember_jti("device:b", "same", until, now)
+                    .await
+                    .unwrap()
+            );
+            // Expired, it may be used again (the JWT's own exp refuses it by then).
+            assert!(
+                store
+                    .remember_jti("device:a", "same", until + Duration::minutes(2), until)
+                    .await
+                    .unwrap()
+            );
+            assert!(
+                !store
+                    .remember_jti("device:a", "same", until + Duration::minutes(2), until)
+                    .await
+                    .unwrap()
+            );
+        })
+    }
+);
+
+on_every_backend!(purging_jtis_forgets_only_expired_ones, |store| Box::pin(
+    async move {
+        let now = t0();
+        for (jti, life) in [("old", 1), ("young", 10)] {
+            assert!(
+                store
+                    .remember_jti("ns", jti, now + Duration::minutes(life), now)
+                    .await
+                    .unwrap()
+            );
+        }
+        let later = now + Duration::minutes(5);
+        assert_eq!(store.purge_jtis(later).await.unwrap(), 1);
+        assert_eq!(store.purge_jtis(later).await.unwrap(), 0);
+        // The unexpired one is still remembered.
+        assert!(
+            !store
+                .remember_jti("ns", "young", later + Duration::minutes(10), later)
+                .await
+                .unwrap()
+        );
+    }
+));
+
 on_every_backend!(scim_credentials_and_external_ids, |store| Box::pin(
     async move {
         use ulo_core::scim::ScimCredential;

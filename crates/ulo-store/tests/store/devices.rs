@@ -295,3 +295,29 @@ async fn issuing_a_command_wakes_long_polls_of_other_processes_on_postgres() {
     drop((issuer, holder));
     db.cleanup().await;
 }
+
+/// With several processes on one PostgreSQL database, an agent request's `jti` is accepted by
+/// one of them only, even when both see it at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_jti_is_accepted_once_across_processes_on_postgres() {
+    if !backends().contains(&Backend::Postgres) {
+        return;
+    }
+    let db = Database::new(Backend::Postgres).await.unwrap();
+    let a = db.open().await.unwrap();
+    let b = db.open().await.unwrap();
+    let until = t0() + Duration::minutes(2);
+    for i in 0..20 {
+        let jti = format!("jti-{i}");
+        let (x, y) = tokio::join!(
+            a.remember_jti("device:d", &jti, until, t0()),
+            b.remember_jti("device:d", &jti, until, t0()),
+        );
+        assert!(
+            x.unwrap() ^ y.unwrap(),
+            "{jti}: exactly one process admits it"
+        );
+    }
+    drop((a, b));
+    db.cleanup().await;
+}
