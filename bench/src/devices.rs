@@ -31,6 +31,10 @@ use crate::api::Api;
 use crate::cpu::{Meter, Usage};
 use crate::stats::{Summary, ms, round};
 
+/// Agents that start their long-poll together, and how often a wave starts (10,000/s).
+const CONNECT_WAVE: usize = 500;
+const CONNECT_WAVE_EVERY: Duration = Duration::from_millis(50);
+
 /// What to run.
 pub struct Config {
     /// Commands whose pickup is timed.
@@ -408,8 +412,13 @@ pub async fn run(api: &Api, server: &str, pid: u32, cfg: &Config, meter: &Meter)
     let counters = Arc::new(Counters::default());
     let mut holders = JoinSet::new();
     let connecting = Instant::now();
-    for a in &agents {
-        holders.spawn(hold_long_poll(a.clone(), counters.clone()));
+    // In waves, as a fleet arrives (agents poll with jitter), rather than 10,000 connects in
+    // one instant (which can overflow the kernel's SYN queue, `tcp_max_syn_backlog`).
+    for wave in agents.chunks(CONNECT_WAVE) {
+        for a in wave {
+            holders.spawn(hold_long_poll(a.clone(), counters.clone()));
+        }
+        tokio::time::sleep(CONNECT_WAVE_EVERY).await;
     }
     // Connected: every long-poll sent and not answered (a refused one returns at once and
     // counts as an error; one that ran its 55 s is sent again at once).
