@@ -289,6 +289,105 @@ async fn without_the_long_poll_the_periodic_poll_still_delivers() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_agent_rides_out_a_server_outage_and_still_signs_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut serve, admin) = start_serve(dir.path(), &[]).await;
+    let ada = admin.set_up().await;
+    let token = admin.enrollment_token().await;
+    let state = dir.path().join("agent");
+    let (ok, out, err) = agent(&[
+        "enroll",
+        "--server",
+        &admin.url,
+        "--token",
+        &token,
+        "--state-dir",
+        state.to_str().unwrap(),
+    ])
+    .await;
+    assert!(ok, "enroll failed: {out}{err}");
+    let (script, marker) = marker_script(dir.path());
+    let mut run = run_agent(&state, &script, &[]);
+    wait_for(
+        "the device linked to Ada",
+        Duration::from_secs(20),
+        || async {
+            let (_, devices) = admin.get(&format!("/api/v1/users/{ada}/devices")).await;
+            (devices.as_array().is_some_and(|d| d.len() == 1)).then_some(())
+        },
+    )
+    .await;
+
+    // The server goes away under the agent's long-poll; the agent logs the failure and backs off.
+    let _ = serve.child.start_kill();
+    let _ = serve.child.wait().await;
+    let agent_log = state.join("agent.log");
+    wait_for(
+        "the agent to notice the outage",
+        Duration::from_secs(20),
+        || async {
+            std::fs::read_to_string(&agent_log)
+                .ok()
+                .filter(|l| l.contains("poll failed"))
+                .map(|_| ())
+        },
+    )
+    .await;
+    assert!(!marker.exists());
+
+    // The server comes back at the same address; a logout issued now still reaches the agent.
+    let listen = admin.url.trim_start_matches("http://").to_string();
+    let data = dir.path().join("data");
+    let mut back = crate::procs::ulo(
+        &[
+            "serve",
+            "--listen",
+            &listen,
+            "--data-dir",
+            data.to_str().unwrap(),
+        ],
+        &[
+            (
+                "ULO_MASTER_KEY",
+                "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_string(),
+            ),
+            ("ULO_BOOTSTRAP_TOKEN", TOKEN.to_string()),
+        ],
+    )
+    .await
+    .expect("ulo serve again at the same address");
+    let resp = admin
+        .http
+        .post(format!("{}/api/v1/users/{ada}/devices/logout", admin.url))
+        .header("Authorization", format!("SSWS {TOKEN}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::ACCEPTED);
+    let location = resp.headers()["location"].to_str().unwrap().to_string();
+    let signed_out = wait_for(
+        "the sign-out after the outage",
+        Duration::from_secs(40),
+        || async { std::fs::read_to_string(&marker).ok() },
+    )
+    .await;
+    assert_eq!(signed_out, "ada@example.com");
+    let done = wait_for(
+        "the receipt to complete",
+        Duration::from_secs(20),
+        || async {
+            let (_, r) = admin.get(&location).await;
+            (r["status"] != "IN_PROGRESS").then_some(r)
+        },
+    )
+    .await;
+    assert_eq!(done["targets"][0]["status"], "SUCCEEDED", "{done}");
+    let _ = run.start_kill();
+    let _ = run.wait().await;
+    let _ = back.child.start_kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn agents_are_refused_with_a_reason() {
     let dir = tempfile::tempdir().unwrap();
     let (mut serve, admin) = start_serve(
