@@ -94,15 +94,52 @@ impl Admin {
     }
 }
 
-/// Starts `ulo serve` with its data in `dir`.
-async fn start_serve(dir: &Path, extra: &[(&str, String)]) -> (Serve, Admin) {
-    let mut env = vec![
+/// The settings every test server starts with (a restart must use the same ones).
+fn serve_env() -> Vec<(&'static str, String)> {
+    vec![
         (
             "ULO_MASTER_KEY",
             "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_string(),
         ),
         ("ULO_BOOTSTRAP_TOKEN", TOKEN.to_string()),
-    ];
+    ]
+}
+
+/// Enrolls an agent with `admin`'s server (a fresh enrollment token); answers its state
+/// directory, under `dir`.
+async fn enroll(admin: &Admin, dir: &Path) -> PathBuf {
+    let token = admin.enrollment_token().await;
+    let state = dir.join("agent");
+    let (ok, out, err) = agent(&[
+        "enroll",
+        "--server",
+        &admin.url,
+        "--token",
+        &token,
+        "--state-dir",
+        state.to_str().unwrap(),
+    ])
+    .await;
+    assert!(ok, "enroll failed: {out}{err}");
+    state
+}
+
+/// Waits until `admin`'s server links one device to `user` (the agent's first poll does).
+async fn wait_linked(admin: &Admin, user: &str) {
+    wait_for(
+        "the device linked to Ada",
+        Duration::from_secs(20),
+        || async {
+            let (_, devices) = admin.get(&format!("/api/v1/users/{user}/devices")).await;
+            (devices.as_array().is_some_and(|d| d.len() == 1)).then_some(())
+        },
+    )
+    .await;
+}
+
+/// Starts `ulo serve` with its data in `dir`.
+async fn start_serve(dir: &Path, extra: &[(&str, String)]) -> (Serve, Admin) {
+    let mut env = serve_env();
     env.extend(extra.iter().cloned());
     let s = serve(&dir.join("data"), &env).await.expect("ulo serve");
     let admin = Admin {
@@ -172,19 +209,7 @@ async fn device_logout_end_to_end(run_args: &[&str]) -> Duration {
     let dir = tempfile::tempdir().unwrap();
     let (mut serve, admin) = start_serve(dir.path(), &[]).await;
     let ada = admin.set_up().await;
-    let token = admin.enrollment_token().await;
-    let state = dir.path().join("agent");
-    let (ok, out, err) = agent(&[
-        "enroll",
-        "--server",
-        &admin.url,
-        "--token",
-        &token,
-        "--state-dir",
-        state.to_str().unwrap(),
-    ])
-    .await;
-    assert!(ok, "enroll failed: {out}{err}");
+    let state = enroll(&admin, dir.path()).await;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -197,15 +222,7 @@ async fn device_logout_end_to_end(run_args: &[&str]) -> Duration {
     let (script, marker) = marker_script(dir.path());
     let mut run = run_agent(&state, &script, run_args);
     // The agent's first poll links the device to Ada.
-    wait_for(
-        "the device linked to Ada",
-        Duration::from_secs(20),
-        || async {
-            let (_, devices) = admin.get(&format!("/api/v1/users/{ada}/devices")).await;
-            (devices.as_array().is_some_and(|d| d.len() == 1)).then_some(())
-        },
-    )
-    .await;
+    wait_linked(&admin, &ada).await;
 
     let started = Instant::now();
     let resp = admin
@@ -293,30 +310,10 @@ async fn the_agent_rides_out_a_server_outage_and_still_signs_out() {
     let dir = tempfile::tempdir().unwrap();
     let (mut serve, admin) = start_serve(dir.path(), &[]).await;
     let ada = admin.set_up().await;
-    let token = admin.enrollment_token().await;
-    let state = dir.path().join("agent");
-    let (ok, out, err) = agent(&[
-        "enroll",
-        "--server",
-        &admin.url,
-        "--token",
-        &token,
-        "--state-dir",
-        state.to_str().unwrap(),
-    ])
-    .await;
-    assert!(ok, "enroll failed: {out}{err}");
+    let state = enroll(&admin, dir.path()).await;
     let (script, marker) = marker_script(dir.path());
     let mut run = run_agent(&state, &script, &[]);
-    wait_for(
-        "the device linked to Ada",
-        Duration::from_secs(20),
-        || async {
-            let (_, devices) = admin.get(&format!("/api/v1/users/{ada}/devices")).await;
-            (devices.as_array().is_some_and(|d| d.len() == 1)).then_some(())
-        },
-    )
-    .await;
+    wait_linked(&admin, &ada).await;
 
     // The server goes away under the agent's long-poll; the agent logs the failure and backs off.
     let _ = serve.child.start_kill();
@@ -346,13 +343,7 @@ async fn the_agent_rides_out_a_server_outage_and_still_signs_out() {
             "--data-dir",
             data.to_str().unwrap(),
         ],
-        &[
-            (
-                "ULO_MASTER_KEY",
-                "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=".to_string(),
-            ),
-            ("ULO_BOOTSTRAP_TOKEN", TOKEN.to_string()),
-        ],
+        &serve_env(),
     )
     .await
     .expect("ulo serve again at the same address");
@@ -491,32 +482,12 @@ async fn postgres_a_logout_on_one_node_reaches_an_agent_long_polling_the_other()
     let (mut node_a, a) = start_serve(&dir.path().join("a"), &shared).await;
     let (mut node_b, b) = start_serve(&dir.path().join("b"), &shared).await;
     let ada = a.set_up().await;
-    let token = a.enrollment_token().await;
-    let state = dir.path().join("agent");
-    let (ok, out, err) = agent(&[
-        "enroll",
-        "--server",
-        &a.url,
-        "--token",
-        &token,
-        "--state-dir",
-        state.to_str().unwrap(),
-    ])
-    .await;
-    assert!(ok, "enroll failed: {out}{err}");
+    let state = enroll(&a, dir.path()).await;
     let (script, marker) = marker_script(dir.path());
     // The agent long-polls node A only.
     let mut run = run_agent(&state, &script, &[]);
     // Its first long-poll links the device to Ada, then waits on A.
-    wait_for(
-        "the device linked to Ada",
-        Duration::from_secs(20),
-        || async {
-            let (_, devices) = b.get(&format!("/api/v1/users/{ada}/devices")).await;
-            (devices.as_array().is_some_and(|d| d.len() == 1)).then_some(())
-        },
-    )
-    .await;
+    wait_linked(&b, &ada).await;
 
     // The logout is issued on node B: A's waiting long-poll must hear of it (LISTEN/NOTIFY).
     let started = Instant::now();
