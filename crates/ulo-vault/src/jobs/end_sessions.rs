@@ -8,7 +8,6 @@ use crate::audit::{self, account_target};
 use crate::connector::Action;
 use crate::error::VaultError;
 use crate::model::{Actor, Job, JobState};
-use crate::seal::Purpose;
 use crate::vault::Vault;
 
 /// Runs one attempt and records it.
@@ -41,32 +40,10 @@ pub(super) async fn run(vault: &Vault, job: &Job) -> Result<(), VaultError> {
         tx.commit().await?;
         return Ok(());
     };
-    let secret = vault.sealer.open(
-        &app.connector_secret_sealed,
-        Purpose::ConnectorSecret(&app.id),
-    )?;
     let action = Action::EndSessions {
         username: account.username.clone(),
     };
-    let call = vault
-        .connector
-        .call(
-            &app.connector_url,
-            &secret,
-            &action,
-            vault.clock.now().unix_timestamp(),
-        )
-        .await;
-    let (attempt, http_status) = match &call {
-        Ok(s) => (Attempt::Done, Some(*s)),
-        Err(f) => (
-            Attempt::Failed {
-                error: f.message.clone(),
-                retry: f.retryable,
-            },
-            f.status,
-        ),
-    };
+    let (attempt, http_status) = super::call_connector(vault, &app, &action).await?;
     let now = vault.clock.now();
     let ev = audit::event("account.sessions.end", &Actor::system(), now)
         .target(account_target(&account, Some(&app)))

@@ -117,6 +117,38 @@ pub(crate) enum Attempt {
     },
 }
 
+/// Sends `action` to `app`'s connector (signed with its sealed secret): what the attempt came
+/// to, and the app's HTTP status when it answered.
+pub(crate) async fn call_connector(
+    vault: &Vault,
+    app: &crate::model::ManagedApp,
+    action: &crate::connector::Action,
+) -> Result<(Attempt, Option<u16>), VaultError> {
+    let secret = vault.sealer.open(
+        &app.connector_secret_sealed,
+        crate::seal::Purpose::ConnectorSecret(&app.id),
+    )?;
+    let call = vault
+        .connector
+        .call(
+            &app.connector_url,
+            &secret,
+            action,
+            vault.clock.now().unix_timestamp(),
+        )
+        .await;
+    Ok(match call {
+        Ok(status) => (Attempt::Done, Some(status)),
+        Err(f) => (
+            Attempt::Failed {
+                error: f.message,
+                retry: f.retryable,
+            },
+            f.status,
+        ),
+    })
+}
+
 /// When the next attempt runs, or `None` when the job is given up.
 pub(crate) fn next_attempt(
     vault: &Vault,

@@ -54,33 +54,11 @@ pub(super) async fn run(vault: &Vault, job: &Job) -> Result<(), VaultError> {
     tx.commit().await?;
 
     // 2. The app.
-    let secret = vault.sealer.open(
-        &app.connector_secret_sealed,
-        Purpose::ConnectorSecret(&app.id),
-    )?;
     let action = Action::SetPassword {
         username: account.username.clone(),
         password: candidate.clone(),
     };
-    let call = vault
-        .connector
-        .call(
-            &app.connector_url,
-            &secret,
-            &action,
-            vault.clock.now().unix_timestamp(),
-        )
-        .await;
-    let (attempt, http_status) = match &call {
-        Ok(status) => (Attempt::Done, Some(*status)),
-        Err(f) => (
-            Attempt::Failed {
-                error: f.message.clone(),
-                retry: f.retryable,
-            },
-            f.status,
-        ),
-    };
+    let (attempt, http_status) = super::call_connector(vault, &app, &action).await?;
 
     // 3. Record: the new password (only now), or the failure and the next try.
     let now = vault.clock.now();
