@@ -80,6 +80,8 @@ pub struct Report {
     pub poll_concurrency: usize,
     /// Each poll's round trip in that phase.
     pub poll_latency: Summary,
+    /// CPU used during that phase, and its wall time.
+    pub poll_cpu: (Usage, Duration),
     /// Long-polls or polls that failed (any is a problem: the first error is printed).
     pub errors: u64,
     /// RSS of `ulo serve`, KiB: before the agents, with them all connected, and its peak.
@@ -131,6 +133,7 @@ impl Report {
              \x20 pickup (logout sent -> command in the agent's hands): {} p99 {:.1} ms\n\
              \x20 logout -> 202: {}\n\
              \x20 polls: {:.0}/s ({} polls by {} agents back to back), round trip {} p99 {:.1} ms\n\
+             \x20   {}\n\
              \x20 ulo RSS: {:.1} MiB before, {:.1} MiB with the agents connected, peak {:.1} MiB\n\
              \x20 errors: {}\n\
              \x20 {}\n\
@@ -147,6 +150,7 @@ impl Report {
             self.poll_concurrency,
             self.poll_latency.line(),
             self.poll_latency.p99,
+            self.poll_cpu.0.line(self.poll_cpu.1),
             mib(self.rss_kib.before),
             mib(self.rss_kib.connected),
             mib(self.rss_kib.peak),
@@ -174,6 +178,7 @@ impl Report {
             "polls": self.polls,
             "pollConcurrency": self.poll_concurrency,
             "pollMs": self.poll_latency.json(),
+            "pollCpu": self.poll_cpu.0.json(self.poll_cpu.1),
             "errors": self.errors,
             "uloRssKiB": {"before": self.rss_kib.before, "connected": self.rss_kib.connected, "peak": self.rss_kib.peak},
             "cpu": self.cpu.json(self.wall),
@@ -488,8 +493,11 @@ pub async fn run(api: &Api, server: &str, pid: u32, cfg: &Config, meter: &Meter)
         cfg.poll_concurrency.min(agents.len()),
         cfg.poll_duration.as_secs_f64()
     );
+    let poll_cpu_start = meter.snapshot();
+    let polling = Instant::now();
     let (polls, poll_latency, rate) =
         polls_per_second(&agents, cfg.poll_concurrency, cfg.poll_duration, &counters).await;
+    let poll_cpu = (meter.since(poll_cpu_start), polling.elapsed());
     let rss_peak = status_kib(pid, "VmHWM:");
     holders.abort_all();
     if let Some(e) = counters.first_error.lock().ok().and_then(|e| e.clone()) {
@@ -517,6 +525,7 @@ pub async fn run(api: &Api, server: &str, pid: u32, cfg: &Config, meter: &Meter)
             max: 0.0,
             mean: 0.0,
         }),
+        poll_cpu,
         errors: counters.errors.load(Ordering::Relaxed),
         rss_kib: Rss {
             before: rss_before,
@@ -606,6 +615,7 @@ mod tests {
             polls: 1,
             poll_concurrency: 1,
             poll_latency: s,
+            poll_cpu: (Usage::default(), Duration::from_secs(1)),
             errors: 0,
             rss_kib: Rss::default(),
             cpu: Usage::default(),

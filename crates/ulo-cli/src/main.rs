@@ -379,7 +379,12 @@ async fn tokens(c: Config, action: TokensAction) -> Result<()> {
                 clock: &clock,
                 outbound: OutboundPolicy::default(),
                 sealer: &sealer,
-                logout_deadline: time::Duration::seconds(c.logout_deadline_seconds as i64),
+                logout_deadlines: ulo_core::logout::Deadlines {
+                    delivery: time::Duration::seconds(c.logout_deadline_seconds.max(1) as i64),
+                    device_command: time::Duration::seconds(
+                        c.device_command_ttl_seconds.max(1) as i64
+                    ),
+                },
             };
             let user = dir.get_user(&ctx, &login).await?;
             let t = dir

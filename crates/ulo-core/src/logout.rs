@@ -14,6 +14,25 @@ pub use deliver::{
 };
 pub use start::{get_logout, list_logouts, parse_app_ids, preview, start, start_in};
 
+/// How long a Universal Logout keeps waiting on each kind of target before it is FAILED.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadlines {
+    /// An app delivery is retried until then (`ULO_LOGOUT_DEADLINE_SECONDS`).
+    pub delivery: time::Duration,
+    /// A device's SIGN_OUT command waits this long for its acknowledgement
+    /// (`ULO_DEVICE_COMMAND_TTL_SECONDS`).
+    pub device_command: time::Duration,
+}
+
+impl Default for Deadlines {
+    fn default() -> Self {
+        Deadlines {
+            delivery: time::Duration::days(1),
+            device_command: time::Duration::days(1),
+        }
+    }
+}
+
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 

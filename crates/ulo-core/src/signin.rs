@@ -94,8 +94,8 @@ pub struct SignIn<'a> {
     pub sealer: &'a dyn Sealer,
     /// Checks passwords and codes.
     pub verifier: &'a dyn CredentialVerifier,
-    /// How long the Universal Logout a password reset starts keeps retrying each app.
-    pub logout_deadline: time::Duration,
+    /// How long the Universal Logout a password reset starts waits on each target.
+    pub logout_deadlines: crate::logout::Deadlines,
 }
 
 /// The context of an anonymous browser request (a sign-in before anyone is known).

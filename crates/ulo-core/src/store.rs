@@ -664,6 +664,14 @@ pub trait DeviceStoreTx: Send {
         &mut self,
         device: DeviceId,
     ) -> Result<Vec<DeviceCommand>, StoreError>;
+    /// A device with its commands still waiting for an answer (as [`open_device_commands`]), in
+    /// one round trip: what an agent's poll reads.
+    ///
+    /// [`open_device_commands`]: StoreDevices::open_device_commands
+    async fn get_device_with_open_commands(
+        &mut self,
+        id: DeviceId,
+    ) -> Result<Option<(Device, Vec<DeviceCommand>)>, StoreError>;
     /// Replaces a command's stored fields.
     async fn update_device_command(&mut self, command: &DeviceCommand) -> Result<(), StoreError>;
 }

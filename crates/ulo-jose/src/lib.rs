@@ -15,7 +15,7 @@ pub use keys::{
 };
 pub use master_key::MasterKey;
 pub use ring::KeyRing;
-pub use verify::{VerifyOptions, verify_with_jwks};
+pub use verify::{PublicKey, VerifyOptions, verify_with_jwks, verify_with_key};
 
 /// Re-exported so dependants (and their tests) use the same jsonwebtoken version and features.
 pub use jsonwebtoken;

@@ -35,6 +35,59 @@ pub fn verify_with_jwks(
     opts: &VerifyOptions<'_>,
 ) -> Result<(Header, Value), JoseError> {
     let token = token.trim();
+    let (alg, header) = checked_header(token)?;
+    let jwk = select_key(jwks, header.kid.as_deref(), alg)?;
+    verify_signed(token, alg, &PublicKey::from_jwk(jwk)?, opts)
+}
+
+/// One public key ready to verify signatures: parse a JWK once, verify many tokens (a device's
+/// key on every agent request).
+#[derive(Clone)]
+pub struct PublicKey {
+    jwk: Value,
+    key: DecodingKey,
+}
+
+impl std::fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PublicKey").field("jwk", &self.jwk).finish()
+    }
+}
+
+impl PublicKey {
+    /// The key of a public JWK.
+    pub fn from_jwk(jwk: &Value) -> Result<PublicKey, JoseError> {
+        let parsed: Jwk = serde_json::from_value(jwk.clone())
+            .map_err(|e| JoseError::InvalidKey(format!("unusable JWK: {e}")))?;
+        let key = DecodingKey::from_jwk(&parsed)
+            .map_err(|e| JoseError::InvalidKey(format!("unusable JWK: {e}")))?;
+        Ok(PublicKey {
+            jwk: jwk.clone(),
+            key,
+        })
+    }
+}
+
+/// Verifies a JWT signed by `key` (whatever its `kid`): as [`verify_with_jwks`] with a set of
+/// that one key, without looking the key up.
+pub fn verify_with_key(
+    token: &str,
+    key: &PublicKey,
+    opts: &VerifyOptions<'_>,
+) -> Result<(Header, Value), JoseError> {
+    let token = token.trim();
+    let (alg, _) = checked_header(token)?;
+    if !key_fits(&key.jwk, alg) {
+        return Err(JoseError::InvalidKey(format!(
+            "the key cannot verify {} signatures",
+            alg_name(alg)
+        )));
+    }
+    verify_signed(token, alg, key, opts)
+}
+
+/// The token's header, with its algorithm: asymmetric, unambiguous, no critical extensions.
+fn checked_header(token: &str) -> Result<(Algorithm, Header), JoseError> {
     let raw_header = raw_header(token)?;
     let alg_name = raw_header
         .get("alg")
@@ -56,13 +109,16 @@ pub fn verify_with_jwks(
             "unsupported critical header parameters".into(),
         ));
     }
+    Ok((alg, header))
+}
 
-    let jwk = select_key(jwks, header.kid.as_deref(), alg)?;
-    let jwk: Jwk = serde_json::from_value(jwk.clone())
-        .map_err(|e| JoseError::InvalidKey(format!("unusable JWK: {e}")))?;
-    let key = DecodingKey::from_jwk(&jwk)
-        .map_err(|e| JoseError::InvalidKey(format!("unusable JWK: {e}")))?;
-
+/// Checks the signature with `key`, then `typ` and the claims per `opts`.
+fn verify_signed(
+    token: &str,
+    alg: Algorithm,
+    key: &PublicKey,
+    opts: &VerifyOptions<'_>,
+) -> Result<(Header, Value), JoseError> {
     // Only the signature is left to jsonwebtoken; claims are checked below so that an
     // explicit `now_unix` applies uniformly and errors are specific.
     let mut validation = Validation::new(alg);
@@ -70,7 +126,8 @@ pub fn verify_with_jwks(
     validation.validate_nbf = false;
     validation.validate_aud = false;
     validation.required_spec_claims.clear();
-    let data = jsonwebtoken::decode::<Value>(token, &key, &validation).map_err(map_jwt_error)?;
+    let data =
+        jsonwebtoken::decode::<Value>(token, &key.key, &validation).map_err(map_jwt_error)?;
 
     if let Some(expected) = opts.expected_typ {
         check_typ(expected, data.header.typ.as_deref())?;

@@ -3,6 +3,13 @@
 //! the agent API, `htm`/`htu` = this request's method and path, `jti`, `iat`, `exp` at most
 //! 60 s later). The signature is checked here; the device's status and the `jti` (once only)
 //! are checked by the domain.
+//!
+//! A device's key never changes (enrolling again makes a new device), so each process keeps the
+//! keys it has read ([`DeviceKeys`]): a poll's only read is then the domain's, of the device's
+//! status and open commands together. A revocation is seen there, on every node.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use axum::extract::FromRequestParts;
 use axum::http::header;
@@ -13,7 +20,7 @@ use serde_json::{Value, json};
 use time::Duration;
 use ulo_core::device::{AgentCall, Device};
 use ulo_core::ids::DeviceId;
-use ulo_jose::{VerifyOptions, verify_with_jwks};
+use ulo_jose::{PublicKey, VerifyOptions, verify_with_key};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -32,10 +39,31 @@ const LEEWAY: u64 = 60;
 
 /// An agent request whose signature verified.
 pub struct Agent {
-    /// The device, as read before the call.
-    pub device: Device,
     /// The call, for the domain's replay and status checks.
     pub call: AgentCall,
+}
+
+/// The most device keys a process keeps; past it the cache starts over (each key is then read
+/// once more).
+const MAX_KEYS: usize = 200_000;
+
+/// Device keys this process has read, by device id.
+#[derive(Default)]
+pub struct DeviceKeys(Mutex<HashMap<DeviceId, Arc<PublicKey>>>);
+
+impl DeviceKeys {
+    fn get(&self, id: DeviceId) -> Option<Arc<PublicKey>> {
+        self.0.lock().ok()?.get(&id).cloned()
+    }
+
+    fn put(&self, id: DeviceId, key: Arc<PublicKey>) {
+        if let Ok(mut keys) = self.0.lock() {
+            if keys.len() >= MAX_KEYS {
+                keys.clear();
+            }
+            keys.insert(id, key);
+        }
+    }
 }
 
 fn refuse(why: impl std::fmt::Display) -> ApiError {
@@ -78,17 +106,28 @@ impl FromRequestParts<AppState> for Agent {
             .as_deref()
             .and_then(|k| k.parse().ok())
             .ok_or_else(|| refuse("the JWT header's kid must be the device id"))?;
-        let device = {
-            let mut tx = state.0.store.read().await.map_err(ApiError::from)?;
-            ulo_core::device::active_device(tx.as_mut(), device_id).await?
+        let key = match state.0.device_keys.get(device_id) {
+            Some(key) => key,
+            None => {
+                // Unknown (401) and revoked (403) devices are refused here, before any signature
+                // work; a known key's device is checked by the domain on each call.
+                let device = {
+                    let mut tx = state.0.store.read().await.map_err(ApiError::from)?;
+                    ulo_core::device::active_device(tx.as_mut(), device_id).await?
+                };
+                let key = Arc::new(
+                    PublicKey::from_jwk(&device_jwk(&device)?).map_err(ApiError::internal)?,
+                );
+                state.0.device_keys.put(device_id, key.clone());
+                key
+            }
         };
         let now = state.0.clock.now();
         let audience = format!("{}{AGENT_API}", state.issuer());
         let device_id_text = device_id.to_string();
-        let jwks = json!({"keys": [device_jwk(&device)?]});
-        let (_, claims) = verify_with_jwks(
+        let (_, claims) = verify_with_key(
             token,
-            &jwks,
+            &key,
             &VerifyOptions {
                 expected_typ: Some(AGENT_TYP),
                 issuer: Some(&device_id_text),
@@ -126,11 +165,10 @@ impl FromRequestParts<AppState> for Agent {
             + Duration::seconds(LEEWAY as i64);
         Ok(Agent {
             call: AgentCall {
-                device: device.id,
+                device: device_id,
                 jti: jti.to_string(),
                 expires,
             },
-            device,
         })
     }
 }

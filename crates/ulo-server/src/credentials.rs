@@ -90,7 +90,7 @@ pub fn sign_in(state: &AppState) -> SignIn<'_> {
         clock: state.0.clock.as_ref(),
         sealer: state.0.sealer.as_ref(),
         verifier: &VERIFIER,
-        logout_deadline: state.0.config.logout_deadline,
+        logout_deadlines: state.0.config.logout_deadlines(),
     }
 }
 

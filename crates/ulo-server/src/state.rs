@@ -23,6 +23,16 @@ pub struct ServerConfig {
     pub device: ulo_core::device::DeviceSettings,
 }
 
+impl ServerConfig {
+    /// How long a Universal Logout waits on apps and on devices.
+    pub fn logout_deadlines(&self) -> ulo_core::logout::Deadlines {
+        ulo_core::logout::Deadlines {
+            delivery: self.logout_deadline,
+            device_command: self.device.command_ttl,
+        }
+    }
+}
+
 /// Shared state, cheap to clone.
 #[derive(Clone)]
 pub struct AppState(pub Arc<Inner>);
@@ -47,6 +57,8 @@ pub struct Inner {
     pub receipts: tokio::sync::broadcast::Sender<ulo_core::ids::LogoutId>,
     /// The device CA (certifies enrolling agents' keys).
     pub device_ca: Arc<dyn ulo_core::device::DeviceCa>,
+    /// Device keys read so far (agent request signatures).
+    pub device_keys: crate::agent_auth::DeviceKeys,
 }
 
 impl AppState {
@@ -70,6 +82,7 @@ impl AppState {
             shutdown,
             receipts: tokio::sync::broadcast::channel(1024).0,
             device_ca,
+            device_keys: Default::default(),
         }))
     }
 
@@ -80,7 +93,7 @@ impl AppState {
             clock: self.0.clock.as_ref(),
             outbound: self.0.config.outbound,
             sealer: self.0.sealer.as_ref(),
-            logout_deadline: self.0.config.logout_deadline,
+            logout_deadlines: self.0.config.logout_deadlines(),
         }
     }
 

@@ -1,11 +1,14 @@
 //! Group commit of remembered `jti`s. SQLite has one writer, and a PostgreSQL commit waits for
 //! its WAL flush, so a write per agent call caps agent calls at the commit rate: here the
 //! `jti`s of concurrent callers are written together, by one statement (its own transaction),
-//! and each caller is answered after that commit. The writing runs in its own task, so a
-//! caller that goes away cannot cut a batch short for the others. Across processes the primary
-//! key decides, as for a single insert.
+//! and each caller is answered after that commit. The writing runs in tasks of its own, so a
+//! caller that goes away cannot cut a batch short for the others. On PostgreSQL a few batches
+//! are written at once, so one batch's WAL flush does not hold up the callers queued behind it
+//! (PostgreSQL flushes concurrent commits together); SQLite's one writer takes one at a time.
+//! Across processes the primary key decides, as for a single insert.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use sqlx::postgres::PgPool;
 use sqlx::sqlite::SqlitePool;
@@ -20,6 +23,8 @@ use crate::rows::db_err;
 const MAX_BATCH: usize = 500;
 /// Callers queued before new ones wait to queue (back-pressure, not refusal).
 const QUEUE: usize = 8192;
+/// Batches written at once on PostgreSQL (each on a pooled connection of its own).
+const PG_WRITERS: usize = 4;
 
 /// One caller's `jti`, and where to answer.
 struct Remember {
@@ -49,10 +54,17 @@ fn stopped() -> StoreError {
 }
 
 impl JtiBatcher {
-    /// Starts the writing task on `writer` (it ends when the batcher is dropped).
+    /// Starts the writing tasks on `writer` (they end when the batcher is dropped).
     pub(crate) fn start(writer: JtiPool) -> Self {
         let (queue, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(run(writer, rx));
+        let writers = match writer {
+            JtiPool::Sqlite(_) => 1,
+            JtiPool::Postgres(_) => PG_WRITERS,
+        };
+        let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        for _ in 0..writers {
+            tokio::spawn(run(writer.clone(), rx.clone()));
+        }
         JtiBatcher { queue }
     }
 
@@ -79,10 +91,15 @@ impl JtiBatcher {
     }
 }
 
-async fn run(writer: JtiPool, mut rx: mpsc::Receiver<Remember>) {
+/// One writer: takes whatever queued while the batches in flight were written, writes it,
+/// answers its callers.
+async fn run(writer: JtiPool, rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Remember>>>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    // Whatever queued while the last batch was written is the next batch.
-    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+    loop {
+        // The queue is held only while taking a batch: the others write meanwhile.
+        if rx.lock().await.recv_many(&mut batch, MAX_BATCH).await == 0 {
+            return;
+        }
         match write(&writer, &batch).await {
             Ok(first) => {
                 for (r, first) in batch.drain(..).zip(first) {
@@ -99,38 +116,60 @@ async fn run(writer: JtiPool, mut rx: mpsc::Receiver<Remember>) {
     }
 }
 
+/// What follows the rows: a `jti` is written when new or expired (then the caller is first);
+/// the placeholder for the earliest `now` comes last.
+const UPSERT: &str = "ON CONFLICT (namespace, jti) DO UPDATE SET expires=excluded.expires \
+     WHERE seen_jtis.expires <= ";
+
+/// The PostgreSQL batch: the rows as three arrays, then the earliest `now`.
+const PG_INSERT: &str = "INSERT INTO seen_jtis (namespace, jti, expires) \
+     SELECT * FROM UNNEST($1::text[], $2::text[], $3::bigint[]) \
+     ON CONFLICT (namespace, jti) DO UPDATE SET expires=excluded.expires \
+     WHERE seen_jtis.expires <= $4 RETURNING namespace, jti";
+
 /// Writes a batch in one statement; answers, per caller, whether its `jti` was first.
 async fn write(writer: &JtiPool, batch: &[Remember]) -> Result<Vec<bool>, StoreError> {
     // Of callers with the same jti, the first in the queue is written; the rest replay it.
     let mut keys = HashSet::new();
-    let unique: Vec<&Remember> = batch
+    let mut unique: Vec<&Remember> = batch
         .iter()
         .filter(|r| keys.insert((r.namespace.as_str(), r.jti.as_str())))
         .collect();
+    // Concurrent batches take their rows' locks in one order: a jti sent twice at once (a
+    // replay) cannot deadlock two batches.
+    unique.sort_by(|a, b| (&a.namespace, &a.jti).cmp(&(&b.namespace, &b.jti)));
     // The earliest clock: an entry counts as expired only when it is for every caller.
     let now = batch.iter().map(|r| r.now).min().unwrap_or(0);
-    let values: Vec<String> = (0..unique.len())
-        .map(|i| format!("(${},${},${})", 3 * i + 1, 3 * i + 2, 3 * i + 3))
-        .collect();
-    let sql = format!(
-        "INSERT INTO seen_jtis (namespace, jti, expires) VALUES {} \
-         ON CONFLICT (namespace, jti) DO UPDATE SET expires=excluded.expires \
-         WHERE seen_jtis.expires <= ${} RETURNING namespace, jti",
-        values.join(","),
-        3 * unique.len() + 1
-    );
-    macro_rules! run {
-        ($pool:expr) => {{
+    let rows = match writer {
+        JtiPool::Sqlite(p) => {
+            let values: Vec<String> = (0..unique.len())
+                .map(|i| format!("(${},${},${})", 3 * i + 1, 3 * i + 2, 3 * i + 3))
+                .collect();
+            let sql = format!(
+                "INSERT INTO seen_jtis (namespace, jti, expires) VALUES {} {UPSERT}${} RETURNING namespace, jti",
+                values.join(","),
+                3 * unique.len() + 1
+            );
             let mut q = sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(sql));
             for r in &unique {
                 q = q.bind(&r.namespace).bind(&r.jti).bind(r.expires);
             }
-            q.bind(now).fetch_all($pool).await.map_err(db_err)?
-        }};
-    }
-    let rows = match writer {
-        JtiPool::Sqlite(p) => run!(p),
-        JtiPool::Postgres(p) => run!(p),
+            q.bind(now).fetch_all(p).await.map_err(db_err)?
+        }
+        // Arrays: one prepared statement whatever the batch's size.
+        JtiPool::Postgres(p) => sqlx::query_as::<_, (String, String)>(PG_INSERT)
+            .bind(
+                unique
+                    .iter()
+                    .map(|r| r.namespace.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(unique.iter().map(|r| r.jti.as_str()).collect::<Vec<_>>())
+            .bind(unique.iter().map(|r| r.expires).collect::<Vec<_>>())
+            .bind(now)
+            .fetch_all(p)
+            .await
+            .map_err(db_err)?,
     };
     let written: HashSet<(String, String)> = rows.into_iter().collect();
     let mut answered = HashSet::new();

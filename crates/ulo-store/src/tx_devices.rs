@@ -176,6 +176,26 @@ macro_rules! device_methods {
             rows.iter().map(|r| crate::tx_devices::from_doc(&r.0, "device command")).collect()
         }
 
+        async fn get_device_with_open_commands(&mut self, id: ulo_core::ids::DeviceId) -> Result<Option<(ulo_core::device::Device, Vec<ulo_core::device::DeviceCommand>)>, StoreError> {
+            let rows: Vec<(String, Option<String>)> = sqlx::query_as(
+                "SELECT d.data, c.data FROM devices d LEFT JOIN device_commands c ON c.device_id = d.id AND c.status IN ('ISSUED', 'DELIVERED') WHERE d.id=$1 ORDER BY c.id",
+            )
+            .bind(id.to_string())
+            .fetch_all(&mut *self.tx)
+            .await
+            .map_err(db_err)?;
+            let Some((device, _)) = rows.first() else {
+                return Ok(None);
+            };
+            let device = crate::tx_devices::from_doc(device, "device")?;
+            let commands = rows
+                .iter()
+                .filter_map(|(_, c)| c.as_deref())
+                .map(|c| crate::tx_devices::from_doc(c, "device command"))
+                .collect::<Result<_, _>>()?;
+            Ok(Some((device, commands)))
+        }
+
         async fn update_device_command(&mut self, c: &ulo_core::device::DeviceCommand) -> Result<(), StoreError> {
             sqlx::query("UPDATE device_commands SET status=$2, expires=$3, data=$4 WHERE id=$1")
                 .bind(c.id.to_string())

@@ -72,13 +72,15 @@ async fn authenticate(
 
 /// The device, refused when unknown (401) or revoked (403).
 pub async fn active_device(tx: &mut dyn StoreTx, id: DeviceId) -> Result<Device, DomainError> {
-    let device = tx.get_device(id).await?.ok_or_else(|| {
-        DomainError::Unauthorized(format!(
-            "Unknown device {id}: enroll this computer again (ulo agent enroll)"
-        ))
-    })?;
+    let device = tx.get_device(id).await?.ok_or_else(|| unknown_device(id))?;
     ensure_active(&device)?;
     Ok(device)
+}
+
+fn unknown_device(id: DeviceId) -> DomainError {
+    DomainError::Unauthorized(format!(
+        "Unknown device {id}: enroll this computer again (ulo agent enroll)"
+    ))
 }
 
 /// Refuses a revoked device (403).
@@ -237,25 +239,40 @@ async fn open_commands(
     Ok(open)
 }
 
-/// An agent's poll: refuses a revoked device, a replay or an agent below the minimum version;
-/// records what it reports (last seen, versions, console user ↔ ulo user) and hands out its
-/// open commands. `seen` is the device as read to verify the call's signature. A poll that
-/// changes nothing and finds no command writes only its `jti`.
+/// The device (refused when unknown or revoked) and whether it has open, unexpired commands,
+/// in one read without a write transaction.
+async fn look(
+    store: &dyn Store,
+    id: DeviceId,
+    now: OffsetDateTime,
+) -> Result<(Device, bool), DomainError> {
+    let mut tx = store.read().await?;
+    let (device, open) = tx
+        .get_device_with_open_commands(id)
+        .await?
+        .ok_or_else(|| unknown_device(id))?;
+    ensure_active(&device)?;
+    Ok((device, open.iter().any(|c| c.expires > now)))
+}
+
+/// An agent's poll: refuses an unknown or revoked device, a replay or an agent below the
+/// minimum version; records what it reports (last seen, versions, console user ↔ ulo user)
+/// and hands out its open commands. A poll that changes nothing and finds no command makes
+/// one read and writes only its `jti`.
 pub async fn poll(
     store: &dyn Store,
     clock: &dyn Clock,
     settings: &DeviceSettings,
-    seen: &Device,
     call: &AgentCall,
     report: &AgentReport,
 ) -> Result<Polled, DomainError> {
     validate(report)?;
     let now = clock.now();
-    ensure_active(seen)?;
+    let (seen, has_commands) = look(store, call.device, now).await?;
     refuse_replay(store, call, now).await?;
-    let device = reported(seen, report);
+    let device = reported(&seen, report);
     check_agent_version(&device.agent_version, settings.min_agent_version)?;
-    if !needs_write(seen, &device, now) && open_commands(store, seen.id, now).await?.is_empty() {
+    if !needs_write(&seen, &device, now) && !has_commands {
         return Ok(Polled {
             device,
             commands: Vec::new(),

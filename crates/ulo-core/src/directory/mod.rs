@@ -34,8 +34,8 @@ pub struct Directory<'a> {
     pub outbound: OutboundPolicy,
     /// Seals app credentials.
     pub sealer: &'a dyn Sealer,
-    /// How long the Universal Logouts that lifecycle changes start keep retrying each app.
-    pub logout_deadline: time::Duration,
+    /// How long the Universal Logouts that lifecycle changes start wait on each target.
+    pub logout_deadlines: crate::logout::Deadlines,
 }
 
 /// Maps a uniqueness failure to a conflict with `message`; other store errors pass through.

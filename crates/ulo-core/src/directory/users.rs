@@ -231,8 +231,15 @@ impl Directory<'_> {
             // A deactivated person's API tokens go for good; a suspended one's stay unusable
             // while the suspension lasts (a token only works for an ACTIVE owner).
             request.api_tokens = to == UserStatus::Deprovisioned;
-            crate::logout::start_in(tx.as_mut(), ctx, &user, &request, self.logout_deadline, now)
-                .await?;
+            crate::logout::start_in(
+                tx.as_mut(),
+                ctx,
+                &user,
+                &request,
+                self.logout_deadlines,
+                now,
+            )
+            .await?;
         }
         crate::provisioning::reconcile(tx.as_mut(), user.id, now, false).await?;
         tx.commit().await?;

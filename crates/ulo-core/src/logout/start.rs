@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
 use super::deliver::{Delivery, DeliverySubject};
 use super::{
@@ -288,15 +288,15 @@ fn validate(request: &LogoutRequest) -> Result<(), DomainError> {
 
 /// Starts a Universal Logout of `user` in the caller's transaction: ends ulo sessions, revokes
 /// tokens as asked, stores the receipt and enqueues one delivery job per reachable app, each
-/// given up after `deadline`; naming the desktop-mfa app issues a SIGN_OUT command to each of
-/// the user's devices, expiring unacknowledged after the same `deadline`. Checks no
+/// given up after `deadlines.delivery`; naming the desktop-mfa app issues a SIGN_OUT command to
+/// each of the user's devices, expiring unacknowledged after `deadlines.device_command`. Checks no
 /// permission: the caller did.
 pub async fn start_in(
     tx: &mut dyn StoreTx,
     ctx: &Context,
     user: &User,
     request: &LogoutRequest,
-    deadline: Duration,
+    deadlines: super::Deadlines,
     now: OffsetDateTime,
 ) -> Result<Logout, DomainError> {
     validate(request)?;
@@ -362,13 +362,14 @@ pub async fn start_in(
             serde_json::to_value(&d)
                 .map_err(|e| DomainError::invalid("delivery", e.to_string()))?,
             now,
-            deadline,
+            deadlines.delivery,
         );
         job.id = d.job_id;
         jobs.push(job);
     }
     tx.enqueue_jobs(&jobs).await?;
-    crate::device::issue_commands(tx, ctx, &logout, &commands, now, deadline).await?;
+    crate::device::issue_commands(tx, ctx, &logout, &commands, now, deadlines.device_command)
+        .await?;
     if logout.is_final() {
         super::deliver::log_completed(tx, &logout, now).await?;
     }
@@ -414,13 +415,13 @@ pub async fn start(
     ctx: &Context,
     key: &str,
     request: &LogoutRequest,
-    deadline: Duration,
+    deadlines: super::Deadlines,
 ) -> Result<Logout, DomainError> {
     require_write(ctx)?;
     validate(request)?;
     let mut tx = store.begin().await?;
     let user = load_user(tx.as_mut(), key).await?;
-    let logout = start_in(tx.as_mut(), ctx, &user, request, deadline, clock.now()).await?;
+    let logout = start_in(tx.as_mut(), ctx, &user, request, deadlines, clock.now()).await?;
     tx.commit().await?;
     Ok(logout)
 }

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
 use super::{Logout, LogoutRequest, reason};
 use crate::clock::{Clock, serde_rfc3339};
@@ -310,7 +310,7 @@ pub async fn revoke(
     ctx: &Context,
     issuer: &str,
     sub_id: &Value,
-    deadline: Duration,
+    deadlines: super::Deadlines,
 ) -> Result<Result<Logout, SubjectError>, DomainError> {
     require_write(ctx)?;
     let mut tx = store.begin().await?;
@@ -319,7 +319,7 @@ pub async fn revoke(
         Err(e) => return Ok(Err(e)),
     };
     let request = LogoutRequest::everything(reason::UPSTREAM);
-    let logout = super::start_in(tx.as_mut(), ctx, &user, &request, deadline, clock.now()).await?;
+    let logout = super::start_in(tx.as_mut(), ctx, &user, &request, deadlines, clock.now()).await?;
     tx.commit().await?;
     Ok(Ok(logout))
 }

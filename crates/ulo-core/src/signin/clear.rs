@@ -234,9 +234,15 @@ impl super::SignIn<'_> {
         // A new password is about sign-in: the person's admin API tokens are another credential.
         request.api_tokens = false;
         request.session_end_reason = end_reason::PASSWORD_RESET;
-        let logout =
-            crate::logout::start_in(tx.as_mut(), ctx, &user, &request, self.logout_deadline, now)
-                .await?;
+        let logout = crate::logout::start_in(
+            tx.as_mut(),
+            ctx,
+            &user,
+            &request,
+            self.logout_deadlines,
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(logout)
     }

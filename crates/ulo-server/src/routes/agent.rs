@@ -193,28 +193,20 @@ async fn poll(
         agent_keyset::validate_pinned(pinned)?;
     }
     let poller = Poller {
-        device: agent.device.id,
+        device: agent.call.device,
         pinned: b.pinned_kids.as_deref(),
     };
     let store = state.0.store.as_ref();
     let clock = state.0.clock.as_ref();
     // Watch before reading, so a command issued in between wakes the wait below.
-    let mut watch = store.watch_device(agent.device.id).await;
+    let mut watch = store.watch_device(agent.call.device).await;
     let report = AgentReport {
         console_user: b.console_user,
         os_version: b.os_version,
         hostname: b.hostname,
         agent_version: b.agent_version,
     };
-    let polled = device::poll(
-        store,
-        clock,
-        &state.0.config.device,
-        &agent.device,
-        &agent.call,
-        &report,
-    )
-    .await?;
+    let polled = device::poll(store, clock, &state.0.config.device, &agent.call, &report).await?;
     if !polled.commands.is_empty() || wait == 0 {
         return answer(&state, &poller, &polled.commands);
     }
@@ -232,7 +224,7 @@ async fn poll(
         if !woken {
             return answer(&state, &poller, &[]);
         }
-        let commands = device::take_pending(store, clock, agent.device.id).await?;
+        let commands = device::take_pending(store, clock, agent.call.device).await?;
         if !commands.is_empty() {
             return answer(&state, &poller, &commands);
         }

@@ -105,7 +105,7 @@ async fn logout_user(
         &admin.ctx,
         &id,
         &request,
-        state.0.config.logout_deadline,
+        state.0.config.logout_deadlines(),
     )
     .await?;
     state.receipt_changed(started.id);

@@ -97,7 +97,7 @@ async fn clear(
             &admin.ctx,
             &id,
             &request,
-            state.0.config.logout_deadline,
+            state.0.config.logout_deadlines(),
         )
         .await?;
         state.receipt_changed(started.id);

@@ -623,6 +623,63 @@ async fn an_unacknowledged_sign_out_expires_failed_on_the_receipt() {
     .await;
 }
 
+/// A command issued by a Universal Logout waits `ULO_DEVICE_COMMAND_TTL_SECONDS` for its
+/// acknowledgement, as one from *Log Out All Devices* does, not the apps' delivery deadline.
+#[tokio::test]
+async fn a_universal_logout_command_expires_after_the_device_command_ttl() {
+    let settings = DeviceSettings {
+        command_ttl: time::Duration::hours(2),
+        ..DeviceSettings::default()
+    };
+    with_clock(settings, async |s, clock| {
+        let (ada, app) = set_up(s).await;
+        ada_agent(s, clock.now()).await;
+        let (status, started) = s
+            .post(
+                &format!("/api/v1/users/{ada}/logout"),
+                json!({"scope": "SPECIFIED_APPS", "appIds": [app]}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{started}");
+        let issued = one_event(s, "device.desktop_mfa.device_logout.started", &ada).await;
+        let expires_at = OffsetDateTime::parse(
+            issued["debugContext"]["debugData"]["expiresAt"]
+                .as_str()
+                .unwrap(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap();
+        // Times in the log are to the millisecond.
+        assert!(
+            (expires_at - clock.now() - time::Duration::hours(2)).abs()
+                < time::Duration::milliseconds(1),
+            "{issued}"
+        );
+
+        clock.advance(time::Duration::hours(2) - time::Duration::seconds(1));
+        drain(s).await;
+        assert_eq!(receipt(s, &started["id"]).await["status"], "IN_PROGRESS");
+        clock.advance(time::Duration::seconds(2));
+        drain(s).await;
+        let done = final_receipt(s, &started["id"]).await;
+        let device = done["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["type"] == "DEVICE")
+            .unwrap();
+        assert_eq!(device["status"], "FAILED", "{done}");
+        assert!(
+            device["lastError"]
+                .as_str()
+                .unwrap()
+                .contains("did not acknowledge the command by"),
+            "{done}"
+        );
+    })
+    .await;
+}
+
 /// Runs the due jobs (the server's own worker may take some first: callers wait on the result).
 async fn drain(s: &TestServer) {
     let worker = s.running.as_ref().unwrap().worker.clone().unwrap();

@@ -243,12 +243,65 @@ on_every_backend!(commands_open_until_answered, |store| Box::pin(async move {
     let mut tx = store.read().await.unwrap();
     assert_eq!(
         tx.open_device_commands(a.id).await.unwrap(),
-        vec![delivered],
+        vec![delivered.clone()],
         "answered commands are no longer open"
     );
     assert_eq!(tx.get_device_command(c2.id).await.unwrap(), Some(done));
-    assert_eq!(tx.open_device_commands(b.id).await.unwrap(), vec![c3]);
+    assert_eq!(
+        tx.open_device_commands(b.id).await.unwrap(),
+        vec![c3.clone()]
+    );
+
+    // What a poll reads, in one round trip: the device with its open commands, oldest first.
+    assert_eq!(
+        tx.get_device_with_open_commands(a.id).await.unwrap(),
+        Some((a.clone(), vec![delivered.clone()]))
+    );
+    assert_eq!(
+        tx.get_device_with_open_commands(b.id).await.unwrap(),
+        Some((b.clone(), vec![c3]))
+    );
+    let idle = device("idle");
+    drop(tx);
+    insert_devices(store.as_ref(), &[&idle]).await;
+    let mut tx = store.read().await.unwrap();
+    assert_eq!(
+        tx.get_device_with_open_commands(idle.id).await.unwrap(),
+        Some((idle.clone(), vec![])),
+        "a device without commands"
+    );
+    assert_eq!(
+        tx.get_device_with_open_commands(device("nowhere").id)
+            .await
+            .unwrap(),
+        None
+    );
 }));
+
+on_every_backend!(concurrent_jtis_are_each_accepted_once, |store| {
+    Box::pin(async move {
+        // Many callers at once (several batches in flight on PostgreSQL), each jti sent twice,
+        // the copies in opposite orders: every jti is admitted exactly once, nothing fails.
+        let until = t0() + Duration::minutes(2);
+        let jtis: Vec<String> = (0..300).map(|i| format!("concurrent-jti-{i:03}")).collect();
+        let forward = jtis
+            .iter()
+            .map(|j| store.remember_jti("device:c", j, until, t0()));
+        let backward = jtis
+            .iter()
+            .rev()
+            .map(|j| store.remember_jti("device:c", j, until, t0()));
+        let (first, second) = tokio::join!(
+            futures::future::join_all(forward),
+            futures::future::join_all(backward)
+        );
+        for (i, jti) in jtis.iter().enumerate() {
+            let x = *first[i].as_ref().expect("remembered");
+            let y = *second[jtis.len() - 1 - i].as_ref().expect("remembered");
+            assert!(x ^ y, "{jti}: admitted exactly once ({x}, {y})");
+        }
+    })
+});
 
 on_every_backend!(issuing_a_command_wakes_its_device_at_commit, |store| {
     Box::pin(async move {

@@ -196,7 +196,7 @@ pub async fn revoke(
         &ctx,
         state.issuer(),
         sub_id,
-        state.0.config.logout_deadline,
+        state.0.config.logout_deadlines(),
     )
     .await
     {
