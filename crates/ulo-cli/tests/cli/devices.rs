@@ -80,6 +80,32 @@ impl Admin {
         t["token"].as_str().unwrap().to_string()
     }
 
+    /// *Log Out All Devices* for `user`; answers the receipt's location.
+    async fn log_out_devices(&self, user: &str) -> String {
+        let resp = self
+            .http
+            .post(format!("{}/api/v1/users/{user}/devices/logout", self.url))
+            .header("Authorization", format!("SSWS {TOKEN}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::ACCEPTED);
+        resp.headers()["location"].to_str().unwrap().to_string()
+    }
+
+    /// Waits until the receipt at `location` is no longer in progress; answers it.
+    async fn settled(&self, location: &str) -> Value {
+        wait_for(
+            "the receipt to complete",
+            Duration::from_secs(20),
+            || async {
+                let (_, r) = self.get(location).await;
+                (r["status"] != "IN_PROGRESS").then_some(r)
+            },
+        )
+        .await
+    }
+
     async fn events(&self, prefix: &str) -> Vec<Value> {
         let filter = format!("eventType sw \"{prefix}\"");
         let resp = self
@@ -167,14 +193,20 @@ async fn agent(args: &[&str]) -> (bool, String, String) {
     )
 }
 
-/// A sign-out "command" for tests: records who it was told to sign out.
+/// A sign-out "command" for tests: appends who it was told to sign out to a marker file, one
+/// line per completed run (read it with [`signed_out`]).
 fn marker_script(dir: &Path) -> (PathBuf, PathBuf) {
+    marker_script_with(dir, "")
+}
+
+/// [`marker_script`] running the shell lines `first` before it records anything.
+fn marker_script_with(dir: &Path, first: &str) -> (PathBuf, PathBuf) {
     let marker = dir.join("signed-out");
     let script = dir.join("signout.sh");
     std::fs::write(
         &script,
         format!(
-            "#!/bin/sh\nprintf '%s' \"$1\" > {}\necho \"signed out $1\"\n",
+            "#!/bin/sh\n{first}\nprintf '%s\\n' \"$1\" >> '{}'\necho \"signed out $1\"\n",
             marker.display()
         ),
     )
@@ -185,6 +217,41 @@ fn marker_script(dir: &Path) -> (PathBuf, PathBuf) {
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
     (script, marker)
+}
+
+/// The accounts the marker script signed out, one per completed run; `None` until one run
+/// has completed (a line being written is not counted).
+fn signed_out(marker: &Path) -> Option<Vec<String>> {
+    let text = std::fs::read_to_string(marker).ok()?;
+    let complete = &text[..text.rfind('\n')? + 1];
+    Some(complete.lines().map(str::to_string).collect())
+}
+
+/// Waits for the marker script's first completed run; answers the accounts signed out so far.
+async fn wait_signed_out(marker: &Path, what: &str) -> Vec<String> {
+    wait_for(what, Duration::from_secs(40), || async {
+        signed_out(marker)
+    })
+    .await
+}
+
+/// Starts `ulo serve` again at `admin`'s address with the data in `dir` (as [`start_serve`]
+/// left them), after the previous process died.
+async fn restart_serve(admin: &Admin, dir: &Path) -> Serve {
+    let listen = admin.url.trim_start_matches("http://").to_string();
+    let data = dir.join("data");
+    crate::procs::ulo(
+        &[
+            "serve",
+            "--listen",
+            &listen,
+            "--data-dir",
+            data.to_str().unwrap(),
+        ],
+        &serve_env(),
+    )
+    .await
+    .expect("ulo serve again at the same address")
 }
 
 fn run_agent(state: &Path, script: &Path, extra: &[&str]) -> Child {
@@ -244,24 +311,11 @@ async fn device_logout_end_to_end(run_args: &[&str]) -> Duration {
         format!("/api/v1/logouts/{}", receipt["id"].as_str().unwrap())
     );
 
-    let signed_out = wait_for(
-        "the sign-out command to run",
-        Duration::from_secs(30),
-        || async { std::fs::read_to_string(&marker).ok() },
-    )
-    .await;
+    let accounts = wait_signed_out(&marker, "the sign-out command to run").await;
     let took = started.elapsed();
-    assert_eq!(signed_out, "ada@example.com", "the command gets the login");
+    assert_eq!(accounts, ["ada@example.com"], "the command gets the login");
 
-    let done = wait_for(
-        "the receipt to complete",
-        Duration::from_secs(20),
-        || async {
-            let (_, r) = admin.get(&location).await;
-            (r["status"] != "IN_PROGRESS").then_some(r)
-        },
-    )
-    .await;
+    let done = admin.settled(&location).await;
     assert_eq!(done["status"], "COMPLETED", "{done}");
     assert_eq!(done["targets"][0]["status"], "SUCCEEDED", "{done}");
 
@@ -333,45 +387,11 @@ async fn the_agent_rides_out_a_server_outage_and_still_signs_out() {
     assert!(!marker.exists());
 
     // The server comes back at the same address; a logout issued now still reaches the agent.
-    let listen = admin.url.trim_start_matches("http://").to_string();
-    let data = dir.path().join("data");
-    let mut back = crate::procs::ulo(
-        &[
-            "serve",
-            "--listen",
-            &listen,
-            "--data-dir",
-            data.to_str().unwrap(),
-        ],
-        &serve_env(),
-    )
-    .await
-    .expect("ulo serve again at the same address");
-    let resp = admin
-        .http
-        .post(format!("{}/api/v1/users/{ada}/devices/logout", admin.url))
-        .header("Authorization", format!("SSWS {TOKEN}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::ACCEPTED);
-    let location = resp.headers()["location"].to_str().unwrap().to_string();
-    let signed_out = wait_for(
-        "the sign-out after the outage",
-        Duration::from_secs(40),
-        || async { std::fs::read_to_string(&marker).ok() },
-    )
-    .await;
-    assert_eq!(signed_out, "ada@example.com");
-    let done = wait_for(
-        "the receipt to complete",
-        Duration::from_secs(20),
-        || async {
-            let (_, r) = admin.get(&location).await;
-            (r["status"] != "IN_PROGRESS").then_some(r)
-        },
-    )
-    .await;
+    let mut back = restart_serve(&admin, dir.path()).await;
+    let location = admin.log_out_devices(&ada).await;
+    let accounts = wait_signed_out(&marker, "the sign-out after the outage").await;
+    assert_eq!(accounts, ["ada@example.com"]);
+    let done = admin.settled(&location).await;
     assert_eq!(done["targets"][0]["status"], "SUCCEEDED", "{done}");
     let _ = run.start_kill();
     let _ = run.wait().await;
@@ -496,25 +516,12 @@ async fn postgres_a_logout_on_one_node_reaches_an_agent_long_polling_the_other()
         .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{receipt}");
     // Well under the 55 s the long-poll would otherwise hold before polling again.
-    let signed_out = wait_for(
-        "the sign-out command to run",
-        Duration::from_secs(10),
-        || async { std::fs::read_to_string(&marker).ok() },
-    )
-    .await;
+    let accounts = wait_signed_out(&marker, "the sign-out command to run").await;
     let took = started.elapsed();
-    assert_eq!(signed_out, "ada@example.com");
+    assert_eq!(accounts, ["ada@example.com"]);
     assert!(took < Duration::from_secs(5), "took {took:?}");
     let location = format!("/api/v1/logouts/{}", receipt["id"].as_str().unwrap());
-    let done = wait_for(
-        "the receipt to complete",
-        Duration::from_secs(20),
-        || async {
-            let (_, r) = b.get(&location).await;
-            (r["status"] != "IN_PROGRESS").then_some(r)
-        },
-    )
-    .await;
+    let done = b.settled(&location).await;
     assert_eq!(done["status"], "COMPLETED", "{done}");
     assert_eq!(done["targets"][0]["status"], "SUCCEEDED", "{done}");
 
