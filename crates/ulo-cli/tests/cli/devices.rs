@@ -106,6 +106,18 @@ impl Admin {
         .await
     }
 
+    /// The `device_logout.completed` event's `detail` (the agent's acknowledgement).
+    async fn completed_detail(&self) -> String {
+        let events = self
+            .events("device.desktop_mfa.device_logout.completed")
+            .await;
+        assert_eq!(events.len(), 1, "{events:?}");
+        events[0]["debugContext"]["debugData"]["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
     async fn events(&self, prefix: &str) -> Vec<Value> {
         let filter = format!("eventType sw \"{prefix}\"");
         let resp = self
@@ -254,6 +266,17 @@ async fn restart_serve(admin: &Admin, dir: &Path) -> Serve {
     .expect("ulo serve again at the same address")
 }
 
+/// Sends `signal` (e.g. `KILL`, `STOP`) to process `pid`, one the test started.
+async fn signal(pid: u32, signal: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status()
+        .await
+        .expect("kill");
+    assert!(status.success(), "kill -{signal} {pid}");
+}
+
 fn run_agent(state: &Path, script: &Path, extra: &[&str]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_ulo"))
         .args(["agent", "run", "--state-dir"])
@@ -396,6 +419,86 @@ async fn the_agent_rides_out_a_server_outage_and_still_signs_out() {
     let _ = run.start_kill();
     let _ = run.wait().await;
     let _ = back.child.start_kill();
+}
+
+/// The agent is killed while its sign-out command runs (before the outcome is known): restarted,
+/// it gets the still unacknowledged command again and runs it again to completion, saying so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_out_interrupted_by_a_restart_runs_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut serve, admin) = start_serve(dir.path(), &[]).await;
+    let ada = admin.set_up().await;
+    let state = enroll(&admin, dir.path()).await;
+    // The first run records its pid and hangs (as a sign-out stuck on a busy machine); later
+    // runs go through.
+    let started = dir.path().join("started");
+    let (script, marker) = marker_script_with(
+        dir.path(),
+        &format!(
+            "if [ ! -e '{s}' ]; then echo $$ > '{s}.tmp'; mv '{s}.tmp' '{s}'; exec sleep 300; fi",
+            s = started.display()
+        ),
+    );
+    let mut run = run_agent(&state, &script, &[]);
+    wait_linked(&admin, &ada).await;
+
+    let location = admin.log_out_devices(&ada).await;
+    let pid: u32 = wait_for(
+        "the sign-out command to start",
+        Duration::from_secs(20),
+        || async {
+            std::fs::read_to_string(&started)
+                .ok()
+                .and_then(|p| p.trim().parse().ok())
+        },
+    )
+    .await;
+    // The agent recorded the command as running, privately, before starting it.
+    let running = state.join("running.json");
+    let record: Value = serde_json::from_slice(&std::fs::read(&running).unwrap()).unwrap();
+    let command = record["commandId"].as_str().unwrap().to_string();
+    assert_eq!(record["login"], "ada@example.com", "{record}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&running).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the running record is private");
+    }
+    run.start_kill().unwrap();
+    run.wait().await.unwrap();
+    // The killed agent's sign-out process is orphaned, not finished: end it.
+    signal(pid, "KILL").await;
+    assert_eq!(signed_out(&marker), None, "the first run never completed");
+    let (_, pending) = admin.get(&location).await;
+    assert_eq!(pending["targets"][0]["status"], "PENDING", "{pending}");
+
+    let mut run = run_agent(&state, &script, &[]);
+    let accounts = wait_signed_out(&marker, "the sign-out to run again").await;
+    assert_eq!(accounts, ["ada@example.com"]);
+    let done = admin.settled(&location).await;
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+    assert_eq!(done["targets"][0]["status"], "SUCCEEDED", "{done}");
+    assert_eq!(
+        done["targets"][0]["attempts"], 2,
+        "handed out twice: {done}"
+    );
+    let log = std::fs::read_to_string(state.join("agent.log")).unwrap();
+    assert!(
+        log.contains(&format!(
+            "command {command} was interrupted by a restart; running it again"
+        )),
+        "{log}"
+    );
+    let detail = admin.completed_detail().await;
+    assert!(
+        detail.starts_with("signed out ada@example.com")
+            && detail.contains("run again: a restart of the agent interrupted an earlier run"),
+        "{detail}"
+    );
+    assert!(!running.exists(), "forgotten once the outcome is saved");
+    let _ = run.start_kill();
+    let _ = run.wait().await;
+    let _ = serve.child.start_kill();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
