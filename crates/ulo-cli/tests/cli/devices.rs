@@ -421,6 +421,86 @@ async fn the_agent_rides_out_a_server_outage_and_still_signs_out() {
     let _ = back.child.start_kill();
 }
 
+/// The agent is killed after the sign-out ran and its acknowledgement was saved, before ulo had
+/// it (the sign-out script kills ulo first): restarted, it sends the saved acknowledgement and
+/// does not run the sign-out again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_agent_resends_a_saved_acknowledgement_without_running_the_sign_out_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut serve, admin) = start_serve(dir.path(), &[]).await;
+    let ada = admin.set_up().await;
+    let state = enroll(&admin, dir.path()).await;
+    let serve_pid = serve.child.id().unwrap();
+    let (script, marker) = marker_script_with(dir.path(), &format!("kill -KILL {serve_pid}"));
+    let mut run = run_agent(&state, &script, &[]);
+    wait_linked(&admin, &ada).await;
+
+    let location = admin.log_out_devices(&ada).await;
+    let accounts = wait_signed_out(&marker, "the sign-out command to run").await;
+    assert_eq!(accounts, ["ada@example.com"]);
+    let _ = serve.child.wait().await;
+    // The acknowledgement is saved, and sending it failed: ulo is gone.
+    let agent_log = state.join("agent.log");
+    wait_for(
+        "the agent to fail to deliver the acknowledgement",
+        Duration::from_secs(20),
+        || async {
+            std::fs::read_to_string(&agent_log)
+                .ok()
+                .filter(|l| l.contains("poll failed"))
+        },
+    )
+    .await;
+    run.start_kill().unwrap();
+    run.wait().await.unwrap();
+    let pending: Vec<PathBuf> = std::fs::read_dir(state.join("pending-acks"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    let ack: Value = serde_json::from_slice(&std::fs::read(&pending[0]).unwrap()).unwrap();
+    assert_eq!(ack["success"], true, "{ack}");
+    assert!(
+        !state.join("running.json").exists(),
+        "no command is left running once its outcome is saved"
+    );
+
+    // ulo comes back at the same address, then the agent with the same state directory.
+    let mut back = restart_serve(&admin, dir.path()).await;
+    let mut run = run_agent(&state, &script, &[]);
+    let done = admin.settled(&location).await;
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+    assert_eq!(done["targets"][0]["type"], "DEVICE", "{done}");
+    assert_eq!(done["targets"][0]["status"], "SUCCEEDED", "{done}");
+    assert_eq!(
+        signed_out(&marker).unwrap(),
+        ["ada@example.com"],
+        "the sign-out ran exactly once"
+    );
+    wait_for(
+        "the delivered acknowledgement to be forgotten",
+        Duration::from_secs(20),
+        || async {
+            (std::fs::read_dir(state.join("pending-acks"))
+                .unwrap()
+                .count()
+                == 0)
+                .then_some(())
+        },
+    )
+    .await;
+    let detail = admin.completed_detail().await;
+    assert_eq!(
+        detail,
+        "signed out ada@example.com: signed out ada@example.com"
+    );
+    let log = std::fs::read_to_string(&agent_log).unwrap();
+    assert!(!log.contains("interrupted"), "{log}");
+    let _ = run.start_kill();
+    let _ = run.wait().await;
+    let _ = back.child.start_kill();
+}
+
 /// The agent is killed while its sign-out command runs (before the outcome is known): restarted,
 /// it gets the still unacknowledged command again and runs it again to completion, saying so.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
