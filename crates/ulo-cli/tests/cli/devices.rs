@@ -188,7 +188,7 @@ async fn start_serve(dir: &Path, extra: &[(&str, String)]) -> (Serve, Admin) {
 }
 
 /// `ulo agent …` to completion: exit status, stdout, stderr.
-async fn agent(args: &[&str]) -> (bool, String, String) {
+pub(crate) async fn agent(args: &[&str]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_ulo"))
         .arg("agent")
         .args(args)
