@@ -1,6 +1,7 @@
 //! Signed calls to ulo: each request carries a fresh JWT signed by the device key (`typ:
 //! ulo-agent+jwt`, `kid` = device id, `aud` = the agent API, `htm`/`htu` = this request, a
-//! random `jti`, valid 50 s from the server's time).
+//! random `jti`, valid 50 s from the server's time). Every answer's `Date` corrects that time; a
+//! request refused while the correction moved far is signed again with the corrected time, once.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,6 +17,10 @@ use crate::state::Enrolled;
 
 /// The `typ` of the agent's request JWTs.
 pub const AGENT_TYP: &str = "ulo-agent+jwt";
+
+/// A clock correction this large may be why a request was refused (ulo tolerates 60 s of skew
+/// on a request valid for 50 s): such a refusal is retried once, signed with the new time.
+const CLOCK_RETRY_SECS: i64 = 30;
 
 /// What a poll brought.
 #[derive(Debug, Clone, Default)]
@@ -143,29 +148,13 @@ impl AgentClient {
 
     /// POSTs `body` to `path` (with `query`), signed; answers the JSON body of a 2xx.
     pub async fn post(&self, path: &str, query: &str, body: &Value) -> Result<Value, AgentError> {
-        let token = self.sign("POST", path)?;
-        let url = format!(
-            "{}{path}{query}",
-            self.enrolled.server.trim_end_matches('/')
-        );
-        let resp = self
-            .http
-            .post(url)
-            .bearer_auth(token)
-            .json(body)
-            .send()
-            .await
-            .map_err(|e| AgentError::Unavailable(with_causes(&e)))?;
-        if let Some(date) = resp
-            .headers()
-            .get(reqwest::header::DATE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| httpdate::parse_http_date(v).ok())
-        {
-            self.clock.observe(time::OffsetDateTime::from(date));
+        let (mut status, mut text, moved) = self.send(path, query, body).await?;
+        if status == reqwest::StatusCode::UNAUTHORIZED && moved.abs() >= CLOCK_RETRY_SECS {
+            // Refused, and the answer's `Date` moved the clock: the request was signed with this
+            // machine's wrong time. Signed again with the server's, it can pass (once: a refusal
+            // for another reason stays one).
+            (status, text, _) = self.send(path, query, body).await?;
         }
-        let status = resp.status();
-        let text = resp.text().await.unwrap_or_default();
         if status.is_success() {
             return serde_json::from_str(&text)
                 .map_err(|e| AgentError::Unavailable(format!("unreadable answer: {e}")));
@@ -180,6 +169,39 @@ impl AgentClient {
             "{status}: {}",
             summary(&text)
         )))
+    }
+
+    /// One signed POST: the answer's status and body, and how far its `Date` moved the clock.
+    async fn send(
+        &self,
+        path: &str,
+        query: &str,
+        body: &Value,
+    ) -> Result<(reqwest::StatusCode, String, i64), AgentError> {
+        let token = self.sign("POST", path)?;
+        let url = format!(
+            "{}{path}{query}",
+            self.enrolled.server.trim_end_matches('/')
+        );
+        let resp = self
+            .http
+            .post(url)
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| AgentError::Unavailable(with_causes(&e)))?;
+        let moved = resp
+            .headers()
+            .get(reqwest::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| httpdate::parse_http_date(v).ok())
+            .map_or(0, |date| {
+                self.clock.observe(time::OffsetDateTime::from(date))
+            });
+        let status = resp.status();
+        let text = resp.text().await.unwrap_or_default();
+        Ok((status, text, moved))
     }
 
     /// Polls for commands, waiting up to `wait` seconds for one (0: answer at once).

@@ -1,7 +1,12 @@
 //! `ulo agent run`: poll, verify, sign out, acknowledge; again and again. Survives server
-//! outages (exponential backoff with jitter), restarts (acknowledgements not yet delivered are
-//! kept on disk and sent first; a command already run is not run again) and clock skew (signed
-//! requests use the server's time as last seen in its `Date`).
+//! outages (exponential backoff with jitter), restarts and clock skew (signed requests use the
+//! server's time as last seen in its `Date`).
+//!
+//! Across restarts a sign-out runs at least once and is never rerun once its outcome is known:
+//! the outcome is saved as an acknowledgement before it is sent, and a saved one is resent
+//! instead of running the command again. A restart while the command runs (before its outcome
+//! is saved) leaves it unacknowledged on the server, which hands it out again: it runs again, as
+//! a person must not stay signed in because the agent stopped, and its acknowledgement says so.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -13,7 +18,7 @@ use serde_json::json;
 use crate::AgentError;
 use crate::client::AgentClient;
 use crate::clock::ServerClock;
-use crate::state::{Enrolled, PendingAck, StateDir};
+use crate::state::{Enrolled, PendingAck, Running, StateDir};
 
 /// How the agent runs.
 #[derive(Debug, Clone)]
@@ -162,16 +167,38 @@ async fn round(
                 }
             }
             Ok(s) => {
+                // Left on disk by a run that never saved its outcome.
+                let interrupted = state.running().is_some_and(|r| r.command_id == id);
+                if interrupted {
+                    state.log(&format!(
+                        "command {id} was interrupted by a restart; running it again"
+                    ));
+                }
+                let running = Running {
+                    command_id: id.clone(),
+                    login: s.login.clone(),
+                };
+                if let Err(e) = state.save_running(&running) {
+                    // Only a rerun's detail depends on it: the sign-out does not wait on the disk.
+                    state.log(&format!(
+                        "command {id}: not recorded as running ({e}); running it anyway"
+                    ));
+                }
                 state.log(&format!(
                     "command {id}: signing out {} ({})",
                     s.login, s.user_login
                 ));
-                let (ok, detail) = crate::signout::sign_out(
+                let (ok, mut detail) = crate::signout::sign_out(
                     &opts.signout_command,
                     &s.login,
                     Duration::from_secs(120),
                 )
                 .await;
+                if interrupted {
+                    detail.push_str(
+                        " (run again: a restart of the agent interrupted an earlier run)",
+                    );
+                }
                 state.log(&format!(
                     "command {id}: {} — {detail}",
                     if ok { "SUCCESS" } else { "FAILURE" }
@@ -185,6 +212,7 @@ async fn round(
         };
         // On disk before it is sent: a restart in between resends it, never reruns the command.
         state.save_ack(&ack)?;
+        state.remove_running(&ack.command_id);
         deliver(client, state, &ack).await?;
     }
     Ok(())

@@ -1,5 +1,6 @@
 //! The agent's state directory: the device key (mode 0600), what enrollment returned (device
-//! id, certificate, the pinned ulo keys), acknowledgements not yet delivered, and a local log.
+//! id, certificate, the pinned ulo keys), the command being run, acknowledgements not yet
+//! delivered, and a local log.
 
 use std::fs;
 use std::io::Write;
@@ -45,6 +46,17 @@ pub struct PendingAck {
     pub success: bool,
     /// What happened.
     pub detail: String,
+}
+
+/// The command being run now (kept on disk from its start until its acknowledgement is saved):
+/// finding it at the next start means a restart interrupted it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Running {
+    /// The command.
+    pub command_id: String,
+    /// The account it signs out.
+    pub login: String,
 }
 
 /// The state directory.
@@ -155,6 +167,30 @@ impl StateDir {
         self.ack_path(command_id).exists()
     }
 
+    fn running_path(&self) -> PathBuf {
+        self.0.join("running.json")
+    }
+
+    /// Records that a command is about to run (one at a time: it replaces any earlier record).
+    pub fn save_running(&self, running: &Running) -> Result<(), AgentError> {
+        let json = serde_json::to_vec(running).map_err(|e| AgentError::local("running", e))?;
+        write_private(&self.running_path(), &json, 0o600)
+    }
+
+    /// The command that was running when the agent last stopped without finishing it, if any.
+    pub fn running(&self) -> Option<Running> {
+        let bytes = fs::read(self.running_path()).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    /// Forgets the running record of `command_id` once its outcome is saved as an
+    /// acknowledgement (a record of another command stays).
+    pub fn remove_running(&self, command_id: &str) {
+        if self.running().is_some_and(|r| r.command_id == command_id) {
+            let _ = fs::remove_file(self.running_path());
+        }
+    }
+
     /// Acknowledgements not yet delivered.
     pub fn pending_acks(&self) -> Vec<PendingAck> {
         let Ok(dir) = fs::read_dir(self.0.join("pending-acks")) else {
@@ -184,4 +220,37 @@ impl StateDir {
 fn ulo_time(t: time::OffsetDateTime) -> String {
     t.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_running_record_is_private_and_forgotten_only_for_its_own_command() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = StateDir::open(dir.path()).unwrap();
+        assert_eq!(state.running(), None);
+        let running = Running {
+            command_id: "c-1".into(),
+            login: "ada".into(),
+        };
+        state.save_running(&running).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(dir.path().join("running.json"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        // A restart reads it back.
+        let reopened = StateDir::open(dir.path()).unwrap();
+        assert_eq!(reopened.running(), Some(running.clone()));
+        reopened.remove_running("c-2");
+        assert_eq!(reopened.running(), Some(running));
+        reopened.remove_running("c-1");
+        assert_eq!(reopened.running(), None);
+    }
 }

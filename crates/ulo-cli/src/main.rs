@@ -153,8 +153,12 @@ enum AgentAction {
         state_dir: PathBuf,
     },
     /// Poll ulo for commands and sign people out of this computer when told to.
+    ///
+    /// After a restart, acknowledgements saved but not yet delivered are sent first, and their
+    /// sign-outs are not run again; a sign-out the restart interrupted while it ran is run again.
     Run {
-        /// Where `enroll` put the agent's key and state.
+        /// Where `enroll` put the agent's key and state (kept across restarts: the sign-out
+        /// being run, acknowledgements not yet delivered, agent.log).
         #[arg(long)]
         state_dir: PathBuf,
         /// Seconds between periodic polls (with jitter) when the long-poll is off.

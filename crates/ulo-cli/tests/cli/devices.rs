@@ -80,6 +80,44 @@ impl Admin {
         t["token"].as_str().unwrap().to_string()
     }
 
+    /// *Log Out All Devices* for `user`; answers the receipt's location.
+    async fn log_out_devices(&self, user: &str) -> String {
+        let resp = self
+            .http
+            .post(format!("{}/api/v1/users/{user}/devices/logout", self.url))
+            .header("Authorization", format!("SSWS {TOKEN}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::ACCEPTED);
+        resp.headers()["location"].to_str().unwrap().to_string()
+    }
+
+    /// Waits until the receipt at `location` is no longer in progress; answers it.
+    async fn settled(&self, location: &str) -> Value {
+        wait_for(
+            "the receipt to complete",
+            Duration::from_secs(20),
+            || async {
+                let (_, r) = self.get(location).await;
+                (r["status"] != "IN_PROGRESS").then_some(r)
+            },
+        )
+        .await
+    }
+
+    /// The `device_logout.completed` event's `detail` (the agent's acknowledgement).
+    async fn completed_detail(&self) -> String {
+        let events = self
+            .events("device.desktop_mfa.device_logout.completed")
+            .await;
+        assert_eq!(events.len(), 1, "{events:?}");
+        events[0]["debugContext"]["debugData"]["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
     async fn events(&self, prefix: &str) -> Vec<Value> {
         let filter = format!("eventType sw \"{prefix}\"");
         let resp = self
@@ -150,7 +188,7 @@ async fn start_serve(dir: &Path, extra: &[(&str, String)]) -> (Serve, Admin) {
 }
 
 /// `ulo agent …` to completion: exit status, stdout, stderr.
-async fn agent(args: &[&str]) -> (bool, String, String) {
+pub(crate) async fn agent(args: &[&str]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_ulo"))
         .arg("agent")
         .args(args)
@@ -167,14 +205,20 @@ async fn agent(args: &[&str]) -> (bool, String, String) {
     )
 }
 
-/// A sign-out "command" for tests: records who it was told to sign out.
+/// A sign-out "command" for tests: appends who it was told to sign out to a marker file, one
+/// line per completed run (read it with [`signed_out`]).
 fn marker_script(dir: &Path) -> (PathBuf, PathBuf) {
+    marker_script_with(dir, "")
+}
+
+/// [`marker_script`] running the shell lines `first` before it records anything.
+fn marker_script_with(dir: &Path, first: &str) -> (PathBuf, PathBuf) {
     let marker = dir.join("signed-out");
     let script = dir.join("signout.sh");
     std::fs::write(
         &script,
         format!(
-            "#!/bin/sh\nprintf '%s' \"$1\" > {}\necho \"signed out $1\"\n",
+            "#!/bin/sh\n{first}\nprintf '%s\\n' \"$1\" >> '{}'\necho \"signed out $1\"\n",
             marker.display()
         ),
     )
@@ -185,6 +229,52 @@ fn marker_script(dir: &Path) -> (PathBuf, PathBuf) {
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
     (script, marker)
+}
+
+/// The accounts the marker script signed out, one per completed run; `None` until one run
+/// has completed (a line being written is not counted).
+fn signed_out(marker: &Path) -> Option<Vec<String>> {
+    let text = std::fs::read_to_string(marker).ok()?;
+    let complete = &text[..text.rfind('\n')? + 1];
+    Some(complete.lines().map(str::to_string).collect())
+}
+
+/// Waits for the marker script's first completed run; answers the accounts signed out so far.
+async fn wait_signed_out(marker: &Path, what: &str) -> Vec<String> {
+    wait_for(what, Duration::from_secs(40), || async {
+        signed_out(marker)
+    })
+    .await
+}
+
+/// Starts `ulo serve` again at `admin`'s address with the data in `dir` (as [`start_serve`]
+/// left them), after the previous process died.
+async fn restart_serve(admin: &Admin, dir: &Path) -> Serve {
+    let listen = admin.url.trim_start_matches("http://").to_string();
+    let data = dir.join("data");
+    crate::procs::ulo(
+        &[
+            "serve",
+            "--listen",
+            &listen,
+            "--data-dir",
+            data.to_str().unwrap(),
+        ],
+        &serve_env(),
+    )
+    .await
+    .expect("ulo serve again at the same address")
+}
+
+/// Sends `signal` (e.g. `KILL`, `STOP`) to process `pid`, one the test started.
+async fn signal(pid: u32, signal: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status()
+        .await
+        .expect("kill");
+    assert!(status.success(), "kill -{signal} {pid}");
 }
 
 fn run_agent(state: &Path, script: &Path, extra: &[&str]) -> Child {
@@ -244,24 +334,11 @@ async fn device_logout_end_to_end(run_args: &[&str]) -> Duration {
         format!("/api/v1/logouts/{}", receipt["id"].as_str().unwrap())
     );
 
-    let signed_out = wait_for(
-        "the sign-out command to run",
-        Duration::from_secs(30),
-        || async { std::fs::read_to_string(&marker).ok() },
-    )
-    .await;
+    let accounts = wait_signed_out(&marker, "the sign-out command to run").await;
     let took = started.elapsed();
-    assert_eq!(signed_out, "ada@example.com", "the command gets the login");
+    assert_eq!(accounts, ["ada@example.com"], "the command gets the login");
 
-    let done = wait_for(
-        "the receipt to complete",
-        Duration::from_secs(20),
-        || async {
-            let (_, r) = admin.get(&location).await;
-            (r["status"] != "IN_PROGRESS").then_some(r)
-        },
-    )
-    .await;
+    let done = admin.settled(&location).await;
     assert_eq!(done["status"], "COMPLETED", "{done}");
     assert_eq!(done["targets"][0]["status"], "SUCCEEDED", "{done}");
 
@@ -333,49 +410,175 @@ async fn the_agent_rides_out_a_server_outage_and_still_signs_out() {
     assert!(!marker.exists());
 
     // The server comes back at the same address; a logout issued now still reaches the agent.
-    let listen = admin.url.trim_start_matches("http://").to_string();
-    let data = dir.path().join("data");
-    let mut back = crate::procs::ulo(
-        &[
-            "serve",
-            "--listen",
-            &listen,
-            "--data-dir",
-            data.to_str().unwrap(),
-        ],
-        &serve_env(),
-    )
-    .await
-    .expect("ulo serve again at the same address");
-    let resp = admin
-        .http
-        .post(format!("{}/api/v1/users/{ada}/devices/logout", admin.url))
-        .header("Authorization", format!("SSWS {TOKEN}"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::ACCEPTED);
-    let location = resp.headers()["location"].to_str().unwrap().to_string();
-    let signed_out = wait_for(
-        "the sign-out after the outage",
-        Duration::from_secs(40),
-        || async { std::fs::read_to_string(&marker).ok() },
-    )
-    .await;
-    assert_eq!(signed_out, "ada@example.com");
-    let done = wait_for(
-        "the receipt to complete",
-        Duration::from_secs(20),
-        || async {
-            let (_, r) = admin.get(&location).await;
-            (r["status"] != "IN_PROGRESS").then_some(r)
-        },
-    )
-    .await;
+    let mut back = restart_serve(&admin, dir.path()).await;
+    let location = admin.log_out_devices(&ada).await;
+    let accounts = wait_signed_out(&marker, "the sign-out after the outage").await;
+    assert_eq!(accounts, ["ada@example.com"]);
+    let done = admin.settled(&location).await;
     assert_eq!(done["targets"][0]["status"], "SUCCEEDED", "{done}");
     let _ = run.start_kill();
     let _ = run.wait().await;
     let _ = back.child.start_kill();
+}
+
+/// The agent is killed after the sign-out ran and its acknowledgement was saved, before ulo had
+/// it (the sign-out script kills ulo first): restarted, it sends the saved acknowledgement and
+/// does not run the sign-out again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_agent_resends_a_saved_acknowledgement_without_running_the_sign_out_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut serve, admin) = start_serve(dir.path(), &[]).await;
+    let ada = admin.set_up().await;
+    let state = enroll(&admin, dir.path()).await;
+    let serve_pid = serve.child.id().unwrap();
+    let (script, marker) = marker_script_with(dir.path(), &format!("kill -KILL {serve_pid}"));
+    let mut run = run_agent(&state, &script, &[]);
+    wait_linked(&admin, &ada).await;
+
+    let location = admin.log_out_devices(&ada).await;
+    let accounts = wait_signed_out(&marker, "the sign-out command to run").await;
+    assert_eq!(accounts, ["ada@example.com"]);
+    let _ = serve.child.wait().await;
+    // The acknowledgement is saved, and sending it failed: ulo is gone.
+    let agent_log = state.join("agent.log");
+    wait_for(
+        "the agent to fail to deliver the acknowledgement",
+        Duration::from_secs(20),
+        || async {
+            std::fs::read_to_string(&agent_log)
+                .ok()
+                .filter(|l| l.contains("poll failed"))
+        },
+    )
+    .await;
+    run.start_kill().unwrap();
+    run.wait().await.unwrap();
+    let pending: Vec<PathBuf> = std::fs::read_dir(state.join("pending-acks"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    let ack: Value = serde_json::from_slice(&std::fs::read(&pending[0]).unwrap()).unwrap();
+    assert_eq!(ack["success"], true, "{ack}");
+    assert!(
+        !state.join("running.json").exists(),
+        "no command is left running once its outcome is saved"
+    );
+
+    // ulo comes back at the same address, then the agent with the same state directory.
+    let mut back = restart_serve(&admin, dir.path()).await;
+    let mut run = run_agent(&state, &script, &[]);
+    let done = admin.settled(&location).await;
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+    assert_eq!(done["targets"][0]["type"], "DEVICE", "{done}");
+    assert_eq!(done["targets"][0]["status"], "SUCCEEDED", "{done}");
+    assert_eq!(
+        signed_out(&marker).unwrap(),
+        ["ada@example.com"],
+        "the sign-out ran exactly once"
+    );
+    wait_for(
+        "the delivered acknowledgement to be forgotten",
+        Duration::from_secs(20),
+        || async {
+            (std::fs::read_dir(state.join("pending-acks"))
+                .unwrap()
+                .count()
+                == 0)
+                .then_some(())
+        },
+    )
+    .await;
+    let detail = admin.completed_detail().await;
+    assert_eq!(
+        detail,
+        "signed out ada@example.com: signed out ada@example.com"
+    );
+    let log = std::fs::read_to_string(&agent_log).unwrap();
+    assert!(!log.contains("interrupted"), "{log}");
+    let _ = run.start_kill();
+    let _ = run.wait().await;
+    let _ = back.child.start_kill();
+}
+
+/// The agent is killed while its sign-out command runs (before the outcome is known): restarted,
+/// it gets the still unacknowledged command again and runs it again to completion, saying so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_out_interrupted_by_a_restart_runs_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut serve, admin) = start_serve(dir.path(), &[]).await;
+    let ada = admin.set_up().await;
+    let state = enroll(&admin, dir.path()).await;
+    // The first run records its pid and hangs (as a sign-out stuck on a busy machine); later
+    // runs go through.
+    let started = dir.path().join("started");
+    let (script, marker) = marker_script_with(
+        dir.path(),
+        &format!(
+            "if [ ! -e '{s}' ]; then echo $$ > '{s}.tmp'; mv '{s}.tmp' '{s}'; exec sleep 300; fi",
+            s = started.display()
+        ),
+    );
+    let mut run = run_agent(&state, &script, &[]);
+    wait_linked(&admin, &ada).await;
+
+    let location = admin.log_out_devices(&ada).await;
+    let pid: u32 = wait_for(
+        "the sign-out command to start",
+        Duration::from_secs(20),
+        || async {
+            std::fs::read_to_string(&started)
+                .ok()
+                .and_then(|p| p.trim().parse().ok())
+        },
+    )
+    .await;
+    // The agent recorded the command as running, privately, before starting it.
+    let running = state.join("running.json");
+    let record: Value = serde_json::from_slice(&std::fs::read(&running).unwrap()).unwrap();
+    let command = record["commandId"].as_str().unwrap().to_string();
+    assert_eq!(record["login"], "ada@example.com", "{record}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&running).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the running record is private");
+    }
+    run.start_kill().unwrap();
+    run.wait().await.unwrap();
+    // The killed agent's sign-out process is orphaned, not finished: end it.
+    signal(pid, "KILL").await;
+    assert_eq!(signed_out(&marker), None, "the first run never completed");
+    let (_, pending) = admin.get(&location).await;
+    assert_eq!(pending["targets"][0]["status"], "PENDING", "{pending}");
+
+    let mut run = run_agent(&state, &script, &[]);
+    let accounts = wait_signed_out(&marker, "the sign-out to run again").await;
+    assert_eq!(accounts, ["ada@example.com"]);
+    let done = admin.settled(&location).await;
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+    assert_eq!(done["targets"][0]["status"], "SUCCEEDED", "{done}");
+    assert_eq!(
+        done["targets"][0]["attempts"], 2,
+        "handed out twice: {done}"
+    );
+    let log = std::fs::read_to_string(state.join("agent.log")).unwrap();
+    assert!(
+        log.contains(&format!(
+            "command {command} was interrupted by a restart; running it again"
+        )),
+        "{log}"
+    );
+    let detail = admin.completed_detail().await;
+    assert!(
+        detail.starts_with("signed out ada@example.com")
+            && detail.contains("run again: a restart of the agent interrupted an earlier run"),
+        "{detail}"
+    );
+    assert!(!running.exists(), "forgotten once the outcome is saved");
+    let _ = run.start_kill();
+    let _ = run.wait().await;
+    let _ = serve.child.start_kill();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -496,25 +699,12 @@ async fn postgres_a_logout_on_one_node_reaches_an_agent_long_polling_the_other()
         .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{receipt}");
     // Well under the 55 s the long-poll would otherwise hold before polling again.
-    let signed_out = wait_for(
-        "the sign-out command to run",
-        Duration::from_secs(10),
-        || async { std::fs::read_to_string(&marker).ok() },
-    )
-    .await;
+    let accounts = wait_signed_out(&marker, "the sign-out command to run").await;
     let took = started.elapsed();
-    assert_eq!(signed_out, "ada@example.com");
+    assert_eq!(accounts, ["ada@example.com"]);
     assert!(took < Duration::from_secs(5), "took {took:?}");
     let location = format!("/api/v1/logouts/{}", receipt["id"].as_str().unwrap());
-    let done = wait_for(
-        "the receipt to complete",
-        Duration::from_secs(20),
-        || async {
-            let (_, r) = b.get(&location).await;
-            (r["status"] != "IN_PROGRESS").then_some(r)
-        },
-    )
-    .await;
+    let done = b.settled(&location).await;
     assert_eq!(done["status"], "COMPLETED", "{done}");
     assert_eq!(done["targets"][0]["status"], "SUCCEEDED", "{done}");
 

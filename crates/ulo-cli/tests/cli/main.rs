@@ -2,6 +2,7 @@
 
 mod admin;
 mod devices;
+mod dist;
 mod logout_durability;
 mod procs;
 mod serve;

@@ -2,7 +2,7 @@
 //! CSR, a P-256 device key), then requests signed here with that key so each refusal can be
 //! provoked exactly — forged, replayed, bound to another request, from an unknown, revoked or
 //! too old agent — and commands that expire unacknowledged, or that a Universal Logout naming the
-//! desktop-mfa app issues.
+//! desktop-mfa app issues. Also the real agent client on a laptop whose clock is off.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +11,8 @@ use base64::Engine;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
+use ulo_agent::client::AgentClient;
+use ulo_agent::clock::ServerClock;
 use ulo_agent::enroll::{EnrollOptions, enroll};
 use ulo_agent::state::{Enrolled, StateDir};
 use ulo_core::clock::{Clock, ManualClock};
@@ -441,6 +443,69 @@ async fn a_command_issued_during_a_long_poll_is_answered_at_once() {
             StatusCode::UNAUTHORIZED,
             "Replayed agent request",
         );
+    })
+    .await;
+}
+
+/// Agents on laptops whose clocks are ten minutes off, behind and ahead: a request signed with
+/// the laptop's time is refused, but the real agent client corrects its clock from the answer's
+/// `Date` and signs again, then polls, verifies and acknowledges a sign-out.
+#[tokio::test]
+async fn agents_whose_clocks_are_ten_minutes_off_still_sign_out() {
+    on_every_backend(async |s| {
+        let (ada, _) = set_up(s).await;
+        let mut clients = Vec::new();
+        for skew in [-600, 600] {
+            let agent = enroll_agent(s).await;
+            let laptop = ulo_testkit::now() + time::Duration::seconds(skew);
+            refused(
+                agent.poll(s, laptop, "ada").await,
+                StatusCode::UNAUTHORIZED,
+                "the signature or claims do not verify",
+            );
+            let clock = Arc::new(ServerClock::with_local(move || {
+                ulo_testkit::now() + time::Duration::seconds(skew)
+            }));
+            let pem = StateDir::open(agent.dir.path()).unwrap().key().unwrap();
+            let client = AgentClient::new(agent.enrolled.clone(), &pem, clock.clone()).unwrap();
+            client
+                .poll(0, &json!({"consoleUser": "ada"}))
+                .await
+                .unwrap_or_else(|e| panic!("a laptop {skew} s off polls: {e}"));
+            assert!(
+                (clock.offset() + skew).abs() <= 2,
+                "corrected by {} s for a clock {skew} s off",
+                clock.offset()
+            );
+            clients.push((agent, client));
+        }
+
+        let started = log_out_devices(s, &ada).await;
+        for (agent, client) in &clients {
+            let polled = client
+                .poll(0, &json!({"consoleUser": "ada"}))
+                .await
+                .expect("poll");
+            assert_eq!(polled.commands.len(), 1, "{:?}", polled.commands);
+            let now = client.clock().now().unix_timestamp();
+            let command = ulo_agent::command::verify(&agent.enrolled, &polled.commands[0], now)
+                .expect("the command verifies at the server's time");
+            assert_eq!(command.login, "ada");
+            client
+                .ack(&command.id, true, "signed out ada")
+                .await
+                .expect("the acknowledgement is accepted");
+        }
+        let done = final_receipt(s, &started["id"]).await;
+        assert_eq!(done["status"], "COMPLETED", "{done}");
+        let devices: Vec<&Value> = done["targets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["type"] == "DEVICE")
+            .collect();
+        assert_eq!(devices.len(), 2, "{done}");
+        assert!(devices.iter().all(|t| t["status"] == "SUCCEEDED"), "{done}");
     })
     .await;
 }
