@@ -1,7 +1,7 @@
 //! The service files shipped in `dist/`: the systemd unit and the launchd daemon run `ulo agent
 //! run` with flags the real binary has, on the state directory the README (and the unit's
-//! comment) tell people to enroll into. The plist is read with a small XML reader made for it
-//! (no plist crate in the tree); the unit with the subset of systemd's syntax it uses.
+//! comment) tell people to enroll into. The plist is read with the `plist` crate; the unit with
+//! the subset of systemd's syntax it uses.
 
 use std::collections::BTreeMap;
 use std::process::Stdio;
@@ -73,13 +73,8 @@ async fn the_systemd_unit_runs_an_agent_command_line_ulo_accepts() {
 
 #[tokio::test]
 async fn the_launchd_daemon_runs_an_agent_command_line_ulo_accepts() {
-    let Plist::Dict(daemon) = plist(&parse_xml(PLIST)) else {
-        panic!("the plist holds a dict");
-    };
-    let mut keys: Vec<&str> = daemon.iter().map(|(k, _)| k.as_str()).collect();
-    keys.sort();
-    keys.dedup();
-    assert_eq!(keys.len(), daemon.len(), "a key twice: {daemon:?}");
+    let daemon = plist::Value::from_reader_xml(PLIST.as_bytes()).expect("the plist parses");
+    let daemon = daemon.as_dictionary().expect("the plist holds a dict");
     // launchd.plist(5) keys: a misspelt one is silently ignored by launchd.
     const KNOWN: [&str; 12] = [
         "Label",
@@ -95,36 +90,31 @@ async fn the_launchd_daemon_runs_an_agent_command_line_ulo_accepts() {
         "UserName",
         "ExitTimeOut",
     ];
-    for k in &keys {
-        assert!(KNOWN.contains(k), "unexpected launchd key {k}");
+    for k in daemon.keys() {
+        assert!(KNOWN.contains(&k.as_str()), "unexpected launchd key {k}");
     }
-    let get = |key: &str| {
-        daemon
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v)
-            .unwrap_or_else(|| panic!("no {key}"))
-    };
-    assert_eq!(get("Label"), &Plist::String("com.ulo.agent".into()));
-    let Plist::Array(args) = get("ProgramArguments") else {
-        panic!("ProgramArguments is an array");
-    };
-    let args: Vec<String> = args
+    let get = |key: &str| daemon.get(key).unwrap_or_else(|| panic!("no {key}"));
+    assert_eq!(get("Label").as_string(), Some("com.ulo.agent"));
+    let args: Vec<String> = get("ProgramArguments")
+        .as_array()
+        .expect("ProgramArguments is an array")
         .iter()
-        .map(|a| match a {
-            Plist::String(s) => s.clone(),
-            other => panic!("an argument that is not a string: {other:?}"),
+        .map(|a| {
+            a.as_string()
+                .unwrap_or_else(|| panic!("an argument that is not a string: {a:?}"))
+                .to_string()
         })
         .collect();
     assert_eq!(args[0], BINARY);
     let state_dir = check_agent_run(&args[1..], &flags("run").await);
     assert_eq!(state_dir, "/Library/Application Support/ulo-agent");
-    assert_eq!(get("RunAtLoad"), &Plist::Bool(true));
-    assert_eq!(get("KeepAlive"), &Plist::Bool(true));
-    assert_eq!(
-        get("EnvironmentVariables"),
-        &Plist::Dict(vec![("ULO_LOG".into(), Plist::String("info".into()))])
-    );
+    assert_eq!(get("RunAtLoad").as_boolean(), Some(true));
+    assert_eq!(get("KeepAlive").as_boolean(), Some(true));
+    let env = get("EnvironmentVariables")
+        .as_dictionary()
+        .expect("EnvironmentVariables is a dict");
+    assert_eq!(env.len(), 1, "{env:?}");
+    assert_eq!(env.get("ULO_LOG").and_then(|v| v.as_string()), Some("info"));
     runs_until_the_state_dir(&args[1..], &state_dir).await;
     assert!(
         readme().contains(&format!("--state-dir \"{state_dir}\"")),
@@ -316,244 +306,4 @@ fn one<'a>(entries: &'a [(String, String, String)], section: &str, key: &str) ->
         .collect();
     assert_eq!(values.len(), 1, "[{section}] {key}: {values:?}");
     values[0]
-}
-
-/// An XML element (name, children) or text (entities decoded).
-#[derive(Debug)]
-enum Xml {
-    Element(String, Vec<Xml>),
-    Text(String),
-}
-
-/// A property list value (the kinds the shipped file uses, and integers).
-#[derive(Debug, PartialEq)]
-enum Plist {
-    Dict(Vec<(String, Plist)>),
-    Array(Vec<Plist>),
-    String(String),
-    Bool(bool),
-    Integer(i64),
-}
-
-/// Parses an XML document: a prolog (declaration, DOCTYPE, comments), then one element. Panics
-/// on what a property list does not contain (CDATA, processing instructions in the body) and on
-/// anything malformed (unclosed or mismatched tags, bad entities, bad attributes).
-fn parse_xml(text: &str) -> Xml {
-    let mut rest = text;
-    loop {
-        rest = rest.trim_start();
-        if let Some(r) = rest.strip_prefix("<?xml") {
-            rest = after(r, "?>");
-        } else if let Some(r) = rest.strip_prefix("<!--") {
-            rest = after(r, "-->");
-        } else if let Some(r) = rest.strip_prefix("<!DOCTYPE") {
-            rest = after(r, ">");
-        } else {
-            break;
-        }
-    }
-    let (root, mut rest) = element(rest);
-    loop {
-        rest = rest.trim_start();
-        match rest.strip_prefix("<!--") {
-            Some(r) => rest = after(r, "-->"),
-            None => break,
-        }
-    }
-    assert!(rest.is_empty(), "text after the root element: {rest:?}");
-    root
-}
-
-/// What follows the first `end` in `s`.
-fn after<'a>(s: &'a str, end: &str) -> &'a str {
-    let at = s.find(end).unwrap_or_else(|| panic!("no {end:?}"));
-    &s[at + end.len()..]
-}
-
-/// One element at the start of `s`; answers it and what follows.
-fn element(s: &str) -> (Xml, &str) {
-    let s = s.strip_prefix('<').expect("an element");
-    let end = tag_end(s);
-    let (tag, mut rest) = (&s[..end], &s[end + 1..]);
-    let (tag, empty) = match tag.strip_suffix('/') {
-        Some(t) => (t, true),
-        None => (tag, false),
-    };
-    let name = tag.split_whitespace().next().expect("an element name");
-    assert!(
-        name.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c)),
-        "element name {name:?}"
-    );
-    check_attributes(&tag[name.len()..]);
-    let name = name.to_string();
-    if empty {
-        return (Xml::Element(name, Vec::new()), rest);
-    }
-    let mut children = Vec::new();
-    loop {
-        if let Some(r) = rest.strip_prefix("<!--") {
-            rest = after(r, "-->");
-        } else if let Some(r) = rest.strip_prefix("</") {
-            let end = r.find('>').expect("a closing tag");
-            assert_eq!(r[..end].trim_end(), name, "the closing tag");
-            return (Xml::Element(name, children), &r[end + 1..]);
-        } else if rest.starts_with("<!") || rest.starts_with("<?") {
-            panic!("unexpected markup: {}", &rest[..rest.len().min(40)]);
-        } else if rest.starts_with('<') {
-            let (child, r) = element(rest);
-            children.push(child);
-            rest = r;
-        } else {
-            let end = rest
-                .find('<')
-                .unwrap_or_else(|| panic!("<{name}> is not closed"));
-            if !rest[..end].trim().is_empty() {
-                children.push(Xml::Text(unescape(&rest[..end])));
-            }
-            rest = &rest[end..];
-        }
-    }
-}
-
-/// Where a tag ends (its `>`, outside attribute quotes).
-fn tag_end(s: &str) -> usize {
-    let mut quote = None;
-    for (i, c) in s.char_indices() {
-        match (quote, c) {
-            (None, '"' | '\'') => quote = Some(c),
-            (Some(q), c) if c == q => quote = None,
-            (None, '>') => return i,
-            (None, '<') => panic!("'<' inside a tag"),
-            _ => {}
-        }
-    }
-    panic!("a tag is not closed")
-}
-
-/// Checks `name="value"` pairs (the plist's `version="1.0"`).
-fn check_attributes(mut s: &str) {
-    loop {
-        s = s.trim_start();
-        if s.is_empty() {
-            return;
-        }
-        let (name, rest) = s.split_once('=').expect("attribute=value");
-        assert!(
-            name.trim()
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_:".contains(c)),
-            "attribute name {name:?}"
-        );
-        let rest = rest.trim_start();
-        let q = rest.chars().next().expect("an attribute value");
-        assert!(q == '"' || q == '\'', "unquoted attribute value");
-        let end = rest[1..].find(q).expect("an attribute value closed");
-        unescape(&rest[1..1 + end]);
-        s = &rest[end + 2..];
-    }
-}
-
-/// Decodes XML's entities and character references; panics on a bare `&` or an unknown one.
-fn unescape(s: &str) -> String {
-    let mut out = String::new();
-    let mut rest = s;
-    while let Some(at) = rest.find('&') {
-        out.push_str(&rest[..at]);
-        let end = rest[at..].find(';').expect("an entity ends with ;") + at;
-        let entity = &rest[at + 1..end];
-        let c = match entity {
-            "lt" => '<',
-            "gt" => '>',
-            "amp" => '&',
-            "quot" => '"',
-            "apos" => '\'',
-            _ => {
-                let code = if let Some(hex) = entity.strip_prefix("#x") {
-                    u32::from_str_radix(hex, 16).ok()
-                } else if let Some(dec) = entity.strip_prefix('#') {
-                    dec.parse().ok()
-                } else {
-                    None
-                };
-                code.and_then(char::from_u32)
-                    .unwrap_or_else(|| panic!("unknown entity &{entity};"))
-            }
-        };
-        out.push(c);
-        rest = &rest[end + 1..];
-    }
-    out.push_str(rest);
-    out
-}
-
-/// The property list an XML document holds (its root `<plist>` holds one value).
-fn plist(root: &Xml) -> Plist {
-    let Xml::Element(name, children) = root else {
-        panic!("no root element");
-    };
-    assert_eq!(name, "plist");
-    assert_eq!(children.len(), 1, "one value in <plist>");
-    value(&children[0])
-}
-
-fn value(x: &Xml) -> Plist {
-    let Xml::Element(name, children) = x else {
-        panic!("text where a value belongs: {x:?}");
-    };
-    let text = || match children.as_slice() {
-        [] => String::new(),
-        [Xml::Text(t)] => t.clone(),
-        other => panic!("<{name}> holds {other:?}"),
-    };
-    match name.as_str() {
-        "dict" => {
-            assert!(children.len() % 2 == 0, "<dict> holds key/value pairs");
-            Plist::Dict(
-                children
-                    .chunks(2)
-                    .map(|pair| match &pair[0] {
-                        Xml::Element(k, text) if k == "key" => match text.as_slice() {
-                            [Xml::Text(key)] => (key.clone(), value(&pair[1])),
-                            other => panic!("a <key> holding {other:?}"),
-                        },
-                        other => panic!("{other:?} where a <key> belongs"),
-                    })
-                    .collect(),
-            )
-        }
-        "array" => Plist::Array(children.iter().map(value).collect()),
-        "string" => Plist::String(text()),
-        "integer" => Plist::Integer(text().trim().parse().expect("an integer")),
-        "true" | "false" => {
-            assert!(children.is_empty(), "<{name}/> is empty");
-            Plist::Bool(name == "true")
-        }
-        other => panic!("unexpected plist element <{other}>"),
-    }
-}
-
-#[test]
-fn the_plist_reader_refuses_what_it_does_not_understand() {
-    let ok = parse_xml(
-        "<?xml version=\"1.0\"?>\n<!DOCTYPE plist>\n<plist version=\"1.0\"><dict><key>A &amp; B</key><string>x&#x3c;y</string><key>N</key><integer>5</integer></dict></plist>\n",
-    );
-    assert_eq!(
-        plist(&ok),
-        Plist::Dict(vec![
-            ("A & B".into(), Plist::String("x<y".into())),
-            ("N".into(), Plist::Integer(5)),
-        ])
-    );
-    for bad in [
-        "<plist><dict><key>A</key></dict></plist>",
-        "<plist><dict><key>A</key><string>x</dict></plist>",
-        "<plist><string>a & b</string></plist>",
-        "<plist><string><![CDATA[x]]></string></plist>",
-        "<plist><date>2026-01-01T00:00:00Z</date></plist>",
-        "<plist><string>x</string></plist> trailing",
-    ] {
-        let outcome = std::panic::catch_unwind(|| plist(&parse_xml(bad)));
-        assert!(outcome.is_err(), "accepted {bad}");
-    }
 }
