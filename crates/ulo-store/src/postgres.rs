@@ -120,7 +120,17 @@ impl PgStore {
 #[async_trait]
 impl Store for PgStore {
     async fn begin(&self) -> Result<Box<dyn StoreTx>, StoreError> {
-        let tx = self.pool.begin().await.map_err(db_err)?;
+        // sqlx 0.9.0's `Pool::begin` is not cancel-safe on PostgreSQL (sqlx#4393): a caller
+        // dropped while its BEGIN is in flight (a long-poll whose agent went away) leaves the
+        // pooled connection inside a transaction, and the next borrower's statements run in it
+        // (PostgreSQL warned "there is already a transaction in progress" in the device bench).
+        // Begun in a task of its own, the BEGIN always completes; a transaction nobody receives
+        // is dropped there, which rolls it back.
+        let pool = self.pool.clone();
+        let tx = tokio::spawn(async move { pool.begin().await })
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("beginning a transaction: {e}")))?
+            .map_err(db_err)?;
         Ok(Box::new(PgTx {
             tx: Conn::Tx(tx),
             wake: self.wake.clone(),

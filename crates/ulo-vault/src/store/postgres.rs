@@ -52,7 +52,14 @@ impl PgStore {
 #[async_trait]
 impl Store for PgStore {
     async fn begin(&self) -> Result<Box<dyn Tx>, StoreError> {
-        let tx = self.pool.begin().await.map_err(db_err)?;
+        // Not cancel-safe in sqlx 0.9.0 (sqlx#4393: a caller dropped during BEGIN leaves the
+        // pooled connection inside a transaction): begun in a task of its own, it completes, and
+        // a transaction nobody receives is dropped there, which rolls it back.
+        let pool = self.pool.clone();
+        let tx = tokio::spawn(async move { pool.begin().await })
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("beginning a transaction: {e}")))?
+            .map_err(db_err)?;
         Ok(Box::new(PgTx {
             tx,
             wake: self.wake.clone(),
