@@ -44,6 +44,9 @@ pub struct Config {
     pub device_min_agent_version: Option<String>,
     /// Seconds a *Log Out All Devices* command waits for the device's acknowledgement.
     pub device_command_ttl_seconds: u64,
+    /// Let SCIM clients see admin accounts in lists and reads (they can never change them).
+    #[serde(deserialize_with = "flag")]
+    pub scim_show_admins: bool,
 }
 
 impl Default for Config {
@@ -65,6 +68,7 @@ impl Default for Config {
             logout_deadline_seconds: 86_400,
             device_min_agent_version: None,
             device_command_ttl_seconds: 86_400,
+            scim_show_admins: false,
         }
     }
 }
@@ -99,6 +103,7 @@ const KNOWN_ENV: &[&str] = &[
     "ULO_LOGOUT_DEADLINE_SECONDS",
     "ULO_DEVICE_MIN_AGENT_VERSION",
     "ULO_DEVICE_COMMAND_TTL_SECONDS",
+    "ULO_SCIM_SHOW_ADMINS",
     "ULO_CONFIG",
     "ULO_LOG",
 ];

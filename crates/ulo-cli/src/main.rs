@@ -260,6 +260,7 @@ fn options(c: &Config, key: MasterKey) -> Result<Options> {
         delivery_timeout: std::time::Duration::from_secs(c.delivery_timeout_seconds.max(1)),
         logout_deadline: std::time::Duration::from_secs(c.logout_deadline_seconds.max(1)),
         device: c.device_settings()?,
+        scim_shows_admins: c.scim_show_admins,
         clock: Arc::new(SystemClock),
     })
 }

@@ -12,6 +12,25 @@ const NEEDS_SUPER_ADMIN: &str =
 const NEEDS_ADMIN: &str =
     "You do not have permission to perform the requested action: this needs an admin role";
 
+/// What the credential behind an action may do, beyond what the actor's roles allow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Authority {
+    /// Everything the roles allow: an admin with an unrestricted API token or a session, or ulo
+    /// itself.
+    Full,
+    /// Logging users out and nothing more: an API token limited to
+    /// `ulo.universalLogout.manage`, or an upstream identity provider's signed request. Ends
+    /// sessions and OAuth tokens; never revokes API tokens (an attacker holding such a
+    /// credential must not be able to lock the admins out).
+    LogoutOnly,
+    /// A SCIM credential: manages ordinary people and groups. A user who holds an admin role
+    /// is read-only to it (and hidden from it unless `sees_admins`), and it grants no roles.
+    Provisioning {
+        /// Whether admin accounts show in its lists and reads (`ULO_SCIM_SHOW_ADMINS`).
+        sees_admins: bool,
+    },
+}
+
 /// The circumstances of one action.
 #[derive(Debug, Clone)]
 pub struct Context {
@@ -25,6 +44,8 @@ pub struct Context {
     pub client: Client,
     /// Correlation id for every event of this action.
     pub transaction: Transaction,
+    /// What the credential may do.
+    pub authority: Authority,
 }
 
 impl Context {
@@ -36,6 +57,7 @@ impl Context {
             roles: vec![AdminRole::SuperAdmin],
             client: Client::default(),
             transaction: new_transaction(transaction_type),
+            authority: Authority::Full,
         }
     }
 
@@ -59,6 +81,7 @@ impl Context {
             roles,
             client,
             transaction,
+            authority: Authority::Full,
         }
     }
 
@@ -83,6 +106,12 @@ impl Context {
     /// Whether the actor may change things.
     pub fn can_write(&self) -> bool {
         self.roles.contains(&AdminRole::SuperAdmin)
+    }
+
+    /// Whether the actor may revoke a user's API tokens in a logout: a SUPER_ADMIN (or ulo
+    /// itself) acting with an unrestricted credential.
+    pub fn may_revoke_api_tokens(&self) -> bool {
+        self.can_write() && self.authority == Authority::Full
     }
 
     /// Whether the actor may read admin data.

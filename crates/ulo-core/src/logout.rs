@@ -5,6 +5,7 @@
 //! same transaction; each delivery attempt is recorded back into the receipt (and the System Log)
 //! in the transaction that finishes the job, so the receipt is never behind what the apps saw.
 
+mod api_tokens;
 pub(crate) mod deliver;
 mod start;
 pub mod upstream;

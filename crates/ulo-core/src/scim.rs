@@ -71,8 +71,14 @@ fn credential_target(c: &ScimCredential) -> Target {
 
 impl Context {
     /// A SCIM client acting with credential `c`; it may change users and groups.
-    pub fn scim(c: &ScimCredential, ip: Option<String>, user_agent: Option<String>) -> Self {
+    pub fn scim(
+        c: &ScimCredential,
+        sees_admins: bool,
+        ip: Option<String>,
+        user_agent: Option<String>,
+    ) -> Self {
         Context {
+            authority: crate::context::Authority::Provisioning { sees_admins },
             actor: crate::log::Actor {
                 id: c.id.clone(),
                 actor_type: "ScimCredential".into(),
@@ -189,6 +195,18 @@ impl Directory<'_> {
     ) -> Result<(), DomainError> {
         require_write(ctx)?;
         let mut tx = self.store.begin().await?;
+        if resource == ScimResource::User
+            && let Ok(user_id) = id.parse::<crate::ids::UserId>()
+            && let Some(user) = tx.get_user(user_id).await?
+        {
+            crate::directory::check_provisioning_reach(
+                tx.as_mut(),
+                ctx,
+                &user,
+                crate::directory::Reach::Write,
+            )
+            .await?;
+        }
         tx.put_scim_external_id(resource.as_str(), id, external_id)
             .await?;
         tx.commit().await?;
@@ -218,6 +236,18 @@ impl Directory<'_> {
     ) -> Result<(), DomainError> {
         require_write(ctx)?;
         let mut tx = self.store.begin().await?;
+        if resource == ScimResource::User
+            && let Ok(user_id) = id.parse::<crate::ids::UserId>()
+            && let Some(user) = tx.get_user(user_id).await?
+        {
+            crate::directory::check_provisioning_reach(
+                tx.as_mut(),
+                ctx,
+                &user,
+                crate::directory::Reach::Write,
+            )
+            .await?;
+        }
         tx.put_scim_attributes(resource.as_str(), id, attributes)
             .await?;
         tx.commit().await?;

@@ -101,6 +101,7 @@ pub struct SignIn<'a> {
 /// The context of an anonymous browser request (a sign-in before anyone is known).
 pub fn anonymous_context(ip: Option<String>, user_agent: Option<String>) -> Context {
     Context {
+        authority: crate::context::Authority::Full,
         actor: Actor {
             id: "anonymous".into(),
             actor_type: "User".into(),

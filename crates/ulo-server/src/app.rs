@@ -52,6 +52,8 @@ pub struct Options {
     /// Minimum agent version, and how long a *Log Out All Devices* command waits for its
     /// acknowledgement.
     pub device: ulo_core::device::DeviceSettings,
+    /// Whether SCIM clients see admin accounts (they never change them).
+    pub scim_shows_admins: bool,
     /// Time source.
     pub clock: Arc<dyn Clock>,
 }
@@ -146,6 +148,7 @@ pub async fn start(
         logout_deadline: time::Duration::try_from(opts.logout_deadline)
             .unwrap_or(time::Duration::days(1)),
         device: opts.device.clone(),
+        scim_shows_admins: opts.scim_shows_admins,
     };
     let (shutdown, rx) = watch::channel(false);
     let state = AppState::new(

@@ -21,6 +21,9 @@ pub struct ServerConfig {
     pub logout_deadline: time::Duration,
     /// Minimum agent version and how long device commands wait for an answer.
     pub device: ulo_core::device::DeviceSettings,
+    /// Whether SCIM clients see admin accounts in lists and reads (`ULO_SCIM_SHOW_ADMINS`);
+    /// they never change them.
+    pub scim_shows_admins: bool,
 }
 
 impl ServerConfig {

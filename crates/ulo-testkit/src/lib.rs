@@ -143,6 +143,7 @@ impl TestServer {
             delivery_timeout: std::time::Duration::from_secs(10),
             logout_deadline: std::time::Duration::from_secs(86_400),
             device: ulo_core::device::DeviceSettings::default(),
+            scim_shows_admins: false,
             clock,
         };
         configure(&mut opts);

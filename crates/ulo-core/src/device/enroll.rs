@@ -201,6 +201,7 @@ pub async fn enroll(
     };
     tx.insert_device(&device).await?;
     let ctx = Context {
+        authority: crate::context::Authority::Full,
         actor: device.actor(),
         actor_user: None,
         roles: Vec::new(),

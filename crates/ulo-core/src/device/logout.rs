@@ -207,6 +207,7 @@ pub(crate) async fn issue_commands(
 /// transaction, so every event of one logout shares its `transaction.id`.
 fn command_context(command: &DeviceCommand, actor: Actor, kind: &str) -> Context {
     Context {
+        authority: crate::context::Authority::Full,
         actor,
         actor_user: None,
         roles: Vec::new(),

@@ -3,12 +3,12 @@
 use super::users::load_user;
 use super::{Directory, require_read, require_write};
 use crate::auth::{ApiToken, new_token_secret};
-use crate::context::Context;
+use crate::context::{Authority, Context};
 use crate::error::DomainError;
 use crate::ids::{ApiTokenId, UserId};
 use crate::log::{LogEvent, Target};
 use crate::store::StoreTx;
-use crate::user::{AdminRole, UserStatus};
+use crate::user::{AdminRole, User, UserStatus};
 
 /// A newly created API token with its secret, shown once.
 #[derive(Debug, Clone)]
@@ -32,6 +32,7 @@ impl Directory<'_> {
         role: AdminRole,
     ) -> Result<(), DomainError> {
         require_write(ctx)?;
+        require_role_authority(ctx)?;
         let mut tx = self.store.begin().await?;
         let u = load_user(tx.as_mut(), user).await?;
         let now = self.clock.now();
@@ -59,6 +60,7 @@ impl Directory<'_> {
         role: AdminRole,
     ) -> Result<(), DomainError> {
         require_write(ctx)?;
+        require_role_authority(ctx)?;
         let mut tx = self.store.begin().await?;
         let u = load_user(tx.as_mut(), user).await?;
         if role == AdminRole::SuperAdmin && !other_active_super_admin(tx.as_mut(), u.id).await? {
@@ -230,4 +232,119 @@ pub(super) async fn other_active_super_admin(
     Ok(holders
         .iter()
         .any(|u| u.id != except && u.status == UserStatus::Active))
+}
+
+/// What a SCIM credential wants to do with a user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reach {
+    /// Read it.
+    Read,
+    /// Change it (profile, status, groups, SCIM attributes) or delete it.
+    Write,
+}
+
+/// Refuses a SCIM credential reaching a user who holds an admin role: SCIM manages ordinary
+/// people, so an admin account is read-only to it, and hidden from it unless the operator shows
+/// admins to SCIM. Other actors pass.
+pub(crate) async fn check_provisioning_reach(
+    tx: &mut dyn StoreTx,
+    ctx: &Context,
+    user: &User,
+    reach: Reach,
+) -> Result<(), DomainError> {
+    let Authority::Provisioning { sees_admins } = ctx.authority else {
+        return Ok(());
+    };
+    if reach == Reach::Read && sees_admins {
+        return Ok(());
+    }
+    let roles = tx.list_roles(user.id).await?;
+    if roles.is_empty() {
+        return Ok(());
+    }
+    let held = roles
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    Err(DomainError::Forbidden(match reach {
+        Reach::Write => format!(
+            "User {} holds an admin role ({held}): SCIM credentials manage ordinary people only, so admin accounts are read-only through SCIM; change this user with the admin API",
+            user.id
+        ),
+        Reach::Read => format!(
+            "User {} holds an admin role ({held}): admin accounts are hidden from SCIM credentials (an operator can show them with ULO_SCIM_SHOW_ADMINS=1; they stay read-only)",
+            user.id
+        ),
+    }))
+}
+
+/// The ids of users who hold any admin role, when `ctx` is a SCIM credential that must not see
+/// them; `None` when nothing is hidden from `ctx`.
+pub(crate) async fn hidden_admins(
+    tx: &mut dyn StoreTx,
+    ctx: &Context,
+) -> Result<Option<std::collections::HashSet<UserId>>, DomainError> {
+    if !matches!(
+        ctx.authority,
+        Authority::Provisioning { sees_admins: false }
+    ) {
+        return Ok(None);
+    }
+    let mut ids = std::collections::HashSet::new();
+    for role in [AdminRole::SuperAdmin, AdminRole::ReadOnlyAdmin] {
+        ids.extend(tx.role_holders(role).await?.into_iter().map(|u| u.id));
+    }
+    Ok(Some(ids))
+}
+
+/// A keyset listing of users.
+pub(crate) enum UserListing<'a> {
+    /// A user search.
+    Users(&'a crate::store::UserQuery),
+    /// A group's members.
+    Members(crate::ids::GroupId),
+}
+
+/// A page of `listing` with the `hidden` users left out, still `page.limit` long while more
+/// exist.
+pub(crate) async fn visible_page(
+    tx: &mut dyn StoreTx,
+    hidden: &std::collections::HashSet<UserId>,
+    listing: UserListing<'_>,
+    page: &crate::store::Page,
+) -> Result<Vec<User>, DomainError> {
+    let limit = page.limit as usize;
+    let mut next = page.clone();
+    let mut out = Vec::new();
+    loop {
+        let batch = match &listing {
+            UserListing::Users(q) => {
+                let q = crate::store::UserQuery {
+                    page: next.clone(),
+                    ..(*q).clone()
+                };
+                tx.list_users(&q).await?
+            }
+            UserListing::Members(group) => tx.list_members(*group, &next).await?,
+        };
+        let more = batch.len() >= limit;
+        next.after = batch.last().map(|u| u.id.to_string());
+        out.extend(batch.into_iter().filter(|u| !hidden.contains(&u.id)));
+        if !more || out.len() >= limit {
+            out.truncate(limit);
+            return Ok(out);
+        }
+    }
+}
+
+/// Refuses a credential that may not manage admin roles (SCIM, logout-only tokens).
+fn require_role_authority(ctx: &Context) -> Result<(), DomainError> {
+    if ctx.authority == Authority::Full {
+        Ok(())
+    } else {
+        Err(DomainError::Forbidden(
+            "You do not have permission to perform the requested action: admin roles are granted and revoked only by an admin, never by a SCIM or logout-only credential".into(),
+        ))
+    }
 }

@@ -1,5 +1,6 @@
 //! Groups and membership.
 
+use super::admin::{Reach, UserListing, check_provisioning_reach, hidden_admins, visible_page};
 use super::users::load_user;
 use super::{Directory, require_read, require_write, unique_as};
 use crate::context::Context;
@@ -138,6 +139,7 @@ impl Directory<'_> {
         let mut tx = self.store.begin().await?;
         let mut g = load_group(tx.as_mut(), group).await?;
         let u = load_user(tx.as_mut(), user).await?;
+        check_provisioning_reach(tx.as_mut(), ctx, &u, Reach::Write).await?;
         let now = self.clock.now();
         if tx.add_member(g.id, u.id, now).await? {
             g.last_membership_updated = now;
@@ -169,6 +171,7 @@ impl Directory<'_> {
         let mut tx = self.store.begin().await?;
         let mut g = load_group(tx.as_mut(), group).await?;
         let u = load_user(tx.as_mut(), user).await?;
+        check_provisioning_reach(tx.as_mut(), ctx, &u, Reach::Write).await?;
         if !tx.remove_member(g.id, u.id).await? {
             return Err(DomainError::not_found(
                 "group membership",
@@ -203,7 +206,10 @@ impl Directory<'_> {
         require_read(ctx)?;
         let mut tx = self.store.read().await?;
         let g = load_group(tx.as_mut(), group).await?;
-        Ok(tx.list_members(g.id, page).await?)
+        let Some(hidden) = hidden_admins(tx.as_mut(), ctx).await? else {
+            return Ok(tx.list_members(g.id, page).await?);
+        };
+        visible_page(tx.as_mut(), &hidden, UserListing::Members(g.id), page).await
     }
 
     /// The groups a user belongs to.

@@ -6,6 +6,7 @@ mod groups;
 mod users;
 
 pub use admin::NewApiToken;
+pub(crate) use admin::{Reach, check_provisioning_reach};
 pub use apps::{AppUser, CreatedApp};
 pub(crate) use users::load_user;
 pub use users::{CreateUser, ProfileChange};

@@ -1,6 +1,9 @@
 //! Users: create, read, search, update, lifecycle, delete.
 
-use super::admin::other_active_super_admin;
+use super::admin::{
+    Reach, UserListing, check_provisioning_reach, hidden_admins, other_active_super_admin,
+    visible_page,
+};
 use super::{Directory, require_read, require_write, unique_as};
 use crate::context::Context;
 use crate::error::DomainError;
@@ -128,7 +131,18 @@ impl Directory<'_> {
     pub async fn get_user(&self, ctx: &Context, key: &str) -> Result<User, DomainError> {
         require_read(ctx)?;
         let mut tx = self.store.read().await?;
-        load_user(tx.as_mut(), key).await
+        let user = load_user(tx.as_mut(), key).await?;
+        check_provisioning_reach(tx.as_mut(), ctx, &user, Reach::Read).await?;
+        Ok(user)
+    }
+
+    /// Refuses, before anything changes, a change to the user `key` that the actor may not make
+    /// (a SCIM credential and an admin account).
+    pub async fn check_writable(&self, ctx: &Context, key: &str) -> Result<(), DomainError> {
+        require_write(ctx)?;
+        let mut tx = self.store.read().await?;
+        let user = load_user(tx.as_mut(), key).await?;
+        check_provisioning_reach(tx.as_mut(), ctx, &user, Reach::Write).await
     }
 
     /// Searches users.
@@ -139,7 +153,10 @@ impl Directory<'_> {
     ) -> Result<Vec<User>, DomainError> {
         require_read(ctx)?;
         let mut tx = self.store.read().await?;
-        Ok(tx.list_users(query).await?)
+        let Some(hidden) = hidden_admins(tx.as_mut(), ctx).await? else {
+            return Ok(tx.list_users(query).await?);
+        };
+        visible_page(tx.as_mut(), &hidden, UserListing::Users(query), &query.page).await
     }
 
     /// Updates a user's profile.
@@ -152,6 +169,7 @@ impl Directory<'_> {
         require_write(ctx)?;
         let mut tx = self.store.begin().await?;
         let mut user = load_user(tx.as_mut(), key).await?;
+        check_provisioning_reach(tx.as_mut(), ctx, &user, Reach::Write).await?;
         let mut profile = match change {
             ProfileChange::Partial(v) => user.profile.merged(&v)?,
             ProfileChange::Replace(p) => *p,
@@ -191,6 +209,7 @@ impl Directory<'_> {
         require_write(ctx)?;
         let mut tx = self.store.begin().await?;
         let mut user = load_user(tx.as_mut(), key).await?;
+        check_provisioning_reach(tx.as_mut(), ctx, &user, Reach::Write).await?;
         let to = op.apply(user.status)?;
         if user.status == UserStatus::Active
             && to != UserStatus::Active
@@ -251,6 +270,7 @@ impl Directory<'_> {
         require_write(ctx)?;
         let mut tx = self.store.begin().await?;
         let user = load_user(tx.as_mut(), key).await?;
+        check_provisioning_reach(tx.as_mut(), ctx, &user, Reach::Write).await?;
         if user.status != UserStatus::Deprovisioned {
             return Err(DomainError::InvalidState(format!(
                 "Cannot delete user {} whose status is {}: deactivate the user first",
@@ -302,6 +322,7 @@ impl Directory<'_> {
         require_write(ctx)?;
         let mut tx = self.store.begin().await?;
         let mut user = load_user(tx.as_mut(), key).await?;
+        check_provisioning_reach(tx.as_mut(), ctx, &user, Reach::Write).await?;
         let now = self.clock.now();
         tx.set_password_hash(user.id, hash).await?;
         user.password_changed = Some(now);

@@ -76,6 +76,7 @@ pub struct DeliveryOutcome {
 /// transaction.
 pub(crate) fn job_context(transaction_id: &str) -> Context {
     Context {
+        authority: crate::context::Authority::Full,
         actor: Actor::system(),
         actor_user: None,
         roles: Vec::new(),

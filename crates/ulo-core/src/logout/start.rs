@@ -4,6 +4,7 @@ use std::collections::HashSet;
 
 use time::OffsetDateTime;
 
+use super::api_tokens;
 use super::deliver::{Delivery, DeliverySubject};
 use super::{
     DELIVER_JOB, Logout, LogoutRequest, LogoutScope, LogoutStatus, LogoutTarget, TargetStatus,
@@ -226,11 +227,13 @@ async fn plan(
         ));
     }
     if request.api_tokens {
-        targets.push(LogoutTarget::local(
-            TargetType::ApiTokens,
-            "API tokens",
-            "requested",
-        ));
+        let mut t = LogoutTarget::local(TargetType::ApiTokens, "API tokens", "requested");
+        if !api_tokens::may_revoke(ctx) {
+            t.status = TargetStatus::Skipped;
+            t.reason = api_tokens::NOT_BY_LOGOUT_ONLY.into();
+            t.completed_at = Some(now);
+        }
+        targets.push(t);
     }
     let mut deliveries = Vec::new();
     let mut commands = Vec::new();
@@ -313,10 +316,10 @@ pub async fn start_in(
     .await?;
     let (mut logout, deliveries, commands) =
         plan(tx, ctx, user, request, &report.sessions, now).await?;
-    let api_tokens = if request.api_tokens {
-        revoke_api_tokens(tx, ctx, user, now).await?
+    let api_tokens = if request.api_tokens && api_tokens::may_revoke(ctx) {
+        Some(api_tokens::revoke(tx, ctx, user, now).await?)
     } else {
-        0
+        None
     };
     for t in &mut logout.targets {
         let count = match t.target_type {
@@ -326,13 +329,23 @@ pub async fn start_in(
                 .iter()
                 .map(|g| g.refresh_tokens + g.access_tokens)
                 .sum(),
-            TargetType::ApiTokens => api_tokens,
+            TargetType::ApiTokens => match &api_tokens {
+                Some((n, _)) => *n,
+                None => continue,
+            },
             TargetType::App | TargetType::Device => continue,
         };
         t.count = Some(count);
         t.status = TargetStatus::Succeeded;
         t.attempts = 1;
         t.completed_at = Some(now);
+        if t.target_type == TargetType::ApiTokens
+            && let Some(kept) = api_tokens.as_ref().and_then(|(_, p)| p.kept_message())
+        {
+            t.status = TargetStatus::Failed;
+            t.last_http_status = Some(api_tokens::KEPT_STATUS);
+            t.last_error = Some(kept);
+        }
     }
     logout.settle(now);
     tx.insert_logout(&logout).await?;
@@ -376,38 +389,6 @@ pub async fn start_in(
     Ok(logout)
 }
 
-async fn revoke_api_tokens(
-    tx: &mut dyn StoreTx,
-    ctx: &Context,
-    user: &User,
-    now: OffsetDateTime,
-) -> Result<i64, DomainError> {
-    let mut n = 0;
-    for token in tx.list_api_tokens(user.id).await? {
-        if token.revoked.is_some() || !tx.revoke_api_token(token.id, now).await? {
-            continue;
-        }
-        n += 1;
-        let ev = LogEvent::build(
-            ctx,
-            "system.api_token.revoke",
-            now,
-            format!("Revoke API token {}", token.name),
-        )
-        .target(Target::new(
-            "Token",
-            token.id,
-            token.name.clone(),
-            token.token_prefix.clone(),
-        ))
-        .target(Target::user(user))
-        .debug("reason", "UNIVERSAL_LOGOUT")
-        .finish();
-        tx.append_event(&ev).await?;
-    }
-    Ok(n)
-}
-
 /// Starts a Universal Logout of the user named by `key` (id or login). Needs SUPER_ADMIN.
 pub async fn start(
     store: &dyn Store,
@@ -447,12 +428,7 @@ pub async fn preview(
         .collect();
     let (mut logout, _, _) = plan(tx.as_mut(), ctx, &user, request, &sessions, now).await?;
     let live_grants = tx.list_grants(user.id, now).await?;
-    let live_api_tokens = tx
-        .list_api_tokens(user.id)
-        .await?
-        .iter()
-        .filter(|t| t.revoked.is_none())
-        .count() as i64;
+    let api_token_plan = api_tokens::plan(tx.as_mut(), &user).await?;
     for t in &mut logout.targets {
         t.count = match t.target_type {
             TargetType::UloSessions => Some(sessions.len() as i64),
@@ -462,7 +438,15 @@ pub async fn preview(
                     .map(|g| g.refresh_tokens + g.access_tokens)
                     .sum(),
             ),
-            TargetType::ApiTokens => Some(live_api_tokens),
+            TargetType::ApiTokens if t.status == TargetStatus::Skipped => None,
+            TargetType::ApiTokens => {
+                // What it would answer: the break-glass token stays.
+                if let Some(kept) = api_token_plan.kept_message() {
+                    t.last_http_status = Some(api_tokens::KEPT_STATUS);
+                    t.last_error = Some(kept);
+                }
+                Some(api_token_plan.revoke.len() as i64)
+            }
             TargetType::App | TargetType::Device => None,
         };
     }

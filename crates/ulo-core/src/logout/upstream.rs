@@ -66,6 +66,7 @@ pub fn idp_context(idp: &UpstreamIdp, client: Client) -> Context {
     ctx.actor = idp_actor(idp);
     ctx.client = client;
     ctx.roles = vec![AdminRole::SuperAdmin];
+    ctx.authority = crate::context::Authority::LogoutOnly;
     ctx
 }
 

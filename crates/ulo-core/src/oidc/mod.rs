@@ -111,6 +111,7 @@ pub fn user_context(user: &User, client: Client) -> Context {
 /// The context of an action an OAuth client takes on its own behalf (revocation, client credentials).
 pub fn client_context(client_id: &str, label: &str, client: Client) -> Context {
     Context {
+        authority: crate::context::Authority::Full,
         actor: Actor {
             id: client_id.to_string(),
             actor_type: "PublicClientApp".into(),

@@ -228,3 +228,172 @@ async fn a_registered_identity_provider_signs_its_requests() {
     })
     .await;
 }
+
+/// The API_TOKENS target of a receipt.
+fn api_tokens_target(receipt: &Value) -> &Value {
+    receipt["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["type"] == "API_TOKENS")
+        .unwrap_or_else(|| panic!("no API_TOKENS target in {receipt:#}"))
+}
+
+/// Whether the super admin's token still works on the admin API.
+async fn admin_token_works(s: &TestServer) -> bool {
+    s.get("/api/v1/users?limit=1").await.0 == StatusCode::OK
+}
+
+#[tokio::test]
+async fn a_scoped_token_or_upstream_idp_logging_out_the_super_admin_leaves_admin_tokens_working() {
+    on_every_backend(async |s| {
+        let admin = admin_id(s).await;
+        let body = json!({"sub_id": {"format": "email", "email": ADMIN_LOGIN}});
+
+        // A token limited to logging users out, naming the super admin.
+        let scoped = scoped_token(s).await;
+        let (status, headers, answer) = call(s, Some(&format!("Bearer {scoped}")), &body).await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{answer}");
+        let receipt = final_receipt(s, &logout_of(&headers)).await;
+        assert_eq!(receipt["userId"], admin.as_str());
+        let t = api_tokens_target(&receipt);
+        assert_eq!(t["status"], "SKIPPED", "{receipt:#}");
+        assert!(
+            t["reason"].as_str().unwrap().contains("unrestricted token"),
+            "{t}"
+        );
+        assert!(admin_token_works(s).await, "the admin token was revoked");
+        // The scoped token itself still works too: nothing of the admin's was revoked.
+        let (status, _, answer) = call(s, Some(&format!("Bearer {scoped}")), &body).await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{answer}");
+
+        // A registered upstream identity provider's signed request, naming the super admin.
+        let (ring, jwks) = idp_key();
+        let issuer = "https://idp.example.com";
+        let (status, idp) = s
+            .post(
+                "/api/v1/idps",
+                json!({"name": "Upstream IdP", "issuer": issuer, "jwks": jwks}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{idp}");
+        let now = ulo_testkit::now().unix_timestamp();
+        let claims = json!({"iss": issuer, "aud": format!("{}{PATH}", s.url), "iat": now,
+                            "exp": now + 120, "jti": "lockout-attempt"});
+        let jwt = ring
+            .sign(KeyAlg::ES256, typ::GLOBAL_TOKEN_REVOCATION, &claims)
+            .unwrap();
+        let (status, headers, answer) = call(s, Some(&format!("Bearer {jwt}")), &body).await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{answer}");
+        let receipt = final_receipt(s, &logout_of(&headers)).await;
+        assert_eq!(api_tokens_target(&receipt)["status"], "SKIPPED");
+        assert!(admin_token_works(s).await, "the admin token was revoked");
+        let (status, tokens) = s.get("/api/v1/api-tokens").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            tokens
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|t| t["revoked"].is_null()),
+            "{tokens:#}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_last_working_super_admin_token_survives_its_owners_logout() {
+    on_every_backend(async |s| {
+        let admin = admin_id(s).await;
+        // A second, unused token of the same admin: revoked; the one in use is kept.
+        let (status, spare) = s.post("/api/v1/api-tokens", json!({"name": "spare"})).await;
+        assert_eq!(status, StatusCode::CREATED, "{spare}");
+        let logout = json!({"scope": "ULO_ONLY", "apiTokens": true, "reason": "self"});
+        let (status, preview) = s
+            .post(
+                &format!("/api/v1/users/{admin}/logout"),
+                json!({"scope": "ULO_ONLY", "apiTokens": true, "dryRun": true}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{preview}");
+        assert_eq!(api_tokens_target(&preview)["count"], 1, "{preview:#}");
+        assert_eq!(api_tokens_target(&preview)["lastHttpStatus"], 409);
+
+        let (status, started) = s
+            .post(&format!("/api/v1/users/{admin}/logout"), logout.clone())
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{started}");
+        let receipt = final_receipt(s, started["id"].as_str().unwrap()).await;
+        assert_eq!(receipt["status"], "COMPLETED_WITH_FAILURES", "{receipt:#}");
+        let t = api_tokens_target(&receipt);
+        assert_eq!(t["status"], "FAILED");
+        assert_eq!(t["lastHttpStatus"], 409);
+        assert_eq!(t["count"], 1);
+        assert!(
+            t["lastError"]
+                .as_str()
+                .unwrap()
+                .contains("last working SUPER_ADMIN API token"),
+            "{t}"
+        );
+        assert!(
+            admin_token_works(s).await,
+            "the break-glass token was revoked"
+        );
+        let events = events(s, "system.api_token.revoke", &admin).await;
+        assert_eq!(events.len(), 2, "{events:#?}");
+        assert!(
+            events.iter().any(|e| e["outcome"]["result"] == "FAILURE"
+                && e["outcome"]["reason"] == "LAST_SUPER_ADMIN_TOKEN"),
+            "{events:#?}"
+        );
+        let spare_id = spare["id"].as_str().unwrap();
+        assert!(
+            events.iter().any(|e| e["outcome"]["result"] == "SUCCESS"
+                && e["target"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|t| t["id"] == spare_id)),
+            "{events:#?}"
+        );
+
+        // With another SUPER_ADMIN holding a working token, nothing is kept.
+        let second = create_user(s, "second-admin@example.com").await;
+        let (status, _) = s
+            .post(
+                &format!("/api/v1/users/{}/roles", id(&second)),
+                json!({"type": "SUPER_ADMIN"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+        let running = s.running.as_ref().unwrap();
+        running
+            .state
+            .directory()
+            .create_api_token(
+                &ulo_core::context::Context::system("TEST"),
+                id(&second).parse().unwrap(),
+                "second admin's token",
+                None,
+                None,
+            )
+            .await
+            .unwrap();
+        let (status, started) = s
+            .post(&format!("/api/v1/users/{admin}/logout"), logout)
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{started}");
+        // ULO_ONLY is final at once; the receipt in the answer is the last one this token reads.
+        let receipt = started;
+        assert_eq!(receipt["status"], "COMPLETED", "{receipt:#}");
+        assert_eq!(api_tokens_target(&receipt)["status"], "SUCCEEDED");
+        assert_eq!(api_tokens_target(&receipt)["count"], 1);
+        assert!(
+            !admin_token_works(s).await,
+            "every token of the admin is revoked"
+        );
+    })
+    .await;
+}

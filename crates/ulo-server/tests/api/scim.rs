@@ -454,11 +454,12 @@ async fn users_list_sorts_pages_projects_and_searches() {
         assert_eq!(names(&list, "userName"), ascending);
         let (_, _, list) = get_scim(s, &t, "/Users", &[("filter", filter), ("sortBy", "name.givenName")]).await;
         assert_eq!(names(&list, "userName"), ascending, "sortOrder defaults to ascending");
-        // Unfiltered: every user (the super admin too), in order.
+        // Unfiltered: every user but the super admin (admins are hidden from SCIM), in order.
         let (_, _, all) = get_scim(s, &t, "/Users", &[("sortBy", "userName"), ("sortOrder", "descending")]).await;
         let every = names(&all, "userName");
         assert_eq!(all["totalResults"], every.len() as u64, "{all}");
-        assert!(every.iter().any(|n| n == ADMIN_LOGIN), "{all}");
+        assert_eq!(every.len(), 5, "{all}");
+        assert!(!every.iter().any(|n| n == ADMIN_LOGIN), "{all}");
         let mut sorted = every.clone();
         sorted.sort_by_key(|n| std::cmp::Reverse(n.to_lowercase()));
         assert_eq!(every, sorted);
@@ -725,4 +726,194 @@ async fn get_scim(
     query: &[(&str, &str)],
 ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
     send(scim(s, token, Method::GET, path).query(query)).await
+}
+
+/// The userNames of a SCIM list response.
+fn user_names(list: &Value) -> Vec<String> {
+    list["Resources"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no Resources in {list}"))
+        .iter()
+        .map(|r| r["userName"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// Asserts a SCIM 403 whose detail says the user is an admin.
+fn assert_admin_refused(st: StatusCode, body: &Value, what: &str) {
+    assert_eq!(st, StatusCode::FORBIDDEN, "{what}: {body}");
+    assert_error(body, "403", None);
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("admin role"),
+        "{what}: the detail must say why: {body}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scim_credential_cannot_see_change_or_delete_an_admin() {
+    on_every_backend(async |s| {
+        let t = credential(s).await;
+        let admin = admin_id(s).await;
+        let (reader, _) = read_only_admin(s, "reader@example.com").await;
+        let reader = id(&reader);
+        let (st, _, person) =
+            send(scim(s, &t, Method::POST, "/Users").json(&user("ada@example.com"))).await;
+        assert_eq!(st, StatusCode::CREATED, "{person}");
+        let person = id(&person);
+
+        // Admins are not in lists, filters or reads.
+        let (st, _, list) = send(scim(s, &t, Method::GET, "/Users")).await;
+        assert_eq!(st, StatusCode::OK, "{list}");
+        assert_eq!(user_names(&list), vec!["ada@example.com"], "{list}");
+        assert_eq!(list["totalResults"], 1);
+        let filter = format!("userName eq \"{ADMIN_LOGIN}\"");
+        let (st, _, list) =
+            send(scim(s, &t, Method::GET, "/Users").query(&[("filter", &filter)])).await;
+        assert_eq!(
+            (st, list["totalResults"].clone()),
+            (StatusCode::OK, json!(0)),
+            "{list}"
+        );
+        for who in [&admin, &reader] {
+            let (st, _, body) = send(scim(s, &t, Method::GET, &format!("/Users/{who}"))).await;
+            assert_admin_refused(st, &body, "GET an admin");
+        }
+
+        // Nor can SCIM change or delete them: 403 naming why, and nothing changes.
+        let before = s.get(&format!("/api/v1/users/{admin}")).await.1;
+        for who in [&admin, &reader] {
+            let (st, _, body) = send(
+                scim(s, &t, Method::PUT, &format!("/Users/{who}"))
+                    .json(&user("taken-over@example.com")),
+            )
+            .await;
+            assert_admin_refused(st, &body, "PUT an admin");
+            let (st, _, body) = send(scim(s, &t, Method::PATCH, &format!("/Users/{who}")).json(
+                &patch_op(json!([{"op": "replace", "path": "active", "value": false}])),
+            ))
+            .await;
+            assert_admin_refused(st, &body, "deactivate an admin");
+            let (st, _, body) = send(scim(s, &t, Method::DELETE, &format!("/Users/{who}"))).await;
+            assert_admin_refused(st, &body, "DELETE an admin");
+        }
+        let after = s.get(&format!("/api/v1/users/{admin}")).await.1;
+        assert_eq!(before, after, "the super admin changed");
+        assert_eq!(after["status"], "ACTIVE");
+        let (st, r) = s.get(&format!("/api/v1/users/{reader}")).await;
+        assert_eq!((st, r["status"].clone()), (StatusCode::OK, json!("ACTIVE")));
+        assert!(
+            events(s, "user.account.update_profile", &admin)
+                .await
+                .is_empty()
+        );
+        assert!(
+            events(s, "user.lifecycle.deactivate", &reader)
+                .await
+                .is_empty()
+        );
+
+        // Groups: an admin can be neither added nor removed; a group SCIM replaces keeps its
+        // admin members (SCIM does not see them).
+        let (st, _, body) = send(scim(s, &t, Method::POST, "/Groups").json(&json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "displayName": "Takeover", "members": [{"value": admin}],
+        })))
+        .await;
+        assert_admin_refused(st, &body, "a new group with an admin member");
+        let (_, groups) = s.get("/api/v1/groups").await;
+        assert!(
+            groups.as_array().unwrap().is_empty(),
+            "no group may be left behind: {groups}"
+        );
+        let (st, _, group) = send(scim(s, &t, Method::POST, "/Groups").json(&json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "displayName": "Engineering", "members": [{"value": person}],
+        })))
+        .await;
+        assert_eq!(st, StatusCode::CREATED, "{group}");
+        let gid = id(&group);
+        let (st, _) = s
+            .put(&format!("/api/v1/groups/{gid}/users/{admin}"), None)
+            .await;
+        assert_eq!(st, StatusCode::NO_CONTENT);
+        let (_, _, seen) = send(scim(s, &t, Method::GET, &format!("/Groups/{gid}"))).await;
+        assert_eq!(seen["members"].as_array().unwrap().len(), 1, "{seen}");
+        assert_eq!(seen["members"][0]["value"], person.as_str());
+        let (st, _, body) = send(scim(s, &t, Method::PUT, &format!("/Groups/{gid}")).json(
+            &json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                "displayName": "Engineering (renamed)", "members": [{"value": person}],
+            }),
+        ))
+        .await;
+        assert_eq!(st, StatusCode::OK, "{body}");
+        let (_, members) = s.get(&format!("/api/v1/groups/{gid}/users")).await;
+        let ids: Vec<&str> = members
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["id"].as_str().unwrap())
+            .collect();
+        assert!(
+            ids.contains(&admin.as_str()),
+            "the admin was dropped from the group: {members}"
+        );
+        let (st, _, body) = send(scim(s, &t, Method::PATCH, &format!("/Groups/{gid}")).json(
+            &patch_op(json!([{"op": "add", "path": "members", "value": [{"value": reader}]}])),
+        ))
+        .await;
+        assert_admin_refused(st, &body, "add an admin to a group");
+        let (_, g) = s.get(&format!("/api/v1/groups/{gid}")).await;
+        assert_eq!(g["profile"]["name"], "Engineering (renamed)");
+
+        // SCIM grants no roles, whatever the document says.
+        let mut doc = user("ada@example.com");
+        doc["roles"] = json!([{"value": "SUPER_ADMIN", "primary": true}]);
+        let (st, _, body) =
+            send(scim(s, &t, Method::PUT, &format!("/Users/{person}")).json(&doc)).await;
+        assert!(
+            st == StatusCode::OK || st == StatusCode::BAD_REQUEST,
+            "{st}: {body}"
+        );
+        let (st, roles) = s.get(&format!("/api/v1/users/{person}/roles")).await;
+        assert_eq!((st, roles), (StatusCode::OK, json!([])));
+
+        // An ordinary person is still fully managed by SCIM.
+        let (st, _, body) = send(scim(s, &t, Method::DELETE, &format!("/Users/{person}"))).await;
+        assert_eq!(st, StatusCode::NO_CONTENT, "{body}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_can_show_admins_to_scim_which_still_cannot_change_them() {
+    for backend in ulo_testkit::backends() {
+        let db = ulo_testkit::Database::new(backend).await.expect("database");
+        let s = ulo_testkit::TestServer::start_configured(
+            db,
+            std::sync::Arc::new(ulo_server::clock::SystemClock),
+            |o| o.scim_shows_admins = true,
+        )
+        .await
+        .expect("start");
+        let t = credential(&s).await;
+        let admin = admin_id(&s).await;
+        let (st, _, list) = send(scim(&s, &t, Method::GET, "/Users")).await;
+        assert_eq!(st, StatusCode::OK);
+        assert_eq!(user_names(&list), vec![ADMIN_LOGIN], "{list}");
+        let (st, _, body) = send(scim(&s, &t, Method::GET, &format!("/Users/{admin}"))).await;
+        assert_eq!(st, StatusCode::OK, "{body}");
+        let (st, _, body) = send(
+            scim(&s, &t, Method::PATCH, &format!("/Users/{admin}")).json(&patch_op(
+                json!([{"op": "replace", "path": "name.givenName", "value": "Mallory"}]),
+            )),
+        )
+        .await;
+        assert_admin_refused(st, &body, "rename a visible admin");
+        let (st, _, body) = send(scim(&s, &t, Method::DELETE, &format!("/Users/{admin}"))).await;
+        assert_admin_refused(st, &body, "delete a visible admin");
+        s.stop().await;
+    }
 }

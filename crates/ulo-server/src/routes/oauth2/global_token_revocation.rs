@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use ulo_core::auth::hash_token;
-use ulo_core::context::Context;
+use ulo_core::context::{Authority, Context};
 use ulo_core::log::Client;
 use ulo_core::logout::upstream::{self, MANAGE_SCOPE, SubjectError};
 use ulo_core::user::{AdminRole, UserStatus};
@@ -98,6 +98,10 @@ async fn caller(
     }
     let mut ctx = Context::admin(&user, roles, None, None);
     ctx.client = client;
+    if !unrestricted_admin {
+        // A token limited to logging users out must not be able to lock the admins out.
+        ctx.authority = Authority::LogoutOnly;
+    }
     Ok(ctx)
 }
 

@@ -7,6 +7,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{Value, json};
+use ulo_core::error::DomainError;
 use ulo_core::group::{Group, GroupProfile};
 use ulo_core::ids::{GroupId, UserId};
 use ulo_core::scim::ScimResource;
@@ -203,13 +204,19 @@ async fn read_doc(state: &AppState, c: &ScimClient, doc: &Value) -> Result<Wante
                     return Err(ScimError::bad("invalidValue", "every member needs a value"));
                 };
                 // Every member must exist before anything changes.
-                if v.parse::<UserId>().is_err()
-                    || state.directory().get_user(&c.ctx, v).await.is_err()
-                {
-                    return Err(ScimError::bad(
-                        "invalidValue",
-                        format!("member {v} is not a user"),
-                    ));
+                let found = match v.parse::<UserId>() {
+                    Ok(_) => state.directory().get_user(&c.ctx, v).await,
+                    Err(_) => Err(DomainError::not_found("user", v)),
+                };
+                match found {
+                    Ok(_) => {}
+                    Err(e @ DomainError::Forbidden(_)) => return Err(e.into()),
+                    Err(_) => {
+                        return Err(ScimError::bad(
+                            "invalidValue",
+                            format!("member {v} is not a user"),
+                        ));
+                    }
                 }
                 set.insert(v.to_string());
             }
@@ -244,6 +251,9 @@ pub async fn create(
     let doc = parse_body(&headers, &body)?;
     let w = read_doc(&state, &c, &doc).await?;
     let dir = state.directory();
+    for m in &w.members {
+        dir.check_writable(&c.ctx, m).await?;
+    }
     let g = dir
         .create_group(
             &c.ctx,
@@ -347,6 +357,11 @@ async fn apply(
 ) -> Result<Response, ScimError> {
     let id = g.id.to_string();
     let dir = state.directory();
+    let have: BTreeSet<String> = current.iter().map(|u| u.id.to_string()).collect();
+    // Refuse a membership change the credential may not make before anything changes.
+    for m in w.members.symmetric_difference(&have) {
+        dir.check_writable(&c.ctx, m).await?;
+    }
     if w.name != g.profile.name {
         let profile = GroupProfile {
             name: w.name,
@@ -354,7 +369,6 @@ async fn apply(
         };
         dir.update_group(&c.ctx, &id, profile).await?;
     }
-    let have: BTreeSet<String> = current.iter().map(|u| u.id.to_string()).collect();
     for m in w.members.difference(&have) {
         dir.add_member(&c.ctx, &id, m).await?;
     }

@@ -441,7 +441,11 @@ async fn candidates(
                     .await?;
                 Ok(vec![render(state, &u, ext.as_ref(), stored.as_ref())])
             }
-            Err(ulo_core::error::DomainError::NotFound { .. }) => Ok(Vec::new()),
+            // Nobody by that name, or an admin hidden from SCIM: no match either way.
+            Err(
+                ulo_core::error::DomainError::NotFound { .. }
+                | ulo_core::error::DomainError::Forbidden(_),
+            ) => Ok(Vec::new()),
             Err(e) => Err(e.into()),
         };
     }

@@ -179,7 +179,12 @@ impl FromRequestParts<AppState> for ScimClient {
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
         Ok(ScimClient {
-            ctx: Context::scim(&cred, ip.map(|i| i.to_string()), ua),
+            ctx: Context::scim(
+                &cred,
+                state.0.config.scim_shows_admins,
+                ip.map(|i| i.to_string()),
+                ua,
+            ),
         })
     }
 }
