@@ -44,6 +44,12 @@ pub struct Config {
     pub device_min_agent_version: Option<String>,
     /// Seconds a *Log Out All Devices* command waits for the device's acknowledgement.
     pub device_command_ttl_seconds: u64,
+    /// A session's end also notifies the person's other logout-enabled apps (each by its own
+    /// logout protocol), not only the back-channel apps the session signed in to.
+    #[serde(deserialize_with = "flag")]
+    pub single_logout_all_apps: bool,
+    /// Seconds between sweeps that end sessions past their absolute end or idle timeout.
+    pub session_sweep_seconds: u64,
 }
 
 impl Default for Config {
@@ -65,6 +71,8 @@ impl Default for Config {
             logout_deadline_seconds: 86_400,
             device_min_agent_version: None,
             device_command_ttl_seconds: 86_400,
+            single_logout_all_apps: false,
+            session_sweep_seconds: 30,
         }
     }
 }
@@ -99,6 +107,8 @@ const KNOWN_ENV: &[&str] = &[
     "ULO_LOGOUT_DEADLINE_SECONDS",
     "ULO_DEVICE_MIN_AGENT_VERSION",
     "ULO_DEVICE_COMMAND_TTL_SECONDS",
+    "ULO_SINGLE_LOGOUT_ALL_APPS",
+    "ULO_SESSION_SWEEP_SECONDS",
     "ULO_CONFIG",
     "ULO_LOG",
 ];

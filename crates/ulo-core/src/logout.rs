@@ -6,12 +6,14 @@
 //! in the transaction that finishes the job, so the receipt is never behind what the apps saw.
 
 pub(crate) mod deliver;
+pub mod single;
 mod start;
 pub mod upstream;
 
 pub use deliver::{
     Delivery, DeliveryOutcome, DeliverySubject, gtr_jti, record_deliveries, record_delivery,
 };
+pub use single::{SessionEnd, SessionsEnded, SingleLogout, end_sessions_in, sweep_expired_sessions};
 pub use start::{get_logout, list_logouts, parse_app_ids, preview, start, start_in};
 
 /// How long a Universal Logout keeps waiting on each kind of target before it is FAILED.
@@ -69,8 +71,11 @@ pub enum LogoutScope {
     SpecifiedApps,
     /// The user's enrolled devices only (Device Logout's *Log Out All Devices*).
     Devices,
+    /// Single logout: ulo sessions ended (signed out, expired, ended by an admin…) and the
+    /// back-channel apps they signed in to. Made by ulo, never asked for.
+    SessionEnd,
 }
-str_enum!(LogoutScope { UloOnly => "ULO_ONLY", AllApps => "ALL_APPS", SpecifiedApps => "SPECIFIED_APPS", Devices => "DEVICES" });
+str_enum!(LogoutScope { UloOnly => "ULO_ONLY", AllApps => "ALL_APPS", SpecifiedApps => "SPECIFIED_APPS", Devices => "DEVICES", SessionEnd => "SESSION_END" });
 
 /// What a logout must end.
 #[derive(Debug, Clone, PartialEq)]

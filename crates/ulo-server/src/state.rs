@@ -21,6 +21,9 @@ pub struct ServerConfig {
     pub logout_deadline: time::Duration,
     /// Minimum agent version and how long device commands wait for an answer.
     pub device: ulo_core::device::DeviceSettings,
+    /// A session's end also notifies the person's other logout-enabled apps
+    /// (`ULO_SINGLE_LOGOUT_ALL_APPS`).
+    pub single_logout_all_apps: bool,
 }
 
 impl ServerConfig {
@@ -29,6 +32,14 @@ impl ServerConfig {
         ulo_core::logout::Deadlines {
             delivery: self.logout_deadline,
             device_command: self.device.command_ttl,
+        }
+    }
+
+    /// How the end of a session reaches apps.
+    pub fn single_logout(&self) -> ulo_core::logout::SingleLogout {
+        ulo_core::logout::SingleLogout {
+            deadlines: self.logout_deadlines(),
+            all_apps: self.single_logout_all_apps,
         }
     }
 }

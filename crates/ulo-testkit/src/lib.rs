@@ -143,6 +143,9 @@ impl TestServer {
             delivery_timeout: std::time::Duration::from_secs(10),
             logout_deadline: std::time::Duration::from_secs(86_400),
             device: ulo_core::device::DeviceSettings::default(),
+            single_logout_all_apps: false,
+            // Tests move a manual clock and wait for the sweep: keep the wait short.
+            session_sweep_interval: std::time::Duration::from_millis(50),
             clock,
         };
         configure(&mut opts);
