@@ -13,7 +13,9 @@ pub mod upstream;
 pub use deliver::{
     Delivery, DeliveryOutcome, DeliverySubject, gtr_jti, record_deliveries, record_delivery,
 };
-pub use single::{SessionEnd, SessionsEnded, SingleLogout, end_sessions_in, sweep_expired_sessions};
+pub use single::{
+    SessionEnd, SessionsEnded, SingleLogout, end_sessions_in, sweep_expired_sessions,
+};
 pub use start::{get_logout, list_logouts, parse_app_ids, preview, start, start_in};
 
 /// How long a Universal Logout keeps waiting on each kind of target before it is FAILED.

@@ -30,7 +30,7 @@ macro_rules! session_methods {
             }
 
             async fn any_expired_sessions(&mut self, now: OffsetDateTime, idle_cutoff: OffsetDateTime) -> Result<bool, StoreError> {
-                let row: Option<(i64,)> = sqlx::query_as("SELECT 1 FROM sessions WHERE ended IS NULL AND (expires <= $1 OR last_used <= $2) LIMIT 1")
+                let row: Option<(String,)> = sqlx::query_as("SELECT id FROM sessions WHERE ended IS NULL AND (expires <= $1 OR last_used <= $2) LIMIT 1")
                     .bind(to_millis(now))
                     .bind(to_millis(idle_cutoff))
                     .fetch_optional(&mut *self.tx)

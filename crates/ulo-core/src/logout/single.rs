@@ -261,9 +261,7 @@ async fn start(
             .iter()
             .filter_map(|p| p.delivery.as_ref().map(|d| d.app_id))
             .collect();
-        planned.extend(
-            plan_other_apps(tx, id, &transaction_id, user, sessions, &reached).await?,
-        );
+        planned.extend(plan_other_apps(tx, id, &transaction_id, user, sessions, &reached).await?);
     }
     if planned.is_empty() {
         return Ok(None);

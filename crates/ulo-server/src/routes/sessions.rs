@@ -26,7 +26,10 @@ use crate::state::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/users/{id}/sessions", get(list).delete(clear))
-        .route("/api/v1/users/{id}/sessions/{sid}", delete(end_user_session))
+        .route(
+            "/api/v1/users/{id}/sessions/{sid}",
+            delete(end_user_session),
+        )
         .route("/api/v1/sessions/{sid}", delete(end_session))
         .route(
             "/api/v1/users/{id}/credentials/reset_password",
