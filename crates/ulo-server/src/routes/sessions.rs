@@ -27,10 +27,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/users/{id}/sessions", get(list).delete(clear))
         .route(
-            "/api/v1/users/{id}/sessions/{sid}",
+            "/api/v1/users/{id}/sessions/{sessionId}",
             delete(end_user_session),
         )
-        .route("/api/v1/sessions/{sid}", delete(end_session))
+        .route("/api/v1/sessions/{sessionId}", delete(end_session))
         .route(
             "/api/v1/users/{id}/credentials/reset_password",
             post(reset_password),
