@@ -188,3 +188,93 @@ on_every_backend!(two_sweeps_at_once_never_claim_the_same_session, |store| {
         assert!(!tx.any_expired_sessions(now, cutoff).await.unwrap());
     })
 });
+
+on_every_backend!(
+    concurrent_sweeps_end_each_session_once_with_one_single_logout,
+    |store| {
+        Box::pin(async move {
+            use ulo_core::app::LogoutProtocol;
+            use ulo_core::clock::ManualClock;
+            use ulo_core::log::{EventQuery, SortOrder};
+            use ulo_core::logout::{SingleLogout, sweep_expired_sessions};
+
+            let u = user("two-nodes@example.com", "Nodes");
+            insert_user(store.as_ref(), &u).await;
+            let mut bc = app("Back-channel");
+            bc.oidc = Some(
+                serde_json::from_value(serde_json::json!({
+                    "clientId": "bc-client", "redirectUris": [], "postLogoutRedirectUris": [],
+                    "tokenEndpointAuthMethod": "client_secret_basic",
+                    "backchannelLogoutSessionRequired": true
+                }))
+                .unwrap(),
+            );
+            bc.logout.protocol = Some(LogoutProtocol::OidcBackchannel);
+            bc.logout.endpoint = Some("https://bc.example.com/logout".into());
+            let now = t0() + Duration::hours(20);
+            let sessions: Vec<Session> = (0..20)
+                .map(|i| session(u.id, now - Duration::hours(13), &format!("n{i}")))
+                .collect();
+            let mut tx = store.begin().await.unwrap();
+            tx.insert_app(&bc).await.unwrap();
+            for s in &sessions {
+                tx.insert_session(s).await.unwrap();
+                tx.record_session_app(s.id, bc.id, s.created).await.unwrap();
+            }
+            tx.commit().await.unwrap();
+
+            // Two nodes sweep at the same moment.
+            let clock = ManualClock::new(now);
+            let settings = SingleLogout::default();
+            let (a, b) = tokio::join!(
+                sweep_expired_sessions(store.as_ref(), &clock, settings),
+                sweep_expired_sessions(store.as_ref(), &clock, settings)
+            );
+            let ((ended_a, receipts_a), (ended_b, receipts_b)) = (a.unwrap(), b.unwrap());
+            assert_eq!(ended_a + ended_b, 20, "{ended_a} + {ended_b}");
+            assert_eq!(receipts_a.len() + receipts_b.len(), 20);
+
+            // Each session: ended once, one user.session.end, one receipt, one delivery job.
+            let mut tx = store.read().await.unwrap();
+            for s in &sessions {
+                let got = tx.get_session(s.id).await.unwrap().unwrap();
+                assert_eq!(got.ended, Some(now));
+                // Unused since sign-in: idle two hours in, before its absolute end.
+                assert_eq!(got.end_reason.as_deref(), Some("IDLE_TIMEOUT"));
+            }
+            let events = tx
+                .query_events(&EventQuery {
+                    since: None,
+                    until: None,
+                    after: None,
+                    filter: None,
+                    keywords: vec![],
+                    sort: SortOrder::Ascending,
+                    limit: 1000,
+                })
+                .await
+                .unwrap();
+            let ends: Vec<_> = events
+                .iter()
+                .filter(|e| e.event_type == "user.session.end")
+                .collect();
+            assert_eq!(ends.len(), 20);
+            let sids: std::collections::HashSet<_> = ends
+                .iter()
+                .map(|e| e.debug_context.debug_data["sessionId"].clone())
+                .collect();
+            assert_eq!(sids.len(), 20, "no session ended twice");
+            let jobs = tx.count_jobs(Some("logout.deliver")).await.unwrap();
+            assert_eq!(jobs.queued, 20);
+            drop(tx);
+            assert_eq!(
+                sweep_expired_sessions(store.as_ref(), &clock, settings)
+                    .await
+                    .unwrap()
+                    .0,
+                0,
+                "nothing left to end"
+            );
+        })
+    }
+);
