@@ -254,4 +254,22 @@ mod tests {
             Ok(())
         });
     }
+
+    #[test]
+    fn single_logout_settings_default_off_and_come_from_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            let c = Config::load(None, Overrides::default()).map_err(|e| e.to_string())?;
+            assert!(!c.single_logout_all_apps, "off unless asked for");
+            assert_eq!(c.session_sweep_seconds, 30);
+            jail.set_env("ULO_SINGLE_LOGOUT_ALL_APPS", "true");
+            jail.set_env("ULO_SESSION_SWEEP_SECONDS", "5");
+            let c = Config::load(None, Overrides::default()).map_err(|e| e.to_string())?;
+            assert!(c.single_logout_all_apps);
+            assert_eq!(c.session_sweep_seconds, 5);
+            jail.set_env("ULO_SINGLE_LOGOUT_ALL_APPS", "sometimes");
+            let err = Config::load(None, Overrides::default()).unwrap_err();
+            assert!(format!("{err:#}").contains("sometimes"), "{err:#}");
+            Ok(())
+        });
+    }
 }
