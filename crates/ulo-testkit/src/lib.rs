@@ -145,7 +145,7 @@ impl TestServer {
             device: ulo_core::device::DeviceSettings::default(),
             single_logout_all_apps: false,
             // Tests move a manual clock and wait for the sweep: keep the wait short.
-            session_sweep_interval: std::time::Duration::from_millis(50),
+            session_sweep_interval: std::time::Duration::from_millis(100),
             clock,
         };
         configure(&mut opts);

@@ -225,6 +225,19 @@ async fn assert_single_logout(s: &TestServer, sc: &Scene, reason: &str) -> Value
     assert_eq!(count("user.session.end"), 1, "{logged:#}");
     assert_eq!(count("app.universal_logout.delivery"), 2, "{logged:#}");
     assert_eq!(count("user.session.universal_logout"), 1, "{logged:#}");
+    let completed = logged
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["eventType"] == "user.session.universal_logout")
+        .unwrap();
+    assert!(
+        completed["displayMessage"]
+            .as_str()
+            .unwrap()
+            .starts_with("Single logout of"),
+        "{completed}"
+    );
     end
 }
 
