@@ -391,6 +391,23 @@ async fn an_idle_session_is_ended_by_the_sweep_with_its_single_logout() {
 }
 
 #[tokio::test]
+async fn a_sign_in_that_replaces_the_session_ends_it_at_its_apps() {
+    on_every_backend(async |s| {
+        let sc = scene(s, "again@example.com").await;
+        // Signing in again in the same browser replaces the session: the apps hold its sid.
+        sign_in(&sc.browser, s, "again@example.com").await;
+        let end = assert_single_logout(s, &sc, "REPLACED").await;
+        let started = events(s, "user.session.start", &sc.uid)
+            .await
+            .pop()
+            .unwrap();
+        assert_eq!(started["transaction"]["id"], end["transaction"]["id"]);
+        assert!(crate::signin::signed_in(&sc.browser, s).await);
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_dead_app_is_retried_on_the_queue_and_does_not_hold_up_the_other() {
     on_every_backend(async |s| {
         let sc = scene(s, "retry@example.com").await;
