@@ -38,18 +38,18 @@ pub struct Config {
     pub worker_lease_seconds: u64,
     /// Seconds one delivery attempt to an app may take before it counts as failed and is retried.
     pub delivery_timeout_seconds: u64,
-    /// Seconds a Universal Logout delivery is retried before it is FAILED.
-    pub logout_deadline_seconds: u64,
-    /// Device agents older than this version are refused (e.g. `0.1.0`); none by default.
-    pub device_min_agent_version: Option<String>,
-    /// Seconds a *Log Out All Devices* command waits for the device's acknowledgement.
-    pub device_command_ttl_seconds: u64,
     /// A session's end also notifies the person's other logout-enabled apps (each by its own
     /// logout protocol), not only the back-channel apps the session signed in to.
     #[serde(deserialize_with = "flag")]
     pub single_logout_all_apps: bool,
     /// Seconds between sweeps that end sessions past their absolute end or idle timeout.
     pub session_sweep_seconds: u64,
+    /// Seconds a Universal Logout delivery is retried before it is FAILED.
+    pub logout_deadline_seconds: u64,
+    /// Device agents older than this version are refused (e.g. `0.1.0`); none by default.
+    pub device_min_agent_version: Option<String>,
+    /// Seconds a *Log Out All Devices* command waits for the device's acknowledgement.
+    pub device_command_ttl_seconds: u64,
 }
 
 impl Default for Config {
@@ -68,11 +68,11 @@ impl Default for Config {
             worker_concurrency: 1024,
             worker_lease_seconds: 30,
             delivery_timeout_seconds: 10,
+            single_logout_all_apps: false,
+            session_sweep_seconds: 30,
             logout_deadline_seconds: 86_400,
             device_min_agent_version: None,
             device_command_ttl_seconds: 86_400,
-            single_logout_all_apps: false,
-            session_sweep_seconds: 30,
         }
     }
 }
@@ -104,11 +104,11 @@ const KNOWN_ENV: &[&str] = &[
     "ULO_WORKER_CONCURRENCY",
     "ULO_WORKER_LEASE_SECONDS",
     "ULO_DELIVERY_TIMEOUT_SECONDS",
+    "ULO_SINGLE_LOGOUT_ALL_APPS",
+    "ULO_SESSION_SWEEP_SECONDS",
     "ULO_LOGOUT_DEADLINE_SECONDS",
     "ULO_DEVICE_MIN_AGENT_VERSION",
     "ULO_DEVICE_COMMAND_TTL_SECONDS",
-    "ULO_SINGLE_LOGOUT_ALL_APPS",
-    "ULO_SESSION_SWEEP_SECONDS",
     "ULO_CONFIG",
     "ULO_LOG",
 ];

@@ -262,11 +262,11 @@ fn options(c: &Config, key: MasterKey) -> Result<Options> {
         bootstrap_token: c.bootstrap_token.clone(),
         worker_concurrency: c.worker_concurrency,
         worker_lease: std::time::Duration::from_secs(c.worker_lease_seconds.max(1)),
+        single_logout_all_apps: c.single_logout_all_apps,
+        session_sweep_interval: std::time::Duration::from_secs(c.session_sweep_seconds.max(1)),
         delivery_timeout: std::time::Duration::from_secs(c.delivery_timeout_seconds.max(1)),
         logout_deadline: std::time::Duration::from_secs(c.logout_deadline_seconds.max(1)),
         device: c.device_settings()?,
-        single_logout_all_apps: c.single_logout_all_apps,
-        session_sweep_interval: std::time::Duration::from_secs(c.session_sweep_seconds.max(1)),
         clock: Arc::new(SystemClock),
     })
 }

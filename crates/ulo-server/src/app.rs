@@ -49,15 +49,15 @@ pub struct Options {
     pub delivery_timeout: Duration,
     /// How long a Universal Logout delivery is retried before it is FAILED.
     pub logout_deadline: Duration,
-    /// Minimum agent version, and how long a *Log Out All Devices* command waits for its
-    /// acknowledgement.
-    pub device: ulo_core::device::DeviceSettings,
     /// A session's end also notifies the person's other logout-enabled apps, each by its own
     /// logout protocol (`ULO_SINGLE_LOGOUT_ALL_APPS`); otherwise only the back-channel apps the
     /// session signed in to.
     pub single_logout_all_apps: bool,
     /// How often sessions past their absolute end or idle timeout are looked for and ended.
     pub session_sweep_interval: Duration,
+    /// Minimum agent version, and how long a *Log Out All Devices* command waits for its
+    /// acknowledgement.
+    pub device: ulo_core::device::DeviceSettings,
     /// Time source.
     pub clock: Arc<dyn Clock>,
 }
@@ -149,10 +149,10 @@ pub async fn start(
     let config = ServerConfig {
         issuer: issuer.clone(),
         outbound: opts.outbound,
+        single_logout_all_apps: opts.single_logout_all_apps,
         logout_deadline: time::Duration::try_from(opts.logout_deadline)
             .unwrap_or(time::Duration::days(1)),
         device: opts.device.clone(),
-        single_logout_all_apps: opts.single_logout_all_apps,
     };
     let (shutdown, rx) = watch::channel(false);
     let state = AppState::new(

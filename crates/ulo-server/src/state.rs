@@ -17,13 +17,13 @@ pub struct ServerConfig {
     pub issuer: String,
     /// Which outbound URLs admins may configure.
     pub outbound: OutboundPolicy,
+    /// A session's end also notifies the person's other logout-enabled apps
+    /// (`ULO_SINGLE_LOGOUT_ALL_APPS`).
+    pub single_logout_all_apps: bool,
     /// How long each Universal Logout delivery is retried before it is FAILED.
     pub logout_deadline: time::Duration,
     /// Minimum agent version and how long device commands wait for an answer.
     pub device: ulo_core::device::DeviceSettings,
-    /// A session's end also notifies the person's other logout-enabled apps
-    /// (`ULO_SINGLE_LOGOUT_ALL_APPS`).
-    pub single_logout_all_apps: bool,
 }
 
 impl ServerConfig {
