@@ -4,6 +4,9 @@
 //! Starting a logout ends the local targets and enqueues one durable delivery job per app in the
 //! same transaction; each delivery attempt is recorded back into the receipt (and the System Log)
 //! in the transaction that finishes the job, so the receipt is never behind what the apps saw.
+//!
+//! [`single`] is the same machinery for the end of one session: its back-channel apps are told
+//! through a receipt of scope `SESSION_END`.
 
 pub(crate) mod deliver;
 pub mod single;
