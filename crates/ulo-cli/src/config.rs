@@ -38,6 +38,12 @@ pub struct Config {
     pub worker_lease_seconds: u64,
     /// Seconds one delivery attempt to an app may take before it counts as failed and is retried.
     pub delivery_timeout_seconds: u64,
+    /// A session's end also notifies the person's other logout-enabled apps (each by its own
+    /// logout protocol), not only the back-channel apps the session signed in to.
+    #[serde(deserialize_with = "flag")]
+    pub single_logout_all_apps: bool,
+    /// Seconds between sweeps that end sessions past their absolute end or idle timeout.
+    pub session_sweep_seconds: u64,
     /// Seconds a Universal Logout delivery is retried before it is FAILED.
     pub logout_deadline_seconds: u64,
     /// Device agents older than this version are refused (e.g. `0.1.0`); none by default.
@@ -65,6 +71,8 @@ impl Default for Config {
             worker_concurrency: 1024,
             worker_lease_seconds: 30,
             delivery_timeout_seconds: 10,
+            single_logout_all_apps: false,
+            session_sweep_seconds: 30,
             logout_deadline_seconds: 86_400,
             device_min_agent_version: None,
             device_command_ttl_seconds: 86_400,
@@ -100,6 +108,8 @@ const KNOWN_ENV: &[&str] = &[
     "ULO_WORKER_CONCURRENCY",
     "ULO_WORKER_LEASE_SECONDS",
     "ULO_DELIVERY_TIMEOUT_SECONDS",
+    "ULO_SINGLE_LOGOUT_ALL_APPS",
+    "ULO_SESSION_SWEEP_SECONDS",
     "ULO_LOGOUT_DEADLINE_SECONDS",
     "ULO_DEVICE_MIN_AGENT_VERSION",
     "ULO_DEVICE_COMMAND_TTL_SECONDS",
@@ -246,6 +256,24 @@ mod tests {
             assert!(format!("{err:#}").contains("maybe"), "{err:#}");
             let missing = Config::load(Some("nope.toml".into()), Overrides::default()).unwrap_err();
             assert!(missing.to_string().contains("does not exist"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn single_logout_settings_default_off_and_come_from_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            let c = Config::load(None, Overrides::default()).map_err(|e| e.to_string())?;
+            assert!(!c.single_logout_all_apps, "off unless asked for");
+            assert_eq!(c.session_sweep_seconds, 30);
+            jail.set_env("ULO_SINGLE_LOGOUT_ALL_APPS", "true");
+            jail.set_env("ULO_SESSION_SWEEP_SECONDS", "5");
+            let c = Config::load(None, Overrides::default()).map_err(|e| e.to_string())?;
+            assert!(c.single_logout_all_apps);
+            assert_eq!(c.session_sweep_seconds, 5);
+            jail.set_env("ULO_SINGLE_LOGOUT_ALL_APPS", "sometimes");
+            let err = Config::load(None, Overrides::default()).unwrap_err();
+            assert!(format!("{err:#}").contains("sometimes"), "{err:#}");
             Ok(())
         });
     }

@@ -107,6 +107,11 @@ impl UloFlags {
 #[derive(Subcommand)]
 enum Command {
     /// Run the control plane: admin API, sign-in and OIDC provider, SCIM, Universal Logout and Shared Signals, System Log, job worker.
+    #[command(
+        after_help = "More settings come from ULO_* variables or the --config file (README, Configuration), among them:\n  \
+ULO_SINGLE_LOGOUT_ALL_APPS=true  when a ulo session ends (sign-out, RP-initiated logout, expiry, idle timeout, an admin ending it), also notify the person's other logout-enabled apps by their own logout protocol; otherwise only the back-channel apps that session signed in to get a logout token [default: false]\n  \
+ULO_SESSION_SWEEP_SECONDS=N  how often sessions past their end or idle timeout are ended, with their single logout [default: 30]"
+    )]
     Serve {
         #[command(flatten)]
         flags: UloFlags,
@@ -257,6 +262,8 @@ fn options(c: &Config, key: MasterKey) -> Result<Options> {
         bootstrap_token: c.bootstrap_token.clone(),
         worker_concurrency: c.worker_concurrency,
         worker_lease: std::time::Duration::from_secs(c.worker_lease_seconds.max(1)),
+        single_logout_all_apps: c.single_logout_all_apps,
+        session_sweep_interval: std::time::Duration::from_secs(c.session_sweep_seconds.max(1)),
         delivery_timeout: std::time::Duration::from_secs(c.delivery_timeout_seconds.max(1)),
         logout_deadline: std::time::Duration::from_secs(c.logout_deadline_seconds.max(1)),
         device: c.device_settings()?,

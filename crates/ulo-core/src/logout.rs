@@ -4,14 +4,21 @@
 //! Starting a logout ends the local targets and enqueues one durable delivery job per app in the
 //! same transaction; each delivery attempt is recorded back into the receipt (and the System Log)
 //! in the transaction that finishes the job, so the receipt is never behind what the apps saw.
+//!
+//! [`single`] is the same machinery for the end of one session: its back-channel apps are told
+//! through a receipt of scope `SESSION_END`.
 
 mod api_tokens;
 pub(crate) mod deliver;
+pub mod single;
 mod start;
 pub mod upstream;
 
 pub use deliver::{
     Delivery, DeliveryOutcome, DeliverySubject, gtr_jti, record_deliveries, record_delivery,
+};
+pub use single::{
+    SessionEnd, SessionsEnded, SingleLogout, end_sessions_in, sweep_expired_sessions,
 };
 pub use start::{get_logout, list_logouts, parse_app_ids, preview, start, start_in};
 
@@ -70,8 +77,11 @@ pub enum LogoutScope {
     SpecifiedApps,
     /// The user's enrolled devices only (Device Logout's *Log Out All Devices*).
     Devices,
+    /// Single logout: ulo sessions ended (signed out, expired, ended by an admin…) and the
+    /// back-channel apps they signed in to. Made by ulo, never asked for.
+    SessionEnd,
 }
-str_enum!(LogoutScope { UloOnly => "ULO_ONLY", AllApps => "ALL_APPS", SpecifiedApps => "SPECIFIED_APPS", Devices => "DEVICES" });
+str_enum!(LogoutScope { UloOnly => "ULO_ONLY", AllApps => "ALL_APPS", SpecifiedApps => "SPECIFIED_APPS", Devices => "DEVICES", SessionEnd => "SESSION_END" });
 
 /// What a logout must end.
 #[derive(Debug, Clone, PartialEq)]

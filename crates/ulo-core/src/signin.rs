@@ -34,6 +34,8 @@ pub const LOCKOUT: Duration = Duration::minutes(15);
 pub mod end_reason {
     /// An admin cleared the user's sessions.
     pub const ADMIN_CLEAR: &str = "ADMIN_CLEAR";
+    /// An admin ended this one session.
+    pub const ADMIN_END: &str = "ADMIN_END";
     /// An admin reset the user's password.
     pub const PASSWORD_RESET: &str = "PASSWORD_RESET";
     /// The browser signed in again (re-authentication); the new session replaces it.
@@ -96,6 +98,8 @@ pub struct SignIn<'a> {
     pub verifier: &'a dyn CredentialVerifier,
     /// How long the Universal Logout a password reset starts waits on each target.
     pub logout_deadlines: crate::logout::Deadlines,
+    /// How a session's end reaches apps (a sign-in that replaces a session, a clear).
+    pub single_logout: crate::logout::SingleLogout,
 }
 
 /// The context of an anonymous browser request (a sign-in before anyone is known).

@@ -142,7 +142,7 @@ pub trait CommandWatch: Send {
 
 /// One transaction. Dropping it without [`StoreTx::commit`] rolls back.
 #[async_trait]
-pub trait StoreTx: Send + DeviceStoreTx {
+pub trait StoreTx: Send + DeviceStoreTx + SessionStoreTx {
     /// Makes every change of this transaction durable.
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
     /// Lets this transaction's commit return before it is flushed to disk (PostgreSQL
@@ -674,4 +674,37 @@ pub trait DeviceStoreTx: Send {
     ) -> Result<Option<(Device, Vec<DeviceCommand>)>, StoreError>;
     /// Replaces a command's stored fields.
     async fn update_device_command(&mut self, command: &DeviceCommand) -> Result<(), StoreError>;
+}
+
+/// The single-logout part of sessions (a supertrait of [`StoreTx`]): which apps a session signed
+/// in to, and finding sessions whose time is up.
+#[async_trait]
+pub trait SessionStoreTx: Send {
+    /// Records that `session` signed in to `app` (an authorization code was issued in it); a
+    /// second sign-in to the same app changes nothing.
+    async fn record_session_app(
+        &mut self,
+        session: SessionId,
+        app: AppId,
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// The apps `session` signed in to, in the order it first did.
+    async fn list_session_apps(&mut self, session: SessionId) -> Result<Vec<AppId>, StoreError>;
+    /// Whether some open session's absolute end is at or before `now` or its last use at or
+    /// before `idle_cutoff` (a cheap read before the sweep takes a write transaction).
+    async fn any_expired_sessions(
+        &mut self,
+        now: OffsetDateTime,
+        idle_cutoff: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    /// Open sessions whose absolute end is at or before `now` or whose last use is at or before
+    /// `idle_cutoff`, oldest first, at most `limit`, locked until the transaction ends. On
+    /// PostgreSQL rows another transaction holds are skipped (`FOR UPDATE SKIP LOCKED`), so
+    /// several nodes sweeping at once share the work instead of waiting on each other.
+    async fn claim_expired_sessions(
+        &mut self,
+        now: OffsetDateTime,
+        idle_cutoff: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<Session>, StoreError>;
 }

@@ -49,6 +49,12 @@ pub struct Options {
     pub delivery_timeout: Duration,
     /// How long a Universal Logout delivery is retried before it is FAILED.
     pub logout_deadline: Duration,
+    /// A session's end also notifies the person's other logout-enabled apps, each by its own
+    /// logout protocol (`ULO_SINGLE_LOGOUT_ALL_APPS`); otherwise only the back-channel apps the
+    /// session signed in to.
+    pub single_logout_all_apps: bool,
+    /// How often sessions past their absolute end or idle timeout are looked for and ended.
+    pub session_sweep_interval: Duration,
     /// Minimum agent version, and how long a *Log Out All Devices* command waits for its
     /// acknowledgement.
     pub device: ulo_core::device::DeviceSettings,
@@ -145,6 +151,7 @@ pub async fn start(
     let config = ServerConfig {
         issuer: issuer.clone(),
         outbound: opts.outbound,
+        single_logout_all_apps: opts.single_logout_all_apps,
         logout_deadline: time::Duration::try_from(opts.logout_deadline)
             .unwrap_or(time::Duration::days(1)),
         device: opts.device.clone(),
@@ -224,6 +231,11 @@ pub async fn start(
     // Keys rotated by `ulo keys rotate` (or another node) are picked up without a restart.
     tasks.push(tokio::spawn(reload_keys(state.clone(), rx.clone())));
     tasks.push(tokio::spawn(purge_jtis(state.clone(), rx.clone())));
+    tasks.push(tokio::spawn(sweep_sessions(
+        state.clone(),
+        opts.session_sweep_interval,
+        rx.clone(),
+    )));
 
     let mut srx = rx.clone();
     let server = tokio::spawn(crate::serve(
@@ -269,6 +281,40 @@ async fn purge_jtis(state: AppState, mut stop: watch::Receiver<bool>) {
         let now = state.0.clock.now();
         if let Err(e) = state.0.store.purge_jtis(now).await {
             tracing::warn!(error = %e, "purging expired jtis failed");
+        }
+    }
+}
+
+/// Ends sessions past their absolute end or idle timeout now and then, with their single logout.
+/// Every node may run it: each expired session is claimed by one node's transaction only.
+async fn sweep_sessions(state: AppState, every: Duration, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        // A full batch means more may be waiting: sweep again at once.
+        loop {
+            match ulo_core::logout::sweep_expired_sessions(
+                state.0.store.as_ref(),
+                state.0.clock.as_ref(),
+                state.0.config.single_logout(),
+            )
+            .await
+            {
+                Ok((ended, receipts)) => {
+                    for id in receipts {
+                        state.receipt_changed(id);
+                    }
+                    if ended < ulo_core::logout::single::SWEEP_BATCH as usize {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "ending expired sessions failed");
+                    break;
+                }
+            }
         }
     }
 }

@@ -91,6 +91,7 @@ pub fn sign_in(state: &AppState) -> SignIn<'_> {
         sealer: state.0.sealer.as_ref(),
         verifier: &VERIFIER,
         logout_deadlines: state.0.config.logout_deadlines(),
+        single_logout: state.0.config.single_logout(),
     }
 }
 

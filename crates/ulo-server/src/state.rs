@@ -17,6 +17,9 @@ pub struct ServerConfig {
     pub issuer: String,
     /// Which outbound URLs admins may configure.
     pub outbound: OutboundPolicy,
+    /// A session's end also notifies the person's other logout-enabled apps
+    /// (`ULO_SINGLE_LOGOUT_ALL_APPS`).
+    pub single_logout_all_apps: bool,
     /// How long each Universal Logout delivery is retried before it is FAILED.
     pub logout_deadline: time::Duration,
     /// Minimum agent version and how long device commands wait for an answer.
@@ -32,6 +35,14 @@ impl ServerConfig {
         ulo_core::logout::Deadlines {
             delivery: self.logout_deadline,
             device_command: self.device.command_ttl,
+        }
+    }
+
+    /// How the end of a session reaches apps.
+    pub fn single_logout(&self) -> ulo_core::logout::SingleLogout {
+        ulo_core::logout::SingleLogout {
+            deadlines: self.logout_deadlines(),
+            all_apps: self.single_logout_all_apps,
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod scratch;
 mod sqlite;
 mod tx;
 mod tx_devices;
+mod tx_sessions;
 
 use std::sync::Arc;
 

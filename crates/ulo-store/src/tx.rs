@@ -7,6 +7,7 @@
 macro_rules! store_tx {
     ($tx:ident, $db:ty, $dialect:expr) => {
         crate::tx_devices::device_methods!($tx, $dialect);
+        crate::tx_sessions::session_methods!($tx, $dialect);
 
         impl $tx {
             /// Writes the events appended so far, a few rows per statement.

@@ -139,6 +139,9 @@ impl TestServer {
             bootstrap_admin: "admin@ulo.example.com".into(),
             bootstrap_token: Some(ADMIN_TOKEN.into()),
             worker_concurrency: 16,
+            single_logout_all_apps: false,
+            // Tests move a manual clock and wait for the sweep: keep the wait short.
+            session_sweep_interval: std::time::Duration::from_millis(100),
             worker_lease: std::time::Duration::from_secs(30),
             delivery_timeout: std::time::Duration::from_secs(10),
             logout_deadline: std::time::Duration::from_secs(86_400),

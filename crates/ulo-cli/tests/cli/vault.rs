@@ -85,6 +85,7 @@ fn vault_help_shows_the_vaults_own_flags_and_defaults_and_ulo_serve_keeps_its_ow
         "{help}"
     );
     assert!(!help.contains("ULO_VAULT"), "{help}");
+    assert!(help.contains("ULO_SINGLE_LOGOUT_ALL_APPS"), "{help}");
 }
 
 #[test]

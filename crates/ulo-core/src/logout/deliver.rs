@@ -183,7 +183,8 @@ async fn apply(
         "app.universal_logout.delivery",
         now,
         format!(
-            "Universal Logout delivery to {} ({})",
+            "{} delivery to {} ({})",
+            kind(logout),
             delivery.app_label,
             delivery.protocol.as_str()
         ),
@@ -224,6 +225,15 @@ async fn apply(
     Ok(())
 }
 
+/// What the System Log calls a logout: a session's end reaching apps is a single logout.
+fn kind(logout: &Logout) -> &'static str {
+    if logout.scope == super::LogoutScope::SessionEnd {
+        "Single logout"
+    } else {
+        "Universal Logout"
+    }
+}
+
 /// `user.session.universal_logout`: every target of the logout has answered.
 pub(crate) async fn log_completed(
     tx: &mut dyn StoreTx,
@@ -241,7 +251,7 @@ pub(crate) async fn log_completed(
         &ctx,
         "user.session.universal_logout",
         now,
-        format!("Universal Logout of {} completed", logout.user_login),
+        format!("{} of {} completed", kind(logout), logout.user_login),
     )
     .target(user_target(logout))
     .outcome(if ok {

@@ -39,10 +39,10 @@ async fn assignment_reason(tx: &mut dyn StoreTx, link: &AppLink) -> Result<Strin
 }
 
 /// An app or device target and, when it will be attempted, what to deliver or command.
-struct Planned {
-    target: LogoutTarget,
-    delivery: Option<Delivery>,
-    command: Option<SignOut>,
+pub(super) struct Planned {
+    pub(super) target: LogoutTarget,
+    pub(super) delivery: Option<Delivery>,
+    pub(super) command: Option<SignOut>,
 }
 
 impl From<crate::device::PlannedDevice> for Planned {
@@ -67,7 +67,9 @@ async fn plan_apps(
     let links = tx.list_user_app_links(user.id).await?;
     let mut chosen: Vec<(App, String)> = Vec::new();
     match request.scope {
-        LogoutScope::UloOnly | LogoutScope::Devices => return Ok(Vec::new()),
+        LogoutScope::UloOnly | LogoutScope::Devices | LogoutScope::SessionEnd => {
+            return Ok(Vec::new());
+        }
         LogoutScope::AllApps => {
             for link in &links {
                 // Computers are signed out by device logout, asked for by name.
@@ -122,7 +124,7 @@ async fn plan_apps(
     Ok(planned)
 }
 
-async fn plan_app(
+pub(super) async fn plan_app(
     tx: &mut dyn StoreTx,
     logout: LogoutId,
     transaction_id: &str,
@@ -248,6 +250,21 @@ async fn plan(
         }
         targets.push(p.target);
     }
+    // Back-channel apps the ended sessions signed in to that the scope does not reach still hear
+    // of their sessions' end (single logout), in this receipt; the apps it reaches are told once.
+    let reached: HashSet<AppId> = targets
+        .iter()
+        .filter_map(|t| t.id.as_deref()?.parse().ok())
+        .collect();
+    for p in
+        super::single::plan_session_apps(tx, id, &transaction_id, user, sessions, &reached).await?
+    {
+        if let Some(mut d) = p.delivery {
+            d.target = targets.len();
+            deliveries.push(d);
+        }
+        targets.push(p.target);
+    }
     let logout = Logout {
         id,
         user_id: user.id,
@@ -273,6 +290,10 @@ fn validate(request: &LogoutRequest) -> Result<(), DomainError> {
     p.check(
         request.scope == LogoutScope::SpecifiedApps && request.app_ids.is_empty(),
         "appIds: SPECIFIED_APPS needs at least one app id",
+    );
+    p.check(
+        request.scope == LogoutScope::SessionEnd,
+        "scope: SESSION_END receipts are made by ulo when sessions end; use ULO_ONLY, ALL_APPS or SPECIFIED_APPS",
     );
     p.check(
         request.scope == LogoutScope::Devices,
@@ -311,6 +332,8 @@ pub async fn start_in(
         ClearOptions {
             oauth_tokens: request.oauth_tokens,
             reason: request.session_end_reason,
+            // The plan below reaches the apps the ended sessions signed in to.
+            single_logout: None,
         },
     )
     .await?;

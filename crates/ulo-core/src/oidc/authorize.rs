@@ -378,6 +378,8 @@ impl Provider<'_> {
         let code = random_base62(43);
         tx.insert_auth_code(&self.new_code(&code, &app, session, redirect_uri, &req, now))
             .await?;
+        // The session's end must reach this app (single logout).
+        tx.record_session_app(session.id, app.id, now).await?;
         tx.commit().await?;
         Ok(callback.with(vec![("code", code.as_str())]))
     }

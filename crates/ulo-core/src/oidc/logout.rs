@@ -9,8 +9,10 @@ use serde_json::Value;
 
 use super::params::Params;
 use super::{JwtCheck, Provider, TYP_ID_TOKEN, user_context};
+use crate::error::DomainError;
 use crate::ids::SessionId;
-use crate::log::{Client, LogEvent, Target};
+use crate::log::Client;
+use crate::logout::{SessionEnd, end_sessions_in};
 use crate::session::Session;
 use crate::store::StoreError;
 use crate::user::User;
@@ -190,25 +192,41 @@ impl Provider<'_> {
                 }
             }
         }
+        // Every session here is the hint's or the cookie's person: one end, one single logout.
         let mut ended = Vec::new();
-        for (s, u) in &to_end {
-            if !tx.end_session(s.id, END_REASON, now).await? {
-                continue;
-            }
-            ended.push(s.id);
+        if let Some((_, u)) = to_end.first() {
+            let sessions: Vec<Session> = to_end
+                .iter()
+                .filter(|(_, owner)| owner.id == u.id)
+                .map(|(s, _)| s.clone())
+                .collect();
             let ctx = user_context(u, req.client.clone());
-            let mut ev = LogEvent::build(&ctx, "user.session.end", now, "User logout from ulo")
-                .target(Target::user(u))
-                .debug("sessionId", s.id.to_string())
-                .debug("reason", END_REASON)
-                .debug("initiatedBy", "rp");
-            if let Some(a) = &app {
-                ev = ev.target(Target::app(a));
-            }
+            let mut end = SessionEnd::new(END_REASON);
+            end.message = "User logout from ulo";
+            end.app = app.as_ref();
+            // An app asked (RP-initiated), or the person signed out on ulo's own page.
+            end.debug.push((
+                "initiatedBy",
+                Value::from(if client_id.is_some() { "rp" } else { "user" }),
+            ));
             if let Some(c) = &client_id {
-                ev = ev.debug("clientId", c.clone());
+                end.debug.push(("clientId", Value::from(c.clone())));
             }
-            tx.append_event(&ev.finish()).await?;
+            let done = end_sessions_in(
+                tx.as_mut(),
+                &ctx,
+                u,
+                &sessions,
+                &end,
+                Some(self.single_logout),
+                now,
+            )
+            .await
+            .map_err(|e| match e {
+                DomainError::Store(e) => e,
+                other => StoreError::Invalid(other.to_string()),
+            })?;
+            ended = done.sessions;
         }
         tx.commit().await?;
         Ok(LogoutOutcome::Done {

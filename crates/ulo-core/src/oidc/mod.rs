@@ -74,6 +74,8 @@ pub struct Provider<'a> {
     pub keys: &'a dyn TokenKeys,
     /// ulo's issuer URL (no trailing slash).
     pub issuer: &'a str,
+    /// How the end of a session (RP-initiated logout) reaches apps.
+    pub single_logout: crate::logout::SingleLogout,
 }
 
 impl Provider<'_> {

@@ -296,7 +296,8 @@ impl SignIn<'_> {
         Ok(SignInResult::Failed(reason))
     }
 
-    /// Ends the session a re-authentication replaces.
+    /// Ends the session a re-authentication replaces, with its single logout: the apps hold
+    /// its `sid`, which no longer names a live session.
     async fn end_replaced(
         &self,
         tx: &mut dyn StoreTx,
@@ -307,14 +308,19 @@ impl SignIn<'_> {
         let Some(session) = tx.get_session(old).await? else {
             return Ok(());
         };
-        if !tx.end_session(old, end_reason::REPLACED, now).await? {
-            return Ok(());
-        }
         let Some(owner) = tx.get_user(session.user_id).await? else {
             return Ok(());
         };
-        let ev = super::clear::session_end_event(ctx, &owner, &session, end_reason::REPLACED, now);
-        tx.append_event(&ev).await?;
+        crate::logout::end_sessions_in(
+            tx,
+            ctx,
+            &owner,
+            std::slice::from_ref(&session),
+            &crate::logout::SessionEnd::new(end_reason::REPLACED),
+            Some(self.single_logout),
+            now,
+        )
+        .await?;
         Ok(())
     }
 }

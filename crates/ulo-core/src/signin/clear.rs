@@ -7,8 +7,9 @@ use super::{end_reason, load_user, require_read, require_write};
 use crate::clock::Clock;
 use crate::context::Context;
 use crate::error::DomainError;
-use crate::ids::SessionId;
+use crate::ids::{LogoutId, SessionId};
 use crate::log::{LogEvent, Target};
+use crate::logout::{SessionEnd, SessionsEnded, SingleLogout, end_sessions_in};
 use crate::session::{GrantSummary, IDLE_TIMEOUT, Session};
 use crate::store::{Store, StoreTx};
 use crate::user::User;
@@ -20,6 +21,9 @@ pub struct ClearOptions {
     pub oauth_tokens: bool,
     /// Why, recorded on each session (see [`end_reason`]).
     pub reason: &'static str,
+    /// Tell the back-channel apps the sessions signed in to (see [`crate::logout::single`]);
+    /// `None` when the caller plans the apps itself (a Universal Logout).
+    pub single_logout: Option<SingleLogout>,
 }
 
 impl Default for ClearOptions {
@@ -27,6 +31,7 @@ impl Default for ClearOptions {
         ClearOptions {
             oauth_tokens: false,
             reason: end_reason::ADMIN_CLEAR,
+            single_logout: None,
         }
     }
 }
@@ -40,6 +45,8 @@ pub struct ClearReport {
     pub sessions: Vec<SessionId>,
     /// Tokens revoked, per app (only with `oauth_tokens`).
     pub grants: Vec<GrantSummary>,
+    /// The single-logout receipt, when apps the sessions signed in to are told.
+    pub single_logout: Option<LogoutId>,
 }
 
 /// A user's live sessions and token grants, for the sessions API.
@@ -56,21 +63,6 @@ pub struct UserSessions {
 /// When a session stops being usable if nothing uses it.
 pub fn idle_expires(session: &Session) -> OffsetDateTime {
     (session.last_used + IDLE_TIMEOUT).min(session.expires)
-}
-
-/// `user.session.end` for one session.
-pub(super) fn session_end_event(
-    ctx: &Context,
-    owner: &User,
-    session: &Session,
-    reason: &str,
-    now: OffsetDateTime,
-) -> LogEvent {
-    LogEvent::build(ctx, "user.session.end", now, "User session ended")
-        .target(Target::user(owner))
-        .debug("sessionId", session.id.to_string())
-        .debug("reason", reason)
-        .finish()
 }
 
 /// Ends every open session of the user named by `key` (id or login) and, with
@@ -105,12 +97,16 @@ pub async fn clear_sessions_in(
     // A sign-in committing between listing and ending would leave a session open.
     tx.lock_user(user.id).await?;
     let open = tx.list_open_sessions(user.id).await?;
-    let mut ended = Vec::new();
-    for s in &open {
-        if tx.end_session(s.id, opts.reason, now).await? {
-            ended.push(s);
-        }
-    }
+    let ended = end_sessions_in(
+        tx,
+        ctx,
+        user,
+        &open,
+        &SessionEnd::new(opts.reason),
+        opts.single_logout,
+        now,
+    )
+    .await?;
     let grants = if opts.oauth_tokens {
         tx.revoke_user_tokens(user.id, now).await?
     } else {
@@ -127,16 +123,12 @@ pub async fn clear_sessions_in(
     )
     .target(Target::user(user))
     .debug("reason", opts.reason)
-    .debug("sessionsEnded", ended.len() as i64)
+    .debug("sessionsEnded", ended.sessions.len() as i64)
     .debug("oauthTokens", opts.oauth_tokens)
     .debug("refreshTokensRevoked", refresh)
     .debug("accessTokensRevoked", access)
     .finish();
     tx.append_event(&clear).await?;
-    for s in &ended {
-        let ev = session_end_event(ctx, user, s, opts.reason, now);
-        tx.append_event(&ev).await?;
-    }
     for g in &grants {
         let app = tx.get_app(g.app_id).await?;
         let app_target = match &app {
@@ -159,8 +151,9 @@ pub async fn clear_sessions_in(
     }
     Ok(ClearReport {
         user: user.clone(),
-        sessions: ended.iter().map(|s| s.id).collect(),
+        sessions: ended.sessions,
         grants,
+        single_logout: ended.logout.map(|l| l.id),
     })
 }
 
@@ -191,6 +184,49 @@ impl super::SignIn<'_> {
             sessions,
             grants,
         })
+    }
+
+    /// Ends one session (by id), optionally only if it belongs to the user named by `user_key`
+    /// (id or login), with its `user.session.end` event and single logout in one transaction.
+    /// Unknown, already ended, or another person's: not found. Needs SUPER_ADMIN.
+    pub async fn end_session(
+        &self,
+        ctx: &Context,
+        user_key: Option<&str>,
+        session_id: &str,
+    ) -> Result<SessionsEnded, DomainError> {
+        require_write(ctx)?;
+        let not_found = || DomainError::not_found("session", session_id);
+        let id: SessionId = session_id.parse().map_err(|_| not_found())?;
+        let mut tx = self.store.begin().await?;
+        let owner = match user_key {
+            Some(key) => Some(load_user(tx.as_mut(), key).await?),
+            None => None,
+        };
+        let session = tx.get_session(id).await?.ok_or_else(not_found)?;
+        if session.ended.is_some() || owner.as_ref().is_some_and(|u| u.id != session.user_id) {
+            return Err(not_found());
+        }
+        let user = match owner {
+            Some(u) => u,
+            None => tx.get_user(session.user_id).await?.ok_or_else(not_found)?,
+        };
+        let done = end_sessions_in(
+            tx.as_mut(),
+            ctx,
+            &user,
+            std::slice::from_ref(&session),
+            &SessionEnd::new(end_reason::ADMIN_END),
+            Some(self.single_logout),
+            self.clock.now(),
+        )
+        .await?;
+        if done.sessions.is_empty() {
+            // Ended by someone else since it was read.
+            return Err(not_found());
+        }
+        tx.commit().await?;
+        Ok(done)
     }
 
     /// Sets a new password chosen by an admin (hashed by the caller), lifts a lockout, and runs

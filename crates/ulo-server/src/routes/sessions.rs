@@ -1,10 +1,11 @@
-//! `/api/v1/users/{id}/sessions` (list and clear a user's sessions and tokens) and
+//! `/api/v1/users/{id}/sessions` (list and clear a user's sessions and tokens), ending one
+//! session (`/api/v1/sessions/{sessionId}`, `/api/v1/users/{id}/sessions/{sessionId}`) and
 //! `/api/v1/users/{id}/credentials/reset_password` (an admin sets a new password, which ends them).
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -25,6 +26,11 @@ use crate::state::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/users/{id}/sessions", get(list).delete(clear))
+        .route(
+            "/api/v1/users/{id}/sessions/{sessionId}",
+            delete(end_user_session),
+        )
+        .route("/api/v1/sessions/{sessionId}", delete(end_session))
         .route(
             "/api/v1/users/{id}/credentials/reset_password",
             post(reset_password),
@@ -106,8 +112,9 @@ async fn clear(
     let opts = ClearOptions {
         oauth_tokens: params.oauth_tokens.unwrap_or(false),
         reason: end_reason::ADMIN_CLEAR,
+        single_logout: Some(state.0.config.single_logout()),
     };
-    clear_sessions(
+    let report = clear_sessions(
         state.0.store.as_ref(),
         state.0.clock.as_ref(),
         &admin.ctx,
@@ -115,6 +122,43 @@ async fn clear(
         opts,
     )
     .await?;
+    if let Some(id) = report.single_logout {
+        state.receipt_changed(id);
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Ends one session (Okta's `DELETE /api/v1/sessions/{sessionId}`): 204, or 404 when it is
+/// unknown or already ended. The apps it signed in to get a back-channel logout.
+async fn end_session(
+    State(state): State<AppState>,
+    admin: Admin,
+    ApiPath(sid): ApiPath<String>,
+) -> ApiResult<Response> {
+    end_one(&state, &admin, None, &sid).await
+}
+
+/// Ends one session of one person: as [`end_session`], and 404 when it is someone else's.
+async fn end_user_session(
+    State(state): State<AppState>,
+    admin: Admin,
+    ApiPath((id, sid)): ApiPath<(String, String)>,
+) -> ApiResult<Response> {
+    end_one(&state, &admin, Some(&id), &sid).await
+}
+
+async fn end_one(
+    state: &AppState,
+    admin: &Admin,
+    user: Option<&str>,
+    sid: &str,
+) -> ApiResult<Response> {
+    let done = crate::credentials::sign_in(state)
+        .end_session(&admin.ctx, user, sid)
+        .await?;
+    if let Some(l) = done.logout {
+        state.receipt_changed(l.id);
+    }
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

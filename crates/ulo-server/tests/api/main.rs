@@ -17,6 +17,7 @@ mod scim;
 mod scim_filters;
 mod sessions;
 mod signin;
+mod single_logout;
 mod ssf;
 mod support;
 mod tokens;

@@ -104,6 +104,8 @@ const SERVED: &[(&str, &str)] = &[
     // routes/sessions.rs
     ("GET", "/api/v1/users/{id}/sessions"),
     ("DELETE", "/api/v1/users/{id}/sessions"),
+    ("DELETE", "/api/v1/users/{id}/sessions/{sessionId}"),
+    ("DELETE", "/api/v1/sessions/{sessionId}"),
     ("POST", "/api/v1/users/{id}/credentials/reset_password"),
     // routes/logouts.rs
     ("POST", "/api/v1/users/{id}/logout"),

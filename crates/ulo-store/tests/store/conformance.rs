@@ -54,7 +54,7 @@ fn group(name: &str) -> Group {
     }
 }
 
-fn app(label: &str) -> App {
+pub(crate) fn app(label: &str) -> App {
     App {
         id: AppId::new(),
         label: label.into(),

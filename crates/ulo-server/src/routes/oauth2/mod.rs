@@ -100,6 +100,7 @@ fn provider<'a>(state: &'a AppState, keys: &'a RingKeys) -> Provider<'a> {
         clock: state.0.clock.as_ref(),
         keys,
         issuer: state.issuer(),
+        single_logout: state.0.config.single_logout(),
     }
 }
 
