@@ -16,6 +16,7 @@ pub mod log;
 pub mod logout;
 pub mod oauth;
 pub mod oidc;
+pub mod outbound;
 pub mod provisioning;
 pub mod scim;
 pub mod session;

@@ -11,6 +11,7 @@ use axum::{Json, Router};
 use serde_json::json;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use ulo_core::outbound::OutboundPolicy;
 use ulo_jose::MasterKey;
 use ulo_receiver::{Receiver, ReceiverConfig};
 
@@ -57,6 +58,8 @@ pub struct Options {
     pub session_lifetime: Duration,
     /// Time limit of one connector call.
     pub connector_timeout: Duration,
+    /// Which connector URLs may be called: loopback only when allowed (development and tests).
+    pub outbound: OutboundPolicy,
     /// Run the job worker (tests may drain the queue by hand instead).
     pub run_worker: bool,
 }
@@ -89,6 +92,7 @@ impl Options {
             poll: Duration::from_secs(1),
             session_lifetime: Duration::from_secs(12 * 3600),
             connector_timeout: Duration::from_secs(10),
+            outbound: OutboundPolicy::default(),
             run_worker: true,
         }
     }
@@ -146,7 +150,8 @@ pub async fn start(
     let store = store::open(&opts.database_url).await?;
     let rp = RelyingParty::new(&issuer, &opts.client_id, &opts.client_secret)
         .map_err(VaultError::Internal)?;
-    let connector = ConnectorClient::new(opts.connector_timeout).map_err(VaultError::Internal)?;
+    let connector = ConnectorClient::new(opts.outbound, opts.connector_timeout)
+        .map_err(|e| VaultError::Internal(e.to_string()))?;
     let vault = Arc::new(Vault {
         store,
         clock: opts.clock.clone(),
@@ -160,6 +165,7 @@ pub async fn start(
             scim_token: opts.scim_token,
             session_lifetime: opts.session_lifetime,
             retry: opts.retry,
+            outbound: opts.outbound,
         },
         rp,
         connector,
