@@ -8,7 +8,6 @@ use ulo_core::directory::{Directory, Sealer};
 use ulo_core::store::Store;
 use ulo_jose::KeyRing;
 
-use crate::throttle::Throttle;
 
 /// Server settings handlers need.
 #[derive(Debug, Clone)]
@@ -49,8 +48,11 @@ pub struct Inner {
     pub sealer: Arc<dyn Sealer>,
     /// Signing keys; replaced on rotation.
     pub keys: RwLock<Arc<KeyRing>>,
-    /// Failed-authentication throttle per client IP.
-    pub auth_failures: Throttle,
+    /// Failed sign-ins per (address, account) and per address; only sign-in endpoints read it.
+    pub sign_ins: ulo_core::throttle::SignInThrottle,
+    /// Failed machine credentials (admin API tokens, SCIM credentials) per address; never
+    /// counts failed passwords, and a valid credential passes whatever it says.
+    pub credential_failures: ulo_core::throttle::FixedWindow<std::net::IpAddr>,
     /// Turns true when the server shuts down; long-lived responses (live tails) end then.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
     /// Ids of logout receipts this process just changed (live receipt streams listen).
@@ -78,7 +80,8 @@ impl AppState {
             config,
             sealer,
             keys: RwLock::new(Arc::new(keys)),
-            auth_failures: Throttle::new(30, std::time::Duration::from_secs(60)),
+            sign_ins: Default::default(),
+            credential_failures: ulo_core::throttle::FixedWindow::new(30, time::Duration::minutes(1)),
             shutdown,
             receipts: tokio::sync::broadcast::channel(1024).0,
             device_ca,
