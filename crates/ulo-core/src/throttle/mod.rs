@@ -8,6 +8,7 @@
 //! - [`Refusals`]: refused requests per source address at unauthenticated intakes, with the
 //!   tally recorded as one event per address and window instead of one row per request.
 
+mod record;
 mod refusals;
 mod signin;
 
@@ -17,6 +18,7 @@ use std::sync::Mutex;
 
 use time::{Duration, OffsetDateTime};
 
+pub use record::{REQUEST_BLOCKED, record_refusal, record_summaries};
 pub use refusals::{RefusalSummary, Refusals, Verdict};
 pub use signin::SignInThrottle;
 
