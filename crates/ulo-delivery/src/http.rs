@@ -38,8 +38,9 @@ pub struct Answer {
     pub body: String,
 }
 
-/// Sends `req` and classifies the answer.
-pub async fn send(req: reqwest::RequestBuilder) -> Answer {
+/// Sends `req` and classifies the answer; error messages quote the body only as `policy` and
+/// the answering address allow ([`ulo_http::shown_body`]).
+pub async fn send(policy: &OutboundPolicy, req: reqwest::RequestBuilder) -> Answer {
     match req.send().await {
         Err(e) => {
             let what = if e.is_timeout() {
@@ -73,7 +74,7 @@ pub async fn send(req: reqwest::RequestBuilder) -> Answer {
                 attempt: crate::webhook::classify(
                     status,
                     retry_after.as_deref(),
-                    &ulo_http::shown_body(peer, &body),
+                    &ulo_http::shown_body(policy, peer, &body),
                 ),
                 body,
             }

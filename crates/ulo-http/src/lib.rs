@@ -86,12 +86,19 @@ pub fn excerpt(body: &str) -> String {
 }
 
 /// What an error message shown to admins may say about a response body from `peer`: an excerpt
-/// when the answer came from a public address, otherwise nothing of it (an internal service's
-/// page must not leak through an error message).
-pub fn shown_body(peer: Option<SocketAddr>, body: &str) -> String {
-    match peer {
-        Some(p) if is_public(p.ip()) => excerpt(body),
-        _ => "(the body is not shown: the answer came from an internal address)".into(),
+/// when the answer came from a public address (or from loopback while the operator allows
+/// loopback for development), otherwise nothing of it — an internal service's page must not
+/// leak through an error message.
+pub fn shown_body(policy: &OutboundPolicy, peer: Option<SocketAddr>, body: &str) -> String {
+    let quotable = peer.is_some_and(|p| match classify(p.ip()) {
+        AddressKind::Public => true,
+        AddressKind::Loopback => policy.allow_http_loopback,
+        AddressKind::Private | AddressKind::Forbidden(_) => false,
+    });
+    if quotable {
+        excerpt(body)
+    } else {
+        "(the body is not shown: the answer came from an internal address)".into()
     }
 }
 
@@ -116,13 +123,24 @@ mod tests {
 
     #[test]
     fn bodies_are_quoted_only_from_public_addresses() {
+        let strict = OutboundPolicy::default();
+        let dev = OutboundPolicy {
+            allow_http_loopback: true,
+        };
         let public: SocketAddr = "93.184.216.34:443".parse().unwrap();
-        let internal: SocketAddr = "10.0.0.5:443".parse().unwrap();
         let lo: SocketAddr = "127.0.0.1:80".parse().unwrap();
-        assert_eq!(shown_body(Some(public), "nope\n"), "nope");
-        for peer in [Some(internal), Some(lo), None] {
-            assert!(!shown_body(peer, "secret page").contains("secret"));
+        assert_eq!(shown_body(&strict, Some(public), "nope\n"), "nope");
+        assert_eq!(shown_body(&dev, Some(lo), "dev app says no"), "dev app says no");
+        for internal in ["10.0.0.5:443", "192.168.1.10:80", "[fd00::5]:443", "100.64.1.1:80"] {
+            let peer: SocketAddr = internal.parse().unwrap();
+            for policy in [&strict, &dev] {
+                let shown = shown_body(policy, Some(peer), "secret admin page");
+                assert!(!shown.contains("secret"), "{internal}: {shown}");
+                assert!(shown.contains("not shown"), "{internal}: {shown}");
+            }
         }
+        assert!(!shown_body(&strict, Some(lo), "secret").contains("secret"));
+        assert!(!shown_body(&dev, None, "secret").contains("secret"));
     }
 
     #[tokio::test]

@@ -111,6 +111,7 @@ pub struct Running {
     pub vault: Arc<Vault>,
     stop: watch::Sender<bool>,
     server: JoinHandle<()>,
+    sweeper: JoinHandle<()>,
     worker: Option<JoinHandle<()>>,
 }
 
@@ -119,9 +120,12 @@ impl Running {
     pub async fn stop(self) {
         let _ = self.stop.send(true);
         let _ = self.server.await;
+        let _ = self.sweeper.await;
         if let Some(w) = self.worker {
             let _ = w.await;
         }
+        // Nothing counted is lost at a graceful stop.
+        self.vault.audit_refusal_tallies(true).await;
     }
 }
 
@@ -169,6 +173,7 @@ pub async fn start(
         },
         rp,
         connector,
+        refusals: Default::default(),
     });
 
     let clock = opts.clock.clone();
@@ -204,6 +209,8 @@ pub async fn start(
     let (stop, stopped) = watch::channel(false);
     let mut shutdown = stopped.clone();
     let server = tokio::spawn(async move {
+        // The peer address is what refused requests are counted by.
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
             let _ = shutdown.wait_for(|s| *s).await;
         });
@@ -211,6 +218,7 @@ pub async fn start(
             tracing::error!(error = %e, "the vault's HTTP server failed");
         }
     });
+    let sweeper = tokio::spawn(audit_refusal_tallies(vault.clone(), stopped.clone()));
     let worker = opts.run_worker.then(|| {
         let w = Worker::new(vault.clone(), opts.poll);
         tokio::spawn(w.run(stopped))
@@ -221,8 +229,20 @@ pub async fn start(
         vault,
         stop,
         server,
+        sweeper,
         worker,
     })
+}
+
+/// Audits the tallies of refused requests whose windows ended, now and then.
+async fn audit_refusal_tallies(vault: Arc<Vault>, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(15)) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        vault.audit_refusal_tallies(false).await;
+    }
 }
 
 async fn health(State(vault): State<Arc<Vault>>) -> (StatusCode, Json<serde_json::Value>) {

@@ -83,6 +83,8 @@ pub struct Vault {
     pub rp: RelyingParty,
     /// Calls managed apps' connectors.
     pub connector: ConnectorClient,
+    /// Refused Universal Logout requests per source address (the tallies not yet audited).
+    pub refusals: ulo_core::throttle::Refusals,
 }
 
 impl Vault {

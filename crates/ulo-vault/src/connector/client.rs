@@ -84,7 +84,7 @@ impl ConnectorClient {
             status: Some(status),
             message: format!(
                 "the connector answered HTTP {status}: {}",
-                ulo_http::shown_body(peer, &text)
+                ulo_http::shown_body(&self.policy, peer, &text)
             ),
             retryable: matches!(status, 408 | 429) || status >= 500,
         })
