@@ -22,6 +22,6 @@ pub mod scim;
 pub mod session;
 pub mod signin;
 pub mod ssf;
-pub mod throttle;
 pub mod store;
+pub mod throttle;
 pub mod user;

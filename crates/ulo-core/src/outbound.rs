@@ -181,7 +181,8 @@ impl OutboundPolicy {
             (_, Some(ip)) => classify(ip) == AddressKind::Loopback,
             (url::Host::Domain(d), None) => {
                 let d = d.trim_end_matches('.');
-                d.eq_ignore_ascii_case("localhost") || d.to_ascii_lowercase().ends_with(".localhost")
+                d.eq_ignore_ascii_case("localhost")
+                    || d.to_ascii_lowercase().ends_with(".localhost")
             }
             _ => false,
         };
@@ -214,10 +215,21 @@ mod tests {
 
     #[test]
     fn addresses_are_classified() {
-        for public in ["93.184.216.34", "2606:2800:220:1::1", "::ffff:93.184.216.34", "64:ff9b::5db8:d822"] {
+        for public in [
+            "93.184.216.34",
+            "2606:2800:220:1::1",
+            "::ffff:93.184.216.34",
+            "64:ff9b::5db8:d822",
+        ] {
             assert_eq!(classify(ip(public)), AddressKind::Public, "{public}");
         }
-        for private in ["10.1.2.3", "172.16.0.1", "192.168.1.1", "100.64.0.1", "fd12::1"] {
+        for private in [
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "100.64.0.1",
+            "fd12::1",
+        ] {
             assert_eq!(classify(ip(private)), AddressKind::Private, "{private}");
         }
         for lo in ["127.0.0.1", "127.1.2.3", "::1"] {
@@ -248,7 +260,10 @@ mod tests {
             "2002:7f00:1::",
             "2002:a9fe:a9fe::1",
         ] {
-            assert!(matches!(classify(ip(bad)), AddressKind::Forbidden(_)), "{bad}");
+            assert!(
+                matches!(classify(ip(bad)), AddressKind::Forbidden(_)),
+                "{bad}"
+            );
         }
     }
 

@@ -130,8 +130,16 @@ mod tests {
         let public: SocketAddr = "93.184.216.34:443".parse().unwrap();
         let lo: SocketAddr = "127.0.0.1:80".parse().unwrap();
         assert_eq!(shown_body(&strict, Some(public), "nope\n"), "nope");
-        assert_eq!(shown_body(&dev, Some(lo), "dev app says no"), "dev app says no");
-        for internal in ["10.0.0.5:443", "192.168.1.10:80", "[fd00::5]:443", "100.64.1.1:80"] {
+        assert_eq!(
+            shown_body(&dev, Some(lo), "dev app says no"),
+            "dev app says no"
+        );
+        for internal in [
+            "10.0.0.5:443",
+            "192.168.1.10:80",
+            "[fd00::5]:443",
+            "100.64.1.1:80",
+        ] {
             let peer: SocketAddr = internal.parse().unwrap();
             for policy in [&strict, &dev] {
                 let shown = shown_body(policy, Some(peer), "secret admin page");
@@ -156,10 +164,7 @@ mod tests {
             .send()
             .await
             .expect_err("refused");
-        assert!(
-            format!("{:?}", err).contains("not called"),
-            "{err:?}"
-        );
+        assert!(format!("{:?}", err).contains("not called"), "{err:?}");
         // The refusal happened before any connection: nothing is waiting to be accepted.
         let accepted = listener.accept().map_err(|e| e.kind());
         assert_eq!(

@@ -8,7 +8,6 @@ use ulo_core::directory::{Directory, Sealer};
 use ulo_core::store::Store;
 use ulo_jose::KeyRing;
 
-
 /// Server settings handlers need.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -83,7 +82,10 @@ impl AppState {
             sealer,
             keys: RwLock::new(Arc::new(keys)),
             sign_ins: Default::default(),
-            credential_failures: ulo_core::throttle::FixedWindow::new(30, time::Duration::minutes(1)),
+            credential_failures: ulo_core::throttle::FixedWindow::new(
+                30,
+                time::Duration::minutes(1),
+            ),
             gtr_refusals: Default::default(),
             shutdown,
             receipts: tokio::sync::broadcast::channel(1024).0,

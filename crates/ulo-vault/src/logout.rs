@@ -279,7 +279,10 @@ impl Vault {
         } else {
             self.refusals.closed(now)
         };
-        let events: Vec<AuditEvent> = summaries.iter().map(|s| tally_event(self, s, now)).collect();
+        let events: Vec<AuditEvent> = summaries
+            .iter()
+            .map(|s| tally_event(self, s, now))
+            .collect();
         if let Err(e) = append_events(self, &events).await {
             tracing::warn!(error = %e, count = events.len(), "could not audit refused-request tallies");
         }

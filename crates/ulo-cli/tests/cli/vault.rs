@@ -53,7 +53,8 @@ fn vault_help_shows_the_vaults_own_flags_and_defaults_and_ulo_serve_keeps_its_ow
     assert!(flag_help(&help, "database-url").contains("ULO_VAULT_DATABASE_URL"));
     let loopback = flag_help(&help, "outbound-allow-http-loopback");
     assert!(
-        loopback.contains("ULO_OUTBOUND_ALLOW_HTTP_LOOPBACK") && loopback.contains("[default: false]"),
+        loopback.contains("ULO_OUTBOUND_ALLOW_HTTP_LOOPBACK")
+            && loopback.contains("[default: false]"),
         "{loopback}"
     );
     for (flag, env) in [

@@ -98,9 +98,7 @@ impl Refusals {
         if let Some(t) = tallies.get(&key)
             && !in_window(t.start, now, self.window)
         {
-            closed = tallies
-                .remove(&key)
-                .and_then(|t| self.summary(key, t));
+            closed = tallies.remove(&key).and_then(|t| self.summary(key, t));
         }
         let t = tallies.entry(key).or_insert_with(|| Tally {
             start: now,
@@ -166,7 +164,10 @@ mod tests {
         let t0 = datetime!(2026-12-01 10:00:00 UTC);
         let r = Refusals::new(3, Duration::seconds(60));
         let ip: IpAddr = "198.51.100.4".parse().unwrap();
-        assert_eq!(r.refuse(Some(ip), "bad token", t0), (Verdict::RecordFirst, None));
+        assert_eq!(
+            r.refuse(Some(ip), "bad token", t0),
+            (Verdict::RecordFirst, None)
+        );
         assert_eq!(r.refuse(Some(ip), "bad token", t0).0, Verdict::Counted);
         assert_eq!(r.refuse(Some(ip), "bad token", t0).0, Verdict::Counted);
         let t1 = t0 + Duration::seconds(15);

@@ -77,6 +77,9 @@ mod tests {
             th.blocked(ip, "grace@example.com", t).is_some(),
             "the address cap"
         );
-        assert!(th.blocked(ip, "grace@example.com", t + Duration::minutes(5)).is_none());
+        assert!(
+            th.blocked(ip, "grace@example.com", t + Duration::minutes(5))
+                .is_none()
+        );
     }
 }

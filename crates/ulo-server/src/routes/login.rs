@@ -121,7 +121,9 @@ fn throttled(wait: time::Duration) -> Response {
         "Sign in",
         &para(
             "error",
-            &format!("Too many failed sign-ins for this account or from this address. Try again in {secs} seconds."),
+            &format!(
+                "Too many failed sign-ins for this account or from this address. Try again in {secs} seconds."
+            ),
         ),
     );
     if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {

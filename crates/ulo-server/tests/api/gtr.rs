@@ -149,7 +149,10 @@ async fn blocked_events(s: &TestServer) -> Vec<Value> {
     let (status, _, body) = get_with(
         s,
         "/api/v1/logs",
-        &[("filter", r#"eventType eq "security.request.blocked""#), ("limit", "1000")],
+        &[
+            ("filter", r#"eventType eq "security.request.blocked""#),
+            ("limit", "1000"),
+        ],
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");

@@ -672,7 +672,12 @@ async fn failed_sign_ins_throttle_the_account_at_that_address_and_never_machine_
                 format!("nobody{n}@example.com")
             };
             let a = post_login(&b, s, &[("username", &login), ("password", "guess")]).await;
-            assert_eq!(a.status, StatusCode::UNAUTHORIZED, "attempt {n}: {}", a.body);
+            assert_eq!(
+                a.status,
+                StatusCode::UNAUTHORIZED,
+                "attempt {n}: {}",
+                a.body
+            );
         }
 
         // Machine clients at the same address are not refused for someone's passwords.
@@ -683,7 +688,11 @@ async fn failed_sign_ins_throttle_the_account_at_that_address_and_never_machine_
             .send()
             .await
             .unwrap();
-        assert_eq!(scim.status(), StatusCode::OK, "SCIM with a valid credential");
+        assert_eq!(
+            scim.status(),
+            StatusCode::OK,
+            "SCIM with a valid credential"
+        );
         let (status, _) = s.get("/api/v1/users").await;
         assert_eq!(status, StatusCode::OK, "the admin API with a valid token");
 
@@ -715,7 +724,11 @@ async fn failed_sign_ins_throttle_the_account_at_that_address_and_never_machine_
         let r = scim_as("scim_guessing_000000000000").await.unwrap();
         assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
         let r = scim_as(&scim_token).await.unwrap();
-        assert_eq!(r.status(), StatusCode::OK, "a valid credential is never refused");
+        assert_eq!(
+            r.status(),
+            StatusCode::OK,
+            "a valid credential is never refused"
+        );
     })
     .await;
 }

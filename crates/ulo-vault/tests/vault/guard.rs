@@ -62,8 +62,10 @@ async fn create_app(h: &Harness, name: &str, url: &str) -> (StatusCode, Value) {
     h.admin(
         Method::POST,
         "/api/apps",
-        Some(json!({"name": name, "signInUrl": "https://app.example.com/",
-                    "connector": {"type": "http", "url": url, "secret": CONNECTOR_SECRET}})),
+        Some(
+            json!({"name": name, "signInUrl": "https://app.example.com/",
+                    "connector": {"type": "http", "url": url, "secret": CONNECTOR_SECRET}}),
+        ),
     )
     .await
 }

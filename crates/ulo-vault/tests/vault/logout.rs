@@ -172,7 +172,11 @@ async fn a_flood_of_bad_requests_writes_a_handful_of_rows_and_a_valid_request_st
             }
         }
         let rows = h.audit("type eq \"universal_logout.reject\"").await;
-        assert!(rows.len() <= 3, "300 bad requests wrote {} rows", rows.len());
+        assert!(
+            rows.len() <= 3,
+            "300 bad requests wrote {} rows",
+            rows.len()
+        );
         let written = h.audit("id pr").await.len() - rows_before;
         assert!(written <= 3, "300 bad requests wrote {written} audit rows");
 
@@ -180,7 +184,11 @@ async fn a_flood_of_bad_requests_writes_a_handful_of_rows_and_a_valid_request_st
         let keys = ulo_keys(&h);
         let now = SystemClock.now().unix_timestamp();
         let good = keys
-            .sign(KeyAlg::ES256, typ::GLOBAL_TOKEN_REVOCATION, &claims(&h, "after-flood", now))
+            .sign(
+                KeyAlg::ES256,
+                typ::GLOBAL_TOKEN_REVOCATION,
+                &claims(&h, "after-flood", now),
+            )
             .unwrap();
         let (status, body) = send(&h, &good, &vault_id).await;
         assert_eq!(status, StatusCode::NO_CONTENT, "{body}");

@@ -13,8 +13,8 @@ use ulo_core::auth::hash_token;
 use ulo_core::context::Context;
 use ulo_core::log::Client;
 use ulo_core::logout::upstream::{self, MANAGE_SCOPE, SubjectError};
-use ulo_core::user::{AdminRole, UserStatus};
 use ulo_core::throttle::Verdict;
+use ulo_core::user::{AdminRole, UserStatus};
 use ulo_jose::{VerifyOptions, typ, verify_with_jwks};
 
 use crate::state::AppState;
@@ -152,7 +152,8 @@ async fn caller(
         .is_some_and(|s| s.iter().any(|s| s == MANAGE_SCOPE));
     let unrestricted_admin = token.scopes.is_none();
     if !(scoped || unrestricted_admin) || !roles.contains(&AdminRole::SuperAdmin) {
-        let why = format!("the token needs the {MANAGE_SCOPE} scope and an owner holding SUPER_ADMIN");
+        let why =
+            format!("the token needs the {MANAGE_SCOPE} scope and an owner holding SUPER_ADMIN");
         return Err(Rejected {
             response: error(StatusCode::FORBIDDEN, "insufficient_scope", why.clone()),
             refusal: Some(why),
