@@ -216,7 +216,7 @@ pub async fn endpoint(
     if verdict == Verdict::RecordFirst {
         events.push(
             audit::event("universal_logout.reject", &idp(&vault), now)
-                .failure(reason)
+                .failure(ulo_core::throttle::short_reason(&reason))
                 .detail("httpStatus", e.status().as_u16())
                 .detail("address", ip.map(|i| i.to_string()))
                 .detail("refusals", 1),

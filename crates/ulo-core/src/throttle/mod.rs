@@ -19,7 +19,7 @@ use std::sync::Mutex;
 use time::{Duration, OffsetDateTime};
 
 pub use record::{REQUEST_BLOCKED, record_refusal, record_summaries};
-pub use refusals::{RefusalSummary, Refusals, Verdict};
+pub use refusals::{RefusalSummary, Refusals, Verdict, short_reason};
 pub use signin::SignInThrottle;
 
 /// Keys remembered at most; beyond it expired windows are forgotten first (a spray of

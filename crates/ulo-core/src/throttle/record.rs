@@ -43,7 +43,7 @@ pub fn first_refusal_event(
         clock.now(),
         format!("Refused a request to {endpoint}"),
     )
-    .outcome(Outcome::failure(reason))
+    .outcome(Outcome::failure(super::short_reason(reason)))
     .debug("endpoint", endpoint)
     .debug("refusals", 1)
     .finish()

@@ -107,7 +107,7 @@ impl Refusals {
             last_reason: String::new(),
         });
         t.total = t.total.saturating_add(1);
-        t.last_reason = reason.chars().take(200).collect();
+        t.last_reason = short_reason(reason);
         let verdict = if t.total == 1 {
             Verdict::RecordFirst
         } else if t.total > self.limit {
@@ -152,6 +152,12 @@ impl Refusals {
             last_reason: t.last_reason,
         })
     }
+}
+
+/// A refusal reason as recorded: at most 200 characters (a reason may quote what the caller
+/// sent, and one row per window must stay small).
+pub fn short_reason(reason: &str) -> String {
+    reason.chars().take(200).collect()
 }
 
 #[cfg(test)]
