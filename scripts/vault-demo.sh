@@ -56,7 +56,7 @@ AID=$(jq -r .id <<<"$app")
 echo "ulo app $AID, client id $(jq -r .oidc.clientId <<<"$app")"
 
 step "Start the vault at $VAULT and the demo app at $DEMO"
-ULO_VAULT_ADMIN_TOKEN="$VAULT_ADMIN" ULO_VAULT_SCIM_TOKEN="$VAULT_SCIM" \
+ULO_VAULT_ADMIN_TOKEN="$VAULT_ADMIN" ULO_VAULT_SCIM_TOKEN="$VAULT_SCIM" ULO_OUTBOUND_ALLOW_HTTP_LOOPBACK=1 \
 ULO_VAULT_CLIENT_ID=$(jq -r .oidc.clientId <<<"$app") ULO_VAULT_CLIENT_SECRET=$(jq -r .oidc.clientSecret <<<"$app") \
     "$bin" vault serve --listen "${VAULT#http://}" --data-dir "$work/vault" --idp-issuer "$ULO" >"$work/vault.log" 2>&1 &
 pids+=($!)

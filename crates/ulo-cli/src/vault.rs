@@ -59,6 +59,19 @@ pub struct ServeArgs {
     /// Bearer token ulo's SCIM provisioning uses (at least 20 characters).
     #[arg(long, env = "ULO_VAULT_SCIM_TOKEN", hide_env_values = true)]
     scim_token: String,
+    /// Allow connector URLs with plain http to loopback addresses (development and the demo
+    /// only; the same switch as ulo's). Link-local, metadata and unspecified addresses are
+    /// never called.
+    #[arg(
+        long,
+        env = "ULO_OUTBOUND_ALLOW_HTTP_LOOPBACK",
+        value_name = "BOOL",
+        num_args = 0..=1,
+        default_value = "false",
+        default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    outbound_allow_http_loopback: bool,
 }
 
 /// `ulo vault demo-app`.
@@ -123,6 +136,14 @@ async fn serve(a: ServeArgs) -> Result<()> {
     );
     opts.public_url = a.public_url;
     opts.idp_jwks_uri = a.idp_jwks_uri;
+    opts.outbound = ulo_core::outbound::OutboundPolicy {
+        allow_http_loopback: a.outbound_allow_http_loopback,
+    };
+    if a.outbound_allow_http_loopback {
+        eprintln!(
+            "warning: ULO_OUTBOUND_ALLOW_HTTP_LOOPBACK=1: connector URLs may use plain http to loopback addresses. Development and tests only."
+        );
+    }
     let running = ulo_vault::start(opts, listener).await?;
     let url = running.url.clone();
     println!(

@@ -1,7 +1,5 @@
 //! Apps: integrations with a sign-on part (OIDC client), a logout part and a provisioning part.
 
-use std::net::IpAddr;
-
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -9,6 +7,9 @@ use crate::clock::serde_rfc3339;
 use crate::error::{DomainError, Problems};
 use crate::ids::AppId;
 use crate::user::str_enum;
+
+/// The outbound address policy, kept here too for callers that knew it as an app setting.
+pub use crate::outbound::{OutboundPolicy, is_forbidden_ip};
 
 /// What kind of integration an app is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -406,76 +407,6 @@ pub struct ScimInput {
     pub token: Option<String>,
 }
 
-/// Which outbound URLs an operator allows.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct OutboundPolicy {
-    /// Plain `http` to loopback addresses (development and tests only).
-    pub allow_http_loopback: bool,
-}
-
-impl OutboundPolicy {
-    /// Checks an admin-entered URL ulo will call: https (or http to loopback when allowed),
-    /// no credentials in it, and never a link-local or cloud-metadata address.
-    pub fn check_url(&self, field: &str, raw: &str) -> Result<(), String> {
-        let url = url::Url::parse(raw).map_err(|e| format!("{field}: not a valid URL ({e})"))?;
-        if !url.username().is_empty() || url.password().is_some() {
-            return Err(format!("{field}: must not contain credentials"));
-        }
-        if url.fragment().is_some() {
-            return Err(format!("{field}: must not contain a fragment"));
-        }
-        let host = url
-            .host()
-            .ok_or_else(|| format!("{field}: must have a host"))?;
-        let ip = match &host {
-            url::Host::Ipv4(a) => Some(IpAddr::V4(*a)),
-            url::Host::Ipv6(a) => Some(IpAddr::V6(*a).to_canonical()),
-            url::Host::Domain(_) => None,
-        };
-        if let Some(ip) = ip
-            && is_forbidden_ip(ip)
-        {
-            return Err(format!(
-                "{field}: {ip} is a link-local, metadata or unspecified address"
-            ));
-        }
-        let loopback = match (&host, ip) {
-            (_, Some(ip)) => ip.is_loopback(),
-            (url::Host::Domain(d), None) => d.eq_ignore_ascii_case("localhost"),
-            _ => false,
-        };
-        match url.scheme() {
-            "https" => Ok(()),
-            "http" if loopback && self.allow_http_loopback => Ok(()),
-            "http" if loopback => Err(format!(
-                "{field}: plain http is allowed only to loopback addresses when the operator sets ULO_OUTBOUND_ALLOW_HTTP_LOOPBACK=1"
-            )),
-            "http" => Err(format!("{field}: must use https")),
-            other => Err(format!(
-                "{field}: scheme {other:?} is not allowed; use https"
-            )),
-        }
-    }
-}
-
-/// Addresses ulo never calls: unspecified, link-local (incl. 169.254.169.254 metadata), multicast, broadcast.
-pub fn is_forbidden_ip(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(a) => {
-            a.is_unspecified() || a.is_link_local() || a.is_multicast() || a.is_broadcast()
-        }
-        IpAddr::V6(a) => {
-            if let Some(v4) = a.to_ipv4_mapped() {
-                return is_forbidden_ip(IpAddr::V4(v4));
-            }
-            a.is_unspecified()
-                || a.is_multicast()
-                || (a.segments()[0] & 0xffc0) == 0xfe80
-                || a == std::net::Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254)
-        }
-    }
-}
-
 impl AppInput {
     /// Validates the input and checks outbound URLs against `policy`.
     pub fn validate(&self, policy: &OutboundPolicy) -> Result<(), DomainError> {
@@ -557,37 +488,5 @@ impl AppInput {
             endpoint: l.endpoint,
             subject_format: l.subject_format.unwrap_or_default(),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn outbound_urls() {
-        let strict = OutboundPolicy::default();
-        let dev = OutboundPolicy {
-            allow_http_loopback: true,
-        };
-        assert!(strict.check_url("f", "https://app.example.com/gtr").is_ok());
-        assert!(strict.check_url("f", "http://app.example.com/gtr").is_err());
-        assert!(strict.check_url("f", "http://127.0.0.1:9000/gtr").is_err());
-        assert!(dev.check_url("f", "http://127.0.0.1:9000/gtr").is_ok());
-        assert!(dev.check_url("f", "http://localhost:9000/gtr").is_ok());
-        assert!(dev.check_url("f", "http://[::1]:9000/gtr").is_ok());
-        assert!(dev.check_url("f", "http://10.0.0.1/gtr").is_err());
-        assert!(
-            dev.check_url("f", "https://169.254.169.254/latest")
-                .is_err()
-        );
-        assert!(dev.check_url("f", "https://[fe80::1]/x").is_err());
-        assert!(
-            dev.check_url("f", "https://[::ffff:169.254.169.254]/x")
-                .is_err()
-        );
-        assert!(dev.check_url("f", "https://user:pw@example.com/x").is_err());
-        assert!(dev.check_url("f", "ftp://example.com/x").is_err());
-        assert!(dev.check_url("f", "not a url").is_err());
     }
 }

@@ -1,103 +1,29 @@
-//! The outbound HTTP client for admin-entered URLs: it resolves names itself and refuses
-//! forbidden addresses (link-local, cloud metadata, and loopback unless the operator allows it),
-//! so DNS rebinding cannot point a delivery at an internal service. Redirects are not followed.
+//! The outbound HTTP client for admin-entered URLs is `ulo-http`'s guarded client (shared with
+//! the vault); this module adapts it to the job worker: string errors and classified answers.
 
-use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::net::IpAddr;
 use std::time::Duration;
 
-use reqwest::dns::{Addrs, Name, Resolve, Resolving};
-use ulo_core::app::{OutboundPolicy, is_forbidden_ip};
+use ulo_core::app::OutboundPolicy;
 
 /// Builds the guarded client.
 pub fn client(policy: OutboundPolicy, timeout: Duration) -> Result<reqwest::Client, String> {
-    reqwest::Client::builder()
-        .dns_resolver(Arc::new(GuardedResolver { policy }))
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(timeout)
-        .connect_timeout(timeout.min(Duration::from_secs(5)))
-        .user_agent(concat!("ulo/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| e.to_string())
+    ulo_http::client(policy, timeout).map_err(|e| e.to_string())
 }
 
 /// Whether ulo may connect to `ip` under `policy`.
 pub fn allowed_ip(policy: &OutboundPolicy, ip: IpAddr) -> bool {
-    // `::ffff:127.0.0.1` is loopback too: judge the address it really is.
-    let ip = ip.to_canonical();
-    !is_forbidden_ip(ip) && (!ip.is_loopback() || policy.allow_http_loopback)
+    ulo_http::allowed_ip(policy, ip)
 }
 
 /// Checks a URL before a request: scheme and literal addresses (names are checked at resolution).
 pub fn check_url(policy: &OutboundPolicy, url: &str) -> Result<reqwest::Url, String> {
-    policy.check_url("url", url)?;
-    let parsed = reqwest::Url::parse(url).map_err(|e| e.to_string())?;
-    let literal = match parsed.host() {
-        Some(url::Host::Ipv4(a)) => Some(IpAddr::V4(a)),
-        Some(url::Host::Ipv6(a)) => Some(IpAddr::V6(a)),
-        _ => None,
-    };
-    if let Some(ip) = literal
-        && !allowed_ip(policy, ip)
-    {
-        return Err(format!(
-            "refusing to call {ip}: loopback needs ULO_OUTBOUND_ALLOW_HTTP_LOOPBACK=1; link-local and metadata addresses are never called"
-        ));
-    }
-    Ok(parsed)
-}
-
-struct GuardedResolver {
-    policy: OutboundPolicy,
-}
-
-impl Resolve for GuardedResolver {
-    fn resolve(&self, name: Name) -> Resolving {
-        let policy = self.policy;
-        Box::pin(async move {
-            let host = name.as_str().to_string();
-            let addrs: Vec<SocketAddr> =
-                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let allowed: Vec<SocketAddr> = addrs
-                .iter()
-                .copied()
-                .filter(|a| allowed_ip(&policy, a.ip()))
-                .collect();
-            if allowed.is_empty() {
-                let msg =
-                    format!("{host} resolves only to addresses ulo does not call ({addrs:?})");
-                return Err(msg.into());
-            }
-            let it: Addrs = Box::new(allowed.into_iter());
-            Ok(it)
-        })
-    }
+    ulo_http::check_url(policy, url).map_err(|e| e.to_string())
 }
 
 /// A short excerpt of a response body for error messages (never more than 200 characters).
 pub fn excerpt(body: &str) -> String {
-    let t: String = body.chars().take(200).collect();
-    t.replace(['\n', '\r'], " ")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn literal_addresses() {
-        let strict = OutboundPolicy::default();
-        let dev = OutboundPolicy {
-            allow_http_loopback: true,
-        };
-        assert!(check_url(&strict, "https://127.0.0.1/x").is_err());
-        assert!(check_url(&dev, "http://127.0.0.1:8/x").is_ok());
-        assert!(check_url(&dev, "https://169.254.169.254/latest/meta-data").is_err());
-        assert!(check_url(&dev, "https://[::ffff:127.0.0.1]/x").is_ok());
-        assert!(check_url(&strict, "https://[::ffff:127.0.0.1]/x").is_err());
-        assert!(allowed_ip(&strict, "10.1.2.3".parse().unwrap()));
-        assert!(!allowed_ip(&strict, "::1".parse().unwrap()));
-    }
+    ulo_http::excerpt(body)
 }
 
 /// What the far side answered to one request.
@@ -112,8 +38,9 @@ pub struct Answer {
     pub body: String,
 }
 
-/// Sends `req` and classifies the answer.
-pub async fn send(req: reqwest::RequestBuilder) -> Answer {
+/// Sends `req` and classifies the answer; error messages quote the body only as `policy` and
+/// the answering address allow ([`ulo_http::shown_body`]).
+pub async fn send(policy: &OutboundPolicy, req: reqwest::RequestBuilder) -> Answer {
     match req.send().await {
         Err(e) => {
             let what = if e.is_timeout() {
@@ -134,6 +61,7 @@ pub async fn send(req: reqwest::RequestBuilder) -> Answer {
         }
         Ok(resp) => {
             let status = resp.status().as_u16();
+            let peer = resp.remote_addr();
             let retry_after = resp
                 .headers()
                 .get(reqwest::header::RETRY_AFTER)
@@ -142,7 +70,12 @@ pub async fn send(req: reqwest::RequestBuilder) -> Answer {
             let body = resp.text().await.unwrap_or_default();
             Answer {
                 status: Some(status),
-                attempt: crate::webhook::classify(status, retry_after.as_deref(), &body),
+                // Errors quote the body only when a public address answered.
+                attempt: crate::webhook::classify(
+                    status,
+                    retry_after.as_deref(),
+                    &ulo_http::shown_body(policy, peer, &body),
+                ),
                 body,
             }
         }

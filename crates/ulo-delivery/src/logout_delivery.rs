@@ -127,7 +127,7 @@ impl LogoutDelivery {
         for (k, v) in &req.headers {
             builder = builder.header(k.as_str(), v.as_str());
         }
-        let answer = http::send(builder.body(req.body)).await;
+        let answer = http::send(&self.policy, builder.body(req.body)).await;
         (answer.status, answer.attempt)
     }
 

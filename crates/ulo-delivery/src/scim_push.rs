@@ -234,7 +234,7 @@ impl ScimPush {
         if let Some(t) = &target.token {
             req = req.bearer_auth(t);
         }
-        let answer = http::send(req).await;
+        let answer = http::send(&self.policy, req).await;
         let body = serde_json::from_str(&answer.body).unwrap_or(Value::Null);
         (answer.status, answer.attempt, body)
     }

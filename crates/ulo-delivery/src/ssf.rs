@@ -191,7 +191,7 @@ impl SsfTransmitter {
                 }
             }
         }
-        let answer = http::send(req.body(set)).await;
+        let answer = http::send(&self.policy, req.body(set)).await;
         SsfOutcome::Sent(answer.status, answer.attempt)
     }
 }

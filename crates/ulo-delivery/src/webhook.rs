@@ -78,7 +78,7 @@ impl JobHandler for Webhook {
             .post(url)
             .header("Idempotency-Key", job.id.to_string())
             .json(&payload.body);
-        http::send(req).await.attempt
+        http::send(&self.policy, req).await.attempt
     }
 }
 

@@ -236,6 +236,7 @@ pub async fn start(
         opts.session_sweep_interval,
         rx.clone(),
     )));
+    tasks.push(tokio::spawn(record_refusals(state.clone(), rx.clone())));
 
     let mut srx = rx.clone();
     let server = tokio::spawn(crate::serve(
@@ -319,6 +320,17 @@ async fn sweep_sessions(state: AppState, every: Duration, mut stop: watch::Recei
     }
 }
 
+/// Records refused-request tallies whose windows ended, now and then.
+async fn record_refusals(state: AppState, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(15)) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        state.record_refusal_tallies(false).await;
+    }
+}
+
 impl Running {
     /// Stops accepting requests, finishes in-flight ones and running jobs, and returns.
     pub async fn stop(self) {
@@ -331,5 +343,7 @@ impl Running {
         for t in self.tasks {
             let _ = t.await;
         }
+        // Nothing counted is lost at a graceful stop.
+        self.state.record_refusal_tallies(true).await;
     }
 }

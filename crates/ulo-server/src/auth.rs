@@ -47,8 +47,8 @@ impl From<ApiError> for AuthRejection {
     }
 }
 
-fn throttled(wait: std::time::Duration) -> AuthRejection {
-    let secs = wait.as_secs().max(1);
+fn throttled(wait: time::Duration) -> AuthRejection {
+    let secs = ulo_core::throttle::retry_after_secs(wait);
     let mut resp = ApiError::new(
         StatusCode::TOO_MANY_REQUESTS,
         "E0000047",
@@ -80,13 +80,15 @@ impl FromRequestParts<AppState> for Admin {
         let ip = client_ip(parts);
         // Failures from an address over the limit get 429; a valid token always passes, so one
         // noisy client behind a shared address cannot lock every admin out (tokens carry ~238
-        // bits: the throttle slows scanners, guessing is hopeless anyway).
+        // bits: the throttle slows scanners, guessing is hopeless anyway). Failed sign-ins are
+        // counted elsewhere and never refuse a token.
         let fail = |msg: &str| {
             if let Some(ip) = ip {
-                if let Some(wait) = state.0.auth_failures.blocked(ip) {
+                let now = state.0.clock.now();
+                if let Some(wait) = state.0.credential_failures.blocked(&ip, now) {
                     return throttled(wait);
                 }
-                state.0.auth_failures.fail(ip);
+                state.0.credential_failures.fail(ip, now);
             }
             AuthRejection::from(ApiError::unauthorized(msg.to_string()))
         };

@@ -16,7 +16,6 @@ pub mod routes;
 pub mod sealer;
 pub mod session_cookie;
 pub mod state;
-pub mod throttle;
 
 use std::any::Any;
 use std::net::SocketAddr;

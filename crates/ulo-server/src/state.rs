@@ -8,8 +8,6 @@ use ulo_core::directory::{Directory, Sealer};
 use ulo_core::store::Store;
 use ulo_jose::KeyRing;
 
-use crate::throttle::Throttle;
-
 /// Server settings handlers need.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -63,8 +61,13 @@ pub struct Inner {
     pub sealer: Arc<dyn Sealer>,
     /// Signing keys; replaced on rotation.
     pub keys: RwLock<Arc<KeyRing>>,
-    /// Failed-authentication throttle per client IP.
-    pub auth_failures: Throttle,
+    /// Failed sign-ins per (address, account) and per address; only sign-in endpoints read it.
+    pub sign_ins: ulo_core::throttle::SignInThrottle,
+    /// Failed machine credentials (admin API tokens, SCIM credentials) per address; never
+    /// counts failed passwords, and a valid credential passes whatever it says.
+    pub credential_failures: ulo_core::throttle::FixedWindow<std::net::IpAddr>,
+    /// Refused callers of ulo's Global Token Revocation endpoint, per address.
+    pub gtr_refusals: ulo_core::throttle::Refusals,
     /// Turns true when the server shuts down; long-lived responses (live tails) end then.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
     /// Ids of logout receipts this process just changed (live receipt streams listen).
@@ -92,12 +95,38 @@ impl AppState {
             config,
             sealer,
             keys: RwLock::new(Arc::new(keys)),
-            auth_failures: Throttle::new(30, std::time::Duration::from_secs(60)),
+            sign_ins: Default::default(),
+            credential_failures: ulo_core::throttle::FixedWindow::new(
+                30,
+                time::Duration::minutes(1),
+            ),
+            gtr_refusals: Default::default(),
             shutdown,
             receipts: tokio::sync::broadcast::channel(1024).0,
             device_ca,
             device_keys: Default::default(),
         }))
+    }
+
+    /// Records the tallies of refused requests whose windows ended (all of them when `all`,
+    /// at shutdown), one counted System Log event per address and window.
+    pub async fn record_refusal_tallies(&self, all: bool) {
+        let refusals = &self.0.gtr_refusals;
+        let summaries = if all {
+            refusals.drain()
+        } else {
+            refusals.closed(self.0.clock.now())
+        };
+        if let Err(e) = ulo_core::throttle::record_summaries(
+            self.0.store.as_ref(),
+            self.0.clock.as_ref(),
+            crate::routes::oauth2::GLOBAL_TOKEN_REVOCATION_PATH,
+            &summaries,
+        )
+        .await
+        {
+            tracing::warn!(error = %e, count = summaries.len(), "could not record refused-request tallies");
+        }
     }
 
     /// The directory service over this state.

@@ -87,7 +87,11 @@ impl Vault {
                 new.connector.kind
             )));
         }
-        http_url("connector.url", &new.connector.url)?;
+        // The vault POSTs new passwords there: the same address guard as every outbound call.
+        self.settings
+            .outbound
+            .check_url("connector.url", &new.connector.url)
+            .map_err(VaultError::invalid)?;
         if new.connector.secret.len() < MIN_CONNECTOR_SECRET {
             return Err(VaultError::invalid(format!(
                 "connector.secret must be at least {MIN_CONNECTOR_SECRET} characters"

@@ -3,19 +3,21 @@
 //! their sessions in every managed app they could use and rotate every password they could
 //! reveal. The 204 goes out once that transaction committed.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{ConnectInfo, State};
+use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use time::OffsetDateTime;
+use ulo_core::throttle::{RefusalSummary, Verdict};
 use ulo_receiver::{HookOutcome, LogoutHook, LogoutRequest, Receiver, Subject};
 
 use crate::audit::{self, person_target};
 use crate::error::VaultError;
 use crate::jobs;
-use crate::model::{Actor, Person, Provisioning};
+use crate::model::{Actor, AuditEvent, Person, Provisioning};
 use crate::store::Tx;
 use crate::vault::Vault;
 
@@ -183,37 +185,106 @@ fn outcome(r: Result<LogoutResult, VaultError>) -> HookOutcome {
     }
 }
 
-/// `POST /global-token-revocation`: the receiver answers; refused requests are audited too.
+/// `POST /global-token-revocation`: the receiver answers. Refused requests are counted per
+/// source address: the first of a window is audited on its own, the rest as one counted event
+/// per address and window, and past the limit the address gets 429. A request that verifies is
+/// served whatever its address's tally says.
 pub async fn endpoint(
     State((vault, receiver)): State<(Arc<Vault>, Receiver)>,
+    extensions: Extensions,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    match receiver.handle(&headers, &body).await {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => {
-            // Store failures and unknown people were audited by the hook itself.
-            if !matches!(
-                e,
-                ulo_receiver::ReceiverError::UnknownUser
-                    | ulo_receiver::ReceiverError::LogoutFailed(_)
-            ) {
-                let now = vault.clock.now();
-                let ev = audit::event("universal_logout.reject", &idp(&vault), now)
-                    .failure(e.to_string())
-                    .detail("httpStatus", e.status().as_u16());
-                let written = async {
-                    let mut tx = vault.begin().await?;
-                    tx.append_event(&ev).await?;
-                    tx.commit().await?;
-                    Ok::<_, VaultError>(())
-                }
-                .await;
-                if let Err(w) = written {
-                    tracing::warn!(error = %w, "could not audit a refused logout request");
-                }
+    let e = match receiver.handle(&headers, &body).await {
+        Ok(()) => return StatusCode::NO_CONTENT.into_response(),
+        Err(e) => e,
+    };
+    // Unknown people and failed logouts come from verified requests, audited by the hook.
+    if matches!(
+        e,
+        ulo_receiver::ReceiverError::UnknownUser | ulo_receiver::ReceiverError::LogoutFailed(_)
+    ) {
+        return e.into_response();
+    }
+    let ip = extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let now = vault.clock.now();
+    let reason = e.to_string();
+    let (verdict, closed) = vault.refusals.refuse(ip, &reason, now);
+    let mut events = Vec::new();
+    if verdict == Verdict::RecordFirst {
+        events.push(
+            audit::event("universal_logout.reject", &idp(&vault), now)
+                .failure(ulo_core::throttle::short_reason(&reason))
+                .detail("httpStatus", e.status().as_u16())
+                .detail("address", ip.map(|i| i.to_string()))
+                .detail("refusals", 1),
+        );
+    }
+    events.extend(closed.iter().map(|s| tally_event(&vault, s, now)));
+    if let Err(w) = append_events(&vault, &events).await {
+        tracing::warn!(error = %w, "could not audit a refused logout request");
+    }
+    match verdict {
+        Verdict::Throttled(wait) => {
+            let secs = ulo_core::throttle::retry_after_secs(wait);
+            let mut resp = (
+                StatusCode::TOO_MANY_REQUESTS,
+                axum::Json(serde_json::json!({
+                    "error": "too_many_requests",
+                    "error_description": format!("too many refused requests from this address; retry in {secs} s (a valid request is still accepted)"),
+                })),
+            )
+                .into_response();
+            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                resp.headers_mut().insert(header::RETRY_AFTER, v);
             }
-            e.into_response()
+            resp
+        }
+        Verdict::RecordFirst | Verdict::Counted => e.into_response(),
+    }
+}
+
+/// The audit event for one address's refusals beyond the first in one window.
+fn tally_event(vault: &Vault, s: &RefusalSummary, now: OffsetDateTime) -> AuditEvent {
+    audit::event("universal_logout.reject", &idp(vault), now)
+        .failure(s.last_reason.clone())
+        .detail("address", s.address.to_string())
+        .detail("refusals", s.refused)
+        .detail("throttled", s.throttled)
+        .detail("windowStart", ulo_core::clock::rfc3339(s.window_start))
+        .detail("windowEnd", ulo_core::clock::rfc3339(s.window_end))
+        .detail("summary", true)
+}
+
+async fn append_events(vault: &Vault, events: &[AuditEvent]) -> Result<(), VaultError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let mut tx = vault.begin().await?;
+    for ev in events {
+        tx.append_event(ev).await?;
+    }
+    Ok(tx.commit().await?)
+}
+
+impl Vault {
+    /// Audits the tallies of refused requests whose windows ended (all of them when `all`, at
+    /// shutdown): one counted event per address and window.
+    pub async fn audit_refusal_tallies(&self, all: bool) {
+        let now = self.clock.now();
+        let summaries = if all {
+            self.refusals.drain()
+        } else {
+            self.refusals.closed(now)
+        };
+        let events: Vec<AuditEvent> = summaries
+            .iter()
+            .map(|s| tally_event(self, s, now))
+            .collect();
+        if let Err(e) = append_events(self, &events).await {
+            tracing::warn!(error = %e, count = events.len(), "could not audit refused-request tallies");
         }
     }
 }

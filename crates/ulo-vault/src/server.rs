@@ -11,6 +11,7 @@ use axum::{Json, Router};
 use serde_json::json;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use ulo_core::outbound::OutboundPolicy;
 use ulo_jose::MasterKey;
 use ulo_receiver::{Receiver, ReceiverConfig};
 
@@ -57,6 +58,8 @@ pub struct Options {
     pub session_lifetime: Duration,
     /// Time limit of one connector call.
     pub connector_timeout: Duration,
+    /// Which connector URLs may be called: loopback only when allowed (development and tests).
+    pub outbound: OutboundPolicy,
     /// Run the job worker (tests may drain the queue by hand instead).
     pub run_worker: bool,
 }
@@ -89,6 +92,7 @@ impl Options {
             poll: Duration::from_secs(1),
             session_lifetime: Duration::from_secs(12 * 3600),
             connector_timeout: Duration::from_secs(10),
+            outbound: OutboundPolicy::default(),
             run_worker: true,
         }
     }
@@ -107,6 +111,7 @@ pub struct Running {
     pub vault: Arc<Vault>,
     stop: watch::Sender<bool>,
     server: JoinHandle<()>,
+    sweeper: JoinHandle<()>,
     worker: Option<JoinHandle<()>>,
 }
 
@@ -115,9 +120,12 @@ impl Running {
     pub async fn stop(self) {
         let _ = self.stop.send(true);
         let _ = self.server.await;
+        let _ = self.sweeper.await;
         if let Some(w) = self.worker {
             let _ = w.await;
         }
+        // Nothing counted is lost at a graceful stop.
+        self.vault.audit_refusal_tallies(true).await;
     }
 }
 
@@ -146,7 +154,8 @@ pub async fn start(
     let store = store::open(&opts.database_url).await?;
     let rp = RelyingParty::new(&issuer, &opts.client_id, &opts.client_secret)
         .map_err(VaultError::Internal)?;
-    let connector = ConnectorClient::new(opts.connector_timeout).map_err(VaultError::Internal)?;
+    let connector = ConnectorClient::new(opts.outbound, opts.connector_timeout)
+        .map_err(|e| VaultError::Internal(e.to_string()))?;
     let vault = Arc::new(Vault {
         store,
         clock: opts.clock.clone(),
@@ -160,9 +169,11 @@ pub async fn start(
             scim_token: opts.scim_token,
             session_lifetime: opts.session_lifetime,
             retry: opts.retry,
+            outbound: opts.outbound,
         },
         rp,
         connector,
+        refusals: Default::default(),
     });
 
     let clock = opts.clock.clone();
@@ -198,6 +209,8 @@ pub async fn start(
     let (stop, stopped) = watch::channel(false);
     let mut shutdown = stopped.clone();
     let server = tokio::spawn(async move {
+        // The peer address is what refused requests are counted by.
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
             let _ = shutdown.wait_for(|s| *s).await;
         });
@@ -205,6 +218,7 @@ pub async fn start(
             tracing::error!(error = %e, "the vault's HTTP server failed");
         }
     });
+    let sweeper = tokio::spawn(audit_refusal_tallies(vault.clone(), stopped.clone()));
     let worker = opts.run_worker.then(|| {
         let w = Worker::new(vault.clone(), opts.poll);
         tokio::spawn(w.run(stopped))
@@ -215,8 +229,20 @@ pub async fn start(
         vault,
         stop,
         server,
+        sweeper,
         worker,
     })
+}
+
+/// Audits the tallies of refused requests whose windows ended, now and then.
+async fn audit_refusal_tallies(vault: Arc<Vault>, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(15)) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        vault.audit_refusal_tallies(false).await;
+    }
 }
 
 async fn health(State(vault): State<Arc<Vault>>) -> (StatusCode, Json<serde_json::Value>) {

@@ -51,6 +51,8 @@ pub struct Settings {
     pub session_lifetime: Duration,
     /// Job retries.
     pub retry: RetryPolicy,
+    /// Which connector URLs the vault calls (loopback only when the operator allows it).
+    pub outbound: ulo_core::outbound::OutboundPolicy,
 }
 
 impl std::fmt::Debug for Settings {
@@ -62,6 +64,7 @@ impl std::fmt::Debug for Settings {
             .field("client_id", &self.client_id)
             .field("session_lifetime", &self.session_lifetime)
             .field("retry", &self.retry)
+            .field("outbound", &self.outbound)
             .finish_non_exhaustive()
     }
 }
@@ -80,6 +83,8 @@ pub struct Vault {
     pub rp: RelyingParty,
     /// Calls managed apps' connectors.
     pub connector: ConnectorClient,
+    /// Refused Universal Logout requests per source address (the tallies not yet audited).
+    pub refusals: ulo_core::throttle::Refusals,
 }
 
 impl Vault {

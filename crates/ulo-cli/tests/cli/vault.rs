@@ -51,6 +51,12 @@ fn vault_help_shows_the_vaults_own_flags_and_defaults_and_ulo_serve_keeps_its_ow
         "{data_dir}"
     );
     assert!(flag_help(&help, "database-url").contains("ULO_VAULT_DATABASE_URL"));
+    let loopback = flag_help(&help, "outbound-allow-http-loopback");
+    assert!(
+        loopback.contains("ULO_OUTBOUND_ALLOW_HTTP_LOOPBACK")
+            && loopback.contains("[default: false]"),
+        "{loopback}"
+    );
     for (flag, env) in [
         ("idp-issuer", "ULO_VAULT_IDP_ISSUER"),
         ("client-id", "ULO_VAULT_CLIENT_ID"),
@@ -358,6 +364,8 @@ async fn start_demo(dir: &Path) -> Demo {
             &[
                 ("ULO_VAULT_ADMIN_TOKEN", VAULT_ADMIN.to_string()),
                 ("ULO_VAULT_SCIM_TOKEN", VAULT_SCIM.to_string()),
+                // The demo app's connector is on loopback.
+                ("ULO_OUTBOUND_ALLOW_HTTP_LOOPBACK", "1".to_string()),
                 (
                     "ULO_VAULT_CLIENT_ID",
                     app["oidc"]["clientId"].as_str().unwrap().to_string(),

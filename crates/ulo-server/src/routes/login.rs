@@ -94,14 +94,36 @@ async fn show(RawQuery(query): RawQuery) -> Response {
     login_form(StatusCode::OK, None, "", return_to.as_deref())
 }
 
-fn throttled(wait: std::time::Duration) -> Response {
-    let secs = wait.as_secs().max(1);
+/// Which account a sign-in form is about, for throttling: the login typed, or the person a
+/// pending second-factor token names (an unreadable token counts against no account).
+fn throttle_account(state: &AppState, body: &[u8]) -> String {
+    match form_field(body, "pending").filter(|v| !v.is_empty()) {
+        Some(token) => verify_pending(state, &token)
+            .map(|p| format!("user:{}", p.user_id))
+            .unwrap_or_default(),
+        None => form_field(body, "username").unwrap_or_default(),
+    }
+}
+
+/// How long a sign-in to `account` from `ip` must wait, if it must.
+fn sign_in_wait(state: &AppState, ip: std::net::IpAddr, account: &str) -> Option<time::Duration> {
+    state.0.sign_ins.blocked(ip, account, state.0.clock.now())
+}
+
+fn fail_sign_in(state: &AppState, ip: std::net::IpAddr, account: &str) {
+    state.0.sign_ins.fail(ip, account, state.0.clock.now());
+}
+
+fn throttled(wait: time::Duration) -> Response {
+    let secs = ulo_core::throttle::retry_after_secs(wait);
     let mut resp = render(
         StatusCode::TOO_MANY_REQUESTS,
         "Sign in",
         &para(
             "error",
-            &format!("Too many failed sign-ins from this address. Try again in {secs} seconds."),
+            &format!(
+                "Too many failed sign-ins for this account or from this address. Try again in {secs} seconds."
+            ),
         ),
     );
     if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
@@ -189,7 +211,8 @@ async fn submit(
             &para("error", "This sign-in form was sent from another site."),
         );
     }
-    if let Some(wait) = client.ip.and_then(|ip| state.0.auth_failures.blocked(ip)) {
+    let account = throttle_account(&state, &body);
+    if let Some(wait) = client.ip.and_then(|ip| sign_in_wait(&state, ip, &account)) {
         return throttled(wait);
     }
     let field = |name| form_field(&body, name).filter(|v| !v.is_empty());
@@ -202,7 +225,7 @@ async fn submit(
             Some(p) => FirstFactor::Pending(p),
             None => {
                 if let Some(ip) = client.ip {
-                    state.0.auth_failures.fail(ip);
+                    fail_sign_in(&state, ip, &account);
                 }
                 return login_form(
                     StatusCode::UNAUTHORIZED,
@@ -269,7 +292,7 @@ async fn submit(
                     | FailureReason::InvalidTotp
             );
             if let Some(ip) = client.ip.filter(|_| guessing) {
-                state.0.auth_failures.fail(ip);
+                fail_sign_in(&state, ip, &account);
             }
             match (reason, &pending_token) {
                 (FailureReason::InvalidTotp, Some(token)) => totp_form(

@@ -95,7 +95,6 @@ async fn bad_global_token_revocation_requests_get_their_status() {
         let bearer = format!("Bearer {token}");
         let ok_body = json!({"sub_id": {"format": "email", "email": "someone@example.com"}});
         let (_, ro) = read_only_admin(s, "ro-gtr@example.com").await;
-        let before = snapshot(s).await;
 
         let (status, headers, body) = call(s, None, &ok_body).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
@@ -109,6 +108,10 @@ async fn bad_global_token_revocation_requests_get_their_status() {
         let (status, _, body) = call(s, Some(&format!("SSWS {ro}")), &ok_body).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
         assert_eq!(body["error"], "insufficient_scope");
+        // Refused callers are recorded: the first of the window on its own, the rest counted.
+        let refused = blocked_events(s).await;
+        assert_eq!(refused.len(), 1, "{refused:#?}");
+        let before = snapshot(s).await;
 
         for bad in [
             json!({}),
@@ -137,6 +140,93 @@ async fn bad_global_token_revocation_requests_get_their_status() {
             assert_eq!(status, StatusCode::NOT_FOUND, "{unknown} → {body}");
         }
         assert_eq!(snapshot(s).await, before);
+    })
+    .await;
+}
+
+/// The System Log's events about refused requests, oldest first.
+async fn blocked_events(s: &TestServer) -> Vec<Value> {
+    let (status, _, body) = get_with(
+        s,
+        "/api/v1/logs",
+        &[
+            ("filter", r#"eventType eq "security.request.blocked""#),
+            ("limit", "1000"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body.as_array().cloned().unwrap_or_default()
+}
+
+async fn event_count(s: &TestServer) -> usize {
+    let (status, _, body) = get_with(s, "/api/v1/logs", &[("limit", "1000")]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body.as_array().map_or(0, Vec::len)
+}
+
+#[tokio::test]
+async fn a_flood_of_refused_requests_writes_a_handful_of_events_and_valid_requests_still_pass() {
+    on_every_backend(async |s| {
+        create_user(s, "flood@example.com").await;
+        let (ring, jwks) = idp_key();
+        let issuer = "https://idp.example.com";
+        let (status, idp) = s
+            .post("/api/v1/idps", json!({"name": "Upstream IdP", "issuer": issuer, "jwks": jwks}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{idp}");
+        let (forger, _) = idp_key();
+        let now = ulo_testkit::now().unix_timestamp();
+        let aud = format!("{}{PATH}", s.url);
+        let claims = |jti: &str| json!({"iss": issuer, "aud": aud, "iat": now, "exp": now + 120, "jti": jti});
+        let body = json!({"sub_id": {"format": "email", "email": "flood@example.com"}});
+        let forged = forger
+            .sign(KeyAlg::ES256, typ::GLOBAL_TOKEN_REVOCATION, &claims("forged"))
+            .unwrap();
+        let garbage = [
+            None,
+            Some("Bearer ulo_not_a_real_token_0123456789".to_string()),
+            Some("Bearer a.b.c".to_string()),
+            Some(format!("Bearer {forged}")),
+        ];
+        let events_before = event_count(s).await;
+        let mut throttled = 0;
+        for n in 0..300 {
+            let auth = &garbage[n % garbage.len()];
+            let (status, headers, answer) = call(s, auth.as_deref(), &body).await;
+            if n < 10 {
+                assert_eq!(status, StatusCode::UNAUTHORIZED, "request {n}: {answer}");
+            } else {
+                assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "request {n}: {answer}");
+                let wait: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+                assert!((1..=60).contains(&wait), "{wait}");
+                throttled += 1;
+            }
+        }
+        let written = event_count(s).await - events_before;
+        assert!(written <= 3, "300 refused requests wrote {written} events");
+
+        // A valid signed request from the same (throttled) address is served.
+        let good = ring
+            .sign(KeyAlg::ES256, typ::GLOBAL_TOKEN_REVOCATION, &claims("valid"))
+            .unwrap();
+        let (status, headers, answer) = call(s, Some(&format!("Bearer {good}")), &body).await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{answer}");
+        final_receipt(s, &logout_of(&headers)).await;
+
+        // The window's tally becomes one counted event (as at the window's end or shutdown).
+        s.running.as_ref().unwrap().state.record_refusal_tallies(true).await;
+        let refused = blocked_events(s).await;
+        assert_eq!(refused.len(), 2, "{refused:#?}");
+        let first = &refused[0]["debugContext"]["debugData"];
+        assert_eq!(first["refusals"], 1, "{refused:#?}");
+        assert_eq!(refused[0]["client"]["ipAddress"], "127.0.0.1");
+        assert_eq!(refused[0]["outcome"]["result"], "FAILURE");
+        let tally = &refused[1]["debugContext"]["debugData"];
+        assert_eq!(tally["refusals"], 299, "{refused:#?}");
+        assert_eq!(tally["throttled"], throttled, "{refused:#?}");
+        assert_eq!(tally["endpoint"], PATH);
+        assert_eq!(refused[1]["client"]["ipAddress"], "127.0.0.1");
     })
     .await;
 }

@@ -635,7 +635,7 @@ async fn failures_from_one_address_are_throttled() {
     on_every_backend(async |s| {
         let b = browser();
         let mut throttled = None;
-        for n in 0..40 {
+        for n in 0..120 {
             let login = format!("nobody{n}@example.com");
             let a = post_login(&b, s, &[("username", &login), ("password", "guess")]).await;
             if a.status == StatusCode::TOO_MANY_REQUESTS {
@@ -645,8 +645,90 @@ async fn failures_from_one_address_are_throttled() {
             assert_eq!(a.status, StatusCode::UNAUTHORIZED);
         }
         let (n, a) = throttled.expect("throttled");
-        assert_eq!(n, 30, "after 30 failures");
+        assert_eq!(n, 100, "after 100 failures, whatever the accounts");
         assert!(a.headers.contains_key(RETRY_AFTER));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn failed_sign_ins_throttle_the_account_at_that_address_and_never_machine_credentials() {
+    on_every_backend(async |s| {
+        user_with_password(s, "victor@example.com").await;
+        user_with_password(s, "wendy@example.com").await;
+        let (status, _, cred) = send(
+            request(s, reqwest::Method::POST, "/api/v1/scim-credentials")
+                .json(&json!({"name": "HR"})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{cred}");
+        let scim_token = cred["token"].as_str().unwrap().to_string();
+        let b = browser();
+        // 35 failed sign-ins from this address: 20 for one account, 15 for unknown ones.
+        for n in 0..35 {
+            let login = if n < 20 {
+                "victor@example.com".to_string()
+            } else {
+                format!("nobody{n}@example.com")
+            };
+            let a = post_login(&b, s, &[("username", &login), ("password", "guess")]).await;
+            assert_eq!(
+                a.status,
+                StatusCode::UNAUTHORIZED,
+                "attempt {n}: {}",
+                a.body
+            );
+        }
+
+        // Machine clients at the same address are not refused for someone's passwords.
+        let scim = s
+            .http
+            .get(format!("{}/scim/v2/Users", s.url))
+            .header("Authorization", format!("Bearer {scim_token}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            scim.status(),
+            StatusCode::OK,
+            "SCIM with a valid credential"
+        );
+        let (status, _) = s.get("/api/v1/users").await;
+        assert_eq!(status, StatusCode::OK, "the admin API with a valid token");
+
+        // The guessed account waits at this address, even with the right password…
+        let a = post_login(
+            &b,
+            s,
+            &[("username", "Victor@example.com"), ("password", PASSWORD)],
+        )
+        .await;
+        assert_eq!(a.status, StatusCode::TOO_MANY_REQUESTS, "{}", a.body);
+        let wait: u64 = a.headers[RETRY_AFTER].to_str().unwrap().parse().unwrap();
+        assert!((1..=300).contains(&wait), "{wait}");
+        assert!(a.session_cookie().is_none());
+        // …while another account signs in from the same address.
+        sign_in(&browser(), s, "wendy@example.com").await;
+
+        // Failed SCIM credentials are throttled on their own, and a valid one still passes.
+        let scim_as = |token: &str| {
+            s.http
+                .get(format!("{}/scim/v2/Users", s.url))
+                .header("Authorization", format!("Bearer {token}"))
+                .send()
+        };
+        for n in 1..=30 {
+            let r = scim_as("scim_guessing_000000000000").await.unwrap();
+            assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "bad credential {n}");
+        }
+        let r = scim_as("scim_guessing_000000000000").await.unwrap();
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        let r = scim_as(&scim_token).await.unwrap();
+        assert_eq!(
+            r.status(),
+            StatusCode::OK,
+            "a valid credential is never refused"
+        );
     })
     .await;
 }

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use ulo_http::{GuardError, OutboundPolicy};
+
 use super::{Action, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign};
 
 /// Why a connector call did not succeed.
@@ -16,22 +18,20 @@ pub struct ConnectorFailure {
     pub retryable: bool,
 }
 
-/// Calls managed apps' connectors.
+/// Calls managed apps' connectors through ulo's guarded HTTP client.
 #[derive(Debug, Clone)]
 pub struct ConnectorClient {
     http: reqwest::Client,
+    policy: OutboundPolicy,
 }
 
 impl ConnectorClient {
-    /// A client whose calls give up after `timeout`; redirects are not followed (a connector
-    /// URL is where the secret-bearing request goes, and nowhere else).
-    pub fn new(timeout: Duration) -> Result<Self, String> {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| e.to_string())?;
-        Ok(ConnectorClient { http })
+    /// A client whose calls give up after `timeout`, reach only addresses `policy` allows (the
+    /// name is resolved and checked by the client itself) and follow no redirects: a connector
+    /// URL is where the secret-bearing request goes, and nowhere else.
+    pub fn new(policy: OutboundPolicy, timeout: Duration) -> Result<Self, GuardError> {
+        let http = ulo_http::client(policy, timeout)?;
+        Ok(ConnectorClient { http, policy })
     }
 
     /// Sends `action` to `url`, signed with `secret` at Unix time `now`.
@@ -47,10 +47,17 @@ impl ConnectorClient {
             message: format!("encoding the request: {e}"),
             retryable: false,
         })?;
+        // Checked again at send time: the policy may be stricter than when the app was made,
+        // and reqwest does not resolve (so cannot check) literal addresses itself.
+        let target = ulo_http::check_url(&self.policy, url).map_err(|e| ConnectorFailure {
+            status: None,
+            message: format!("the connector was not called: {e}"),
+            retryable: false,
+        })?;
         let signature = sign(secret, now, &body);
         let sent = self
             .http
-            .post(url)
+            .post(target)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .header(TIMESTAMP_HEADER, now.to_string())
             .header(SIGNATURE_HEADER, signature)
@@ -71,11 +78,14 @@ impl ConnectorClient {
         if resp.status().is_success() {
             return Ok(status);
         }
+        let peer = resp.remote_addr();
         let text = resp.text().await.unwrap_or_default();
-        let excerpt: String = text.chars().take(200).collect();
         Err(ConnectorFailure {
             status: Some(status),
-            message: format!("the connector answered HTTP {status}: {}", excerpt.trim()),
+            message: format!(
+                "the connector answered HTTP {status}: {}",
+                ulo_http::shown_body(&self.policy, peer, &text)
+            ),
             retryable: matches!(status, 408 | 429) || status >= 500,
         })
     }

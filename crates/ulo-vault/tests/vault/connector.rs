@@ -11,7 +11,8 @@ use crate::support::*;
 async fn the_demo_app_connector_acts_only_on_fresh_signed_requests() {
     let (app, demo) = demo(&[("ops", "first-Passw0rd")]).await;
     let url = format!("{}/connector", demo.url);
-    let client = ConnectorClient::new(std::time::Duration::from_secs(5)).unwrap();
+    let client =
+        ConnectorClient::new(loopback_allowed(), std::time::Duration::from_secs(5)).unwrap();
     let now = SystemClock.now().unix_timestamp();
     let cookie = demo_sign_in(&demo.url, "ops", "first-Passw0rd")
         .await

@@ -3,6 +3,7 @@
 
 mod connector;
 mod e2e;
+mod guard;
 mod logout;
 mod scim;
 mod store;

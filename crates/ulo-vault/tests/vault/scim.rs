@@ -259,7 +259,7 @@ async fn admin_api_refuses_bad_input_with_a_reason() {
         "{body}"
     );
     let (status, body) = h
-        .admin(Method::POST, "/api/apps", Some(json!({"name": "A", "signInUrl": "http://a.example", "connector": {"type": "http", "url": "http://x.example/c", "secret": "short"}})))
+        .admin(Method::POST, "/api/apps", Some(json!({"name": "A", "signInUrl": "http://a.example", "connector": {"type": "http", "url": "https://x.example/c", "secret": "short"}})))
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(

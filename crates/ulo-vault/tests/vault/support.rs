@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use ulo_core::outbound::OutboundPolicy;
 use ulo_testkit::{Backend, TestServer};
 use ulo_vault::clock::SystemClock;
 use ulo_vault::demo_app::{DemoApp, DemoServer};
@@ -128,6 +129,8 @@ fn vault_options(
     );
     opts.retry = quick_retries();
     opts.poll = Duration::from_millis(100);
+    // The demo app listens on loopback, as in the README's demo.
+    opts.outbound = loopback_allowed();
     adjust(&mut opts);
     opts
 }
@@ -326,6 +329,13 @@ impl Harness {
             .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         body.as_array().cloned().unwrap_or_default()
+    }
+}
+
+/// The outbound policy of tests and the demo: plain http to loopback allowed.
+pub fn loopback_allowed() -> OutboundPolicy {
+    OutboundPolicy {
+        allow_http_loopback: true,
     }
 }
 

@@ -13,6 +13,7 @@ use ulo_core::auth::hash_token;
 use ulo_core::context::{Authority, Context};
 use ulo_core::log::Client;
 use ulo_core::logout::upstream::{self, MANAGE_SCOPE, SubjectError};
+use ulo_core::throttle::Verdict;
 use ulo_core::user::{AdminRole, UserStatus};
 use ulo_jose::{VerifyOptions, typ, verify_with_jwks};
 
@@ -36,8 +37,69 @@ fn error(status: StatusCode, code: &str, description: impl Into<String>) -> Resp
     resp
 }
 
-fn unauthorized(description: &str) -> Response {
-    error(StatusCode::UNAUTHORIZED, "invalid_token", description)
+/// Why a caller was not accepted: the answer, and for a refused credential (not a failure on
+/// ulo's side) the reason, which counts against the caller's address.
+struct Rejected {
+    response: Response,
+    refusal: Option<String>,
+}
+
+fn unauthorized(description: &str) -> Rejected {
+    Rejected {
+        response: error(StatusCode::UNAUTHORIZED, "invalid_token", description),
+        refusal: Some(description.to_string()),
+    }
+}
+
+fn internal(e: impl Into<crate::error::ApiError>) -> Rejected {
+    Rejected {
+        response: e.into().into_response(),
+        refusal: None,
+    }
+}
+
+/// Counts a refused caller against its address and records it (the first of a window on its
+/// own, the rest as one counted event); past the limit the answer becomes 429.
+async fn refused(state: &AppState, client: &Client, rejected: Rejected) -> Response {
+    let Some(reason) = rejected.refusal else {
+        return rejected.response;
+    };
+    let ip = client
+        .ip_address
+        .as_deref()
+        .and_then(|a| a.parse::<std::net::IpAddr>().ok());
+    let now = state.0.clock.now();
+    let (verdict, closed) = state.0.gtr_refusals.refuse(ip, &reason, now);
+    if let Err(e) = ulo_core::throttle::record_refusal(
+        state.0.store.as_ref(),
+        state.0.clock.as_ref(),
+        PATH,
+        client,
+        &reason,
+        verdict,
+        closed.as_ref(),
+    )
+    .await
+    {
+        tracing::warn!(error = %e, "could not record a refused Global Token Revocation request");
+    }
+    match verdict {
+        Verdict::Throttled(wait) => {
+            let secs = ulo_core::throttle::retry_after_secs(wait);
+            let mut resp = error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_requests",
+                format!(
+                    "too many refused requests from this address; retry in {secs} s (a valid credential is still accepted)"
+                ),
+            );
+            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                resp.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            resp
+        }
+        Verdict::RecordFirst | Verdict::Counted => rejected.response,
+    }
 }
 
 /// Who is calling, as a context allowed to log users out.
@@ -45,7 +107,7 @@ async fn caller(
     state: &AppState,
     headers: &HeaderMap,
     client: Client,
-) -> Result<Context, Response> {
+) -> Result<Context, Rejected> {
     let Some(raw) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -77,7 +139,7 @@ async fn caller(
         Ok::<_, ulo_core::store::StoreError>(user.map(|u| (token, u, roles)))
     }
     .await
-    .map_err(|e| crate::error::ApiError::from(e).into_response())?;
+    .map_err(internal)?;
     let Some((token, user, roles)) = found else {
         return Err(unauthorized("the token is unknown or revoked"));
     };
@@ -90,11 +152,12 @@ async fn caller(
         .is_some_and(|s| s.iter().any(|s| s == MANAGE_SCOPE));
     let unrestricted_admin = token.scopes.is_none();
     if !(scoped || unrestricted_admin) || !roles.contains(&AdminRole::SuperAdmin) {
-        return Err(error(
-            StatusCode::FORBIDDEN,
-            "insufficient_scope",
-            format!("the token needs the {MANAGE_SCOPE} scope and an owner holding SUPER_ADMIN"),
-        ));
+        let why =
+            format!("the token needs the {MANAGE_SCOPE} scope and an owner holding SUPER_ADMIN");
+        return Err(Rejected {
+            response: error(StatusCode::FORBIDDEN, "insufficient_scope", why.clone()),
+            refusal: Some(why),
+        });
     }
     let mut ctx = Context::admin(&user, roles, None, None);
     ctx.client = client;
@@ -105,7 +168,7 @@ async fn caller(
     Ok(ctx)
 }
 
-async fn idp_caller(state: &AppState, client: Client, jwt: &str) -> Result<Context, Response> {
+async fn idp_caller(state: &AppState, client: Client, jwt: &str) -> Result<Context, Rejected> {
     // Which provider: the unverified `iss` only picks the keys; everything is verified below.
     let iss = jwt
         .split('.')
@@ -123,7 +186,7 @@ async fn idp_caller(state: &AppState, client: Client, jwt: &str) -> Result<Conte
     };
     let idp = upstream::idp_by_issuer(state.0.store.as_ref(), &iss)
         .await
-        .map_err(|e| crate::error::ApiError::from(e).into_response())?
+        .map_err(internal)?
         .ok_or_else(|| unauthorized("the JWT's issuer is not a registered identity provider"))?;
     let audience = format!("{}{PATH}", state.issuer());
     let now = state.0.clock.now();
@@ -150,7 +213,7 @@ async fn idp_caller(state: &AppState, client: Client, jwt: &str) -> Result<Conte
     let expires = time::OffsetDateTime::from_unix_timestamp(exp + 60).unwrap_or(now);
     let fresh = upstream::remember_idp_jti(state.0.store.as_ref(), &idp, jti, expires, now)
         .await
-        .map_err(|e| crate::error::ApiError::from(e).into_response())?;
+        .map_err(internal)?;
     if !fresh {
         return Err(unauthorized("the JWT was already used (replayed jti)"));
     }
@@ -164,9 +227,10 @@ pub async fn revoke(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let ctx = match caller(&state, &headers, client).await {
+    // A refused caller counts against its address; a valid credential is never throttled.
+    let ctx = match caller(&state, &headers, client.clone()).await {
         Ok(c) => c,
-        Err(resp) => return resp,
+        Err(rejected) => return refused(&state, &client, rejected).await,
     };
     let json_type = headers
         .get(header::CONTENT_TYPE)

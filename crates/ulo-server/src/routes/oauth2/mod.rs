@@ -5,6 +5,7 @@
 mod authorize;
 mod endpoints;
 mod global_token_revocation;
+pub(crate) use global_token_revocation::PATH as GLOBAL_TOKEN_REVOCATION_PATH;
 mod logout;
 mod page;
 mod userinfo;

@@ -135,6 +135,16 @@ pub async fn not_found() -> ScimError {
     ScimError::not_found("no such SCIM endpoint")
 }
 
+/// 429 for an address with too many failed SCIM credentials, with when to try again.
+fn throttled(wait: time::Duration) -> ScimError {
+    let secs = ulo_core::throttle::retry_after_secs(wait);
+    ScimError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        None,
+        format!("too many failed authentications from this address; retry in {secs} s"),
+    )
+}
+
 /// A SCIM client authenticated with a SCIM credential.
 pub struct ScimClient {
     /// The context every directory call takes (actor: the credential).
@@ -147,15 +157,19 @@ impl FromRequestParts<AppState> for ScimClient {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ScimError> {
         let unauthorized = |m: &str| ScimError::new(StatusCode::UNAUTHORIZED, None, m);
         let ip = client_ip(parts);
-        if let Some(ip) = ip
-            && state.0.auth_failures.blocked(ip).is_some()
-        {
-            return Err(ScimError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                None,
-                "too many failed authentications from this address",
-            ));
-        }
+        // Only failed SCIM credentials count, and only a failing request waits: a valid
+        // credential is never refused because of other clients (or sign-ins) at its address.
+        let now = state.0.clock.now();
+        let refuse = |m: &str| match ip {
+            Some(ip) => {
+                if let Some(wait) = state.0.credential_failures.blocked(&ip, now) {
+                    return throttled(wait);
+                }
+                state.0.credential_failures.fail(ip, now);
+                unauthorized(m)
+            }
+            None => unauthorized(m),
+        };
         let secret = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -165,13 +179,10 @@ impl FromRequestParts<AppState> for ScimClient {
             .map(|(_, t)| t.trim())
             .filter(|t| !t.is_empty());
         let Some(secret) = secret else {
-            return Err(unauthorized("send Authorization: Bearer <SCIM credential>"));
+            return Err(refuse("send Authorization: Bearer <SCIM credential>"));
         };
         let Some(cred) = state.directory().find_scim_credential(secret).await? else {
-            if let Some(ip) = ip {
-                state.0.auth_failures.fail(ip);
-            }
-            return Err(unauthorized("the SCIM credential is unknown or revoked"));
+            return Err(refuse("the SCIM credential is unknown or revoked"));
         };
         let ua = parts
             .headers
