@@ -225,12 +225,17 @@ impl Demo {
                     .find(|(k, _)| k == "return_to")
                     .map(|(_, v)| v.into_owned())
                     .expect("return_to");
+                // The form's CSRF token, bound to the cookie the page set.
+                let marker = "name=\"csrf\" value=\"";
+                let start = page.find(marker).expect("a CSRF token") + marker.len();
+                let csrf = &page[start..start + page[start..].find('"').expect("token end")];
                 let resp = browser
                     .post(format!("{}/login", self.ulo.url))
                     .form(&[
                         ("username", login),
                         ("password", PASSWORD),
                         ("return_to", &return_to),
+                        ("csrf", csrf),
                     ])
                     .send()
                     .await

@@ -52,7 +52,7 @@ pub fn render(status: StatusCode, title: &str, body: &str) -> Response {
     resp
 }
 
-/// An HTML answer that is never cached or framed and sends no referrer, under the
+/// An HTML answer that is never cached or framed and sends no referrer to other sites, under the
 /// Content-Security-Policy `csp`.
 pub fn html_response(status: StatusCode, html: String, csp: &'static str) -> Response {
     let mut resp = (status, html).into_response();
@@ -68,9 +68,11 @@ pub fn html_response(status: StatusCode, html: String, csp: &'static str) -> Res
         HeaderValue::from_static(csp),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    // `same-origin`, not `no-referrer`: under `no-referrer` browsers send `Origin: null` on
+    // our own form posts, which the CSRF check must refuse. Other sites still get no referrer.
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     resp
 }

@@ -410,6 +410,10 @@ pub async fn sign_in_to_vault(browser: &reqwest::Client, h: &Harness, login: &st
                     ("username", login),
                     ("password", PASSWORD),
                     ("return_to", &return_to),
+                    (
+                        "csrf",
+                        &hidden(&html, "csrf").expect("the form's CSRF token"),
+                    ),
                 ])
                 .send()
                 .await
@@ -422,6 +426,14 @@ pub async fn sign_in_to_vault(browser: &reqwest::Client, h: &Harness, login: &st
         return html;
     }
     panic!("too many redirects signing in to the vault");
+}
+
+/// The value of the hidden input `name` in a page.
+pub fn hidden(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker)? + marker.len();
+    let len = html[start..].find('"')?;
+    Some(html[start..start + len].to_string())
 }
 
 /// Signs in to the demo app; answers the session cookie (`name=value`).
