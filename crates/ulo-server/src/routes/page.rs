@@ -39,10 +39,14 @@ pub fn render(status: StatusCode, title: &str, body: &str) -> Response {
 <body><main><h1>{title}</h1>\n{body}\n</main></body></html>\n",
         title = escape(title),
     );
+    // No `form-action`: browsers apply it to every redirect after a form post too, and the
+    // sign-in form's post ends, through the authorization endpoint, at an app's redirect URI
+    // on another origin (Chromium blocked that navigation). With no scripts and every dynamic
+    // text escaped, no page of ours carries a form it did not write.
     let mut resp = html_response(
         status,
         html,
-        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
     );
     let h = resp.headers_mut();
     h.insert(
