@@ -327,6 +327,19 @@ impl Harness {
         assert_eq!(status, StatusCode::OK, "{body}");
         body.as_array().cloned().unwrap_or_default()
     }
+
+    /// The vault's audit events of Universal Logout request `jti`, once every type in
+    /// `expected` is among them (jobs record theirs after the app answered).
+    pub async fn audit_story(&self, jti: &str, expected: &[&str]) -> Vec<Value> {
+        let filter = format!("jti eq \"{jti}\"");
+        let what = format!("the vault's audit events {expected:?} of {jti}");
+        ulo_testkit::wait_for(&what, WAIT, || async {
+            let story = self.audit(&filter).await;
+            let has = |t: &&str| story.iter().any(|e| e["type"] == *t);
+            expected.iter().all(has).then_some(story)
+        })
+        .await
+    }
 }
 
 /// Starts the demo app with `accounts`.
