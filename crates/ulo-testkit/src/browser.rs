@@ -190,17 +190,14 @@ impl Browser {
                 ],
             }),
         );
-        let client = ClientBuilder::new(
-            hyper_util::client::legacy::connect::HttpConnector::new(),
-        )
-        .capabilities(caps)
-        .connect(&driver.url)
-        .await
-        .context("open a Chromium session through chromedriver")?;
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&driver.url)
+            .await
+            .context("open a Chromium session through chromedriver")?;
         let shots = screenshot_dir(test);
         let _ = std::fs::remove_dir_all(&shots);
-        std::fs::create_dir_all(&shots)
-            .with_context(|| format!("create {}", shots.display()))?;
+        std::fs::create_dir_all(&shots).with_context(|| format!("create {}", shots.display()))?;
         Ok(Browser {
             client,
             shots,
@@ -230,12 +227,7 @@ impl Browser {
 
     /// The page's visible text.
     pub async fn text(&self) -> anyhow::Result<String> {
-        Ok(self
-            .client
-            .find(Locator::Css("body"))
-            .await?
-            .text()
-            .await?)
+        Ok(self.client.find(Locator::Css("body")).await?.text().await?)
     }
 
     /// The page's HTML as the browser holds it.
@@ -268,9 +260,7 @@ impl Browser {
                 self.client.find(Locator::XPath(&xpath)).await.ok()
             })
             .await?;
-        el.click()
-            .await
-            .with_context(|| format!("click {label:?}"))
+        el.click().await.with_context(|| format!("click {label:?}"))
     }
 
     /// Clicks the element matching CSS `selector`.
@@ -302,11 +292,7 @@ impl Browser {
         accept: impl Fn(&url::Url) -> bool,
     ) -> anyhow::Result<url::Url> {
         self.wait_for(what, || async {
-            self.client
-                .current_url()
-                .await
-                .ok()
-                .filter(|u| accept(u))
+            self.client.current_url().await.ok().filter(|u| accept(u))
         })
         .await
     }

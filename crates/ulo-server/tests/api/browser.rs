@@ -30,7 +30,9 @@ async fn submit_password(b: &Browser, login: &str) {
     b.wait_for_text("Sign in").await.expect("the sign-in page");
     b.fill("username", login).await.expect("username");
     b.fill("password", PASSWORD).await.expect("password");
-    b.screenshot("sign-in-form-filled").await.expect("screenshot");
+    b.screenshot("sign-in-form-filled")
+        .await
+        .expect("screenshot");
     b.click_button("Sign in").await.expect("submit");
 }
 
@@ -101,7 +103,10 @@ async fn a_person_signs_in_with_a_password_and_a_totp_code_in_chromium() {
             .await
             .expect("asks for the code");
         b.screenshot("code-asked").await.expect("screenshot");
-        assert!(!has_session_cookie(&b).await, "not signed in before the code");
+        assert!(
+            !has_session_cookie(&b).await,
+            "not signed in before the code"
+        );
         // The step after the one the activation used: each code is accepted once.
         b.fill("totp", &totp_code(&secret, unix_now() + 30))
             .await
@@ -124,7 +129,9 @@ async fn a_person_sets_up_totp_on_the_account_page_in_chromium() {
         let uid = user_with_password(s, "grace@example.com").await;
         let b = browser(s, "account_totp").await;
         // Not signed in: the account page sends the browser to sign in, then back.
-        b.goto(&format!("{}/account/totp", s.url)).await.expect("open");
+        b.goto(&format!("{}/account/totp", s.url))
+            .await
+            .expect("open");
         submit_password(&b, "grace@example.com").await;
         let secret_el = b
             .wait_for_element("#secret")
@@ -185,7 +192,9 @@ async fn an_apps_oidc_code_flow_with_pkce_reaches_its_callback_in_chromium() {
             })
             .await
             .expect("back at the app");
-        b.wait_for_text("back from ulo").await.expect("callback page");
+        b.wait_for_text("back from ulo")
+            .await
+            .expect("callback page");
         b.screenshot("app-callback").await.expect("screenshot");
         let param = |k: &str| {
             back.query_pairs()
@@ -325,9 +334,7 @@ async fn another_sites_forms_cannot_sign_in_or_change_the_account_in_chromium() 
             .await
             .expect("refused");
         b.screenshot("totp-refused").await.expect("screenshot");
-        let (_, v) = s
-            .get(&format!("/api/v1/users/{victim}/factors/totp"))
-            .await;
+        let (_, v) = s.get(&format!("/api/v1/users/{victim}/factors/totp")).await;
         assert_eq!(v["status"], "PENDING_ACTIVATION", "{v}");
         let tries = crate::support::events(s, "user.mfa.factor.activate", &victim).await;
         assert!(tries.is_empty(), "no attempt was made: {tries:?}");

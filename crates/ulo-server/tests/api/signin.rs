@@ -877,3 +877,54 @@ async fn a_lockout_ends_fifteen_minutes_later_by_the_servers_clock() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_sign_in_form_is_bound_to_a_cookie_and_pages_let_browsers_send_their_origin() {
+    on_sqlite(async |s| {
+        let b = browser();
+        let first = answer(b.get(format!("{}/login", s.url))).await;
+        assert_eq!(first.status, StatusCode::OK);
+        // Under `no-referrer` browsers send `Origin: null` on the page's own form posts.
+        assert_eq!(first.headers["referrer-policy"], "same-origin");
+        let csp = first.headers["content-security-policy"].to_str().unwrap();
+        assert!(
+            !csp.contains("form-action"),
+            "browsers apply form-action to the redirect to an app: {csp}"
+        );
+        let cookie = first
+            .headers
+            .get_all(SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with("ulo_csrf="))
+            .expect("a CSRF cookie")
+            .to_string();
+        for attr in ["HttpOnly", "SameSite=Lax", "Path=/"] {
+            assert!(cookie.contains(attr), "{attr}: {cookie}");
+        }
+        assert!(
+            !cookie.contains("Max-Age"),
+            "a browser-session cookie: {cookie}"
+        );
+        let token = first.hidden("csrf").expect("a token");
+        assert!(
+            !cookie.contains(&token),
+            "the page does not show the cookie"
+        );
+        // Opened again (another tab): the same cookie and token, so both forms work.
+        let again = answer(b.get(format!("{}/login", s.url))).await;
+        assert!(
+            again
+                .headers
+                .get_all(SET_COOKIE)
+                .iter()
+                .all(|c| !c.to_str().unwrap_or_default().starts_with("ulo_csrf=")),
+            "the cookie is kept"
+        );
+        assert_eq!(again.hidden("csrf").as_deref(), Some(token.as_str()));
+        // Another browser gets another token.
+        let other = login_token(&browser(), s).await;
+        assert_ne!(other, token);
+    })
+    .await;
+}

@@ -32,7 +32,9 @@ async fn a_person_signs_in_to_the_vault_through_ulo_and_reveals_a_password_in_ch
         let b = chromium("sign_in_and_reveal", backend).await;
 
         // The vault sends her to ulo, which asks for her password and sends her back.
-        b.goto(&format!("{}/login", h.vault.url)).await.expect("open");
+        b.goto(&format!("{}/login", h.vault.url))
+            .await
+            .expect("open");
         let at_ulo = b
             .wait_for_url("ulo's sign-in page", |u| {
                 u.as_str().starts_with(&h.ulo.url) && u.path() == "/login"
@@ -40,11 +42,15 @@ async fn a_person_signs_in_to_the_vault_through_ulo_and_reveals_a_password_in_ch
             .await
             .expect("at ulo");
         assert!(at_ulo.query().is_some_and(|q| q.contains("return_to")));
-        b.fill("username", "ada@example.com").await.expect("username");
+        b.fill("username", "ada@example.com")
+            .await
+            .expect("username");
         b.fill("password", PASSWORD).await.expect("password");
         b.screenshot("ulo-sign-in").await.expect("screenshot");
         b.click_button("Sign in").await.expect("submit");
-        b.wait_for_text("Signed in as").await.expect("the vault's page");
+        b.wait_for_text("Signed in as")
+            .await
+            .expect("the vault's page");
         let home = b.url().await.expect("url");
         assert!(home.as_str().starts_with(&h.vault.url), "{home}");
         b.screenshot("vault-accounts").await.expect("screenshot");
@@ -59,7 +65,10 @@ async fn a_person_signs_in_to_the_vault_through_ulo_and_reveals_a_password_in_ch
             .expect("password text");
         assert_eq!(shown, INITIAL);
         b.screenshot("revealed").await.expect("screenshot");
-        assert_eq!(h.audit("type eq \"account.password.reveal\"").await.len(), 1);
+        assert_eq!(
+            h.audit("type eq \"account.password.reveal\"").await.len(),
+            1
+        );
 
         // Another site (another loopback port: same site, so the vault's SameSite=Lax cookie
         // goes along) posts to the reveal form: refused, nothing revealed or recorded.
@@ -81,7 +90,9 @@ async fn a_person_signs_in_to_the_vault_through_ulo_and_reveals_a_password_in_ch
             .await
             .expect("refused");
         assert!(!text.contains(INITIAL), "{text}");
-        b.screenshot("cross-site-refused").await.expect("screenshot");
+        b.screenshot("cross-site-refused")
+            .await
+            .expect("screenshot");
         assert_eq!(
             h.audit("type eq \"account.password.reveal\"").await.len(),
             1,
