@@ -4,6 +4,7 @@ pub mod app;
 pub mod auth;
 pub mod clock;
 pub mod context;
+pub mod csrf;
 pub mod device;
 pub mod directory;
 pub mod error;

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod bootstrap;
 pub mod clock;
 pub mod credentials;
+pub mod csrf;
 pub mod device_ca;
 pub mod error;
 pub mod extract;

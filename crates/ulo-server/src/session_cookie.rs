@@ -21,7 +21,7 @@ pub fn new_secret() -> (String, String) {
 }
 
 /// Whether cookies must be `Secure`: always, unless the issuer is plain http on loopback.
-fn secure(state: &AppState) -> bool {
+pub(crate) fn secure(state: &AppState) -> bool {
     let issuer = state.issuer();
     let Ok(url) = url::Url::parse(issuer) else {
         return true;
@@ -57,13 +57,18 @@ pub fn clear(state: &AppState) -> HeaderValue {
 
 /// The cookie's secret in a request, if any.
 pub fn secret(headers: &HeaderMap) -> Option<String> {
+    cookie(headers, NAME)
+}
+
+/// The (non-empty) value of cookie `name` in a request, if any.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == NAME)
+        .find(|(k, _)| *k == name)
         .map(|(_, v)| v.trim().to_string())
         .filter(|v| !v.is_empty())
 }

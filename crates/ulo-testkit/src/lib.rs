@@ -1,6 +1,9 @@
 //! Test harness: real servers on ephemeral ports with a fresh database each, an admin client,
 //! and waiting for conditions with a deadline (never sleeping a fixed time).
 
+#[cfg(feature = "browser")]
+pub mod browser;
+
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

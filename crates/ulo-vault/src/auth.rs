@@ -176,22 +176,15 @@ impl FromRequestParts<Arc<Vault>> for SignedIn {
     }
 }
 
-/// Whether the request's `Origin` (when sent) is the vault's.
+/// Whether what the browser says about where the request came from (`Sec-Fetch-Site`,
+/// `Origin`, when sent) allows it to be the vault's own page: ulo's rules
+/// ([`ulo_core::csrf::Provenance`]), so sibling origins and `Origin: null` are refused too.
 pub fn same_origin(parts: &Parts, public_url: &str) -> bool {
-    match parts
-        .headers
-        .get(header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-    {
-        None => parts
-            .headers
-            .get("sec-fetch-site")
-            .and_then(|v| v.to_str().ok())
-            .is_none_or(|s| s == "same-origin" || s == "none"),
-        Some(origin) => url::Url::parse(public_url).is_ok_and(|u| {
-            u.origin()
-                .ascii_serialization()
-                .eq_ignore_ascii_case(origin)
-        }),
-    }
+    let get = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    let provenance = ulo_core::csrf::Provenance {
+        sec_fetch_site: get("sec-fetch-site"),
+        origin: get(header::ORIGIN.as_str()),
+    };
+    url::Url::parse(public_url)
+        .is_ok_and(|u| provenance.check(&u.origin().ascii_serialization()).is_ok())
 }

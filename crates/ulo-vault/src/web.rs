@@ -52,8 +52,14 @@ fn page(status: StatusCode, title: &str, body: &str) -> Response {
         t = esc(title)
     );
     let mut resp = (status, Html(html)).into_response();
-    resp.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let h = resp.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // The browser sends the real `Origin` on the vault's own form posts (the CSRF check needs
+    // it; under `no-referrer` it would be `null`) and no referrer to the apps it links to.
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     resp
 }
 
@@ -79,10 +85,13 @@ fn secure(vault: &Vault) -> &'static str {
     }
 }
 
-/// The CSRF token of a session's forms: derived from the stored hash, which only the server
-/// (and not a cross-site page) can know.
+/// The vault's forms, for their CSRF tokens.
+const FORMS: &str = "vault";
+
+/// The CSRF token of a session's forms (ulo's scheme, [`ulo_core::csrf`]), bound to the
+/// session's stored hash, which only the server (and not a cross-site page) knows.
 fn csrf(session: &Session) -> String {
-    secret::hash(&format!("csrf:{}", session.secret_hash))
+    ulo_core::csrf::form_token(&session.secret_hash, FORMS)
 }
 
 /// The signed-in person of a browser request (cookie only), if any.
@@ -334,7 +343,11 @@ struct CsrfForm {
 /// A signed-in browser's session, after checking the form's CSRF token.
 fn checked_session(who: &SignedIn, form: &CsrfForm) -> Result<Session, VaultError> {
     match &who.via {
-        Via::Session(s) if secret::equal(&csrf(s), &form.csrf) => Ok(s.clone()),
+        Via::Session(s)
+            if ulo_core::csrf::check_token(&s.secret_hash, FORMS, Some(&form.csrf)).is_ok() =>
+        {
+            Ok(s.clone())
+        }
         _ => Err(VaultError::Forbidden(
             "the form is stale or was not sent from the vault's page; reload it".into(),
         )),

@@ -7,6 +7,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
+use ulo_core::csrf::Refusal;
 use ulo_core::error::DomainError;
 use ulo_core::signin::{TotpStatus, anonymous_context, user_context};
 use ulo_core::user::User;
@@ -56,6 +57,7 @@ async fn enrollment_page(
     state: &AppState,
     client: ClientInfo,
     user: &User,
+    csrf: &str,
     status: StatusCode,
     message: Option<&str>,
 ) -> Response {
@@ -91,7 +93,7 @@ async fn enrollment_page(
     let body = format!(
         "{msg}{note}<p>Secret: <code id=\"secret\">{base32}</code></p>\
 <p>Link: <a id=\"otpauth\" href=\"{uri}\"><code>{uri}</code></a></p>\
-<form method=\"post\" action=\"{PATH}\">\
+<form method=\"post\" action=\"{PATH}\">{csrf}\
 <label for=\"passCode\">Code</label>\
 <input type=\"text\" id=\"passCode\" name=\"passCode\" inputmode=\"numeric\" autocomplete=\"one-time-code\" required>\
 <button type=\"submit\">Activate</button></form>",
@@ -101,13 +103,23 @@ async fn enrollment_page(
         ),
         base32 = escape(&base32),
         uri = escape(&uri),
+        csrf = crate::csrf::hidden_field(csrf),
     );
     render(status, "Authenticator app", &body)
 }
 
+/// The form's token, bound to the session cookie the request carries.
+fn form_token(headers: &HeaderMap) -> String {
+    let binding = session_cookie::secret(headers).unwrap_or_default();
+    crate::csrf::token(&binding, crate::csrf::TOTP_FORM)
+}
+
 async fn show(State(state): State<AppState>, client: ClientInfo, headers: HeaderMap) -> Response {
     match session_cookie::current(&state, &headers).await {
-        Ok(Some((_, user))) => enrollment_page(&state, client, &user, StatusCode::OK, None).await,
+        Ok(Some((_, user))) => {
+            let csrf = form_token(&headers);
+            enrollment_page(&state, client, &user, &csrf, StatusCode::OK, None).await
+        }
         Ok(None) => to_login(),
         Err(e) => failed(e),
     }
@@ -124,14 +136,45 @@ async fn verify(
         Ok(None) => return to_login(),
         Err(e) => return failed(e),
     };
-    // A change made with the cookie must come from ulo's own pages.
-    if !crate::auth::same_origin(&state, &headers) {
-        return render(
-            StatusCode::FORBIDDEN,
-            "Authenticator app",
-            &para("error", "This form was sent from another site."),
-        );
+    // A change made with the cookie must come from ulo's own page: the browser's word on
+    // where the form came from, and the token bound to the session cookie.
+    let binding = session_cookie::secret(&headers);
+    match crate::csrf::check(
+        &state,
+        &headers,
+        &body,
+        binding.as_deref(),
+        crate::csrf::TOTP_FORM,
+    ) {
+        Ok(()) => {}
+        Err(Refusal::CrossSite) => {
+            return render(
+                StatusCode::FORBIDDEN,
+                "Authenticator app",
+                &format!(
+                    "{}<p><a href=\"{PATH}\">Open the authenticator app page</a></p>",
+                    para(
+                        "error",
+                        "This form was sent from another site, so it was not used."
+                    )
+                ),
+            );
+        }
+        Err(Refusal::BadToken) => {
+            return render(
+                StatusCode::FORBIDDEN,
+                "Authenticator app",
+                &format!(
+                    "{}<p><a href=\"{PATH}\">Open the authenticator app page again</a></p>",
+                    para(
+                        "error",
+                        "This form expired or was opened in another browser or session; nothing was changed."
+                    )
+                ),
+            );
+        }
     }
+    let csrf = form_token(&headers);
     let code = form_field(&body, "passCode").unwrap_or_default();
     let ctx = user_context(
         &anonymous_context(client.ip.map(|i| i.to_string()), client.user_agent.clone()),
@@ -154,6 +197,7 @@ async fn verify(
                 &state,
                 client,
                 &user,
+                &csrf,
                 StatusCode::BAD_REQUEST,
                 Some("That code is wrong. Try the current one."),
             )

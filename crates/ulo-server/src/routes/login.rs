@@ -10,6 +10,7 @@ use axum::routing::get;
 use axum::{Router, extract::RawQuery};
 use serde::{Deserialize, Serialize};
 use ulo_core::auth::random_base62;
+use ulo_core::csrf::Refusal;
 use ulo_core::session::MAX_LIFETIME;
 use ulo_core::signin::{
     FailureReason, FirstFactor, PendingSignIn, SignInRequest, SignInResult, anonymous_context,
@@ -46,10 +47,11 @@ fn login_form(
     message: Option<&str>,
     username: &str,
     return_to: Option<&str>,
+    csrf: &str,
 ) -> Response {
     let msg = message.map(|m| para("error", m)).unwrap_or_default();
     let body = format!(
-        "{msg}<form method=\"post\" action=\"/login\">\
+        "{msg}<form method=\"post\" action=\"/login\">{csrf}\
 <input type=\"hidden\" name=\"return_to\" value=\"{rt}\">\
 <label for=\"username\">Username</label>\
 <input type=\"text\" id=\"username\" name=\"username\" value=\"{user}\" autocomplete=\"username\" autofocus required>\
@@ -58,6 +60,7 @@ fn login_form(
 <button type=\"submit\">Sign in</button></form>",
         rt = escape(return_to.unwrap_or("")),
         user = escape(username),
+        csrf = crate::csrf::hidden_field(csrf),
     );
     render(status, "Sign in", &body)
 }
@@ -67,10 +70,11 @@ fn totp_form(
     message: Option<&str>,
     pending: &str,
     return_to: Option<&str>,
+    csrf: &str,
 ) -> Response {
     let msg = message.map(|m| para("error", m)).unwrap_or_default();
     let body = format!(
-        "{msg}{note}<form method=\"post\" action=\"/login\">\
+        "{msg}{note}<form method=\"post\" action=\"/login\">{csrf}\
 <input type=\"hidden\" name=\"pending\" value=\"{pending}\">\
 <input type=\"hidden\" name=\"return_to\" value=\"{rt}\">\
 <label for=\"totp\">Code</label>\
@@ -82,16 +86,62 @@ fn totp_form(
         ),
         pending = escape(pending),
         rt = escape(return_to.unwrap_or("")),
+        csrf = crate::csrf::hidden_field(csrf),
     );
     render(status, "Verify it's you", &body)
 }
 
-async fn show(RawQuery(query): RawQuery) -> Response {
+async fn show(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
     let return_to = query
         .as_deref()
         .and_then(|q| form_field(q.as_bytes(), "return_to"))
         .and_then(|r| return_to_of(Some(r)));
-    login_form(StatusCode::OK, None, "", return_to.as_deref())
+    fresh_login_form(&state, &headers, StatusCode::OK, None, return_to.as_deref())
+}
+
+/// The sign-in form with the token of this browser's binding cookie (set when it has none).
+fn fresh_login_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    status: StatusCode,
+    message: Option<&str>,
+    return_to: Option<&str>,
+) -> Response {
+    let (binding, set_cookie) = crate::csrf::ensure_browser_secret(state, headers);
+    let token = crate::csrf::token(&binding, crate::csrf::LOGIN_FORM);
+    let mut resp = login_form(status, message, "", return_to, &token);
+    if let Some(c) = set_cookie {
+        resp.headers_mut().append(header::SET_COOKIE, c);
+    }
+    resp
+}
+
+/// The answer to a sign-in form that failed the CSRF check: nothing of it is used.
+fn refused(state: &AppState, headers: &HeaderMap, why: Refusal) -> Response {
+    match why {
+        Refusal::CrossSite => render(
+            StatusCode::FORBIDDEN,
+            "Sign in",
+            &format!(
+                "{}<p><a href=\"/login\">Sign in on ulo's own page</a></p>",
+                para(
+                    "error",
+                    "This sign-in form was sent from another site, so it was not used."
+                )
+            ),
+        ),
+        Refusal::BadToken => fresh_login_form(
+            state,
+            headers,
+            StatusCode::FORBIDDEN,
+            Some("This sign-in form expired or was opened in another browser. Sign in again."),
+            None,
+        ),
+    }
 }
 
 /// Which account a sign-in form is about, for throttling: the login typed, or the person a
@@ -202,15 +252,14 @@ async fn submit(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    // A cross-site form must not sign the browser in (login CSRF); browsers always send Origin
-    // on form POSTs, other clients may omit it.
-    if headers.contains_key(header::ORIGIN) && !crate::auth::same_origin(&state, &headers) {
-        return render(
-            StatusCode::FORBIDDEN,
-            "Sign in",
-            &para("error", "This sign-in form was sent from another site."),
-        );
+    // A cross-site form must not sign the browser in (login CSRF): the browser's word on where
+    // the form came from, and the token bound to the cookie the form was shown with.
+    let binding = crate::csrf::browser_secret(&headers);
+    let form = crate::csrf::LOGIN_FORM;
+    if let Err(why) = crate::csrf::check(&state, &headers, &body, binding.as_deref(), form) {
+        return refused(&state, &headers, why);
     }
+    let csrf = crate::csrf::token(binding.as_deref().unwrap_or_default(), form);
     let account = throttle_account(&state, &body);
     if let Some(wait) = client.ip.and_then(|ip| sign_in_wait(&state, ip, &account)) {
         return throttled(wait);
@@ -232,6 +281,7 @@ async fn submit(
                     Some("Your sign-in expired. Sign in again."),
                     "",
                     rt,
+                    &csrf,
                 );
             }
         },
@@ -245,6 +295,7 @@ async fn submit(
                 Some("Enter your username and password."),
                 &username,
                 rt,
+                &csrf,
             );
         }
     };
@@ -282,7 +333,7 @@ async fn submit(
                 },
             };
             let message = pending_token.is_some().then_some("Enter the code.");
-            totp_form(StatusCode::OK, message, &token, rt)
+            totp_form(StatusCode::OK, message, &token, rt, &csrf)
         }
         SignInResult::Failed(reason) => {
             let guessing = matches!(
@@ -300,6 +351,7 @@ async fn submit(
                     Some("That code is wrong or was already used. Try the next one."),
                     token,
                     rt,
+                    &csrf,
                 ),
                 (
                     FailureReason::UserSuspended
@@ -311,12 +363,14 @@ async fn submit(
                     Some("This account cannot sign in. Contact your administrator."),
                     &username,
                     rt,
+                    &csrf,
                 ),
                 _ => login_form(
                     StatusCode::UNAUTHORIZED,
                     Some(GENERIC_FAILURE),
                     &username,
                     rt,
+                    &csrf,
                 ),
             }
         }

@@ -39,10 +39,14 @@ pub fn render(status: StatusCode, title: &str, body: &str) -> Response {
 <body><main><h1>{title}</h1>\n{body}\n</main></body></html>\n",
         title = escape(title),
     );
+    // No `form-action`: browsers apply it to every redirect after a form post too, and the
+    // sign-in form's post ends, through the authorization endpoint, at an app's redirect URI
+    // on another origin (Chromium blocked that navigation). With no scripts and every dynamic
+    // text escaped, no page of ours carries a form it did not write.
     let mut resp = html_response(
         status,
         html,
-        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
     );
     let h = resp.headers_mut();
     h.insert(
@@ -52,7 +56,7 @@ pub fn render(status: StatusCode, title: &str, body: &str) -> Response {
     resp
 }
 
-/// An HTML answer that is never cached or framed and sends no referrer, under the
+/// An HTML answer that is never cached or framed and sends no referrer to other sites, under the
 /// Content-Security-Policy `csp`.
 pub fn html_response(status: StatusCode, html: String, csp: &'static str) -> Response {
     let mut resp = (status, html).into_response();
@@ -68,9 +72,11 @@ pub fn html_response(status: StatusCode, html: String, csp: &'static str) -> Res
         HeaderValue::from_static(csp),
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    // `same-origin`, not `no-referrer`: under `no-referrer` browsers send `Origin: null` on
+    // our own form posts, which the CSRF check must refuse. Other sites still get no referrer.
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     resp
 }

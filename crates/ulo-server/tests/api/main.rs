@@ -2,6 +2,7 @@
 
 mod apps;
 mod auth;
+mod browser;
 mod devices;
 mod errors;
 mod groups;

@@ -78,15 +78,30 @@ async fn browser_sign_in(s: &TestServer, auth_url: &str, login: &str) -> (String
     // The login page shows a form that carries return_to.
     let page = browser.get(&to_login).send().await.expect("login page");
     assert_eq!(page.status(), StatusCode::OK);
+    // The form's CSRF token is bound to the cookie the page sets.
+    let csrf_cookie = page
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("ulo_csrf="))
+        .and_then(|c| c.split(';').next())
+        .expect("a CSRF cookie")
+        .to_string();
     let html = page.text().await.expect("login page body");
     assert!(html.contains("name=\"return_to\""), "{html}");
+    let marker = "name=\"csrf\" value=\"";
+    let start = html.find(marker).expect("a CSRF token in the form") + marker.len();
+    let csrf = &html[start..start + html[start..].find('"').expect("end of the token")];
 
     let resp = browser
         .post(format!("{}/login", s.url))
+        .header("Cookie", &csrf_cookie)
         .form(&[
             ("username", login),
             ("password", PASSWORD),
             ("return_to", return_to.as_str()),
+            ("csrf", csrf),
         ])
         .send()
         .await

@@ -82,9 +82,21 @@ pub async fn answer(req: reqwest::RequestBuilder) -> Answer {
     }
 }
 
-/// POSTs the sign-in form with `fields`.
+/// Opens the sign-in page on `b` (which sets its CSRF cookie) and answers the form's token.
+pub async fn login_token(b: &reqwest::Client, s: &TestServer) -> String {
+    let page = answer(b.get(format!("{}/login", s.url))).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    page.hidden("csrf")
+        .expect("the sign-in form carries a CSRF token")
+}
+
+/// POSTs the sign-in form with `fields`, as a browser does: the page is opened first and its
+/// CSRF token sent along.
 pub async fn post_login(b: &reqwest::Client, s: &TestServer, fields: &[(&str, &str)]) -> Answer {
-    answer(b.post(format!("{}/login", s.url)).form(fields)).await
+    let token = login_token(b, s).await;
+    let mut all = fields.to_vec();
+    all.push(("csrf", &token));
+    answer(b.post(format!("{}/login", s.url)).form(&all)).await
 }
 
 /// Signs `login` in with [`PASSWORD`] on `b`, asserting the 303.
@@ -528,23 +540,56 @@ async fn a_signed_in_user_sets_up_totp_on_the_account_page() {
         assert!(again.body.contains(&secret));
 
         let code = totp_code(&secret, unix_now());
+        let csrf = page.hidden("csrf").expect("the form carries a CSRF token");
         let no_origin = answer(
             b.post(format!("{}/account/totp", s.url))
                 .form(&[("passCode", code.as_str())]),
         )
         .await;
         assert_eq!(no_origin.status, StatusCode::FORBIDDEN);
+        // Neither another site's Origin nor a form without its token change anything.
+        for (origin, site, token) in [
+            ("https://evil.example.com", "cross-site", csrf.as_str()),
+            (s.url.as_str(), "same-site", csrf.as_str()),
+            (s.url.as_str(), "same-origin", ""),
+            (s.url.as_str(), "same-origin", "0123abcd"),
+        ] {
+            let refused = answer(
+                b.post(format!("{}/account/totp", s.url))
+                    .header("Origin", origin)
+                    .header("Sec-Fetch-Site", site)
+                    .form(&[("passCode", code.as_str()), ("csrf", token)]),
+            )
+            .await;
+            assert_eq!(
+                refused.status,
+                StatusCode::FORBIDDEN,
+                "{origin} {site} {token:?}: {}",
+                refused.body
+            );
+        }
+        let (_, v) = s.get(&format!("/api/v1/users/{uid}/factors/totp")).await;
+        assert_eq!(v["status"], "PENDING_ACTIVATION", "nothing changed: {v}");
         let wrong = answer(
             b.post(format!("{}/account/totp", s.url))
                 .header("Origin", &s.url)
-                .form(&[("passCode", wrong_code(&secret).as_str())]),
+                .form(&[
+                    ("passCode", wrong_code(&secret).as_str()),
+                    ("csrf", csrf.as_str()),
+                ]),
         )
         .await;
         assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            wrong.hidden("csrf").as_deref(),
+            Some(csrf.as_str()),
+            "the form shown again carries the token"
+        );
         let ok = answer(
             b.post(format!("{}/account/totp", s.url))
                 .header("Origin", &s.url)
-                .form(&[("passCode", code.as_str())]),
+                .header("Sec-Fetch-Site", "same-origin")
+                .form(&[("passCode", code.as_str()), ("csrf", csrf.as_str())]),
         )
         .await;
         assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
@@ -771,7 +816,7 @@ async fn signing_in_again_replaces_the_session() {
 #[tokio::test]
 async fn a_cross_site_sign_in_form_is_refused() {
     on_every_backend(async |s| {
-        user_with_password(s, "judy@example.com").await;
+        let uid = user_with_password(s, "judy@example.com").await;
         let b = browser();
         let a = answer(
             b.post(format!("{}/login", s.url))
@@ -781,13 +826,82 @@ async fn a_cross_site_sign_in_form_is_refused() {
         .await;
         assert_eq!(a.status, StatusCode::FORBIDDEN);
         assert!(a.session_cookie().is_none());
-        let a = answer(
-            b.post(format!("{}/login", s.url))
-                .header("Origin", &s.url)
+        assert!(a.body.contains("sent from another site"), "{}", a.body);
+
+        // Even with this browser's own token: another origin, a sibling site, or a hidden
+        // (`null`) origin is refused, whatever the browser says elsewhere.
+        let token = login_token(&b, s).await;
+        for (origin, site) in [
+            (Some("https://evil.example.com"), Some("cross-site")),
+            (Some("http://127.0.0.1:1"), Some("same-site")),
+            (Some("null"), Some("same-origin")),
+            (Some(s.url.as_str()), Some("cross-site")),
+            (None, Some("same-site")),
+        ] {
+            let mut req = b.post(format!("{}/login", s.url));
+            if let Some(o) = origin {
+                req = req.header("Origin", o);
+            }
+            if let Some(site) = site {
+                req = req.header("Sec-Fetch-Site", site);
+            }
+            let a = answer(req.form(&[
+                ("username", "judy@example.com"),
+                ("password", PASSWORD),
+                ("csrf", token.as_str()),
+            ]))
+            .await;
+            assert_eq!(a.status, StatusCode::FORBIDDEN, "{origin:?} {site:?}");
+            assert!(a.session_cookie().is_none(), "{origin:?} {site:?}");
+        }
+        // Without the token of this browser's cookie (none, a forged one, another browser's),
+        // the form is not used either; the page offers a fresh form.
+        let other = browser();
+        let others_token = login_token(&other, s).await;
+        for token in ["", "forged", others_token.as_str()] {
+            let a = answer(
+                b.post(format!("{}/login", s.url))
+                    .header("Origin", &s.url)
+                    .form(&[
+                        ("username", "judy@example.com"),
+                        ("password", PASSWORD),
+                        ("csrf", token),
+                    ]),
+            )
+            .await;
+            assert_eq!(a.status, StatusCode::FORBIDDEN, "token {token:?}");
+            assert!(a.session_cookie().is_none());
+            assert!(a.body.contains("Sign in again"), "{}", a.body);
+            assert_eq!(
+                a.hidden("csrf").as_deref(),
+                Some(login_token(&b, s).await.as_str())
+            );
+        }
+        let fresh = answer(
+            reqwest::Client::new()
+                .post(format!("{}/login", s.url))
                 .form(&[("username", "judy@example.com"), ("password", PASSWORD)]),
         )
         .await;
-        assert_eq!(a.status, StatusCode::SEE_OTHER);
+        assert_eq!(
+            fresh.status,
+            StatusCode::FORBIDDEN,
+            "a client without the cookie"
+        );
+        assert!(starts(s, &uid).await.is_empty(), "no sign-in was attempted");
+
+        let a = answer(
+            b.post(format!("{}/login", s.url))
+                .header("Origin", &s.url)
+                .header("Sec-Fetch-Site", "same-origin")
+                .form(&[
+                    ("username", "judy@example.com"),
+                    ("password", PASSWORD),
+                    ("csrf", token.as_str()),
+                ]),
+        )
+        .await;
+        assert_eq!(a.status, StatusCode::SEE_OTHER, "{}", a.body);
         assert!(signed_in(&b, s).await);
     })
     .await;
@@ -844,4 +958,55 @@ async fn a_lockout_ends_fifteen_minutes_later_by_the_servers_clock() {
             resume_unwind(panic);
         }
     }
+}
+
+#[tokio::test]
+async fn the_sign_in_form_is_bound_to_a_cookie_and_pages_let_browsers_send_their_origin() {
+    on_sqlite(async |s| {
+        let b = browser();
+        let first = answer(b.get(format!("{}/login", s.url))).await;
+        assert_eq!(first.status, StatusCode::OK);
+        // Under `no-referrer` browsers send `Origin: null` on the page's own form posts.
+        assert_eq!(first.headers["referrer-policy"], "same-origin");
+        let csp = first.headers["content-security-policy"].to_str().unwrap();
+        assert!(
+            !csp.contains("form-action"),
+            "browsers apply form-action to the redirect to an app: {csp}"
+        );
+        let cookie = first
+            .headers
+            .get_all(SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with("ulo_csrf="))
+            .expect("a CSRF cookie")
+            .to_string();
+        for attr in ["HttpOnly", "SameSite=Lax", "Path=/"] {
+            assert!(cookie.contains(attr), "{attr}: {cookie}");
+        }
+        assert!(
+            !cookie.contains("Max-Age"),
+            "a browser-session cookie: {cookie}"
+        );
+        let token = first.hidden("csrf").expect("a token");
+        assert!(
+            !cookie.contains(&token),
+            "the page does not show the cookie"
+        );
+        // Opened again (another tab): the same cookie and token, so both forms work.
+        let again = answer(b.get(format!("{}/login", s.url))).await;
+        assert!(
+            again
+                .headers
+                .get_all(SET_COOKIE)
+                .iter()
+                .all(|c| !c.to_str().unwrap_or_default().starts_with("ulo_csrf=")),
+            "the cookie is kept"
+        );
+        assert_eq!(again.hidden("csrf").as_deref(), Some(token.as_str()));
+        // Another browser gets another token.
+        let other = login_token(&browser(), s).await;
+        assert_ne!(other, token);
+    })
+    .await;
 }

@@ -1,6 +1,7 @@
 //! ulo-vault's one integration-test binary: a real ulo, a real vault and the demo app on
 //! loopback, talking HTTP; SQLite always, PostgreSQL too when `ULO_TEST_DATABASE_URL` is set.
 
+mod browser;
 mod connector;
 mod e2e;
 mod guard;

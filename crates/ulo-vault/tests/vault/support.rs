@@ -330,6 +330,19 @@ impl Harness {
         assert_eq!(status, StatusCode::OK, "{body}");
         body.as_array().cloned().unwrap_or_default()
     }
+
+    /// The vault's audit events of Universal Logout request `jti`, once every type in
+    /// `expected` is among them (jobs record theirs after the app answered).
+    pub async fn audit_story(&self, jti: &str, expected: &[&str]) -> Vec<Value> {
+        let filter = format!("jti eq \"{jti}\"");
+        let what = format!("the vault's audit events {expected:?} of {jti}");
+        ulo_testkit::wait_for(&what, WAIT, || async {
+            let story = self.audit(&filter).await;
+            let has = |t: &&str| story.iter().any(|e| e["type"] == *t);
+            expected.iter().all(has).then_some(story)
+        })
+        .await
+    }
 }
 
 /// The outbound policy of tests and the demo: plain http to loopback allowed.
@@ -420,6 +433,10 @@ pub async fn sign_in_to_vault(browser: &reqwest::Client, h: &Harness, login: &st
                     ("username", login),
                     ("password", PASSWORD),
                     ("return_to", &return_to),
+                    (
+                        "csrf",
+                        &hidden(&html, "csrf").expect("the form's CSRF token"),
+                    ),
                 ])
                 .send()
                 .await
@@ -432,6 +449,14 @@ pub async fn sign_in_to_vault(browser: &reqwest::Client, h: &Harness, login: &st
         return html;
     }
     panic!("too many redirects signing in to the vault");
+}
+
+/// The value of the hidden input `name` in a page.
+pub fn hidden(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker)? + marker.len();
+    let len = html[start..].find('"')?;
+    Some(html[start..start + len].to_string())
 }
 
 /// Signs in to the demo app; answers the session cookie (`name=value`).
