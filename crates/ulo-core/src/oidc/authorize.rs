@@ -262,6 +262,14 @@ fn sign_in_params(params: &Params, now: OffsetDateTime) -> Vec<(String, String)>
     out
 }
 
+/// Whether a sign-in is older than `max_age` seconds allow (OIDC Core §3.1.2.1), compared at
+/// the clock's full precision: truncating to whole seconds let a sign-in of 999 ms pass
+/// `max_age=0`. `max_age=0` asks for a sign-in made for this very request (the same as
+/// `prompt=login`), so no existing session ever satisfies it, even one made this millisecond.
+fn max_age_exceeded(max_age: i64, session: &Session, now: OffsetDateTime) -> bool {
+    max_age == 0 || now - session.created > time::Duration::seconds(max_age)
+}
+
 impl Provider<'_> {
     /// Handles an authorization request from a browser, signed in (`signed_in`) or not.
     pub async fn authorize(
@@ -332,7 +340,7 @@ impl Provider<'_> {
             .is_some_and(|t| to_millis(session.created) >= t);
         let too_old = req
             .max_age
-            .is_some_and(|m| (now - session.created).whole_seconds() > m);
+            .is_some_and(|m| max_age_exceeded(m, session, now));
         if !fresh && (req.reauth_after.is_some() || req.prompt.login || too_old) {
             return Ok(if req.prompt.none {
                 callback.error(
