@@ -7,6 +7,7 @@
 mod authorize;
 mod claims;
 mod client_auth;
+pub mod cors;
 mod error;
 mod grant;
 mod introspect;

@@ -9,6 +9,7 @@ mod gtr;
 mod logout;
 mod logs;
 mod oauth2;
+mod oidc_cors;
 mod oidc_interop;
 mod openapi;
 mod paging;
