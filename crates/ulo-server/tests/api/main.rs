@@ -8,6 +8,7 @@ mod groups;
 mod gtr;
 mod logout;
 mod logs;
+mod look_alike_logins;
 mod oauth2;
 mod oidc_cors;
 mod oidc_interop;
