@@ -82,9 +82,7 @@ fn mixed_in(part: &str) -> Option<String> {
             sets.push(set);
         }
     }
-    let Some(first) = sets.first() else {
-        return None;
-    };
+    let first = sets.first()?;
     // One script every character is used with: a single-script identifier.
     if first.iter().any(|s| sets.iter().all(|set| set.contains(s))) {
         return None;
