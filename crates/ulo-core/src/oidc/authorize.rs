@@ -47,6 +47,38 @@ pub enum AuthorizeOutcome {
         /// The full URL.
         location: String,
     },
+    /// Ask the signed-in person first (`prompt=select_account` or `prompt=consent`).
+    Ask(Question),
+}
+
+/// What the person is asked before the authorization request goes on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuestionKind {
+    /// `prompt=select_account`: go on as the signed-in account, or sign in as another.
+    SelectAccount,
+    /// `prompt=consent`: allow the app what it asks for, or refuse.
+    Consent,
+}
+
+/// A question for the person, with where each answer leads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Question {
+    /// Which question.
+    pub kind: QuestionKind,
+    /// The app asking.
+    pub app_label: String,
+    /// The signed-in account's login.
+    pub login: String,
+    /// The scopes the app asks for.
+    pub scopes: Vec<String>,
+    /// Going on: the authorize request to send again, with this `prompt` value answered. It
+    /// asks for nothing the client could not have asked without the value, so it needs no
+    /// proof of coming from this page.
+    pub proceed: Vec<(String, String)>,
+    /// `SelectAccount`: the authorize request to come back with after signing in as another.
+    pub sign_in: Vec<(String, String)>,
+    /// `Consent`: where refusing goes (the client, with `access_denied`).
+    pub decline: String,
 }
 
 /// The `prompt` values ulo understands (OIDC Core §3.1.2.1).
@@ -56,19 +88,27 @@ pub struct Prompt {
     pub none: bool,
     /// `login`: the person must sign in again.
     pub login: bool,
+    /// `consent`: the person confirms what the app asks for, even though an admin assigned it.
+    pub consent: bool,
+    /// `select_account`: the person chooses the account (the signed-in one, or another).
+    pub select_account: bool,
 }
 
 impl Prompt {
-    /// Parses a space-separated `prompt`; `consent` and `select_account` are satisfied by
-    /// an admin's assignment and the one signed-in account.
+    /// Parses a space-separated `prompt`.
     pub fn parse(raw: Option<&str>) -> Result<Self, String> {
         let mut p = Prompt::default();
         for v in raw.unwrap_or("").split(' ').filter(|v| !v.is_empty()) {
             match v {
                 "none" => p.none = true,
                 "login" => p.login = true,
-                "consent" | "select_account" => {}
-                other => return Err(format!("unknown prompt value {other:?}")),
+                "consent" => p.consent = true,
+                "select_account" => p.select_account = true,
+                other => {
+                    return Err(format!(
+                        "unknown prompt value {other:?}; ulo supports none, login, consent and select_account"
+                    ));
+                }
             }
         }
         if p.none && raw.is_some_and(|r| r.split(' ').filter(|v| !v.is_empty()).count() > 1) {
@@ -240,23 +280,32 @@ fn validate<'p>(params: &'p Params, oidc: &OidcClient) -> Result<Request<'p>, (E
     })
 }
 
-/// The parameters to come back with after signing in: `prompt=login` is satisfied by the
-/// sign-in about to happen, which the marker records.
-fn sign_in_params(params: &Params, now: OffsetDateTime) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = params
+/// The request's parameters with the `prompt` values `answered` taken out (and `prompt`
+/// itself when none is left).
+fn without_prompt(params: &Params, answered: &[&str]) -> Vec<(String, String)> {
+    params
         .pairs()
         .iter()
-        .filter(|(k, _)| k != REAUTH_PARAM)
         .filter_map(|(k, v)| {
             if k != "prompt" {
                 return Some((k.clone(), v.clone()));
             }
             let rest: Vec<&str> = v
                 .split(' ')
-                .filter(|p| !p.is_empty() && *p != "login")
+                .filter(|p| !p.is_empty() && !answered.contains(p))
                 .collect();
             (!rest.is_empty()).then(|| (k.clone(), rest.join(" ")))
         })
+        .collect()
+}
+
+/// The parameters to come back with after signing in: `prompt=login` and
+/// `prompt=select_account` are satisfied by the sign-in about to happen (where the person
+/// picks the account by signing in with it), which the marker records.
+fn sign_in_params(params: &Params, now: OffsetDateTime) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = without_prompt(params, &["login", "select_account"])
+        .into_iter()
+        .filter(|(k, _)| k != REAUTH_PARAM)
         .collect();
     out.push((REAUTH_PARAM.to_string(), to_millis(now).to_string()));
     out
@@ -354,6 +403,34 @@ impl Provider<'_> {
             });
         }
 
+        let question = |kind, answered: &str| {
+            AuthorizeOutcome::Ask(Question {
+                kind,
+                app_label: app.label.clone(),
+                login: user.profile.login.clone(),
+                scopes: req
+                    .scopes
+                    .to_wire()
+                    .split(' ')
+                    .map(str::to_string)
+                    .collect(),
+                proceed: without_prompt(params, &[answered]),
+                sign_in: sign_in_params(params, now),
+                decline: match callback.error(
+                    ErrorCode::AccessDenied,
+                    "the user did not allow the app's request",
+                ) {
+                    AuthorizeOutcome::Redirect { location } => location,
+                    _ => String::new(),
+                },
+            })
+        };
+        // Before the assignment check: the account signed in may not be the one meant for
+        // this app, and choosing another is the answer to that.
+        if req.prompt.select_account {
+            return Ok(question(QuestionKind::SelectAccount, "select_account"));
+        }
+
         let mut tx = self.store.begin().await?;
         let assigned = tx
             .list_user_app_links(user.id)
@@ -382,6 +459,10 @@ impl Provider<'_> {
                 ErrorCode::AccessDenied,
                 "the app is not assigned to this user",
             ));
+        }
+        if req.prompt.consent {
+            // Nothing written yet: dropping the transaction rolls it back.
+            return Ok(question(QuestionKind::Consent, "consent"));
         }
         let code = random_base62(43);
         tx.insert_auth_code(&self.new_code(&code, &app, session, redirect_uri, &req, now))
@@ -428,8 +509,16 @@ mod tests {
         assert_eq!(
             Prompt::parse(Some("login consent")),
             Ok(Prompt {
-                none: false,
-                login: true
+                login: true,
+                consent: true,
+                ..Prompt::default()
+            })
+        );
+        assert_eq!(
+            Prompt::parse(Some("select_account")),
+            Ok(Prompt {
+                select_account: true,
+                ..Prompt::default()
             })
         );
         assert!(Prompt::parse(Some("none login")).is_err());
@@ -438,7 +527,8 @@ mod tests {
 
     #[test]
     fn sign_in_drops_prompt_login_and_marks_the_time() {
-        let p = Params::parse(b"client_id=c&prompt=login+consent&ulo_reauth=1&state=s");
+        let p =
+            Params::parse(b"client_id=c&prompt=login+select_account+consent&ulo_reauth=1&state=s");
         let now = time::macros::datetime!(2026-01-01 00:00:00 UTC);
         let out = sign_in_params(&p, now);
         assert!(out.contains(&("prompt".into(), "consent".into())));

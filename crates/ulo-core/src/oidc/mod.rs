@@ -16,7 +16,7 @@ mod params;
 pub mod pkce;
 pub mod scope;
 
-pub use authorize::{AuthorizeOutcome, Prompt, REAUTH_PARAM};
+pub use authorize::{AuthorizeOutcome, Prompt, Question, QuestionKind, REAUTH_PARAM};
 pub use client_auth::{ClientAssertion, ClientCredentials};
 pub use error::{ErrorCode, OAuthError};
 pub use grant::{TokenRequest, TokenResponse};

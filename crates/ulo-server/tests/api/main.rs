@@ -12,6 +12,7 @@ mod look_alike_logins;
 mod oauth2;
 mod oidc_cors;
 mod oidc_interop;
+mod oidc_prompt;
 mod openapi;
 mod paging;
 mod provisioning;
