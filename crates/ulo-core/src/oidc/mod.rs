@@ -82,6 +82,11 @@ impl Provider<'_> {
     pub fn token_endpoint(&self) -> String {
         format!("{}/oauth2/v1/token", self.issuer)
     }
+
+    /// The authorization endpoint URL (the audience of sign-in markers).
+    pub fn authorization_endpoint(&self) -> String {
+        format!("{}/oauth2/v1/authorize", self.issuer)
+    }
 }
 
 /// SHA-256 hex of an opaque secret (codes, refresh tokens, client secrets).

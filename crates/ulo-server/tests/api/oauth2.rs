@@ -796,6 +796,15 @@ async fn max_age_zero_forces_a_fresh_sign_in_even_a_millisecond_after_the_last()
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
+        // A marker the browser made up is no proof of a sign-in: "since 0" would let the old
+        // session through.
+        for forged in ["0", "1", "eyJhbGciOiJub25lIn0.eyJzaW5jZV9tcyI6MH0."] {
+            let mut with_marker = params.clone();
+            with_marker.push(("ulo_reauth", forged));
+            let (_, location, _) = authorize(s, Some(&cookie), &with_marker).await;
+            let location = location.expect("Location");
+            assert!(location.starts_with("/login?"), "{forged}: {location}");
+        }
         let (fresh, _) = session_for(s, &uid).await;
         get_code(s, &fresh, &pairs).await;
         // prompt=none cannot sign anyone in: max_age=0 is login_required at the client.
