@@ -373,12 +373,15 @@ impl Provider<'_> {
         };
 
         let now = self.clock.now();
-        let sign_in = || match self.reauth_marker(client_id, now) {
-            Ok(marker) => Ok(sign_in_params(params, marker)),
-            Err(e) => Err(refuse(
+        let sign_in = || {
+            self.reauth_marker(client_id, now)
+                .map(|marker| sign_in_params(params, marker))
+        };
+        let unsigned = |e: String| {
+            refuse(
                 ErrorCode::ServerError,
                 format!("ulo could not sign the sign-in marker: {e}"),
-            )),
+            )
         };
         let Some((session, user)) =
             signed_in.filter(|(s, u)| s.is_live(now) && u.status == UserStatus::Active)
@@ -388,7 +391,7 @@ impl Provider<'_> {
             } else {
                 match sign_in() {
                     Ok(params) => AuthorizeOutcome::SignIn { params },
-                    Err(refused) => refused,
+                    Err(e) => unsigned(e),
                 }
             });
         };
@@ -412,7 +415,7 @@ impl Provider<'_> {
             } else {
                 match sign_in() {
                     Ok(params) => AuthorizeOutcome::SignIn { params },
-                    Err(refused) => refused,
+                    Err(e) => unsigned(e),
                 }
             });
         }
@@ -421,7 +424,7 @@ impl Provider<'_> {
             let sign_in = match kind {
                 QuestionKind::SelectAccount => match sign_in() {
                     Ok(params) => params,
-                    Err(refused) => return refused,
+                    Err(e) => return unsigned(e),
                 },
                 QuestionKind::Consent => Vec::new(),
             };
