@@ -14,6 +14,7 @@ pub mod group;
 pub mod ids;
 pub mod job;
 pub mod log;
+pub mod login_key;
 pub mod logout;
 pub mod oauth;
 pub mod oidc;

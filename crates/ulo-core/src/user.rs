@@ -227,9 +227,30 @@ impl UserProfile {
         p.finish("Api validation failed: profile")
     }
 
-    /// Lower-cased login, the uniqueness key.
+    /// The login's uniqueness key (NFKC_Casefold, see [`crate::login_key`]).
     pub fn login_key(&self) -> String {
-        self.login.trim().to_lowercase()
+        crate::login_key::login_key(&self.login)
+    }
+
+    /// Refuses a login that mixes scripts the way look-alikes do (Cyrillic `а` among Latin
+    /// letters); checked when a login is set, so existing accounts keep working.
+    pub fn refuse_look_alike_login(&self, by: ProvisionedBy) -> Result<(), DomainError> {
+        match crate::login_key::mixed_scripts(&self.login) {
+            None => Ok(()),
+            Some(why) => {
+                let field = if by == ProvisionedBy::Scim {
+                    "userName"
+                } else {
+                    "login"
+                };
+                Err(DomainError::invalid(
+                    "Api validation failed: profile",
+                    format!(
+                        "{field}: {why}, as look-alikes of other logins do; write it in one script"
+                    ),
+                ))
+            }
+        }
     }
 
     /// Applies the attributes present in a partial update (JSON object) on top of this profile.

@@ -6,6 +6,7 @@ pub mod app;
 pub mod auth;
 pub mod bootstrap;
 pub mod clock;
+pub mod cors;
 pub mod credentials;
 pub mod csrf;
 pub mod device_ca;
@@ -46,6 +47,14 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::idps::router())
         .merge(routes::factors::router())
         .merge(routes::oauth2::router())
+        .merge(
+            routes::metadata::router()
+                .merge(routes::oauth2::client_router())
+                // Set before the layer so the layer wraps it: a preflight (OPTIONS, which no
+                // route serves) reaches the CORS layer instead of the router-wide 405.
+                .method_not_allowed_fallback(routes::meta::method_not_allowed)
+                .layer(cors::layer(state.clone())),
+        )
         .merge(routes::scim::router())
         .merge(routes::scim_credentials::router())
         .merge(routes::features::router())

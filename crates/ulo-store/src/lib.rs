@@ -4,6 +4,7 @@ mod common;
 mod device_watch;
 pub mod filter_sql;
 mod jti_batch;
+mod login_keys;
 mod postgres;
 mod query;
 mod rows;

@@ -14,6 +14,7 @@ use crate::device_watch::DeviceWatchers;
 
 use crate::common::*;
 use crate::filter_sql::Dialect;
+use crate::login_keys::rekey_failed;
 use crate::tx::store_tx;
 
 /// The PostgreSQL migrations.
@@ -71,6 +72,14 @@ impl PgStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Unavailable(format!("migrating PostgreSQL: {e}")))?;
+        let mut tx = pool.begin().await.map_err(db_err)?;
+        if crate::login_keys::rekey_postgres(&mut tx)
+            .await
+            .map_err(rekey_failed)?
+            .is_some()
+        {
+            tx.commit().await.map_err(db_err)?;
+        }
         Ok(PgStore {
             jtis: crate::jti_batch::JtiBatcher::start(crate::jti_batch::JtiPool::Postgres(
                 pool.clone(),

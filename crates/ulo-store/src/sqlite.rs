@@ -16,6 +16,7 @@ use crate::device_watch::DeviceWatchers;
 
 use crate::common::*;
 use crate::filter_sql::Dialect;
+use crate::login_keys::rekey_failed;
 use crate::tx::store_tx;
 
 /// A SQLite store.
@@ -63,6 +64,14 @@ impl SqliteStore {
             .run(&writer)
             .await
             .map_err(|e| StoreError::Unavailable(format!("migrating SQLite: {e}")))?;
+        let mut tx = writer.begin().await.map_err(db_err)?;
+        if crate::login_keys::rekey_sqlite(&mut tx)
+            .await
+            .map_err(rekey_failed)?
+            .is_some()
+        {
+            tx.commit().await.map_err(db_err)?;
+        }
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
             .test_before_acquire(false)

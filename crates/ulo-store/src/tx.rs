@@ -169,7 +169,7 @@ macro_rules! store_tx {
             async fn get_user_by_login(&mut self, login: &str) -> Result<Option<User>, StoreError> {
                 let sql = format!("SELECT {USER_COLS} FROM users u WHERE u.login_key=$1");
                 let row: Option<UserRow> = sqlx::query_as(AssertSqlSafe(sql.as_str()))
-                    .bind(login.trim().to_lowercase())
+                    .bind(ulo_core::login_key::login_key(login))
                     .fetch_optional(&mut *self.tx)
                     .await
                     .map_err(db_err)?;

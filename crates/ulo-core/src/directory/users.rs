@@ -53,6 +53,7 @@ impl Directory<'_> {
         profile.login = profile.login.trim().to_string();
         profile.email = profile.email.trim().to_string();
         profile.validate_for(new.provisioned_by)?;
+        profile.refuse_look_alike_login(new.provisioned_by)?;
         let now = self.clock.now();
         let status = if new.activate {
             UserStatus::Active
@@ -177,6 +178,9 @@ impl Directory<'_> {
         profile.login = profile.login.trim().to_string();
         profile.email = profile.email.trim().to_string();
         profile.validate_for(user.provisioned_by)?;
+        if profile.login_key() != user.profile.login_key() {
+            profile.refuse_look_alike_login(user.provisioned_by)?;
+        }
         let now = self.clock.now();
         user.profile = profile;
         user.last_updated = now;

@@ -8,8 +8,8 @@ use time::OffsetDateTime;
 
 use super::params::Params;
 use super::scope::{OFFLINE_ACCESS, Scopes};
-use super::{CODE_LIFETIME, ErrorCode, Provider, hash_secret, pkce, user_context};
-use crate::app::{App, AppStatus, GrantType, OidcClient, TokenEndpointAuthMethod};
+use super::{CODE_LIFETIME, ErrorCode, JwtCheck, Provider, hash_secret, pkce, user_context};
+use crate::app::{App, AppStatus, GrantType, OidcClient, SigningAlg, TokenEndpointAuthMethod};
 use crate::auth::random_base62;
 use crate::clock::to_millis;
 use crate::ids::GrantId;
@@ -20,9 +20,18 @@ use crate::store::StoreError;
 use crate::user::{User, UserStatus};
 
 /// Added to the authorize request sent through sign-in when a fresh sign-in is required
-/// (`prompt=login`, `max_age`): a session created at or after this instant (Unix ms)
-/// satisfies the request, so the round trip ends after one sign-in.
+/// (`prompt=login`, `max_age`, `select_account`): a session created at or after the instant it
+/// records satisfies the request, so the round trip ends after one sign-in. It is a JWT signed
+/// by ulo for this client: a marker the browser made up (`ulo_reauth=0`) would otherwise let
+/// any old session pass `max_age=0`.
 pub const REAUTH_PARAM: &str = "ulo_reauth";
+
+/// JWT `typ` of the sign-in marker.
+const TYP_REAUTH: &str = "ulo-reauth+jwt";
+
+/// How long after being sent to sign in the marker is honoured; later, the person signs in
+/// again.
+const REAUTH_WINDOW: time::Duration = time::Duration::minutes(30);
 
 /// Longest `state` and `nonce` accepted.
 const MAX_PARAM_LEN: usize = 2048;
@@ -47,6 +56,38 @@ pub enum AuthorizeOutcome {
         /// The full URL.
         location: String,
     },
+    /// Ask the signed-in person first (`prompt=select_account` or `prompt=consent`).
+    Ask(Question),
+}
+
+/// What the person is asked before the authorization request goes on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuestionKind {
+    /// `prompt=select_account`: go on as the signed-in account, or sign in as another.
+    SelectAccount,
+    /// `prompt=consent`: allow the app what it asks for, or refuse.
+    Consent,
+}
+
+/// A question for the person, with where each answer leads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Question {
+    /// Which question.
+    pub kind: QuestionKind,
+    /// The app asking.
+    pub app_label: String,
+    /// The signed-in account's login.
+    pub login: String,
+    /// The scopes the app asks for.
+    pub scopes: Vec<String>,
+    /// Going on: the authorize request to send again, with this `prompt` value answered. It
+    /// asks for nothing the client could not have asked without the value, so it needs no
+    /// proof of coming from this page.
+    pub proceed: Vec<(String, String)>,
+    /// `SelectAccount`: the authorize request to come back with after signing in as another.
+    pub sign_in: Vec<(String, String)>,
+    /// `Consent`: where refusing goes (the client, with `access_denied`).
+    pub decline: String,
 }
 
 /// The `prompt` values ulo understands (OIDC Core §3.1.2.1).
@@ -56,19 +97,27 @@ pub struct Prompt {
     pub none: bool,
     /// `login`: the person must sign in again.
     pub login: bool,
+    /// `consent`: the person confirms what the app asks for, even though an admin assigned it.
+    pub consent: bool,
+    /// `select_account`: the person chooses the account (the signed-in one, or another).
+    pub select_account: bool,
 }
 
 impl Prompt {
-    /// Parses a space-separated `prompt`; `consent` and `select_account` are satisfied by
-    /// an admin's assignment and the one signed-in account.
+    /// Parses a space-separated `prompt`.
     pub fn parse(raw: Option<&str>) -> Result<Self, String> {
         let mut p = Prompt::default();
         for v in raw.unwrap_or("").split(' ').filter(|v| !v.is_empty()) {
             match v {
                 "none" => p.none = true,
                 "login" => p.login = true,
-                "consent" | "select_account" => {}
-                other => return Err(format!("unknown prompt value {other:?}")),
+                "consent" => p.consent = true,
+                "select_account" => p.select_account = true,
+                other => {
+                    return Err(format!(
+                        "unknown prompt value {other:?}; ulo supports none, login, consent and select_account"
+                    ));
+                }
             }
         }
         if p.none && raw.is_some_and(|r| r.split(' ').filter(|v| !v.is_empty()).count() > 1) {
@@ -85,7 +134,7 @@ struct Request<'p> {
     challenge: Option<&'p str>,
     prompt: Prompt,
     max_age: Option<i64>,
-    reauth_after: Option<i64>,
+    reauth: Option<&'p str>,
 }
 
 /// Where errors and codes go once the client is known: its registered redirect URI.
@@ -223,43 +272,53 @@ fn validate<'p>(params: &'p Params, oidc: &OidcClient) -> Result<Request<'p>, (E
                 .ok_or_else(|| bad("max_age must be a non-negative number of seconds"))?,
         ),
     };
-    let reauth_after = match params.get(REAUTH_PARAM) {
-        None => None,
-        Some(v) => Some(
-            v.parse::<i64>()
-                .map_err(|_| bad("malformed sign-in marker"))?,
-        ),
-    };
     Ok(Request {
         scopes,
         nonce,
         challenge,
         prompt,
         max_age,
-        reauth_after,
+        reauth: params.get(REAUTH_PARAM),
     })
 }
 
-/// The parameters to come back with after signing in: `prompt=login` is satisfied by the
-/// sign-in about to happen, which the marker records.
-fn sign_in_params(params: &Params, now: OffsetDateTime) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = params
+/// The request's parameters with the `prompt` values `answered` taken out (and `prompt`
+/// itself when none is left).
+fn without_prompt(params: &Params, answered: &[&str]) -> Vec<(String, String)> {
+    params
         .pairs()
         .iter()
-        .filter(|(k, _)| k != REAUTH_PARAM)
         .filter_map(|(k, v)| {
             if k != "prompt" {
                 return Some((k.clone(), v.clone()));
             }
             let rest: Vec<&str> = v
                 .split(' ')
-                .filter(|p| !p.is_empty() && *p != "login")
+                .filter(|p| !p.is_empty() && !answered.contains(p))
                 .collect();
             (!rest.is_empty()).then(|| (k.clone(), rest.join(" ")))
         })
+        .collect()
+}
+
+/// The parameters to come back with after signing in: `prompt=login` and
+/// `prompt=select_account` are satisfied by the sign-in about to happen (where the person
+/// picks the account by signing in with it), which the marker records.
+fn sign_in_params(params: &Params, marker: String) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = without_prompt(params, &["login", "select_account"])
+        .into_iter()
+        .filter(|(k, _)| k != REAUTH_PARAM)
         .collect();
-    out.push((REAUTH_PARAM.to_string(), to_millis(now).to_string()));
+    out.push((REAUTH_PARAM.to_string(), marker));
     out
+}
+
+/// Whether a sign-in is older than `max_age` seconds allow (OIDC Core §3.1.2.1), compared at
+/// the clock's full precision: truncating to whole seconds let a sign-in of 999 ms pass
+/// `max_age=0`. `max_age=0` asks for a sign-in made for this very request (the same as
+/// `prompt=login`), so no existing session ever satisfies it, even one made this millisecond.
+fn max_age_exceeded(max_age: i64, session: &Session, now: OffsetDateTime) -> bool {
+    max_age == 0 || now - session.created > time::Duration::seconds(max_age)
 }
 
 impl Provider<'_> {
@@ -314,36 +373,86 @@ impl Provider<'_> {
         };
 
         let now = self.clock.now();
+        let sign_in = || {
+            self.reauth_marker(client_id, now)
+                .map(|marker| sign_in_params(params, marker))
+        };
+        let unsigned = |e: String| {
+            refuse(
+                ErrorCode::ServerError,
+                format!("ulo could not sign the sign-in marker: {e}"),
+            )
+        };
         let Some((session, user)) =
             signed_in.filter(|(s, u)| s.is_live(now) && u.status == UserStatus::Active)
         else {
             return Ok(if req.prompt.none {
                 callback.error(ErrorCode::LoginRequired, "the user is not signed in")
             } else {
-                AuthorizeOutcome::SignIn {
-                    params: sign_in_params(params, now),
+                match sign_in() {
+                    Ok(params) => AuthorizeOutcome::SignIn { params },
+                    Err(e) => unsigned(e),
                 }
             });
         };
-        // The marker stands for the prompt=login or max_age that sent the person to sign in:
-        // only a sign-in made since satisfies it, and one such sign-in satisfies it for good.
-        let fresh = req
-            .reauth_after
-            .is_some_and(|t| to_millis(session.created) >= t);
+        // The marker stands for the prompt=login, max_age or select_account that sent the
+        // person to sign in: only a sign-in made since satisfies it, and one such sign-in
+        // satisfies it for good. A marker that does not verify (forged, another client's,
+        // expired) is satisfied by nothing, so the person signs in again.
+        let reauth_after = req
+            .reauth
+            .map(|m| self.reauth_since(m, client_id, now).unwrap_or(i64::MAX));
+        let fresh = reauth_after.is_some_and(|t| to_millis(session.created) >= t);
         let too_old = req
             .max_age
-            .is_some_and(|m| (now - session.created).whole_seconds() > m);
-        if !fresh && (req.reauth_after.is_some() || req.prompt.login || too_old) {
+            .is_some_and(|m| max_age_exceeded(m, session, now));
+        if !fresh && (reauth_after.is_some() || req.prompt.login || too_old) {
             return Ok(if req.prompt.none {
                 callback.error(
                     ErrorCode::LoginRequired,
                     "the sign-in is older than max_age allows",
                 )
             } else {
-                AuthorizeOutcome::SignIn {
-                    params: sign_in_params(params, now),
+                match sign_in() {
+                    Ok(params) => AuthorizeOutcome::SignIn { params },
+                    Err(e) => unsigned(e),
                 }
             });
+        }
+
+        let question = |kind, answered: &str| {
+            let sign_in = match kind {
+                QuestionKind::SelectAccount => match sign_in() {
+                    Ok(params) => params,
+                    Err(e) => return unsigned(e),
+                },
+                QuestionKind::Consent => Vec::new(),
+            };
+            AuthorizeOutcome::Ask(Question {
+                kind,
+                app_label: app.label.clone(),
+                login: user.profile.login.clone(),
+                scopes: req
+                    .scopes
+                    .to_wire()
+                    .split(' ')
+                    .map(str::to_string)
+                    .collect(),
+                proceed: without_prompt(params, &[answered]),
+                sign_in,
+                decline: match callback.error(
+                    ErrorCode::AccessDenied,
+                    "the user did not allow the app's request",
+                ) {
+                    AuthorizeOutcome::Redirect { location } => location,
+                    _ => String::new(),
+                },
+            })
+        };
+        // Before the assignment check: the account signed in may not be the one meant for
+        // this app, and choosing another is the answer to that.
+        if req.prompt.select_account {
+            return Ok(question(QuestionKind::SelectAccount, "select_account"));
         }
 
         let mut tx = self.store.begin().await?;
@@ -375,6 +484,10 @@ impl Provider<'_> {
                 "the app is not assigned to this user",
             ));
         }
+        if req.prompt.consent {
+            // Nothing written yet: dropping the transaction rolls it back.
+            return Ok(question(QuestionKind::Consent, "consent"));
+        }
         let code = random_base62(43);
         tx.insert_auth_code(&self.new_code(&code, &app, session, redirect_uri, &req, now))
             .await?;
@@ -382,6 +495,35 @@ impl Provider<'_> {
         tx.record_session_app(session.id, app.id, now).await?;
         tx.commit().await?;
         Ok(callback.with(vec![("code", code.as_str())]))
+    }
+
+    /// A sign-in marker for `client_id`: sessions created from `now` on satisfy it.
+    fn reauth_marker(&self, client_id: &str, now: OffsetDateTime) -> Result<String, String> {
+        let claims = serde_json::json!({
+            "iss": self.issuer,
+            "aud": self.authorization_endpoint(),
+            "client_id": client_id,
+            "since_ms": to_millis(now),
+            "iat": now.unix_timestamp(),
+            "exp": (now + REAUTH_WINDOW).unix_timestamp(),
+        });
+        self.keys.sign(SigningAlg::default(), TYP_REAUTH, &claims)
+    }
+
+    /// The instant (Unix ms) a marker stands for, when ulo signed it for `client_id` and it
+    /// has not expired.
+    fn reauth_since(&self, marker: &str, client_id: &str, now: OffsetDateTime) -> Option<i64> {
+        let check = JwtCheck {
+            jwks: None,
+            typ: Some(TYP_REAUTH),
+            now_unix: now.unix_timestamp(),
+            allow_expired: false,
+        };
+        let claims = self.keys.verify(marker, &check).ok()?;
+        let ours = claims["iss"] == self.issuer
+            && claims["aud"] == self.authorization_endpoint().as_str()
+            && claims["client_id"] == client_id;
+        ours.then(|| claims["since_ms"].as_i64()).flatten()
     }
 
     fn new_code(
@@ -422,8 +564,16 @@ mod tests {
         assert_eq!(
             Prompt::parse(Some("login consent")),
             Ok(Prompt {
-                none: false,
-                login: true
+                login: true,
+                consent: true,
+                ..Prompt::default()
+            })
+        );
+        assert_eq!(
+            Prompt::parse(Some("select_account")),
+            Ok(Prompt {
+                select_account: true,
+                ..Prompt::default()
             })
         );
         assert!(Prompt::parse(Some("none login")).is_err());
@@ -432,12 +582,12 @@ mod tests {
 
     #[test]
     fn sign_in_drops_prompt_login_and_marks_the_time() {
-        let p = Params::parse(b"client_id=c&prompt=login+consent&ulo_reauth=1&state=s");
-        let now = time::macros::datetime!(2026-01-01 00:00:00 UTC);
-        let out = sign_in_params(&p, now);
+        let p =
+            Params::parse(b"client_id=c&prompt=login+select_account+consent&ulo_reauth=1&state=s");
+        let out = sign_in_params(&p, "signed-marker".into());
         assert!(out.contains(&("prompt".into(), "consent".into())));
         assert!(out.contains(&("state".into(), "s".into())));
         assert_eq!(out.iter().filter(|(k, _)| k == REAUTH_PARAM).count(), 1);
-        assert!(out.contains(&(REAUTH_PARAM.into(), to_millis(now).to_string())));
+        assert!(out.contains(&(REAUTH_PARAM.into(), "signed-marker".into())));
     }
 }

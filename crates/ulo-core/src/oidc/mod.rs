@@ -7,6 +7,7 @@
 mod authorize;
 mod claims;
 mod client_auth;
+pub mod cors;
 mod error;
 mod grant;
 mod introspect;
@@ -15,7 +16,7 @@ mod params;
 pub mod pkce;
 pub mod scope;
 
-pub use authorize::{AuthorizeOutcome, Prompt, REAUTH_PARAM};
+pub use authorize::{AuthorizeOutcome, Prompt, Question, QuestionKind, REAUTH_PARAM};
 pub use client_auth::{ClientAssertion, ClientCredentials};
 pub use error::{ErrorCode, OAuthError};
 pub use grant::{TokenRequest, TokenResponse};
@@ -82,6 +83,11 @@ impl Provider<'_> {
     /// The token endpoint URL (the audience of client assertions).
     pub fn token_endpoint(&self) -> String {
         format!("{}/oauth2/v1/token", self.issuer)
+    }
+
+    /// The authorization endpoint URL (the audience of sign-in markers).
+    pub fn authorization_endpoint(&self) -> String {
+        format!("{}/oauth2/v1/authorize", self.issuer)
     }
 }
 

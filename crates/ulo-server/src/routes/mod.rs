@@ -12,6 +12,7 @@ pub mod login;
 pub mod logouts;
 pub mod logs;
 pub mod meta;
+pub mod metadata;
 pub mod oauth2;
 pub mod openapi;
 pub mod page;

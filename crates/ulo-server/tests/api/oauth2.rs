@@ -767,6 +767,58 @@ async fn max_age_and_prompt_login_send_the_person_to_sign_in_once() {
 }
 
 #[tokio::test]
+async fn max_age_zero_forces_a_fresh_sign_in_even_a_millisecond_after_the_last() {
+    with_manual_clock(async |s, clock| {
+        let (rp, uid, cookie, _) = signed_in_user(s, "ada@example.com").await;
+        let (_, challenge) = pkce_pair();
+        let mut params = code_params(&rp, &challenge, "openid");
+        params.push(("max_age", "0"));
+        // At the very instant of the sign-in (the manual clock has not moved) and 1 ms later.
+        // Whole seconds used to round anything under a second down to "0 > 0": the session
+        // passed max_age=0.
+        for step in [Duration::ZERO, Duration::milliseconds(1)] {
+            clock.advance(step);
+            let (status, location, body) = authorize(s, Some(&cookie), &params).await;
+            assert_eq!(status, StatusCode::FOUND, "{body}");
+            let location = location.expect("Location");
+            assert!(
+                location.starts_with("/login?"),
+                "max_age=0 {step} after sign-in must ask for a sign-in: {location}"
+            );
+        }
+        // The sign-in that follows satisfies it, even within the same millisecond: the
+        // round trip ends with a code, not another sign-in.
+        let (_, location, _) = authorize(s, Some(&cookie), &params).await;
+        let back = param(&location.expect("Location"), "return_to").expect("return_to");
+        assert_eq!(param(&back, "max_age").as_deref(), Some("0"), "{back}");
+        let back_params = query_of(&back);
+        let pairs: Vec<(&str, &str)> = back_params
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        // A marker the browser made up is no proof of a sign-in: "since 0" would let the old
+        // session through.
+        for forged in ["0", "1", "eyJhbGciOiJub25lIn0.eyJzaW5jZV9tcyI6MH0."] {
+            let mut with_marker = params.clone();
+            with_marker.push(("ulo_reauth", forged));
+            let (_, location, _) = authorize(s, Some(&cookie), &with_marker).await;
+            let location = location.expect("Location");
+            assert!(location.starts_with("/login?"), "{forged}: {location}");
+        }
+        let (fresh, _) = session_for(s, &uid).await;
+        get_code(s, &fresh, &pairs).await;
+        // prompt=none cannot sign anyone in: max_age=0 is login_required at the client.
+        let mut none = params.clone();
+        none.push(("prompt", "none"));
+        let (_, location, _) = authorize(s, Some(&fresh), &none).await;
+        let location = location.expect("Location");
+        assert!(location.starts_with(REDIRECT_URI), "{location}");
+        assert_eq!(param(&location, "error").as_deref(), Some("login_required"));
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn without_a_session_the_browser_signs_in_first_and_prompt_none_is_login_required() {
     on_every_backend(async |s| {
         let (rp, _, _, _) = signed_in_user(s, "ada@example.com").await;

@@ -14,8 +14,13 @@ use ulo_testkit::{ADMIN_TOKEN, Backend, TestServer};
 const SERVED: &[(&str, &str)] = &[
     // routes/meta.rs
     ("GET", "/health"),
+    // routes/metadata.rs (with CORS preflights, crate::cors)
     ("GET", "/.well-known/openid-configuration"),
+    ("OPTIONS", "/.well-known/openid-configuration"),
+    ("GET", "/.well-known/oauth-authorization-server"),
+    ("OPTIONS", "/.well-known/oauth-authorization-server"),
     ("GET", "/oauth2/v1/keys"),
+    ("OPTIONS", "/oauth2/v1/keys"),
     // routes/ssf.rs
     ("GET", "/.well-known/ssf-configuration"),
     ("GET", "/ssf/streams"),
@@ -125,10 +130,14 @@ const SERVED: &[(&str, &str)] = &[
     ("GET", "/oauth2/v1/authorize"),
     ("POST", "/oauth2/v1/authorize"),
     ("POST", "/oauth2/v1/token"),
+    ("OPTIONS", "/oauth2/v1/token"),
     ("POST", "/oauth2/v1/introspect"),
+    ("OPTIONS", "/oauth2/v1/introspect"),
     ("POST", "/oauth2/v1/revoke"),
+    ("OPTIONS", "/oauth2/v1/revoke"),
     ("GET", "/oauth2/v1/userinfo"),
     ("POST", "/oauth2/v1/userinfo"),
+    ("OPTIONS", "/oauth2/v1/userinfo"),
     ("GET", "/oauth2/v1/logout"),
     ("POST", "/oauth2/v1/logout"),
     ("POST", "/oauth2/v1/global-token-revocation"),

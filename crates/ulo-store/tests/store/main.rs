@@ -19,4 +19,5 @@ macro_rules! on_every_backend {
 mod conformance;
 mod devices;
 mod filter_sql;
+mod login_keys;
 mod sessions;

@@ -42,6 +42,7 @@ pub(super) async fn authorize(
             redirect(&login)
         }
         Ok(AuthorizeOutcome::Redirect { location }) => redirect(&location),
+        Ok(AuthorizeOutcome::Ask(question)) => page::question(&question, PATH),
     }
 }
 

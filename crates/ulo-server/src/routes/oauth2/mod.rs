@@ -27,27 +27,34 @@ use ulo_jose::{KeyAlg, KeyRing, VerifyOptions, verify_with_jwks};
 
 use crate::state::AppState;
 
-/// The routes.
+/// The routes a browser navigates to (authorize, logout) and Global Token Revocation: never
+/// with CORS.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(
             "/oauth2/v1/authorize",
             get(authorize::authorize).post(authorize::authorize),
         )
-        .route("/oauth2/v1/token", post(endpoints::token))
-        .route("/oauth2/v1/introspect", post(endpoints::introspect))
-        .route("/oauth2/v1/revoke", post(endpoints::revoke))
         .route(
             global_token_revocation::PATH,
             post(global_token_revocation::revoke),
         )
         .route(
-            "/oauth2/v1/userinfo",
-            get(userinfo::userinfo).post(userinfo::userinfo),
-        )
-        .route(
             "/oauth2/v1/logout",
             get(logout::logout).post(logout::logout),
+        )
+}
+
+/// The routes an OAuth client calls itself (token, introspect, revoke, userinfo): a
+/// browser-based client calls them across origins, so `crate::cors` wraps them.
+pub fn client_router() -> Router<AppState> {
+    Router::new()
+        .route("/oauth2/v1/token", post(endpoints::token))
+        .route("/oauth2/v1/introspect", post(endpoints::introspect))
+        .route("/oauth2/v1/revoke", post(endpoints::revoke))
+        .route(
+            "/oauth2/v1/userinfo",
+            get(userinfo::userinfo).post(userinfo::userinfo),
         )
 }
 

@@ -1,0 +1,131 @@
+//! What a client reads before it talks to ulo: OpenID Connect discovery, RFC 8414
+//! authorization server metadata, and the JWKS. Both metadata documents come from one builder,
+//! so they always name the same issuer and endpoints.
+
+use axum::extract::State;
+use axum::http::{HeaderName, header};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Map, Value, json};
+
+use crate::state::AppState;
+
+/// RFC 8414 §3: where an OAuth client looks for the authorization server's metadata.
+pub const OAUTH_METADATA_PATH: &str = "/.well-known/oauth-authorization-server";
+/// OpenID Connect Discovery 1.0 §4.
+pub const OPENID_CONFIGURATION_PATH: &str = "/.well-known/openid-configuration";
+/// ulo's published signing keys.
+pub const JWKS_PATH: &str = "/oauth2/v1/keys";
+
+/// The routes (all served with CORS for registered browser clients, see `crate::cors`).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(OPENID_CONFIGURATION_PATH, get(openid_configuration))
+        .route(OAUTH_METADATA_PATH, get(oauth_authorization_server))
+        .route(JWKS_PATH, get(jwks))
+}
+
+/// Client authentication methods of the token, introspection and revocation endpoints.
+const TOKEN_AUTH_METHODS: [&str; 4] = [
+    "client_secret_basic",
+    "client_secret_post",
+    "private_key_jwt",
+    "none",
+];
+
+/// Algorithms a `private_key_jwt` client assertion may be signed with.
+const CLIENT_ASSERTION_ALGS: [&str; 9] = [
+    "ES256", "ES384", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "EdDSA",
+];
+
+/// The `prompt` values the authorization endpoint acts on (`ulo_core::oidc::Prompt`).
+pub const PROMPT_VALUES: [&str; 4] = ["none", "login", "consent", "select_account"];
+
+/// The OAuth 2.0 part (RFC 8414 §2): issuer, endpoints, and what they accept.
+fn oauth_metadata(iss: &str) -> Map<String, Value> {
+    let doc = json!({
+        "issuer": iss,
+        "authorization_endpoint": format!("{iss}/oauth2/v1/authorize"),
+        "token_endpoint": format!("{iss}/oauth2/v1/token"),
+        "introspection_endpoint": format!("{iss}/oauth2/v1/introspect"),
+        "revocation_endpoint": format!("{iss}/oauth2/v1/revoke"),
+        "jwks_uri": format!("{iss}{JWKS_PATH}"),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "scopes_supported": ulo_core::oidc::scope::SUPPORTED,
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": TOKEN_AUTH_METHODS,
+        "token_endpoint_auth_signing_alg_values_supported": CLIENT_ASSERTION_ALGS,
+        "introspection_endpoint_auth_methods_supported": TOKEN_AUTH_METHODS,
+        "introspection_endpoint_auth_signing_alg_values_supported": CLIENT_ASSERTION_ALGS,
+        "revocation_endpoint_auth_methods_supported": TOKEN_AUTH_METHODS,
+        "revocation_endpoint_auth_signing_alg_values_supported": CLIENT_ASSERTION_ALGS,
+        "prompt_values_supported": PROMPT_VALUES,
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
+        "authorization_response_iss_parameter_supported": true,
+        "global_token_revocation_endpoint": format!("{iss}/oauth2/v1/global-token-revocation"),
+    });
+    match doc {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+/// The OAuth part plus what OpenID Connect adds (Discovery 1.0 §3, Back-Channel Logout,
+/// RP-Initiated Logout).
+fn openid_metadata(iss: &str) -> Map<String, Value> {
+    let mut doc = oauth_metadata(iss);
+    let oidc = json!({
+        "userinfo_endpoint": format!("{iss}/oauth2/v1/userinfo"),
+        "end_session_endpoint": format!("{iss}/oauth2/v1/logout"),
+        "claims_supported": [
+            "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "sid", "amr", "at_hash",
+            "name", "given_name", "family_name", "preferred_username", "nickname", "locale",
+            "zoneinfo", "updated_at", "email", "email_verified"
+        ],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["ES256", "RS256"],
+        "userinfo_signing_alg_values_supported": ["none"],
+        "claims_parameter_supported": false,
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
+        "frontchannel_logout_supported": false,
+    });
+    if let Value::Object(m) = oidc {
+        doc.extend(m);
+    }
+    doc
+}
+
+async fn openid_configuration(State(state): State<AppState>) -> Json<Map<String, Value>> {
+    Json(openid_metadata(state.issuer()))
+}
+
+async fn oauth_authorization_server(State(state): State<AppState>) -> Json<Map<String, Value>> {
+    Json(oauth_metadata(state.issuer()))
+}
+
+async fn jwks(State(state): State<AppState>) -> ([(HeaderName, &'static str); 1], Json<Value>) {
+    (
+        [(header::CACHE_CONTROL, "public, max-age=300")],
+        Json(state.keys().jwks()),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_openid_document_extends_the_oauth_one() {
+        let oauth = oauth_metadata("https://ulo.example.com");
+        let openid = openid_metadata("https://ulo.example.com");
+        for (k, v) in &oauth {
+            assert_eq!(openid.get(k), Some(v), "{k}");
+        }
+        assert!(openid.contains_key("userinfo_endpoint"));
+        assert!(!oauth.contains_key("userinfo_endpoint"));
+    }
+}
