@@ -18,6 +18,8 @@ pub const FIELD: &str = "csrf";
 pub const LOGIN_FORM: &str = "login";
 /// The authenticator-app form (`/account/totp`).
 pub const TOTP_FORM: &str = "account-totp";
+/// The sign-out confirmation (`/oauth2/v1/logout`).
+pub const LOGOUT_FORM: &str = "logout";
 
 /// What the request's headers say about where it came from.
 fn provenance(headers: &HeaderMap) -> Provenance<'_> {
@@ -36,9 +38,25 @@ pub fn check(
     binding: Option<&str>,
     form: &str,
 ) -> Result<(), Refusal> {
+    check_field(
+        state,
+        headers,
+        form_field(body, FIELD).as_deref(),
+        binding,
+        form,
+    )
+}
+
+/// Checks a post of `form` whose token field (already read) is `posted`, bound to `binding`.
+pub fn check_field(
+    state: &AppState,
+    headers: &HeaderMap,
+    posted: Option<&str>,
+    binding: Option<&str>,
+    form: &str,
+) -> Result<(), Refusal> {
     let own = crate::auth::issuer_origin(state).unwrap_or_default();
-    let posted = form_field(body, FIELD);
-    check_post(&provenance(headers), &own, binding, form, posted.as_deref())
+    check_post(&provenance(headers), &own, binding, form, posted)
 }
 
 /// The sign-in binding cookie of a request, when it holds one of ours.

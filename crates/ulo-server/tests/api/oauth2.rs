@@ -1402,6 +1402,10 @@ async fn rp_initiated_logout_ends_the_session_and_returns_only_to_registered_uri
         assert_eq!((status, location, cleared), (StatusCode::OK, None, false));
         assert!(body.contains("<form method=\"post\""), "{body}");
         assert!(cookie_works(s, &rp, &cookie3).await, "not yet ended");
+        // What the page's form posts, with its token.
+        let marker = "name=\"csrf\" value=\"";
+        let at = body.find(marker).expect("the form's token") + marker.len();
+        let csrf = &body[at..at + body[at..].find('"').expect("token ends")];
         let resp = no_redirects()
             .post(format!("{}/oauth2/v1/logout", s.url))
             .header("Cookie", &cookie3)
@@ -1409,6 +1413,7 @@ async fn rp_initiated_logout_ends_the_session_and_returns_only_to_registered_uri
                 ("client_id", rp.client_id.as_str()),
                 ("post_logout_redirect_uri", POST_LOGOUT_URI),
                 ("ulo_confirm", "yes"),
+                ("csrf", csrf),
             ])
             .send()
             .await

@@ -20,7 +20,7 @@ use ulo_testkit::{Database, TestServer, backends, wait_for};
 
 use crate::logout::{FakeApps, final_receipt, receipt, target, verify};
 use crate::oauth2::{Auth, POST_LOGOUT_URI, REDIRECT_URI, param, pkce_pair, post_form};
-use crate::signin::{browser, sign_in, user_with_password};
+use crate::signin::{answer, browser, sign_in, signed_in, user_with_password};
 use crate::support::*;
 
 const WAIT: StdDuration = StdDuration::from_secs(30);
@@ -287,24 +287,64 @@ async fn rp_initiated_logout_sends_logout_tokens_to_every_app_the_session_signed
 async fn the_persons_own_sign_out_sends_logout_tokens() {
     on_every_backend(async |s| {
         let sc = scene(s, "own@example.com").await;
-        let page = sc
-            .browser
-            .get(format!("{}/oauth2/v1/logout", s.url))
-            .send()
-            .await
-            .expect("logout page");
-        assert_eq!(page.status(), StatusCode::OK);
-        assert!(page.text().await.unwrap().contains("Sign out"));
+        let page = answer(sc.browser.get(format!("{}/oauth2/v1/logout", s.url))).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains("Sign out"));
+        // What the page's form posts.
+        let csrf = page.hidden("csrf").expect("the form's token");
         let resp = sc
             .browser
             .post(format!("{}/oauth2/v1/logout", s.url))
-            .form(&[("ulo_confirm", "yes")])
+            .form(&[("ulo_confirm", "yes"), ("csrf", csrf.as_str())])
             .send()
             .await
             .expect("sign out");
         assert_eq!(resp.status(), StatusCode::OK);
         let end = assert_single_logout(s, &sc, "LOGOUT").await;
         assert_eq!(end["debugContext"]["debugData"]["initiatedBy"], "user");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_link_or_another_sites_form_does_not_sign_the_person_out() {
+    on_every_backend(async |s| {
+        let sc = scene(s, "forced@example.com").await;
+        let logout = format!("{}/oauth2/v1/logout", s.url);
+        let page = answer(sc.browser.get(&logout)).await;
+        let csrf = page.hidden("csrf").expect("the form's token");
+        let attempts = [
+            // A link (a top-level GET carries the SameSite=Lax cookie).
+            sc.browser.get(format!("{logout}?ulo_confirm=yes")),
+            // A form post without the page's token.
+            sc.browser.post(&logout).form(&[("ulo_confirm", "yes")]),
+            // A token of another form or browser.
+            sc.browser
+                .post(&logout)
+                .form(&[("ulo_confirm", "yes"), ("csrf", "0".repeat(64).as_str())]),
+            // The right token, from another site.
+            sc.browser
+                .post(&logout)
+                .header("Sec-Fetch-Site", "cross-site")
+                .form(&[("ulo_confirm", "yes"), ("csrf", csrf.as_str())]),
+            sc.browser
+                .post(&logout)
+                .header("Origin", "http://evil.example.com")
+                .form(&[("ulo_confirm", "yes"), ("csrf", csrf.as_str())]),
+        ];
+        for req in attempts {
+            let a = answer(req).await;
+            assert_eq!(a.status, StatusCode::OK);
+            assert!(
+                a.body.contains("Sign out of ulo?"),
+                "asks again: {}",
+                a.body
+            );
+            assert!(signed_in(&sc.browser, s).await, "the person was signed out");
+        }
+        let ends = events(s, "user.session.end", &sc.uid).await;
+        assert!(ends.is_empty(), "{ends:#?}");
+        assert!(sc.apps.iter().all(|a| sc.fake.received(&a.name).is_empty()));
     })
     .await;
 }

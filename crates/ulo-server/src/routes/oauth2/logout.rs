@@ -1,7 +1,7 @@
 //! `GET|POST /oauth2/v1/logout`: RP-initiated logout.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ulo_core::oidc::{LogoutOutcome, LogoutRequest, Params};
 
@@ -16,17 +16,30 @@ const CONFIRM: &str = "ulo_confirm";
 pub(super) async fn logout(
     State(state): State<AppState>,
     RequestClient(client): RequestClient,
+    method: Method,
     headers: HeaderMap,
     BrowserParams(params): BrowserParams,
 ) -> Response {
-    // Only a POST from ulo's own page carries the confirmation together with the session
-    // cookie: the cookie is SameSite=Lax, so another site's form post arrives without it.
-    let confirmed = params.get(CONFIRM) == Some("yes");
+    // The confirmation counts only as a POST of ulo's own page: the browser's word on where it
+    // came from and the form's token, bound to the session cookie. A link (a GET, which carries
+    // the SameSite=Lax cookie) or another site's form only gets the question again: signing
+    // someone out also signs them out of every app their session reached.
+    let binding = session_cookie::secret(&headers);
+    let confirmed = method == Method::POST
+        && params.get(CONFIRM) == Some("yes")
+        && crate::csrf::check_field(
+            &state,
+            &headers,
+            params.get(crate::csrf::FIELD),
+            binding.as_deref(),
+            crate::csrf::LOGOUT_FORM,
+        )
+        .is_ok();
     let params = Params::from_pairs(
         params
             .pairs()
             .iter()
-            .filter(|(k, _)| k != CONFIRM)
+            .filter(|(k, _)| k != CONFIRM && k != crate::csrf::FIELD)
             .cloned()
             .collect(),
     );
@@ -49,7 +62,11 @@ pub(super) async fn logout(
             page::error(StatusCode::BAD_REQUEST, "invalid_request", &description)
         }
         Ok(LogoutOutcome::Confirm { params, app_label }) => {
-            confirm_page(&params, app_label.as_deref())
+            let token = crate::csrf::token(
+                binding.as_deref().unwrap_or_default(),
+                crate::csrf::LOGOUT_FORM,
+            );
+            confirm_page(&params, app_label.as_deref(), &token)
         }
         Ok(LogoutOutcome::Done {
             ended,
@@ -76,7 +93,7 @@ pub(super) async fn logout(
     }
 }
 
-fn confirm_page(params: &[(String, String)], app_label: Option<&str>) -> Response {
+fn confirm_page(params: &[(String, String)], app_label: Option<&str>, csrf: &str) -> Response {
     let hidden: String = params
         .iter()
         .map(|(k, v)| {
@@ -87,6 +104,7 @@ fn confirm_page(params: &[(String, String)], app_label: Option<&str>) -> Respons
             )
         })
         .collect();
+    let csrf = crate::csrf::hidden_field(csrf);
     let who = app_label
         .map(|l| format!(" {} asks to sign you out.", page::escape(l)))
         .unwrap_or_default();
@@ -95,7 +113,7 @@ fn confirm_page(params: &[(String, String)], app_label: Option<&str>) -> Respons
         "Sign out of ulo?",
         &format!(
             "<p>You are signed in to ulo.{who}</p>\
-             <form method=\"post\" action=\"/oauth2/v1/logout\">{hidden}\
+             <form method=\"post\" action=\"/oauth2/v1/logout\">{hidden}{csrf}\
              <input type=\"hidden\" name=\"{CONFIRM}\" value=\"yes\">\
              <button type=\"submit\">Sign out</button></form>"
         ),
