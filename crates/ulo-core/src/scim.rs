@@ -195,18 +195,7 @@ impl Directory<'_> {
     ) -> Result<(), DomainError> {
         require_write(ctx)?;
         let mut tx = self.store.begin().await?;
-        if resource == ScimResource::User
-            && let Ok(user_id) = id.parse::<crate::ids::UserId>()
-            && let Some(user) = tx.get_user(user_id).await?
-        {
-            crate::directory::check_provisioning_reach(
-                tx.as_mut(),
-                ctx,
-                &user,
-                crate::directory::Reach::Write,
-            )
-            .await?;
-        }
+        check_resource_writable(tx.as_mut(), ctx, resource, id).await?;
         tx.put_scim_external_id(resource.as_str(), id, external_id)
             .await?;
         tx.commit().await?;
@@ -236,18 +225,7 @@ impl Directory<'_> {
     ) -> Result<(), DomainError> {
         require_write(ctx)?;
         let mut tx = self.store.begin().await?;
-        if resource == ScimResource::User
-            && let Ok(user_id) = id.parse::<crate::ids::UserId>()
-            && let Some(user) = tx.get_user(user_id).await?
-        {
-            crate::directory::check_provisioning_reach(
-                tx.as_mut(),
-                ctx,
-                &user,
-                crate::directory::Reach::Write,
-            )
-            .await?;
-        }
+        check_resource_writable(tx.as_mut(), ctx, resource, id).await?;
         tx.put_scim_attributes(resource.as_str(), id, attributes)
             .await?;
         tx.commit().await?;
@@ -278,4 +256,21 @@ impl Directory<'_> {
             .into_iter()
             .collect())
     }
+}
+
+/// Refuses a SCIM credential writing the SCIM attributes of a user it may not change (an admin).
+async fn check_resource_writable(
+    tx: &mut dyn crate::store::StoreTx,
+    ctx: &Context,
+    resource: ScimResource,
+    id: &str,
+) -> Result<(), DomainError> {
+    if resource == ScimResource::User
+        && let Ok(user_id) = id.parse::<crate::ids::UserId>()
+        && let Some(user) = tx.get_user(user_id).await?
+    {
+        crate::directory::check_provisioning_reach(tx, ctx, &user, crate::directory::Reach::Write)
+            .await?;
+    }
+    Ok(())
 }
