@@ -89,14 +89,17 @@ vault -X PUT "$VAULT/api/accounts/$ACC/shares/ada@example.com"
 vault -X PUT "$VAULT/api/accounts/$ACC/shares/grace@example.com"
 vault "$VAULT/api/accounts/$ACC" | jq -c '{id, username, status, shares: [.shares[].userName]}'
 
-# Signs $1 in to the vault through ulo's sign-in form, with the cookie jar $2.
+# Signs $1 in to the vault through ulo's sign-in form, with the cookie jar $2: opens the form
+# (which sets the cookie its token is bound to) and posts it as a browser would.
 sign_in() {
-    local at
-    at=$(curl -fsS -L -c "$2" -b "$2" -o /dev/null -w '%{url_effective}' "$VAULT/login")
-    local return_to
+    local page at return_to csrf
+    page=$(curl -fsS -L -c "$2" -b "$2" -w '\n%{url_effective}' "$VAULT/login")
+    at=$(printf '%s\n' "$page" | tail -n 1)
+    csrf=$(printf '%s\n' "$page" | grep -o 'name="csrf" value="[^"]*"' | head -n 1 | sed 's/.*value="//; s/"$//')
     return_to=$(python3 -c 'import sys, urllib.parse as u; print(u.parse_qs(u.urlparse(sys.argv[1]).query)["return_to"][0])' "$at")
-    curl -fsS -L -c "$2" -b "$2" -o /dev/null "$ULO/login" \
-        --data-urlencode "username=$1" --data-urlencode "password=$PASSWORD" --data-urlencode "return_to=$return_to"
+    curl -fsS -L -c "$2" -b "$2" -o /dev/null "$ULO/login" -H "Origin: $ULO" \
+        --data-urlencode "username=$1" --data-urlencode "password=$PASSWORD" \
+        --data-urlencode "return_to=$return_to" --data-urlencode "csrf=$csrf"
 }
 
 step "Ada signs in to the vault through ulo and reveals the password"
