@@ -13,6 +13,7 @@
 //!
 //! Progress goes to stderr; stdout gets a readable summary and one JSON line per scenario and
 //! backend (the lines that start with `{`).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests and harnesses: a panic is a failure report
 
 mod api;
 mod cpu;

@@ -1,4 +1,5 @@
 //! Integration tests for ulo-jose: sealing, key files, key generation, signing and verification.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests and harnesses: a panic is a failure report
 
 use std::path::PathBuf;
 use std::sync::OnceLock;

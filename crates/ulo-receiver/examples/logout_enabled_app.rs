@@ -161,7 +161,7 @@ fn env(name: &str) -> String {
 }
 
 #[tokio::main]
-async fn main() {
+async fn main() -> Result<(), String> {
     let issuer = env("ULO_ISSUER").trim_end_matches('/').to_owned();
     let client_id = env("APP_CLIENT_ID");
     let app_url = env("APP_URL").trim_end_matches('/').to_owned();
@@ -221,7 +221,10 @@ async fn main() {
     };
     let listener = tokio::net::TcpListener::bind(&bind)
         .await
-        .unwrap_or_else(|e| panic!("cannot listen on {bind}: {e}"));
+        .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
     println!("logout-enabled app on {app_url} (listening on {bind})");
-    axum::serve(listener, app).await.expect("server error");
+    axum::serve(listener, app)
+        .await
+        .map_err(|e| format!("server error: {e}"))?;
+    Ok(())
 }

@@ -1,5 +1,6 @@
 //! Test harness: real servers on ephemeral ports with a fresh database each, an admin client,
 //! and waiting for conditions with a deadline (never sleeping a fixed time).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests and harnesses: a panic is a failure report
 
 #[cfg(feature = "browser")]
 pub mod browser;

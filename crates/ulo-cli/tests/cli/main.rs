@@ -1,4 +1,5 @@
 //! ulo-cli's one integration-test binary: real `ulo` processes talking HTTP.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests and harnesses: a panic is a failure report
 
 mod admin;
 mod devices;

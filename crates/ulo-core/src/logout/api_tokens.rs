@@ -2,6 +2,7 @@
 //! that never revokes the last working SUPER_ADMIN token (without it nobody could use the admin
 //! API again short of reaching into the data directory).
 
+use crate::log::catalogue as events;
 use time::OffsetDateTime;
 
 use crate::auth::ApiToken;
@@ -116,7 +117,7 @@ pub(crate) async fn revoke(
         n += 1;
         let ev = LogEvent::build(
             ctx,
-            "system.api_token.revoke",
+            events::system::API_TOKEN_REVOKE,
             now,
             format!("Revoke API token {}", token.name),
         )
@@ -129,7 +130,7 @@ pub(crate) async fn revoke(
     if let (Some(token), Some(why)) = (&planned.keep, planned.kept_message()) {
         let ev = LogEvent::build(
             ctx,
-            "system.api_token.revoke",
+            events::system::API_TOKEN_REVOKE,
             now,
             format!(
                 "Keep API token {}: the last working SUPER_ADMIN token",

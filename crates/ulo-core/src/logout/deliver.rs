@@ -1,6 +1,7 @@
 //! One app delivery of a logout: what to send (a job payload fixed when the logout starts, so it
 //! still works after the user is deleted) and recording each attempt into the receipt.
 
+use crate::log::catalogue as events;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -180,7 +181,7 @@ async fn apply(
     let ctx = job_context(&logout.transaction_id);
     let mut ev = LogEvent::build(
         &ctx,
-        "app.universal_logout.delivery",
+        events::logout::DELIVERY,
         now,
         format!(
             "{} delivery to {} ({})",
@@ -249,7 +250,7 @@ pub(crate) async fn log_completed(
     let ok = logout.status == LogoutStatus::Completed;
     let ev = LogEvent::build(
         &ctx,
-        "user.session.universal_logout",
+        events::logout::SESSION_UNIVERSAL_LOGOUT,
         now,
         format!("{} of {} completed", kind(logout), logout.user_login),
     )

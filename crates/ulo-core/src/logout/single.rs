@@ -8,6 +8,7 @@
 //! with a receipt (scope `SESSION_END`) the existing delivery worker fills in, attempt by attempt,
 //! exactly as it does for a Universal Logout.
 
+use crate::log::catalogue as events;
 use std::collections::HashSet;
 
 use serde_json::Value;
@@ -114,7 +115,7 @@ pub async fn end_sessions_in(
         _ => None,
     };
     for sid in &ended {
-        let mut ev = LogEvent::build(ctx, "user.session.end", now, end.message)
+        let mut ev = LogEvent::build(ctx, events::session::END, now, end.message)
             .target(Target::user(user))
             .debug("sessionId", sid.to_string())
             .debug("reason", end.reason);

@@ -1,5 +1,6 @@
 //! Planning and starting a logout, and reading receipts.
 
+use crate::log::catalogue as events;
 use std::collections::HashSet;
 
 use time::OffsetDateTime;
@@ -380,7 +381,7 @@ pub async fn start_in(
         .collect();
     let ev = LogEvent::build(
         ctx,
-        "user.authentication.universal_logout",
+        events::logout::UNIVERSAL_LOGOUT,
         now,
         format!("Universal Logout of {}", user.profile.login),
     )

@@ -2,6 +2,7 @@
 //! ulo's own Global Token Revocation endpoint, with an API token holding
 //! [`MANAGE_SCOPE`] or a JWT signed by a registered upstream identity provider.
 
+use crate::log::catalogue as events;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -125,7 +126,7 @@ pub async fn register_idp(
     })?;
     let ev = LogEvent::build(
         ctx,
-        "system.idp.lifecycle.create",
+        events::system::IDP_CREATE,
         now,
         format!("Register upstream identity provider {}", idp.name),
     )
@@ -167,7 +168,7 @@ pub async fn delete_idp(
     tx.delete_upstream_idp(id).await?;
     let ev = LogEvent::build(
         ctx,
-        "system.idp.lifecycle.delete",
+        events::system::IDP_DELETE,
         clock.now(),
         format!("Remove upstream identity provider {}", idp.name),
     )

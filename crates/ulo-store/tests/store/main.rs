@@ -1,4 +1,5 @@
 //! ulo-store's one integration-test binary.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests and harnesses: a panic is a failure report
 
 /// Runs `test` once per backend with a fresh store.
 macro_rules! on_every_backend {
