@@ -1,5 +1,6 @@
 //! Early-access features (Settings → Features): flags an admin turns on, off by default.
 
+use crate::log::catalogue as events;
 use serde::Serialize;
 
 use crate::clock::Clock;
@@ -102,9 +103,9 @@ pub async fn set(
         tx.put_setting(&setting_key(id), &serde_json::json!(enabled), now)
             .await?;
         let (event, verb) = if enabled {
-            ("system.feature.enable", "Enable")
+            (events::system::FEATURE_ENABLE, "Enable")
         } else {
-            ("system.feature.disable", "Disable")
+            (events::system::FEATURE_DISABLE, "Disable")
         };
         let ev = LogEvent::build(ctx, event, now, format!("{verb} feature {}", known.name))
             .target(Target::new("Feature", known.id, known.id, known.name))

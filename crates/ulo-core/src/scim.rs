@@ -1,5 +1,6 @@
 //! SCIM service-provider credentials and the SCIM-only data ulo keeps (externalId links).
 
+use crate::log::catalogue as events;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -126,7 +127,7 @@ impl Directory<'_> {
         tx.insert_scim_credential(&credential).await?;
         let ev = LogEvent::build(
             ctx,
-            "system.scim_credential.create",
+            events::system::SCIM_CREDENTIAL_CREATE,
             now,
             format!("Create SCIM credential {name}"),
         )
@@ -165,7 +166,7 @@ impl Directory<'_> {
         }
         let ev = LogEvent::build(
             ctx,
-            "system.scim_credential.revoke",
+            events::system::SCIM_CREDENTIAL_REVOKE,
             now,
             format!("Revoke SCIM credential {}", c.name),
         )

@@ -3,6 +3,7 @@
 //! `credential-change` on password change, and verification events, pushed (RFC 8935) or
 //! queued for polling (RFC 8936).
 
+use crate::log::catalogue as events;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use time::{Duration, OffsetDateTime};
@@ -367,7 +368,7 @@ impl Transmitter<'_> {
     fn event(
         &self,
         app: &App,
-        event_type: &str,
+        event_type: crate::log::EventType,
         stream: &SsfStream,
         now: OffsetDateTime,
     ) -> LogEvent {
@@ -396,7 +397,7 @@ impl Transmitter<'_> {
         let now = self.clock.now();
         let stream = self.build(app, input, None, now)?;
         tx.put_ssf_stream(&stream).await?;
-        tx.append_event(&self.event(app, "security.events.stream.create", &stream, now))
+        tx.append_event(&self.event(app, events::ssf::STREAM_CREATE, &stream, now))
             .await?;
         tx.commit().await?;
         Ok(stream)
@@ -445,7 +446,7 @@ impl Transmitter<'_> {
         let now = self.clock.now();
         let stream = self.build(app, input, Some(&existing), now)?;
         tx.put_ssf_stream(&stream).await?;
-        tx.append_event(&self.event(app, "security.events.stream.update", &stream, now))
+        tx.append_event(&self.event(app, events::ssf::STREAM_UPDATE, &stream, now))
             .await?;
         tx.commit().await?;
         Ok(stream)
@@ -457,7 +458,7 @@ impl Transmitter<'_> {
         let s = owned_stream(tx.as_mut(), app, stream_id).await?;
         tx.delete_ssf_stream(app.id).await?;
         let now = self.clock.now();
-        tx.append_event(&self.event(app, "security.events.stream.delete", &s, now))
+        tx.append_event(&self.event(app, events::ssf::STREAM_DELETE, &s, now))
             .await?;
         tx.commit().await?;
         Ok(())
@@ -478,7 +479,7 @@ impl Transmitter<'_> {
         s.status_reason = reason;
         s.updated = now;
         tx.put_ssf_stream(&s).await?;
-        tx.append_event(&self.event(app, "security.events.stream.status", &s, now))
+        tx.append_event(&self.event(app, events::ssf::STREAM_STATUS, &s, now))
             .await?;
         tx.commit().await?;
         Ok(s)
@@ -682,7 +683,7 @@ pub async fn create_credential(
     tx.insert_ssf_credential(&cred).await?;
     let ev = LogEvent::build(
         ctx,
-        "security.events.credential.create",
+        events::ssf::CREDENTIAL_CREATE,
         now,
         format!(
             "Issue a Shared Signals receiver credential for {}",

@@ -1,5 +1,6 @@
 //! Users: people in the directory, their lifecycle and profile.
 
+use crate::log::catalogue as events;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -345,12 +346,12 @@ impl Lifecycle {
     }
 
     /// The System Log event type this operation writes.
-    pub fn event_type(self) -> &'static str {
+    pub fn event_type(self) -> crate::log::EventType {
         match self {
-            Lifecycle::Activate => "user.lifecycle.activate",
-            Lifecycle::Suspend => "user.lifecycle.suspend",
-            Lifecycle::Unsuspend => "user.lifecycle.unsuspend",
-            Lifecycle::Deactivate => "user.lifecycle.deactivate",
+            Lifecycle::Activate => events::user::ACTIVATE,
+            Lifecycle::Suspend => events::user::SUSPEND,
+            Lifecycle::Unsuspend => events::user::UNSUSPEND,
+            Lifecycle::Deactivate => events::user::DEACTIVATE,
         }
     }
 }

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
+use ulo_core::log::catalogue as events;
 
 use async_trait::async_trait;
 use serde_json::{Value, json};
@@ -26,8 +27,8 @@ pub const KIND: &str = PUSH_JOB;
 const SCIM_JSON: &str = "application/scim+json";
 const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
-const PUSH_EVENT: &str = "application.provision.user.push";
-const DEACTIVATE_EVENT: &str = "application.provision.user.deactivate";
+const PUSH_EVENT: ulo_core::log::EventType = events::app::PROVISION_PUSH;
+const DEACTIVATE_EVENT: ulo_core::log::EventType = events::app::PROVISION_DEACTIVATE;
 
 /// What one attempt did, kept from `run` until `record` writes it down.
 #[derive(Debug, Clone, Default)]

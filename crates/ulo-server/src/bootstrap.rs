@@ -5,6 +5,7 @@ use ulo_core::clock::Clock;
 use ulo_core::context::Context;
 use ulo_core::error::DomainError;
 use ulo_core::ids::UserId;
+use ulo_core::log::catalogue as events;
 use ulo_core::log::{LogEvent, Target};
 use ulo_core::store::Store;
 use ulo_core::user::{AdminRole, ProvisionedBy, RiskLevel, User, UserProfile, UserStatus};
@@ -68,12 +69,15 @@ pub async fn bootstrap(
     tx.grant_role(admin.id, AdminRole::SuperAdmin, now).await?;
     tx.insert_api_token(&api_token).await?;
     for (ty, msg) in [
-        ("user.lifecycle.create", "Create the first super admin"),
+        (events::user::CREATE, "Create the first super admin"),
         (
-            "user.account.privilege.grant",
+            events::user::PRIVILEGE_GRANT,
             "Grant SUPER_ADMIN to the first admin",
         ),
-        ("system.api_token.create", "Create the bootstrap API token"),
+        (
+            events::system::API_TOKEN_CREATE,
+            "Create the bootstrap API token",
+        ),
     ] {
         let ev = LogEvent::build(&ctx, ty, now, msg)
             .target(Target::user(&admin))

@@ -5,6 +5,7 @@ use ulo_core::clock::Clock;
 use ulo_core::context::Context;
 use ulo_core::directory::Sealer;
 use ulo_core::error::DomainError;
+use ulo_core::log::catalogue as events;
 use ulo_core::log::{LogEvent, Target};
 use ulo_core::store::{Store, StoreError};
 use ulo_jose::{KeyAlg, KeyRing, SigningKey, generate_key};
@@ -138,7 +139,7 @@ pub async fn rotate(
     tx.insert_signing_key(&record).await?;
     let ev = LogEvent::build(
         ctx,
-        "system.signing_key.rotate",
+        events::system::SIGNING_KEY_ROTATE,
         now,
         format!("Rotate {} signing key", alg.as_str()),
     )
@@ -186,7 +187,7 @@ pub async fn retire(
         .await?;
     let ev = LogEvent::build(
         ctx,
-        "system.signing_key.retire",
+        events::system::SIGNING_KEY_RETIRE,
         now,
         format!("Retire signing key {kid}"),
     )

@@ -1,13 +1,14 @@
 //! Admins list, inspect and revoke devices.
 
 use super::logout::complete_command;
-use super::{CommandStatus, Device, DeviceStatus, DeviceUser, event};
+use super::{CommandStatus, Device, DeviceStatus, DeviceUser};
 use crate::clock::Clock;
 use crate::context::{Context, require_read, require_write};
 use crate::directory::load_user;
 use crate::error::DomainError;
 use crate::ids::{DeviceId, LogoutId};
 use crate::log::LogEvent;
+use crate::log::catalogue as events;
 use crate::store::{Page, Store};
 
 fn parse_id(id: &str) -> Result<DeviceId, DomainError> {
@@ -83,7 +84,7 @@ pub async fn revoke_device(
     tx.update_device(&device).await?;
     let ev = LogEvent::build(
         ctx,
-        event::REVOKED,
+        events::device::REVOKE,
         now,
         format!("Revoke device {}", device.hostname),
     )

@@ -1,11 +1,12 @@
 //! Enrollment: admins create single-use, expiring tokens; an agent presents one with a CSR and
 //! gets a certificate from ulo's device CA.
 
+use crate::log::catalogue as events;
 use time::{Duration, OffsetDateTime};
 
 use super::{
     Device, DeviceCertificate, DeviceSettings, DeviceStatus, EnrollmentToken, FEATURE,
-    check_agent_version, event,
+    check_agent_version,
 };
 use crate::auth::{hash_token, random_base62};
 use crate::clock::Clock;
@@ -100,7 +101,7 @@ pub async fn create_enrollment_token(
     tx.insert_enrollment_token(&token).await?;
     let ev = LogEvent::build(
         ctx,
-        event::TOKEN_CREATED,
+        events::device::ENROLLMENT_TOKEN_CREATE,
         now,
         "Create device enrollment token",
     )
@@ -213,7 +214,7 @@ pub async fn enroll(
     };
     let ev = LogEvent::build(
         &ctx,
-        event::ENROLLED,
+        events::device::ENROLL,
         now,
         format!("Enroll device {}", device.hostname),
     )

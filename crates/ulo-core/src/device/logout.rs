@@ -2,11 +2,12 @@
 //! `device.desktop_mfa.device_logout.started`), recording each acknowledgement or expiry on the
 //! receipt (with `device.desktop_mfa.device_logout.completed`), and *Log Out All Devices*.
 
+use crate::log::catalogue as events;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
-use super::{CommandStatus, CommandType, DeviceCommand, DeviceStatus, FEATURE, event};
+use super::{CommandStatus, CommandType, DeviceCommand, DeviceStatus, FEATURE};
 use crate::app::{App, AppStatus};
 use crate::clock::Clock;
 use crate::context::{Context, require_write};
@@ -179,7 +180,7 @@ pub(crate) async fn issue_commands(
         let device = tx.get_device(s.device_id).await?;
         let mut ev = LogEvent::build(
             ctx,
-            event::STARTED,
+            events::device::LOGOUT_STARTED,
             now,
             format!("Device logout of {} started", logout.user_login),
         )
@@ -240,7 +241,7 @@ pub(crate) async fn complete_command(
     let succeeded = status == CommandStatus::Succeeded;
     let mut ev = LogEvent::build(
         &ctx,
-        event::COMPLETED,
+        events::device::LOGOUT_COMPLETED,
         now,
         format!(
             "Device logout of {} {}",

@@ -6,6 +6,7 @@ use crate::auth::{ApiToken, new_token_secret};
 use crate::context::{Authority, Context};
 use crate::error::DomainError;
 use crate::ids::{ApiTokenId, UserId};
+use crate::log::catalogue as events;
 use crate::log::{LogEvent, Target};
 use crate::store::StoreTx;
 use crate::user::{AdminRole, User, UserStatus};
@@ -39,7 +40,7 @@ impl Directory<'_> {
         if tx.grant_role(u.id, role, now).await? {
             let ev = LogEvent::build(
                 ctx,
-                "user.account.privilege.grant",
+                events::user::PRIVILEGE_GRANT,
                 now,
                 format!("Grant {role} to {}", u.profile.login),
             )
@@ -78,7 +79,7 @@ impl Directory<'_> {
         let now = self.clock.now();
         let ev = LogEvent::build(
             ctx,
-            "user.account.privilege.revoke",
+            events::user::PRIVILEGE_REVOKE,
             now,
             format!("Revoke {role} from {}", u.profile.login),
         )
@@ -173,7 +174,7 @@ impl Directory<'_> {
         tx.insert_api_token(&token).await?;
         let ev = LogEvent::build(
             ctx,
-            "system.api_token.create",
+            events::system::API_TOKEN_CREATE,
             now,
             format!("Create API token {name}"),
         )
@@ -210,7 +211,7 @@ impl Directory<'_> {
         }
         let ev = LogEvent::build(
             ctx,
-            "system.api_token.revoke",
+            events::system::API_TOKEN_REVOKE,
             now,
             format!("Revoke API token {}", token.name),
         )

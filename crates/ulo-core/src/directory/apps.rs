@@ -12,6 +12,7 @@ use crate::context::Context;
 use crate::error::DomainError;
 use crate::group::Group;
 use crate::ids::AppId;
+use crate::log::catalogue as events;
 use crate::log::{LogEvent, Target};
 use crate::provisioning::AppUserLink;
 use crate::store::{AppLink, Page, StoreTx};
@@ -177,7 +178,7 @@ impl Directory<'_> {
         ))?;
         let ev = LogEvent::build(
             ctx,
-            "application.lifecycle.create",
+            events::app::CREATE,
             now,
             format!("Create application {}", app.label),
         )
@@ -226,7 +227,7 @@ impl Directory<'_> {
         tx.update_app(&app).await?;
         let ev = LogEvent::build(
             ctx,
-            "application.lifecycle.update",
+            events::app::UPDATE,
             now,
             format!("Update application {}", app.label),
         )
@@ -282,8 +283,8 @@ impl Directory<'_> {
         app.last_updated = now;
         tx.update_app(&app).await?;
         let (ty, verb) = match status {
-            AppStatus::Active => ("application.lifecycle.activate", "Activate"),
-            AppStatus::Inactive => ("application.lifecycle.deactivate", "Deactivate"),
+            AppStatus::Active => (events::app::ACTIVATE, "Activate"),
+            AppStatus::Inactive => (events::app::DEACTIVATE, "Deactivate"),
         };
         let ev = LogEvent::build(ctx, ty, now, format!("{verb} application {}", app.label))
             .target(Target::app(&app))
@@ -308,7 +309,7 @@ impl Directory<'_> {
         tx.delete_app(app.id).await?;
         let ev = LogEvent::build(
             ctx,
-            "application.lifecycle.delete",
+            events::app::DELETE,
             self.clock.now(),
             format!("Delete application {}", app.label),
         )
@@ -334,7 +335,7 @@ impl Directory<'_> {
         if tx.assign_user(a.id, u.id, now).await? {
             let ev = LogEvent::build(
                 ctx,
-                "application.user_membership.add",
+                events::app::ASSIGN_USER,
                 now,
                 "Add user to application membership",
             )
@@ -367,7 +368,7 @@ impl Directory<'_> {
         }
         let ev = LogEvent::build(
             ctx,
-            "application.user_membership.remove",
+            events::app::UNASSIGN_USER,
             self.clock.now(),
             "Remove user from application membership",
         )
@@ -395,7 +396,7 @@ impl Directory<'_> {
         if tx.assign_group(a.id, g.id, now).await? {
             let ev = LogEvent::build(
                 ctx,
-                "group.application_assignment.add",
+                events::group::ASSIGN_APP,
                 now,
                 "Add assigned application to group",
             )
@@ -429,7 +430,7 @@ impl Directory<'_> {
         }
         let ev = LogEvent::build(
             ctx,
-            "group.application_assignment.remove",
+            events::group::UNASSIGN_APP,
             self.clock.now(),
             "Remove assigned application from group",
         )
@@ -526,7 +527,7 @@ impl Directory<'_> {
         };
         let ev = LogEvent::build(
             ctx,
-            "application.provision.user.sync",
+            events::app::PROVISION_SYNC,
             now,
             format!("Resync user {} to application {}", u.profile.login, a.label),
         )

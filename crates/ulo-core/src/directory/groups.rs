@@ -7,6 +7,7 @@ use crate::context::Context;
 use crate::error::DomainError;
 use crate::group::{Group, GroupProfile};
 use crate::ids::GroupId;
+use crate::log::catalogue as events;
 use crate::log::{LogEvent, Target};
 use crate::store::{Page, StoreTx};
 use crate::user::User;
@@ -49,7 +50,7 @@ impl Directory<'_> {
             .map_err(unique_as(name_conflict(&group.profile.name)))?;
         let ev = LogEvent::build(
             ctx,
-            "group.lifecycle.create",
+            events::group::CREATE,
             now,
             format!("Create group {}", group.profile.name),
         )
@@ -98,7 +99,7 @@ impl Directory<'_> {
         tx.update_group(&group)
             .await
             .map_err(unique_as(name_conflict(&group.profile.name)))?;
-        let ev = LogEvent::build(ctx, "group.profile.update", now, "Update group profile")
+        let ev = LogEvent::build(ctx, events::group::UPDATE, now, "Update group profile")
             .target(Target::group(&group))
             .finish();
         tx.append_event(&ev).await?;
@@ -116,7 +117,7 @@ impl Directory<'_> {
         tx.delete_group(group.id).await?;
         let ev = LogEvent::build(
             ctx,
-            "group.lifecycle.delete",
+            events::group::DELETE,
             self.clock.now(),
             format!("Delete group {}", group.profile.name),
         )
@@ -146,7 +147,7 @@ impl Directory<'_> {
             tx.update_group(&g).await?;
             let ev = LogEvent::build(
                 ctx,
-                "group.user_membership.add",
+                events::group::ADD_MEMBER,
                 now,
                 "Add user to group membership",
             )
@@ -183,7 +184,7 @@ impl Directory<'_> {
         tx.update_group(&g).await?;
         let ev = LogEvent::build(
             ctx,
-            "group.user_membership.remove",
+            events::group::REMOVE_MEMBER,
             now,
             "Remove user from group membership",
         )

@@ -8,6 +8,7 @@ use super::{Directory, require_read, require_write, unique_as};
 use crate::context::Context;
 use crate::error::DomainError;
 use crate::ids::{GroupId, UserId};
+use crate::log::catalogue as events;
 use crate::log::{LogEvent, Target};
 use crate::store::{StoreTx, UserQuery};
 use crate::user::{AdminRole, Lifecycle, ProvisionedBy, RiskLevel, User, UserProfile, UserStatus};
@@ -82,7 +83,7 @@ impl Directory<'_> {
             )))?;
         let create = LogEvent::build(
             ctx,
-            "user.lifecycle.create",
+            events::user::CREATE,
             now,
             format!("Create user {}", user.profile.login),
         )
@@ -114,7 +115,7 @@ impl Directory<'_> {
             tx.update_group(&group).await?;
             let ev = LogEvent::build(
                 ctx,
-                "group.user_membership.add",
+                events::group::ADD_MEMBER,
                 now,
                 "Add user to group membership",
             )
@@ -190,7 +191,7 @@ impl Directory<'_> {
         )))?;
         let ev = LogEvent::build(
             ctx,
-            "user.account.update_profile",
+            events::user::UPDATE_PROFILE,
             now,
             "Update user profile",
         )
@@ -305,7 +306,7 @@ impl Directory<'_> {
         let now = self.clock.now();
         let ev = LogEvent::build(
             ctx,
-            "user.lifecycle.delete.completed",
+            events::user::DELETE,
             now,
             format!("Delete user {}", user.profile.login),
         )
@@ -334,7 +335,7 @@ impl Directory<'_> {
         tx.update_user(&user).await?;
         let ev = LogEvent::build(
             ctx,
-            "user.account.reset_password",
+            events::user::RESET_PASSWORD,
             now,
             "Admin set the user's password",
         )

@@ -8,6 +8,10 @@ use crate::clock::serde_rfc3339;
 use crate::context::Context;
 use crate::ids::EventId;
 
+pub mod catalogue;
+
+pub use catalogue::EventType;
+
 /// How serious an event is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -205,7 +209,7 @@ impl LogEvent {
     /// Starts an event of `event_type` done in `ctx` at `now`, with SUCCESS outcome and INFO severity.
     pub fn build(
         ctx: &Context,
-        event_type: &str,
+        event_type: EventType,
         now: OffsetDateTime,
         message: impl Into<String>,
     ) -> EventBuilder {

@@ -16,13 +16,12 @@ pub mod single;
 mod start;
 pub mod upstream;
 
-pub use model::{DELIVER_JOB, Deadlines, LogoutRequest, LogoutScope, reason};
-pub use receipt::{Logout, LogoutStatus, LogoutTarget, TargetStatus, TargetType};
 pub use deliver::{
     Delivery, DeliveryOutcome, DeliverySubject, gtr_jti, record_deliveries, record_delivery,
 };
+pub use model::{DELIVER_JOB, Deadlines, LogoutRequest, LogoutScope, reason};
+pub use receipt::{Logout, LogoutStatus, LogoutTarget, TargetStatus, TargetType};
 pub use single::{
     SessionEnd, SessionsEnded, SingleLogout, end_sessions_in, sweep_expired_sessions,
 };
 pub use start::{get_logout, list_logouts, parse_app_ids, preview, start, start_in};
-

@@ -1,12 +1,8 @@
 //! What a logout is asked to do: its scope, reason and deadlines.
 
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
 
-use crate::app::LogoutProtocol;
-use crate::clock::serde_rfc3339;
-use crate::ids::{AppId, JobId, LogoutId, UserId};
-use crate::log::Actor;
+use crate::ids::AppId;
 use crate::user::str_enum;
 
 /// How long a Universal Logout keeps waiting on each kind of target before it is FAILED.

@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 
 use crate::app::LogoutProtocol;
 use crate::clock::serde_rfc3339;
-use crate::ids::{AppId, JobId, LogoutId, UserId};
+use crate::ids::{JobId, LogoutId, UserId};
 use crate::log::Actor;
 use crate::user::str_enum;
 
@@ -188,6 +188,7 @@ impl Logout {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::logout::reason;
 
     fn logout(statuses: &[TargetStatus]) -> Logout {
         Logout {

@@ -4,6 +4,7 @@
 //! Until the client and its redirect URI are known to be genuine, errors are shown to the
 //! person, never redirected (no open redirects); after that they go back to the client.
 
+use crate::log::catalogue as events;
 use time::OffsetDateTime;
 
 use super::params::Params;
@@ -465,7 +466,7 @@ impl Provider<'_> {
             let ctx = user_context(user, client);
             let ev = LogEvent::build(
                 &ctx,
-                "app.oauth2.authorize",
+                events::oauth::AUTHORIZE,
                 now,
                 format!(
                     "Sign-in to {} refused: the app is not assigned to the user",

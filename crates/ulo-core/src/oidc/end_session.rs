@@ -1,4 +1,5 @@
-//! RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0).
+//! End session: OpenID Connect RP-Initiated Logout 1.0 (`/oauth2/v1/logout`, Okta's path). In ulo
+//! "logout" alone means Universal Logout; a relying party ending one session is `end_session`.
 //!
 //! A valid `id_token_hint` (signed by ulo, expired allowed) names the client and the session:
 //! that session ends at once. Without one, the person confirms on ulo's page first, so a link
@@ -22,7 +23,7 @@ pub const END_REASON: &str = "LOGOUT";
 
 /// A logout request from a browser.
 #[derive(Debug, Clone)]
-pub struct LogoutRequest<'a> {
+pub struct EndSessionRequest<'a> {
     /// Query or form parameters.
     pub params: &'a Params,
     /// The live session behind the browser's cookie, if any.
@@ -35,7 +36,7 @@ pub struct LogoutRequest<'a> {
 
 /// What the logout endpoint answers.
 #[derive(Debug, Clone, PartialEq)]
-pub enum LogoutOutcome {
+pub enum EndSessionOutcome {
     /// Ask the person to confirm, posting these parameters back.
     Confirm {
         /// The request's parameters, to repeat in the form.
@@ -99,10 +100,13 @@ impl Provider<'_> {
     }
 
     /// Handles an RP-initiated logout request.
-    pub async fn logout(&self, req: LogoutRequest<'_>) -> Result<LogoutOutcome, StoreError> {
+    pub async fn end_session(
+        &self,
+        req: EndSessionRequest<'_>,
+    ) -> Result<EndSessionOutcome, StoreError> {
         let p = req.params;
         if let Some(name) = p.first_repeated() {
-            return Ok(LogoutOutcome::Refuse {
+            return Ok(EndSessionOutcome::Refuse {
                 description: format!("parameter {name} was sent more than once"),
             });
         }
@@ -111,7 +115,7 @@ impl Provider<'_> {
             Some(t) => match self.read_hint(t) {
                 Some(h) => Some(h),
                 None => {
-                    return Ok(LogoutOutcome::Refuse {
+                    return Ok(EndSessionOutcome::Refuse {
                         description: "id_token_hint is not an ID token ulo issued".into(),
                     });
                 }
@@ -119,7 +123,7 @@ impl Provider<'_> {
         };
         let client_id = match (p.get("client_id"), &hint) {
             (Some(c), Some(h)) if !h.aud.iter().any(|a| a == c) => {
-                return Ok(LogoutOutcome::Refuse {
+                return Ok(EndSessionOutcome::Refuse {
                     description: "client_id is not the audience of id_token_hint".into(),
                 });
             }
@@ -183,7 +187,7 @@ impl Provider<'_> {
             None => {
                 if let Some((s, u)) = req.signed_in {
                     if !req.confirmed {
-                        return Ok(LogoutOutcome::Confirm {
+                        return Ok(EndSessionOutcome::Confirm {
                             params: p.pairs().to_vec(),
                             app_label,
                         });
@@ -229,7 +233,7 @@ impl Provider<'_> {
             ended = done.sessions;
         }
         tx.commit().await?;
-        Ok(LogoutOutcome::Done {
+        Ok(EndSessionOutcome::Done {
             ended,
             redirect,
             app_label,

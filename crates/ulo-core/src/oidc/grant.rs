@@ -1,6 +1,7 @@
 //! The token endpoint's grants: authorization code (redeemed once, PKCE checked), refresh
 //! token (rotated by compare-and-set; reuse revokes the family) and client credentials.
 
+use crate::log::catalogue as events;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use time::{Duration, OffsetDateTime};
@@ -323,7 +324,7 @@ impl Provider<'_> {
             Some(u) => user_context(u, client),
             None => client_context(&app_client_id(app), &app.label, client),
         };
-        let mut ev = LogEvent::build(&ctx, "app.oauth2.token.detect_reuse", now, reuse.message)
+        let mut ev = LogEvent::build(&ctx, events::oauth::TOKEN_REUSE, now, reuse.message)
             .outcome(Outcome::failure(reuse.reason))
             .severity(Severity::Warn)
             .target(Target::app(app))
@@ -368,7 +369,7 @@ impl Provider<'_> {
         let ctx = client_context(&client_id, &app.label, client);
         let ev = LogEvent::build(
             &ctx,
-            "app.oauth2.token.grant",
+            events::oauth::TOKEN_GRANT,
             now,
             format!("Issue an access token to {} for itself", app.label),
         )
@@ -487,7 +488,7 @@ impl Provider<'_> {
         let ctx: Context = user_context(g.user, client);
         let ev = LogEvent::build(
             &ctx,
-            "app.oauth2.token.grant",
+            events::oauth::TOKEN_GRANT,
             now,
             format!(
                 "Issue tokens to {} for {}",

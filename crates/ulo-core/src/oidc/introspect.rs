@@ -4,6 +4,7 @@
 //! `jti` record is unrevoked, its user is ACTIVE and its app is ACTIVE: a revocation or a
 //! cleared session shows at once, not when the token expires.
 
+use crate::log::catalogue as events;
 use serde_json::{Map, Value, json};
 
 use super::claims::add_user_claims;
@@ -241,7 +242,7 @@ impl Provider<'_> {
         let ctx = client_context(&oidc.client_id, &app.label, client);
         let mut ev = LogEvent::build(
             &ctx,
-            "app.oauth2.token.revoke",
+            events::oauth::TOKEN_REVOKE,
             now,
             format!("{} revoked a {}", app.label, kind.replace('_', " ")),
         )

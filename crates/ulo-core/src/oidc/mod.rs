@@ -8,20 +8,20 @@ mod authorize;
 mod claims;
 mod client_auth;
 pub mod cors;
+mod end_session;
 mod error;
 mod grant;
 mod introspect;
-mod logout;
 mod params;
 pub mod pkce;
 pub mod scope;
 
 pub use authorize::{AuthorizeOutcome, Prompt, Question, QuestionKind, REAUTH_PARAM};
 pub use client_auth::{ClientAssertion, ClientCredentials};
+pub use end_session::{EndSessionOutcome, EndSessionRequest};
 pub use error::{ErrorCode, OAuthError};
 pub use grant::{TokenRequest, TokenResponse};
 pub use introspect::BearerError;
-pub use logout::{LogoutOutcome, LogoutRequest};
 pub use params::Params;
 
 use serde_json::Value;

@@ -1,6 +1,7 @@
 //! One sign-in attempt: decide, update the lockout state, start the session and log it, all in
 //! one transaction. The slow password check runs before that transaction, never inside it.
 
+use crate::log::catalogue as events;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -250,7 +251,7 @@ impl SignIn<'_> {
             self.end_replaced(tx, &ctx, old, now).await?;
         }
         tx.insert_session(&session).await?;
-        let ev = LogEvent::build(&ctx, "user.session.start", now, "User login to ulo")
+        let ev = LogEvent::build(&ctx, events::session::START, now, "User login to ulo")
             .target(Target::user(&user))
             .debug("sessionId", session.id.to_string())
             .debug("amr", session.amr.clone())
@@ -278,7 +279,7 @@ impl SignIn<'_> {
         if locks {
             let ev = LogEvent::build(
                 ctx,
-                "user.account.lock",
+                events::user::LOCK,
                 now,
                 format!(
                     "Lock user {} after {} failed sign-ins",
@@ -344,7 +345,7 @@ async fn log_start(
         ),
         Some(r) => ("User login to ulo failed", Outcome::failure(r.as_str())),
     };
-    let ev = LogEvent::build(ctx, "user.session.start", now, message)
+    let ev = LogEvent::build(ctx, events::session::START, now, message)
         .target(Target::user(user))
         .outcome(outcome)
         .finish();
@@ -361,9 +362,14 @@ fn unknown_user_event(ctx: &Context, login: &str, now: OffsetDateTime) -> LogEve
         alternate_id: truncate(login, MAX_LOGGED_LOGIN),
         display_name: "Unknown user".into(),
     };
-    LogEvent::build(&ctx, "user.session.start", now, "User login to ulo failed")
-        .outcome(Outcome::failure(FailureReason::InvalidCredentials.as_str()))
-        .finish()
+    LogEvent::build(
+        &ctx,
+        events::session::START,
+        now,
+        "User login to ulo failed",
+    )
+    .outcome(Outcome::failure(FailureReason::InvalidCredentials.as_str()))
+    .finish()
 }
 
 fn truncate(s: &str, max_chars: usize) -> String {

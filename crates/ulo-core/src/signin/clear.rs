@@ -1,6 +1,7 @@
 //! What a logout must end: a user's ulo sessions and, optionally, every OAuth token issued to
 //! them, with one System Log event per ended session and per app, in the caller's transaction.
 
+use crate::log::catalogue as events;
 use time::OffsetDateTime;
 
 use super::{end_reason, load_user, require_read, require_write};
@@ -117,7 +118,7 @@ pub async fn clear_sessions_in(
     });
     let clear = LogEvent::build(
         ctx,
-        "user.session.clear",
+        events::session::CLEAR,
         now,
         format!("Clear user sessions of {}", user.profile.login),
     )
@@ -137,7 +138,7 @@ pub async fn clear_sessions_in(
         };
         let ev = LogEvent::build(
             ctx,
-            "app.oauth2.token.revoke",
+            events::oauth::TOKEN_REVOKE,
             now,
             "Revoke the user's OAuth tokens at the app",
         )
@@ -256,7 +257,7 @@ impl super::SignIn<'_> {
         }
         let ev = LogEvent::build(
             ctx,
-            "user.account.reset_password",
+            events::user::RESET_PASSWORD,
             now,
             format!("Admin reset the password of {}", user.profile.login),
         )

@@ -1,6 +1,7 @@
 //! TOTP (RFC 6238): which time steps a code may match, and enrolling, activating and removing
 //! a user's TOTP factor. The HMAC lives behind [`CredentialVerifier::totp_matches`].
 
+use crate::log::catalogue as events;
 use rand::RngCore;
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -88,7 +89,7 @@ fn status_of(st: &crate::oauth::SignInState) -> TotpStatus {
 
 fn factor_event(
     ctx: &Context,
-    event_type: &str,
+    event_type: crate::log::EventType,
     user: &User,
     now: OffsetDateTime,
     message: &str,
@@ -168,7 +169,7 @@ impl SignIn<'_> {
         let now = self.clock.now();
         let ev = factor_event(
             ctx,
-            "user.mfa.factor.update",
+            events::user::FACTOR_UPDATE,
             &user,
             now,
             "Enroll TOTP factor (pending activation)",
@@ -212,7 +213,7 @@ impl SignIn<'_> {
         let Some(step) = step else {
             let ev = factor_event(
                 ctx,
-                "user.mfa.factor.activate",
+                events::user::FACTOR_ACTIVATE,
                 &user,
                 now,
                 "Activate TOTP factor failed",
@@ -227,7 +228,7 @@ impl SignIn<'_> {
         tx.put_sign_in_state(user.id, &st).await?;
         let ev = factor_event(
             ctx,
-            "user.mfa.factor.activate",
+            events::user::FACTOR_ACTIVATE,
             &user,
             now,
             "Activate TOTP factor",
@@ -257,7 +258,7 @@ impl SignIn<'_> {
         let now = self.clock.now();
         let ev = factor_event(
             ctx,
-            "user.mfa.factor.deactivate",
+            events::user::FACTOR_DEACTIVATE,
             &user,
             now,
             "Remove TOTP factor",

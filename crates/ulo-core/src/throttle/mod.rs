@@ -18,7 +18,7 @@ use std::sync::Mutex;
 
 use time::{Duration, OffsetDateTime};
 
-pub use record::{REQUEST_BLOCKED, record_refusal, record_summaries};
+pub use record::{record_refusal, record_summaries};
 pub use refusals::{RefusalSummary, Refusals, Verdict, short_reason};
 pub use signin::SignInThrottle;
 

@@ -1,6 +1,7 @@
 //! The System Log side of [`Refusals`](super::Refusals): the first refusal of a window on its
 //! own, the rest as one counted event per address and window.
 
+use crate::log::catalogue as events;
 use serde_json::json;
 
 use super::{RefusalSummary, Verdict};
@@ -8,9 +9,6 @@ use crate::clock::{Clock, rfc3339};
 use crate::context::Context;
 use crate::log::{Actor, Client, LogEvent, Outcome};
 use crate::store::{Store, StoreError};
-
-/// The event type of refused requests at an unauthenticated intake.
-pub const REQUEST_BLOCKED: &str = "security.request.blocked";
 
 /// The actor of a request nobody could be identified for.
 fn anonymous() -> Actor {
@@ -39,7 +37,7 @@ pub fn first_refusal_event(
 ) -> LogEvent {
     LogEvent::build(
         &context(client.clone()),
-        REQUEST_BLOCKED,
+        events::system::REQUEST_BLOCKED,
         clock.now(),
         format!("Refused a request to {endpoint}"),
     )
@@ -57,7 +55,7 @@ pub fn summary_event(clock: &dyn Clock, endpoint: &str, s: &RefusalSummary) -> L
     };
     LogEvent::build(
         &context(client),
-        REQUEST_BLOCKED,
+        events::system::REQUEST_BLOCKED,
         clock.now(),
         format!(
             "Refused {} more requests to {endpoint} from one address ({} answered 429)",

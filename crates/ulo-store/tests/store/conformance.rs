@@ -11,7 +11,7 @@ use ulo_core::context::Context;
 use ulo_core::group::{Group, GroupProfile};
 use ulo_core::ids::{AppId, GroupId, UserId};
 use ulo_core::job::{JobResult, JobState, Lease, NewJob};
-use ulo_core::log::{EventQuery, LogEvent, SortOrder, Target};
+use ulo_core::log::{EventQuery, LogEvent, SortOrder, Target, catalogue};
 use ulo_core::store::{Page, Store, StoreError, UserQuery};
 use ulo_core::user::{AdminRole, ProvisionedBy, RiskLevel, User, UserProfile, UserStatus};
 
@@ -343,7 +343,7 @@ on_every_backend!(rollback_leaves_nothing, |store| Box::pin(async move {
     let u = user("rolled@example.com", "Rolled");
     let mut tx = store.begin().await.unwrap();
     tx.insert_user(&u, None).await.unwrap();
-    let ev = LogEvent::build(&Context::system("TEST"), "user.lifecycle.create", t0(), "x").finish();
+    let ev = LogEvent::build(&Context::system("TEST"), catalogue::user::CREATE, t0(), "x").finish();
     tx.append_event(&ev).await.unwrap();
     tx.enqueue_job(&NewJob::new("webhook", json!({}), t0(), Duration::hours(1)))
         .await
@@ -460,9 +460,9 @@ on_every_backend!(system_log_query, |store| Box::pin(async move {
     let mut ids = Vec::new();
     for i in 0..10 {
         let ty = if i % 2 == 0 {
-            "user.lifecycle.create"
+            catalogue::user::CREATE
         } else {
-            "group.user_membership.add"
+            catalogue::group::ADD_MEMBER
         };
         let mut b = LogEvent::build(
             &ctx,

@@ -1,9 +1,9 @@
-//! `GET|POST /oauth2/v1/logout`: RP-initiated logout.
+//! `GET|POST /oauth2/v1/logout`: end session (OpenID Connect RP-Initiated Logout; see `ulo_core::oidc::end_session`).
 
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use ulo_core::oidc::{LogoutOutcome, LogoutRequest, Params};
+use ulo_core::oidc::{EndSessionOutcome, EndSessionRequest, Params};
 
 use super::{BrowserParams, RequestClient, keys, page, provider, store_unavailable};
 use crate::session_cookie;
@@ -13,7 +13,7 @@ use crate::state::AppState;
 const CONFIRM: &str = "ulo_confirm";
 
 /// Both methods: the parameters come from the query of a GET or the form of a POST.
-pub(super) async fn logout(
+pub(super) async fn end_session(
     State(state): State<AppState>,
     RequestClient(client): RequestClient,
     method: Method,
@@ -49,7 +49,7 @@ pub(super) async fn logout(
     };
     let keys = keys(&state);
     let outcome = provider(&state, &keys)
-        .logout(LogoutRequest {
+        .end_session(EndSessionRequest {
             params: &params,
             signed_in: signed_in.as_ref().map(|(s, u)| (s, u)),
             confirmed,
@@ -58,17 +58,17 @@ pub(super) async fn logout(
         .await;
     match outcome {
         Err(e) => store_unavailable("logout", e),
-        Ok(LogoutOutcome::Refuse { description }) => {
+        Ok(EndSessionOutcome::Refuse { description }) => {
             page::error(StatusCode::BAD_REQUEST, "invalid_request", &description)
         }
-        Ok(LogoutOutcome::Confirm { params, app_label }) => {
+        Ok(EndSessionOutcome::Confirm { params, app_label }) => {
             let token = crate::csrf::token(
                 binding.as_deref().unwrap_or_default(),
                 crate::csrf::LOGOUT_FORM,
             );
             confirm_page(&params, app_label.as_deref(), &token)
         }
-        Ok(LogoutOutcome::Done {
+        Ok(EndSessionOutcome::Done {
             ended,
             redirect,
             app_label,

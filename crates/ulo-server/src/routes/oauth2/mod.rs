@@ -6,7 +6,7 @@ mod authorize;
 mod endpoints;
 mod global_token_revocation;
 pub(crate) use global_token_revocation::PATH as GLOBAL_TOKEN_REVOCATION_PATH;
-mod logout;
+mod end_session;
 mod page;
 mod userinfo;
 
@@ -41,7 +41,7 @@ pub fn router() -> Router<AppState> {
         )
         .route(
             "/oauth2/v1/logout",
-            get(logout::logout).post(logout::logout),
+            get(end_session::end_session).post(end_session::end_session),
         )
 }
 
