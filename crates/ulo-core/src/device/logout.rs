@@ -376,7 +376,6 @@ pub async fn logout_devices(
     }
     let now = clock.now();
     let id = LogoutId::new();
-    let transaction_id = ctx.transaction.id.clone();
     let planned = plan_devices(
         tx.as_mut(),
         &DeviceLogoutPlan {
@@ -395,20 +394,7 @@ pub async fn logout_devices(
         }
         targets.push(p.target);
     }
-    let mut logout = Logout {
-        id,
-        user_id: user.id,
-        user_login: user.profile.login.clone(),
-        reason: why,
-        scope: LogoutScope::Devices,
-        status: LogoutStatus::InProgress,
-        created: now,
-        completed: None,
-        transaction_id,
-        initiated_by: ctx.actor.clone(),
-        targets,
-    };
-    logout.settle(now);
+    let logout = Logout::new(id, &user, LogoutScope::Devices, why, ctx, now, targets);
     tx.insert_logout(&logout).await?;
     issue_commands(tx.as_mut(), ctx, &logout, &sign_outs, now, ttl).await?;
     if logout.is_final() {

@@ -11,6 +11,8 @@ use crate::log::Actor;
 use crate::user::str_enum;
 
 use super::LogoutScope;
+use crate::context::Context;
+use crate::user::User;
 
 /// Where a logout is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -158,6 +160,34 @@ pub struct Logout {
 }
 
 impl Logout {
+    /// A new receipt of `user`'s logout: started by `ctx`'s actor at `now`, sharing `ctx`'s
+    /// transaction id with every event of the logout, its status settled from `targets`.
+    pub fn new(
+        id: LogoutId,
+        user: &User,
+        scope: LogoutScope,
+        reason: String,
+        ctx: &Context,
+        now: OffsetDateTime,
+        targets: Vec<LogoutTarget>,
+    ) -> Logout {
+        let mut logout = Logout {
+            id,
+            user_id: user.id,
+            user_login: user.profile.login.clone(),
+            reason,
+            scope,
+            status: LogoutStatus::InProgress,
+            created: now,
+            completed: None,
+            transaction_id: ctx.transaction.id.clone(),
+            initiated_by: ctx.actor.clone(),
+            targets,
+        };
+        logout.settle(now);
+        logout
+    }
+
     /// Recomputes the status from the targets; `now` stamps completion.
     pub fn settle(&mut self, now: OffsetDateTime) {
         if self.targets.iter().all(|t| t.status.is_final()) {

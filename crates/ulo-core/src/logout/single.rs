@@ -16,10 +16,7 @@ use time::OffsetDateTime;
 
 use super::deliver::{Delivery, DeliverySubject};
 use super::start::{Planned, plan_app};
-use super::{
-    DELIVER_JOB, Deadlines, Logout, LogoutScope, LogoutStatus, LogoutTarget, TargetStatus,
-    TargetType,
-};
+use super::{DELIVER_JOB, Deadlines, Logout, LogoutScope, LogoutTarget, TargetStatus, TargetType};
 use crate::app::{App, AppStatus, AppType, LogoutProtocol};
 use crate::clock::Clock;
 use crate::context::Context;
@@ -281,20 +278,15 @@ async fn start(
         }
         targets.push(p.target);
     }
-    let mut logout = Logout {
+    let logout = Logout::new(
         id,
-        user_id: user.id,
-        user_login: user.profile.login.clone(),
-        reason: reason.to_string(),
-        scope: LogoutScope::SessionEnd,
-        status: LogoutStatus::InProgress,
-        created: now,
-        completed: None,
-        transaction_id,
-        initiated_by: ctx.actor.clone(),
+        user,
+        LogoutScope::SessionEnd,
+        reason.to_string(),
+        ctx,
+        now,
         targets,
-    };
-    logout.settle(now);
+    );
     tx.insert_logout(&logout).await?;
     tx.enqueue_jobs(&jobs).await?;
     if logout.is_final() {

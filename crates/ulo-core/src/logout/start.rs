@@ -266,19 +266,15 @@ async fn plan(
         }
         targets.push(p.target);
     }
-    let logout = Logout {
+    let logout = Logout::new(
         id,
-        user_id: user.id,
-        user_login: user.profile.login.clone(),
-        reason: request.reason.clone(),
-        scope: request.scope,
-        status: LogoutStatus::InProgress,
-        created: now,
-        completed: None,
-        transaction_id,
-        initiated_by: ctx.actor.clone(),
+        user,
+        request.scope,
+        request.reason.clone(),
+        ctx,
+        now,
         targets,
-    };
+    );
     Ok((logout, deliveries, commands))
 }
 
