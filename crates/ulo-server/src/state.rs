@@ -140,6 +140,24 @@ impl AppState {
         }
     }
 
+    /// Universal Logouts, as an admin starts and reads them.
+    pub fn logouts(&self) -> ulo_core::logout::Logouts<'_> {
+        ulo_core::logout::Logouts {
+            store: self.0.store.as_ref(),
+            clock: self.0.clock.as_ref(),
+            deadlines: self.0.config.logout_deadlines(),
+        }
+    }
+
+    /// Enrolled devices, as an admin sees and acts on them.
+    pub fn devices(&self) -> ulo_core::device::Devices<'_> {
+        ulo_core::device::Devices {
+            store: self.0.store.as_ref(),
+            clock: self.0.clock.as_ref(),
+            command_ttl: self.0.config.device.command_ttl,
+        }
+    }
+
     /// The current key ring.
     pub fn keys(&self) -> Arc<KeyRing> {
         self.0

@@ -9,7 +9,6 @@ use time::{Duration, OffsetDateTime};
 
 use super::{CommandStatus, CommandType, DeviceCommand, DeviceStatus, FEATURE};
 use crate::app::{App, AppStatus};
-use crate::clock::Clock;
 use crate::context::{Context, require_write};
 use crate::directory::load_user;
 use crate::error::DomainError;
@@ -20,7 +19,7 @@ use crate::logout::deliver::{log_completed, user_target};
 use crate::logout::{
     Logout, LogoutScope, LogoutStatus, LogoutTarget, TargetStatus, TargetType, reason,
 };
-use crate::store::{Store, StoreTx};
+use crate::store::StoreTx;
 use crate::user::User;
 
 /// The job kind that expires an unacknowledged command.
@@ -340,66 +339,66 @@ pub async fn expire_command(
     .await
 }
 
-/// *Log Out All Devices*: signs the user named by `key` out of every device they are seen on,
-/// as a logout whose receipt has one DEVICE target per device; unacknowledged commands expire
-/// after `ttl`. Refused while the Device Logout feature is off or the desktop-mfa app's Logout
-/// setting is. Needs SUPER_ADMIN.
-pub async fn logout_devices(
-    store: &dyn Store,
-    clock: &dyn Clock,
-    ctx: &Context,
-    key: &str,
-    why: Option<String>,
-    ttl: Duration,
-) -> Result<Logout, DomainError> {
-    require_write(ctx)?;
-    let why = why.unwrap_or_else(|| reason::ADMIN.into());
-    if why.trim().is_empty() || why.chars().count() > 256 {
-        return Err(DomainError::invalid(
-            "The logout request is not valid",
-            "reason: must be 1 to 256 characters",
-        ));
-    }
-    let mut tx = store.begin().await?;
-    crate::features::require(tx.as_mut(), FEATURE).await?;
-    let user = load_user(tx.as_mut(), key).await?;
-    let app = tx.get_desktop_mfa_app().await?.ok_or_else(|| {
-        DomainError::InvalidState(
-            "Device Logout needs the desktop-mfa app: create it (POST /api/v1/apps with \"type\":\"desktop-mfa\" and \"logout\":{\"enabled\":true})".into(),
-        )
-    })?;
-    if !app.logout.enabled {
-        return Err(DomainError::InvalidState(format!(
-            "Logout is off on the desktop-mfa app {:?}: turn it on (logout.enabled) to sign people out of their devices",
-            app.label
-        )));
-    }
-    let now = clock.now();
-    let id = LogoutId::new();
-    let planned = plan_devices(
-        tx.as_mut(),
-        &DeviceLogoutPlan {
-            user: &user,
-            app: &app,
-            why: "enrolled device",
-        },
-    )
-    .await?;
-    let mut targets = Vec::new();
-    let mut sign_outs = Vec::new();
-    for p in planned {
-        if let Some(mut s) = p.command {
-            s.target = targets.len();
-            sign_outs.push(s);
+impl super::Devices<'_> {
+    /// *Log Out All Devices*: signs the user named by `key` out of every device they are seen on,
+    /// as a logout whose receipt has one DEVICE target per device; unacknowledged commands expire
+    /// after `command_ttl`. Refused while the Device Logout feature is off or the desktop-mfa app's Logout
+    /// setting is. Needs SUPER_ADMIN.
+    pub async fn logout_all(
+        &self,
+        ctx: &Context,
+        key: &str,
+        why: Option<String>,
+    ) -> Result<Logout, DomainError> {
+        require_write(ctx)?;
+        let why = why.unwrap_or_else(|| reason::ADMIN.into());
+        if why.trim().is_empty() || why.chars().count() > 256 {
+            return Err(DomainError::invalid(
+                "The logout request is not valid",
+                "reason: must be 1 to 256 characters",
+            ));
         }
-        targets.push(p.target);
+        let mut tx = self.store.begin().await?;
+        crate::features::require(tx.as_mut(), FEATURE).await?;
+        let user = load_user(tx.as_mut(), key).await?;
+        let app = tx.get_desktop_mfa_app().await?.ok_or_else(|| {
+            DomainError::InvalidState(
+                "Device Logout needs the desktop-mfa app: create it (POST /api/v1/apps with \"type\":\"desktop-mfa\" and \"logout\":{\"enabled\":true})".into(),
+            )
+        })?;
+        if !app.logout.enabled {
+            return Err(DomainError::InvalidState(format!(
+                "Logout is off on the desktop-mfa app {:?}: turn it on (logout.enabled) to sign people out of their devices",
+                app.label
+            )));
+        }
+        let now = self.clock.now();
+        let id = LogoutId::new();
+        let planned = plan_devices(
+            tx.as_mut(),
+            &DeviceLogoutPlan {
+                user: &user,
+                app: &app,
+                why: "enrolled device",
+            },
+        )
+        .await?;
+        let mut targets = Vec::new();
+        let mut sign_outs = Vec::new();
+        for p in planned {
+            if let Some(mut s) = p.command {
+                s.target = targets.len();
+                sign_outs.push(s);
+            }
+            targets.push(p.target);
+        }
+        let logout = Logout::new(id, &user, LogoutScope::Devices, why, ctx, now, targets);
+        tx.insert_logout(&logout).await?;
+        issue_commands(tx.as_mut(), ctx, &logout, &sign_outs, now, self.command_ttl).await?;
+        if logout.is_final() {
+            log_completed(tx.as_mut(), &logout, now).await?;
+        }
+        tx.commit().await?;
+        Ok(logout)
     }
-    let logout = Logout::new(id, &user, LogoutScope::Devices, why, ctx, now, targets);
-    tx.insert_logout(&logout).await?;
-    issue_commands(tx.as_mut(), ctx, &logout, &sign_outs, now, ttl).await?;
-    if logout.is_final() {
-        log_completed(tx.as_mut(), &logout, now).await?;
-    }
-    tx.commit().await?;
-    Ok(logout)
 }

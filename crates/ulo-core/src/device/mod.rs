@@ -9,14 +9,14 @@ mod logout;
 mod model;
 mod version;
 
-pub use admin::{get_device, list_devices, list_user_devices, revoke_device};
+pub use admin::Devices;
 pub use agent::{AgentCall, AgentReport, Polled, ack, active_device, poll, take_pending};
 pub use enroll::{
     DeviceCa, Enrollment, EnrollmentTokenCreated, IssuedCertificate, create_enrollment_token,
     enroll,
 };
 pub(crate) use logout::{DeviceLogoutPlan, PlannedDevice, SignOut, issue_commands, plan_devices};
-pub use logout::{EXPIRE_JOB, ExpireCommand, expire_command, logout_devices};
+pub use logout::{EXPIRE_JOB, ExpireCommand, expire_command};
 pub use model::{
     CommandStatus, CommandType, Device, DeviceCertificate, DeviceCommand, DeviceSettings,
     DeviceStatus, DeviceUser, EnrollmentToken, FEATURE,

@@ -12,6 +12,7 @@ mod api_tokens;
 pub(crate) mod deliver;
 mod model;
 mod receipt;
+mod service;
 pub mod single;
 mod start;
 pub mod upstream;
@@ -21,7 +22,8 @@ pub use deliver::{
 };
 pub use model::{DELIVER_JOB, Deadlines, LogoutRequest, LogoutScope, reason};
 pub use receipt::{Logout, LogoutStatus, LogoutTarget, TargetStatus, TargetType};
+pub use service::Logouts;
 pub use single::{
     SessionEnd, SessionsEnded, SingleLogout, end_sessions_in, sweep_expired_sessions,
 };
-pub use start::{get_logout, list_logouts, parse_app_ids, preview, start, start_in};
+pub use start::start_in;

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::DomainError;
 use crate::ids::AppId;
 use crate::user::str_enum;
 
@@ -59,22 +60,58 @@ str_enum!(LogoutScope { UloOnly => "ULO_ONLY", AllApps => "ALL_APPS", SpecifiedA
 
 /// What a logout must end.
 #[derive(Debug, Clone, PartialEq)]
+///
+/// Made valid or not at all: [`LogoutRequest::new`] checks what a caller asks for once, at the
+/// entry, and everything after trusts it.
 pub struct LogoutRequest {
     /// Which apps.
-    pub scope: LogoutScope,
+    pub(crate) scope: LogoutScope,
     /// The apps, with [`LogoutScope::SpecifiedApps`].
-    pub app_ids: Vec<AppId>,
+    pub(crate) app_ids: Vec<AppId>,
     /// Revoke the user's OAuth refresh and access tokens.
-    pub oauth_tokens: bool,
+    pub(crate) oauth_tokens: bool,
     /// Revoke the user's admin API tokens.
-    pub api_tokens: bool,
+    pub(crate) api_tokens: bool,
     /// Why (free text, or one of [`reason`]).
-    pub reason: String,
+    pub(crate) reason: String,
     /// What ended sessions record as their end reason (see [`crate::signin::end_reason`]).
-    pub session_end_reason: &'static str,
+    pub(crate) session_end_reason: &'static str,
 }
 
 impl LogoutRequest {
+    /// What an admin or an API caller asks for: the app ids (as given) must parse, name apps
+    /// only with SPECIFIED_APPS (at least one, at most 1,000), the scope must be one a caller
+    /// may ask for, and the reason 1 to 256 characters.
+    pub fn new(
+        scope: LogoutScope,
+        app_ids: &[String],
+        oauth_tokens: bool,
+        api_tokens: bool,
+        reason: String,
+    ) -> Result<Self, DomainError> {
+        let request = LogoutRequest {
+            scope,
+            app_ids: parse_app_ids(app_ids)?,
+            oauth_tokens,
+            api_tokens,
+            reason,
+            session_end_reason: crate::signin::end_reason::UNIVERSAL_LOGOUT,
+        };
+        validate(&request)?;
+        Ok(request)
+    }
+
+    /// The same request, revoking the user's OAuth tokens or not.
+    pub fn with_oauth_tokens(mut self, oauth_tokens: bool) -> Self {
+        self.oauth_tokens = oauth_tokens;
+        self
+    }
+
+    /// Which apps it reaches.
+    pub fn scope(&self) -> LogoutScope {
+        self.scope
+    }
+
     /// Everything: ulo, OAuth and API tokens, every logout-enabled app.
     pub fn everything(reason: &str) -> Self {
         LogoutRequest {
@@ -90,4 +127,44 @@ impl LogoutRequest {
             },
         }
     }
+}
+
+fn validate(request: &LogoutRequest) -> Result<(), DomainError> {
+    let mut p = crate::error::Problems::default();
+    p.check(
+        request.reason.trim().is_empty() || request.reason.chars().count() > 256,
+        "reason: must be 1 to 256 characters",
+    );
+    p.check(
+        request.scope == LogoutScope::SpecifiedApps && request.app_ids.is_empty(),
+        "appIds: SPECIFIED_APPS needs at least one app id",
+    );
+    p.check(
+        request.scope == LogoutScope::SessionEnd,
+        "scope: SESSION_END receipts are made by ulo when sessions end; use ULO_ONLY, ALL_APPS or SPECIFIED_APPS",
+    );
+    p.check(
+        request.scope == LogoutScope::Devices,
+        "scope: DEVICES is Device Logout: POST /api/v1/users/{id}/devices/logout",
+    );
+    p.check(
+        request.scope != LogoutScope::SpecifiedApps && !request.app_ids.is_empty(),
+        "appIds: only allowed with scope SPECIFIED_APPS",
+    );
+    p.check(
+        request.app_ids.len() > 1000,
+        "appIds: at most 1,000 apps per logout",
+    );
+    p.finish("The logout request is not valid")
+}
+
+/// The app ids a request names, parsed; unknown syntax is a validation error.
+fn parse_app_ids(raw: &[String]) -> Result<Vec<AppId>, DomainError> {
+    raw.iter()
+        .map(|s| {
+            s.parse().map_err(|_| {
+                DomainError::invalid("appIds", format!("appIds: {s:?} is not an app id"))
+            })
+        })
+        .collect()
 }

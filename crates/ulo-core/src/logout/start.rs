@@ -8,20 +8,17 @@ use time::OffsetDateTime;
 use super::api_tokens;
 use super::deliver::{Delivery, DeliverySubject};
 use super::{
-    DELIVER_JOB, Logout, LogoutRequest, LogoutScope, LogoutStatus, LogoutTarget, TargetStatus,
-    TargetType,
+    DELIVER_JOB, Logout, LogoutRequest, LogoutScope, LogoutTarget, TargetStatus, TargetType,
 };
 use crate::app::{App, AppStatus, AppType, LogoutProtocol, SubjectFormat};
-use crate::clock::Clock;
-use crate::context::{Context, require_read, require_write};
+use crate::context::Context;
 use crate::device::SignOut;
-use crate::directory::load_user;
 use crate::error::DomainError;
 use crate::ids::{AppId, JobId, LogoutId, SessionId};
 use crate::job::NewJob;
 use crate::log::{LogEvent, Target};
 use crate::signin::{ClearOptions, clear_sessions_in};
-use crate::store::{AppLink, Page, Store, StoreTx};
+use crate::store::{AppLink, StoreTx};
 use crate::user::User;
 
 /// Why a reached app is reached: directly, through which groups, or both.
@@ -206,7 +203,7 @@ pub(super) async fn plan_app(
 
 /// The receipt a logout of `user` would start with, what to deliver, and which device commands
 /// to issue.
-async fn plan(
+pub(super) async fn plan(
     tx: &mut dyn StoreTx,
     ctx: &Context,
     user: &User,
@@ -214,7 +211,6 @@ async fn plan(
     sessions: &[SessionId],
     now: OffsetDateTime,
 ) -> Result<(Logout, Vec<Delivery>, Vec<SignOut>), DomainError> {
-    validate(request)?;
     let id = LogoutId::new();
     let transaction_id = ctx.transaction.id.clone();
     let mut targets = vec![LogoutTarget::local(
@@ -278,35 +274,6 @@ async fn plan(
     Ok((logout, deliveries, commands))
 }
 
-fn validate(request: &LogoutRequest) -> Result<(), DomainError> {
-    let mut p = crate::error::Problems::default();
-    p.check(
-        request.reason.trim().is_empty() || request.reason.chars().count() > 256,
-        "reason: must be 1 to 256 characters",
-    );
-    p.check(
-        request.scope == LogoutScope::SpecifiedApps && request.app_ids.is_empty(),
-        "appIds: SPECIFIED_APPS needs at least one app id",
-    );
-    p.check(
-        request.scope == LogoutScope::SessionEnd,
-        "scope: SESSION_END receipts are made by ulo when sessions end; use ULO_ONLY, ALL_APPS or SPECIFIED_APPS",
-    );
-    p.check(
-        request.scope == LogoutScope::Devices,
-        "scope: DEVICES is Device Logout: POST /api/v1/users/{id}/devices/logout",
-    );
-    p.check(
-        request.scope != LogoutScope::SpecifiedApps && !request.app_ids.is_empty(),
-        "appIds: only allowed with scope SPECIFIED_APPS",
-    );
-    p.check(
-        request.app_ids.len() > 1000,
-        "appIds: at most 1,000 apps per logout",
-    );
-    p.finish("The logout request is not valid")
-}
-
 /// Starts a Universal Logout of `user` in the caller's transaction: ends ulo sessions, revokes
 /// tokens as asked, stores the receipt and enqueues one delivery job per reachable app, each
 /// given up after `deadlines.delivery`; naming the desktop-mfa app issues a SIGN_OUT command to
@@ -320,7 +287,6 @@ pub async fn start_in(
     deadlines: super::Deadlines,
     now: OffsetDateTime,
 ) -> Result<Logout, DomainError> {
-    validate(request)?;
     let report = clear_sessions_in(
         tx,
         ctx,
@@ -407,118 +373,4 @@ pub async fn start_in(
         super::deliver::log_completed(tx, &logout, now).await?;
     }
     Ok(logout)
-}
-
-/// Starts a Universal Logout of the user named by `key` (id or login). Needs SUPER_ADMIN.
-pub async fn start(
-    store: &dyn Store,
-    clock: &dyn Clock,
-    ctx: &Context,
-    key: &str,
-    request: &LogoutRequest,
-    deadlines: super::Deadlines,
-) -> Result<Logout, DomainError> {
-    require_write(ctx)?;
-    validate(request)?;
-    let mut tx = store.begin().await?;
-    let user = load_user(tx.as_mut(), key).await?;
-    let logout = start_in(tx.as_mut(), ctx, &user, request, deadlines, clock.now()).await?;
-    tx.commit().await?;
-    Ok(logout)
-}
-
-/// The receipt a logout would produce, changing nothing (dry run). Needs SUPER_ADMIN, like the
-/// logout itself: it reveals which apps the user reaches and under which ids.
-pub async fn preview(
-    store: &dyn Store,
-    clock: &dyn Clock,
-    ctx: &Context,
-    key: &str,
-    request: &LogoutRequest,
-) -> Result<Logout, DomainError> {
-    require_write(ctx)?;
-    let mut tx = store.read().await?;
-    let user = load_user(tx.as_mut(), key).await?;
-    let now = clock.now();
-    let sessions: Vec<SessionId> = tx
-        .list_open_sessions(user.id)
-        .await?
-        .into_iter()
-        .map(|s| s.id)
-        .collect();
-    let (mut logout, _, _) = plan(tx.as_mut(), ctx, &user, request, &sessions, now).await?;
-    let live_grants = tx.list_grants(user.id, now).await?;
-    let api_token_plan = api_tokens::plan(tx.as_mut(), &user).await?;
-    for t in &mut logout.targets {
-        t.count = match t.target_type {
-            TargetType::UloSessions => Some(sessions.len() as i64),
-            TargetType::OauthTokens => Some(
-                live_grants
-                    .iter()
-                    .map(|g| g.refresh_tokens + g.access_tokens)
-                    .sum(),
-            ),
-            TargetType::ApiTokens if t.status == TargetStatus::Skipped => None,
-            TargetType::ApiTokens => {
-                // What it would answer: the break-glass token stays.
-                if let Some(kept) = api_token_plan.kept_message() {
-                    t.last_http_status = Some(api_tokens::KEPT_STATUS);
-                    t.last_error = Some(kept);
-                }
-                Some(api_token_plan.revoke.len() as i64)
-            }
-            TargetType::App | TargetType::Device => None,
-        };
-    }
-    Ok(logout)
-}
-
-/// A receipt. Needs an admin role.
-pub async fn get_logout(store: &dyn Store, ctx: &Context, id: &str) -> Result<Logout, DomainError> {
-    require_read(ctx)?;
-    let lid: LogoutId = id
-        .parse()
-        .map_err(|_| DomainError::not_found("logout", id))?;
-    let mut tx = store.read().await?;
-    tx.get_logout(lid)
-        .await?
-        .ok_or_else(|| DomainError::not_found("logout", id))
-}
-
-/// Receipts, newest first, optionally of one user (by id or login) and in one status. Needs an
-/// admin role.
-pub async fn list_logouts(
-    store: &dyn Store,
-    ctx: &Context,
-    user: Option<&str>,
-    status: Option<LogoutStatus>,
-    page: &Page,
-) -> Result<Vec<Logout>, DomainError> {
-    require_read(ctx)?;
-    let mut tx = store.read().await?;
-    let user_id = match user {
-        None => None,
-        Some(key) => match key.parse() {
-            Ok(id) => Some(id),
-            // A login: the user must still exist to be named that way.
-            Err(_) => Some(load_user(tx.as_mut(), key).await?.id),
-        },
-    };
-    if let Some(after) = &page.after {
-        after
-            .parse::<LogoutId>()
-            .map_err(|_| DomainError::invalid("after", "after: not a logout id"))?;
-    }
-    Ok(tx.list_logouts(user_id, status, page).await?)
-}
-
-/// The app ids a request names, parsed; unknown syntax is a validation error.
-pub fn parse_app_ids(raw: &[String]) -> Result<Vec<AppId>, DomainError> {
-    raw.iter()
-        .map(|s| {
-            s.parse().map_err(|_| {
-                DomainError::invalid("appIds", format!("appIds: {s:?} is not an app id"))
-            })
-        })
-        .collect()
 }

@@ -124,7 +124,7 @@ async fn list(
     ApiQuery(p): ApiQuery<ListParams>,
 ) -> ApiResult<impl IntoResponse> {
     let page = paging::page(p.after, p.limit, 20, 200)?;
-    let found = device::list_devices(state.0.store.as_ref(), &admin.ctx, &page).await?;
+    let found = state.devices().list(&admin.ctx, &page).await?;
     let next = paging::next_after(&page, &found, |d| d.id.to_string());
     let headers = paging::links(
         state.issuer(),
@@ -141,7 +141,7 @@ async fn get_one(
     admin: Admin,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
-    let (d, links) = device::get_device(state.0.store.as_ref(), &admin.ctx, &id).await?;
+    let (d, links) = state.devices().get(&admin.ctx, &id).await?;
     let users = users_json(state.0.store.as_ref(), &links).await?;
     Ok(Json(device_json(&state, &d, Some(users))))
 }
@@ -151,13 +151,7 @@ async fn revoke(
     admin: Admin,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
-    let (d, changed) = device::revoke_device(
-        state.0.store.as_ref(),
-        state.0.clock.as_ref(),
-        &admin.ctx,
-        &id,
-    )
-    .await?;
+    let (d, changed) = state.devices().revoke(&admin.ctx, &id).await?;
     for l in changed {
         state.receipt_changed(l);
     }
@@ -169,7 +163,7 @@ async fn user_devices(
     admin: Admin,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Vec<Value>>> {
-    let found = device::list_user_devices(state.0.store.as_ref(), &admin.ctx, &id).await?;
+    let found = state.devices().of_user(&admin.ctx, &id).await?;
     let body = found
         .iter()
         .map(|(d, l)| {
@@ -194,15 +188,10 @@ async fn logout_devices(
     ApiPath(id): ApiPath<String>,
     OptionalJson(body): OptionalJson<LogoutBody>,
 ) -> ApiResult<Response> {
-    let started = device::logout_devices(
-        state.0.store.as_ref(),
-        state.0.clock.as_ref(),
-        &admin.ctx,
-        &id,
-        body.reason,
-        state.0.config.device.command_ttl,
-    )
-    .await?;
+    let started = state
+        .devices()
+        .logout_all(&admin.ctx, &id, body.reason)
+        .await?;
     state.receipt_changed(started.id);
     Ok(accepted(&state, &started))
 }

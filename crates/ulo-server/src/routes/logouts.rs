@@ -16,7 +16,7 @@ use futures::Stream;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use ulo_core::ids::LogoutId;
-use ulo_core::logout::{self, Logout, LogoutRequest, LogoutScope, LogoutStatus, reason};
+use ulo_core::logout::{Logout, LogoutRequest, LogoutScope, LogoutStatus, reason};
 
 use super::paging;
 use crate::auth::Admin;
@@ -77,18 +77,15 @@ async fn logout_user(
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<LogoutBody>,
 ) -> ApiResult<Response> {
-    let request = LogoutRequest {
-        scope: body.scope,
-        app_ids: logout::parse_app_ids(&body.app_ids)?,
-        oauth_tokens: body.oauth_tokens.unwrap_or(true),
-        api_tokens: body.api_tokens,
-        reason: body.reason.unwrap_or_else(|| reason::API.into()),
-        session_end_reason: ulo_core::signin::end_reason::UNIVERSAL_LOGOUT,
-    };
-    let store = state.0.store.as_ref();
-    let clock = state.0.clock.as_ref();
+    let request = LogoutRequest::new(
+        body.scope,
+        &body.app_ids,
+        body.oauth_tokens.unwrap_or(true),
+        body.api_tokens,
+        body.reason.unwrap_or_else(|| reason::API.into()),
+    )?;
     if body.dry_run {
-        let planned = logout::preview(store, clock, &admin.ctx, &id, &request).await?;
+        let planned = state.logouts().preview(&admin.ctx, &id, &request).await?;
         let mut v = receipt_json(&state, &planned);
         v["dryRun"] = json!(true);
         if let Some(o) = v.as_object_mut() {
@@ -99,15 +96,7 @@ async fn logout_user(
         }
         return Ok(Json(v).into_response());
     }
-    let started = logout::start(
-        store,
-        clock,
-        &admin.ctx,
-        &id,
-        &request,
-        state.0.config.logout_deadlines(),
-    )
-    .await?;
+    let started = state.logouts().start(&admin.ctx, &id, &request).await?;
     state.receipt_changed(started.id);
     Ok(accepted(&state, &started))
 }
@@ -127,14 +116,10 @@ async fn list(
     ApiQuery(p): ApiQuery<ListParams>,
 ) -> ApiResult<impl IntoResponse> {
     let page = paging::page(p.after.clone(), p.limit, 20, 200)?;
-    let found = logout::list_logouts(
-        state.0.store.as_ref(),
-        &admin.ctx,
-        p.user_id.as_deref(),
-        p.status,
-        &page,
-    )
-    .await?;
+    let found = state
+        .logouts()
+        .list(&admin.ctx, p.user_id.as_deref(), p.status, &page)
+        .await?;
     let next = paging::next_after(&page, &found, |l| l.id.to_string());
     let mut params = vec![("limit", page.limit.to_string())];
     if let Some(u) = &p.user_id {
@@ -153,7 +138,7 @@ async fn get_one(
     admin: Admin,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
-    let l = logout::get_logout(state.0.store.as_ref(), &admin.ctx, &id).await?;
+    let l = state.logouts().get(&admin.ctx, &id).await?;
     Ok(Json(receipt_json(&state, &l)))
 }
 
@@ -196,7 +181,7 @@ async fn stream(
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     // Subscribe before the first read so no change between them is missed.
     let changes = state.0.receipts.subscribe();
-    let first = logout::get_logout(state.0.store.as_ref(), &admin.ctx, &id).await?;
+    let first = state.logouts().get(&admin.ctx, &id).await?;
     let live = Live {
         id: first.id,
         state,
@@ -218,13 +203,7 @@ async fn stream(
                         if !live.changed().await {
                             return None;
                         }
-                        match logout::get_logout(
-                            live.state.0.store.as_ref(),
-                            &ctx,
-                            &live.id.to_string(),
-                        )
-                        .await
-                        {
+                        match live.state.logouts().get(&ctx, &live.id.to_string()).await {
                             Ok(l) => l,
                             Err(e) => {
                                 tracing::warn!(error = %e, "live receipt read failed");

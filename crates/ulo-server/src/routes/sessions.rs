@@ -10,7 +10,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use ulo_core::clock::rfc3339;
-use ulo_core::logout::{self, LogoutRequest, reason};
+use ulo_core::logout::{LogoutRequest, reason};
 use ulo_core::session::Session;
 use ulo_core::signin::{ClearOptions, clear_sessions, end_reason, idle_expires};
 use ulo_core::user::validate_password;
@@ -95,17 +95,9 @@ async fn clear(
 ) -> ApiResult<Response> {
     if params.universal_logout == Some(true) {
         // The console's "Also include logout enabled apps and API tokens".
-        let mut request = LogoutRequest::everything(reason::ADMIN);
-        request.oauth_tokens = params.oauth_tokens.unwrap_or(false);
-        let started = logout::start(
-            state.0.store.as_ref(),
-            state.0.clock.as_ref(),
-            &admin.ctx,
-            &id,
-            &request,
-            state.0.config.logout_deadlines(),
-        )
-        .await?;
+        let request = LogoutRequest::everything(reason::ADMIN)
+            .with_oauth_tokens(params.oauth_tokens.unwrap_or(false));
+        let started = state.logouts().start(&admin.ctx, &id, &request).await?;
         state.receipt_changed(started.id);
         return Ok(super::logouts::accepted(&state, &started));
     }
