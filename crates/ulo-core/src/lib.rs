@@ -1,4 +1,12 @@
 //! ulo's domain: directory, System Log, jobs, policies. No HTTP, no SQL, no clock reads.
+//!
+//! One module convention. The entities many domains share are model modules at the top (`user`,
+//! `group`, `app`, `session`, `ids`). A domain that acts is a folder: `mod.rs` says what it is
+//! and re-exports its public face, `model.rs` holds its types, and each operation has its own
+//! file (`logout/{model,receipt,service,start,deliver,single,upstream}.rs`, `device/…`); its
+//! entry for admins is a service struct that checks the caller once (`Directory`,
+//! `logout::Logouts`, `device::Devices`). Storage is one trait per area in `store`, System Log
+//! event types are constants in `log::catalogue`.
 
 pub mod app;
 pub mod auth;
