@@ -7,7 +7,7 @@ use crate::clock::Clock;
 use crate::context::{Context, require_read, require_write};
 use crate::error::DomainError;
 use crate::log::{LogEvent, Target};
-use crate::store::{Store, StoreError, StoreTx};
+use crate::store::{Store, StoreError, StoreRead, StoreTx};
 
 /// A feature ulo knows.
 struct Known {
@@ -43,7 +43,7 @@ fn setting_key(id: &str) -> String {
 }
 
 /// Whether feature `id` is on.
-pub async fn is_enabled(tx: &mut dyn StoreTx, id: &str) -> Result<bool, StoreError> {
+pub async fn is_enabled(tx: &mut dyn StoreRead, id: &str) -> Result<bool, StoreError> {
     Ok(tx
         .get_setting(&setting_key(id))
         .await?
@@ -62,7 +62,7 @@ pub async fn require(tx: &mut dyn StoreTx, id: &str) -> Result<(), DomainError> 
     )))
 }
 
-async fn describe(tx: &mut dyn StoreTx, k: &Known) -> Result<Feature, StoreError> {
+async fn describe(tx: &mut dyn StoreRead, k: &Known) -> Result<Feature, StoreError> {
     let on = is_enabled(tx, k.id).await?;
     Ok(Feature {
         id: k.id,

@@ -11,8 +11,6 @@ mod rows;
 pub mod scratch;
 mod sqlite;
 mod tx;
-mod tx_devices;
-mod tx_sessions;
 
 use std::sync::Arc;
 

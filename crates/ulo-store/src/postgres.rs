@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use sqlx::Postgres;
 use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
 use tokio::sync::{Mutex, Notify};
-use ulo_core::store::{CommandWatch, Store, StoreTx};
+use ulo_core::store::{CommandWatch, Store, StoreRead, StoreTx};
 
 use crate::device_watch::DeviceWatchers;
 
@@ -151,7 +151,7 @@ impl Store for PgStore {
         }))
     }
 
-    async fn read(&self) -> Result<Box<dyn StoreTx>, StoreError> {
+    async fn read(&self) -> Result<Box<dyn StoreRead>, StoreError> {
         let conn = self.pool.acquire().await.map_err(db_err)?;
         Ok(Box::new(PgTx {
             tx: Conn::Plain(conn),

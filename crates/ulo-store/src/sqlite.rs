@@ -10,7 +10,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use tokio::sync::Notify;
-use ulo_core::store::{CommandWatch, Store, StoreTx};
+use ulo_core::store::{CommandWatch, Store, StoreRead, StoreTx};
 
 use crate::device_watch::DeviceWatchers;
 
@@ -112,7 +112,7 @@ impl Store for SqliteStore {
         }))
     }
 
-    async fn read(&self) -> Result<Box<dyn StoreTx>, StoreError> {
+    async fn read(&self) -> Result<Box<dyn StoreRead>, StoreError> {
         let tx = self.reader.begin().await.map_err(db_err)?;
         Ok(Box::new(SqliteTx {
             tx: Conn::Tx(tx),

@@ -16,7 +16,7 @@ use crate::clock::Clock;
 use crate::error::{DomainError, Problems};
 use crate::ids::{DeviceCommandId, DeviceId};
 use crate::logout::Logout;
-use crate::store::{Page, Store, StoreTx, UserQuery};
+use crate::store::{Page, Store, StoreRead, StoreTx, UserQuery};
 use crate::user::User;
 
 /// One authenticated agent request: the device whose key signed it, and the request's unique
@@ -71,7 +71,7 @@ async fn authenticate(
 }
 
 /// The device, refused when unknown (401) or revoked (403).
-pub async fn active_device(tx: &mut dyn StoreTx, id: DeviceId) -> Result<Device, DomainError> {
+pub async fn active_device(tx: &mut dyn StoreRead, id: DeviceId) -> Result<Device, DomainError> {
     let device = tx.get_device(id).await?.ok_or_else(|| unknown_device(id))?;
     ensure_active(&device)?;
     Ok(device)

@@ -19,7 +19,7 @@ use crate::logout::deliver::{log_completed, user_target};
 use crate::logout::{
     Logout, LogoutScope, LogoutStatus, LogoutTarget, TargetStatus, TargetType, reason,
 };
-use crate::store::StoreTx;
+use crate::store::{StoreRead, StoreTx};
 use crate::user::User;
 
 /// The job kind that expires an unacknowledged command.
@@ -70,7 +70,7 @@ pub(crate) struct PlannedDevice {
 /// active device the user signs in on, or the app SKIPPED with the reason when there is none to
 /// reach (feature off, app's Logout off or app inactive, no devices).
 pub(crate) async fn plan_devices(
-    tx: &mut dyn StoreTx,
+    tx: &mut dyn StoreRead,
     plan: &DeviceLogoutPlan<'_>,
 ) -> Result<Vec<PlannedDevice>, DomainError> {
     let app = plan.app;

@@ -8,7 +8,7 @@ use crate::error::DomainError;
 use crate::ids::{ApiTokenId, UserId};
 use crate::log::catalogue as events;
 use crate::log::{LogEvent, Target};
-use crate::store::StoreTx;
+use crate::store::{StoreRead, StoreTx};
 use crate::user::{AdminRole, User, UserStatus};
 
 /// A newly created API token with its secret, shown once.
@@ -248,7 +248,7 @@ pub(crate) enum Reach {
 /// people, so an admin account is read-only to it, and hidden from it unless the operator shows
 /// admins to SCIM. Other actors pass.
 pub(crate) async fn check_provisioning_reach(
-    tx: &mut dyn StoreTx,
+    tx: &mut dyn StoreRead,
     ctx: &Context,
     user: &User,
     reach: Reach,
@@ -283,7 +283,7 @@ pub(crate) async fn check_provisioning_reach(
 /// The ids of users who hold any admin role, when `ctx` is a SCIM credential that must not see
 /// them; `None` when nothing is hidden from `ctx`.
 pub(crate) async fn hidden_admins(
-    tx: &mut dyn StoreTx,
+    tx: &mut dyn StoreRead,
     ctx: &Context,
 ) -> Result<Option<std::collections::HashSet<UserId>>, DomainError> {
     if !matches!(
@@ -310,7 +310,7 @@ pub(crate) enum UserListing<'a> {
 /// A page of `listing` with the `hidden` users left out, still `page.limit` long while more
 /// exist.
 pub(crate) async fn visible_page(
-    tx: &mut dyn StoreTx,
+    tx: &mut dyn StoreRead,
     hidden: &std::collections::HashSet<UserId>,
     listing: UserListing<'_>,
     page: &crate::store::Page,

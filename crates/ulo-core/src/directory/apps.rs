@@ -15,7 +15,7 @@ use crate::ids::AppId;
 use crate::log::catalogue as events;
 use crate::log::{LogEvent, Target};
 use crate::provisioning::AppUserLink;
-use crate::store::{AppLink, Page, StoreTx};
+use crate::store::{AppLink, Page, StoreRead};
 use crate::user::User;
 
 /// A user as one app sees them: how they are assigned and how they are provisioned there.
@@ -49,7 +49,7 @@ struct AppParts {
     new_secret: Option<String>,
 }
 
-pub(crate) async fn load_app(tx: &mut dyn StoreTx, key: &str) -> Result<App, DomainError> {
+pub(crate) async fn load_app(tx: &mut dyn StoreRead, key: &str) -> Result<App, DomainError> {
     let id: AppId = key
         .parse()
         .map_err(|_| DomainError::not_found("app", key))?;

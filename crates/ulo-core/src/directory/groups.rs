@@ -9,10 +9,10 @@ use crate::group::{Group, GroupProfile};
 use crate::ids::GroupId;
 use crate::log::catalogue as events;
 use crate::log::{LogEvent, Target};
-use crate::store::{Page, StoreTx};
+use crate::store::{Page, StoreRead};
 use crate::user::User;
 
-pub(crate) async fn load_group(tx: &mut dyn StoreTx, key: &str) -> Result<Group, DomainError> {
+pub(crate) async fn load_group(tx: &mut dyn StoreRead, key: &str) -> Result<Group, DomainError> {
     let id: GroupId = key
         .parse()
         .map_err(|_| DomainError::not_found("group", key))?;

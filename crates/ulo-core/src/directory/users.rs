@@ -10,7 +10,7 @@ use crate::error::DomainError;
 use crate::ids::{GroupId, UserId};
 use crate::log::catalogue as events;
 use crate::log::{LogEvent, Target};
-use crate::store::{StoreTx, UserQuery};
+use crate::store::{StoreRead, UserQuery};
 use crate::user::{AdminRole, Lifecycle, ProvisionedBy, RiskLevel, User, UserProfile, UserStatus};
 
 /// A user to create.
@@ -38,7 +38,7 @@ pub enum ProfileChange {
 }
 
 /// Loads a user by id or, when `key` is not a UUID, by login.
-pub(crate) async fn load_user(tx: &mut dyn StoreTx, key: &str) -> Result<User, DomainError> {
+pub(crate) async fn load_user(tx: &mut dyn StoreRead, key: &str) -> Result<User, DomainError> {
     let found = match key.parse::<UserId>() {
         Ok(id) => tx.get_user(id).await?,
         Err(_) => tx.get_user_by_login(key).await?,

@@ -9,7 +9,7 @@ use crate::auth::ApiToken;
 use crate::context::{Authority, Context};
 use crate::error::DomainError;
 use crate::log::{LogEvent, Outcome, Severity, Target};
-use crate::store::StoreTx;
+use crate::store::{StoreRead, StoreTx};
 use crate::user::{AdminRole, User, UserStatus};
 
 /// Why the API_TOKENS target of a logout started by a logout-only credential is skipped.
@@ -46,7 +46,7 @@ impl ApiTokenPlan {
 }
 
 /// Plans the revocation of `user`'s live API tokens.
-pub(crate) async fn plan(tx: &mut dyn StoreTx, user: &User) -> Result<ApiTokenPlan, DomainError> {
+pub(crate) async fn plan(tx: &mut dyn StoreRead, user: &User) -> Result<ApiTokenPlan, DomainError> {
     let mut revoke: Vec<ApiToken> = tx
         .list_api_tokens(user.id)
         .await?
@@ -81,7 +81,7 @@ pub(crate) async fn plan(tx: &mut dyn StoreTx, user: &User) -> Result<ApiTokenPl
 
 /// Whether an ACTIVE SUPER_ADMIN other than `user` holds a live unrestricted API token.
 async fn other_working_super_admin_token(
-    tx: &mut dyn StoreTx,
+    tx: &mut dyn StoreRead,
     user: &User,
 ) -> Result<bool, DomainError> {
     for holder in tx.role_holders(AdminRole::SuperAdmin).await? {

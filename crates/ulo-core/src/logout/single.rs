@@ -25,7 +25,7 @@ use crate::ids::{AppId, JobId, LogoutId, SessionId};
 use crate::job::NewJob;
 use crate::log::{LogEvent, Target};
 use crate::session::{IDLE_TIMEOUT, Session};
-use crate::store::{Store, StoreTx};
+use crate::store::{Store, StoreRead, StoreTx};
 use crate::user::User;
 
 /// Why the sweep ended a session (`Session::end_reason`, `debugData.reason`).
@@ -153,7 +153,7 @@ pub fn is_backchannel_app(app: &App) -> bool {
 /// The back-channel apps `sessions` signed in to, except those in `skip`: one target each, and
 /// its delivery naming every one of those sessions that signed in there (`sid`), with `sub`.
 pub(super) async fn plan_session_apps(
-    tx: &mut dyn StoreTx,
+    tx: &mut dyn StoreRead,
     logout: LogoutId,
     transaction_id: &str,
     user: &User,

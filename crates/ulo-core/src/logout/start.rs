@@ -18,11 +18,11 @@ use crate::ids::{AppId, JobId, LogoutId, SessionId};
 use crate::job::NewJob;
 use crate::log::{LogEvent, Target};
 use crate::signin::{ClearOptions, clear_sessions_in};
-use crate::store::{AppLink, StoreTx};
+use crate::store::{AppLink, StoreRead, StoreTx};
 use crate::user::User;
 
 /// Why a reached app is reached: directly, through which groups, or both.
-async fn assignment_reason(tx: &mut dyn StoreTx, link: &AppLink) -> Result<String, DomainError> {
+async fn assignment_reason(tx: &mut dyn StoreRead, link: &AppLink) -> Result<String, DomainError> {
     let mut group_names = Vec::new();
     for g in &link.groups {
         if let Some(group) = tx.get_group(*g).await? {
@@ -55,7 +55,7 @@ impl From<crate::device::PlannedDevice> for Planned {
 
 /// The app targets of a logout (every app target is listed, reachable or not).
 async fn plan_apps(
-    tx: &mut dyn StoreTx,
+    tx: &mut dyn StoreRead,
     logout: LogoutId,
     transaction_id: &str,
     user: &User,
@@ -123,7 +123,7 @@ async fn plan_apps(
 }
 
 pub(super) async fn plan_app(
-    tx: &mut dyn StoreTx,
+    tx: &mut dyn StoreRead,
     logout: LogoutId,
     transaction_id: &str,
     user: &User,
@@ -204,7 +204,7 @@ pub(super) async fn plan_app(
 /// The receipt a logout of `user` would start with, what to deliver, and which device commands
 /// to issue.
 pub(super) async fn plan(
-    tx: &mut dyn StoreTx,
+    tx: &mut dyn StoreRead,
     ctx: &Context,
     user: &User,
     request: &LogoutRequest,

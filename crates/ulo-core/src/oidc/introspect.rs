@@ -15,7 +15,7 @@ use super::{JwtCheck, OAuthError, Provider, TYP_ACCESS_TOKEN, client_context, ha
 use crate::app::{App, AppStatus, OidcClient};
 use crate::log::{Client, LogEvent, Target};
 use crate::oauth::{AccessTokenRecord, RefreshToken};
-use crate::store::{StoreError, StoreTx};
+use crate::store::{StoreError, StoreRead};
 use crate::user::{User, UserStatus};
 
 /// Why a bearer token was refused at userinfo (RFC 6750 §3.1).
@@ -61,7 +61,7 @@ impl Provider<'_> {
     /// Verifies a JWT access token and finds it live; `None` when it is not.
     async fn live_access_token(
         &self,
-        tx: &mut dyn StoreTx,
+        tx: &mut dyn StoreRead,
         token: &str,
     ) -> Result<Option<LiveAccess>, StoreError> {
         let now = self.clock.now();
@@ -109,7 +109,7 @@ impl Provider<'_> {
     /// A refresh token that may still be used; `None` otherwise.
     async fn live_refresh_token(
         &self,
-        tx: &mut dyn StoreTx,
+        tx: &mut dyn StoreRead,
         token: &str,
     ) -> Result<Option<(RefreshToken, User)>, StoreError> {
         let now = self.clock.now();

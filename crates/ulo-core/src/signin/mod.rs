@@ -22,7 +22,7 @@ use crate::directory::Sealer;
 use crate::error::DomainError;
 use crate::ids::UserId;
 use crate::log::{Actor, Client, UserAgent};
-use crate::store::{Store, StoreTx};
+use crate::store::{Store, StoreRead};
 use crate::user::User;
 
 /// Consecutive failed sign-ins that lock a user out.
@@ -138,7 +138,7 @@ pub fn totp_purpose(user: UserId) -> String {
 }
 
 /// Loads a user by id or, when `key` is not a UUID, by login.
-async fn load_user(tx: &mut dyn StoreTx, key: &str) -> Result<User, DomainError> {
+async fn load_user(tx: &mut dyn StoreRead, key: &str) -> Result<User, DomainError> {
     let found = match key.parse::<UserId>() {
         Ok(id) => tx.get_user(id).await?,
         Err(_) => tx.get_user_by_login(key).await?,

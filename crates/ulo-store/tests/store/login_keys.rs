@@ -96,7 +96,7 @@ async fn migration_0016_recomputes_old_keys_and_leaves_look_alikes_out() {
             .await
             .expect("reopen store: the keys are recomputed");
         let mut tx = store.read().await.unwrap();
-        let by_login = async |tx: &mut Box<dyn ulo_core::store::StoreTx>, login: &str| {
+        let by_login = async |tx: &mut Box<dyn ulo_core::store::StoreRead>, login: &str| {
             tx.get_user_by_login(login).await.unwrap().map(|u| u.id)
         };
         assert_eq!(

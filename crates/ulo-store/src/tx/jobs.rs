@@ -1,0 +1,127 @@
+//! The job queue, inside a transaction (claiming and leases are on [`Store`](super::Store)).
+//!
+//! `jobs_methods!` implements `JobsRead` and `JobsTx` for a backend's transaction.
+
+/// Implements `JobsRead` and `JobsTx` for `$tx` (with `tx` and `enqueued` fields).
+macro_rules! jobs_methods {
+    ($tx:ident, $dialect:expr) => {
+        #[async_trait::async_trait]
+        impl ulo_core::store::JobsRead for $tx {
+            async fn get_job(&mut self, id: JobId) -> Result<Option<Job>, StoreError> {
+                let sql = format!("SELECT {JOB_COLS} FROM jobs WHERE id=$1");
+                let row: Option<JobRow> = sqlx::query_as(AssertSqlSafe(sql.as_str())).bind(id.to_string()).fetch_optional(&mut *self.tx).await.map_err(db_err)?;
+                row.map(Job::try_from).transpose()
+            }
+
+            async fn count_jobs(&mut self, kind: Option<&str>) -> Result<JobCounts, StoreError> {
+                let rows: Vec<(String, i64)> = match kind {
+                    Some(k) => sqlx::query_as("SELECT state, COUNT(*) FROM jobs WHERE kind=$1 GROUP BY state").bind(k).fetch_all(&mut *self.tx).await,
+                    None => sqlx::query_as("SELECT state, COUNT(*) FROM jobs GROUP BY state").fetch_all(&mut *self.tx).await,
+                }
+                .map_err(db_err)?;
+                let mut c = JobCounts::default();
+                for (state, n) in rows {
+                    match state.as_str() {
+                        "QUEUED" => c.queued = n,
+                        "RUNNING" => c.running = n,
+                        "DONE" => c.done = n,
+                        "DEAD" => c.dead = n,
+                        other => return Err(StoreError::Corrupt(format!("job state {other:?}"))),
+                    }
+                }
+                Ok(c)
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl ulo_core::store::JobsTx for $tx {
+            async fn enqueue_job(&mut self, j: &NewJob) -> Result<(), StoreError> {
+                self.enqueued = true;
+                sqlx::query("INSERT INTO jobs (id, kind, payload, state, attempts, run_at, deadline, created, updated) VALUES ($1,$2,$3,'QUEUED',0,$4,$5,$6,$6)")
+                    .bind(j.id.to_string())
+                    .bind(&j.kind)
+                    .bind(Json(j.payload.clone()))
+                    .bind(to_millis(j.run_at))
+                    .bind(to_millis(j.deadline))
+                    .bind(to_millis(j.run_at))
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn enqueue_jobs(&mut self, jobs: &[NewJob]) -> Result<(), StoreError> {
+                // Small statements: a message over 16 KiB can stall ~40 ms on a TLS connection
+                // (record split + Nagle), far more than the round trips saved.
+                for chunk in jobs.chunks(crate::tx::ROWS_PER_INSERT) {
+                    self.enqueued = true;
+                    let sql = format!(
+                        "INSERT INTO jobs (id, kind, payload, state, attempts, run_at, deadline, created, updated) VALUES {}",
+                        crate::tx::values_list(chunk.len(), &["$", "$", "$", "'QUEUED'", "0", "$", "$", "$", "$"])
+                    );
+                    let mut q = sqlx::query(AssertSqlSafe(sql.as_str()));
+                    for j in chunk {
+                        q = q
+                            .bind(j.id.to_string())
+                            .bind(j.kind.clone())
+                            .bind(Json(j.payload.clone()))
+                            .bind(to_millis(j.run_at))
+                            .bind(to_millis(j.deadline))
+                            .bind(to_millis(j.run_at))
+                            .bind(to_millis(j.run_at));
+                    }
+                    q.execute(&mut *self.tx).await.map_err(db_err)?;
+                }
+                Ok(())
+            }
+
+            async fn finish_job(&mut self, lease: &Lease, result: &JobResult, now: OffsetDateTime) -> Result<bool, StoreError> {
+                let now = to_millis(now);
+                let q = match result {
+                    JobResult::Done => sqlx::query("UPDATE jobs SET state='DONE', lease_owner=NULL, lease_until=NULL, updated=$4, finished=$4 WHERE id=$1 AND state='RUNNING' AND lease_owner=$2 AND attempts=$3")
+                        .bind(lease.job.to_string()).bind(&lease.owner).bind(lease.attempt).bind(now),
+                    JobResult::Retry { at, error } => sqlx::query("UPDATE jobs SET state='QUEUED', lease_owner=NULL, lease_until=NULL, updated=$4, run_at=$5, last_error=$6 WHERE id=$1 AND state='RUNNING' AND lease_owner=$2 AND attempts=$3")
+                        .bind(lease.job.to_string()).bind(&lease.owner).bind(lease.attempt).bind(now).bind(to_millis(*at)).bind(error.clone()),
+                    JobResult::Dead { error } => sqlx::query("UPDATE jobs SET state='DEAD', lease_owner=NULL, lease_until=NULL, updated=$4, finished=$4, last_error=$5 WHERE id=$1 AND state='RUNNING' AND lease_owner=$2 AND attempts=$3")
+                        .bind(lease.job.to_string()).bind(&lease.owner).bind(lease.attempt).bind(now).bind(error.clone()),
+                };
+                let r = q.execute(&mut *self.tx).await.map_err(db_err)?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn finish_jobs(&mut self, finished: &[(&Lease, &JobResult)], now: OffsetDateTime) -> Result<Vec<bool>, StoreError> {
+                let mut current = vec![false; finished.len()];
+                // Successes, the common case, a few dozen per statement; retries and failures
+                // carry their own columns and go one by one.
+                let done: Vec<usize> = (0..finished.len()).filter(|i| finished[*i].1 == &JobResult::Done).collect();
+                for chunk in done.chunks(50) {
+                    let mut sql = String::from("UPDATE jobs SET state='DONE', lease_owner=NULL, lease_until=NULL, updated=$1, finished=$1 WHERE state='RUNNING' AND (");
+                    for (n, _) in chunk.iter().enumerate() {
+                        if n > 0 {
+                            sql.push_str(" OR ");
+                        }
+                        sql.push_str(&format!("(id=${} AND lease_owner=${} AND attempts=${})", 3 * n + 2, 3 * n + 3, 3 * n + 4));
+                    }
+                    sql.push_str(") RETURNING id");
+                    let mut q = sqlx::query_as::<_, (String,)>(AssertSqlSafe(sql.as_str())).bind(to_millis(now));
+                    for i in chunk {
+                        let lease = finished[*i].0;
+                        q = q.bind(lease.job.to_string()).bind(&lease.owner).bind(lease.attempt);
+                    }
+                    let ids: std::collections::HashSet<String> = q.fetch_all(&mut *self.tx).await.map_err(db_err)?.into_iter().map(|r| r.0).collect();
+                    for i in chunk {
+                        current[*i] = ids.contains(&finished[*i].0.job.to_string());
+                    }
+                }
+                for (i, (lease, result)) in finished.iter().enumerate() {
+                    if *result != &JobResult::Done {
+                        current[i] = self.finish_job(lease, result, now).await?;
+                    }
+                }
+                Ok(current)
+            }
+        }
+    };
+}
+
+pub(crate) use jobs_methods;

@@ -1,0 +1,123 @@
+//! Users: profiles, password hashes, and the row lock that serializes one user's sign-ins.
+//!
+//! `users_methods!` implements `UsersRead` and `UsersTx` for a backend's transaction.
+
+/// Implements `UsersRead` and `UsersTx` for `$tx` (with a `tx` field).
+macro_rules! users_methods {
+    ($tx:ident, $dialect:expr) => {
+        #[async_trait::async_trait]
+        impl ulo_core::store::UsersRead for $tx {
+            async fn password_hash(&mut self, id: UserId) -> Result<Option<String>, StoreError> {
+                let row: Option<(Option<String>,)> = sqlx::query_as("SELECT password_hash FROM users WHERE id=$1")
+                    .bind(id.to_string())
+                    .fetch_optional(&mut *self.tx)
+                    .await
+                    .map_err(db_err)?;
+                Ok(row.and_then(|r| r.0))
+            }
+
+            async fn get_user(&mut self, id: UserId) -> Result<Option<User>, StoreError> {
+                let sql = format!("SELECT {USER_COLS} FROM users u WHERE u.id=$1");
+                let row: Option<UserRow> = sqlx::query_as(AssertSqlSafe(sql.as_str())).bind(id.to_string()).fetch_optional(&mut *self.tx).await.map_err(db_err)?;
+                row.map(User::try_from).transpose()
+            }
+
+            async fn get_user_by_login(&mut self, login: &str) -> Result<Option<User>, StoreError> {
+                let sql = format!("SELECT {USER_COLS} FROM users u WHERE u.login_key=$1");
+                let row: Option<UserRow> = sqlx::query_as(AssertSqlSafe(sql.as_str()))
+                    .bind(ulo_core::login_key::login_key(login))
+                    .fetch_optional(&mut *self.tx)
+                    .await
+                    .map_err(db_err)?;
+                row.map(User::try_from).transpose()
+            }
+
+            async fn list_users(&mut self, query: &UserQuery) -> Result<Vec<User>, StoreError> {
+                let mut sql = Sql::new(&format!("SELECT {USER_COLS} FROM users u WHERE 1=1"));
+                sql.after("u.id", &query.page);
+                let names: Vec<String> = ["firstName", "lastName", "email"].iter().map(|k| format!("lower({})", json_text($dialect, "u.profile", k))).collect();
+                let mut exprs: Vec<&str> = vec!["u.login_key"];
+                exprs.extend(names.iter().map(String::as_str));
+                sql.prefix(&exprs, query.q.as_deref());
+                if let Some(f) = &query.filter {
+                    sql.filter(f, $dialect, &UserFields)?;
+                }
+                sql.order_limit("u.id", &query.page);
+                let rows: Vec<UserRow> = bind_all!(sqlx::query_as(AssertSqlSafe(sql.text.as_str())), &sql.params).fetch_all(&mut *self.tx).await.map_err(db_err)?;
+                convert(rows)
+            }
+
+            async fn count_users(&mut self) -> Result<i64, StoreError> {
+                let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users").fetch_one(&mut *self.tx).await.map_err(db_err)?;
+                Ok(n)
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl ulo_core::store::UsersTx for $tx {
+            async fn insert_user(&mut self, u: &User, password_hash: Option<&str>) -> Result<(), StoreError> {
+                sqlx::query("INSERT INTO users (id, login_key, status, provisioned_by, risk_level, profile, password_hash, created, activated, status_changed, last_updated, password_changed, last_login) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)")
+                    .bind(u.id.to_string())
+                    .bind(u.profile.login_key())
+                    .bind(u.status.as_str())
+                    .bind(u.provisioned_by.as_str())
+                    .bind(u.risk_level.as_str())
+                    .bind(Json(to_json(&u.profile)?))
+                    .bind(password_hash)
+                    .bind(to_millis(u.created))
+                    .bind(u.activated.map(to_millis))
+                    .bind(u.status_changed.map(to_millis))
+                    .bind(to_millis(u.last_updated))
+                    .bind(u.password_changed.map(to_millis))
+                    .bind(u.last_login.map(to_millis))
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn update_user(&mut self, u: &User) -> Result<(), StoreError> {
+                sqlx::query("UPDATE users SET login_key=$2, status=$3, provisioned_by=$4, risk_level=$5, profile=$6, activated=$7, status_changed=$8, last_updated=$9, password_changed=$10, last_login=$11 WHERE id=$1")
+                    .bind(u.id.to_string())
+                    .bind(u.profile.login_key())
+                    .bind(u.status.as_str())
+                    .bind(u.provisioned_by.as_str())
+                    .bind(u.risk_level.as_str())
+                    .bind(Json(to_json(&u.profile)?))
+                    .bind(u.activated.map(to_millis))
+                    .bind(u.status_changed.map(to_millis))
+                    .bind(to_millis(u.last_updated))
+                    .bind(u.password_changed.map(to_millis))
+                    .bind(u.last_login.map(to_millis))
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn set_password_hash(&mut self, id: UserId, hash: &str) -> Result<(), StoreError> {
+                sqlx::query("UPDATE users SET password_hash=$2 WHERE id=$1")
+                    .bind(id.to_string())
+                    .bind(hash)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn delete_user(&mut self, id: UserId) -> Result<bool, StoreError> {
+                let r = sqlx::query("DELETE FROM users WHERE id=$1").bind(id.to_string()).execute(&mut *self.tx).await.map_err(db_err)?;
+                Ok(r.rows_affected() == 1)
+            }
+
+            async fn lock_user(&mut self, user: UserId) -> Result<bool, StoreError> {
+                let lock = if $dialect == crate::filter_sql::Dialect::Postgres { " FOR UPDATE" } else { "" };
+                let sql = format!("SELECT id FROM users WHERE id=$1{lock}");
+                let row: Option<(String,)> = sqlx::query_as(AssertSqlSafe(sql.as_str())).bind(user.to_string()).fetch_optional(&mut *self.tx).await.map_err(db_err)?;
+                Ok(row.is_some())
+            }
+        }
+    };
+}
+
+pub(crate) use users_methods;
