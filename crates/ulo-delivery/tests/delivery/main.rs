@@ -2,4 +2,5 @@
 
 mod endpoint;
 mod logout_request;
+mod recording;
 mod worker;
