@@ -27,7 +27,7 @@ pub trait QueuedJob: Send + Sync + 'static {
 
 /// A store holding jobs.
 #[async_trait]
-pub trait JobQueue: Send + Sync + 'static {
+pub trait JobQueue: Send + Sync {
     /// A claimed job.
     type Job: QueuedJob;
     /// What a worker presents to record a result: only the job's current lease may.

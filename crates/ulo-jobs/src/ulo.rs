@@ -39,7 +39,7 @@ impl QueuedJob for Job {
 }
 
 #[async_trait]
-impl JobQueue for dyn Store {
+impl<'a> JobQueue for dyn Store + 'a {
     type Job = Job;
     type Lease = Lease;
     type Tx = dyn StoreTx;

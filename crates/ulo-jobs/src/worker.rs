@@ -112,7 +112,10 @@ impl<Q: JobQueue + ?Sized> Worker<Q> {
     }
 
     /// Runs until `shutdown` turns true, then lets running jobs finish.
-    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>)
+    where
+        Q: 'static,
+    {
         let permits = Arc::new(Semaphore::new(self.config.concurrency));
         let mut failures = 0u32;
         loop {

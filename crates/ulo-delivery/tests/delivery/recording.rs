@@ -26,12 +26,12 @@ use tokio::sync::Notify;
 use ulo_core::app::OutboundPolicy;
 use ulo_core::clock::Clock;
 use ulo_core::ids::DeviceId;
-use ulo_core::job::{Job, JobResult, Lease, NewJob};
+use ulo_core::job::{Job, Lease, NewJob};
 use ulo_core::store::{CommandWatch, Store, StoreError, StoreTx};
 use ulo_delivery::logout_delivery::LogoutDelivery;
 use ulo_delivery::scim_push::ScimPush;
 use ulo_delivery::ssf::SsfTransmitter;
-use ulo_delivery::{Attempt, JobHandler, Worker, WorkerConfig};
+use ulo_delivery::{Attempt, Finished, JobKind, Ran, Worker, WorkerConfig};
 use ulo_server::clock::SystemClock;
 use ulo_testkit::{Backend, Database, TestServer, backends};
 
@@ -272,12 +272,6 @@ fn worker(s: &TestServer, store: Arc<dyn Store>, gate: Arc<Gate>, fail: Arc<Fail
         state.0.sealer.clone(),
     )
     .unwrap();
-    let counted = |h: Arc<dyn JobHandler>| -> Arc<dyn JobHandler> {
-        Arc::new(Counted {
-            inner: h,
-            gate: gate.clone(),
-        })
-    };
     let gated: Arc<dyn Store> = Arc::new(Gated {
         inner: store,
         gate: gate.clone(),
@@ -285,13 +279,17 @@ fn worker(s: &TestServer, store: Arc<dyn Store>, gate: Arc<Gate>, fail: Arc<Fail
     let mut cfg = WorkerConfig::new("recording-test".into());
     cfg.concurrency = 64;
     Worker::new(gated, clock, cfg)
-        .handle(
-            ulo_delivery::logout_delivery::KIND,
-            counted(Arc::new(logout)),
-        )
-        .handle(ulo_delivery::scim_push::KIND, counted(Arc::new(scim)))
-        .handle(ulo_delivery::ssf::KIND, counted(ssf))
-        .handle(FAIL_ONCE, fail)
+        .register(counted(Arc::new(logout), &gate))
+        .register(counted(Arc::new(scim), &gate))
+        .register(counted(ssf, &gate))
+        .register(fail)
+}
+
+fn counted<K>(inner: Arc<K>, gate: &Arc<Gate>) -> Arc<Counted<K>> {
+    Arc::new(Counted {
+        inner,
+        gate: gate.clone(),
+    })
 }
 
 /// Counts the attempts claimed and those that ran; opens when all claimed ones ran.
@@ -322,46 +320,50 @@ impl Gate {
     }
 }
 
-/// A handler whose attempts the gate counts.
-struct Counted {
-    inner: Arc<dyn JobHandler>,
+/// A kind whose attempts the gate counts.
+struct Counted<K> {
+    inner: Arc<K>,
     gate: Arc<Gate>,
 }
 
 #[async_trait]
-impl JobHandler for Counted {
-    async fn run(&self, job: &Job) -> Attempt {
-        let attempt = self.inner.run(job).await;
+impl<K: JobKind<Queue = dyn Store>> JobKind for Counted<K> {
+    const KIND: &'static str = K::KIND;
+    type Queue = dyn Store;
+    type Payload = K::Payload;
+    type Outcome = K::Outcome;
+
+    async fn run(&self, job: &Job, payload: &K::Payload) -> Ran<K::Outcome> {
+        let ran = self.inner.run(job, payload).await;
         self.gate.ran();
-        attempt
+        ran
     }
 
     async fn record(
         &self,
-        tx: &mut dyn StoreTx,
-        job: &Job,
-        attempt: &Attempt,
-        result: &JobResult,
+        tx: &mut (dyn StoreTx + 'static),
+        finished: &[Finished<'_, Self>],
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        self.inner.record(tx, job, attempt, result, now).await
+        let finished: Vec<Finished<'_, K>> = finished
+            .iter()
+            .map(|f| Finished {
+                job: f.job,
+                payload: f.payload,
+                attempt: f.attempt,
+                outcome: f.outcome,
+                result: f.result,
+            })
+            .collect();
+        self.inner.record(tx, &finished, now).await
     }
 
-    async fn record_many(
-        &self,
-        tx: &mut dyn StoreTx,
-        finished: &[(&Job, &Attempt, &JobResult)],
-        now: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        self.inner.record_many(tx, finished, now).await
+    fn lock_key(&self, payload: &K::Payload) -> Option<String> {
+        self.inner.lock_key(payload)
     }
 
-    fn committed(&self, job: &Job) {
-        self.inner.committed(job)
-    }
-
-    fn lock_key(&self, job: &Job) -> Option<String> {
-        self.inner.lock_key(job)
+    fn committed(&self, payload: &K::Payload, outcome: &K::Outcome) {
+        self.inner.committed(payload, outcome)
     }
 }
 
@@ -374,19 +376,22 @@ struct FailOnce {
 }
 
 #[async_trait]
-impl JobHandler for FailOnce {
-    async fn run(&self, _job: &Job) -> Attempt {
+impl JobKind for FailOnce {
+    const KIND: &'static str = FAIL_ONCE;
+    type Queue = dyn Store;
+    type Payload = Value;
+    type Outcome = ();
+
+    async fn run(&self, _job: &Job, _payload: &Value) -> Ran<()> {
         self.gate.wait(1).await;
         self.gate.ran();
-        Attempt::Done
+        Attempt::Done.into()
     }
 
     async fn record(
         &self,
-        _tx: &mut dyn StoreTx,
-        _job: &Job,
-        _attempt: &Attempt,
-        _result: &JobResult,
+        _tx: &mut (dyn StoreTx + 'static),
+        _finished: &[Finished<'_, Self>],
         _now: OffsetDateTime,
     ) -> Result<(), StoreError> {
         if self.armed.swap(false, Ordering::SeqCst) {
