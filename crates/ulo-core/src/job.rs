@@ -149,14 +149,24 @@ impl Backoff {
         retry_after: Option<Duration>,
         jitter: f64,
     ) -> JobResult {
-        let delay = retry_after.unwrap_or_else(|| self.delay(job.attempts, jitter));
+        self.after(job.attempts, job.deadline, now, error, retry_after, jitter)
+    }
+
+    /// [`Backoff::next`] for attempt number `attempts` of a job given up after `deadline`.
+    pub fn after(
+        &self,
+        attempts: i64,
+        deadline: OffsetDateTime,
+        now: OffsetDateTime,
+        error: String,
+        retry_after: Option<Duration>,
+        jitter: f64,
+    ) -> JobResult {
+        let delay = retry_after.unwrap_or_else(|| self.delay(attempts, jitter));
         let at = now + delay;
-        if at > job.deadline {
+        if at > deadline {
             JobResult::Dead {
-                error: format!(
-                    "deadline passed after {} attempts; last error: {error}",
-                    job.attempts
-                ),
+                error: format!("deadline passed after {attempts} attempts; last error: {error}"),
             }
         } else {
             JobResult::Retry { at, error }

@@ -6,11 +6,11 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 use ulo_core::device::ExpireCommand;
 use ulo_core::error::DomainError;
-use ulo_core::job::{Job, JobResult};
-use ulo_core::store::{StoreError, StoreTx};
+use ulo_core::job::Job;
+use ulo_core::store::{Store, StoreError, StoreTx};
 
 use crate::logout_delivery::ReceiptListener;
-use crate::worker::{Attempt, JobHandler};
+use crate::{Attempt, Finished, JobKind, Ran};
 
 /// The job kind.
 pub const KIND: &str = ulo_core::device::EXPIRE_JOB;
@@ -29,44 +29,42 @@ impl DeviceCommandExpiry {
     }
 }
 
-fn payload(job: &Job) -> Option<ExpireCommand> {
-    serde_json::from_value(job.payload.clone()).ok()
-}
-
 #[async_trait]
-impl JobHandler for DeviceCommandExpiry {
-    async fn run(&self, _job: &Job) -> Attempt {
+impl JobKind for DeviceCommandExpiry {
+    const KIND: &'static str = KIND;
+    type Queue = dyn Store;
+    type Payload = ExpireCommand;
+    type Outcome = ();
+
+    async fn run(&self, _job: &Job, _command: &ExpireCommand) -> Ran<()> {
         // Nothing to send: the work is the record below.
-        Attempt::Done
+        Attempt::Done.into()
     }
 
     async fn record(
         &self,
-        tx: &mut dyn StoreTx,
-        job: &Job,
-        _attempt: &Attempt,
-        _result: &JobResult,
+        tx: &mut (dyn StoreTx + 'static),
+        finished: &[Finished<'_, Self>],
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        let Some(p) = payload(job) else {
-            tracing::warn!(job = %job.id, "device command expiry job without a command id");
-            return Ok(());
-        };
-        match ulo_core::device::expire_command(tx, p.command_id, now).await {
-            Ok(_) => Ok(()),
-            Err(DomainError::Store(e)) => Err(e),
-            Err(e) => Err(StoreError::Invalid(e.to_string())),
+        for f in finished {
+            match ulo_core::device::expire_command(tx, f.payload.command_id, now).await {
+                Ok(_) => {}
+                Err(DomainError::Store(e)) => return Err(e),
+                Err(e) => return Err(StoreError::Invalid(e.to_string())),
+            }
+        }
+        Ok(())
+    }
+
+    fn committed(&self, command: &ExpireCommand, _: &()) {
+        if let Some(listener) = &self.listener {
+            listener(command.logout_id);
         }
     }
 
-    fn committed(&self, job: &Job) {
-        if let (Some(listener), Some(p)) = (&self.listener, payload(job)) {
-            listener(p.logout_id);
-        }
-    }
-
-    fn lock_key(&self, job: &Job) -> Option<String> {
+    fn lock_key(&self, command: &ExpireCommand) -> Option<String> {
         // Locks the receipt, like the logout deliveries of the same receipt.
-        payload(job).map(|p| p.logout_id.to_string())
+        Some(command.logout_id.to_string())
     }
 }

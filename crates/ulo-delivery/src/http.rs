@@ -33,7 +33,7 @@ pub struct Answer {
     pub status: Option<u16>,
     /// What the attempt came to (2xx done; 408, 429, 5xx and network errors retried, honouring
     /// `Retry-After`; other statuses failed).
-    pub attempt: crate::worker::Attempt,
+    pub attempt: crate::Attempt,
     /// The response body (empty without an answer).
     pub body: String,
 }
@@ -52,7 +52,7 @@ pub async fn send(policy: &OutboundPolicy, req: reqwest::RequestBuilder) -> Answ
             };
             Answer {
                 status: None,
-                attempt: crate::worker::Attempt::Retry {
+                attempt: crate::Attempt::Retry {
                     error: format!("{what}: {}", error_chain(&e)),
                     retry_after: None,
                 },

@@ -1,4 +1,6 @@
-//! The outbound side: the durable job worker, the guarded HTTP client, and job handlers.
+//! The outbound side: the guarded HTTP client and ulo's job kinds (logout deliveries, SCIM
+//! pushes, Shared Signals events, webhooks, device command expiry), run by the worker of
+//! `ulo-jobs` on ulo's store.
 
 pub mod device_expiry;
 pub mod http;
@@ -7,6 +9,8 @@ pub mod logout_request;
 pub mod scim_push;
 pub mod ssf;
 pub mod webhook;
-pub mod worker;
 
-pub use worker::{Attempt, JobHandler, Worker, WorkerConfig};
+pub use ulo_jobs::{Attempt, Finished, JobKind, Ran, Unregistered, WorkerConfig};
+
+/// The job worker on ulo's store.
+pub type Worker = ulo_jobs::Worker<dyn ulo_core::store::Store>;

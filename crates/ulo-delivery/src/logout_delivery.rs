@@ -12,12 +12,12 @@ use ulo_core::clock::Clock;
 use ulo_core::ids::LogoutId;
 use ulo_core::job::{Job, JobResult};
 use ulo_core::logout::{Delivery, DeliveryOutcome, DeliverySubject, TargetStatus};
-use ulo_core::store::{StoreError, StoreTx};
+use ulo_core::store::{Store, StoreError, StoreTx};
 use ulo_jose::KeyRing;
 
 use crate::http;
 use crate::logout_request::{OutboundRequest, SubjectId, backchannel_logout_request, gtr_request};
-use crate::worker::{Attempt, AttemptNotes, JobHandler};
+use crate::{Attempt, Finished, JobKind, Ran};
 
 /// The job kind.
 pub const KIND: &str = ulo_core::logout::DELIVER_JOB;
@@ -51,9 +51,9 @@ pub trait SsfSender: Send + Sync {
     ) -> SsfOutcome;
 }
 
-/// What an attempt left for [`JobHandler::record`].
+/// What an attempt learned, for [`JobKind::record`].
 #[derive(Debug, Clone, Default)]
-struct Sent {
+pub struct Sent {
     http_status: Option<u16>,
     /// A status other than the one the job result implies (queued → PENDING, not wanted →
     /// SKIPPED), with why.
@@ -69,7 +69,6 @@ pub struct LogoutDelivery {
     clock: Arc<dyn Clock>,
     ssf: Option<Arc<dyn SsfSender>>,
     listener: Option<ReceiptListener>,
-    statuses: AttemptNotes<Sent>,
 }
 
 impl LogoutDelivery {
@@ -89,7 +88,6 @@ impl LogoutDelivery {
             clock,
             ssf: None,
             listener: None,
-            statuses: AttemptNotes::default(),
         })
     }
 
@@ -255,22 +253,19 @@ fn retry_signing(e: impl std::fmt::Display) -> (Option<u16>, Attempt) {
     )
 }
 
-impl LogoutDelivery {
-    /// What an attempt came to, as the receipt records it.
-    fn outcome(&self, job: &Job, attempt: &Attempt, result: &JobResult) -> DeliveryOutcome {
-        let sent = self.statuses.take(job).unwrap_or_default();
-        let (status, error) = match (sent.status, attempt, result) {
-            (Some(s), Attempt::Done, _) => s,
-            (_, Attempt::Done, _) | (_, _, JobResult::Done) => (TargetStatus::Succeeded, None),
-            (_, _, JobResult::Retry { error, .. }) => (TargetStatus::Retrying, Some(error.clone())),
-            (_, _, JobResult::Dead { error }) => (TargetStatus::Failed, Some(error.clone())),
-        };
-        DeliveryOutcome {
-            attempt: job.attempts,
-            status,
-            http_status: sent.http_status,
-            error,
-        }
+/// What an attempt came to, as the receipt records it.
+fn outcome(f: &Finished<'_, LogoutDelivery>) -> DeliveryOutcome {
+    let (status, error) = match (&f.outcome.status, f.attempt, f.result) {
+        (Some((status, why)), Attempt::Done, _) => (*status, why.clone()),
+        (_, Attempt::Done, _) | (_, _, JobResult::Done) => (TargetStatus::Succeeded, None),
+        (_, _, JobResult::Retry { error, .. }) => (TargetStatus::Retrying, Some(error.clone())),
+        (_, _, JobResult::Dead { error }) => (TargetStatus::Failed, Some(error.clone())),
+    };
+    DeliveryOutcome {
+        attempt: f.job.attempts,
+        status,
+        http_status: f.outcome.http_status,
+        error,
     }
 }
 
@@ -291,65 +286,45 @@ async fn flush(
     }
 }
 
-fn payload(job: &Job) -> Result<Delivery, String> {
-    serde_json::from_value(job.payload.clone())
-        .map_err(|e| format!("bad logout.deliver payload: {e}"))
-}
-
 #[async_trait]
-impl JobHandler for LogoutDelivery {
-    async fn run(&self, job: &Job) -> Attempt {
-        let d = match payload(job) {
-            Ok(d) => d,
-            Err(error) => return Attempt::Fail { error },
-        };
-        let (sent, attempt) = self.attempt(job, &d).await;
-        self.statuses.put(job, sent);
-        attempt
+impl JobKind for LogoutDelivery {
+    const KIND: &'static str = KIND;
+    type Queue = dyn Store;
+    type Payload = Delivery;
+    type Outcome = Sent;
+
+    async fn run(&self, job: &Job, d: &Delivery) -> Ran<Sent> {
+        let (sent, attempt) = self.attempt(job, d).await;
+        Ran::new(attempt, sent)
     }
 
     async fn record(
         &self,
-        tx: &mut dyn StoreTx,
-        job: &Job,
-        attempt: &Attempt,
-        result: &JobResult,
-        now: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        self.record_many(tx, &[(job, attempt, result)], now).await
-    }
-
-    async fn record_many(
-        &self,
-        tx: &mut dyn StoreTx,
-        finished: &[(&Job, &Attempt, &JobResult)],
+        tx: &mut (dyn StoreTx + 'static),
+        finished: &[Finished<'_, Self>],
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
         // Consecutive attempts of one logout (they come sorted by lock_key) share one read and
         // lock of its receipt.
         let mut group: Vec<(Delivery, DeliveryOutcome)> = Vec::new();
-        for (job, attempt, result) in finished {
-            let Ok(d) = payload(job) else {
-                continue;
-            };
-            let outcome = self.outcome(job, attempt, result);
+        for f in finished {
             if group
                 .first()
-                .is_some_and(|(g, _)| g.logout_id != d.logout_id)
+                .is_some_and(|(g, _)| g.logout_id != f.payload.logout_id)
             {
                 flush(tx, &mut group, now).await?;
             }
-            group.push((d, outcome));
+            group.push((f.payload.clone(), outcome(f)));
         }
         flush(tx, &mut group, now).await
     }
 
-    fn lock_key(&self, job: &Job) -> Option<String> {
-        job.payload["logoutId"].as_str().map(str::to_string)
+    fn lock_key(&self, d: &Delivery) -> Option<String> {
+        Some(d.logout_id.to_string())
     }
 
-    fn committed(&self, job: &Job) {
-        if let (Some(listener), Ok(d)) = (&self.listener, payload(job)) {
+    fn committed(&self, d: &Delivery, _: &Sent) {
+        if let Some(listener) = &self.listener {
             listener(d.logout_id);
         }
     }

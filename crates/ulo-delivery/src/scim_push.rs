@@ -19,7 +19,7 @@ use ulo_core::store::{Store, StoreError, StoreTx};
 use ulo_core::user::User;
 
 use crate::http;
-use crate::worker::{Attempt, AttemptNotes, JobHandler};
+use crate::{Attempt, Finished, JobKind, Ran};
 
 /// The job kind.
 pub const KIND: &str = PUSH_JOB;
@@ -30,9 +30,9 @@ const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 const PUSH_EVENT: ulo_core::log::EventType = events::app::PROVISION_PUSH;
 const DEACTIVATE_EVENT: ulo_core::log::EventType = events::app::PROVISION_DEACTIVATE;
 
-/// What one attempt did, kept from `run` until `record` writes it down.
+/// What one attempt did, for `record` to write down.
 #[derive(Debug, Clone, Default)]
-struct Pushed {
+pub struct Pushed {
     /// `create`, `update` or `deactivate`; `None` when nothing needed pushing.
     operation: Option<&'static str>,
     /// What was wanted when the attempt ran.
@@ -51,7 +51,6 @@ pub struct ScimPush {
     policy: OutboundPolicy,
     store: Arc<dyn Store>,
     sealer: Arc<dyn Sealer>,
-    attempts: AttemptNotes<Pushed>,
 }
 
 impl ScimPush {
@@ -67,15 +66,10 @@ impl ScimPush {
             policy,
             store,
             sealer,
-            attempts: AttemptNotes::default(),
         })
     }
 
-    async fn attempt(&self, job: &Job, pushed: &mut Pushed) -> Attempt {
-        let payload: PushPayload = match serde_json::from_value(job.payload.clone()) {
-            Ok(p) => p,
-            Err(e) => return fail(format!("bad scim.push payload: {e}")),
-        };
+    async fn attempt(&self, payload: &PushPayload, pushed: &mut Pushed) -> Attempt {
         let loaded = async {
             let mut tx = self.store.read().await?;
             let user = tx.get_user(payload.user_id).await?;
@@ -315,103 +309,117 @@ fn patch_body(user: &User) -> Value {
 }
 
 #[async_trait]
-impl JobHandler for ScimPush {
-    async fn run(&self, job: &Job) -> Attempt {
+impl JobKind for ScimPush {
+    const KIND: &'static str = KIND;
+    type Queue = dyn Store;
+    type Payload = PushPayload;
+    type Outcome = Pushed;
+
+    async fn run(&self, _job: &Job, payload: &PushPayload) -> Ran<Pushed> {
         let mut pushed = Pushed::default();
-        let attempt = self.attempt(job, &mut pushed).await;
-        self.attempts.put(job, pushed);
-        attempt
+        let attempt = self.attempt(payload, &mut pushed).await;
+        Ran::new(attempt, pushed)
     }
 
     async fn record(
         &self,
-        tx: &mut dyn StoreTx,
-        job: &Job,
-        attempt: &Attempt,
-        result: &JobResult,
+        tx: &mut (dyn StoreTx + 'static),
+        finished: &[Finished<'_, Self>],
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        let pushed = self.attempts.take(job).unwrap_or_default();
-        let Ok(payload) = serde_json::from_value::<PushPayload>(job.payload.clone()) else {
-            return Ok(());
-        };
-        let Some(mut link) = tx
-            .get_app_user_link(payload.app_id, payload.user_id)
-            .await?
-        else {
-            return Ok(());
-        };
-        // What this attempt aimed at: the link's wish when it ran (or now, if it never ran).
-        let desired = pushed.desired.unwrap_or(link.desired);
-        if let Some(id) = &pushed.remote_id {
-            link.remote_id = Some(id.clone());
+        for f in finished {
+            record_push(tx, f, now).await?;
         }
-        if pushed.forget_remote {
-            link.remote_id = None;
-        }
-        if let Some(s) = pushed.status {
-            link.last_status = Some(i64::from(s));
-        }
-        let error = match attempt {
-            Attempt::Done => None,
-            Attempt::Retry { error, .. } | Attempt::Fail { error } => Some(error.clone()),
-        };
-        // A newer change re-queued the link: leave it PENDING for the push that follows.
-        let superseded = link.desired != desired;
-        match (&error, result) {
-            (None, _) => {
-                link.last_error = None;
-                link.last_synced = Some(now);
-                if !superseded {
-                    link.state = match desired {
-                        Desired::Active => LinkState::Synced,
-                        Desired::Inactive => LinkState::Deactivated,
-                    };
-                }
-            }
-            (Some(e), JobResult::Dead { .. }) => {
-                link.last_error = Some(e.clone());
-                if !superseded {
-                    link.state = LinkState::Error;
-                }
-            }
-            (Some(e), _) => {
-                link.last_error = Some(e.clone());
-                link.state = LinkState::Pending;
-            }
-        }
-        link.updated = now;
-        tx.put_app_user_link(&link).await?;
+        Ok(())
+    }
+}
 
-        let Some(operation) = pushed.operation.or(match (&error, desired) {
-            // Never reached the far side (e.g. deadline passed before running): still one event.
-            (Some(_), Desired::Active) => Some("update"),
-            (Some(_), Desired::Inactive) => Some("deactivate"),
-            (None, _) => None,
-        }) else {
-            return Ok(());
-        };
-        let user = tx.get_user(payload.user_id).await?;
-        let app = tx.get_app(payload.app_id).await?;
-        let event_type = if operation == "deactivate" {
-            DEACTIVATE_EVENT
-        } else {
-            PUSH_EVENT
-        };
-        let ctx = Context::system("JOB");
-        let login = user.as_ref().map(|u| u.profile.login.clone());
-        let label = app.as_ref().map(|a| a.label.clone());
-        let message = format!(
-            "{} user {} in application {}",
-            match operation {
-                "create" => "Provision",
-                "deactivate" => "Deactivate",
-                _ => "Update",
-            },
-            login.as_deref().unwrap_or("?"),
-            label.as_deref().unwrap_or("?"),
-        );
-        let mut ev = LogEvent::build(&ctx, event_type, now, message)
+/// Writes what one push did: the link's state, and a System Log event for each push tried.
+async fn record_push(
+    tx: &mut dyn StoreTx,
+    f: &Finished<'_, ScimPush>,
+    now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    let (job, payload, pushed, attempt, result) =
+        (f.job, f.payload, f.outcome, f.attempt, f.result);
+    let Some(mut link) = tx
+        .get_app_user_link(payload.app_id, payload.user_id)
+        .await?
+    else {
+        return Ok(());
+    };
+    // What this attempt aimed at: the link's wish when it ran (or now, if it never ran).
+    let desired = pushed.desired.unwrap_or(link.desired);
+    if let Some(id) = &pushed.remote_id {
+        link.remote_id = Some(id.clone());
+    }
+    if pushed.forget_remote {
+        link.remote_id = None;
+    }
+    if let Some(s) = pushed.status {
+        link.last_status = Some(i64::from(s));
+    }
+    let error = match attempt {
+        Attempt::Done => None,
+        Attempt::Retry { error, .. } | Attempt::Fail { error } => Some(error.clone()),
+    };
+    // A newer change re-queued the link: leave it PENDING for the push that follows.
+    let superseded = link.desired != desired;
+    match (&error, result) {
+        (None, _) => {
+            link.last_error = None;
+            link.last_synced = Some(now);
+            if !superseded {
+                link.state = match desired {
+                    Desired::Active => LinkState::Synced,
+                    Desired::Inactive => LinkState::Deactivated,
+                };
+            }
+        }
+        (Some(e), JobResult::Dead { .. }) => {
+            link.last_error = Some(e.clone());
+            if !superseded {
+                link.state = LinkState::Error;
+            }
+        }
+        (Some(e), _) => {
+            link.last_error = Some(e.clone());
+            link.state = LinkState::Pending;
+        }
+    }
+    link.updated = now;
+    tx.put_app_user_link(&link).await?;
+
+    let Some(operation) = pushed.operation.or(match (&error, desired) {
+        // Never reached the far side (e.g. deadline passed before running): still one event.
+        (Some(_), Desired::Active) => Some("update"),
+        (Some(_), Desired::Inactive) => Some("deactivate"),
+        (None, _) => None,
+    }) else {
+        return Ok(());
+    };
+    let user = tx.get_user(payload.user_id).await?;
+    let app = tx.get_app(payload.app_id).await?;
+    let event_type = if operation == "deactivate" {
+        DEACTIVATE_EVENT
+    } else {
+        PUSH_EVENT
+    };
+    let ctx = Context::system("JOB");
+    let login = user.as_ref().map(|u| u.profile.login.clone());
+    let label = app.as_ref().map(|a| a.label.clone());
+    let message = format!(
+        "{} user {} in application {}",
+        match operation {
+            "create" => "Provision",
+            "deactivate" => "Deactivate",
+            _ => "Update",
+        },
+        login.as_deref().unwrap_or("?"),
+        label.as_deref().unwrap_or("?"),
+    );
+    let mut ev =
+        LogEvent::build(&ctx, event_type, now, message)
             .target(user.as_ref().map(Target::user).unwrap_or_else(|| {
                 Target::new("User", payload.user_id, String::new(), String::new())
             }))
@@ -421,19 +429,18 @@ impl JobHandler for ScimPush {
             .debug("operation", operation)
             .debug("attempt", job.attempts)
             .debug("jobId", job.id.to_string());
-        if let Some(s) = pushed.status {
-            ev = ev.debug("httpStatus", s);
-        }
-        if let Some(id) = &link.remote_id {
-            ev = ev.debug("remoteId", id.clone());
-        }
-        if let Some(e) = &error {
-            ev = ev
-                .outcome(Outcome::failure(e.clone()))
-                .debug("willRetry", matches!(result, JobResult::Retry { .. }));
-        }
-        tx.append_event(&ev.finish()).await
+    if let Some(s) = pushed.status {
+        ev = ev.debug("httpStatus", s);
     }
+    if let Some(id) = &link.remote_id {
+        ev = ev.debug("remoteId", id.clone());
+    }
+    if let Some(e) = &error {
+        ev = ev
+            .outcome(Outcome::failure(e.clone()))
+            .debug("willRetry", matches!(result, JobResult::Retry { .. }));
+    }
+    tx.append_event(&ev.finish()).await
 }
 
 fn app_target(a: &App) -> Target {

@@ -21,7 +21,7 @@ use ulo_jose::{KeyAlg, typ};
 use crate::http;
 use crate::logout_delivery::{KeySource, SsfOutcome, SsfSender};
 use crate::logout_request::SubjectId;
-use crate::worker::{Attempt, JobHandler};
+use crate::{Attempt, JobKind, Ran};
 
 /// The job kind of [`ssf::EVENT_JOB`].
 pub const KIND: &str = ssf::EVENT_JOB;
@@ -240,28 +240,25 @@ impl SsfSender for SsfTransmitter {
 }
 
 #[async_trait]
-impl JobHandler for SsfTransmitter {
-    async fn run(&self, job: &Job) -> Attempt {
-        let p: EventPayload = match serde_json::from_value(job.payload.clone()) {
-            Ok(p) => p,
-            Err(e) => {
-                return Attempt::Fail {
-                    error: format!("bad ssf.event payload: {e}"),
-                };
-            }
-        };
+impl JobKind for SsfTransmitter {
+    const KIND: &'static str = KIND;
+    type Queue = dyn Store;
+    type Payload = EventPayload;
+    type Outcome = ();
+
+    async fn run(&self, _job: &Job, p: &EventPayload) -> Ran<()> {
         let now = self.clock.now();
         let out = Outgoing {
             app: p.app_id,
             event_type: &p.event_type,
-            event: p.event,
-            sub_id: p.sub_id,
+            event: p.event.clone(),
+            sub_id: p.sub_id.clone(),
             txn: None,
             delivery: None,
         };
         match self.send(out, now).await {
-            SsfOutcome::Sent(_, a) => a,
-            SsfOutcome::Queued | SsfOutcome::NotWanted(_) => Attempt::Done,
+            SsfOutcome::Sent(_, a) => a.into(),
+            SsfOutcome::Queued | SsfOutcome::NotWanted(_) => Attempt::Done.into(),
         }
     }
 }

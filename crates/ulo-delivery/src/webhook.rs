@@ -8,9 +8,10 @@ use serde::{Deserialize, Serialize};
 use time::Duration;
 use ulo_core::app::OutboundPolicy;
 use ulo_core::job::Job;
+use ulo_core::store::Store;
 
 use crate::http;
-use crate::worker::{Attempt, JobHandler};
+use crate::{Attempt, JobKind, Ran};
 
 /// The job kind.
 pub const KIND: &str = "webhook";
@@ -59,26 +60,23 @@ pub fn classify(status: u16, retry_after: Option<&str>, body: &str) -> Attempt {
 }
 
 #[async_trait]
-impl JobHandler for Webhook {
-    async fn run(&self, job: &Job) -> Attempt {
-        let payload: WebhookPayload = match serde_json::from_value(job.payload.clone()) {
-            Ok(p) => p,
-            Err(e) => {
-                return Attempt::Fail {
-                    error: format!("bad webhook payload: {e}"),
-                };
-            }
-        };
+impl JobKind for Webhook {
+    const KIND: &'static str = KIND;
+    type Queue = dyn Store;
+    type Payload = WebhookPayload;
+    type Outcome = ();
+
+    async fn run(&self, job: &Job, payload: &WebhookPayload) -> Ran<()> {
         let url = match http::check_url(&self.policy, &payload.url) {
             Ok(u) => u,
-            Err(e) => return Attempt::Fail { error: e },
+            Err(e) => return Attempt::Fail { error: e }.into(),
         };
         let req = self
             .client
             .post(url)
             .header("Idempotency-Key", job.id.to_string())
             .json(&payload.body);
-        http::send(&self.policy, req).await.attempt
+        http::send(&self.policy, req).await.attempt.into()
     }
 }
 

@@ -214,11 +214,11 @@ pub async fn start(
         .with_ssf(ssf.clone());
         let w = Arc::new(
             Worker::new(store.clone(), clock.clone(), wc)
-                .handle(ulo_delivery::webhook::KIND, Arc::new(webhook))
-                .handle(ulo_delivery::scim_push::KIND, Arc::new(scim_push))
-                .handle(ulo_delivery::logout_delivery::KIND, Arc::new(logout))
-                .handle(ulo_delivery::ssf::KIND, ssf)
-                .handle(ulo_delivery::device_expiry::KIND, Arc::new(expiry)),
+                .register(Arc::new(webhook))
+                .register(Arc::new(scim_push))
+                .register(Arc::new(logout))
+                .register(ssf)
+                .register(Arc::new(expiry)),
         );
         let run = w.clone();
         let rx = rx.clone();

@@ -3,4 +3,5 @@
 
 mod endpoint;
 mod logout_request;
+mod recording;
 mod worker;

@@ -23,10 +23,10 @@ fn worker(store: Arc<dyn Store>, owner: &str, lease: Duration) -> Arc<Worker> {
     cfg.concurrency = 8;
     cfg.lease = lease;
     cfg.poll = StdDuration::from_millis(50);
-    cfg.backoff = Backoff {
+    cfg.backoff = Arc::new(Backoff {
         base: Duration::milliseconds(20),
         cap: Duration::milliseconds(200),
-    };
+    });
     let hook = Webhook::new(
         OutboundPolicy {
             allow_http_loopback: true,
@@ -34,7 +34,7 @@ fn worker(store: Arc<dyn Store>, owner: &str, lease: Duration) -> Arc<Worker> {
         StdDuration::from_secs(5),
     )
     .unwrap();
-    Arc::new(Worker::new(store, Arc::new(SystemClock), cfg).handle(KIND, Arc::new(hook)))
+    Arc::new(Worker::new(store, Arc::new(SystemClock), cfg).register(Arc::new(hook)))
 }
 
 async fn enqueue(store: &dyn Store, url: &str, n: usize, deadline: Duration) -> Vec<JobId> {
@@ -211,7 +211,7 @@ async fn a_commit_that_enqueues_wakes_the_worker_at_once() {
         )
         .unwrap();
         let w = Arc::new(
-            Worker::new(store.clone(), Arc::new(SystemClock), cfg).handle(KIND, Arc::new(hook)),
+            Worker::new(store.clone(), Arc::new(SystemClock), cfg).register(Arc::new(hook)),
         );
         let (stop, rx) = watch::channel(false);
         let run = tokio::spawn(w.clone().run(rx));
