@@ -1,0 +1,5 @@
+//! SCIM 2.0 (RFC 7643/7644) shared by ulo's SCIM API and the vault's SCIM service provider:
+//! the filter language. No HTTP here: each server maps
+//! [`filter::FilterError`] onto its own error answers.
+
+pub mod filter;
