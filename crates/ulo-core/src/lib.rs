@@ -17,7 +17,7 @@ pub mod device;
 pub mod directory;
 pub mod error;
 pub mod features;
-pub mod filter;
+pub use ulo_scim::filter;
 pub mod group;
 pub mod ids;
 pub mod job;

@@ -48,6 +48,13 @@ pub enum VaultError {
     Internal(String),
 }
 
+/// A refused SCIM PATCH is a bad request; the vault words its `scimType` from the detail.
+impl From<ulo_scim::patch::PatchError> for VaultError {
+    fn from(e: ulo_scim::patch::PatchError) -> Self {
+        VaultError::Invalid(e.detail)
+    }
+}
+
 impl VaultError {
     /// A 400 with `message`.
     pub fn invalid(message: impl Into<String>) -> Self {

@@ -9,12 +9,27 @@ use axum::response::Response;
 use serde_json::{Map, Value, json};
 use ulo_core::clock::rfc3339;
 
-use super::patch;
+use ulo_scim::patch::{self, Shape, ValueFilters};
+
 use super::{GROUP_SCHEMA, ListQuery, ScimBody, ScimError, list_response, scim_json};
 use crate::error::VaultError;
 use crate::model::Group;
 use crate::people::GroupInput;
 use crate::vault::Vault;
+
+/// What PATCH may change. Lenient as ulo's provisioning and directory clients expect: removing
+/// a member already gone is no error, and `remove` of `members` with a value removes just
+/// those members (as Microsoft Entra ID sends it).
+const SHAPE: Shape = Shape {
+    core: &["displayName", "externalId", "members"],
+    multi: &["members"],
+    open: true,
+    value_filters: ValueFilters::RemoveOnly,
+    unmatched_fails: false,
+    remove_listed: true,
+    empty_ok: true,
+    ..Shape::STRICT
+};
 
 fn resource(vault: &Vault, g: &Group, members: &[String]) -> Value {
     let mut r = json!({
@@ -134,79 +149,21 @@ pub(crate) async fn patch(
     Path(id): Path<String>,
     ScimBody(body): ScimBody,
 ) -> Result<Response, ScimError> {
-    let ops = patch::operations(&body)?;
+    let ops = patch::operations(&Value::Object(body), &SHAPE)?;
     let mut result = Vec::new();
     let g = vault
         .update_group(&id, |g, current| {
-            let mut doc = Map::new();
-            doc.insert("displayName".into(), json!(g.display_name));
+            let mut doc = json!({
+                "displayName": g.display_name,
+                "members": current.iter().map(|m| json!({"value": m})).collect::<Vec<_>>(),
+            });
             if let Some(e) = &g.external_id {
-                doc.insert("externalId".into(), json!(e));
+                doc["externalId"] = json!(e);
             }
-            let mut members: Vec<String> = current.to_vec();
-            for op in &ops {
-                let on_members = op.path.as_deref().is_some_and(|p| {
-                    p.eq_ignore_ascii_case("members")
-                        || p.to_ascii_lowercase().starts_with("members[")
-                });
-                if on_members {
-                    let path = op.path.as_deref().unwrap_or_default();
-                    let filter = patch::apply(&mut Map::new(), op)?;
-                    let given = member_ids(op.value.as_ref())?;
-                    match (op.op.as_str(), filter) {
-                        ("remove", Some(f)) => {
-                            members.retain(|m| !ulo_core::filter::matches(&f, &json!({"value": m})))
-                        }
-                        ("remove", None) if given.is_empty() => members.clear(),
-                        ("remove", None) => members.retain(|m| !given.contains(m)),
-                        ("add", None) => {
-                            for m in given {
-                                if !members.contains(&m) {
-                                    members.push(m);
-                                }
-                            }
-                        }
-                        ("replace", None) => members = given,
-                        _ => {
-                            return Err(VaultError::invalid(format!(
-                                "path {path:?}: a filter applies only to remove"
-                            )));
-                        }
-                    }
-                    continue;
-                }
-                // Path-less operations may carry members too.
-                if op.path.is_none()
-                    && let Some(Value::Object(v)) = &op.value
-                    && let Some(ms) = v.get("members")
-                {
-                    let given = member_ids(Some(ms))?;
-                    match op.op.as_str() {
-                        "add" => members.extend(given.into_iter().filter(|m| !current.contains(m))),
-                        _ => members = given,
-                    }
-                    let mut rest = v.clone();
-                    rest.remove("members");
-                    patch::apply(
-                        &mut doc,
-                        &patch::Operation {
-                            op: op.op.clone(),
-                            path: None,
-                            value: Some(Value::Object(rest)),
-                        },
-                    )?;
-                    continue;
-                }
-                if patch::apply(&mut doc, op)?.is_some() {
-                    return Err(VaultError::invalid(format!(
-                        "path {:?}: only members take a filter",
-                        op.path.as_deref().unwrap_or_default()
-                    )));
-                }
-            }
-            members.dedup();
-            let mut i = input(&doc)?;
-            i.members = members;
+            patch::apply_operations(&mut doc, &ops, &SHAPE)?;
+            let mut i = input(doc.as_object().unwrap_or(&Map::new()))?;
+            let mut seen = std::collections::HashSet::new();
+            i.members.retain(|m| seen.insert(m.clone()));
             result = i.members.clone();
             Ok(i)
         })

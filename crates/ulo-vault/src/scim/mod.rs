@@ -2,7 +2,6 @@
 //! token `ULO_VAULT_SCIM_TOKEN`. ulo's provisioning pushes people here.
 
 mod groups;
-mod patch;
 mod users;
 
 use std::sync::Arc;
@@ -22,7 +21,6 @@ use crate::vault::Vault;
 pub(crate) const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub(crate) const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 pub(crate) const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
-pub(crate) const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 const SCIM_JSON: &str = "application/scim+json";
 
@@ -137,6 +135,12 @@ impl IntoResponse for ScimError {
             body["scimType"] = json!(t);
         }
         scim_json(status, body)
+    }
+}
+
+impl From<ulo_scim::patch::PatchError> for ScimError {
+    fn from(e: ulo_scim::patch::PatchError) -> Self {
+        ScimError(e.into())
     }
 }
 

@@ -8,7 +8,8 @@ use axum::response::Response;
 use serde_json::{Map, Value, json};
 use ulo_core::clock::rfc3339;
 
-use super::patch::{self, boolean};
+use ulo_scim::patch::{self, Shape, ValueFilters};
+
 use super::{ListQuery, ScimBody, ScimError, USER_SCHEMA, list_response, scim_json};
 use crate::error::VaultError;
 use crate::model::{Actor, Person, Provisioning};
@@ -17,6 +18,24 @@ use crate::vault::Vault;
 
 /// The attributes kept as sent, besides userName, externalId and active.
 const KEPT: &[&str] = &["name", "emails", "displayName"];
+
+/// What PATCH may change: what the vault keeps; other attributes are accepted and ignored.
+const SHAPE: Shape = Shape {
+    core: &[
+        "userName",
+        "externalId",
+        "active",
+        "name",
+        "emails",
+        "displayName",
+    ],
+    multi: &["emails"],
+    open: true,
+    value_filters: ValueFilters::Never,
+    unmatched_fails: false,
+    empty_ok: true,
+    ..Shape::STRICT
+};
 
 /// A person as a SCIM User.
 fn resource(vault: &Vault, p: &Person) -> Value {
@@ -164,19 +183,12 @@ pub(crate) async fn patch(
     Path(id): Path<String>,
     ScimBody(body): ScimBody,
 ) -> Result<Response, ScimError> {
-    let ops = patch::operations(&body)?;
+    let ops = patch::operations(&Value::Object(body), &SHAPE)?;
     let p = vault
         .update_person(&id, |current| {
-            let mut doc = document(current);
-            for op in &ops {
-                if patch::apply(&mut doc, op)?.is_some() {
-                    return Err(VaultError::invalid(format!(
-                        "path {:?}: filtered paths are not supported on Users",
-                        op.path.as_deref().unwrap_or_default()
-                    )));
-                }
-            }
-            input(&doc)
+            let mut doc = Value::Object(document(current));
+            patch::apply_operations(&mut doc, &ops, &SHAPE)?;
+            input(doc.as_object().unwrap_or(&Map::new()))
         })
         .await?;
     Ok(scim_json(StatusCode::OK, resource(&vault, &p)))
@@ -189,4 +201,16 @@ pub(crate) async fn delete(
 ) -> Result<StatusCode, ScimError> {
     vault.delete_person(&id, &Actor::scim()).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A SCIM boolean: `true`/`false`, or the strings some clients send.
+fn boolean(v: &Value, name: &str) -> Result<bool, VaultError> {
+    match v {
+        Value::Bool(b) => Ok(*b),
+        Value::String(s) if s.eq_ignore_ascii_case("true") => Ok(true),
+        Value::String(s) if s.eq_ignore_ascii_case("false") => Ok(false),
+        other => Err(VaultError::invalid(format!(
+            "{name} must be true or false, not {other}"
+        ))),
+    }
 }

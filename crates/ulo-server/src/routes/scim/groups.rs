@@ -15,7 +15,6 @@ use ulo_core::store::Page;
 use ulo_core::user::User;
 
 use super::list::{ListParams, Projection, get_ci, list_response, search_params};
-use super::patch::{self, Shape};
 use super::users::{strip_nulls, take_ci};
 use super::wire::{
     ScimClient, ScimError, check_if_match, none_match_hits, not_modified, parse_body,
@@ -23,6 +22,7 @@ use super::wire::{
 };
 use crate::extract::ApiPath;
 use crate::state::AppState;
+use ulo_scim::patch::{self, Shape};
 
 /// The core Group schema.
 pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
@@ -39,6 +39,7 @@ const SHAPE: Shape = Shape {
     read_only: &["id", "meta", "schemas"],
     multi: &["members"],
     extension: None,
+    ..Shape::STRICT
 };
 
 fn version(g: &Group) -> String {

@@ -3,7 +3,6 @@
 mod discovery;
 mod groups;
 mod list;
-mod patch;
 mod users;
 mod wire;
 

@@ -12,13 +12,13 @@ use ulo_core::store::{Page, UserQuery};
 use ulo_core::user::{Lifecycle, ProvisionedBy, User, UserProfile, UserStatus};
 
 use super::list::{ListParams, Projection, get_ci, list_response, search_params};
-use super::patch::{self, Shape};
 use super::wire::{
     ScimClient, ScimError, check_if_match, none_match_hits, not_modified, parse_body,
     resource_response, scim_response, version_of,
 };
 use crate::extract::ApiPath;
 use crate::state::AppState;
+use ulo_scim::patch::{self, Shape};
 
 /// The core User schema.
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -56,6 +56,7 @@ const SHAPE: Shape = Shape {
             "manager",
         ],
     )),
+    ..Shape::STRICT
 };
 
 fn opt(v: &Option<String>) -> Value {

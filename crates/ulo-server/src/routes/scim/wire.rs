@@ -82,6 +82,12 @@ impl From<DomainError> for ScimError {
     }
 }
 
+impl From<ulo_scim::patch::PatchError> for ScimError {
+    fn from(e: ulo_scim::patch::PatchError) -> Self {
+        Self::bad(e.scim_type, e.detail)
+    }
+}
+
 impl IntoResponse for ScimError {
     fn into_response(self) -> Response {
         let mut body = json!({
