@@ -3,11 +3,10 @@
 
 use std::time::Duration as StdDuration;
 
+use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use ulo_core::clock::rfc3339;
@@ -21,6 +20,10 @@ use crate::agent_keyset;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::openapi::{responses, schema};
 
 /// The longest a poll may wait for a command.
 const MAX_WAIT: u64 = 60;
@@ -28,11 +31,11 @@ const MAX_WAIT: u64 = 60;
 const POLL_INTERVAL: u64 = 900;
 
 /// The routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/agent/enroll", post(enroll))
-        .route("/api/v1/agent/poll", post(poll))
-        .route("/api/v1/agent/commands/{id}/ack", post(ack))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(enroll))
+        .routes(routes!(poll))
+        .routes(routes!(ack))
 }
 
 #[derive(Deserialize)]
@@ -46,6 +49,25 @@ struct EnrollBody {
     agent_version: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/agent/enroll",
+    operation_id = "enrollDevice",
+    tag = "Device Logout",
+    summary = "Enroll a device (agent)",
+    description = "Public: the one-time enrollment token authenticates. Refused with 401 when the token is unknown, used or expired, 403 when the Device Logout feature is off or the agent is older than ULO_DEVICE_MIN_AGENT_VERSION (the message names the minimum), 400 for a CSR that is not a valid P-256 PKCS#10 request. ulo's device CA certifies the CSR's key; the answer carries ulo's signing keys for the agent to pin.",
+    request_body(content = schema::DeviceEnrollmentRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Enrolled.", body = schema::DeviceEnrollment, content_type = "application/json"),
+        (status = 400, response = responses::BadRequest),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 415, response = responses::UnsupportedMediaType),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+)]
 async fn enroll(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<std::net::SocketAddr>,
@@ -176,6 +198,30 @@ fn answer(
     Ok(Json(v))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/agent/poll",
+    operation_id = "pollDeviceCommands",
+    tag = "Device Logout",
+    summary = "Poll for commands (agent)",
+    description = "The agent reports its machine (console user, versions) and gets its commands, each a JWT signed by ulo (`typ: ulo-device-command+jwt`, `iss` ulo, `aud` the device id, `sub` the user id, `jti` the command id, `exp`, `cmd` SIGN_OUT, `login` the account to sign out) to verify against the keys pinned at enrollment. With `wait`, an empty answer is held up to that many seconds and sent the moment a command is issued (across processes on PostgreSQL). When the agent reports pinning other keys than ulo publishes (after `ulo keys rotate` or `retire`), the answer also carries `keyset`, ulo's current keys signed by a key the agent pins.",
+    params(
+        ("wait" = Option<i64>, Query, description = "Seconds to wait for a command, 0 to 60 (default 0).", minimum = 0, maximum = 60),
+    ),
+    request_body(content = schema::AgentPollRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The commands to run now (often none).", body = schema::AgentPollResponse, content_type = "application/json"),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+        (status = 400, response = responses::BadRequest),
+        (status = 415, response = responses::UnsupportedMediaType),
+    ),
+    security(("DeviceAgent" = [])),
+)]
 async fn poll(
     State(state): State<AppState>,
     agent: Agent,
@@ -245,6 +291,31 @@ struct AckBody {
     detail: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/agent/commands/{id}/ack",
+    operation_id = "acknowledgeDeviceCommand",
+    tag = "Device Logout",
+    summary = "Acknowledge a command (agent)",
+    description = "The command's outcome: its DEVICE target becomes SUCCEEDED or FAILED (with the detail) and device.desktop_mfa.device_logout.completed is logged. Repeating the same answer is harmless; another answer, or one to an expired command, is 409.",
+    params(
+        ("id" = String, Path, description = "The command's id.", format = "uuid"),
+    ),
+    request_body(content = schema::AcknowledgeDeviceCommandRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Recorded.", body = schema::AcknowledgeDeviceCommandResponse, content_type = "application/json"),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+        (status = 400, response = responses::BadRequest),
+        (status = 415, response = responses::UnsupportedMediaType),
+        (status = 409, response = responses::Conflict),
+    ),
+    security(("DeviceAgent" = [])),
+)]
 async fn ack(
     State(state): State<AppState>,
     agent: Agent,
