@@ -10,7 +10,7 @@ use ulo_core::app::{App, AppInput, AppStatus};
 use ulo_core::directory::{AppUser, CreatedApp};
 
 use super::groups::group_json;
-use super::paging;
+use super::paging::{self, Paging};
 use super::users::user_json;
 use crate::auth::Admin;
 use crate::error::{ApiError, ApiResult};
@@ -88,11 +88,10 @@ fn created_app_json(state: &AppState, created: CreatedApp) -> Value {
     v
 }
 
+/// The search of the app list.
 #[derive(Deserialize)]
-struct ListParams {
+struct Search {
     q: Option<String>,
-    after: Option<String>,
-    limit: Option<u32>,
 }
 
 #[utoipa::path(
@@ -120,14 +119,15 @@ struct ListParams {
 async fn list(
     State(state): State<AppState>,
     admin: Admin,
-    ApiQuery(p): ApiQuery<ListParams>,
+    ApiQuery(p): ApiQuery<Search>,
+    paging: Paging<20, 200>,
 ) -> ApiResult<impl IntoResponse> {
-    let page = paging::page(p.after.clone(), p.limit, 20, 200)?;
+    let page = &paging.page;
     let apps = state
         .directory()
-        .list_apps(&admin.ctx, p.q.as_deref(), &page)
+        .list_apps(&admin.ctx, p.q.as_deref(), page)
         .await?;
-    let next = paging::next_after(&page, &apps, |a| a.id.to_string());
+    let next = paging.next(&apps, |a| a.id.to_string());
     let mut params = vec![("limit", page.limit.to_string())];
     if let Some(q) = &p.q {
         params.push(("q", q.clone()));
@@ -280,12 +280,6 @@ async fn lifecycle(
     Ok(Json(app_json(&state, &a)))
 }
 
-#[derive(Deserialize)]
-struct PageParams {
-    after: Option<String>,
-    limit: Option<u32>,
-}
-
 #[utoipa::path(
     get,
     path = "/api/v1/apps/{id}/users",
@@ -313,14 +307,14 @@ async fn users(
     State(state): State<AppState>,
     admin: Admin,
     ApiPath(id): ApiPath<String>,
-    ApiQuery(p): ApiQuery<PageParams>,
+    paging: Paging<50, 500>,
 ) -> ApiResult<impl IntoResponse> {
-    let page = paging::page(p.after, p.limit, 50, 500)?;
+    let page = &paging.page;
     let us = state
         .directory()
-        .list_app_users(&admin.ctx, &id, &page)
+        .list_app_users(&admin.ctx, &id, page)
         .await?;
-    let next = paging::next_after(&page, &us, |u| u.id.to_string());
+    let next = paging.next(&us, |u| u.id.to_string());
     let headers = paging::links(
         state.issuer(),
         &format!("/api/v1/apps/{id}/users"),

@@ -13,7 +13,7 @@ use ulo_core::device::{self, Device, DeviceUser};
 use ulo_core::store::Store;
 
 use super::logouts::accepted;
-use super::paging;
+use super::paging::{self, Paging};
 use crate::auth::Admin;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
@@ -135,13 +135,6 @@ async fn create_token(
     Ok((StatusCode::CREATED, Json(v)).into_response())
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ListParams {
-    after: Option<String>,
-    limit: Option<u32>,
-}
-
 #[utoipa::path(
     get,
     path = "/api/v1/devices",
@@ -168,11 +161,12 @@ struct ListParams {
 async fn list(
     State(state): State<AppState>,
     admin: Admin,
-    ApiQuery(p): ApiQuery<ListParams>,
+    _: ApiQuery<paging::NothingElse>,
+    paging: Paging<20, 200>,
 ) -> ApiResult<impl IntoResponse> {
-    let page = paging::page(p.after, p.limit, 20, 200)?;
-    let found = device::list_devices(state.0.store.as_ref(), &admin.ctx, &page).await?;
-    let next = paging::next_after(&page, &found, |d| d.id.to_string());
+    let page = &paging.page;
+    let found = device::list_devices(state.0.store.as_ref(), &admin.ctx, page).await?;
+    let next = paging.next(&found, |d| d.id.to_string());
     let headers = paging::links(
         state.issuer(),
         "/api/v1/devices",

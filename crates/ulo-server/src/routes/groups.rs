@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use ulo_core::group::{Group, GroupProfile};
 
-use super::paging;
+use super::paging::{self, Paging};
 use super::users::user_json;
 use crate::auth::Admin;
 use crate::error::ApiResult;
@@ -82,11 +82,10 @@ async fn create(
     Ok(Json(group_json(&state, &g)))
 }
 
+/// The search of the group list.
 #[derive(Deserialize)]
-struct ListParams {
+struct Search {
     q: Option<String>,
-    after: Option<String>,
-    limit: Option<u32>,
 }
 
 #[utoipa::path(
@@ -114,14 +113,15 @@ struct ListParams {
 async fn list(
     State(state): State<AppState>,
     admin: Admin,
-    ApiQuery(p): ApiQuery<ListParams>,
+    ApiQuery(p): ApiQuery<Search>,
+    paging: Paging<200, 10_000>,
 ) -> ApiResult<impl IntoResponse> {
-    let page = paging::page(p.after.clone(), p.limit, 200, 10_000)?;
+    let page = &paging.page;
     let gs = state
         .directory()
-        .list_groups(&admin.ctx, p.q.as_deref(), &page)
+        .list_groups(&admin.ctx, p.q.as_deref(), page)
         .await?;
-    let next = paging::next_after(&page, &gs, |g| g.id.to_string());
+    let next = paging.next(&gs, |g| g.id.to_string());
     let mut params = vec![("limit", page.limit.to_string())];
     if let Some(q) = &p.q {
         params.push(("q", q.clone()));
@@ -231,12 +231,6 @@ async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
-struct PageParams {
-    after: Option<String>,
-    limit: Option<u32>,
-}
-
 #[utoipa::path(
     get,
     path = "/api/v1/groups/{gid}/users",
@@ -264,14 +258,14 @@ async fn members(
     State(state): State<AppState>,
     admin: Admin,
     ApiPath(gid): ApiPath<String>,
-    ApiQuery(p): ApiQuery<PageParams>,
+    paging: Paging<1000, 1000>,
 ) -> ApiResult<impl IntoResponse> {
-    let page = paging::page(p.after, p.limit, 1000, 1000)?;
+    let page = &paging.page;
     let us = state
         .directory()
-        .list_members(&admin.ctx, &gid, &page)
+        .list_members(&admin.ctx, &gid, page)
         .await?;
-    let next = paging::next_after(&page, &us, |u| u.id.to_string());
+    let next = paging.next(&us, |u| u.id.to_string());
     let headers = paging::links(
         state.issuer(),
         &format!("/api/v1/groups/{gid}/users"),

@@ -13,11 +13,12 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::Stream;
 use serde::Deserialize;
+use serde::de::IgnoredAny;
 use serde_json::{Value, json};
 use ulo_core::ids::LogoutId;
 use ulo_core::logout::{self, Logout, LogoutRequest, LogoutScope, LogoutStatus, reason};
 
-use super::paging;
+use super::paging::{self, Paging};
 use crate::auth::Admin;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
@@ -141,12 +142,16 @@ async fn logout_user(
     Ok(accepted(&state, &started))
 }
 
+/// What the logout list is filtered by; paging's parameters are read by [`Paging`], any other
+/// is refused.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ListParams {
+struct Filter {
     user_id: Option<String>,
-    after: Option<String>,
-    limit: Option<u32>,
+    #[serde(rename = "after")]
+    _after: Option<IgnoredAny>,
+    #[serde(rename = "limit")]
+    _limit: Option<IgnoredAny>,
     status: Option<LogoutStatus>,
 }
 
@@ -178,18 +183,19 @@ struct ListParams {
 async fn list(
     State(state): State<AppState>,
     admin: Admin,
-    ApiQuery(p): ApiQuery<ListParams>,
+    ApiQuery(p): ApiQuery<Filter>,
+    paging: Paging<20, 200>,
 ) -> ApiResult<impl IntoResponse> {
-    let page = paging::page(p.after.clone(), p.limit, 20, 200)?;
+    let page = &paging.page;
     let found = logout::list_logouts(
         state.0.store.as_ref(),
         &admin.ctx,
         p.user_id.as_deref(),
         p.status,
-        &page,
+        page,
     )
     .await?;
-    let next = paging::next_after(&page, &found, |l| l.id.to_string());
+    let next = paging.next(&found, |l| l.id.to_string());
     let mut params = vec![("limit", page.limit.to_string())];
     if let Some(u) = &p.user_id {
         params.push(("userId", u.clone()));

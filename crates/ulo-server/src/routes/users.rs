@@ -10,7 +10,7 @@ use ulo_core::directory::{CreateUser, ProfileChange};
 use ulo_core::store::UserQuery;
 use ulo_core::user::{AdminRole, Lifecycle, ProvisionedBy, User, UserProfile, validate_password};
 
-use super::paging;
+use super::paging::{self, Paging};
 use crate::auth::Admin;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
@@ -153,13 +153,12 @@ async fn create(
     Ok((StatusCode::OK, Json(user_json(&state, &user))))
 }
 
+/// The search of the user list.
 #[derive(Deserialize)]
-struct ListParams {
+struct Search {
     q: Option<String>,
     filter: Option<String>,
     search: Option<String>,
-    after: Option<String>,
-    limit: Option<u32>,
 }
 
 #[utoipa::path(
@@ -189,9 +188,10 @@ struct ListParams {
 async fn list(
     State(state): State<AppState>,
     admin: Admin,
-    ApiQuery(p): ApiQuery<ListParams>,
+    ApiQuery(p): ApiQuery<Search>,
+    paging: Paging<200, 200>,
 ) -> ApiResult<impl IntoResponse> {
-    let page = paging::page(p.after.clone(), p.limit, 200, 200)?;
+    let page = &paging.page;
     let expr = p
         .filter
         .as_deref()
@@ -207,13 +207,13 @@ async fn list(
         page: page.clone(),
     };
     let users = state.directory().list_users(&admin.ctx, &query).await?;
-    let next = paging::next_after(&page, &users, |u| u.id.to_string());
+    let next = paging.next(&users, |u| u.id.to_string());
     let mut params = vec![("limit", page.limit.to_string())];
     for (k, v) in [
         ("q", &p.q),
         ("filter", &p.filter),
         ("search", &p.search),
-        ("after", &p.after),
+        ("after", &paging.after),
     ] {
         if let Some(v) = v {
             params.push((k, v.clone()));
