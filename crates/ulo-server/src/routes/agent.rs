@@ -92,10 +92,10 @@ async fn enroll(
         agent_version: b.agent_version,
     };
     let d = device::enroll(
-        state.0.store.as_ref(),
-        state.0.clock.as_ref(),
-        state.0.device_ca.as_ref(),
-        &state.0.config.device,
+        state.store.as_ref(),
+        state.clock.as_ref(),
+        state.device_ca.as_ref(),
+        &state.config.device,
         client,
         &req,
     )
@@ -103,7 +103,7 @@ async fn enroll(
     let v = json!({
         "deviceId": d.id,
         "certificate": d.certificate.pem,
-        "caCertificate": state.0.device_ca.ca_certificate_pem(),
+        "caCertificate": state.device_ca.ca_certificate_pem(),
         "issuer": state.issuer(),
         "agentApi": format!("{}{AGENT_API}", state.issuer()),
         // Pinned by the agent: the only keys it accepts commands from.
@@ -153,7 +153,7 @@ fn signed(state: &AppState, c: &DeviceCommand) -> ApiResult<Value> {
         aud: c.device_id.to_string(),
         sub: c.user_id.to_string(),
         jti: c.id.to_string(),
-        iat: state.0.clock.now().unix_timestamp(),
+        iat: state.clock.now().unix_timestamp(),
         exp: c.expires.unix_timestamp(),
         cmd: c.command_type.as_str(),
         login: &c.os_login,
@@ -186,7 +186,7 @@ fn answer(
         .collect::<ApiResult<_>>()?;
     let mut v = json!({
         "commands": signed,
-        "serverTime": rfc3339(state.0.clock.now()),
+        "serverTime": rfc3339(state.clock.now()),
         "pollIntervalSeconds": POLL_INTERVAL,
     });
     // Computed as the answer goes out, so commands signed by a just-rotated key come with it.
@@ -242,8 +242,8 @@ async fn poll(
         device: agent.call.device,
         pinned: b.pinned_kids.as_deref(),
     };
-    let store = state.0.store.as_ref();
-    let clock = state.0.clock.as_ref();
+    let store = state.store.as_ref();
+    let clock = state.clock.as_ref();
     // Watch before reading, so a command issued in between wakes the wait below.
     let mut watch = store.watch_device(agent.call.device).await;
     let report = AgentReport {
@@ -252,12 +252,12 @@ async fn poll(
         hostname: b.hostname,
         agent_version: b.agent_version,
     };
-    let polled = device::poll(store, clock, &state.0.config.device, &agent.call, &report).await?;
+    let polled = device::poll(store, clock, &state.config.device, &agent.call, &report).await?;
     if !polled.commands.is_empty() || wait == 0 {
         return answer(&state, &poller, &polled.commands);
     }
     let deadline = tokio::time::Instant::now() + StdDuration::from_secs(wait);
-    let mut stop = state.0.shutdown.clone();
+    let mut stop = state.shutdown.clone();
     loop {
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
         if left.is_zero() {
@@ -326,8 +326,8 @@ async fn ack(
         .parse()
         .map_err(|_| ApiError::not_found(format!("Not found: device command {id}")))?;
     let (c, logout) = device::ack(
-        state.0.store.as_ref(),
-        state.0.clock.as_ref(),
+        state.store.as_ref(),
+        state.clock.as_ref(),
         &agent.call,
         cid,
         matches!(b.result, AckResult::Success),

@@ -120,8 +120,8 @@ async fn create_token(
     OptionalJson(body): OptionalJson<TokenBody>,
 ) -> ApiResult<Response> {
     let t = device::create_enrollment_token(
-        state.0.store.as_ref(),
-        state.0.clock.as_ref(),
+        state.store.as_ref(),
+        state.clock.as_ref(),
         &admin.ctx,
         body.expires_in_seconds,
     )
@@ -165,7 +165,7 @@ async fn list(
     paging: Paging<20, 200>,
 ) -> ApiResult<impl IntoResponse> {
     let page = &paging.page;
-    let found = device::list_devices(state.0.store.as_ref(), &admin.ctx, page).await?;
+    let found = device::list_devices(state.store.as_ref(), &admin.ctx, page).await?;
     let next = paging.next(&found, |d| d.id.to_string());
     let headers = paging::links(
         state.issuer(),
@@ -203,8 +203,8 @@ async fn get_one(
     admin: Admin,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
-    let (d, links) = device::get_device(state.0.store.as_ref(), &admin.ctx, &id).await?;
-    let users = users_json(state.0.store.as_ref(), &links).await?;
+    let (d, links) = device::get_device(state.store.as_ref(), &admin.ctx, &id).await?;
+    let users = users_json(state.store.as_ref(), &links).await?;
     Ok(Json(device_json(&state, &d, Some(users))))
 }
 
@@ -234,13 +234,8 @@ async fn revoke(
     admin: Admin,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
-    let (d, changed) = device::revoke_device(
-        state.0.store.as_ref(),
-        state.0.clock.as_ref(),
-        &admin.ctx,
-        &id,
-    )
-    .await?;
+    let (d, changed) =
+        device::revoke_device(state.store.as_ref(), state.clock.as_ref(), &admin.ctx, &id).await?;
     for l in changed {
         state.receipt_changed(l);
     }
@@ -273,7 +268,7 @@ async fn user_devices(
     admin: Admin,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Vec<Value>>> {
-    let found = device::list_user_devices(state.0.store.as_ref(), &admin.ctx, &id).await?;
+    let found = device::list_user_devices(state.store.as_ref(), &admin.ctx, &id).await?;
     let body = found
         .iter()
         .map(|(d, l)| {
@@ -324,12 +319,12 @@ async fn logout_devices(
     OptionalJson(body): OptionalJson<LogoutBody>,
 ) -> ApiResult<Response> {
     let started = device::logout_devices(
-        state.0.store.as_ref(),
-        state.0.clock.as_ref(),
+        state.store.as_ref(),
+        state.clock.as_ref(),
         &admin.ctx,
         &id,
         body.reason,
-        state.0.config.device.command_ttl,
+        state.config.device.command_ttl,
     )
     .await?;
     state.receipt_changed(started.id);

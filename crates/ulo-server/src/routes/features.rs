@@ -41,14 +41,14 @@ pub fn router() -> OpenApiRouter<AppState> {
 )]
 async fn list(State(state): State<AppState>, admin: Admin) -> ApiResult<Json<Vec<Feature>>> {
     Ok(Json(
-        features::list(state.0.store.as_ref(), &admin.ctx).await?,
+        features::list(state.store.as_ref(), &admin.ctx).await?,
     ))
 }
 
 async fn set(state: &AppState, admin: &Admin, id: &str, on: bool) -> ApiResult<Json<Feature>> {
     let f = features::set(
-        state.0.store.as_ref(),
-        state.0.clock.as_ref(),
+        state.store.as_ref(),
+        state.clock.as_ref(),
         &admin.ctx,
         id,
         on,

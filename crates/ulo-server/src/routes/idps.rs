@@ -50,13 +50,8 @@ async fn create(
     admin: Admin,
     ApiJson(body): ApiJson<NewUpstreamIdp>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let idp = upstream::register_idp(
-        state.0.store.as_ref(),
-        state.0.clock.as_ref(),
-        &admin.ctx,
-        body,
-    )
-    .await?;
+    let idp = upstream::register_idp(state.store.as_ref(), state.clock.as_ref(), &admin.ctx, body)
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(serde_json::to_value(idp).unwrap_or(Value::Null)),
@@ -81,7 +76,7 @@ async fn create(
     security(("SSWS" = [])),
 )]
 async fn list(State(state): State<AppState>, admin: Admin) -> ApiResult<Json<Value>> {
-    let idps = upstream::list_idps(state.0.store.as_ref(), &admin.ctx).await?;
+    let idps = upstream::list_idps(state.store.as_ref(), &admin.ctx).await?;
     Ok(Json(serde_json::to_value(idps).unwrap_or(Value::Null)))
 }
 
@@ -111,12 +106,6 @@ async fn remove(
     admin: Admin,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    upstream::delete_idp(
-        state.0.store.as_ref(),
-        state.0.clock.as_ref(),
-        &admin.ctx,
-        &id,
-    )
-    .await?;
+    upstream::delete_idp(state.store.as_ref(), state.clock.as_ref(), &admin.ctx, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -173,11 +173,11 @@ fn throttle_account(state: &AppState, body: &[u8]) -> String {
 
 /// How long a sign-in to `account` from `ip` must wait, if it must.
 fn sign_in_wait(state: &AppState, ip: std::net::IpAddr, account: &str) -> Option<time::Duration> {
-    state.0.sign_ins.blocked(ip, account, state.0.clock.now())
+    state.sign_ins.blocked(ip, account, state.clock.now())
 }
 
 fn fail_sign_in(state: &AppState, ip: std::net::IpAddr, account: &str) {
-    state.0.sign_ins.fail(ip, account, state.0.clock.now());
+    state.sign_ins.fail(ip, account, state.clock.now());
 }
 
 fn throttled(wait: time::Duration) -> Response {
@@ -217,7 +217,7 @@ fn pending_audience(state: &AppState) -> String {
 }
 
 fn sign_pending(state: &AppState, p: &PendingSignIn) -> Result<String, String> {
-    let now = state.0.clock.now().unix_timestamp();
+    let now = state.clock.now().unix_timestamp();
     let claims = PendingClaims {
         iss: state.issuer().to_string(),
         aud: pending_audience(state),
@@ -241,7 +241,7 @@ fn verify_pending(state: &AppState, token: &str) -> Option<PendingSignIn> {
         issuer: Some(state.issuer()),
         audience: Some(&aud),
         leeway_secs: 0,
-        now_unix: Some(state.0.clock.now().unix_timestamp()),
+        now_unix: Some(state.clock.now().unix_timestamp()),
     };
     let (_, claims) = state.keys().verify(token, &opts).ok()?;
     // `exp` is required here (the verifier checks it only when present).

@@ -115,8 +115,8 @@ async fn logout_user(
         reason: body.reason.unwrap_or_else(|| reason::API.into()),
         session_end_reason: ulo_core::signin::end_reason::UNIVERSAL_LOGOUT,
     };
-    let store = state.0.store.as_ref();
-    let clock = state.0.clock.as_ref();
+    let store = state.store.as_ref();
+    let clock = state.clock.as_ref();
     if body.dry_run {
         let planned = logout::preview(store, clock, &admin.ctx, &id, &request).await?;
         let mut v = receipt_json(&state, &planned);
@@ -135,7 +135,7 @@ async fn logout_user(
         &admin.ctx,
         &id,
         &request,
-        state.0.config.logout_deadlines(),
+        state.config.logout_deadlines(),
     )
     .await?;
     state.receipt_changed(started.id);
@@ -188,7 +188,7 @@ async fn list(
 ) -> ApiResult<impl IntoResponse> {
     let page = &paging.page;
     let found = logout::list_logouts(
-        state.0.store.as_ref(),
+        state.store.as_ref(),
         &admin.ctx,
         p.user_id.as_deref(),
         p.status,
@@ -234,7 +234,7 @@ async fn get_one(
     admin: Admin,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
-    let l = logout::get_logout(state.0.store.as_ref(), &admin.ctx, &id).await?;
+    let l = logout::get_logout(state.store.as_ref(), &admin.ctx, &id).await?;
     Ok(Json(receipt_json(&state, &l)))
 }
 
@@ -250,7 +250,7 @@ struct Live {
 impl Live {
     /// Waits until this receipt may have changed (told by this process, or time to recheck).
     async fn changed(&mut self) -> bool {
-        let mut stop = self.state.0.shutdown.clone();
+        let mut stop = self.state.shutdown.clone();
         let deadline = tokio::time::sleep(RECHECK);
         tokio::pin!(deadline);
         loop {
@@ -297,8 +297,8 @@ async fn stream(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     // Subscribe before the first read so no change between them is missed.
-    let changes = state.0.receipts.subscribe();
-    let first = logout::get_logout(state.0.store.as_ref(), &admin.ctx, &id).await?;
+    let changes = state.receipts.subscribe();
+    let first = logout::get_logout(state.store.as_ref(), &admin.ctx, &id).await?;
     let live = Live {
         id: first.id,
         state,
@@ -321,7 +321,7 @@ async fn stream(
                             return None;
                         }
                         match logout::get_logout(
-                            live.state.0.store.as_ref(),
+                            live.state.store.as_ref(),
                             &ctx,
                             &live.id.to_string(),
                         )

@@ -158,7 +158,7 @@ async fn query(
         sort,
         limit,
     };
-    let mut tx = state.0.store.read().await?;
+    let mut tx = state.store.read().await?;
     let events = tx.query_events(&q).await?;
     drop(tx);
     let next = (events.len() as u32 == limit)
@@ -213,7 +213,7 @@ impl Tail {
                 sort: SortOrder::Ascending,
                 limit: 500,
             };
-            let mut tx = self.state.0.store.read().await?;
+            let mut tx = self.state.store.read().await?;
             let events = tx.query_events(&q).await?;
             drop(tx);
             let full = events.len() == 500;
@@ -273,7 +273,7 @@ async fn stream(
         (Some((published, uuid)), _) => (published, Some((published, uuid))),
         (None, Some(s)) => (parse_time("since", s)?, None),
         (None, None) => {
-            let now = state.0.clock.now();
+            let now = state.clock.now();
             (now, Some((now, EventId(uuid::Uuid::max()))))
         }
     };
@@ -305,7 +305,7 @@ async fn stream(
                 tracing::warn!(error = e.summary, "live tail poll failed");
             }
             if tail.pending.is_empty() {
-                let mut stop = tail.state.0.shutdown.clone();
+                let mut stop = tail.state.shutdown.clone();
                 tokio::select! {
                     _ = tokio::time::sleep(POLL) => {}
                     // Graceful shutdown waits for open responses: end the tail so it can finish.

@@ -29,17 +29,17 @@ pub fn router() -> OpenApiRouter<AppState> {
     ),
 )]
 async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    match state.0.store.ping().await {
+    match state.store.ping().await {
         Ok(()) => (
             StatusCode::OK,
-            Json(json!({"status": "UP", "store": state.0.store.backend()})),
+            Json(json!({"status": "UP", "store": state.store.backend()})),
         ),
         Err(e) => {
             tracing::warn!(error = %e, "health check: store unreachable");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
                 Json(
-                    json!({"status": "DOWN", "store": state.0.store.backend(), "reason": "the store cannot be reached"}),
+                    json!({"status": "DOWN", "store": state.store.backend(), "reason": "the store cannot be reached"}),
                 ),
             )
         }

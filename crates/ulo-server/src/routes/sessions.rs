@@ -141,12 +141,12 @@ async fn clear(
         let mut request = LogoutRequest::everything(reason::ADMIN);
         request.oauth_tokens = params.oauth_tokens.unwrap_or(false);
         let started = logout::start(
-            state.0.store.as_ref(),
-            state.0.clock.as_ref(),
+            state.store.as_ref(),
+            state.clock.as_ref(),
             &admin.ctx,
             &id,
             &request,
-            state.0.config.logout_deadlines(),
+            state.config.logout_deadlines(),
         )
         .await?;
         state.receipt_changed(started.id);
@@ -155,11 +155,11 @@ async fn clear(
     let opts = ClearOptions {
         oauth_tokens: params.oauth_tokens.unwrap_or(false),
         reason: end_reason::ADMIN_CLEAR,
-        single_logout: Some(state.0.config.single_logout()),
+        single_logout: Some(state.config.single_logout()),
     };
     let report = clear_sessions(
-        state.0.store.as_ref(),
-        state.0.clock.as_ref(),
+        state.store.as_ref(),
+        state.clock.as_ref(),
         &admin.ctx,
         &id,
         opts,

@@ -37,11 +37,11 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 fn transmitter(state: &AppState) -> Transmitter<'_> {
     Transmitter {
-        store: state.0.store.as_ref(),
-        clock: state.0.clock.as_ref(),
-        sealer: state.0.sealer.as_ref(),
+        store: state.store.as_ref(),
+        clock: state.clock.as_ref(),
+        sealer: state.sealer.as_ref(),
         issuer: state.issuer(),
-        outbound: state.0.config.outbound,
+        outbound: state.config.outbound,
     }
 }
 
@@ -522,7 +522,7 @@ async fn poll(
     }
     let wait = !b.return_immediately.unwrap_or(false) && max > 0;
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-    let mut stop = state.0.shutdown.clone();
+    let mut stop = state.shutdown.clone();
     while wait && answer.sets.is_empty() && tokio::time::Instant::now() < deadline {
         tokio::select! {
             _ = tokio::time::sleep(std::time::Duration::from_millis(200)) => {}
@@ -566,13 +566,8 @@ async fn issue_credential(
     admin: Admin,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let (cred, secret) = ssf::create_credential(
-        state.0.store.as_ref(),
-        state.0.clock.as_ref(),
-        &admin.ctx,
-        &id,
-    )
-    .await?;
+    let (cred, secret) =
+        ssf::create_credential(state.store.as_ref(), state.clock.as_ref(), &admin.ctx, &id).await?;
     let mut v = serde_json::to_value(&cred).unwrap_or(Value::Null);
     v["token"] = json!(secret);
     v["configuration"] = json!(format!("{}/.well-known/ssf-configuration", state.issuer()));

@@ -69,11 +69,11 @@ async fn refused(state: &AppState, client: &Client, rejected: Rejected) -> Respo
         .ip_address
         .as_deref()
         .and_then(|a| a.parse::<std::net::IpAddr>().ok());
-    let now = state.0.clock.now();
-    let (verdict, closed) = state.0.gtr_refusals.refuse(ip, &reason, now);
+    let now = state.clock.now();
+    let (verdict, closed) = state.gtr_refusals.refuse(ip, &reason, now);
     if let Err(e) = ulo_core::throttle::record_refusal(
-        state.0.store.as_ref(),
-        state.0.clock.as_ref(),
+        state.store.as_ref(),
+        state.clock.as_ref(),
         PATH,
         client,
         &reason,
@@ -129,7 +129,7 @@ async fn caller(
     if credential.split('.').count() == 3 {
         return idp_caller(state, client, credential).await;
     }
-    let store = state.0.store.as_ref();
+    let store = state.store.as_ref();
     let found = async {
         let mut tx = store.read().await?;
         let Some(token) = tx.find_api_token(&hash_token(credential)).await? else {
@@ -185,12 +185,12 @@ async fn idp_caller(state: &AppState, client: Client, jwt: &str) -> Result<Conte
     let Some(iss) = iss else {
         return Err(unauthorized("the JWT has no iss"));
     };
-    let idp = upstream::idp_by_issuer(state.0.store.as_ref(), &iss)
+    let idp = upstream::idp_by_issuer(state.store.as_ref(), &iss)
         .await
         .map_err(internal)?
         .ok_or_else(|| unauthorized("the JWT's issuer is not a registered identity provider"))?;
     let audience = format!("{}{PATH}", state.issuer());
-    let now = state.0.clock.now();
+    let now = state.clock.now();
     let opts = VerifyOptions {
         expected_typ: Some(typ::GLOBAL_TOKEN_REVOCATION),
         issuer: Some(&idp.issuer),
@@ -212,7 +212,7 @@ async fn idp_caller(state: &AppState, client: Client, jwt: &str) -> Result<Conte
         return Err(unauthorized("the JWT needs a jti"));
     };
     let expires = time::OffsetDateTime::from_unix_timestamp(exp + 60).unwrap_or(now);
-    let fresh = upstream::remember_idp_jti(state.0.store.as_ref(), &idp, jti, expires, now)
+    let fresh = upstream::remember_idp_jti(state.store.as_ref(), &idp, jti, expires, now)
         .await
         .map_err(internal)?;
     if !fresh {
@@ -281,12 +281,12 @@ pub async fn revoke(
         );
     };
     match upstream::revoke(
-        state.0.store.as_ref(),
-        state.0.clock.as_ref(),
+        state.store.as_ref(),
+        state.clock.as_ref(),
         &ctx,
         state.issuer(),
         sub_id,
-        state.0.config.logout_deadlines(),
+        state.config.logout_deadlines(),
     )
     .await
     {

@@ -92,11 +92,11 @@ impl TokenKeys for RingKeys {
 /// The provider over `state` and its current keys.
 fn provider<'a>(state: &'a AppState, keys: &'a RingKeys) -> Provider<'a> {
     Provider {
-        store: state.0.store.as_ref(),
-        clock: state.0.clock.as_ref(),
+        store: state.store.as_ref(),
+        clock: state.clock.as_ref(),
         keys,
         issuer: state.issuer(),
-        single_logout: state.0.config.single_logout(),
+        single_logout: state.config.single_logout(),
     }
 }
 
