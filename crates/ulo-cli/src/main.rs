@@ -311,7 +311,7 @@ async fn serve(c: Config) -> Result<()> {
     println!("  issuer:     {issuer}");
     println!(
         "  store:      {} ({})",
-        running.state.0.store.backend(),
+        running.state.store.backend(),
         ulo_store::redact(&c.database_url())
     );
     println!("  console:    {issuer}/api/v1 (admin API; sign in with the API token below)");

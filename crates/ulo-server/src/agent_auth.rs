@@ -106,23 +106,23 @@ impl FromRequestParts<AppState> for Agent {
             .as_deref()
             .and_then(|k| k.parse().ok())
             .ok_or_else(|| refuse("the JWT header's kid must be the device id"))?;
-        let key = match state.0.device_keys.get(device_id) {
+        let key = match state.device_keys.get(device_id) {
             Some(key) => key,
             None => {
                 // Unknown (401) and revoked (403) devices are refused here, before any signature
                 // work; a known key's device is checked by the domain on each call.
                 let device = {
-                    let mut tx = state.0.store.read().await.map_err(ApiError::from)?;
+                    let mut tx = state.store.read().await.map_err(ApiError::from)?;
                     ulo_core::device::active_device(tx.as_mut(), device_id).await?
                 };
                 let key = Arc::new(
                     PublicKey::from_jwk(&device_jwk(&device)?).map_err(ApiError::internal)?,
                 );
-                state.0.device_keys.put(device_id, key.clone());
+                state.device_keys.put(device_id, key.clone());
                 key
             }
         };
-        let now = state.0.clock.now();
+        let now = state.clock.now();
         let audience = format!("{}{AGENT_API}", state.issuer());
         let device_id_text = device_id.to_string();
         let (_, claims) = verify_with_key(

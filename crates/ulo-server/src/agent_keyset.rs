@@ -73,7 +73,7 @@ pub fn keyset_for(
         );
         return Ok(None);
     };
-    let iat = state.0.clock.now().unix_timestamp();
+    let iat = state.clock.now().unix_timestamp();
     let claims = KeysetClaims {
         iss: state.issuer(),
         aud: device.to_string(),

@@ -264,7 +264,7 @@ async fn reload_keys(state: AppState, mut stop: watch::Receiver<bool>) {
             _ = tokio::time::sleep(Duration::from_secs(30)) => {}
             _ = stop.wait_for(|s| *s) => return,
         }
-        match crate::keys::load_ring(state.0.store.as_ref(), state.0.sealer.as_ref()).await {
+        match crate::keys::load_ring(state.store.as_ref(), state.sealer.as_ref()).await {
             Ok(ring) => state.set_keys(ring),
             Err(e) => tracing::warn!(error = %e, "reloading signing keys failed"),
         }
@@ -279,8 +279,8 @@ async fn purge_jtis(state: AppState, mut stop: watch::Receiver<bool>) {
             _ = tokio::time::sleep(Duration::from_secs(15)) => {}
             _ = stop.wait_for(|s| *s) => return,
         }
-        let now = state.0.clock.now();
-        if let Err(e) = state.0.store.purge_jtis(now).await {
+        let now = state.clock.now();
+        if let Err(e) = state.store.purge_jtis(now).await {
             tracing::warn!(error = %e, "purging expired jtis failed");
         }
     }
@@ -297,9 +297,9 @@ async fn sweep_sessions(state: AppState, every: Duration, mut stop: watch::Recei
         // A full batch means more may be waiting: sweep again at once.
         loop {
             match ulo_core::logout::sweep_expired_sessions(
-                state.0.store.as_ref(),
-                state.0.clock.as_ref(),
-                state.0.config.single_logout(),
+                state.store.as_ref(),
+                state.clock.as_ref(),
+                state.config.single_logout(),
             )
             .await
             {

@@ -84,11 +84,11 @@ impl FromRequestParts<AppState> for Admin {
         // counted elsewhere and never refuse a token.
         let fail = |msg: &str| {
             if let Some(ip) = ip {
-                let now = state.0.clock.now();
-                if let Some(wait) = state.0.credential_failures.blocked(&ip, now) {
+                let now = state.clock.now();
+                if let Some(wait) = state.credential_failures.blocked(&ip, now) {
                     return throttled(wait);
                 }
-                state.0.credential_failures.fail(ip, now);
+                state.credential_failures.fail(ip, now);
             }
             AuthRejection::from(ApiError::unauthorized(msg.to_string()))
         };
@@ -105,7 +105,7 @@ impl FromRequestParts<AppState> for Admin {
         let hash = hash_token(secret);
         // One read: the token, its owner and the owner's roles (a deleted owner takes its tokens).
         let found = {
-            let mut tx = state.0.store.read().await.map_err(ApiError::from)?;
+            let mut tx = state.store.read().await.map_err(ApiError::from)?;
             tx.find_api_token_owner(&hash)
                 .await
                 .map_err(ApiError::from)?
@@ -129,13 +129,13 @@ impl FromRequestParts<AppState> for Admin {
                 "You do not have permission to perform the requested action: the token's owner holds no admin role",
             )));
         }
-        let now = state.0.clock.now();
+        let now = state.clock.now();
         // Recording every use would make each read a write; a minute's precision is enough.
         if token
             .last_used
             .is_none_or(|t| now - t > Duration::minutes(1))
         {
-            let mut tx = state.0.store.begin().await.map_err(ApiError::from)?;
+            let mut tx = state.store.begin().await.map_err(ApiError::from)?;
             tx.touch_api_token(token.id, now)
                 .await
                 .map_err(ApiError::from)?;
@@ -207,7 +207,7 @@ impl FromRequestParts<AppState> for AdminPrincipal {
             )));
         }
         let roles = {
-            let mut tx = state.0.store.read().await.map_err(ApiError::from)?;
+            let mut tx = state.store.read().await.map_err(ApiError::from)?;
             tx.list_roles(user.id).await.map_err(ApiError::from)?
         };
         if roles.is_empty() {

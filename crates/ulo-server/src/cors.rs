@@ -38,7 +38,7 @@ async fn registered(state: &AppState, origin: &HeaderValue) -> bool {
     let Ok(origin) = origin.to_str() else {
         return false;
     };
-    match ulo_core::oidc::cors::is_registered_origin(state.0.store.as_ref(), origin).await {
+    match ulo_core::oidc::cors::is_registered_origin(state.store.as_ref(), origin).await {
         Ok(allowed) => allowed,
         Err(e) => {
             // Failing closed: the browser sees a CORS failure, the operator this line.

@@ -86,12 +86,12 @@ pub fn enrollment(
 /// The sign-in service over `state`.
 pub fn sign_in(state: &AppState) -> SignIn<'_> {
     SignIn {
-        store: state.0.store.as_ref(),
-        clock: state.0.clock.as_ref(),
-        sealer: state.0.sealer.as_ref(),
+        store: state.store.as_ref(),
+        clock: state.clock.as_ref(),
+        sealer: state.sealer.as_ref(),
         verifier: &VERIFIER,
-        logout_deadlines: state.0.config.logout_deadlines(),
-        single_logout: state.0.config.single_logout(),
+        logout_deadlines: state.config.logout_deadlines(),
+        single_logout: state.config.single_logout(),
     }
 }
 

@@ -13,6 +13,7 @@ pub mod device_ca;
 pub mod error;
 pub mod extract;
 pub mod keys;
+pub mod openapi;
 pub mod password;
 pub mod routes;
 pub mod sealer;
@@ -29,37 +30,22 @@ use tower_http::trace::TraceLayer;
 
 pub use state::{AppState, ServerConfig};
 
-/// The whole router.
+/// The whole router: the documented routes (`routes::documented`), SCIM, and JSON answers for
+/// unknown paths and methods.
 pub fn router(state: AppState) -> Router {
+    let routes::Documented { cors, plain } = routes::documented();
+    let (cors, _) = cors.split_for_parts();
+    let (plain, _) = plain.split_for_parts();
     Router::new()
-        .merge(routes::meta::router())
-        .merge(routes::users::router())
-        .merge(routes::groups::router())
-        .merge(routes::apps::router())
-        .merge(routes::tokens::router())
-        .merge(routes::logs::router())
-        .merge(routes::openapi::router())
-        .merge(routes::login::router())
-        .merge(routes::account::router())
-        .merge(routes::sessions::router())
-        .merge(routes::logouts::router())
-        .merge(routes::ssf::router())
-        .merge(routes::idps::router())
-        .merge(routes::factors::router())
-        .merge(routes::oauth2::router())
+        .merge(plain)
         .merge(
-            routes::metadata::router()
-                .merge(routes::oauth2::client_router())
+            cors
                 // Set before the layer so the layer wraps it: a preflight (OPTIONS, which no
                 // route serves) reaches the CORS layer instead of the router-wide 405.
                 .method_not_allowed_fallback(routes::meta::method_not_allowed)
                 .layer(cors::layer(state.clone())),
         )
         .merge(routes::scim::router())
-        .merge(routes::scim_credentials::router())
-        .merge(routes::features::router())
-        .merge(routes::devices::router())
-        .merge(routes::agent::router())
         .fallback(routes::meta::not_found)
         .method_not_allowed_fallback(routes::meta::method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(1024 * 1024))

@@ -82,8 +82,8 @@ pub async fn current(
     let Some(secret) = secret(headers) else {
         return Ok(None);
     };
-    let now = state.0.clock.now();
-    let mut tx = state.0.store.read().await?;
+    let now = state.clock.now();
+    let mut tx = state.store.read().await?;
     let Some(session) = tx.find_session(&hash_token(&secret)).await? else {
         return Ok(None);
     };
@@ -99,7 +99,7 @@ pub async fn current(
     }
     // A minute's precision is enough for idle expiry; it saves a write per request.
     if now - session.last_used > Duration::minutes(1) {
-        let mut tx = state.0.store.begin().await?;
+        let mut tx = state.store.begin().await?;
         tx.touch_session(session.id, now).await?;
         tx.commit().await?;
     }

@@ -45,9 +45,18 @@ impl ServerConfig {
     }
 }
 
-/// Shared state, cheap to clone.
+/// Shared state, cheap to clone. Handlers read its parts as fields (`state.store`,
+/// `state.config`…) through [`Deref`](std::ops::Deref) to [`Inner`].
 #[derive(Clone)]
-pub struct AppState(pub Arc<Inner>);
+pub struct AppState(Arc<Inner>);
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
 
 /// The parts of [`AppState`].
 pub struct Inner {
@@ -111,15 +120,15 @@ impl AppState {
     /// Records the tallies of refused requests whose windows ended (all of them when `all`,
     /// at shutdown), one counted System Log event per address and window.
     pub async fn record_refusal_tallies(&self, all: bool) {
-        let refusals = &self.0.gtr_refusals;
+        let refusals = &self.gtr_refusals;
         let summaries = if all {
             refusals.drain()
         } else {
-            refusals.closed(self.0.clock.now())
+            refusals.closed(self.clock.now())
         };
         if let Err(e) = ulo_core::throttle::record_summaries(
-            self.0.store.as_ref(),
-            self.0.clock.as_ref(),
+            self.store.as_ref(),
+            self.clock.as_ref(),
             crate::routes::oauth2::GLOBAL_TOKEN_REVOCATION_PATH,
             &summaries,
         )
@@ -132,11 +141,11 @@ impl AppState {
     /// The directory service over this state.
     pub fn directory(&self) -> Directory<'_> {
         Directory {
-            store: self.0.store.as_ref(),
-            clock: self.0.clock.as_ref(),
-            outbound: self.0.config.outbound,
-            sealer: self.0.sealer.as_ref(),
-            logout_deadlines: self.0.config.logout_deadlines(),
+            store: self.store.as_ref(),
+            clock: self.clock.as_ref(),
+            outbound: self.config.outbound,
+            sealer: self.sealer.as_ref(),
+            logout_deadlines: self.config.logout_deadlines(),
         }
     }
 
@@ -169,18 +178,18 @@ impl AppState {
 
     /// Replaces the key ring (after rotation).
     pub fn set_keys(&self, ring: KeyRing) {
-        let mut guard = self.0.keys.write().unwrap_or_else(|e| e.into_inner());
+        let mut guard = self.keys.write().unwrap_or_else(|e| e.into_inner());
         *guard = Arc::new(ring);
     }
 
     /// Tells live receipt streams that a receipt changed.
     pub fn receipt_changed(&self, id: ulo_core::ids::LogoutId) {
         // Nobody listening is fine.
-        let _ = self.0.receipts.send(id);
+        let _ = self.receipts.send(id);
     }
 
     /// Shorthand for the issuer.
     pub fn issuer(&self) -> &str {
-        &self.0.config.issuer
+        &self.config.issuer
     }
 }

@@ -225,7 +225,7 @@ impl TestServer {
     pub fn store(&self) -> Arc<dyn Store> {
         self.running
             .as_ref()
-            .map(|r| r.state.0.store.clone())
+            .map(|r| r.state.store.clone())
             .expect("server not running")
     }
 

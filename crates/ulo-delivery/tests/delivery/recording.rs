@@ -251,7 +251,7 @@ fn worker(s: &TestServer, store: Arc<dyn Store>, gate: Arc<Gate>, fail: Arc<Fail
             s.url.clone(),
             Arc::new(move || ssf_keys.keys()),
             store.clone(),
-            state.0.sealer.clone(),
+            state.sealer.clone(),
             clock.clone(),
         )
         .unwrap(),
@@ -269,7 +269,7 @@ fn worker(s: &TestServer, store: Arc<dyn Store>, gate: Arc<Gate>, fail: Arc<Fail
         OUTBOUND,
         StdDuration::from_secs(10),
         store.clone(),
-        state.0.sealer.clone(),
+        state.sealer.clone(),
     )
     .unwrap();
     let gated: Arc<dyn Store> = Arc::new(Gated {

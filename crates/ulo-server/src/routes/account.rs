@@ -1,12 +1,10 @@
 //! The signed-in user's own account pages: `GET/POST /account/totp` to set up an authenticator
 //! app (the secret is shown while the factor is pending; a code activates it).
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use axum::routing::get;
 use ulo_core::csrf::Refusal;
 use ulo_core::error::DomainError;
 use ulo_core::signin::{TotpStatus, anonymous_context, user_context};
@@ -15,12 +13,16 @@ use ulo_core::user::User;
 use super::page::{ClientInfo, escape, form_field, para, query_value, render, see_other};
 use crate::session_cookie;
 use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::openapi::schema;
 
 const PATH: &str = "/account/totp";
 
 /// The routes.
-pub fn router() -> Router<AppState> {
-    Router::new().route(PATH, get(show).post(verify))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(show, verify))
 }
 
 fn to_login() -> Response {
@@ -114,6 +116,19 @@ fn form_token(headers: &HeaderMap) -> String {
     crate::csrf::token(&binding, crate::csrf::TOTP_FORM)
 }
 
+#[utoipa::path(
+    get,
+    path = "/account/totp",
+    operation_id = "accountTotpPage",
+    tag = "Sign-in",
+    summary = "Set up an authenticator app (signed-in user)",
+    description = "With the session cookie: shows the pending secret and otpauth URI (issuing one if none) or says the factor is active. Without: 303 to /login?return_to=/account/totp.",
+    responses(
+        (status = 200, description = "The page.", body = String, content_type = "text/html"),
+        (status = 303, description = "Not signed in: to the sign-in page."),
+        (status = 409, description = "The factor cannot be enrolled now.", body = String, content_type = "text/html"),
+    ),
+)]
 async fn show(State(state): State<AppState>, client: ClientInfo, headers: HeaderMap) -> Response {
     match session_cookie::current(&state, &headers).await {
         Ok(Some((_, user))) => {
@@ -125,6 +140,22 @@ async fn show(State(state): State<AppState>, client: ClientInfo, headers: Header
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/account/totp",
+    operation_id = "accountTotpActivate",
+    tag = "Sign-in",
+    summary = "Activate the authenticator app with a code",
+    description = "Needs the session cookie and the csrf token of the page's form (bound to the session cookie); a form whose Sec-Fetch-Site or Origin names another origin is refused (403, nothing changed). A wrong code answers the page again with 400.",
+    request_body(content = schema::TotpForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "Activated.", body = String, content_type = "text/html"),
+        (status = 303, description = "Not signed in: to the sign-in page."),
+        (status = 400, description = "Wrong code.", body = String, content_type = "text/html"),
+        (status = 403, description = "Sent from another site, or without the form's csrf token; nothing changed.", body = String, content_type = "text/html"),
+        (status = 409, description = "Nothing pending or already active.", body = String, content_type = "text/html"),
+    ),
+)]
 async fn verify(
     State(state): State<AppState>,
     client: ClientInfo,

@@ -3,11 +3,10 @@
 
 use std::time::Duration as StdDuration;
 
+use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
-use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use ulo_core::clock::rfc3339;
@@ -21,6 +20,10 @@ use crate::agent_keyset;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::openapi::{responses, schema};
 
 /// The longest a poll may wait for a command.
 const MAX_WAIT: u64 = 60;
@@ -28,11 +31,11 @@ const MAX_WAIT: u64 = 60;
 const POLL_INTERVAL: u64 = 900;
 
 /// The routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/agent/enroll", post(enroll))
-        .route("/api/v1/agent/poll", post(poll))
-        .route("/api/v1/agent/commands/{id}/ack", post(ack))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(enroll))
+        .routes(routes!(poll))
+        .routes(routes!(ack))
 }
 
 #[derive(Deserialize)]
@@ -46,6 +49,25 @@ struct EnrollBody {
     agent_version: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/agent/enroll",
+    operation_id = "enrollDevice",
+    tag = "Device Logout",
+    summary = "Enroll a device (agent)",
+    description = "Public: the one-time enrollment token authenticates. Refused with 401 when the token is unknown, used or expired, 403 when the Device Logout feature is off or the agent is older than ULO_DEVICE_MIN_AGENT_VERSION (the message names the minimum), 400 for a CSR that is not a valid P-256 PKCS#10 request. ulo's device CA certifies the CSR's key; the answer carries ulo's signing keys for the agent to pin.",
+    request_body(content = schema::DeviceEnrollmentRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Enrolled.", body = schema::DeviceEnrollment, content_type = "application/json"),
+        (status = 400, response = responses::BadRequest),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 415, response = responses::UnsupportedMediaType),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+)]
 async fn enroll(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<std::net::SocketAddr>,
@@ -70,10 +92,10 @@ async fn enroll(
         agent_version: b.agent_version,
     };
     let d = device::enroll(
-        state.0.store.as_ref(),
-        state.0.clock.as_ref(),
-        state.0.device_ca.as_ref(),
-        &state.0.config.device,
+        state.store.as_ref(),
+        state.clock.as_ref(),
+        state.device_ca.as_ref(),
+        &state.config.device,
         client,
         &req,
     )
@@ -81,7 +103,7 @@ async fn enroll(
     let v = json!({
         "deviceId": d.id,
         "certificate": d.certificate.pem,
-        "caCertificate": state.0.device_ca.ca_certificate_pem(),
+        "caCertificate": state.device_ca.ca_certificate_pem(),
         "issuer": state.issuer(),
         "agentApi": format!("{}{AGENT_API}", state.issuer()),
         // Pinned by the agent: the only keys it accepts commands from.
@@ -131,7 +153,7 @@ fn signed(state: &AppState, c: &DeviceCommand) -> ApiResult<Value> {
         aud: c.device_id.to_string(),
         sub: c.user_id.to_string(),
         jti: c.id.to_string(),
-        iat: state.0.clock.now().unix_timestamp(),
+        iat: state.clock.now().unix_timestamp(),
         exp: c.expires.unix_timestamp(),
         cmd: c.command_type.as_str(),
         login: &c.os_login,
@@ -164,7 +186,7 @@ fn answer(
         .collect::<ApiResult<_>>()?;
     let mut v = json!({
         "commands": signed,
-        "serverTime": rfc3339(state.0.clock.now()),
+        "serverTime": rfc3339(state.clock.now()),
         "pollIntervalSeconds": POLL_INTERVAL,
     });
     // Computed as the answer goes out, so commands signed by a just-rotated key come with it.
@@ -176,6 +198,30 @@ fn answer(
     Ok(Json(v))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/agent/poll",
+    operation_id = "pollDeviceCommands",
+    tag = "Device Logout",
+    summary = "Poll for commands (agent)",
+    description = "The agent reports its machine (console user, versions) and gets its commands, each a JWT signed by ulo (`typ: ulo-device-command+jwt`, `iss` ulo, `aud` the device id, `sub` the user id, `jti` the command id, `exp`, `cmd` SIGN_OUT, `login` the account to sign out) to verify against the keys pinned at enrollment. With `wait`, an empty answer is held up to that many seconds and sent the moment a command is issued (across processes on PostgreSQL). When the agent reports pinning other keys than ulo publishes (after `ulo keys rotate` or `retire`), the answer also carries `keyset`, ulo's current keys signed by a key the agent pins.",
+    params(
+        ("wait" = Option<i64>, Query, description = "Seconds to wait for a command, 0 to 60 (default 0).", minimum = 0, maximum = 60),
+    ),
+    request_body(content = schema::AgentPollRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The commands to run now (often none).", body = schema::AgentPollResponse, content_type = "application/json"),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+        (status = 400, response = responses::BadRequest),
+        (status = 415, response = responses::UnsupportedMediaType),
+    ),
+    security(("DeviceAgent" = [])),
+)]
 async fn poll(
     State(state): State<AppState>,
     agent: Agent,
@@ -196,8 +242,8 @@ async fn poll(
         device: agent.call.device,
         pinned: b.pinned_kids.as_deref(),
     };
-    let store = state.0.store.as_ref();
-    let clock = state.0.clock.as_ref();
+    let store = state.store.as_ref();
+    let clock = state.clock.as_ref();
     // Watch before reading, so a command issued in between wakes the wait below.
     let mut watch = store.watch_device(agent.call.device).await;
     let report = AgentReport {
@@ -206,12 +252,12 @@ async fn poll(
         hostname: b.hostname,
         agent_version: b.agent_version,
     };
-    let polled = device::poll(store, clock, &state.0.config.device, &agent.call, &report).await?;
+    let polled = device::poll(store, clock, &state.config.device, &agent.call, &report).await?;
     if !polled.commands.is_empty() || wait == 0 {
         return answer(&state, &poller, &polled.commands);
     }
     let deadline = tokio::time::Instant::now() + StdDuration::from_secs(wait);
-    let mut stop = state.0.shutdown.clone();
+    let mut stop = state.shutdown.clone();
     loop {
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
         if left.is_zero() {
@@ -245,6 +291,31 @@ struct AckBody {
     detail: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/agent/commands/{id}/ack",
+    operation_id = "acknowledgeDeviceCommand",
+    tag = "Device Logout",
+    summary = "Acknowledge a command (agent)",
+    description = "The command's outcome: its DEVICE target becomes SUCCEEDED or FAILED (with the detail) and device.desktop_mfa.device_logout.completed is logged. Repeating the same answer is harmless; another answer, or one to an expired command, is 409.",
+    params(
+        ("id" = String, Path, description = "The command's id.", format = "uuid"),
+    ),
+    request_body(content = schema::AcknowledgeDeviceCommandRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Recorded.", body = schema::AcknowledgeDeviceCommandResponse, content_type = "application/json"),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+        (status = 400, response = responses::BadRequest),
+        (status = 415, response = responses::UnsupportedMediaType),
+        (status = 409, response = responses::Conflict),
+    ),
+    security(("DeviceAgent" = [])),
+)]
 async fn ack(
     State(state): State<AppState>,
     agent: Agent,
@@ -255,8 +326,8 @@ async fn ack(
         .parse()
         .map_err(|_| ApiError::not_found(format!("Not found: device command {id}")))?;
     let (c, logout) = device::ack(
-        state.0.store.as_ref(),
-        state.0.clock.as_ref(),
+        state.store.as_ref(),
+        state.clock.as_ref(),
         &agent.call,
         cid,
         matches!(b.result, AckResult::Success),

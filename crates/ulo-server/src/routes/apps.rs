@@ -1,43 +1,37 @@
 //! `/api/v1/apps`: integrations, their lifecycle and assignments.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use ulo_core::app::{App, AppInput, AppStatus};
 use ulo_core::directory::{AppUser, CreatedApp};
 
 use super::groups::group_json;
-use super::paging;
+use super::paging::{self, Paging};
 use super::users::user_json;
 use crate::auth::Admin;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::openapi::{responses, schema};
 
 /// The routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/apps", get(list).post(create))
-        .route(
-            "/api/v1/apps/{id}",
-            get(get_one).put(replace).delete(delete),
-        )
-        .route("/api/v1/apps/{id}/lifecycle/{op}", post(lifecycle))
-        .route("/api/v1/apps/{id}/users", get(users).post(assign_user))
-        .route(
-            "/api/v1/apps/{id}/users/{uid}",
-            get(app_user).delete(unassign_user),
-        )
-        .route("/api/v1/apps/{id}/users/{uid}/resync", post(resync_user))
-        .route("/api/v1/apps/{id}/groups", get(groups))
-        .route(
-            "/api/v1/apps/{id}/groups/{gid}",
-            put(assign_group).delete(unassign_group),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(get_one, replace, delete))
+        .routes(routes!(lifecycle))
+        .routes(routes!(users, assign_user))
+        .routes(routes!(app_user, unassign_user))
+        .routes(routes!(resync_user))
+        .routes(routes!(groups))
+        .routes(routes!(assign_group, unassign_group))
 }
 
 /// An app as the API shows it (never its secrets).
@@ -50,6 +44,28 @@ pub fn app_json(state: &AppState, a: &App) -> Value {
     v
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/apps",
+    operation_id = "createApp",
+    tag = "Apps",
+    summary = "Create an app",
+    description = "Needs SUPER_ADMIN. 409 when a desktop-mfa app already exists.",
+    request_body(content = schema::AppInput, content_type = "application/json", description = "The app's settings."),
+    responses(
+        (status = 200, description = "The new app (ACTIVE), with oidc.clientSecret shown once when the auth method uses a secret.", body = schema::App, content_type = "application/json"),
+        (status = 400, response = responses::BadRequest),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 409, response = responses::Conflict),
+        (status = 413, response = responses::PayloadTooLarge),
+        (status = 415, response = responses::UnsupportedMediaType),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn create(
     State(state): State<AppState>,
     admin: Admin,
@@ -72,24 +88,46 @@ fn created_app_json(state: &AppState, created: CreatedApp) -> Value {
     v
 }
 
+/// The search of the app list.
 #[derive(Deserialize)]
-struct ListParams {
+struct Search {
     q: Option<String>,
-    after: Option<String>,
-    limit: Option<u32>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/apps",
+    operation_id = "listApps",
+    tag = "Apps",
+    summary = "List apps",
+    params(
+        ("q" = Option<String>, Query, description = "Prefix (case-insensitive) of the app label.", pattern = "^[^\\u0000]*$"),
+        ("after" = Option<String>, Query, description = "Keyset cursor: the id of the last item of the previous page (an empty value means the first page; anything not a UUID answers 400). Take it from the Link rel=\"next\" header rather than building it.", pattern = "^[^\\u0000]*$"),
+        ("limit" = Option<i64>, Query, description = "Page size, 1 to 200 (default 20); anything else answers 400.", minimum = 1, maximum = 200),
+    ),
+    responses(
+        (status = 200, description = "A page of apps, in id order.", body = Vec<schema::App>, content_type = "application/json", headers(("Link" = String, description = "RFC 8288 links: always rel=\"self\" (this page, with the effective limit), and rel=\"next\" when a full page came back (follow it to continue; it carries the after cursor). Sent as separate Link header fields, e.g. <https://ulo.example.com/api/v1/users?limit=200&after=...>; rel=\"next\"."))),
+        (status = 400, response = responses::BadRequest),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn list(
     State(state): State<AppState>,
     admin: Admin,
-    ApiQuery(p): ApiQuery<ListParams>,
+    ApiQuery(p): ApiQuery<Search>,
+    paging: Paging<20, 200>,
 ) -> ApiResult<impl IntoResponse> {
-    let page = paging::page(p.after.clone(), p.limit, 20, 200)?;
+    let page = &paging.page;
     let apps = state
         .directory()
-        .list_apps(&admin.ctx, p.q.as_deref(), &page)
+        .list_apps(&admin.ctx, p.q.as_deref(), page)
         .await?;
-    let next = paging::next_after(&page, &apps, |a| a.id.to_string());
+    let next = paging.next(&apps, |a| a.id.to_string());
     let mut params = vec![("limit", page.limit.to_string())];
     if let Some(q) = &p.q {
         params.push(("q", q.clone()));
@@ -101,6 +139,26 @@ async fn list(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/apps/{id}",
+    operation_id = "getApp",
+    tag = "Apps",
+    summary = "Get an app",
+    params(
+        ("id" = String, Path, description = "The app's id; anything not a UUID answers 404.", format = "uuid"),
+    ),
+    responses(
+        (status = 200, description = "The app.", body = schema::App, content_type = "application/json"),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn get_one(
     State(state): State<AppState>,
     admin: Admin,
@@ -110,6 +168,31 @@ async fn get_one(
     Ok(Json(app_json(&state, &a)))
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/apps/{id}",
+    operation_id = "replaceApp",
+    tag = "Apps",
+    summary = "Replace an app's settings",
+    description = "Needs SUPER_ADMIN.",
+    params(
+        ("id" = String, Path, description = "The app's id; anything not a UUID answers 404.", format = "uuid"),
+    ),
+    request_body(content = schema::AppInput, content_type = "application/json", description = "The whole new settings; type must not change (400)."),
+    responses(
+        (status = 200, description = "The updated app: client id kept, secrets the input omits kept; oidc.clientSecret shown once when switching to an auth method that uses a secret.", body = schema::App, content_type = "application/json"),
+        (status = 400, response = responses::BadRequest),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 413, response = responses::PayloadTooLarge),
+        (status = 415, response = responses::UnsupportedMediaType),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn replace(
     State(state): State<AppState>,
     admin: Admin,
@@ -123,6 +206,28 @@ async fn replace(
     Ok(Json(created_app_json(&state, replaced)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/apps/{id}",
+    operation_id = "deleteApp",
+    tag = "Apps",
+    summary = "Delete an inactive app",
+    description = "Needs SUPER_ADMIN. 409 while the app is ACTIVE.",
+    params(
+        ("id" = String, Path, description = "The app's id; anything not a UUID answers 404.", format = "uuid"),
+    ),
+    responses(
+        (status = 204, description = "Done; no body."),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 409, response = responses::Conflict),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn delete(
     State(state): State<AppState>,
     admin: Admin,
@@ -132,6 +237,28 @@ async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/apps/{id}/lifecycle/{op}",
+    operation_id = "appLifecycle",
+    tag = "Apps",
+    summary = "Activate or deactivate an app",
+    description = "Needs SUPER_ADMIN. No body.",
+    params(
+        ("id" = String, Path, description = "The app's id; anything not a UUID answers 404.", format = "uuid"),
+        ("op" = inline(schema::AppLifecycleOp), Path, description = "activate or deactivate; anything else answers 404."),
+    ),
+    responses(
+        (status = 200, description = "The app in its new status (idempotent).", body = schema::App, content_type = "application/json"),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn lifecycle(
     State(state): State<AppState>,
     admin: Admin,
@@ -153,24 +280,41 @@ async fn lifecycle(
     Ok(Json(app_json(&state, &a)))
 }
 
-#[derive(Deserialize)]
-struct PageParams {
-    after: Option<String>,
-    limit: Option<u32>,
-}
-
+#[utoipa::path(
+    get,
+    path = "/api/v1/apps/{id}/users",
+    operation_id = "listAppUsers",
+    tag = "Apps",
+    summary = "Users assigned directly to an app",
+    params(
+        ("id" = String, Path, description = "The app's id; anything not a UUID answers 404.", format = "uuid"),
+        ("after" = Option<String>, Query, description = "Keyset cursor: the id of the last item of the previous page (an empty value means the first page; anything not a UUID answers 400). Take it from the Link rel=\"next\" header rather than building it.", pattern = "^[^\\u0000]*$"),
+        ("limit" = Option<i64>, Query, description = "Page size, 1 to 500 (default 50); anything else answers 400.", minimum = 1, maximum = 500),
+    ),
+    responses(
+        (status = 200, description = "A page of assignments, in user id order.", body = Vec<schema::AppUser>, content_type = "application/json", headers(("Link" = String, description = "RFC 8288 links: always rel=\"self\" (this page, with the effective limit), and rel=\"next\" when a full page came back (follow it to continue; it carries the after cursor). Sent as separate Link header fields, e.g. <https://ulo.example.com/api/v1/users?limit=200&after=...>; rel=\"next\"."))),
+        (status = 400, response = responses::BadRequest),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn users(
     State(state): State<AppState>,
     admin: Admin,
     ApiPath(id): ApiPath<String>,
-    ApiQuery(p): ApiQuery<PageParams>,
+    paging: Paging<50, 500>,
 ) -> ApiResult<impl IntoResponse> {
-    let page = paging::page(p.after, p.limit, 50, 500)?;
+    let page = &paging.page;
     let us = state
         .directory()
-        .list_app_users(&admin.ctx, &id, &page)
+        .list_app_users(&admin.ctx, &id, page)
         .await?;
-    let next = paging::next_after(&page, &us, |u| u.id.to_string());
+    let next = paging.next(&us, |u| u.id.to_string());
     let headers = paging::links(
         state.issuer(),
         &format!("/api/v1/apps/{id}/users"),
@@ -192,6 +336,31 @@ struct AssignBody {
     scope: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/apps/{id}/users",
+    operation_id = "assignAppUser",
+    tag = "Apps",
+    summary = "Assign a user to an app",
+    description = "Needs SUPER_ADMIN. 404 when the app or user does not exist.",
+    params(
+        ("id" = String, Path, description = "The app's id; anything not a UUID answers 404.", format = "uuid"),
+    ),
+    request_body(content = schema::AssignUserRequest, content_type = "application/json", description = "The user to assign."),
+    responses(
+        (status = 200, description = "The assignment (idempotent).", body = schema::AppUser, content_type = "application/json"),
+        (status = 400, response = responses::BadRequest),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 413, response = responses::PayloadTooLarge),
+        (status = 415, response = responses::UnsupportedMediaType),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn assign_user(
     State(state): State<AppState>,
     admin: Admin,
@@ -210,6 +379,28 @@ async fn assign_user(
     ))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/apps/{id}/users/{uid}",
+    operation_id = "unassignAppUser",
+    tag = "Apps",
+    summary = "Remove a user's direct assignment",
+    description = "Needs SUPER_ADMIN. 404 when the user is not assigned directly.",
+    params(
+        ("id" = String, Path, description = "The app's id; anything not a UUID answers 404.", format = "uuid"),
+        ("uid" = String, Path, description = "The user's id, or their login."),
+    ),
+    responses(
+        (status = 204, description = "Done; no body."),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn unassign_user(
     State(state): State<AppState>,
     admin: Admin,
@@ -222,6 +413,26 @@ async fn unassign_user(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/apps/{id}/groups",
+    operation_id = "listAppGroups",
+    tag = "Apps",
+    summary = "Groups assigned to an app",
+    params(
+        ("id" = String, Path, description = "The app's id; anything not a UUID answers 404.", format = "uuid"),
+    ),
+    responses(
+        (status = 200, description = "All assigned groups (not paged).", body = Vec<schema::AppGroup>, content_type = "application/json"),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn groups(
     State(state): State<AppState>,
     admin: Admin,
@@ -235,6 +446,28 @@ async fn groups(
     )))
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/apps/{id}/groups/{gid}",
+    operation_id = "assignAppGroup",
+    tag = "Apps",
+    summary = "Assign a group to an app",
+    description = "Needs SUPER_ADMIN. No body.",
+    params(
+        ("id" = String, Path, description = "The app's id; anything not a UUID answers 404.", format = "uuid"),
+        ("gid" = String, Path, description = "The group's id; anything not a UUID answers 404.", format = "uuid"),
+    ),
+    responses(
+        (status = 200, description = "The assignment (idempotent).", body = schema::AppGroup, content_type = "application/json"),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn assign_group(
     State(state): State<AppState>,
     admin: Admin,
@@ -249,6 +482,28 @@ async fn assign_group(
     ))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/apps/{id}/groups/{gid}",
+    operation_id = "unassignAppGroup",
+    tag = "Apps",
+    summary = "Remove a group's assignment",
+    description = "Needs SUPER_ADMIN. 404 when the group is not assigned.",
+    params(
+        ("id" = String, Path, description = "The app's id; anything not a UUID answers 404.", format = "uuid"),
+        ("gid" = String, Path, description = "The group's id; anything not a UUID answers 404.", format = "uuid"),
+    ),
+    responses(
+        (status = 204, description = "Done; no body."),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn unassign_group(
     State(state): State<AppState>,
     admin: Admin,
@@ -302,6 +557,28 @@ fn app_user_json(state: &AppState, au: &AppUser) -> Value {
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/apps/{id}/users/{uid}",
+    operation_id = "getAppUser",
+    tag = "Apps",
+    summary = "A user's assignment to an app and their provisioning state",
+    description = "Needs an admin role. Shows how the user reaches the app and, for apps with a provisioning part, the link with the app's SCIM server and how the last push went. 404 when the user is neither assigned nor linked.",
+    params(
+        ("id" = String, Path, description = "The app's id; anything not a UUID answers 404.", format = "uuid"),
+        ("uid" = String, Path, description = "The user's id, or their login."),
+    ),
+    responses(
+        (status = 200, description = "The assignment.", body = schema::AppUser, content_type = "application/json"),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn app_user(
     State(state): State<AppState>,
     admin: Admin,
@@ -311,6 +588,29 @@ async fn app_user(
     Ok(Json(app_user_json(&state, &au)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/apps/{id}/users/{uid}/resync",
+    operation_id = "resyncAppUser",
+    tag = "Apps",
+    summary = "Push a user to the app's SCIM server again",
+    description = "Needs SUPER_ADMIN. Enqueues a push of the user's current state (create, update or deactivate) to the app's SCIM server; answers 202 with the link. 404 when the user is neither assigned nor linked; 409 when the app has no provisioning part.",
+    params(
+        ("id" = String, Path, description = "The app's id; anything not a UUID answers 404.", format = "uuid"),
+        ("uid" = String, Path, description = "The user's id, or their login."),
+    ),
+    responses(
+        (status = 202, description = "Queued.", body = schema::AppUser, content_type = "application/json"),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 409, response = responses::Conflict),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn resync_user(
     State(state): State<AppState>,
     admin: Admin,

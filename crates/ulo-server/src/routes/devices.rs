@@ -1,11 +1,10 @@
 //! Device Logout, the admin side: enrollment tokens, devices (list, inspect, revoke), a
 //! person's devices, and *Log Out All Devices* (`POST /api/v1/users/{id}/devices/logout`).
 
+use axum::Json;
 use axum::extract::{FromRequest, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -14,21 +13,25 @@ use ulo_core::device::{self, Device, DeviceUser};
 use ulo_core::store::Store;
 
 use super::logouts::accepted;
-use super::paging;
+use super::paging::{self, Paging};
 use crate::auth::Admin;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::openapi::{responses, schema};
 
 /// The routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/device-enrollment-tokens", post(create_token))
-        .route("/api/v1/devices", get(list))
-        .route("/api/v1/devices/{id}", get(get_one))
-        .route("/api/v1/devices/{id}/lifecycle/revoke", post(revoke))
-        .route("/api/v1/users/{id}/devices", get(user_devices))
-        .route("/api/v1/users/{id}/devices/logout", post(logout_devices))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_token))
+        .routes(routes!(list))
+        .routes(routes!(get_one))
+        .routes(routes!(revoke))
+        .routes(routes!(user_devices))
+        .routes(routes!(logout_devices))
 }
 
 /// A JSON body that may also be left out (no body: the defaults).
@@ -90,14 +93,35 @@ struct TokenBody {
     expires_in_seconds: Option<i64>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/device-enrollment-tokens",
+    operation_id = "createDeviceEnrollmentToken",
+    tag = "Device Logout",
+    summary = "Create a device enrollment token",
+    description = "SUPER_ADMIN, with the Device Logout feature on (403 saying so otherwise). A single-use token for `ulo agent enroll`, shown only now; stored hashed. The body may be left out.",
+    request_body(content = Option<schema::CreateDeviceEnrollmentTokenRequest>, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created.", body = schema::CreateDeviceEnrollmentTokenResponse, content_type = "application/json"),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+        (status = 400, response = responses::BadRequest),
+        (status = 415, response = responses::UnsupportedMediaType),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn create_token(
     State(state): State<AppState>,
     admin: Admin,
     OptionalJson(body): OptionalJson<TokenBody>,
 ) -> ApiResult<Response> {
     let t = device::create_enrollment_token(
-        state.0.store.as_ref(),
-        state.0.clock.as_ref(),
+        state.store.as_ref(),
+        state.clock.as_ref(),
         &admin.ctx,
         body.expires_in_seconds,
     )
@@ -111,21 +135,38 @@ async fn create_token(
     Ok((StatusCode::CREATED, Json(v)).into_response())
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ListParams {
-    after: Option<String>,
-    limit: Option<u32>,
-}
-
+#[utoipa::path(
+    get,
+    path = "/api/v1/devices",
+    operation_id = "listDevices",
+    tag = "Device Logout",
+    summary = "List enrolled devices",
+    description = "In id order. Any admin role.",
+    params(
+        ("after" = Option<String>, Query, description = "Keyset cursor: the id of the last device of the previous page (anything not a UUID answers 400). Take it from the Link rel=\"next\" header.", pattern = "^[^\\u0000]*$"),
+        ("limit" = Option<i64>, Query, description = "Page size, 1 to 200 (default 20); anything else answers 400.", minimum = 1, maximum = 200),
+    ),
+    responses(
+        (status = 200, description = "A page of devices.", body = Vec<schema::Device>, content_type = "application/json", headers(("Link" = String, description = "RFC 8288 links: always rel=\"self\" (this page, with the effective limit), and rel=\"next\" when a full page came back (follow it to continue; it carries the after cursor). Sent as separate Link header fields, e.g. <https://ulo.example.com/api/v1/users?limit=200&after=...>; rel=\"next\"."))),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+        (status = 400, response = responses::BadRequest),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn list(
     State(state): State<AppState>,
     admin: Admin,
-    ApiQuery(p): ApiQuery<ListParams>,
+    _: ApiQuery<paging::NothingElse>,
+    paging: Paging<20, 200>,
 ) -> ApiResult<impl IntoResponse> {
-    let page = paging::page(p.after, p.limit, 20, 200)?;
-    let found = state.devices().list(&admin.ctx, &page).await?;
-    let next = paging::next_after(&page, &found, |d| d.id.to_string());
+    let page = &paging.page;
+    let found = state.devices().list(&admin.ctx, page).await?;
+    let next = paging.next(&found, |d| d.id.to_string());
     let headers = paging::links(
         state.issuer(),
         "/api/v1/devices",
@@ -136,16 +177,58 @@ async fn list(
     Ok((headers, Json(body)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/devices/{id}",
+    operation_id = "getDevice",
+    tag = "Device Logout",
+    summary = "A device",
+    description = "Any admin role. With `users`: the people its agent reported at the console.",
+    params(
+        ("id" = String, Path, description = "The device's id; anything not a UUID answers 404.", format = "uuid"),
+    ),
+    responses(
+        (status = 200, description = "The device.", body = schema::Device, content_type = "application/json"),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn get_one(
     State(state): State<AppState>,
     admin: Admin,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Value>> {
     let (d, links) = state.devices().get(&admin.ctx, &id).await?;
-    let users = users_json(state.0.store.as_ref(), &links).await?;
+    let users = users_json(state.store.as_ref(), &links).await?;
     Ok(Json(device_json(&state, &d, Some(users))))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/devices/{id}/lifecycle/revoke",
+    operation_id = "revokeDevice",
+    tag = "Device Logout",
+    summary = "Revoke a device",
+    description = "SUPER_ADMIN. Every later call of its agent is refused (403); its unanswered commands fail on their receipts. Logged as device.lifecycle.revoke. Revoking a revoked device changes nothing.",
+    params(
+        ("id" = String, Path, description = "The device's id; anything not a UUID answers 404.", format = "uuid"),
+    ),
+    responses(
+        (status = 200, description = "The device, REVOKED.", body = schema::Device, content_type = "application/json"),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn revoke(
     State(state): State<AppState>,
     admin: Admin,
@@ -158,6 +241,27 @@ async fn revoke(
     Ok(Json(device_json(&state, &d, None)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{id}/devices",
+    operation_id = "listUserDevices",
+    tag = "Device Logout",
+    summary = "A person's devices",
+    description = "Any admin role. The devices whose agent reported this person at the console, with `osLogin` (their account there) and `userLastSeen`.",
+    params(
+        ("id" = String, Path, description = "The user's id or login."),
+    ),
+    responses(
+        (status = 200, description = "The devices.", body = Vec<schema::Device>, content_type = "application/json"),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn user_devices(
     State(state): State<AppState>,
     admin: Admin,
@@ -182,6 +286,31 @@ struct LogoutBody {
     reason: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/{id}/devices/logout",
+    operation_id = "logoutUserDevices",
+    tag = "Device Logout",
+    summary = "Log Out All Devices",
+    description = "SUPER_ADMIN, with the Device Logout feature on (403 saying so otherwise) and the desktop-mfa app's Logout setting on (409 saying so otherwise). Issues a signed SIGN_OUT command to each of the person's active devices (device.desktop_mfa.device_logout.started) and answers the receipt: one DEVICE target per device, SUCCEEDED or FAILED when the agent acknowledges (device.desktop_mfa.device_logout.completed), FAILED when the command expires unacknowledged (ULO_DEVICE_COMMAND_TTL_SECONDS, default 24 h). With no devices, the desktop-mfa app target is SKIPPED and the receipt COMPLETED. The body may be left out.",
+    params(
+        ("id" = String, Path, description = "The user's id or login."),
+    ),
+    request_body(content = Option<schema::LogoutUserDevicesRequest>, content_type = "application/json"),
+    responses(
+        (status = 202, description = "Started: the receipt (scope DEVICES).", body = schema::LogoutReceipt, content_type = "application/json", headers(("Location" = String, description = "The receipt: /api/v1/logouts/{id}."))),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+        (status = 400, response = responses::BadRequest),
+        (status = 415, response = responses::UnsupportedMediaType),
+        (status = 409, response = responses::Conflict),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn logout_devices(
     State(state): State<AppState>,
     admin: Admin,

@@ -1,10 +1,9 @@
 //! `/api/v1/users/{id}/factors/totp`: an admin enrolls, activates, shows and removes a user's
 //! TOTP factor.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use ulo_core::clock::rfc3339;
@@ -14,17 +13,18 @@ use crate::auth::Admin;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath};
 use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::openapi::{responses, schema};
 
 const FACTOR_TYPE: &str = "token:software:totp";
 
 /// The routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/api/v1/users/{id}/factors/totp",
-            get(show).post(enroll).delete(remove),
-        )
-        .route("/api/v1/users/{id}/factors/totp/verify", post(verify))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(show, enroll, remove))
+        .routes(routes!(verify))
 }
 
 fn factor_json(
@@ -46,6 +46,27 @@ fn factor_of(f: &TotpFactor) -> Value {
     factor_json(&f.user.id.to_string(), f.status, f.activated)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{id}/factors/totp",
+    operation_id = "getTotpFactor",
+    tag = "Factors",
+    summary = "Show a user's TOTP factor",
+    description = "Status only (NOT_SETUP, PENDING_ACTIVATION, ACTIVE), never the secret. Any admin role.",
+    params(
+        ("id" = String, Path, description = "The user's id or login."),
+    ),
+    responses(
+        (status = 200, description = "The factor.", body = schema::TotpFactor, content_type = "application/json"),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn show(
     State(state): State<AppState>,
     admin: Admin,
@@ -57,6 +78,28 @@ async fn show(
     Ok(Json(factor_of(&f)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/{id}/factors/totp",
+    operation_id = "enrollTotpFactor",
+    tag = "Factors",
+    summary = "Enroll a TOTP factor",
+    description = "Issues a new secret (sealed at rest), PENDING_ACTIVATION until a code activates it; replaces a pending one. 409 when a factor is active (remove it first). Needs SUPER_ADMIN.",
+    params(
+        ("id" = String, Path, description = "The user's id or login."),
+    ),
+    responses(
+        (status = 200, description = "The pending factor with its secret and otpauth URI, shown this once.", body = schema::TotpFactor, content_type = "application/json"),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 409, response = responses::Conflict),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn enroll(
     State(state): State<AppState>,
     admin: Admin,
@@ -82,6 +125,31 @@ struct VerifyBody {
     pass_code: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/{id}/factors/totp/verify",
+    operation_id = "activateTotpFactor",
+    tag = "Factors",
+    summary = "Activate a pending TOTP factor with a code",
+    description = "403 E0000068 when the code does not match (logged as user.mfa.factor.activate FAILURE); 409 when nothing is pending. Needs SUPER_ADMIN.",
+    params(
+        ("id" = String, Path, description = "The user's id or login."),
+    ),
+    request_body(content = schema::VerifyFactorRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The active factor.", body = schema::TotpFactor, content_type = "application/json"),
+        (status = 400, response = responses::BadRequest),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 409, response = responses::Conflict),
+        (status = 415, response = responses::UnsupportedMediaType),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn verify(
     State(state): State<AppState>,
     admin: Admin,
@@ -103,6 +171,27 @@ async fn verify(
     Ok(Json(factor_of(&f)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/users/{id}/factors/totp",
+    operation_id = "removeTotpFactor",
+    tag = "Factors",
+    summary = "Remove a user's TOTP factor",
+    description = "Sign-in stops asking for a code. 404 when there is none. Needs SUPER_ADMIN.",
+    params(
+        ("id" = String, Path, description = "The user's id or login."),
+    ),
+    responses(
+        (status = 204, description = "Done; no body."),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn remove(
     State(state): State<AppState>,
     admin: Admin,

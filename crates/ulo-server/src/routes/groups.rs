@@ -1,34 +1,31 @@
 //! `/api/v1/groups`: groups and membership.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{get, put};
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use ulo_core::group::{Group, GroupProfile};
 
-use super::paging;
+use super::paging::{self, Paging};
 use super::users::user_json;
 use crate::auth::Admin;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::openapi::{responses, schema};
 
 /// The routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/groups", get(list).post(create))
-        .route(
-            "/api/v1/groups/{gid}",
-            get(get_one).put(replace).delete(delete),
-        )
-        .route("/api/v1/groups/{gid}/users", get(members))
-        .route(
-            "/api/v1/groups/{gid}/users/{uid}",
-            put(add_member).delete(remove_member),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(get_one, replace, delete))
+        .routes(routes!(members))
+        .routes(routes!(add_member, remove_member))
 }
 
 /// A group as the API shows it.
@@ -51,6 +48,28 @@ struct Body {
     profile: GroupProfile,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/groups",
+    operation_id = "createGroup",
+    tag = "Groups",
+    summary = "Create a group",
+    description = "Needs SUPER_ADMIN. 409 when the name is taken.",
+    request_body(content = schema::GroupRequest, content_type = "application/json", description = "The group's profile."),
+    responses(
+        (status = 200, description = "The new group.", body = schema::Group, content_type = "application/json"),
+        (status = 400, response = responses::BadRequest),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 409, response = responses::Conflict),
+        (status = 413, response = responses::PayloadTooLarge),
+        (status = 415, response = responses::UnsupportedMediaType),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn create(
     State(state): State<AppState>,
     admin: Admin,
@@ -63,24 +82,46 @@ async fn create(
     Ok(Json(group_json(&state, &g)))
 }
 
+/// The search of the group list.
 #[derive(Deserialize)]
-struct ListParams {
+struct Search {
     q: Option<String>,
-    after: Option<String>,
-    limit: Option<u32>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/groups",
+    operation_id = "listGroups",
+    tag = "Groups",
+    summary = "List groups",
+    params(
+        ("q" = Option<String>, Query, description = "Prefix (case-insensitive) of the group name.", pattern = "^[^\\u0000]*$"),
+        ("after" = Option<String>, Query, description = "Keyset cursor: the id of the last item of the previous page (an empty value means the first page; anything not a UUID answers 400). Take it from the Link rel=\"next\" header rather than building it.", pattern = "^[^\\u0000]*$"),
+        ("limit" = Option<i64>, Query, description = "Page size, 1 to 10000 (default 200); anything else answers 400.", minimum = 1, maximum = 10000),
+    ),
+    responses(
+        (status = 200, description = "A page of groups, in id order.", body = Vec<schema::Group>, content_type = "application/json", headers(("Link" = String, description = "RFC 8288 links: always rel=\"self\" (this page, with the effective limit), and rel=\"next\" when a full page came back (follow it to continue; it carries the after cursor). Sent as separate Link header fields, e.g. <https://ulo.example.com/api/v1/users?limit=200&after=...>; rel=\"next\"."))),
+        (status = 400, response = responses::BadRequest),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn list(
     State(state): State<AppState>,
     admin: Admin,
-    ApiQuery(p): ApiQuery<ListParams>,
+    ApiQuery(p): ApiQuery<Search>,
+    paging: Paging<200, 10_000>,
 ) -> ApiResult<impl IntoResponse> {
-    let page = paging::page(p.after.clone(), p.limit, 200, 10_000)?;
+    let page = &paging.page;
     let gs = state
         .directory()
-        .list_groups(&admin.ctx, p.q.as_deref(), &page)
+        .list_groups(&admin.ctx, p.q.as_deref(), page)
         .await?;
-    let next = paging::next_after(&page, &gs, |g| g.id.to_string());
+    let next = paging.next(&gs, |g| g.id.to_string());
     let mut params = vec![("limit", page.limit.to_string())];
     if let Some(q) = &p.q {
         params.push(("q", q.clone()));
@@ -92,6 +133,26 @@ async fn list(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/groups/{gid}",
+    operation_id = "getGroup",
+    tag = "Groups",
+    summary = "Get a group",
+    params(
+        ("gid" = String, Path, description = "The group's id; anything not a UUID answers 404.", format = "uuid"),
+    ),
+    responses(
+        (status = 200, description = "The group.", body = schema::Group, content_type = "application/json"),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn get_one(
     State(state): State<AppState>,
     admin: Admin,
@@ -101,6 +162,32 @@ async fn get_one(
     Ok(Json(group_json(&state, &g)))
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/groups/{gid}",
+    operation_id = "replaceGroup",
+    tag = "Groups",
+    summary = "Replace a group's profile",
+    description = "Needs SUPER_ADMIN. 409 when the name is taken.",
+    params(
+        ("gid" = String, Path, description = "The group's id; anything not a UUID answers 404.", format = "uuid"),
+    ),
+    request_body(content = schema::GroupRequest, content_type = "application/json", description = "The whole new profile."),
+    responses(
+        (status = 200, description = "The updated group.", body = schema::Group, content_type = "application/json"),
+        (status = 400, response = responses::BadRequest),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 409, response = responses::Conflict),
+        (status = 413, response = responses::PayloadTooLarge),
+        (status = 415, response = responses::UnsupportedMediaType),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn replace(
     State(state): State<AppState>,
     admin: Admin,
@@ -114,6 +201,27 @@ async fn replace(
     Ok(Json(group_json(&state, &g)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/groups/{gid}",
+    operation_id = "deleteGroup",
+    tag = "Groups",
+    summary = "Delete a group",
+    description = "Needs SUPER_ADMIN.",
+    params(
+        ("gid" = String, Path, description = "The group's id; anything not a UUID answers 404.", format = "uuid"),
+    ),
+    responses(
+        (status = 204, description = "Done; no body."),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn delete(
     State(state): State<AppState>,
     admin: Admin,
@@ -123,24 +231,41 @@ async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
-struct PageParams {
-    after: Option<String>,
-    limit: Option<u32>,
-}
-
+#[utoipa::path(
+    get,
+    path = "/api/v1/groups/{gid}/users",
+    operation_id = "listGroupMembers",
+    tag = "Groups",
+    summary = "A group's members",
+    params(
+        ("gid" = String, Path, description = "The group's id; anything not a UUID answers 404.", format = "uuid"),
+        ("after" = Option<String>, Query, description = "Keyset cursor: the id of the last item of the previous page (an empty value means the first page; anything not a UUID answers 400). Take it from the Link rel=\"next\" header rather than building it.", pattern = "^[^\\u0000]*$"),
+        ("limit" = Option<i64>, Query, description = "Page size, 1 to 1000 (default 1000); anything else answers 400.", minimum = 1, maximum = 1000),
+    ),
+    responses(
+        (status = 200, description = "A page of members, in id order.", body = Vec<schema::User>, content_type = "application/json", headers(("Link" = String, description = "RFC 8288 links: always rel=\"self\" (this page, with the effective limit), and rel=\"next\" when a full page came back (follow it to continue; it carries the after cursor). Sent as separate Link header fields, e.g. <https://ulo.example.com/api/v1/users?limit=200&after=...>; rel=\"next\"."))),
+        (status = 400, response = responses::BadRequest),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn members(
     State(state): State<AppState>,
     admin: Admin,
     ApiPath(gid): ApiPath<String>,
-    ApiQuery(p): ApiQuery<PageParams>,
+    paging: Paging<1000, 1000>,
 ) -> ApiResult<impl IntoResponse> {
-    let page = paging::page(p.after, p.limit, 1000, 1000)?;
+    let page = &paging.page;
     let us = state
         .directory()
-        .list_members(&admin.ctx, &gid, &page)
+        .list_members(&admin.ctx, &gid, page)
         .await?;
-    let next = paging::next_after(&page, &us, |u| u.id.to_string());
+    let next = paging.next(&us, |u| u.id.to_string());
     let headers = paging::links(
         state.issuer(),
         &format!("/api/v1/groups/{gid}/users"),
@@ -153,6 +278,28 @@ async fn members(
     ))
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/groups/{gid}/users/{uid}",
+    operation_id = "addGroupMember",
+    tag = "Groups",
+    summary = "Add a user to a group",
+    description = "Needs SUPER_ADMIN. No body. Idempotent.",
+    params(
+        ("gid" = String, Path, description = "The group's id; anything not a UUID answers 404.", format = "uuid"),
+        ("uid" = String, Path, description = "The user's id, or their login."),
+    ),
+    responses(
+        (status = 204, description = "Done; no body."),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn add_member(
     State(state): State<AppState>,
     admin: Admin,
@@ -162,6 +309,28 @@ async fn add_member(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/groups/{gid}/users/{uid}",
+    operation_id = "removeGroupMember",
+    tag = "Groups",
+    summary = "Remove a user from a group",
+    description = "Needs SUPER_ADMIN. 404 when the user is not a member.",
+    params(
+        ("gid" = String, Path, description = "The group's id; anything not a UUID answers 404.", format = "uuid"),
+        ("uid" = String, Path, description = "The user's id, or their login."),
+    ),
+    responses(
+        (status = 204, description = "Done; no body."),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn remove_member(
     State(state): State<AppState>,
     admin: Admin,

@@ -1,10 +1,9 @@
 //! `/api/v1/idps`: upstream identity providers whose signed JWTs may call ulo's Global Token
 //! Revocation endpoint to log users out.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{delete, get};
-use axum::{Json, Router};
 use serde_json::Value;
 use ulo_core::logout::upstream::{self, NewUpstreamIdp};
 
@@ -12,48 +11,101 @@ use crate::auth::Admin;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiPath};
 use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::openapi::{responses, schema};
 
 /// The routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/idps", get(list).post(create))
-        .route("/api/v1/idps/{id}", delete(remove))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(remove))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/idps",
+    operation_id = "createIdp",
+    tag = "Identity providers",
+    summary = "Register an upstream identity provider",
+    description = "Needs SUPER_ADMIN. Its signed JWTs may then call POST /oauth2/v1/global-token-revocation. 400 when the name, issuer or keys are not valid (the JWKS must hold public asymmetric keys only: RSA, EC or OKP, no private part); 409 when a provider with this issuer is registered. Logged as system.idp.lifecycle.create.",
+    request_body(content = schema::UpstreamIdpRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Registered.", body = schema::UpstreamIdp, content_type = "application/json"),
+        (status = 400, response = responses::BadRequest),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 409, response = responses::Conflict),
+        (status = 413, response = responses::PayloadTooLarge),
+        (status = 415, response = responses::UnsupportedMediaType),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn create(
     State(state): State<AppState>,
     admin: Admin,
     ApiJson(body): ApiJson<NewUpstreamIdp>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let idp = upstream::register_idp(
-        state.0.store.as_ref(),
-        state.0.clock.as_ref(),
-        &admin.ctx,
-        body,
-    )
-    .await?;
+    let idp = upstream::register_idp(state.store.as_ref(), state.clock.as_ref(), &admin.ctx, body)
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(serde_json::to_value(idp).unwrap_or(Value::Null)),
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/idps",
+    operation_id = "listIdps",
+    tag = "Identity providers",
+    summary = "List upstream identity providers",
+    description = "Every registered provider (not paged). Any admin role.",
+    responses(
+        (status = 200, description = "The providers.", body = Vec<schema::UpstreamIdp>, content_type = "application/json"),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn list(State(state): State<AppState>, admin: Admin) -> ApiResult<Json<Value>> {
-    let idps = upstream::list_idps(state.0.store.as_ref(), &admin.ctx).await?;
+    let idps = upstream::list_idps(state.store.as_ref(), &admin.ctx).await?;
     Ok(Json(serde_json::to_value(idps).unwrap_or(Value::Null)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/idps/{id}",
+    operation_id = "deleteIdp",
+    tag = "Identity providers",
+    summary = "Remove an upstream identity provider",
+    description = "Needs SUPER_ADMIN; its JWTs are refused from then on. Logged as system.idp.lifecycle.delete.",
+    params(
+        ("id" = String, Path, description = "The provider's id; an unknown id answers 404.", format = "uuid"),
+    ),
+    responses(
+        (status = 204, description = "Removed; no body."),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn remove(
     State(state): State<AppState>,
     admin: Admin,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<StatusCode> {
-    upstream::delete_idp(
-        state.0.store.as_ref(),
-        state.0.clock.as_ref(),
-        &admin.ctx,
-        &id,
-    )
-    .await?;
+    upstream::delete_idp(state.store.as_ref(), state.clock.as_ref(), &admin.ctx, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

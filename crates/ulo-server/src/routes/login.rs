@@ -3,11 +3,10 @@
 //! `return_to` (a path on this server only) or to `/login/done`.
 
 use axum::body::Bytes;
+use axum::extract::RawQuery;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
-use axum::routing::get;
-use axum::{Router, extract::RawQuery};
 use serde::{Deserialize, Serialize};
 use ulo_core::auth::random_base62;
 use ulo_core::csrf::Refusal;
@@ -20,6 +19,10 @@ use ulo_jose::{KeyAlg, VerifyOptions};
 use super::page::{ClientInfo, escape, form_field, is_local_path, para, render, see_other};
 use crate::session_cookie;
 use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::openapi::schema;
 
 /// Where a sign-in without `return_to` ends.
 pub const DONE_PATH: &str = "/login/done";
@@ -29,10 +32,10 @@ const PENDING_TYP: &str = "ulo-pending+jwt";
 const PENDING_SECONDS: i64 = 300;
 
 /// The routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/login", get(show).post(submit))
-        .route(DONE_PATH, get(done))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(show, submit))
+        .routes(routes!(done))
 }
 
 /// The one answer to every refused sign-in, whatever the reason (no account enumeration).
@@ -91,6 +94,19 @@ fn totp_form(
     render(status, "Verify it's you", &body)
 }
 
+#[utoipa::path(
+    get,
+    path = "/login",
+    operation_id = "loginPage",
+    tag = "Sign-in",
+    summary = "The sign-in page",
+    params(
+        ("return_to" = Option<String>, Query, description = "Where to go after sign-in: a path on this server (the authorization endpoint sends one); anything else is dropped."),
+    ),
+    responses(
+        (status = 200, description = "The form, with a hidden csrf token bound to the browser's ulo_csrf cookie.", body = String, content_type = "text/html", headers(("Set-Cookie" = String, description = "ulo_csrf=…; Path=/; HttpOnly; SameSite=Lax[; Secure], when the browser has none yet (kept for the browser session, so several open forms all work)."))),
+    ),
+)]
 async fn show(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -157,11 +173,11 @@ fn throttle_account(state: &AppState, body: &[u8]) -> String {
 
 /// How long a sign-in to `account` from `ip` must wait, if it must.
 fn sign_in_wait(state: &AppState, ip: std::net::IpAddr, account: &str) -> Option<time::Duration> {
-    state.0.sign_ins.blocked(ip, account, state.0.clock.now())
+    state.sign_ins.blocked(ip, account, state.clock.now())
 }
 
 fn fail_sign_in(state: &AppState, ip: std::net::IpAddr, account: &str) {
-    state.0.sign_ins.fail(ip, account, state.0.clock.now());
+    state.sign_ins.fail(ip, account, state.clock.now());
 }
 
 fn throttled(wait: time::Duration) -> Response {
@@ -201,7 +217,7 @@ fn pending_audience(state: &AppState) -> String {
 }
 
 fn sign_pending(state: &AppState, p: &PendingSignIn) -> Result<String, String> {
-    let now = state.0.clock.now().unix_timestamp();
+    let now = state.clock.now().unix_timestamp();
     let claims = PendingClaims {
         iss: state.issuer().to_string(),
         aud: pending_audience(state),
@@ -225,7 +241,7 @@ fn verify_pending(state: &AppState, token: &str) -> Option<PendingSignIn> {
         issuer: Some(state.issuer()),
         audience: Some(&aud),
         leeway_secs: 0,
-        now_unix: Some(state.0.clock.now().unix_timestamp()),
+        now_unix: Some(state.clock.now().unix_timestamp()),
     };
     let (_, claims) = state.keys().verify(token, &opts).ok()?;
     // `exp` is required here (the verifier checks it only when present).
@@ -246,6 +262,23 @@ fn internal(detail: impl std::fmt::Display) -> Response {
     )
 }
 
+#[utoipa::path(
+    post,
+    path = "/login",
+    operation_id = "login",
+    tag = "Sign-in",
+    summary = "Sign in",
+    description = "Checks the password (argon2id), then, when the user has an active TOTP factor, answers a page asking for the code with a signed pending token. Success: a new session (a session this browser had is ended, reason REPLACED), Set-Cookie ulo_session, and 303 to return_to or /login/done. Every attempt is logged as user.session.start (SUCCESS; CHALLENGE TOTP_REQUIRED; FAILURE with INVALID_CREDENTIALS, LOCKED_OUT, INVALID_TOTP, USER_SUSPENDED, USER_DEPROVISIONED or USER_NOT_ACTIVATED). An unknown login and a wrong password get the same answer. 10 consecutive failures lock the user for 15 minutes; 30 failures a minute from one address answer 429. CSRF: a form whose Sec-Fetch-Site is not same-origin, or whose Origin is not ulo's (another site, a sibling origin on another port or subdomain, or null), is refused with 403 and not used; so is one without the csrf token of the form ulo showed this browser (bound to its ulo_csrf cookie), which answers a fresh form. Pages are served with Referrer-Policy: same-origin, under which browsers send the real Origin.",
+    request_body(content = schema::LoginForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The code page (TOTP required).", body = String, content_type = "text/html"),
+        (status = 303, description = "Signed in: to return_to or /login/done.", headers(("Location" = String, description = "Where to go."), ("Set-Cookie" = String, description = "ulo_session=…; Path=/; HttpOnly; SameSite=Lax; Max-Age=43200[; Secure]"))),
+        (status = 400, description = "Username or password missing.", body = String, content_type = "text/html"),
+        (status = 401, description = "Refused: wrong credentials, locked, wrong code, or an expired pending sign-in (one message for all).", body = String, content_type = "text/html"),
+        (status = 403, description = "The account cannot sign in (suspended, deactivated, not activated: shown only after a correct password), or the form came from another site or lacks this browser's csrf token (nothing of it is used).", body = String, content_type = "text/html"),
+        (status = 429, description = "Too many failed sign-ins for this account from this address (20 in 5 minutes) or from this address in all (100 in 5 minutes); see Retry-After. Failed sign-ins never throttle API tokens, SCIM or SSF credentials.", body = String, content_type = "text/html"),
+    ),
+)]
 async fn submit(
     State(state): State<AppState>,
     client: ClientInfo,
@@ -377,6 +410,16 @@ async fn submit(
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/login/done",
+    operation_id = "loginDone",
+    tag = "Sign-in",
+    summary = "Where a sign-in without return_to ends",
+    responses(
+        (status = 200, description = "Says who is signed in, if anyone.", body = String, content_type = "text/html"),
+    ),
+)]
 async fn done(State(state): State<AppState>, headers: HeaderMap) -> Response {
     match session_cookie::current(&state, &headers).await {
         Ok(Some((_, user))) => render(

@@ -6,35 +6,39 @@
 use std::convert::Infallible;
 use std::time::Duration as StdDuration;
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use futures::Stream;
 use serde::Deserialize;
+use serde::de::IgnoredAny;
 use serde_json::{Value, json};
 use ulo_core::ids::LogoutId;
 use ulo_core::logout::{Logout, LogoutRequest, LogoutScope, LogoutStatus, reason};
 
-use super::paging;
+use super::paging::{self, Paging};
 use crate::auth::Admin;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::openapi::{responses, schema};
 
 /// How often a live receipt re-reads the store when nothing in this process said it changed
 /// (another node may be delivering).
 const RECHECK: StdDuration = StdDuration::from_millis(500);
 
 /// The routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/users/{id}/logout", post(logout_user))
-        .route("/api/v1/logouts", get(list))
-        .route("/api/v1/logouts/{id}", get(get_one))
-        .route("/api/v1/logouts/{id}/stream", get(stream))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(logout_user))
+        .routes(routes!(list))
+        .routes(routes!(get_one))
+        .routes(routes!(stream))
 }
 
 /// A receipt as the API shows it.
@@ -71,6 +75,32 @@ struct LogoutBody {
     dry_run: bool,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/{id}/logout",
+    operation_id = "logoutUser",
+    tag = "Universal Logout",
+    summary = "Universal Logout of a user",
+    description = "Ends the user's ulo sessions and, as asked, revokes their OAuth tokens (default) and admin API tokens, and asks each app in scope to log the user out with its configured protocol (Global Token Revocation, OpenID Connect Back-Channel Logout, or a Shared Signals session-revoked event). App deliveries are durable: retried with backoff until the logout deadline, each attempt recorded in the receipt and the System Log under one transactionId. With dryRun=true nothing changes: the answer (200) lists the targets the logout would reach, with counts of live sessions and tokens. Needs SUPER_ADMIN (dry runs too: they reveal which apps the user reaches). 404 when the user, or an app named in appIds, does not exist.",
+    params(
+        ("id" = String, Path, description = "The user's id or login."),
+    ),
+    request_body(content = schema::UniversalLogoutRequest, content_type = "application/json", description = "What to end, and where."),
+    responses(
+        (status = 200, description = "Dry run: what the logout would reach; nothing was started, so there is no id, transactionId or _links.", body = schema::LogoutPreview, content_type = "application/json"),
+        (status = 202, description = "Started: ulo's own targets are done, app deliveries are queued. The receipt (status IN_PROGRESS until every target has answered for good); follow Location or _links.stream.", body = schema::LogoutReceipt, content_type = "application/json", headers(("Location" = String, description = "The receipt of the logout just started: /api/v1/logouts/{id}."))),
+        (status = 400, response = responses::BadRequest),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 413, response = responses::PayloadTooLarge),
+        (status = 415, response = responses::UnsupportedMediaType),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn logout_user(
     State(state): State<AppState>,
     admin: Admin,
@@ -101,26 +131,56 @@ async fn logout_user(
     Ok(accepted(&state, &started))
 }
 
+/// What the logout list is filtered by; paging's parameters are read by [`Paging`], any other
+/// is refused.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ListParams {
+struct Filter {
     user_id: Option<String>,
-    after: Option<String>,
-    limit: Option<u32>,
+    #[serde(rename = "after")]
+    _after: Option<IgnoredAny>,
+    #[serde(rename = "limit")]
+    _limit: Option<IgnoredAny>,
     status: Option<LogoutStatus>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/logouts",
+    operation_id = "listLogouts",
+    tag = "Universal Logout",
+    summary = "List logout receipts",
+    description = "Newest first. Any admin role.",
+    params(
+        ("userId" = Option<String>, Query, description = "Only this user's logouts: an id, or the login of a user who still exists (an unknown login answers 404).", pattern = "^[^\\u0000]*$"),
+        ("status" = inline(Option<schema::ListLogoutsStatus>), Query, description = "Only receipts in this status (e.g. IN_PROGRESS: the logouts still waiting for a target); any other value answers 400."),
+        ("after" = Option<String>, Query, description = "Keyset cursor: the id of the last receipt of the previous page (an empty value means the first page; anything not a UUID answers 400). Take it from the Link rel=\"next\" header rather than building it.", pattern = "^[^\\u0000]*$"),
+        ("limit" = Option<i64>, Query, description = "Page size, 1 to 200 (default 20); anything else answers 400.", minimum = 1, maximum = 200),
+    ),
+    responses(
+        (status = 200, description = "A page of receipts.", body = Vec<schema::LogoutReceipt>, content_type = "application/json", headers(("Link" = String, description = "RFC 8288 links: always rel=\"self\" (this page, with the effective limit), and rel=\"next\" when a full page came back (follow it to continue; it carries the after cursor). Sent as separate Link header fields, e.g. <https://ulo.example.com/api/v1/users?limit=200&after=...>; rel=\"next\"."))),
+        (status = 400, response = responses::BadRequest),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn list(
     State(state): State<AppState>,
     admin: Admin,
-    ApiQuery(p): ApiQuery<ListParams>,
+    ApiQuery(p): ApiQuery<Filter>,
+    paging: Paging<20, 200>,
 ) -> ApiResult<impl IntoResponse> {
-    let page = paging::page(p.after.clone(), p.limit, 20, 200)?;
+    let page = &paging.page;
     let found = state
         .logouts()
-        .list(&admin.ctx, p.user_id.as_deref(), p.status, &page)
+        .list(&admin.ctx, p.user_id.as_deref(), p.status, page)
         .await?;
-    let next = paging::next_after(&page, &found, |l| l.id.to_string());
+    let next = paging.next(&found, |l| l.id.to_string());
     let mut params = vec![("limit", page.limit.to_string())];
     if let Some(u) = &p.user_id {
         params.push(("userId", u.clone()));
@@ -133,6 +193,27 @@ async fn list(
     Ok((headers, Json(body)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/logouts/{id}",
+    operation_id = "getLogout",
+    tag = "Universal Logout",
+    summary = "A logout receipt",
+    description = "Any admin role.",
+    params(
+        ("id" = String, Path, description = "The logout's id; anything not a UUID answers 404.", format = "uuid"),
+    ),
+    responses(
+        (status = 200, description = "The receipt.", body = schema::LogoutReceipt, content_type = "application/json"),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn get_one(
     State(state): State<AppState>,
     admin: Admin,
@@ -154,7 +235,7 @@ struct Live {
 impl Live {
     /// Waits until this receipt may have changed (told by this process, or time to recheck).
     async fn changed(&mut self) -> bool {
-        let mut stop = self.state.0.shutdown.clone();
+        let mut stop = self.state.shutdown.clone();
         let deadline = tokio::time::sleep(RECHECK);
         tokio::pin!(deadline);
         loop {
@@ -174,13 +255,34 @@ impl Live {
 
 /// Server-sent events: `receipt` with the whole receipt each time it changes, ending with the
 /// final one (`status` no longer IN_PROGRESS).
+#[utoipa::path(
+    get,
+    path = "/api/v1/logouts/{id}/stream",
+    operation_id = "streamLogout",
+    tag = "Universal Logout",
+    summary = "Follow a logout receipt live (server-sent events)",
+    description = "Any admin role. 404 (JSON) before the stream starts when the logout does not exist.",
+    params(
+        ("id" = String, Path, description = "The logout's id; anything not a UUID answers 404.", format = "uuid"),
+    ),
+    responses(
+        (status = 200, description = "Each time the receipt changes, `event: receipt` with `data: <the whole LogoutReceipt as JSON>` (the first event is the receipt as it is now); a keep-alive comment every 15 s. The stream ends after the final receipt (status no longer IN_PROGRESS).", body = String, content_type = "text/event-stream"),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn stream(
     State(state): State<AppState>,
     admin: Admin,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     // Subscribe before the first read so no change between them is missed.
-    let changes = state.0.receipts.subscribe();
+    let changes = state.receipts.subscribe();
     let first = state.logouts().get(&admin.ctx, &id).await?;
     let live = Live {
         id: first.id,

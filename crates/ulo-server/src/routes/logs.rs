@@ -4,12 +4,11 @@ use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
 use std::time::Duration as StdDuration;
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::IntoResponse;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::routing::get;
-use axum::{Json, Router};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use futures::Stream;
@@ -26,12 +25,16 @@ use crate::auth::Admin;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiQuery;
 use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::openapi::{responses, schema};
 
 /// The routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/logs", get(query))
-        .route("/api/v1/logs/stream", get(stream))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(query))
+        .routes(routes!(stream))
 }
 
 /// An opaque cursor for an event: its `published` and `uuid`.
@@ -79,6 +82,32 @@ struct Params {
     filter: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/logs",
+    operation_id = "queryLogs",
+    tag = "System Log",
+    summary = "Query the System Log",
+    params(
+        ("since" = Option<String>, Query, description = "Inclusive lower bound on published, RFC 3339 (e.g. 2026-01-31T12:00:00.000Z).", format = "date-time"),
+        ("until" = Option<String>, Query, description = "Exclusive upper bound on published, RFC 3339.", format = "date-time"),
+        ("after" = Option<String>, Query, description = "Opaque cursor from a Link rel=\"next\" header; anything else (even empty) answers 400.", pattern = "^[^\\u0000]*$", min_length = 1),
+        ("limit" = Option<i64>, Query, description = "Page size, 1 to 1000 (default 100); anything else answers 400.", minimum = 1, maximum = 1000),
+        ("sortOrder" = inline(Option<schema::QueryLogsSortOrder>), Query, description = "By published, then uuid."),
+        ("q" = Option<String>, Query, description = "Keywords separated by spaces, all of which must appear: at most 10, each at most 40 bytes.", pattern = "^[^\\u0000]*$"),
+        ("filter" = Option<String>, Query, description = "SCIM filter expression over event fields, e.g. eventType eq \"user.lifecycle.create\". A bad expression answers 400.", pattern = "^[^\\u0000]*$"),
+    ),
+    responses(
+        (status = 200, description = "A page of events.", body = Vec<schema::LogEvent>, content_type = "application/json", headers(("Link" = String, description = "RFC 8288 links: always rel=\"self\" (this page, with the effective limit), and rel=\"next\" when a full page came back (follow it to continue; it carries the after cursor). Sent as separate Link header fields, e.g. <https://ulo.example.com/api/v1/users?limit=200&after=...>; rel=\"next\"."))),
+        (status = 400, response = responses::BadRequest),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn query(
     State(state): State<AppState>,
     _admin: Admin,
@@ -129,7 +158,7 @@ async fn query(
         sort,
         limit,
     };
-    let mut tx = state.0.store.read().await?;
+    let mut tx = state.store.read().await?;
     let events = tx.query_events(&q).await?;
     drop(tx);
     let next = (events.len() as u32 == limit)
@@ -184,7 +213,7 @@ impl Tail {
                 sort: SortOrder::Ascending,
                 limit: 500,
             };
-            let mut tx = self.state.0.store.read().await?;
+            let mut tx = self.state.store.read().await?;
             let events = tx.query_events(&q).await?;
             drop(tx);
             let full = events.len() == 500;
@@ -205,6 +234,28 @@ impl Tail {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/logs/stream",
+    operation_id = "tailLogs",
+    tag = "System Log",
+    summary = "Tail the System Log live (server-sent events)",
+    params(
+        ("since" = Option<String>, Query, description = "Start from this instant (RFC 3339); default now. Ignored when Last-Event-ID is sent.", format = "date-time"),
+        ("filter" = Option<String>, Query, description = "SCIM filter expression over event fields.", pattern = "^[^\\u0000]*$"),
+        ("Last-Event-ID" = Option<String>, Header, description = "The id of the last event received, to resume after it; anything else answers 400."),
+    ),
+    responses(
+        (status = 200, description = "A stream that does not end: each event as `event: log`, `id: <cursor>`, `data: <LogEvent as JSON>`; a keep-alive comment every 15 s. Reconnect with Last-Event-ID to resume.", body = String, content_type = "text/event-stream"),
+        (status = 400, response = responses::BadRequest),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn stream(
     State(state): State<AppState>,
     _admin: Admin,
@@ -222,7 +273,7 @@ async fn stream(
         (Some((published, uuid)), _) => (published, Some((published, uuid))),
         (None, Some(s)) => (parse_time("since", s)?, None),
         (None, None) => {
-            let now = state.0.clock.now();
+            let now = state.clock.now();
             (now, Some((now, EventId(uuid::Uuid::max()))))
         }
     };
@@ -254,7 +305,7 @@ async fn stream(
                 tracing::warn!(error = e.summary, "live tail poll failed");
             }
             if tail.pending.is_empty() {
-                let mut stop = tail.state.0.shutdown.clone();
+                let mut stop = tail.state.shutdown.clone();
                 tokio::select! {
                     _ = tokio::time::sleep(POLL) => {}
                     // Graceful shutdown waits for open responses: end the tail so it can finish.

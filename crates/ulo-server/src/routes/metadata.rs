@@ -2,13 +2,16 @@
 //! authorization server metadata, and the JWKS. Both metadata documents come from one builder,
 //! so they always name the same issuer and endpoints.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderName, header};
-use axum::routing::get;
-use axum::{Json, Router};
 use serde_json::{Map, Value, json};
 
 use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::openapi::schema;
 
 /// RFC 8414 §3: where an OAuth client looks for the authorization server's metadata.
 pub const OAUTH_METADATA_PATH: &str = "/.well-known/oauth-authorization-server";
@@ -18,11 +21,11 @@ pub const OPENID_CONFIGURATION_PATH: &str = "/.well-known/openid-configuration";
 pub const JWKS_PATH: &str = "/oauth2/v1/keys";
 
 /// The routes (all served with CORS for registered browser clients, see `crate::cors`).
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(OPENID_CONFIGURATION_PATH, get(openid_configuration))
-        .route(OAUTH_METADATA_PATH, get(oauth_authorization_server))
-        .route(JWKS_PATH, get(jwks))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(openid_configuration))
+        .routes(routes!(oauth_authorization_server))
+        .routes(routes!(jwks))
 }
 
 /// Client authentication methods of the token, introspection and revocation endpoints.
@@ -99,14 +102,45 @@ fn openid_metadata(iss: &str) -> Map<String, Value> {
     doc
 }
 
+#[utoipa::path(
+    get,
+    path = "/.well-known/openid-configuration",
+    operation_id = "openidConfiguration",
+    tag = "Meta",
+    summary = "OpenID Provider discovery metadata",
+    responses(
+        (status = 200, description = "Discovery document.", body = schema::OpenIdConfiguration, content_type = "application/json"),
+    ),
+)]
 async fn openid_configuration(State(state): State<AppState>) -> Json<Map<String, Value>> {
     Json(openid_metadata(state.issuer()))
 }
 
+#[utoipa::path(
+    get,
+    path = "/.well-known/oauth-authorization-server",
+    operation_id = "oauthAuthorizationServerMetadata",
+    tag = "Meta",
+    summary = "OAuth 2.0 authorization server metadata (RFC 8414)",
+    description = "The same issuer and endpoints as /.well-known/openid-configuration, for OAuth clients that look here.",
+    responses(
+        (status = 200, description = "Metadata document.", body = schema::AuthorizationServerMetadata, content_type = "application/json"),
+    ),
+)]
 async fn oauth_authorization_server(State(state): State<AppState>) -> Json<Map<String, Value>> {
     Json(oauth_metadata(state.issuer()))
 }
 
+#[utoipa::path(
+    get,
+    path = "/oauth2/v1/keys",
+    operation_id = "jwks",
+    tag = "Meta",
+    summary = "Public signing keys (JWKS)",
+    responses(
+        (status = 200, description = "The published keys: the active ones and those still verifying tokens they signed.", body = schema::Jwks, content_type = "application/json", headers(("Cache-Control" = String, description = "public, max-age=300"))),
+    ),
+)]
 async fn jwks(State(state): State<AppState>) -> ([(HeaderName, &'static str); 1], Json<Value>) {
     (
         [(header::CACHE_CONTROL, "public, max-age=300")],

@@ -23,3 +23,47 @@ pub mod sessions;
 pub mod ssf;
 pub mod tokens;
 pub mod users;
+
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::state::AppState;
+
+/// Every documented route (all but SCIM's, which RFC 7644 describes at
+/// `/scim/v2/ServiceProviderConfig`, `/Schemas` and `/ResourceTypes`), each with its OpenAPI
+/// operation.
+pub struct Documented {
+    /// Discovery, JWKS and the OAuth client endpoints: browser-based clients call them across
+    /// origins, so `crate::cors` wraps them.
+    pub cors: OpenApiRouter<AppState>,
+    /// The rest.
+    pub plain: OpenApiRouter<AppState>,
+}
+
+/// The documented routes; [`crate::router`] serves them and [`crate::openapi`] describes them.
+pub fn documented() -> Documented {
+    Documented {
+        cors: OpenApiRouter::new()
+            .merge(metadata::router())
+            .merge(oauth2::client_router()),
+        plain: OpenApiRouter::new()
+            .merge(meta::router())
+            .merge(users::router())
+            .merge(groups::router())
+            .merge(apps::router())
+            .merge(tokens::router())
+            .merge(logs::router())
+            .merge(openapi::router())
+            .merge(login::router())
+            .merge(account::router())
+            .merge(sessions::router())
+            .merge(logouts::router())
+            .merge(ssf::router())
+            .merge(idps::router())
+            .merge(factors::router())
+            .merge(oauth2::router())
+            .merge(scim_credentials::router())
+            .merge(features::router())
+            .merge(devices::router())
+            .merge(agent::router()),
+    }
+}

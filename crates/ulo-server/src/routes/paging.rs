@@ -1,9 +1,62 @@
 //! Keyset paging: `limit` and `after` in, `Link` headers out.
 
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
+use serde::Deserialize;
+use serde::de::IgnoredAny;
 use ulo_core::store::Page;
 
 use crate::error::ApiError;
+use crate::extract::ApiQuery;
+
+/// A list's page from the query: `limit` (1 to `MAX`, `DEFAULT` when left out) and `after` (the
+/// id of the previous page's last item). A bad one answers 400, as [`ApiQuery`] does for the
+/// list's other parameters.
+pub struct Paging<const DEFAULT: u32, const MAX: u32> {
+    /// The page to read.
+    pub page: Page,
+    /// `after` as it was sent (lists that repeat it in their `self` link).
+    pub after: Option<String>,
+}
+
+/// The paging parameters as sent.
+#[derive(Deserialize)]
+struct PagingQuery {
+    after: Option<String>,
+    limit: Option<u32>,
+}
+
+impl<S: Send + Sync, const DEFAULT: u32, const MAX: u32> FromRequestParts<S>
+    for Paging<DEFAULT, MAX>
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let ApiQuery(q) = ApiQuery::<PagingQuery>::from_request_parts(parts, state).await?;
+        Ok(Paging {
+            page: page(q.after.clone(), q.limit, DEFAULT, MAX)?,
+            after: q.after,
+        })
+    }
+}
+
+impl<const DEFAULT: u32, const MAX: u32> Paging<DEFAULT, MAX> {
+    /// The cursor of the next page: the last item's id, when the page came back full.
+    pub fn next<T>(&self, items: &[T], id: impl Fn(&T) -> String) -> Option<String> {
+        next_after(&self.page, items, id)
+    }
+}
+
+/// The query of a list that takes paging's parameters and refuses any other (400 naming it).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NothingElse {
+    #[serde(rename = "after")]
+    _after: Option<IgnoredAny>,
+    #[serde(rename = "limit")]
+    _limit: Option<IgnoredAny>,
+}
 
 /// Checks `limit` against `max` (default `default`).
 pub fn limit(raw: Option<u32>, default: u32, max: u32) -> Result<u32, ApiError> {

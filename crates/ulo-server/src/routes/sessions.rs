@@ -2,11 +2,10 @@
 //! session (`/api/v1/sessions/{sessionId}`, `/api/v1/users/{id}/sessions/{sessionId}`) and
 //! `/api/v1/users/{id}/credentials/reset_password` (an admin sets a new password, which ends them).
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use ulo_core::clock::rfc3339;
@@ -21,20 +20,18 @@ use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::password;
 use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::openapi::{responses, schema};
 
 /// The routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/users/{id}/sessions", get(list).delete(clear))
-        .route(
-            "/api/v1/users/{id}/sessions/{sessionId}",
-            delete(end_user_session),
-        )
-        .route("/api/v1/sessions/{sessionId}", delete(end_session))
-        .route(
-            "/api/v1/users/{id}/credentials/reset_password",
-            post(reset_password),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, clear))
+        .routes(routes!(end_user_session))
+        .routes(routes!(end_session))
+        .routes(routes!(reset_password))
 }
 
 /// A session as the API shows it (never its cookie).
@@ -53,6 +50,27 @@ pub fn session_json(s: &Session) -> Value {
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{id}/sessions",
+    operation_id = "listUserSessions",
+    tag = "Sessions",
+    summary = "List a user's sessions and token grants",
+    description = "Live sessions (not ended, expired or idle) and, per app, live refresh and access tokens. Any admin role.",
+    params(
+        ("id" = String, Path, description = "The user's id or login."),
+    ),
+    responses(
+        (status = 200, description = "The sessions and grants.", body = schema::UserSessions, content_type = "application/json"),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn list(
     State(state): State<AppState>,
     admin: Admin,
@@ -87,6 +105,31 @@ struct ClearParams {
     universal_logout: Option<bool>,
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/users/{id}/sessions",
+    operation_id = "clearUserSessions",
+    tag = "Sessions",
+    summary = "Clear a user's sessions",
+    description = "Ends every ulo session of the user (one user.session.end each, sharing the user.session.clear transaction); the back-channel apps those sessions signed in to get an OIDC Back-Channel Logout token each (single logout: a receipt with scope SESSION_END, its id in the events' debugData.logoutId). With oauthTokens=true also revokes every refresh and access token issued to the user (introspection answers active:false at once; one app.oauth2.token.revoke per app). With universalLogout=true it runs a Universal Logout instead (the console's \"Also include logout enabled apps and API tokens\"): reason ADMIN, scope ALL_APPS, the user's API tokens revoked, OAuth tokens as oauthTokens says; it answers 202 with the receipt. Needs SUPER_ADMIN. Unknown query parameters are refused (400).",
+    params(
+        ("id" = String, Path, description = "The user's id or login."),
+        ("oauthTokens" = Option<bool>, Query, description = "Also revoke the user's OAuth tokens."),
+        ("universalLogout" = Option<bool>, Query, description = "Also log the user out of every logout-enabled app and revoke their API tokens (a Universal Logout, with a receipt)."),
+    ),
+    responses(
+        (status = 202, description = "With universalLogout=true: the logout started (see POST /api/v1/users/{id}/logout).", body = schema::LogoutReceipt, content_type = "application/json", headers(("Location" = String, description = "The receipt of the logout just started: /api/v1/logouts/{id}."))),
+        (status = 204, description = "Without universalLogout: done; no body."),
+        (status = 400, response = responses::BadRequest),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn clear(
     State(state): State<AppState>,
     admin: Admin,
@@ -104,11 +147,11 @@ async fn clear(
     let opts = ClearOptions {
         oauth_tokens: params.oauth_tokens.unwrap_or(false),
         reason: end_reason::ADMIN_CLEAR,
-        single_logout: Some(state.0.config.single_logout()),
+        single_logout: Some(state.config.single_logout()),
     };
     let report = clear_sessions(
-        state.0.store.as_ref(),
-        state.0.clock.as_ref(),
+        state.store.as_ref(),
+        state.clock.as_ref(),
         &admin.ctx,
         &id,
         opts,
@@ -122,6 +165,27 @@ async fn clear(
 
 /// Ends one session (Okta's `DELETE /api/v1/sessions/{sessionId}`): 204, or 404 when it is
 /// unknown or already ended. The apps it signed in to get a back-channel logout.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/sessions/{sessionId}",
+    operation_id = "endSession",
+    tag = "Sessions",
+    summary = "End one session (Okta's DELETE /api/v1/sessions/{sessionId})",
+    description = "Ends the session at once (user.session.end, reason ADMIN_END) and, in the same transaction, starts its single logout: every back-channel app the session signed in to (an authorization code was issued in it; logout protocol oidc-backchannel with an endpoint) gets an OIDC Back-Channel Logout token with sub and the session's sid on the durable job queue, recorded in a receipt with scope SESSION_END (its id in the event's debugData.logoutId). With ULO_SINGLE_LOGOUT_ALL_APPS the person's other logout-enabled apps are told too, each by its own protocol. The person's OAuth tokens are left alone (DELETE /api/v1/users/{id}/sessions?oauthTokens=true revokes them). Needs SUPER_ADMIN. 404 when the session is unknown or has already ended.",
+    params(
+        ("sessionId" = String, Path, description = "The session's id (the sid claim of the ID tokens issued in it)."),
+    ),
+    responses(
+        (status = 204, description = "Ended; no body."),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn end_session(
     State(state): State<AppState>,
     admin: Admin,
@@ -131,6 +195,28 @@ async fn end_session(
 }
 
 /// Ends one session of one person: as [`end_session`], and 404 when it is someone else's.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/users/{id}/sessions/{sessionId}",
+    operation_id = "endUserSession",
+    tag = "Sessions",
+    summary = "End one session of a user",
+    description = "Ends the session at once (user.session.end, reason ADMIN_END) and, in the same transaction, starts its single logout: every back-channel app the session signed in to (an authorization code was issued in it; logout protocol oidc-backchannel with an endpoint) gets an OIDC Back-Channel Logout token with sub and the session's sid on the durable job queue, recorded in a receipt with scope SESSION_END (its id in the event's debugData.logoutId). With ULO_SINGLE_LOGOUT_ALL_APPS the person's other logout-enabled apps are told too, each by its own protocol. The person's OAuth tokens are left alone (DELETE /api/v1/users/{id}/sessions?oauthTokens=true revokes them). Needs SUPER_ADMIN. 404 when the user or the session is unknown, the session has already ended, or it is another person's.",
+    params(
+        ("id" = String, Path, description = "The user's id or login."),
+        ("sessionId" = String, Path, description = "The session's id (the sid claim of the ID tokens issued in it)."),
+    ),
+    responses(
+        (status = 204, description = "Ended; no body."),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn end_user_session(
     State(state): State<AppState>,
     admin: Admin,
@@ -166,6 +252,30 @@ struct ResetBody {
     password: PasswordValue,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/{id}/credentials/reset_password",
+    operation_id = "resetUserPassword",
+    tag = "Users",
+    summary = "Set a new password (admin)",
+    description = "Sets the password, lifts a lockout, queues a Shared Signals credential-change event, and runs a Universal Logout (reason LIFECYCLE, scope ALL_APPS, session end reason PASSWORD_RESET): ends the user's sessions, revokes their OAuth tokens (not their API tokens) and asks every logout-enabled app to log them out, in one transaction with user.account.reset_password. Needs SUPER_ADMIN.",
+    params(
+        ("id" = String, Path, description = "The user's id or login."),
+    ),
+    request_body(content = schema::ResetPasswordRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The user, with logoutId naming the logout's receipt.", body = schema::ResetUserPasswordResponse, content_type = "application/json"),
+        (status = 400, response = responses::BadRequest),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 415, response = responses::UnsupportedMediaType),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn reset_password(
     State(state): State<AppState>,
     admin: Admin,

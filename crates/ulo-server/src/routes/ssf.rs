@@ -3,12 +3,11 @@
 //! RFC 8936 polling under `/ssf`, each authenticated by the app receiver's Bearer credential;
 //! and `POST /api/v1/apps/{id}/ssf-credentials`, where an admin issues that credential.
 
+use axum::Json;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use ulo_core::app::App;
@@ -18,34 +17,31 @@ use crate::auth::Admin;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::openapi::{responses, schema};
 
 /// The routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/.well-known/ssf-configuration", get(configuration))
-        .route(
-            "/ssf/streams",
-            get(read)
-                .post(create)
-                .patch(update)
-                .put(replace)
-                .delete(remove),
-        )
-        .route("/ssf/status", get(status).post(set_status))
-        .route("/ssf/subjects:add", post(add_subject))
-        .route("/ssf/subjects:remove", post(remove_subject))
-        .route("/ssf/verify", post(verify))
-        .route("/ssf/poll/{stream_id}", post(poll))
-        .route("/api/v1/apps/{id}/ssf-credentials", post(issue_credential))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(configuration))
+        .routes(routes!(read, create, update, replace, remove))
+        .routes(routes!(status, set_status))
+        .routes(routes!(add_subject))
+        .routes(routes!(remove_subject))
+        .routes(routes!(verify))
+        .routes(routes!(poll))
+        .routes(routes!(issue_credential))
 }
 
 fn transmitter(state: &AppState) -> Transmitter<'_> {
     Transmitter {
-        store: state.0.store.as_ref(),
-        clock: state.0.clock.as_ref(),
-        sealer: state.0.sealer.as_ref(),
+        store: state.store.as_ref(),
+        clock: state.clock.as_ref(),
+        sealer: state.sealer.as_ref(),
         issuer: state.issuer(),
-        outbound: state.0.config.outbound,
+        outbound: state.config.outbound,
     }
 }
 
@@ -89,6 +85,16 @@ impl FromRequestParts<AppState> for Receiver {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/.well-known/ssf-configuration",
+    operation_id = "ssfConfiguration",
+    tag = "Shared Signals",
+    summary = "Shared Signals transmitter metadata (SSF 1.0 §7)",
+    responses(
+        (status = 200, description = "Transmitter configuration.", body = schema::SsfConfiguration, content_type = "application/json"),
+    ),
+)]
 async fn configuration(State(state): State<AppState>) -> Json<Value> {
     let iss = state.issuer();
     Json(json!({
@@ -112,6 +118,26 @@ struct StreamParams {
     stream_id: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/ssf/streams",
+    operation_id = "ssfCreateStream",
+    tag = "Shared Signals",
+    summary = "Create the receiver's stream",
+    description = "SSF 1.0 §8.1.1.1. One stream per app: 409 when the receiver already has one. The transmitter chooses stream_id (400 when sent). Push delivery (urn:ietf:rfc:8935) needs endpoint_url, which must obey ulo's outbound URL rules; poll delivery (urn:ietf:rfc:8936) answers ulo's poll URL in endpoint_url.",
+    request_body(content = schema::SsfStreamCreateRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created.", body = schema::SsfStream, content_type = "application/json"),
+        (status = 400, response = responses::BadRequest),
+        (status = 401, response = responses::ReceiverUnauthorized),
+        (status = 409, response = responses::Conflict),
+        (status = 413, response = responses::PayloadTooLarge),
+        (status = 415, response = responses::UnsupportedMediaType),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SsfReceiver" = [])),
+)]
 async fn create(
     State(state): State<AppState>,
     Receiver(app): Receiver,
@@ -127,6 +153,26 @@ async fn create(
     Ok((StatusCode::CREATED, Json(s.config_json(state.issuer()))))
 }
 
+#[utoipa::path(
+    get,
+    path = "/ssf/streams",
+    operation_id = "ssfReadStream",
+    tag = "Shared Signals",
+    summary = "Read the receiver's stream configuration",
+    description = "SSF 1.0 §8.1.1.2. With stream_id: that stream (404 when it is not this receiver's). Without: every stream of this receiver, as an array (empty or one).",
+    params(
+        ("stream_id" = Option<String>, Query, description = "The stream to read.", pattern = "^[^\\u0000]*$"),
+    ),
+    responses(
+        (status = 200, description = "The stream, or the receiver's streams.", body = schema::SsfReadStreamResponse, content_type = "application/json"),
+        (status = 400, response = responses::BadRequest),
+        (status = 401, response = responses::ReceiverUnauthorized),
+        (status = 404, response = responses::NotFound),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SsfReceiver" = [])),
+)]
 async fn read(
     State(state): State<AppState>,
     Receiver(app): Receiver,
@@ -146,6 +192,26 @@ async fn read(
     }
 }
 
+#[utoipa::path(
+    patch,
+    path = "/ssf/streams",
+    operation_id = "ssfUpdateStream",
+    tag = "Shared Signals",
+    summary = "Update the receiver's stream",
+    description = "SSF 1.0 §8.1.1.3: only the members sent change (events_requested and description are kept when left out). 404 when stream_id is not this receiver's stream.",
+    request_body(content = schema::SsfStreamUpdateRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The stream as it is now.", body = schema::SsfStream, content_type = "application/json"),
+        (status = 400, response = responses::BadRequest),
+        (status = 401, response = responses::ReceiverUnauthorized),
+        (status = 404, response = responses::NotFound),
+        (status = 413, response = responses::PayloadTooLarge),
+        (status = 415, response = responses::UnsupportedMediaType),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SsfReceiver" = [])),
+)]
 async fn update(
     State(state): State<AppState>,
     Receiver(app): Receiver,
@@ -155,6 +221,26 @@ async fn update(
     Ok(Json(s.config_json(state.issuer())))
 }
 
+#[utoipa::path(
+    put,
+    path = "/ssf/streams",
+    operation_id = "ssfReplaceStream",
+    tag = "Shared Signals",
+    summary = "Replace the receiver's stream",
+    description = "SSF 1.0 §8.1.1.4: members left out take their defaults. 404 when stream_id is not this receiver's stream.",
+    request_body(content = schema::SsfStreamUpdateRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The stream as it is now.", body = schema::SsfStream, content_type = "application/json"),
+        (status = 400, response = responses::BadRequest),
+        (status = 401, response = responses::ReceiverUnauthorized),
+        (status = 404, response = responses::NotFound),
+        (status = 413, response = responses::PayloadTooLarge),
+        (status = 415, response = responses::UnsupportedMediaType),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SsfReceiver" = [])),
+)]
 async fn replace(
     State(state): State<AppState>,
     Receiver(app): Receiver,
@@ -164,6 +250,26 @@ async fn replace(
     Ok(Json(s.config_json(state.issuer())))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/ssf/streams",
+    operation_id = "ssfDeleteStream",
+    tag = "Shared Signals",
+    summary = "Delete the receiver's stream",
+    description = "SSF 1.0 §8.1.1.5: the stream and the events it queued. 400 without stream_id; 404 when it is not this receiver's stream.",
+    params(
+        ("stream_id" = String, Query, description = "The stream to delete.", pattern = "^[^\\u0000]*$"),
+    ),
+    responses(
+        (status = 204, description = "Deleted; no body."),
+        (status = 400, response = responses::BadRequest),
+        (status = 401, response = responses::ReceiverUnauthorized),
+        (status = 404, response = responses::NotFound),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SsfReceiver" = [])),
+)]
 async fn remove(
     State(state): State<AppState>,
     Receiver(app): Receiver,
@@ -187,6 +293,26 @@ fn status_json(s: &ssf::SsfStream) -> Value {
     v
 }
 
+#[utoipa::path(
+    get,
+    path = "/ssf/status",
+    operation_id = "ssfReadStatus",
+    tag = "Shared Signals",
+    summary = "Read the stream's status",
+    description = "SSF 1.0 §8.1.2.1. Without stream_id: the receiver's stream. 404 when there is none, or stream_id is not this receiver's.",
+    params(
+        ("stream_id" = Option<String>, Query, description = "The stream.", pattern = "^[^\\u0000]*$"),
+    ),
+    responses(
+        (status = 200, description = "The status.", body = schema::SsfStreamStatus, content_type = "application/json"),
+        (status = 400, response = responses::BadRequest),
+        (status = 401, response = responses::ReceiverUnauthorized),
+        (status = 404, response = responses::NotFound),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SsfReceiver" = [])),
+)]
 async fn status(
     State(state): State<AppState>,
     Receiver(app): Receiver,
@@ -206,6 +332,26 @@ struct StatusBody {
     reason: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/ssf/status",
+    operation_id = "ssfUpdateStatus",
+    tag = "Shared Signals",
+    summary = "Enable, pause or disable the stream",
+    description = "SSF 1.0 §8.1.2.2. Paused: events are held and delivered when enabled again; disabled: events are not delivered. 404 when stream_id is not this receiver's stream.",
+    request_body(content = schema::SsfStatusRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The status as it is now.", body = schema::SsfStreamStatus, content_type = "application/json"),
+        (status = 400, response = responses::BadRequest),
+        (status = 401, response = responses::ReceiverUnauthorized),
+        (status = 404, response = responses::NotFound),
+        (status = 413, response = responses::PayloadTooLarge),
+        (status = 415, response = responses::UnsupportedMediaType),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SsfReceiver" = [])),
+)]
 async fn set_status(
     State(state): State<AppState>,
     Receiver(app): Receiver,
@@ -226,6 +372,26 @@ struct SubjectBody {
     verified: Option<bool>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/ssf/subjects:add",
+    operation_id = "ssfAddSubject",
+    tag = "Shared Signals",
+    summary = "Include a subject in the stream",
+    description = "SSF 1.0 §8.1.3.1. The stream's default_subjects is ALL; adding a subject undoes an earlier removal. 400 for a subject whose format is not email, iss_sub or opaque, or that lacks its members; 404 when stream_id is not this receiver's stream.",
+    request_body(content = schema::SsfSubjectRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Added; no body."),
+        (status = 400, response = responses::BadRequest),
+        (status = 401, response = responses::ReceiverUnauthorized),
+        (status = 404, response = responses::NotFound),
+        (status = 413, response = responses::PayloadTooLarge),
+        (status = 415, response = responses::UnsupportedMediaType),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SsfReceiver" = [])),
+)]
 async fn add_subject(
     State(state): State<AppState>,
     Receiver(app): Receiver,
@@ -237,6 +403,26 @@ async fn add_subject(
     Ok(StatusCode::OK)
 }
 
+#[utoipa::path(
+    post,
+    path = "/ssf/subjects:remove",
+    operation_id = "ssfRemoveSubject",
+    tag = "Shared Signals",
+    summary = "Exclude a subject from the stream",
+    description = "SSF 1.0 §8.1.3.2: no events about this subject go out on the stream. 400 for a malformed subject; 404 when stream_id is not this receiver's stream.",
+    request_body(content = schema::SsfSubjectRequest, content_type = "application/json"),
+    responses(
+        (status = 204, description = "Removed; no body."),
+        (status = 400, response = responses::BadRequest),
+        (status = 401, response = responses::ReceiverUnauthorized),
+        (status = 404, response = responses::NotFound),
+        (status = 413, response = responses::PayloadTooLarge),
+        (status = 415, response = responses::UnsupportedMediaType),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SsfReceiver" = [])),
+)]
 async fn remove_subject(
     State(state): State<AppState>,
     Receiver(app): Receiver,
@@ -255,6 +441,26 @@ struct VerifyBody {
     state: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/ssf/verify",
+    operation_id = "ssfVerify",
+    tag = "Shared Signals",
+    summary = "Ask for a verification event",
+    description = "SSF 1.0 §8.1.4.2: queues a verification SET carrying state on the stream (pushed, or answered by the next poll). 404 when stream_id is not this receiver's stream.",
+    request_body(content = schema::SsfVerifyRequest, content_type = "application/json"),
+    responses(
+        (status = 204, description = "Queued; no body."),
+        (status = 400, response = responses::BadRequest),
+        (status = 401, response = responses::ReceiverUnauthorized),
+        (status = 404, response = responses::NotFound),
+        (status = 413, response = responses::PayloadTooLarge),
+        (status = 415, response = responses::UnsupportedMediaType),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SsfReceiver" = [])),
+)]
 async fn verify(
     State(state): State<AppState>,
     Receiver(app): Receiver,
@@ -279,6 +485,29 @@ struct PollBody {
 
 /// RFC 8936 poll: acknowledges, then answers queued SETs. Without `returnImmediately` it waits
 /// (long poll, up to 10 s) for a SET to arrive when none is queued.
+#[utoipa::path(
+    post,
+    path = "/ssf/poll/{stream_id}",
+    operation_id = "ssfPoll",
+    tag = "Shared Signals",
+    summary = "Poll for SETs (RFC 8936)",
+    description = "Acknowledges the SETs in ack (an acknowledged SET that carried a logout completes that app's target in the receipt), records setErrs (the target fails), then answers up to maxEvents queued SETs. Unless returnImmediately is true it waits up to 10 s for a SET when none is queued (long poll). 404 when stream_id is not this receiver's stream.",
+    params(
+        ("stream_id" = String, Path, description = "The receiver's poll stream (its endpoint_url)."),
+    ),
+    request_body(content = schema::SsfPollRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The SETs, by jti.", body = schema::SsfPollResponse, content_type = "application/json"),
+        (status = 400, response = responses::BadRequest),
+        (status = 401, response = responses::ReceiverUnauthorized),
+        (status = 404, response = responses::NotFound),
+        (status = 413, response = responses::PayloadTooLarge),
+        (status = 415, response = responses::UnsupportedMediaType),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SsfReceiver" = [])),
+)]
 async fn poll(
     State(state): State<AppState>,
     Receiver(app): Receiver,
@@ -293,7 +522,7 @@ async fn poll(
     }
     let wait = !b.return_immediately.unwrap_or(false) && max > 0;
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-    let mut stop = state.0.shutdown.clone();
+    let mut stop = state.shutdown.clone();
     while wait && answer.sets.is_empty() && tokio::time::Instant::now() < deadline {
         tokio::select! {
             _ = tokio::time::sleep(std::time::Duration::from_millis(200)) => {}
@@ -311,18 +540,34 @@ async fn poll(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/apps/{id}/ssf-credentials",
+    operation_id = "createSsfCredential",
+    tag = "Shared Signals",
+    summary = "Issue a Shared Signals receiver credential for an app",
+    description = "Needs SUPER_ADMIN. The app's receiver presents the token as `Authorization: Bearer <token>` on /ssf (stream management, status, subjects, verification, polling); it is shown only once. Logged as security.events.credential.create.",
+    params(
+        ("id" = String, Path, description = "The app's id; anything not a UUID answers 404.", format = "uuid"),
+    ),
+    responses(
+        (status = 201, description = "Created; includes token.", body = schema::SsfCredential, content_type = "application/json"),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn issue_credential(
     State(state): State<AppState>,
     admin: Admin,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let (cred, secret) = ssf::create_credential(
-        state.0.store.as_ref(),
-        state.0.clock.as_ref(),
-        &admin.ctx,
-        &id,
-    )
-    .await?;
+    let (cred, secret) =
+        ssf::create_credential(state.store.as_ref(), state.clock.as_ref(), &admin.ctx, &id).await?;
     let mut v = serde_json::to_value(&cred).unwrap_or(Value::Null);
     v["token"] = json!(secret);
     v["configuration"] = json!(format!("{}/.well-known/ssf-configuration", state.issuer()));

@@ -1,9 +1,8 @@
 //! `/api/v1/api-tokens`: an admin's own API tokens, with a token or the signed-in admin's cookie.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{delete, get};
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use ulo_core::auth::ApiToken;
@@ -12,13 +11,17 @@ use crate::auth::{Admin, AdminPrincipal};
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiPath};
 use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::openapi::{responses, schema};
 
 /// The routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/api-tokens", get(list).post(create))
-        .route("/api/v1/api-tokens/current", get(current))
-        .route("/api/v1/api-tokens/{id}", delete(revoke))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(current))
+        .routes(routes!(revoke))
 }
 
 fn token_json(t: &ApiToken) -> Value {
@@ -32,6 +35,28 @@ struct Body {
     scopes: Option<Vec<String>>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/api-tokens",
+    operation_id = "createApiToken",
+    tag = "API tokens",
+    summary = "Create an API token for the caller",
+    description = "The token belongs to the caller and acts with the caller's roles; with scopes it is limited to them and cannot call the admin API (e.g. ulo.universalLogout.manage: only POST /oauth2/v1/global-token-revocation). 400 for an empty or unknown scope; 409 when the caller is no longer active or holds no role.",
+    request_body(content = schema::CreateApiTokenRequest, content_type = "application/json", description = "The token's name and, optionally, the scopes it is limited to."),
+    responses(
+        (status = 201, description = "The new token, with its secret in token (shown once).", body = schema::ApiToken, content_type = "application/json"),
+        (status = 400, response = responses::BadRequest),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 409, response = responses::Conflict),
+        (status = 413, response = responses::PayloadTooLarge),
+        (status = 415, response = responses::UnsupportedMediaType),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn create(
     State(state): State<AppState>,
     admin: AdminPrincipal,
@@ -48,15 +73,68 @@ async fn create(
     Ok((StatusCode::CREATED, Json(v)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/api-tokens",
+    operation_id = "listApiTokens",
+    tag = "API tokens",
+    summary = "The caller's own API tokens",
+    responses(
+        (status = 200, description = "Every token the caller owns, revoked ones included (not paged).", body = Vec<schema::ApiToken>, content_type = "application/json"),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn list(State(state): State<AppState>, admin: AdminPrincipal) -> ApiResult<Json<Value>> {
     let ts = state.directory().list_api_tokens(admin.user.id).await?;
     Ok(Json(Value::Array(ts.iter().map(token_json).collect())))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/api-tokens/current",
+    operation_id = "currentApiToken",
+    tag = "API tokens",
+    summary = "The token this request was made with",
+    responses(
+        (status = 200, description = "The token.", body = schema::ApiToken, content_type = "application/json"),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn current(admin: Admin) -> Json<Value> {
     Json(token_json(&admin.token))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/api-tokens/{id}",
+    operation_id = "revokeApiToken",
+    tag = "API tokens",
+    summary = "Revoke an API token",
+    description = "An admin may revoke their own tokens; another's needs SUPER_ADMIN (403). 404 when unknown or already revoked.",
+    params(
+        ("id" = String, Path, description = "The token's id; anything not a UUID answers 404.", format = "uuid"),
+    ),
+    responses(
+        (status = 204, description = "Done; no body."),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn revoke(
     State(state): State<AppState>,
     admin: AdminPrincipal,

@@ -1,42 +1,36 @@
 //! `/api/v1/users`: the directory's people.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use ulo_core::directory::{CreateUser, ProfileChange};
 use ulo_core::store::UserQuery;
 use ulo_core::user::{AdminRole, Lifecycle, ProvisionedBy, User, UserProfile, validate_password};
 
-use super::paging;
+use super::paging::{self, Paging};
 use crate::auth::Admin;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::password;
 use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::openapi::{responses, schema};
 
 /// The routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/users", post(create).get(list))
-        .route(
-            "/api/v1/users/{id}",
-            get(get_one)
-                .post(update_partial)
-                .put(replace)
-                .delete(delete),
-        )
-        .route("/api/v1/users/{id}/lifecycle/{op}", post(lifecycle))
-        .route("/api/v1/users/{id}/groups", get(groups))
-        .route("/api/v1/users/{id}/appLinks", get(app_links))
-        .route("/api/v1/users/{id}/roles", get(list_roles).post(grant_role))
-        .route(
-            "/api/v1/users/{id}/roles/{role}",
-            axum::routing::delete(revoke_role),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create, list))
+        .routes(routes!(get_one, update_partial, replace, delete))
+        .routes(routes!(lifecycle))
+        .routes(routes!(groups))
+        .routes(routes!(app_links))
+        .routes(routes!(list_roles, grant_role))
+        .routes(routes!(revoke_role))
 }
 
 /// A user as the API shows it.
@@ -93,6 +87,32 @@ async fn hash_from(creds: Option<Credentials>) -> ApiResult<Option<String>> {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/users",
+    operation_id = "createUser",
+    tag = "Users",
+    summary = "Create a user",
+    description = "Needs SUPER_ADMIN. 404 when a group in groupIds does not exist; 409 when the login is taken.",
+    params(
+        ("activate" = Option<bool>, Query, description = "ACTIVE at once (default true) or STAGED."),
+    ),
+    request_body(content = schema::CreateUserRequest, content_type = "application/json", description = "Profile, optional password, optional groups."),
+    responses(
+        (status = 200, description = "The new user (200, as Okta answers).", body = schema::User, content_type = "application/json"),
+        (status = 400, response = responses::BadRequest),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 409, response = responses::Conflict),
+        (status = 413, response = responses::PayloadTooLarge),
+        (status = 415, response = responses::UnsupportedMediaType),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn create(
     State(state): State<AppState>,
     admin: Admin,
@@ -133,21 +153,45 @@ async fn create(
     Ok((StatusCode::OK, Json(user_json(&state, &user))))
 }
 
+/// The search of the user list.
 #[derive(Deserialize)]
-struct ListParams {
+struct Search {
     q: Option<String>,
     filter: Option<String>,
     search: Option<String>,
-    after: Option<String>,
-    limit: Option<u32>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/users",
+    operation_id = "listUsers",
+    tag = "Users",
+    summary = "List and search users",
+    params(
+        ("q" = Option<String>, Query, description = "Prefix (case-insensitive) of login, email, firstName or lastName.", pattern = "^[^\\u0000]*$"),
+        ("filter" = Option<String>, Query, description = "SCIM filter expression over id, status, provisionedBy, riskLevel, created, activated, statusChanged, lastUpdated, passwordChanged, lastLogin and profile.<attribute>, e.g. status eq \"ACTIVE\". A bad expression answers 400.", pattern = "^[^\\u0000]*$"),
+        ("search" = Option<String>, Query, description = "Same as filter (Okta's name); filter wins when both are sent.", pattern = "^[^\\u0000]*$"),
+        ("after" = Option<String>, Query, description = "Keyset cursor: the id of the last item of the previous page (an empty value means the first page; anything not a UUID answers 400). Take it from the Link rel=\"next\" header rather than building it.", pattern = "^[^\\u0000]*$"),
+        ("limit" = Option<i64>, Query, description = "Page size, 1 to 200 (default 200); anything else answers 400.", minimum = 1, maximum = 200),
+    ),
+    responses(
+        (status = 200, description = "A page of users, in id order.", body = Vec<schema::User>, content_type = "application/json", headers(("Link" = String, description = "RFC 8288 links: always rel=\"self\" (this page, with the effective limit), and rel=\"next\" when a full page came back (follow it to continue; it carries the after cursor). Sent as separate Link header fields, e.g. <https://ulo.example.com/api/v1/users?limit=200&after=...>; rel=\"next\"."))),
+        (status = 400, response = responses::BadRequest),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn list(
     State(state): State<AppState>,
     admin: Admin,
-    ApiQuery(p): ApiQuery<ListParams>,
+    ApiQuery(p): ApiQuery<Search>,
+    paging: Paging<200, 200>,
 ) -> ApiResult<impl IntoResponse> {
-    let page = paging::page(p.after.clone(), p.limit, 200, 200)?;
+    let page = &paging.page;
     let expr = p
         .filter
         .as_deref()
@@ -163,13 +207,13 @@ async fn list(
         page: page.clone(),
     };
     let users = state.directory().list_users(&admin.ctx, &query).await?;
-    let next = paging::next_after(&page, &users, |u| u.id.to_string());
+    let next = paging.next(&users, |u| u.id.to_string());
     let mut params = vec![("limit", page.limit.to_string())];
     for (k, v) in [
         ("q", &p.q),
         ("filter", &p.filter),
         ("search", &p.search),
-        ("after", &p.after),
+        ("after", &paging.after),
     ] {
         if let Some(v) = v {
             params.push((k, v.clone()));
@@ -187,6 +231,26 @@ async fn list(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{id}",
+    operation_id = "getUser",
+    tag = "Users",
+    summary = "Get a user",
+    params(
+        ("id" = String, Path, description = "The user's id, or their login."),
+    ),
+    responses(
+        (status = 200, description = "The user.", body = schema::User, content_type = "application/json"),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn get_one(
     State(state): State<AppState>,
     admin: Admin,
@@ -205,6 +269,32 @@ struct PartialBody {
     credentials: Option<Credentials>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/{id}",
+    operation_id = "updateUser",
+    tag = "Users",
+    summary = "Update some profile attributes and/or set the password",
+    description = "Needs SUPER_ADMIN. 409 when the new login is taken.",
+    params(
+        ("id" = String, Path, description = "The user's id, or their login."),
+    ),
+    request_body(content = schema::UpdateUserRequest, content_type = "application/json", description = "Attributes to change and/or a new password."),
+    responses(
+        (status = 200, description = "The updated user.", body = schema::User, content_type = "application/json"),
+        (status = 400, response = responses::BadRequest),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 409, response = responses::Conflict),
+        (status = 413, response = responses::PayloadTooLarge),
+        (status = 415, response = responses::UnsupportedMediaType),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn update_partial(
     State(state): State<AppState>,
     admin: Admin,
@@ -240,6 +330,32 @@ struct ReplaceBody {
     profile: UserProfile,
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/users/{id}",
+    operation_id = "replaceUser",
+    tag = "Users",
+    summary = "Replace a user's profile",
+    description = "Needs SUPER_ADMIN. 409 when the new login is taken.",
+    params(
+        ("id" = String, Path, description = "The user's id, or their login."),
+    ),
+    request_body(content = schema::ReplaceUserRequest, content_type = "application/json", description = "The whole new profile."),
+    responses(
+        (status = 200, description = "The updated user.", body = schema::User, content_type = "application/json"),
+        (status = 400, response = responses::BadRequest),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 409, response = responses::Conflict),
+        (status = 413, response = responses::PayloadTooLarge),
+        (status = 415, response = responses::UnsupportedMediaType),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn replace(
     State(state): State<AppState>,
     admin: Admin,
@@ -257,6 +373,28 @@ async fn replace(
     Ok(Json(user_json(&state, &u)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/users/{id}",
+    operation_id = "deleteUser",
+    tag = "Users",
+    summary = "Delete a deactivated user",
+    description = "Needs SUPER_ADMIN. 409 unless the user is DEPROVISIONED.",
+    params(
+        ("id" = String, Path, description = "The user's id, or their login."),
+    ),
+    responses(
+        (status = 204, description = "Done; no body."),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 409, response = responses::Conflict),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn delete(
     State(state): State<AppState>,
     admin: Admin,
@@ -266,6 +404,29 @@ async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/{id}/lifecycle/{op}",
+    operation_id = "userLifecycle",
+    tag = "Users",
+    summary = "Run a lifecycle operation",
+    description = "Needs SUPER_ADMIN. No body. 409 when the user's status does not allow the operation, or when suspending or deactivating the last active SUPER_ADMIN.",
+    params(
+        ("id" = String, Path, description = "The user's id, or their login."),
+        ("op" = inline(schema::UserLifecycleOp), Path, description = "activate (STAGED or DEPROVISIONED to ACTIVE), suspend (ACTIVE to SUSPENDED), unsuspend (SUSPENDED to ACTIVE) or deactivate (any other to DEPROVISIONED); anything else answers 404."),
+    ),
+    responses(
+        (status = 200, description = "The user in their new status.", body = schema::User, content_type = "application/json"),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 409, response = responses::Conflict),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn lifecycle(
     State(state): State<AppState>,
     admin: Admin,
@@ -278,6 +439,26 @@ async fn lifecycle(
     Ok(Json(user_json(&state, &u)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{id}/groups",
+    operation_id = "listUserGroups",
+    tag = "Users",
+    summary = "Groups a user belongs to",
+    params(
+        ("id" = String, Path, description = "The user's id, or their login."),
+    ),
+    responses(
+        (status = 200, description = "All the user's groups (not paged).", body = Vec<schema::Group>, content_type = "application/json"),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn groups(
     State(state): State<AppState>,
     admin: Admin,
@@ -291,6 +472,26 @@ async fn groups(
     )))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{id}/appLinks",
+    operation_id = "listUserAppLinks",
+    tag = "Users",
+    summary = "Apps a user reaches, and how",
+    params(
+        ("id" = String, Path, description = "The user's id, or their login."),
+    ),
+    responses(
+        (status = 200, description = "Every app assigned to the user directly or through a group (not paged).", body = Vec<schema::AppLink>, content_type = "application/json"),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn app_links(
     State(state): State<AppState>,
     admin: Admin,
@@ -328,6 +529,26 @@ fn role_json(r: AdminRole) -> Value {
     json!({"id": r.as_str(), "type": r.as_str(), "label": match r { AdminRole::SuperAdmin => "Super Administrator", AdminRole::ReadOnlyAdmin => "Read Only Administrator" }, "status": "ACTIVE"})
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{id}/roles",
+    operation_id = "listUserRoles",
+    tag = "Roles",
+    summary = "Admin roles a user holds",
+    params(
+        ("id" = String, Path, description = "The user's id, or their login."),
+    ),
+    responses(
+        (status = 200, description = "The roles.", body = Vec<schema::Role>, content_type = "application/json"),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn list_roles(
     State(state): State<AppState>,
     admin: Admin,
@@ -355,6 +576,31 @@ fn parse_role(s: &str) -> ApiResult<AdminRole> {
     })
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/{id}/roles",
+    operation_id = "grantUserRole",
+    tag = "Roles",
+    summary = "Grant an admin role",
+    description = "Needs SUPER_ADMIN.",
+    params(
+        ("id" = String, Path, description = "The user's id, or their login."),
+    ),
+    request_body(content = schema::GrantRoleRequest, content_type = "application/json", description = "The role to grant; an unknown type answers 400."),
+    responses(
+        (status = 201, description = "The role, granted (idempotent).", body = schema::Role, content_type = "application/json"),
+        (status = 400, response = responses::BadRequest),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 413, response = responses::PayloadTooLarge),
+        (status = 415, response = responses::UnsupportedMediaType),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn grant_role(
     State(state): State<AppState>,
     admin: Admin,
@@ -366,6 +612,29 @@ async fn grant_role(
     Ok((StatusCode::CREATED, Json(role_json(role))))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/users/{id}/roles/{role}",
+    operation_id = "revokeUserRole",
+    tag = "Roles",
+    summary = "Revoke an admin role",
+    description = "Needs SUPER_ADMIN. 404 when the user does not hold the role; 409 when it is the last active SUPER_ADMIN.",
+    params(
+        ("id" = String, Path, description = "The user's id, or their login."),
+        ("role" = String, Path, description = "The role; anything else answers 404."),
+    ),
+    responses(
+        (status = 204, description = "Done; no body."),
+        (status = 401, response = responses::Unauthorized),
+        (status = 403, response = responses::Forbidden),
+        (status = 404, response = responses::NotFound),
+        (status = 409, response = responses::Conflict),
+        (status = 429, response = responses::TooManyRequests),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("SSWS" = [])),
+)]
 async fn revoke_role(
     State(state): State<AppState>,
     admin: Admin,

@@ -897,7 +897,7 @@ fn pinned_kids(agent: &TestAgent) -> Vec<String> {
 /// Reloads the server's key ring now (running servers do every 30 s).
 async fn reload_keys(s: &TestServer) {
     let state = &s.running.as_ref().unwrap().state;
-    let ring = ulo_server::keys::load_ring(state.0.store.as_ref(), state.0.sealer.as_ref())
+    let ring = ulo_server::keys::load_ring(state.store.as_ref(), state.sealer.as_ref())
         .await
         .expect("load the key ring");
     state.set_keys(ring);
@@ -917,9 +917,9 @@ async fn after_a_key_rotation_the_agent_pins_the_new_keys_and_still_runs_command
         let state = &s.running.as_ref().unwrap().state;
         let ctx = ulo_core::context::Context::system("TEST");
         let (store, sealer, clock) = (
-            state.0.store.as_ref(),
-            state.0.sealer.as_ref(),
-            state.0.clock.as_ref(),
+            state.store.as_ref(),
+            state.sealer.as_ref(),
+            state.clock.as_ref(),
         );
         let old = state.keys().active_kid(KeyAlg::ES256).unwrap().to_string();
         let new = ulo_server::keys::rotate(store, sealer, clock, &ctx, KeyAlg::ES256)

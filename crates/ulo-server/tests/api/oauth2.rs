@@ -78,7 +78,7 @@ pub fn no_redirects() -> reqwest::Client {
 
 /// The server's clock.
 fn clock(s: &TestServer) -> Arc<dyn Clock> {
-    s.running.as_ref().expect("running").state.0.clock.clone()
+    s.running.as_ref().expect("running").state.clock.clone()
 }
 
 /// Signs `user_id` in by writing a session to the store; answers the `Cookie` header value.

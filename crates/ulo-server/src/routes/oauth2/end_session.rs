@@ -6,6 +6,7 @@ use axum::response::{IntoResponse, Response};
 use ulo_core::oidc::{EndSessionOutcome, EndSessionRequest, Params};
 
 use super::{BrowserParams, RequestClient, keys, page, provider, store_unavailable};
+use crate::openapi::schema;
 use crate::session_cookie;
 use crate::state::AppState;
 
@@ -13,6 +14,25 @@ use crate::state::AppState;
 const CONFIRM: &str = "ulo_confirm";
 
 /// Both methods: the parameters come from the query of a GET or the form of a POST.
+#[utoipa::path(
+    get,
+    path = "/oauth2/v1/logout",
+    operation_id = "oauth2Logout",
+    tag = "OpenID Connect",
+    summary = "RP-initiated logout",
+    params(
+        ("id_token_hint" = Option<String>, Query, description = "An ID token ulo issued (expired allowed): its session ends at once."),
+        ("client_id" = Option<String>, Query, description = "The client, when no id_token_hint is sent."),
+        ("post_logout_redirect_uri" = Option<String>, Query, description = "Where to go after: only a URI registered for the client is followed."),
+        ("state" = Option<String>, Query, description = "Echoed to post_logout_redirect_uri."),
+    ),
+    responses(
+        (status = 200, description = "An HTML page: signed out (no registered post_logout_redirect_uri to go to), or, without id_token_hint while signed in, a confirmation form that POSTs back.", body = String, content_type = "text/html"),
+        (status = 302, description = "Signed out; to the registered post_logout_redirect_uri with state. The ended session is logged as user.session.end and the cookie cleared.", headers(("Location" = String, description = "The registered URI."))),
+        (status = 400, description = "An HTML error page: a repeated parameter, an id_token_hint ulo did not issue, or a client_id that is not its audience.", body = String, content_type = "text/html"),
+        (status = 503, description = "An HTML page: the store cannot be reached.", body = String, content_type = "text/html"),
+    ),
+)]
 pub(super) async fn end_session(
     State(state): State<AppState>,
     RequestClient(client): RequestClient,
@@ -132,4 +152,29 @@ fn signed_out_page(app_label: Option<&str>, notice: Option<&str>) -> Response {
         "You are signed out",
         &format!("<p>You are signed out of ulo. You can close this window.</p>{from}{notice}"),
     )
+}
+
+/// The same endpoint for a POST (its own operation in the OpenAPI document).
+#[utoipa::path(
+    post,
+    path = "/oauth2/v1/logout",
+    operation_id = "oauth2LogoutPost",
+    tag = "OpenID Connect",
+    summary = "RP-initiated logout, parameters as a form",
+    request_body(content = schema::LogoutRequest, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "An HTML page: signed out (no registered post_logout_redirect_uri to go to), or, without id_token_hint while signed in, a confirmation form that POSTs back.", body = String, content_type = "text/html"),
+        (status = 302, description = "Signed out; to the registered post_logout_redirect_uri with state. The ended session is logged as user.session.end and the cookie cleared.", headers(("Location" = String, description = "The registered URI."))),
+        (status = 400, description = "An HTML error page: a repeated parameter, an id_token_hint ulo did not issue, or a client_id that is not its audience.", body = String, content_type = "text/html"),
+        (status = 503, description = "An HTML page: the store cannot be reached.", body = String, content_type = "text/html"),
+    ),
+)]
+pub(super) async fn end_session_post(
+    state: State<AppState>,
+    client: RequestClient,
+    method: Method,
+    headers: HeaderMap,
+    params: BrowserParams,
+) -> Response {
+    end_session(state, client, method, headers, params).await
 }

@@ -17,6 +17,7 @@ use ulo_core::throttle::Verdict;
 use ulo_core::user::{AdminRole, UserStatus};
 use ulo_jose::{VerifyOptions, typ, verify_with_jwks};
 
+use crate::openapi::{responses, schema};
 use crate::state::AppState;
 
 /// The path, also the `aud` an upstream provider's JWT must carry (with the issuer before it).
@@ -68,11 +69,11 @@ async fn refused(state: &AppState, client: &Client, rejected: Rejected) -> Respo
         .ip_address
         .as_deref()
         .and_then(|a| a.parse::<std::net::IpAddr>().ok());
-    let now = state.0.clock.now();
-    let (verdict, closed) = state.0.gtr_refusals.refuse(ip, &reason, now);
+    let now = state.clock.now();
+    let (verdict, closed) = state.gtr_refusals.refuse(ip, &reason, now);
     if let Err(e) = ulo_core::throttle::record_refusal(
-        state.0.store.as_ref(),
-        state.0.clock.as_ref(),
+        state.store.as_ref(),
+        state.clock.as_ref(),
         PATH,
         client,
         &reason,
@@ -128,7 +129,7 @@ async fn caller(
     if credential.split('.').count() == 3 {
         return idp_caller(state, client, credential).await;
     }
-    let store = state.0.store.as_ref();
+    let store = state.store.as_ref();
     let found = async {
         let mut tx = store.read().await?;
         let Some(token) = tx.find_api_token(&hash_token(credential)).await? else {
@@ -184,12 +185,12 @@ async fn idp_caller(state: &AppState, client: Client, jwt: &str) -> Result<Conte
     let Some(iss) = iss else {
         return Err(unauthorized("the JWT has no iss"));
     };
-    let idp = upstream::idp_by_issuer(state.0.store.as_ref(), &iss)
+    let idp = upstream::idp_by_issuer(state.store.as_ref(), &iss)
         .await
         .map_err(internal)?
         .ok_or_else(|| unauthorized("the JWT's issuer is not a registered identity provider"))?;
     let audience = format!("{}{PATH}", state.issuer());
-    let now = state.0.clock.now();
+    let now = state.clock.now();
     let opts = VerifyOptions {
         expected_typ: Some(typ::GLOBAL_TOKEN_REVOCATION),
         issuer: Some(&idp.issuer),
@@ -211,7 +212,7 @@ async fn idp_caller(state: &AppState, client: Client, jwt: &str) -> Result<Conte
         return Err(unauthorized("the JWT needs a jti"));
     };
     let expires = time::OffsetDateTime::from_unix_timestamp(exp + 60).unwrap_or(now);
-    let fresh = upstream::remember_idp_jti(state.0.store.as_ref(), &idp, jti, expires, now)
+    let fresh = upstream::remember_idp_jti(state.store.as_ref(), &idp, jti, expires, now)
         .await
         .map_err(internal)?;
     if !fresh {
@@ -221,6 +222,27 @@ async fn idp_caller(state: &AppState, client: Client, jwt: &str) -> Result<Conte
 }
 
 /// The handler.
+#[utoipa::path(
+    post,
+    path = "/oauth2/v1/global-token-revocation",
+    operation_id = "globalTokenRevocation",
+    tag = "Universal Logout",
+    summary = "Global Token Revocation: log a user out of ulo and every app",
+    description = "ulo as the receiver of a Global Token Revocation request (draft-parecki-oauth-global-token-revocation, the protocol of Okta's Universal Logout): an upstream identity provider or tool names a user, and ulo runs a Universal Logout of them with reason UPSTREAM (scope ALL_APPS: sessions, OAuth tokens and every logout-enabled app; API tokens only when the caller is a SUPER_ADMIN with an unrestricted token: for a scoped token or an identity provider the receipt's API_TOKENS target is SKIPPED, so such a credential cannot lock the admins out; the last working SUPER_ADMIN token is never revoked, its target FAILED with lastHttpStatus 409). The caller authenticates with `Authorization: Bearer` and either an API token limited to the scope ulo.universalLogout.manage or an unrestricted admin token (the owner must hold SUPER_ADMIN either way), or a JWT signed by a registered upstream identity provider (see /api/v1/idps): header typ global-token-revocation+jwt; iss the provider's issuer; aud this endpoint's URL (issuer + /oauth2/v1/global-token-revocation); iat and exp with exp - iat at most 300 s; a jti used only once. Errors are OAuth-style: {\"error\", \"error_description\"}. Refused callers are counted per source address: after 10 refusals in a minute the address's further refusals answer 429 with Retry-After (a valid credential is still served), and the System Log records the first refusal of each minute and then one counted security.request.blocked event per address and minute.",
+    request_body(content = schema::GlobalTokenRevocationRequest, content_type = "application/json"),
+    responses(
+        (status = 204, description = "The logout started; no body. Location names its receipt.", headers(("Location" = String, description = "/api/v1/logouts/{id}, the receipt (read it with an admin token)."))),
+        (status = 400, description = "invalid_request: the body is not an application/json object, has no sub_id, or sub_id is malformed or of an unsupported format.", body = schema::GlobalTokenRevocationError, content_type = "application/json"),
+        (status = 401, description = "invalid_token: no Authorization header, an unknown or revoked API token, an inactive owner, or a JWT that is not valid (unregistered issuer, bad signature, typ, aud or exp, exp - iat over 300 s, no jti, or a replayed jti).", body = schema::GlobalTokenRevocationError, content_type = "application/json", headers(("WWW-Authenticate" = String, description = "Bearer error=\"invalid_token\""))),
+        (status = 403, description = "insufficient_scope: the API token is limited to other scopes, or its owner does not hold SUPER_ADMIN.", body = schema::GlobalTokenRevocationError, content_type = "application/json"),
+        (status = 404, description = "unknown_subject: no user matches sub_id (an email two users share names nobody).", body = schema::GlobalTokenRevocationError, content_type = "application/json"),
+        (status = 413, description = "The body is over 1 MiB.", body = String, content_type = "text/plain"),
+        (status = 429, description = "too_many_requests: more than 10 refused requests from this address in the current minute; see Retry-After. A request with a valid credential is still served.", body = schema::GlobalTokenRevocationError, content_type = "application/json", headers(("Retry-After" = i64, description = "Seconds until the address's window ends."))),
+        (status = 500, response = responses::InternalError),
+        (status = 503, response = responses::ServiceUnavailable),
+    ),
+    security(("GlobalTokenRevocation" = [])),
+)]
 pub async fn revoke(
     State(state): State<AppState>,
     super::RequestClient(client): super::RequestClient,
@@ -259,12 +281,12 @@ pub async fn revoke(
         );
     };
     match upstream::revoke(
-        state.0.store.as_ref(),
-        state.0.clock.as_ref(),
+        state.store.as_ref(),
+        state.clock.as_ref(),
         &ctx,
         state.issuer(),
         sub_id,
-        state.0.config.logout_deadlines(),
+        state.config.logout_deadlines(),
     )
     .await
     {

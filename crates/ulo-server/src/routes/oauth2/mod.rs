@@ -12,13 +12,11 @@ mod userinfo;
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use serde_json::{Value, json};
 use ulo_core::app::SigningAlg;
 use ulo_core::log::{Client, UserAgent};
@@ -26,36 +24,29 @@ use ulo_core::oidc::{ErrorCode, JwtCheck, OAuthError, Params, Provider, TokenKey
 use ulo_jose::{KeyAlg, KeyRing, VerifyOptions, verify_with_jwks};
 
 use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The routes a browser navigates to (authorize, logout) and Global Token Revocation: never
 /// with CORS.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/oauth2/v1/authorize",
-            get(authorize::authorize).post(authorize::authorize),
-        )
-        .route(
-            global_token_revocation::PATH,
-            post(global_token_revocation::revoke),
-        )
-        .route(
-            "/oauth2/v1/logout",
-            get(end_session::end_session).post(end_session::end_session),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(authorize::authorize, authorize::authorize_post))
+        .routes(routes!(global_token_revocation::revoke))
+        .routes(routes!(
+            end_session::end_session,
+            end_session::end_session_post
+        ))
 }
 
 /// The routes an OAuth client calls itself (token, introspect, revoke, userinfo): a
 /// browser-based client calls them across origins, so `crate::cors` wraps them.
-pub fn client_router() -> Router<AppState> {
-    Router::new()
-        .route("/oauth2/v1/token", post(endpoints::token))
-        .route("/oauth2/v1/introspect", post(endpoints::introspect))
-        .route("/oauth2/v1/revoke", post(endpoints::revoke))
-        .route(
-            "/oauth2/v1/userinfo",
-            get(userinfo::userinfo).post(userinfo::userinfo),
-        )
+pub fn client_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(endpoints::token))
+        .routes(routes!(endpoints::introspect))
+        .routes(routes!(endpoints::revoke))
+        .routes(routes!(userinfo::userinfo, userinfo::userinfo_post))
 }
 
 /// Clock skew tolerated on JWT time claims.
@@ -104,11 +95,11 @@ impl TokenKeys for RingKeys {
 /// The provider over `state` and its current keys.
 fn provider<'a>(state: &'a AppState, keys: &'a RingKeys) -> Provider<'a> {
     Provider {
-        store: state.0.store.as_ref(),
-        clock: state.0.clock.as_ref(),
+        store: state.store.as_ref(),
+        clock: state.clock.as_ref(),
         keys,
         issuer: state.issuer(),
-        single_logout: state.0.config.single_logout(),
+        single_logout: state.config.single_logout(),
     }
 }
 

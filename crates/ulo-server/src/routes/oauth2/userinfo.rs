@@ -7,6 +7,7 @@ use serde_json::json;
 use ulo_core::oidc::BearerError;
 
 use super::{json_no_store, keys, provider};
+use crate::openapi::schema;
 use crate::state::AppState;
 
 /// The bearer token of `Authorization: Bearer <token>`.
@@ -41,6 +42,20 @@ fn challenge(status: StatusCode, error: Option<(&str, &str)>) -> Response {
     resp
 }
 
+#[utoipa::path(
+    get,
+    path = "/oauth2/v1/userinfo",
+    operation_id = "oauth2UserInfo",
+    tag = "OpenID Connect",
+    summary = "Claims about the person behind an access token",
+    description = "Authorization: Bearer <access token>.",
+    responses(
+        (status = 200, description = "Claims: sub, and by scope profile (name, given_name, family_name, preferred_username, nickname, locale, zoneinfo, updated_at) and email (email, email_verified).", body = schema::UserInfo, content_type = "application/json", headers(("Cache-Control" = String, description = "no-store"))),
+        (status = 401, description = "No bearer token, or it is invalid, expired or revoked (WWW-Authenticate: Bearer error=\"invalid_token\").", body = schema::OAuthError, content_type = "application/json", headers(("WWW-Authenticate" = String, description = "Bearer challenge (RFC 6750)."))),
+        (status = 403, description = "The token lacks the openid scope (insufficient_scope).", body = schema::OAuthError, content_type = "application/json"),
+        (status = 503, description = "temporarily_unavailable.", body = schema::OAuthError, content_type = "application/json", headers(("Cache-Control" = String, description = "no-store"))),
+    ),
+)]
 pub(super) async fn userinfo(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let Some(token) = bearer(&headers) else {
         return challenge(StatusCode::UNAUTHORIZED, None);
@@ -62,4 +77,23 @@ pub(super) async fn userinfo(State(state): State<AppState>, headers: HeaderMap) 
             )
         }
     }
+}
+
+/// The same endpoint for a POST (its own operation in the OpenAPI document).
+#[utoipa::path(
+    post,
+    path = "/oauth2/v1/userinfo",
+    operation_id = "oauth2UserInfoPost",
+    tag = "OpenID Connect",
+    summary = "Userinfo, by POST",
+    description = "Authorization: Bearer <access token>.",
+    responses(
+        (status = 200, description = "Claims: sub, and by scope profile (name, given_name, family_name, preferred_username, nickname, locale, zoneinfo, updated_at) and email (email, email_verified).", body = schema::UserInfo, content_type = "application/json", headers(("Cache-Control" = String, description = "no-store"))),
+        (status = 401, description = "No bearer token, or it is invalid, expired or revoked (WWW-Authenticate: Bearer error=\"invalid_token\").", body = schema::OAuthError, content_type = "application/json", headers(("WWW-Authenticate" = String, description = "Bearer challenge (RFC 6750)."))),
+        (status = 403, description = "The token lacks the openid scope (insufficient_scope).", body = schema::OAuthError, content_type = "application/json"),
+        (status = 503, description = "temporarily_unavailable.", body = schema::OAuthError, content_type = "application/json", headers(("Cache-Control" = String, description = "no-store"))),
+    ),
+)]
+pub(super) async fn userinfo_post(state: State<AppState>, headers: HeaderMap) -> Response {
+    userinfo(state, headers).await
 }

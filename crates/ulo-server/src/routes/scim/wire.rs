@@ -165,13 +165,13 @@ impl FromRequestParts<AppState> for ScimClient {
         let ip = client_ip(parts);
         // Only failed SCIM credentials count, and only a failing request waits: a valid
         // credential is never refused because of other clients (or sign-ins) at its address.
-        let now = state.0.clock.now();
+        let now = state.clock.now();
         let refuse = |m: &str| match ip {
             Some(ip) => {
-                if let Some(wait) = state.0.credential_failures.blocked(&ip, now) {
+                if let Some(wait) = state.credential_failures.blocked(&ip, now) {
                     return throttled(wait);
                 }
-                state.0.credential_failures.fail(ip, now);
+                state.credential_failures.fail(ip, now);
                 unauthorized(m)
             }
             None => unauthorized(m),
@@ -198,7 +198,7 @@ impl FromRequestParts<AppState> for ScimClient {
         Ok(ScimClient {
             ctx: Context::scim(
                 &cred,
-                state.0.config.scim_shows_admins,
+                state.config.scim_shows_admins,
                 ip.map(|i| i.to_string()),
                 ua,
             ),
