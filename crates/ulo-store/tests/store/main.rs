@@ -16,8 +16,14 @@ macro_rules! on_every_backend {
     };
 }
 
-mod conformance;
+mod admin;
+mod apps;
 mod devices;
 mod filter_sql;
+mod fixtures;
+mod jobs;
+mod log;
 mod login_keys;
+mod scim;
 mod sessions;
+mod users;
