@@ -103,3 +103,58 @@ on_every_backend!(tokens_roles_keys_settings, |store| Box::pin(async move {
     assert_eq!(tx.get_setting("missing").await.unwrap(), None);
     tx.commit().await.unwrap();
 }));
+
+on_every_backend!(roles_revoke_and_tokens_list_and_touch, |store| Box::pin(
+    async move {
+        let u = user("admin@example.com", "Admin");
+        insert_user(store.as_ref(), &u).await;
+        let first = ApiToken::new(u.id, "ci", "ulo_secret_value_0123456789", t0());
+        let second = ApiToken::new(
+            u.id,
+            "deploy",
+            "ulo_secret_value_9876543210",
+            t0() + time::Duration::minutes(1),
+        );
+        let mut tx = store.begin().await.unwrap();
+        assert!(
+            tx.grant_role(u.id, AdminRole::SuperAdmin, t0())
+                .await
+                .unwrap()
+        );
+        tx.insert_api_token(&first).await.unwrap();
+        tx.insert_api_token(&second).await.unwrap();
+        tx.commit().await.unwrap();
+
+        let used = t0() + time::Duration::minutes(5);
+        let mut tx = store.begin().await.unwrap();
+        assert!(tx.revoke_role(u.id, AdminRole::SuperAdmin).await.unwrap());
+        assert!(
+            !tx.revoke_role(u.id, AdminRole::SuperAdmin).await.unwrap(),
+            "no longer held"
+        );
+        tx.touch_api_token(first.id, used).await.unwrap();
+        tx.commit().await.unwrap();
+
+        let mut tx = store.read().await.unwrap();
+        assert!(tx.list_roles(u.id).await.unwrap().is_empty());
+        let got = tx.get_api_token(first.id).await.unwrap().expect("stored");
+        assert_eq!(got.last_used, Some(used));
+        assert_eq!((got.id, got.name.as_str()), (first.id, "ci"));
+        assert_eq!(
+            tx.list_api_tokens(u.id)
+                .await
+                .unwrap()
+                .iter()
+                .map(|t| t.id)
+                .collect::<Vec<_>>(),
+            vec![first.id, second.id],
+            "newest last"
+        );
+        assert!(
+            tx.get_api_token(ulo_core::ids::ApiTokenId::new())
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+));

@@ -139,3 +139,77 @@ on_every_backend!(groups_apps_assignments_and_cascades, |store| Box::pin(
         );
     }
 ));
+
+on_every_backend!(
+    apps_update_find_by_client_id_and_unassign,
+    |store| Box::pin(async move {
+        let ada = user("ada@example.com", "Ada");
+        insert_user(store.as_ref(), &ada).await;
+        let g = group("Engineering");
+        let mut a = app("Wiki");
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_group(&g).await.unwrap();
+        tx.insert_app(&a).await.unwrap();
+        assert!(tx.assign_user(a.id, ada.id, t0()).await.unwrap());
+        assert!(tx.assign_group(a.id, g.id, t0()).await.unwrap());
+        tx.commit().await.unwrap();
+
+        a.label = "Team wiki".into();
+        a.status = ulo_core::app::AppStatus::Inactive;
+        a.last_updated = t0() + time::Duration::minutes(1);
+        a.oidc = Some(ulo_core::app::OidcClient {
+            client_id: "wiki-client".into(),
+            redirect_uris: vec!["https://wiki.example.com/cb".into()],
+            post_logout_redirect_uris: Vec::new(),
+            token_endpoint_auth_method: ulo_core::app::TokenEndpointAuthMethod::ClientSecretBasic,
+            backchannel_logout_session_required: false,
+            grant_types: vec![ulo_core::app::GrantType::AuthorizationCode],
+            access_token_lifetime_seconds: 300,
+            refresh_token_lifetime_seconds: 3600,
+            id_token_signed_response_alg: Default::default(),
+            jwks: None,
+        });
+        a.secrets.client_secret_hash = Some("h2".into());
+        let mut tx = store.begin().await.unwrap();
+        tx.update_app(&a).await.unwrap();
+        tx.commit().await.unwrap();
+
+        let mut tx = store.read().await.unwrap();
+        assert_eq!(tx.get_app(a.id).await.unwrap().as_ref(), Some(&a));
+        assert_eq!(
+            tx.get_app_by_client_id("wiki-client")
+                .await
+                .unwrap()
+                .as_ref(),
+            Some(&a)
+        );
+        assert!(
+            tx.get_app_by_client_id("other-client")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        drop(tx);
+
+        let mut tx = store.begin().await.unwrap();
+        assert!(tx.unassign_user(a.id, ada.id).await.unwrap());
+        assert!(
+            !tx.unassign_user(a.id, ada.id).await.unwrap(),
+            "no longer assigned"
+        );
+        assert!(tx.unassign_group(a.id, g.id).await.unwrap());
+        assert!(
+            !tx.unassign_group(a.id, g.id).await.unwrap(),
+            "no longer assigned"
+        );
+        tx.commit().await.unwrap();
+        let page = Page {
+            after: None,
+            limit: 10,
+        };
+        let mut tx = store.read().await.unwrap();
+        assert!(tx.list_app_users(a.id, &page).await.unwrap().is_empty());
+        assert!(tx.list_app_groups(a.id).await.unwrap().is_empty());
+        assert!(tx.list_user_app_links(ada.id).await.unwrap().is_empty());
+    })
+);

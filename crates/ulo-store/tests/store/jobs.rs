@@ -256,3 +256,32 @@ on_every_backend!(concurrent_claimers_never_share_a_job, |store| Box::pin(
         assert_eq!(all.iter().collect::<HashSet<_>>().len(), 200);
     }
 ));
+
+on_every_backend!(
+    a_relaxed_commit_enqueues_and_wakes_a_waiting_worker,
+    |store| {
+        Box::pin(async move {
+            store.ping().await.unwrap();
+            let job = NewJob::new("webhook", json!({"n": 1}), t0(), Duration::hours(1));
+            let mut tx = store.begin().await.unwrap();
+            tx.relax_durability().await.unwrap();
+            tx.enqueue_job(&job).await.unwrap();
+            tx.commit().await.unwrap();
+            // The commit wakes this process's worker: waiting returns at once, well before its
+            // own timeout.
+            tokio::time::timeout(
+                std::time::Duration::from_secs(20),
+                store.wait_for_jobs(std::time::Duration::from_secs(120)),
+            )
+            .await
+            .expect("a commit that enqueued a job wakes the waiting worker");
+            let mut tx = store.read().await.unwrap();
+            let stored = tx
+                .get_job(job.id)
+                .await
+                .unwrap()
+                .expect("a relaxed commit commits");
+            assert_eq!(stored.state, JobState::Queued);
+        })
+    }
+);

@@ -18,12 +18,16 @@ macro_rules! on_every_backend {
 
 mod admin;
 mod apps;
+mod coverage;
 mod devices;
 mod filter_sql;
 mod fixtures;
+mod groups;
 mod jobs;
 mod log;
 mod login_keys;
+mod logouts;
 mod scim;
 mod sessions;
+mod ssf;
 mod users;

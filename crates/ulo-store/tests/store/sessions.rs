@@ -593,3 +593,27 @@ on_every_backend!(purging_jtis_forgets_only_expired_ones, |store| Box::pin(
         );
     }
 ));
+
+on_every_backend!(touching_a_session_records_its_last_use, |store| {
+    Box::pin(async move {
+        let u = user("touch@example.com", "Touch");
+        insert_user(store.as_ref(), &u).await;
+        let s = session(u.id, t0(), "ht");
+        insert_sessions(store.as_ref(), &[&s]).await;
+        let later = t0() + time::Duration::minutes(7);
+        let mut tx = store.begin().await.unwrap();
+        tx.touch_session(s.id, later).await.unwrap();
+        tx.commit().await.unwrap();
+        let mut tx = store.read().await.unwrap();
+        let got = tx.get_session(s.id).await.unwrap().expect("stored");
+        assert_eq!(got.last_used, later);
+        assert_eq!(
+            Session {
+                last_used: s.last_used,
+                ..got
+            },
+            s,
+            "nothing else changed"
+        );
+    })
+});

@@ -199,3 +199,40 @@ on_every_backend!(rollback_leaves_nothing, |store| Box::pin(async move {
     assert!(tx.get_event(ev.uuid).await.unwrap().is_none());
     assert_eq!(tx.count_jobs(None).await.unwrap().queued, 0);
 }));
+
+on_every_backend!(users_update_and_password_change, |store| Box::pin(
+    async move {
+        let mut ada = user("ada@example.com", "Ada");
+        insert_user(store.as_ref(), &ada).await;
+        ada.profile.login = "ada.l@example.com".into();
+        ada.profile.first_name = "Augusta".into();
+        ada.status = ulo_core::user::UserStatus::Suspended;
+        ada.status_changed = Some(t0() + time::Duration::minutes(1));
+        ada.last_updated = t0() + time::Duration::minutes(1);
+        let mut tx = store.begin().await.unwrap();
+        tx.update_user(&ada).await.unwrap();
+        tx.set_password_hash(ada.id, "phc2").await.unwrap();
+        tx.commit().await.unwrap();
+
+        let mut tx = store.read().await.unwrap();
+        assert_eq!(tx.get_user(ada.id).await.unwrap().as_ref(), Some(&ada));
+        assert_eq!(
+            tx.get_user_by_login("ADA.L@example.com")
+                .await
+                .unwrap()
+                .map(|u| u.id),
+            Some(ada.id),
+            "the login key follows the new login"
+        );
+        assert!(
+            tx.get_user_by_login("ada@example.com")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(
+            tx.password_hash(ada.id).await.unwrap().as_deref(),
+            Some("phc2")
+        );
+    }
+));
