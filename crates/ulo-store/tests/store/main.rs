@@ -24,6 +24,7 @@ mod filter_sql;
 mod fixtures;
 mod groups;
 mod jobs;
+mod keys;
 mod log;
 mod login_keys;
 mod logouts;
