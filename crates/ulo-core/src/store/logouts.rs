@@ -1,4 +1,5 @@
-//! Universal Logout: receipts and their targets, and the upstream identity providers whose logouts ulo accepts.
+//! Universal Logout: receipts and their targets, and the upstream identity providers whose logouts
+//! ulo accepts.
 
 use super::Page;
 use super::StoreError;

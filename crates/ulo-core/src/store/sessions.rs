@@ -1,4 +1,5 @@
-//! Sign-in state, sessions (with the apps each signed in to and the expiry sweep), OAuth codes and tokens, and the memory of one-time JWT ids.
+//! Sign-in state, sessions (with the apps each signed in to and the expiry sweep), OAuth codes and
+//! tokens, and the memory of one-time JWT ids.
 
 use super::StoreError;
 use crate::ids::AppId;

@@ -1,4 +1,5 @@
-//! The Shared Signals transmitter: receiver credentials, streams, subjects and SETs queued for polling.
+//! The Shared Signals transmitter: receiver credentials, streams, subjects and SETs queued for
+//! polling.
 
 use super::StoreError;
 use crate::ids::AppId;

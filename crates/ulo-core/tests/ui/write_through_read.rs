@@ -1,14 +1,14 @@
-//! A write through a read handle: `insert_user` is a `UsersTx` method, which a read handle
+//! A write through a read handle: `put_ssf_subject` is an `SsfTx` method, which a read handle
 //! (`Box<dyn StoreRead>`) does not have.
 
+use ulo_core::ids::AppId;
 use ulo_core::store::{Store, StoreError};
-use ulo_core::user::User;
 
-async fn create(store: &dyn Store, user: &User) -> Result<(), StoreError> {
+async fn exclude(store: &dyn Store, app: AppId) -> Result<(), StoreError> {
     let mut tx = store.read().await?;
-    tx.insert_user(user, None).await
+    tx.put_ssf_subject(app, "sub", false).await
 }
 
 fn main() {
-    drop(create);
+    drop(exclude);
 }

@@ -1,4 +1,5 @@
-//! Universal Logout: receipts and their targets, and the upstream identity providers whose logouts ulo accepts.
+//! Universal Logout: receipts and their targets, and the upstream identity providers whose logouts
+//! ulo accepts.
 //!
 //! `logouts_methods!` implements `LogoutsRead` and `LogoutsTx` for a backend's transaction.
 

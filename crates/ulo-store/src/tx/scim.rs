@@ -1,4 +1,5 @@
-//! SCIM: the service provider's credentials and the externalIds and attributes clients wrote, and provisioning links to apps.
+//! SCIM: the service provider's credentials and the externalIds and attributes clients wrote, and
+//! provisioning links to apps.
 //!
 //! `scim_methods!` implements `ScimRead` and `ScimTx` for a backend's transaction.
 

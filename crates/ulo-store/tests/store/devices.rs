@@ -12,7 +12,7 @@ use ulo_core::ids::{DeviceCommandId, DeviceId, JobId, LogoutId};
 use ulo_core::store::{Page, Store};
 use ulo_testkit::{Backend, Database, backends};
 
-use crate::conformance::{insert_user, t0, user};
+use crate::fixtures::{insert_user, t0, user};
 
 fn device(host: &str) -> Device {
     Device {

@@ -4,7 +4,7 @@
 use ulo_core::store::StoreError;
 use ulo_testkit::{Backend, Database};
 
-use crate::conformance::{insert_user, user};
+use crate::fixtures::{insert_user, user};
 
 on_every_backend!(look_alike_logins_are_one_key, |store| Box::pin(
     async move {

@@ -17,8 +17,19 @@ macro_rules! on_every_backend {
     };
 }
 
-mod conformance;
+mod admin;
+mod apps;
+mod coverage;
 mod devices;
 mod filter_sql;
+mod fixtures;
+mod groups;
+mod jobs;
+mod keys;
+mod log;
 mod login_keys;
+mod logouts;
+mod scim;
 mod sessions;
+mod ssf;
+mod users;
