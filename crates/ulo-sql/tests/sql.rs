@@ -18,17 +18,45 @@ fn pg_base() -> Option<String> {
         .filter(|u| u.starts_with("postgres"))
 }
 
-/// Inserts a thing into `pool`: `Ok` or the classified error.
-macro_rules! insert {
-    ($pool:expr, $id:expr, $name:expr) => {
-        sqlx::query("INSERT INTO things (id, name) VALUES ($1, $2)")
-            .bind($id)
-            .bind($name)
+/// The checks both backends must pass, on a migrated, empty `pool` (`readers` may be it).
+macro_rules! classifies_errors {
+    ($pool:expr, $readers:expr) => {{
+        let insert = |id: &'static str, name: &'static str| {
+            sqlx::query("INSERT INTO things (id, name) VALUES ($1, $2)")
+                .bind(id)
+                .bind(name)
+                .execute($pool)
+        };
+        insert("a", "ada").await.map_err(db_err).unwrap();
+        // Primary key and unique index alike.
+        let e = insert("a", "bob").await.map_err(db_err);
+        assert!(matches!(e, Err(SqlError::Unique(_))), "{e:?}");
+        let e = insert("b", "ada").await.map_err(db_err);
+        assert!(matches!(e, Err(SqlError::Unique(_))), "{e:?}");
+        // A text column read as a number does not decode: corrupt, not unavailable.
+        let decoded: Result<(i64,), _> = sqlx::query_as("SELECT name FROM things")
+            .fetch_one($readers)
+            .await;
+        let e = decoded.map_err(db_err);
+        assert!(matches!(e, Err(SqlError::Corrupt(_))), "{e:?}");
+        let e = sqlx::query("SELECT * FROM nowhere")
             .execute($pool)
             .await
-            .map(|_| ())
-            .map_err(db_err)
-    };
+            .map_err(db_err);
+        assert!(matches!(e, Err(SqlError::Unavailable(_))), "{e:?}");
+        // A transaction begun and dropped rolls back.
+        let mut tx = ulo_sql::begin($pool).await.unwrap();
+        sqlx::query("INSERT INTO things (id, name) VALUES ('d', 'dee')")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        drop(tx);
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM things")
+            .fetch_one($readers)
+            .await
+            .unwrap();
+        assert_eq!(n, 1);
+    }};
 }
 
 #[tokio::test]
@@ -39,90 +67,29 @@ async fn sqlite_errors_are_classified() {
     let writer = ulo_sql::pool::sqlite_writer(&opts).await.unwrap();
     MIGRATOR.run(&writer).await.unwrap();
     let readers = ulo_sql::pool::sqlite_readers(&opts).await.unwrap();
-
-    insert!(&writer, "a", "ada").unwrap();
-    // Primary key and unique index alike.
-    assert!(matches!(
-        insert!(&writer, "a", "bob"),
-        Err(SqlError::Unique(_))
-    ));
-    assert!(matches!(
-        insert!(&writer, "b", "ada"),
-        Err(SqlError::Unique(_))
-    ));
-    // A text column read as a number does not decode: corrupt, not unavailable.
-    let decoded: Result<(i64,), _> = sqlx::query_as("SELECT name FROM things")
-        .fetch_one(&readers)
-        .await;
-    assert!(matches!(decoded.map_err(db_err), Err(SqlError::Corrupt(_))));
-    let missing = sqlx::query("SELECT * FROM nowhere").execute(&writer).await;
-    assert!(matches!(
-        missing.map_err(db_err),
-        Err(SqlError::Unavailable(_))
-    ));
+    classifies_errors!(&writer, &readers);
     // The readers cannot write; the writer is in WAL mode.
-    assert!(insert!(&readers, "c", "cy").is_err());
+    let written = sqlx::query("DELETE FROM things").execute(&readers).await;
+    assert!(written.is_err());
     let (mode,): (String,) = sqlx::query_as("PRAGMA journal_mode")
         .fetch_one(&writer)
         .await
         .unwrap();
     assert_eq!(mode, "wal");
-    // A transaction begun and dropped rolls back.
-    let mut tx = ulo_sql::begin(&writer).await.unwrap();
-    sqlx::query("INSERT INTO things (id, name) VALUES ('d', 'dee')")
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    drop(tx);
-    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM things")
-        .fetch_one(&writer)
-        .await
-        .unwrap();
-    assert_eq!(n, 1);
 }
 
 #[tokio::test]
 async fn postgres_errors_are_classified() {
     let Some(base) = pg_base() else { return };
+    // The scratch database starts migrated (cloned from the template).
     let url = SCRATCH.create(&base).await.unwrap();
     let pool = ulo_sql::pool::postgres(&url, 2).await.unwrap();
-    // The scratch database starts migrated (from the template).
-    insert!(&pool, "a", "ada").unwrap();
-    assert!(matches!(
-        insert!(&pool, "a", "bob"),
-        Err(SqlError::Unique(_))
-    ));
-    assert!(matches!(
-        insert!(&pool, "b", "ada"),
-        Err(SqlError::Unique(_))
-    ));
-    let decoded: Result<(i64,), _> = sqlx::query_as("SELECT name FROM things")
-        .fetch_one(&pool)
-        .await;
-    assert!(matches!(decoded.map_err(db_err), Err(SqlError::Corrupt(_))));
-    let missing = sqlx::query("SELECT * FROM nowhere").execute(&pool).await;
-    assert!(matches!(
-        missing.map_err(db_err),
-        Err(SqlError::Unavailable(_))
-    ));
-    let mut tx = ulo_sql::begin(&pool).await.unwrap();
-    sqlx::query("INSERT INTO things (id, name) VALUES ('d', 'dee')")
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    drop(tx);
-    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM things")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    assert_eq!(n, 1);
+    classifies_errors!(&pool, &pool);
     pool.close().await;
     // Only scratch databases are dropped.
     let other = url.replace("ulo_sql_t_", "ulo_sql_x_");
-    assert!(matches!(
-        SCRATCH.drop(&base, &other).await,
-        Err(SqlError::Refused(_))
-    ));
+    let e = SCRATCH.drop(&base, &other).await;
+    assert!(matches!(e, Err(SqlError::Refused(_))), "{e:?}");
     SCRATCH.drop(&base, &url).await.unwrap();
 }
 
