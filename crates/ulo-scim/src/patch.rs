@@ -3,9 +3,9 @@
 //!
 //! One engine serves ulo and the vault. Where the two servers answered differently before
 //! they shared it, a [`Shape`] flag keeps each one's behaviour: ulo's resources use
-//! [`Shape::STRICT`] (RFC 7644 to the letter), the vault's are `open` (attributes it does not
-//! keep are accepted and ignored) and lenient about filtered removals, as ulo's provisioning
-//! and other clients expect of a downstream app.
+//! [`Shape::STRICT`] (RFC 7644 to the letter), the vault's [`Shape::LENIENT`] (attributes it
+//! does not keep are accepted and ignored, filtered removals that match nothing are no error),
+//! as ulo's provisioning and other clients expect of a downstream app.
 
 mod edit;
 mod path;
@@ -85,6 +85,17 @@ impl Shape {
         unmatched_fails: true,
         remove_listed: false,
         empty_ok: false,
+    };
+
+    /// What a downstream app's provisioning clients expect (the vault's rules): attributes the
+    /// shape does not list are accepted (and ignored by the caller), a filter that selects
+    /// nothing does nothing, no value filters, and an empty PatchOp is a no-op.
+    pub const LENIENT: Shape = Shape {
+        open: true,
+        value_filters: ValueFilters::Never,
+        unmatched_fails: false,
+        empty_ok: true,
+        ..Shape::STRICT
     };
 }
 

@@ -20,25 +20,10 @@ use ulo_core::store::{Store, StoreError};
 
 /// Opens the store at `url` (`sqlite://…` or `postgres://…`), running migrations.
 pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
-    if url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteStore::open(url).await?))
-    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        Ok(Arc::new(PgStore::open(url).await?))
-    } else {
-        Err(StoreError::Unavailable(format!(
-            "unsupported database URL {:?}: use sqlite://<path> or postgres://<user>@<host>/<db>",
-            redact(url)
-        )))
+    match ulo_sql::Backend::of(url).map_err(rows::sql_err)? {
+        ulo_sql::Backend::Sqlite => Ok(Arc::new(SqliteStore::open(url).await?)),
+        ulo_sql::Backend::Postgres => Ok(Arc::new(PgStore::open(url).await?)),
     }
 }
 
-/// A database URL with any password replaced, safe to log.
-pub fn redact(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        _ => url.to_string(),
-    }
-}
+pub use ulo_sql::redact;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::Postgres;
-use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgListener, PgPool};
 use tokio::sync::{Mutex, Notify};
 use ulo_core::store::{CommandWatch, Store, StoreRead, StoreTx};
 
@@ -48,25 +48,7 @@ pub struct PgTx {
 impl PgStore {
     /// Connects to `url` and migrates the database.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
-        let pool = PgPoolOptions::new()
-            .max_connections(16)
-            .acquire_timeout(Duration::from_secs(30))
-            // sqlx pings every connection it hands out: a round trip per transaction. Only a
-            // connection idle for a while is worth checking (a server restart or an idle
-            // timeout closes those); one in steady use proves itself by its last query.
-            .test_before_acquire(false)
-            .before_acquire(|conn, meta| {
-                Box::pin(async move {
-                    if meta.idle_for < Duration::from_secs(10) {
-                        return Ok(true);
-                    }
-                    use sqlx::Connection;
-                    Ok(conn.ping().await.is_ok())
-                })
-            })
-            .connect(url)
-            .await
-            .map_err(db_err)?;
+        let pool = ulo_sql::pool::postgres(url, 16).await.map_err(sql_err)?;
         // Migrations from several nodes starting at once are serialized by sqlx's advisory lock.
         MIGRATOR
             .run(&pool)
@@ -129,17 +111,8 @@ impl PgStore {
 #[async_trait]
 impl Store for PgStore {
     async fn begin(&self) -> Result<Box<dyn StoreTx>, StoreError> {
-        // sqlx 0.9.0's `Pool::begin` is not cancel-safe on PostgreSQL (sqlx#4393): a caller
-        // dropped while its BEGIN is in flight (a long-poll whose agent went away) leaves the
-        // pooled connection inside a transaction, and the next borrower's statements run in it
-        // (PostgreSQL warned "there is already a transaction in progress" in the device bench).
-        // Begun in a task of its own, the BEGIN always completes; a transaction nobody receives
-        // is dropped there, which rolls it back.
-        let pool = self.pool.clone();
-        let tx = tokio::spawn(async move { pool.begin().await })
-            .await
-            .map_err(|e| StoreError::Unavailable(format!("beginning a transaction: {e}")))?
-            .map_err(db_err)?;
+        // Cancel-safe (sqlx#4393): see `ulo_sql::begin`.
+        let tx = ulo_sql::begin(&self.pool).await.map_err(sql_err)?;
         Ok(Box::new(PgTx {
             tx: Conn::Tx(tx),
             wake: self.wake.clone(),

@@ -313,14 +313,16 @@ pub(crate) fn event_search_text(e: &LogEvent) -> String {
 
 /// Maps a database error to the store's own error.
 pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
+    sql_err(ulo_sql::db_err(e))
+}
+
+/// The store's own error for a classified database error.
+pub(crate) fn sql_err(e: ulo_sql::SqlError) -> StoreError {
     match e {
-        sqlx::Error::Database(d) if d.is_unique_violation() => {
-            StoreError::Unique(d.message().to_string())
-        }
-        sqlx::Error::ColumnDecode { .. }
-        | sqlx::Error::Decode(_)
-        | sqlx::Error::ColumnNotFound(_) => StoreError::Corrupt(e.to_string()),
-        other => StoreError::Unavailable(other.to_string()),
+        ulo_sql::SqlError::Unique(m) => StoreError::Unique(m),
+        ulo_sql::SqlError::Corrupt(m) => StoreError::Corrupt(m),
+        ulo_sql::SqlError::Unavailable(m) => StoreError::Unavailable(m),
+        ulo_sql::SqlError::Refused(m) => StoreError::BadQuery(m),
     }
 }
 

@@ -1,14 +1,11 @@
 //! SQLite: the embedded default. WAL mode, one writer connection, a small pool of readers.
 
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::Sqlite;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::SqlitePool;
 use tokio::sync::Notify;
 use ulo_core::store::{CommandWatch, Store, StoreRead, StoreTx};
 
@@ -43,23 +40,8 @@ pub struct SqliteTx {
 impl SqliteStore {
     /// Opens (creating if needed) the database at `url` (`sqlite://path`) and migrates it.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
-        let opts = SqliteConnectOptions::from_str(url)
-            .map_err(|e| StoreError::Unavailable(format!("bad SQLite URL {url:?}: {e}")))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
-        // One writer: SQLite serializes writes anyway, and a single connection avoids SQLITE_BUSY storms.
-        // No ping before each use (sqlx's default): an embedded database cannot hang up, and the
-        // ping is one more hop to the connection's thread per transaction.
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .test_before_acquire(false)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(opts.clone())
-            .await
-            .map_err(db_err)?;
+        let opts = ulo_sql::pool::sqlite_options(url).map_err(sql_err)?;
+        let writer = ulo_sql::pool::sqlite_writer(&opts).await.map_err(sql_err)?;
         sqlx::migrate!("./migrations/sqlite")
             .run(&writer)
             .await
@@ -72,13 +54,9 @@ impl SqliteStore {
         {
             tx.commit().await.map_err(db_err)?;
         }
-        let reader = SqlitePoolOptions::new()
-            .max_connections(4)
-            .test_before_acquire(false)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(opts.read_only(true))
+        let reader = ulo_sql::pool::sqlite_readers(&opts)
             .await
-            .map_err(db_err)?;
+            .map_err(sql_err)?;
         Ok(SqliteStore {
             jtis: crate::jti_batch::JtiBatcher::start(crate::jti_batch::JtiPool::Sqlite(
                 writer.clone(),

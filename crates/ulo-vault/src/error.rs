@@ -19,6 +19,18 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+impl From<ulo_sql::SqlError> for StoreError {
+    fn from(e: ulo_sql::SqlError) -> Self {
+        match e {
+            ulo_sql::SqlError::Unique(m) => StoreError::Conflict(m),
+            ulo_sql::SqlError::Corrupt(m) => StoreError::Corrupt(m),
+            ulo_sql::SqlError::Unavailable(m) | ulo_sql::SqlError::Refused(m) => {
+                StoreError::Unavailable(m)
+            }
+        }
+    }
+}
+
 /// Why a vault operation did not happen.
 #[derive(Debug, thiserror::Error)]
 pub enum VaultError {
@@ -125,5 +137,21 @@ impl IntoResponse for VaultError {
             );
         }
         resp
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_errors_map_as_ulo_maps_them() {
+        let unique = StoreError::from(ulo_sql::SqlError::Unique("people.user_name".into()));
+        assert!(matches!(unique, StoreError::Conflict(_)));
+        // A value that does not decode is corrupt data, not an unavailable database.
+        let corrupt = StoreError::from(ulo_sql::SqlError::Corrupt("column created".into()));
+        assert!(matches!(corrupt, StoreError::Corrupt(_)));
+        let down = StoreError::from(ulo_sql::SqlError::Unavailable("refused".into()));
+        assert!(matches!(down, StoreError::Unavailable(_)));
     }
 }

@@ -16,15 +16,13 @@ const USER: Shape = Shape {
     ..Shape::STRICT
 };
 
+/// The vault's Groups.
 const OPEN_GROUP: Shape = Shape {
-    core: &["displayName", "externalId", "members"],
-    multi: &["members"],
-    open: true,
-    value_filters: ValueFilters::RemoveOnly,
-    unmatched_fails: false,
     remove_listed: true,
-    empty_ok: true,
-    ..Shape::STRICT
+    value_filters: ValueFilters::RemoveOnly,
+    multi: &["members"],
+    core: &["displayName", "externalId", "members"],
+    ..Shape::LENIENT
 };
 
 fn body(ops: Value) -> Value {

@@ -23,12 +23,9 @@ use crate::vault::Vault;
 const SHAPE: Shape = Shape {
     core: &["displayName", "externalId", "members"],
     multi: &["members"],
-    open: true,
     value_filters: ValueFilters::RemoveOnly,
-    unmatched_fails: false,
     remove_listed: true,
-    empty_ok: true,
-    ..Shape::STRICT
+    ..Shape::LENIENT
 };
 
 fn resource(vault: &Vault, g: &Group, members: &[String]) -> Value {

@@ -8,7 +8,7 @@ use axum::response::Response;
 use serde_json::{Map, Value, json};
 use ulo_core::clock::rfc3339;
 
-use ulo_scim::patch::{self, Shape, ValueFilters};
+use ulo_scim::patch::{self, Shape};
 
 use super::{ListQuery, ScimBody, ScimError, USER_SCHEMA, list_response, scim_json};
 use crate::error::VaultError;
@@ -30,11 +30,7 @@ const SHAPE: Shape = Shape {
         "displayName",
     ],
     multi: &["emails"],
-    open: true,
-    value_filters: ValueFilters::Never,
-    unmatched_fails: false,
-    empty_ok: true,
-    ..Shape::STRICT
+    ..Shape::LENIENT
 };
 
 /// A person as a SCIM User.

@@ -203,35 +203,16 @@ pub trait Tx: Send {
 
 /// Opens the store at `url` (`sqlite://…` or `postgres://…`) and migrates it.
 pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
-    if url.starts_with("sqlite:") {
-        Ok(Arc::new(SqliteStore::open(url).await?))
-    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        Ok(Arc::new(PgStore::open(url).await?))
-    } else {
-        Err(StoreError::Unavailable(format!(
-            "unsupported database URL {:?}: use sqlite://<path> or postgres://<user>@<host>/<db>",
-            redact(url)
-        )))
+    match ulo_sql::Backend::of(url)? {
+        ulo_sql::Backend::Sqlite => Ok(Arc::new(SqliteStore::open(url).await?)),
+        ulo_sql::Backend::Postgres => Ok(Arc::new(PgStore::open(url).await?)),
     }
 }
 
-/// A database URL with any password replaced, safe to print.
-pub fn redact(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        _ => url.to_string(),
-    }
-}
+pub use ulo_sql::redact;
 
-/// Maps a database error: uniqueness violations are conflicts, the rest unavailability.
+/// Maps a database error: uniqueness violations are conflicts, values that do not decode
+/// corrupt, the rest unavailability.
 pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
-    if let sqlx::Error::Database(d) = &e
-        && d.is_unique_violation()
-    {
-        return StoreError::Conflict(d.message().to_string());
-    }
-    StoreError::Unavailable(e.to_string())
+    ulo_sql::db_err(e).into()
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::PgPool;
 use sqlx::{Postgres, Transaction};
 use tokio::sync::Notify;
 
@@ -32,12 +32,7 @@ pub struct PgTx {
 impl PgStore {
     /// Connects to `url` and migrates the database.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
-        let pool = PgPoolOptions::new()
-            .max_connections(8)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect(url)
-            .await
-            .map_err(db_err)?;
+        let pool = ulo_sql::pool::postgres(url, 8).await?;
         MIGRATOR
             .run(&pool)
             .await
@@ -52,14 +47,8 @@ impl PgStore {
 #[async_trait]
 impl Store for PgStore {
     async fn begin(&self) -> Result<Box<dyn Tx>, StoreError> {
-        // Not cancel-safe in sqlx 0.9.0 (sqlx#4393: a caller dropped during BEGIN leaves the
-        // pooled connection inside a transaction): begun in a task of its own, it completes, and
-        // a transaction nobody receives is dropped there, which rolls it back.
-        let pool = self.pool.clone();
-        let tx = tokio::spawn(async move { pool.begin().await })
-            .await
-            .map_err(|e| StoreError::Unavailable(format!("beginning a transaction: {e}")))?
-            .map_err(db_err)?;
+        // Cancel-safe (sqlx#4393): see `ulo_sql::begin`.
+        let tx = ulo_sql::begin(&self.pool).await?;
         Ok(Box::new(PgTx {
             tx,
             wake: self.wake.clone(),

@@ -1,14 +1,11 @@
 //! SQLite: the default store, a file in the data directory. WAL mode, one writer connection
 //! (SQLite serializes writes anyway), a few readers.
 
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::SqlitePool;
 use sqlx::{Sqlite, Transaction};
 use tokio::sync::Notify;
 
@@ -36,29 +33,13 @@ pub struct SqliteTx {
 impl SqliteStore {
     /// Opens (creating if needed) the database at `url` and migrates it.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
-        let opts = SqliteConnectOptions::from_str(url)
-            .map_err(|e| StoreError::Unavailable(format!("bad SQLite URL {url:?}: {e}")))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(opts.clone())
-            .await
-            .map_err(db_err)?;
+        let opts = ulo_sql::pool::sqlite_options(url)?;
+        let writer = ulo_sql::pool::sqlite_writer(&opts).await?;
         MIGRATOR
             .run(&writer)
             .await
             .map_err(|e| StoreError::Unavailable(format!("migrating SQLite: {e}")))?;
-        let reader = SqlitePoolOptions::new()
-            .max_connections(4)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(opts.read_only(true))
-            .await
-            .map_err(db_err)?;
+        let reader = ulo_sql::pool::sqlite_readers(&opts).await?;
         Ok(SqliteStore {
             writer,
             reader,

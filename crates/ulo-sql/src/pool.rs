@@ -1,0 +1,76 @@
+//! Pool setup: SQLite in WAL mode with a single writer, PostgreSQL with pings only where they
+//! help.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use crate::{SqlError, db_err};
+
+/// How long a caller waits for a pooled connection.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The options of a SQLite database at `url`: created if missing, WAL journal, `synchronous =
+/// NORMAL`, foreign keys on, and a 10 s busy timeout.
+pub fn sqlite_options(url: &str) -> Result<SqliteConnectOptions, SqlError> {
+    Ok(SqliteConnectOptions::from_str(url)
+        .map_err(|e| SqlError::Unavailable(format!("bad SQLite URL {url:?}: {e}")))?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10)))
+}
+
+/// The one writer connection: SQLite serializes writes anyway, and a single connection avoids
+/// SQLITE_BUSY storms.
+pub async fn sqlite_writer(opts: &SqliteConnectOptions) -> Result<SqlitePool, SqlError> {
+    sqlite_pool(1)
+        .connect_with(opts.clone())
+        .await
+        .map_err(db_err)
+}
+
+/// A few read-only connections beside the writer (WAL lets them read while it writes).
+pub async fn sqlite_readers(opts: &SqliteConnectOptions) -> Result<SqlitePool, SqlError> {
+    sqlite_pool(4)
+        .connect_with(opts.clone().read_only(true))
+        .await
+        .map_err(db_err)
+}
+
+fn sqlite_pool(max: u32) -> SqlitePoolOptions {
+    // No ping before each use (sqlx's default): an embedded database cannot hang up, and the
+    // ping is one more hop to the connection's thread per transaction.
+    SqlitePoolOptions::new()
+        .max_connections(max)
+        .test_before_acquire(false)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+}
+
+/// A PostgreSQL pool of at most `max_connections` connections to `url`.
+pub async fn postgres(url: &str, max_connections: u32) -> Result<PgPool, SqlError> {
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        // sqlx pings every connection it hands out: a round trip per transaction. Only a
+        // connection idle for a while is worth checking (a server restart or an idle
+        // timeout closes those); one in steady use proves itself by its last query.
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for < Duration::from_secs(10) {
+                    return Ok(true);
+                }
+                use sqlx::Connection;
+                Ok(conn.ping().await.is_ok())
+            })
+        })
+        .connect(url)
+        .await
+        .map_err(db_err)
+}

@@ -1,0 +1,5 @@
+CREATE TABLE things (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    note TEXT
+);
