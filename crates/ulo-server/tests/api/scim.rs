@@ -917,3 +917,44 @@ async fn an_operator_can_show_admins_to_scim_which_still_cannot_change_them() {
         s.stop().await;
     }
 }
+
+/// Entra ID removes a group member with `{"op":"remove","path":"members","value":[{"value":id}]}`:
+/// only the members listed leave; the others stay (it used to empty the group).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removing_listed_members_keeps_the_others() {
+    on_every_backend(async |s| {
+        let t = credential(s).await;
+        let mut ids = Vec::new();
+        for login in ["m1@example.com", "m2@example.com", "m3@example.com"] {
+            let (st, _, u) = send(scim(s, &t, Method::POST, "/Users").json(&user(login))).await;
+            assert_eq!(st, StatusCode::CREATED, "{u}");
+            ids.push(u["id"].as_str().unwrap().to_string());
+        }
+        let members: Vec<Value> = ids.iter().map(|id| json!({"value": id})).collect();
+        let g = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Ops", "members": members});
+        let (st, _, grp) = send(scim(s, &t, Method::POST, "/Groups").json(&g)).await;
+        assert_eq!(st, StatusCode::CREATED, "{grp}");
+        let gid = grp["id"].as_str().unwrap().to_string();
+
+        let rm = patch_op(json!([{"op": "remove", "path": "members", "value": [{"value": ids[1]}]}]));
+        let (st, _, grp) = send(scim(s, &t, Method::PATCH, &format!("/Groups/{gid}")).json(&rm)).await;
+        assert_eq!(st, StatusCode::OK, "{grp}");
+        let mut left: Vec<String> = grp["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["value"].as_str().unwrap().to_string())
+            .collect();
+        left.sort();
+        let mut want = vec![ids[0].clone(), ids[2].clone()];
+        want.sort();
+        assert_eq!(left, want, "{grp}");
+
+        // Without a value, remove still empties the attribute (RFC 7644 §3.5.2.2).
+        let all = patch_op(json!([{"op": "remove", "path": "members"}]));
+        let (st, _, grp) = send(scim(s, &t, Method::PATCH, &format!("/Groups/{gid}")).json(&all)).await;
+        assert_eq!(st, StatusCode::OK, "{grp}");
+        assert!(grp.get("members").is_none_or(|m| m.as_array().is_some_and(Vec::is_empty)), "{grp}");
+    })
+    .await;
+}

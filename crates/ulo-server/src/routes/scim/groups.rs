@@ -38,6 +38,8 @@ const SHAPE: Shape = Shape {
     ],
     read_only: &["id", "meta", "schemas"],
     multi: &["members"],
+    // Entra ID removes members as `{"op":"remove","path":"members","value":[{"value":…}]}`.
+    remove_listed: true,
     extension: None,
     ..Shape::STRICT
 };
