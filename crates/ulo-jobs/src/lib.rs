@@ -21,3 +21,6 @@ mod worker;
 pub use kind::{Attempt, Finished, JobKind, Ran};
 pub use queue::{JobQueue, QueuedJob, RetrySchedule};
 pub use worker::{Unregistered, Worker, WorkerConfig};
+
+#[cfg(test)]
+mod tests;

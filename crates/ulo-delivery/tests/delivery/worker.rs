@@ -242,3 +242,27 @@ async fn a_commit_that_enqueues_wakes_the_worker_at_once() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payload_that_does_not_decode_fails_the_job_for_good() {
+    for backend in backends() {
+        let db = Database::new(backend).await.unwrap();
+        let store = db.open().await.unwrap();
+        let now = SystemClock.now();
+        let job = NewJob::new(KIND, json!({"body": {}}), now, Duration::hours(1));
+        let mut tx = store.begin().await.unwrap();
+        tx.enqueue_job(&job).await.unwrap();
+        tx.commit().await.unwrap();
+        let w = worker(store.clone(), "decoder", Duration::seconds(30));
+        assert_eq!(w.drain().await.unwrap(), 1, "run once, never retried");
+        let j = finished(store.as_ref(), job.id).await.unwrap();
+        assert_eq!(j.state, JobState::Dead);
+        assert_eq!(j.attempts, 1);
+        let error = j.last_error.unwrap();
+        assert!(
+            error.starts_with("bad webhook payload: missing field `url`"),
+            "{error}"
+        );
+        db.cleanup().await;
+    }
+}

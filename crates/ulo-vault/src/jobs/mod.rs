@@ -1,15 +1,21 @@
 //! The durable job queue's work: ending sessions at managed apps and rotating passwords.
-//! Jobs are queued in the transaction that decided them, claimed with a lease (a crashed
-//! worker's jobs are taken over when it expires), retried with exponential backoff and jitter
-//! until their deadline, and every attempt is an audit event.
+//! Jobs are queued in the transaction that decided them and run by the worker of `ulo-jobs`
+//! (the one ulo runs): claimed with a lease (a crashed worker's jobs are taken over when it
+//! expires), retried with exponential backoff and jitter until their deadline, and every
+//! attempt is an audit event, written in the transaction that records its result.
 
 mod end_sessions;
+mod queue;
 mod rotate;
 mod worker;
 
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use time::OffsetDateTime;
+use ulo_jobs::Attempt;
 
+pub use end_sessions::{EndSessions, Ended};
+pub use rotate::{Rotate, Rotation};
 pub use worker::{Worker, run_due};
 
 use crate::audit::{self, account_target};
@@ -22,6 +28,16 @@ use crate::vault::Vault;
 pub const ROTATE: &str = "account.rotate";
 /// Ends the account's sessions at the app.
 pub const END_SESSIONS: &str = "account.end_sessions";
+
+/// What an account job carries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountJob {
+    /// The account.
+    pub account_id: String,
+    /// The logout that queued it, if any (audited with each attempt).
+    pub jti: Option<String>,
+}
 
 fn new_job(
     vault: &Vault,
@@ -103,20 +119,6 @@ pub async fn queue_end_sessions(
     Ok(())
 }
 
-/// What one attempt came to.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Attempt {
-    /// Finished.
-    Done,
-    /// Failed; `retry` says whether trying again may help.
-    Failed {
-        /// Why (for the audit log and admins; never a secret).
-        error: String,
-        /// Worth another attempt.
-        retry: bool,
-    },
-}
-
 /// Sends `action` to `app`'s connector (signed with its sealed secret): what the attempt came
 /// to, and the app's HTTP status when it answered.
 pub(crate) async fn call_connector(
@@ -139,39 +141,21 @@ pub(crate) async fn call_connector(
         .await;
     Ok(match call {
         Ok(status) => (Attempt::Done, Some(status)),
-        Err(f) => (
-            Attempt::Failed {
+        Err(f) if f.retryable => (
+            Attempt::Retry {
                 error: f.message,
-                retry: f.retryable,
+                retry_after: None,
             },
             f.status,
         ),
+        Err(f) => (Attempt::Fail { error: f.message }, f.status),
     })
 }
 
-/// When the next attempt runs, or `None` when the job is given up.
-pub(crate) fn next_attempt(
-    vault: &Vault,
-    job: &Job,
-    retry: bool,
-    now: OffsetDateTime,
-) -> Option<OffsetDateTime> {
-    if !retry {
-        return None;
+/// An attempt that failed inside the vault (its store or sealer): tried again later.
+pub(crate) fn internal(e: VaultError) -> Attempt {
+    Attempt::Retry {
+        error: e.to_string(),
+        retry_after: None,
     }
-    let policy = vault.settings.retry;
-    let exp = u32::try_from(job.attempts.clamp(1, 30) - 1).unwrap_or(0);
-    let delay = policy
-        .base
-        .saturating_mul(2u32.saturating_pow(exp))
-        .min(policy.cap);
-    // ±25% jitter, so jobs that failed together do not retry together.
-    let mut b = [0u8; 2];
-    let unit = match aws_lc_rs::rand::fill(&mut b) {
-        Ok(()) => f64::from(u16::from_le_bytes(b)) / f64::from(u16::MAX),
-        Err(_) => 0.5,
-    };
-    let delay = delay.mul_f64(0.75 + unit * 0.5);
-    let at = now + delay;
-    (at <= job.deadline).then_some(at)
 }
