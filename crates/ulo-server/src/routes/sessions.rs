@@ -14,7 +14,7 @@ use ulo_core::session::Session;
 use ulo_core::signin::{ClearOptions, clear_sessions, end_reason, idle_expires};
 use ulo_core::user::validate_password;
 
-use super::users::user_json;
+use super::body::{self, UserWithLogout};
 use crate::auth::Admin;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
@@ -289,7 +289,7 @@ async fn reset_password(
     admin: Admin,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<ResetBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<UserWithLogout>> {
     validate_password(&body.password.value)?;
     let hash = password::hash(body.password.value).await?;
     let started = crate::credentials::sign_in(&state)
@@ -300,7 +300,8 @@ async fn reset_password(
         .directory()
         .get_user(&admin.ctx, &started.user_id.to_string())
         .await?;
-    let mut body = user_json(&state, &user);
-    body["logoutId"] = json!(started.id);
-    Ok(Json(body))
+    Ok(Json(UserWithLogout {
+        user: body::user(state.issuer(), user),
+        logout_id: started.id,
+    }))
 }
