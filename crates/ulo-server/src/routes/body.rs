@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 use ulo_core::app::{App, AppStatus, AppType};
+use ulo_core::device::Device;
 use ulo_core::group::Group;
 use ulo_core::ids::{AppId, GroupId, LogoutId, UserId};
 use ulo_core::provisioning::{AppUserLink, Desired, LinkState};
@@ -313,4 +314,78 @@ pub struct WithToken<T> {
     pub item: T,
     /// Its secret.
     pub token: String,
+}
+
+/// A device as the API shows it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceBody {
+    #[serde(flatten)]
+    device: Device,
+    /// The people seen on it (a single device's answer only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub users: Option<Vec<DeviceUserBody>>,
+    /// The person's account on it (a person's devices only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub os_login: Option<String>,
+    /// When the person was last seen on it (a person's devices only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_last_seen: Option<String>,
+    #[serde(rename = "_links")]
+    links: DeviceLinks,
+}
+
+/// A device's links.
+#[derive(Serialize)]
+struct DeviceLinks {
+    #[serde(rename = "self")]
+    this: Href,
+    revoke: Action,
+}
+
+/// A link to an action, with the method it takes.
+#[derive(Serialize)]
+struct Action {
+    href: String,
+    hints: Hints,
+}
+
+/// The methods an action takes.
+#[derive(Serialize)]
+struct Hints {
+    allow: [&'static str; 1],
+}
+
+/// A device as the API shows it.
+pub fn device(issuer: &str, d: Device) -> DeviceBody {
+    let base = format!("{issuer}/api/v1/devices/{}", d.id);
+    DeviceBody {
+        device: d,
+        users: None,
+        os_login: None,
+        user_last_seen: None,
+        links: DeviceLinks {
+            revoke: Action {
+                href: format!("{base}/lifecycle/revoke"),
+                hints: Hints { allow: ["POST"] },
+            },
+            this: Href::new(base),
+        },
+    }
+}
+
+/// A person seen on a device.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceUserBody {
+    /// The person's id.
+    pub id: UserId,
+    /// Their login, unless the account is gone.
+    pub login: Option<String>,
+    /// Their account on the device.
+    pub os_login: String,
+    /// When they were first seen on it (RFC 3339).
+    pub first_seen: String,
+    /// When they were last seen on it (RFC 3339).
+    pub last_seen: String,
 }
