@@ -5,13 +5,14 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::Deserialize;
-use serde_json::{Value, json};
-use ulo_core::app::{App, AppInput, AppStatus};
+use serde_json::Value;
+use ulo_core::app::{AppInput, AppStatus};
 use ulo_core::directory::{AppUser, CreatedApp};
 
-use super::groups::group_json;
+use super::body::{
+    self, AppBody, AppUserBody, AppUserLinks, AssignedGroup, AssignedUser, ProvisioningBody,
+};
 use super::paging::{self, Paging};
-use super::users::user_json;
 use crate::auth::Admin;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
@@ -32,16 +33,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(resync_user))
         .routes(routes!(groups))
         .routes(routes!(assign_group, unassign_group))
-}
-
-/// An app as the API shows it (never its secrets).
-pub fn app_json(state: &AppState, a: &App) -> Value {
-    let mut v = serde_json::to_value(a).unwrap_or(Value::Null);
-    if let Some(o) = v.as_object_mut() {
-        let base = format!("{}/api/v1/apps/{}", state.issuer(), a.id);
-        o.insert("_links".into(), json!({"self": {"href": base}, "users": {"href": format!("{base}/users")}, "groups": {"href": format!("{base}/groups")}}));
-    }
-    v
 }
 
 #[utoipa::path(
@@ -72,20 +63,22 @@ async fn create(
     ApiJson(input): ApiJson<AppInput>,
 ) -> ApiResult<Json<Value>> {
     let created = state.directory().create_app(&admin.ctx, input).await?;
-    Ok(Json(created_app_json(&state, created)))
+    Ok(Json(created_app_json(&state, created)?))
 }
 
-/// An app with the client secret its create or replace generated, if any.
-fn created_app_json(state: &AppState, created: CreatedApp) -> Value {
-    let mut v = app_json(state, &created.app);
+/// An app with the client secret its create or replace generated, if any (inside `oidc`, which
+/// the app's own type never carries).
+fn created_app_json(state: &AppState, created: CreatedApp) -> ApiResult<Value> {
+    let mut v =
+        serde_json::to_value(body::app(state.issuer(), created.app)).map_err(ApiError::internal)?;
     if let (Some(secret), Some(oidc)) = (
         created.client_secret,
         v.get_mut("oidc").and_then(Value::as_object_mut),
     ) {
         // Shown once: only its hash is kept.
-        oidc.insert("clientSecret".into(), json!(secret));
+        oidc.insert("clientSecret".into(), Value::String(secret));
     }
-    v
+    Ok(v)
 }
 
 /// The search of the app list.
@@ -135,7 +128,11 @@ async fn list(
     let headers = paging::links(state.issuer(), "/api/v1/apps", params, next);
     Ok((
         headers,
-        Json(apps.iter().map(|a| app_json(&state, a)).collect::<Vec<_>>()),
+        Json(
+            apps.into_iter()
+                .map(|a| body::app(state.issuer(), a))
+                .collect::<Vec<_>>(),
+        ),
     ))
 }
 
@@ -163,9 +160,9 @@ async fn get_one(
     State(state): State<AppState>,
     admin: Admin,
     ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<AppBody>> {
     let a = state.directory().get_app(&admin.ctx, &id).await?;
-    Ok(Json(app_json(&state, &a)))
+    Ok(Json(body::app(state.issuer(), a)))
 }
 
 #[utoipa::path(
@@ -203,7 +200,7 @@ async fn replace(
         .directory()
         .replace_app(&admin.ctx, &id, input)
         .await?;
-    Ok(Json(created_app_json(&state, replaced)))
+    Ok(Json(created_app_json(&state, replaced)?))
 }
 
 #[utoipa::path(
@@ -263,7 +260,7 @@ async fn lifecycle(
     State(state): State<AppState>,
     admin: Admin,
     ApiPath((id, op)): ApiPath<(String, String)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<AppBody>> {
     let status = match op.as_str() {
         "activate" => AppStatus::Active,
         "deactivate" => AppStatus::Inactive,
@@ -277,7 +274,7 @@ async fn lifecycle(
         .directory()
         .set_app_status(&admin.ctx, &id, status)
         .await?;
-    Ok(Json(app_json(&state, &a)))
+    Ok(Json(body::app(state.issuer(), a)))
 }
 
 #[utoipa::path(
@@ -321,11 +318,17 @@ async fn users(
         vec![("limit", page.limit.to_string())],
         next,
     );
-    let body: Vec<Value> = us
-        .iter()
-        .map(|u| json!({"id": u.id, "scope": "USER", "status": u.status, "user": user_json(&state, u)}))
+    let assigned: Vec<AssignedUser> = us
+        .into_iter()
+        .map(|u| AssignedUser {
+            id: u.id,
+            scope: "USER",
+            status: u.status,
+            app_id: None,
+            user: body::user(state.issuer(), u),
+        })
         .collect();
-    Ok((headers, Json(body)))
+    Ok((headers, Json(assigned)))
 }
 
 #[derive(Deserialize)]
@@ -366,7 +369,7 @@ async fn assign_user(
     admin: Admin,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<AssignBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<AssignedUser>> {
     if body.scope.as_deref().is_some_and(|s| s != "USER") {
         return Err(ApiError::bad_request("Api validation failed: scope", vec!["scope: only USER can be set here; assign groups with PUT /api/v1/apps/{id}/groups/{groupId}".into()]));
     }
@@ -374,9 +377,13 @@ async fn assign_user(
         .directory()
         .assign_user(&admin.ctx, &id, &body.id)
         .await?;
-    Ok(Json(
-        json!({"id": u.id, "scope": "USER", "status": u.status, "appId": a.id, "user": user_json(&state, &u)}),
-    ))
+    Ok(Json(AssignedUser {
+        id: u.id,
+        scope: "USER",
+        status: u.status,
+        app_id: Some(a.id),
+        user: body::user(state.issuer(), u),
+    }))
 }
 
 #[utoipa::path(
@@ -437,13 +444,17 @@ async fn groups(
     State(state): State<AppState>,
     admin: Admin,
     ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Vec<AssignedGroup>>> {
     let gs = state.directory().list_app_groups(&admin.ctx, &id).await?;
-    Ok(Json(json!(
-        gs.iter()
-            .map(|g| json!({"id": g.id, "group": group_json(&state, g)}))
-            .collect::<Vec<_>>()
-    )))
+    Ok(Json(
+        gs.into_iter()
+            .map(|g| AssignedGroup {
+                id: g.id,
+                app_id: None,
+                group: body::group(state.issuer(), g),
+            })
+            .collect(),
+    ))
 }
 
 #[utoipa::path(
@@ -472,14 +483,16 @@ async fn assign_group(
     State(state): State<AppState>,
     admin: Admin,
     ApiPath((id, gid)): ApiPath<(String, String)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<AssignedGroup>> {
     let (a, g) = state
         .directory()
         .assign_group(&admin.ctx, &id, &gid)
         .await?;
-    Ok(Json(
-        json!({"id": g.id, "appId": a.id, "group": group_json(&state, &g)}),
-    ))
+    Ok(Json(AssignedGroup {
+        id: g.id,
+        app_id: Some(a.id),
+        group: body::group(state.issuer(), g),
+    }))
 }
 
 #[utoipa::path(
@@ -517,7 +530,7 @@ async fn unassign_group(
 }
 
 /// A user as an app sees them: the assignment and the provisioning link.
-fn app_user_json(state: &AppState, au: &AppUser) -> Value {
+fn app_user_body(state: &AppState, au: AppUser) -> AppUserBody {
     let scope = match &au.assignment {
         Some(a) if a.direct => "USER",
         Some(_) => "GROUP",
@@ -528,33 +541,17 @@ fn app_user_json(state: &AppState, au: &AppUser) -> Value {
         .as_ref()
         .map(|a| a.groups.iter().map(ToString::to_string).collect())
         .unwrap_or_default();
-    let provisioning = au.link.as_ref().map(|l| {
-        json!({
-            "remoteId": l.remote_id,
-            "state": l.state,
-            "desired": l.desired,
-            "lastStatus": l.last_status,
-            "lastError": l.last_error,
-            "lastSynced": l.last_synced.map(ulo_core::clock::rfc3339),
-        })
-    });
-    let base = format!(
-        "{}/api/v1/apps/{}/users/{}",
-        state.issuer(),
-        au.app.id,
-        au.user.id
-    );
-    json!({
-        "id": au.user.id,
-        "appId": au.app.id,
-        "scope": scope,
-        "assigned": au.assignment.is_some(),
-        "groups": groups,
-        "status": au.user.status,
-        "user": user_json(state, &au.user),
-        "provisioning": provisioning,
-        "_links": {"self": {"href": base}, "resync": {"href": format!("{base}/resync")}},
-    })
+    AppUserBody {
+        id: au.user.id,
+        app_id: au.app.id,
+        scope,
+        assigned: au.assignment.is_some(),
+        groups,
+        status: au.user.status,
+        links: AppUserLinks::new(state.issuer(), au.app.id, au.user.id),
+        provisioning: au.link.map(ProvisioningBody::from),
+        user: body::user(state.issuer(), au.user),
+    }
 }
 
 #[utoipa::path(
@@ -583,9 +580,9 @@ async fn app_user(
     State(state): State<AppState>,
     admin: Admin,
     ApiPath((id, uid)): ApiPath<(String, String)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<AppUserBody>> {
     let au = state.directory().app_user(&admin.ctx, &id, &uid).await?;
-    Ok(Json(app_user_json(&state, &au)))
+    Ok(Json(app_user_body(&state, au)))
 }
 
 #[utoipa::path(
@@ -615,10 +612,10 @@ async fn resync_user(
     State(state): State<AppState>,
     admin: Admin,
     ApiPath((id, uid)): ApiPath<(String, String)>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<AppUserBody>)> {
     let au = state
         .directory()
         .resync_app_user(&admin.ctx, &id, &uid)
         .await?;
-    Ok((StatusCode::ACCEPTED, Json(app_user_json(&state, &au))))
+    Ok((StatusCode::ACCEPTED, Json(app_user_body(&state, au))))
 }

@@ -7,11 +7,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use serde_json::json;
 use ulo_core::clock::rfc3339;
-use ulo_core::device::{self, Device, DeviceUser};
+use ulo_core::device::{self, DeviceUser};
 use ulo_core::store::Store;
 
+use super::body::{self, DeviceBody, DeviceUserBody};
 use super::logouts::accepted;
 use super::paging::{self, Paging};
 use crate::auth::Admin;
@@ -60,29 +61,19 @@ impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJ
     }
 }
 
-/// A device as the API shows it, with the people seen on it when given.
-pub fn device_json(state: &AppState, d: &Device, users: Option<Vec<Value>>) -> Value {
-    let mut v = serde_json::to_value(d).unwrap_or_else(|_| json!({}));
-    if let Some(users) = users {
-        v["users"] = Value::Array(users);
-    }
-    v["_links"] = json!({
-        "self": {"href": format!("{}/api/v1/devices/{}", state.issuer(), d.id)},
-        "revoke": {"href": format!("{}/api/v1/devices/{}/lifecycle/revoke", state.issuer(), d.id), "hints": {"allow": ["POST"]}},
-    });
-    v
-}
-
 /// The people seen on a device, with their logins.
-async fn users_json(store: &dyn Store, links: &[DeviceUser]) -> ApiResult<Vec<Value>> {
+async fn users_seen(store: &dyn Store, links: &[DeviceUser]) -> ApiResult<Vec<DeviceUserBody>> {
     let mut tx = store.read().await?;
     let mut out = Vec::new();
     for l in links {
         let login = tx.get_user(l.user_id).await?.map(|u| u.profile.login);
-        out.push(json!({
-            "id": l.user_id, "login": login, "osLogin": l.os_login,
-            "firstSeen": rfc3339(l.first_seen), "lastSeen": rfc3339(l.last_seen),
-        }));
+        out.push(DeviceUserBody {
+            id: l.user_id,
+            login,
+            os_login: l.os_login.clone(),
+            first_seen: rfc3339(l.first_seen),
+            last_seen: rfc3339(l.last_seen),
+        });
     }
     Ok(out)
 }
@@ -173,8 +164,11 @@ async fn list(
         vec![("limit", page.limit.to_string())],
         next,
     );
-    let body: Vec<Value> = found.iter().map(|d| device_json(&state, d, None)).collect();
-    Ok((headers, Json(body)))
+    let devices: Vec<DeviceBody> = found
+        .into_iter()
+        .map(|d| body::device(state.issuer(), d))
+        .collect();
+    Ok((headers, Json(devices)))
 }
 
 #[utoipa::path(
@@ -202,10 +196,11 @@ async fn get_one(
     State(state): State<AppState>,
     admin: Admin,
     ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<DeviceBody>> {
     let (d, links) = state.devices().get(&admin.ctx, &id).await?;
-    let users = users_json(state.store.as_ref(), &links).await?;
-    Ok(Json(device_json(&state, &d, Some(users))))
+    let mut answer = body::device(state.issuer(), d);
+    answer.users = Some(users_seen(state.store.as_ref(), &links).await?);
+    Ok(Json(answer))
 }
 
 #[utoipa::path(
@@ -233,12 +228,12 @@ async fn revoke(
     State(state): State<AppState>,
     admin: Admin,
     ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<DeviceBody>> {
     let (d, changed) = state.devices().revoke(&admin.ctx, &id).await?;
     for l in changed {
         state.receipt_changed(l);
     }
-    Ok(Json(device_json(&state, &d, None)))
+    Ok(Json(body::device(state.issuer(), d)))
 }
 
 #[utoipa::path(
@@ -266,18 +261,18 @@ async fn user_devices(
     State(state): State<AppState>,
     admin: Admin,
     ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<Vec<Value>>> {
+) -> ApiResult<Json<Vec<DeviceBody>>> {
     let found = state.devices().of_user(&admin.ctx, &id).await?;
-    let body = found
-        .iter()
+    let devices = found
+        .into_iter()
         .map(|(d, l)| {
-            let mut v = device_json(&state, d, None);
-            v["osLogin"] = json!(l.os_login);
-            v["userLastSeen"] = json!(rfc3339(l.last_seen));
-            v
+            let mut answer = body::device(state.issuer(), d);
+            answer.user_last_seen = Some(rfc3339(l.last_seen));
+            answer.os_login = Some(l.os_login);
+            answer
         })
         .collect();
-    Ok(Json(body))
+    Ok(Json(devices))
 }
 
 #[derive(Deserialize, Default)]

@@ -4,8 +4,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use ulo_core::clock::rfc3339;
 use ulo_core::signin::{TotpFactor, TotpStatus};
 
@@ -27,23 +26,40 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(verify))
 }
 
-fn factor_json(
-    user_id: &str,
+/// A user's TOTP factor as the API shows it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct FactorBody {
+    factor_type: &'static str,
+    provider: &'static str,
+    user_id: String,
     status: TotpStatus,
-    activated: Option<time::OffsetDateTime>,
-) -> Value {
-    json!({
-        "factorType": FACTOR_TYPE,
-        "provider": "ULO",
-        "userId": user_id,
-        "status": status,
-        "activated": activated.map(rfc3339),
-    })
+    activated: Option<String>,
+    /// The shared secret, shown to the enrolling admin only (stored sealed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<String>,
+    /// The `otpauth://` URI of the secret, shown with it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    otpauth_uri: Option<String>,
 }
 
-/// The JSON of a user's factor as the domain reports it.
-fn factor_of(f: &TotpFactor) -> Value {
-    factor_json(&f.user.id.to_string(), f.status, f.activated)
+impl FactorBody {
+    fn new(user_id: String, status: TotpStatus, activated: Option<time::OffsetDateTime>) -> Self {
+        FactorBody {
+            factor_type: FACTOR_TYPE,
+            provider: "ULO",
+            user_id,
+            status,
+            activated: activated.map(rfc3339),
+            secret: None,
+            otpauth_uri: None,
+        }
+    }
+}
+
+/// A user's factor as the domain reports it.
+fn factor_of(f: &TotpFactor) -> FactorBody {
+    FactorBody::new(f.user.id.to_string(), f.status, f.activated)
 }
 
 #[utoipa::path(
@@ -71,7 +87,7 @@ async fn show(
     State(state): State<AppState>,
     admin: Admin,
     ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<FactorBody>> {
     let f = crate::credentials::sign_in(&state)
         .totp_factor(&admin.ctx, &id)
         .await?;
@@ -104,19 +120,17 @@ async fn enroll(
     State(state): State<AppState>,
     admin: Admin,
     ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<FactorBody>> {
     let (user, secret) = crate::credentials::sign_in(&state)
         .enroll_totp(&admin.ctx, &id, false)
         .await?;
     let (base32, uri) = crate::credentials::enrollment(&state, &secret, &user.profile.login)
         .map_err(ApiError::internal)?;
-    let mut v = factor_json(&user.id.to_string(), TotpStatus::PendingActivation, None);
-    if let Some(o) = v.as_object_mut() {
-        // Shown to the enrolling admin only now; stored sealed.
-        o.insert("secret".into(), json!(base32));
-        o.insert("otpauthUri".into(), json!(uri));
-    }
-    Ok(Json(v))
+    let mut factor = FactorBody::new(user.id.to_string(), TotpStatus::PendingActivation, None);
+    // Shown to the enrolling admin only now; stored sealed.
+    factor.secret = Some(base32);
+    factor.otpauth_uri = Some(uri);
+    Ok(Json(factor))
 }
 
 #[derive(Deserialize)]
@@ -155,7 +169,7 @@ async fn verify(
     admin: Admin,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<VerifyBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<FactorBody>> {
     let sign_in = crate::credentials::sign_in(&state);
     if !sign_in
         .activate_totp(&admin.ctx, &id, &body.pass_code)

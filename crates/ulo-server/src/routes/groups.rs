@@ -5,11 +5,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::Deserialize;
-use serde_json::{Value, json};
-use ulo_core::group::{Group, GroupProfile};
+use ulo_core::group::GroupProfile;
 
+use super::body::{self, GroupBody};
 use super::paging::{self, Paging};
-use super::users::user_json;
 use crate::auth::Admin;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
@@ -26,20 +25,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_one, replace, delete))
         .routes(routes!(members))
         .routes(routes!(add_member, remove_member))
-}
-
-/// A group as the API shows it.
-pub fn group_json(state: &AppState, g: &Group) -> Value {
-    let mut v = serde_json::to_value(g).unwrap_or(Value::Null);
-    if let Some(o) = v.as_object_mut() {
-        let base = format!("{}/api/v1/groups/{}", state.issuer(), g.id);
-        o.insert("type".into(), json!("OKTA_GROUP"));
-        o.insert(
-            "_links".into(),
-            json!({"self": {"href": base}, "users": {"href": format!("{base}/users")}}),
-        );
-    }
-    v
 }
 
 #[derive(Deserialize)]
@@ -74,12 +59,12 @@ async fn create(
     State(state): State<AppState>,
     admin: Admin,
     ApiJson(body): ApiJson<Body>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<GroupBody>> {
     let g = state
         .directory()
         .create_group(&admin.ctx, body.profile)
         .await?;
-    Ok(Json(group_json(&state, &g)))
+    Ok(Json(body::group(state.issuer(), g)))
 }
 
 /// The search of the group list.
@@ -129,7 +114,11 @@ async fn list(
     let headers = paging::links(state.issuer(), "/api/v1/groups", params, next);
     Ok((
         headers,
-        Json(gs.iter().map(|g| group_json(&state, g)).collect::<Vec<_>>()),
+        Json(
+            gs.into_iter()
+                .map(|g| body::group(state.issuer(), g))
+                .collect::<Vec<_>>(),
+        ),
     ))
 }
 
@@ -157,9 +146,9 @@ async fn get_one(
     State(state): State<AppState>,
     admin: Admin,
     ApiPath(gid): ApiPath<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<GroupBody>> {
     let g = state.directory().get_group(&admin.ctx, &gid).await?;
-    Ok(Json(group_json(&state, &g)))
+    Ok(Json(body::group(state.issuer(), g)))
 }
 
 #[utoipa::path(
@@ -193,12 +182,12 @@ async fn replace(
     admin: Admin,
     ApiPath(gid): ApiPath<String>,
     ApiJson(body): ApiJson<Body>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<GroupBody>> {
     let g = state
         .directory()
         .update_group(&admin.ctx, &gid, body.profile)
         .await?;
-    Ok(Json(group_json(&state, &g)))
+    Ok(Json(body::group(state.issuer(), g)))
 }
 
 #[utoipa::path(
@@ -274,7 +263,11 @@ async fn members(
     );
     Ok((
         headers,
-        Json(us.iter().map(|u| user_json(&state, u)).collect::<Vec<_>>()),
+        Json(
+            us.into_iter()
+                .map(|u| body::user(state.issuer(), u))
+                .collect::<Vec<_>>(),
+        ),
     ))
 }
 

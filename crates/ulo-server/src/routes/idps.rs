@@ -4,7 +4,6 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde_json::Value;
 use ulo_core::logout::upstream::{self, NewUpstreamIdp};
 
 use crate::auth::Admin;
@@ -49,13 +48,10 @@ async fn create(
     State(state): State<AppState>,
     admin: Admin,
     ApiJson(body): ApiJson<NewUpstreamIdp>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<upstream::UpstreamIdp>)> {
     let idp = upstream::register_idp(state.store.as_ref(), state.clock.as_ref(), &admin.ctx, body)
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(serde_json::to_value(idp).unwrap_or(Value::Null)),
-    ))
+    Ok((StatusCode::CREATED, Json(idp)))
 }
 
 #[utoipa::path(
@@ -75,9 +71,12 @@ async fn create(
     ),
     security(("SSWS" = [])),
 )]
-async fn list(State(state): State<AppState>, admin: Admin) -> ApiResult<Json<Value>> {
+async fn list(
+    State(state): State<AppState>,
+    admin: Admin,
+) -> ApiResult<Json<Vec<upstream::UpstreamIdp>>> {
     let idps = upstream::list_idps(state.store.as_ref(), &admin.ctx).await?;
-    Ok(Json(serde_json::to_value(idps).unwrap_or(Value::Null)))
+    Ok(Json(idps))
 }
 
 #[utoipa::path(

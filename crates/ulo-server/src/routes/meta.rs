@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -28,22 +28,39 @@ pub fn router() -> OpenApiRouter<AppState> {
         (status = 503, description = "The store cannot be reached (status DOWN).", body = schema::Health, content_type = "application/json"),
     ),
 )]
-async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
+    let store = state.store.backend();
     match state.store.ping().await {
         Ok(()) => (
             StatusCode::OK,
-            Json(json!({"status": "UP", "store": state.store.backend()})),
+            Json(Health {
+                status: "UP",
+                store,
+                reason: None,
+            }),
         ),
         Err(e) => {
             tracing::warn!(error = %e, "health check: store unreachable");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                Json(
-                    json!({"status": "DOWN", "store": state.store.backend(), "reason": "the store cannot be reached"}),
-                ),
+                Json(Health {
+                    status: "DOWN",
+                    store,
+                    reason: Some("the store cannot be reached"),
+                }),
             )
         }
     }
+}
+
+/// Whether ulo can serve: `UP`, or `DOWN` with why.
+#[derive(Serialize)]
+struct Health {
+    status: &'static str,
+    /// The store's backend.
+    store: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'static str>,
 }
 
 /// Unknown path.

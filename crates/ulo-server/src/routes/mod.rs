@@ -3,6 +3,7 @@
 pub mod account;
 pub mod agent;
 pub mod apps;
+pub mod body;
 pub mod devices;
 pub mod factors;
 pub mod features;

@@ -4,8 +4,10 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
-use serde_json::{Value, json};
 
+use ulo_core::scim::ScimCredential;
+
+use super::body::WithToken;
 use crate::auth::Admin;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiPath};
@@ -53,16 +55,18 @@ async fn create(
     State(state): State<AppState>,
     admin: Admin,
     ApiJson(body): ApiJson<Body>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<WithToken<ScimCredential>>)> {
     let created = state
         .directory()
         .create_scim_credential(&admin.ctx, &body.name)
         .await?;
-    let mut v = serde_json::to_value(&created.credential).unwrap_or(Value::Null);
-    if let Some(o) = v.as_object_mut() {
-        o.insert("token".into(), json!(created.secret));
-    }
-    Ok((StatusCode::CREATED, Json(v)))
+    Ok((
+        StatusCode::CREATED,
+        Json(WithToken {
+            item: created.credential,
+            token: created.secret,
+        }),
+    ))
 }
 
 #[utoipa::path(
@@ -83,9 +87,9 @@ async fn create(
     ),
     security(("SSWS" = [])),
 )]
-async fn list(State(state): State<AppState>, admin: Admin) -> ApiResult<Json<Value>> {
+async fn list(State(state): State<AppState>, admin: Admin) -> ApiResult<Json<Vec<ScimCredential>>> {
     let cs = state.directory().list_scim_credentials(&admin.ctx).await?;
-    Ok(Json(serde_json::to_value(cs).unwrap_or(Value::Null)))
+    Ok(Json(cs))
 }
 
 #[utoipa::path(

@@ -6,15 +6,15 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 use ulo_core::clock::rfc3339;
+use ulo_core::ids::{AppId, SessionId, UserId};
 use ulo_core::logout::{LogoutRequest, reason};
 use ulo_core::session::Session;
 use ulo_core::signin::{ClearOptions, clear_sessions, end_reason, idle_expires};
 use ulo_core::user::validate_password;
 
-use super::users::user_json;
+use super::body::{self, UserWithLogout};
 use crate::auth::Admin;
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
@@ -35,19 +35,56 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 /// A session as the API shows it (never its cookie).
-pub fn session_json(s: &Session) -> Value {
-    json!({
-        "id": s.id,
-        "userId": s.user_id,
-        "status": "ACTIVE",
-        "createdAt": rfc3339(s.created),
-        "lastUsed": rfc3339(s.last_used),
-        "expiresAt": rfc3339(s.expires),
-        "idleExpiresAt": rfc3339(idle_expires(s)),
-        "ipAddress": s.ip_address,
-        "userAgent": s.user_agent,
-        "amr": s.amr,
-    })
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SessionBody {
+    id: SessionId,
+    user_id: UserId,
+    /// Always `ACTIVE`: only live sessions are listed.
+    status: &'static str,
+    created_at: String,
+    last_used: String,
+    expires_at: String,
+    idle_expires_at: String,
+    ip_address: Option<String>,
+    user_agent: Option<String>,
+    amr: Vec<String>,
+}
+
+impl From<Session> for SessionBody {
+    fn from(s: Session) -> Self {
+        SessionBody {
+            idle_expires_at: rfc3339(idle_expires(&s)),
+            id: s.id,
+            user_id: s.user_id,
+            status: "ACTIVE",
+            created_at: rfc3339(s.created),
+            last_used: rfc3339(s.last_used),
+            expires_at: rfc3339(s.expires),
+            ip_address: s.ip_address,
+            user_agent: s.user_agent,
+            amr: s.amr,
+        }
+    }
+}
+
+/// The live tokens an app holds for the user.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct GrantBody {
+    app_id: AppId,
+    label: Option<String>,
+    refresh_tokens: i64,
+    access_tokens: i64,
+}
+
+/// A user's live sessions and token grants.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UserSessionsBody {
+    user_id: UserId,
+    sessions: Vec<SessionBody>,
+    grants: Vec<GrantBody>,
 }
 
 #[utoipa::path(
@@ -75,27 +112,24 @@ async fn list(
     State(state): State<AppState>,
     admin: Admin,
     ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<UserSessionsBody>> {
     let found = crate::credentials::sign_in(&state)
         .list_sessions(&admin.ctx, &id)
         .await?;
-    let grants: Vec<Value> = found
-        .grants
-        .iter()
-        .map(|(g, label)| {
-            json!({
-                "appId": g.app_id,
-                "label": label,
-                "refreshTokens": g.refresh_tokens,
-                "accessTokens": g.access_tokens,
+    Ok(Json(UserSessionsBody {
+        user_id: found.user.id,
+        sessions: found.sessions.into_iter().map(SessionBody::from).collect(),
+        grants: found
+            .grants
+            .into_iter()
+            .map(|(g, label)| GrantBody {
+                app_id: g.app_id,
+                label,
+                refresh_tokens: g.refresh_tokens,
+                access_tokens: g.access_tokens,
             })
-        })
-        .collect();
-    Ok(Json(json!({
-        "userId": found.user.id,
-        "sessions": found.sessions.iter().map(session_json).collect::<Vec<_>>(),
-        "grants": grants,
-    })))
+            .collect(),
+    }))
 }
 
 #[derive(Deserialize)]
@@ -281,7 +315,7 @@ async fn reset_password(
     admin: Admin,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<ResetBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<UserWithLogout>> {
     validate_password(&body.password.value)?;
     let hash = password::hash(body.password.value).await?;
     let started = crate::credentials::sign_in(&state)
@@ -292,7 +326,8 @@ async fn reset_password(
         .directory()
         .get_user(&admin.ctx, &started.user_id.to_string())
         .await?;
-    let mut body = user_json(&state, &user);
-    body["logoutId"] = json!(started.id);
-    Ok(Json(body))
+    Ok(Json(UserWithLogout {
+        user: body::user(state.issuer(), user),
+        logout_id: started.id,
+    }))
 }

@@ -8,7 +8,7 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use ulo_core::app::App;
 use ulo_core::ssf::{self, StreamInput, StreamStatus, Transmitter};
@@ -565,11 +565,24 @@ async fn issue_credential(
     State(state): State<AppState>,
     admin: Admin,
     ApiPath(id): ApiPath<String>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
-    let (cred, secret) =
+) -> ApiResult<(StatusCode, Json<impl Serialize>)> {
+    let (credential, token) =
         ssf::create_credential(state.store.as_ref(), state.clock.as_ref(), &admin.ctx, &id).await?;
-    let mut v = serde_json::to_value(&cred).unwrap_or(Value::Null);
-    v["token"] = json!(secret);
-    v["configuration"] = json!(format!("{}/.well-known/ssf-configuration", state.issuer()));
-    Ok((StatusCode::CREATED, Json(v)))
+    Ok((
+        StatusCode::CREATED,
+        Json(IssuedCredential {
+            credential,
+            token,
+            configuration: format!("{}/.well-known/ssf-configuration", state.issuer()),
+        }),
+    ))
+}
+
+/// A receiver credential just issued: its secret, shown once, and where the receiver starts.
+#[derive(Serialize)]
+struct IssuedCredential<T> {
+    #[serde(flatten)]
+    credential: T,
+    token: String,
+    configuration: String,
 }

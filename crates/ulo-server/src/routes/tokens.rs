@@ -4,9 +4,9 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
-use serde_json::{Value, json};
 use ulo_core::auth::ApiToken;
 
+use super::body::WithToken;
 use crate::auth::{Admin, AdminPrincipal};
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiPath};
@@ -22,10 +22,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list, create))
         .routes(routes!(current))
         .routes(routes!(revoke))
-}
-
-fn token_json(t: &ApiToken) -> Value {
-    serde_json::to_value(t).unwrap_or(Value::Null)
 }
 
 #[derive(Deserialize)]
@@ -61,16 +57,18 @@ async fn create(
     State(state): State<AppState>,
     admin: AdminPrincipal,
     ApiJson(body): ApiJson<Body>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<WithToken<ApiToken>>)> {
     let created = state
         .directory()
         .create_api_token(&admin.ctx, admin.user.id, &body.name, None, body.scopes)
         .await?;
-    let mut v = token_json(&created.token);
-    if let Some(o) = v.as_object_mut() {
-        o.insert("token".into(), json!(created.secret));
-    }
-    Ok((StatusCode::CREATED, Json(v)))
+    Ok((
+        StatusCode::CREATED,
+        Json(WithToken {
+            item: created.token,
+            token: created.secret,
+        }),
+    ))
 }
 
 #[utoipa::path(
@@ -89,9 +87,12 @@ async fn create(
     ),
     security(("SSWS" = [])),
 )]
-async fn list(State(state): State<AppState>, admin: AdminPrincipal) -> ApiResult<Json<Value>> {
+async fn list(
+    State(state): State<AppState>,
+    admin: AdminPrincipal,
+) -> ApiResult<Json<Vec<ApiToken>>> {
     let ts = state.directory().list_api_tokens(admin.user.id).await?;
-    Ok(Json(Value::Array(ts.iter().map(token_json).collect())))
+    Ok(Json(ts))
 }
 
 #[utoipa::path(
@@ -110,8 +111,8 @@ async fn list(State(state): State<AppState>, admin: AdminPrincipal) -> ApiResult
     ),
     security(("SSWS" = [])),
 )]
-async fn current(admin: Admin) -> Json<Value> {
-    Json(token_json(&admin.token))
+async fn current(admin: Admin) -> Json<ApiToken> {
+    Json(admin.token)
 }
 
 #[utoipa::path(

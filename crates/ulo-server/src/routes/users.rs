@@ -5,11 +5,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use ulo_core::directory::{CreateUser, ProfileChange};
 use ulo_core::store::UserQuery;
-use ulo_core::user::{AdminRole, Lifecycle, ProvisionedBy, User, UserProfile, validate_password};
+use ulo_core::user::{AdminRole, Lifecycle, ProvisionedBy, UserProfile, validate_password};
 
+use super::body::{self, AppLinkBody, AppLinkLinks, AssignedBy, UserBody};
 use super::paging::{self, Paging};
 use crate::auth::Admin;
 use crate::error::{ApiError, ApiResult};
@@ -31,23 +32,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(app_links))
         .routes(routes!(list_roles, grant_role))
         .routes(routes!(revoke_role))
-}
-
-/// A user as the API shows it.
-pub fn user_json(state: &AppState, u: &User) -> Value {
-    let mut v = serde_json::to_value(u).unwrap_or(Value::Null);
-    if let Some(o) = v.as_object_mut() {
-        let base = format!("{}/api/v1/users/{}", state.issuer(), u.id);
-        o.insert(
-            "_links".into(),
-            json!({
-                "self": {"href": base},
-                "groups": {"href": format!("{base}/groups")},
-                "appLinks": {"href": format!("{base}/appLinks")},
-            }),
-        );
-    }
-    v
 }
 
 #[derive(Deserialize)]
@@ -150,7 +134,7 @@ async fn create(
             },
         )
         .await?;
-    Ok((StatusCode::OK, Json(user_json(&state, &user))))
+    Ok((StatusCode::OK, Json(body::user(state.issuer(), user))))
 }
 
 /// The search of the user list.
@@ -224,8 +208,8 @@ async fn list(
         headers,
         Json(
             users
-                .iter()
-                .map(|u| user_json(&state, u))
+                .into_iter()
+                .map(|u| body::user(state.issuer(), u))
                 .collect::<Vec<_>>(),
         ),
     ))
@@ -255,9 +239,9 @@ async fn get_one(
     State(state): State<AppState>,
     admin: Admin,
     ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<UserBody>> {
     let u = state.directory().get_user(&admin.ctx, &id).await?;
-    Ok(Json(user_json(&state, &u)))
+    Ok(Json(body::user(state.issuer(), u)))
 }
 
 #[derive(Deserialize)]
@@ -300,7 +284,7 @@ async fn update_partial(
     admin: Admin,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<PartialBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<UserBody>> {
     let dir = state.directory();
     if body.profile.is_none() && body.credentials.is_none() {
         return Err(ApiError::bad_request(
@@ -321,7 +305,7 @@ async fn update_partial(
             .set_password(&admin.ctx, &user.id.to_string(), &h)
             .await?;
     }
-    Ok(Json(user_json(&state, &user)))
+    Ok(Json(body::user(state.issuer(), user)))
 }
 
 #[derive(Deserialize)]
@@ -361,7 +345,7 @@ async fn replace(
     admin: Admin,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<ReplaceBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<UserBody>> {
     let u = state
         .directory()
         .update_profile(
@@ -370,7 +354,7 @@ async fn replace(
             ProfileChange::Replace(Box::new(body.profile)),
         )
         .await?;
-    Ok(Json(user_json(&state, &u)))
+    Ok(Json(body::user(state.issuer(), u)))
 }
 
 #[utoipa::path(
@@ -431,12 +415,12 @@ async fn lifecycle(
     State(state): State<AppState>,
     admin: Admin,
     ApiPath((id, op)): ApiPath<(String, String)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<UserBody>> {
     let op: Lifecycle = op
         .parse()
         .map_err(|_| ApiError::not_found(format!("Not found: unknown lifecycle operation {op:?}; use activate, suspend, unsuspend or deactivate")))?;
     let u = state.directory().lifecycle(&admin.ctx, &id, op).await?;
-    Ok(Json(user_json(&state, &u)))
+    Ok(Json(body::user(state.issuer(), u)))
 }
 
 #[utoipa::path(
@@ -463,13 +447,13 @@ async fn groups(
     State(state): State<AppState>,
     admin: Admin,
     ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Vec<body::GroupBody>>> {
     let gs = state.directory().list_user_groups(&admin.ctx, &id).await?;
-    Ok(Json(json!(
-        gs.iter()
-            .map(|g| super::groups::group_json(&state, g))
-            .collect::<Vec<_>>()
-    )))
+    Ok(Json(
+        gs.into_iter()
+            .map(|g| body::group(state.issuer(), g))
+            .collect(),
+    ))
 }
 
 #[utoipa::path(
@@ -496,37 +480,33 @@ async fn app_links(
     State(state): State<AppState>,
     admin: Admin,
     ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Vec<AppLinkBody>>> {
     let links = state.directory().user_app_links(&admin.ctx, &id).await?;
-    let out: Vec<Value> = links
-        .iter()
+    let out = links
+        .into_iter()
         .map(|l| {
-            let mut via: Vec<Value> = Vec::new();
+            let mut assigned_by = Vec::new();
             if l.direct {
-                via.push(json!({"type": "USER"}));
+                assigned_by.push(AssignedBy::User);
             }
-            via.extend(
+            assigned_by.extend(
                 l.groups
-                    .iter()
-                    .map(|g| json!({"type": "GROUP", "groupId": g})),
+                    .into_iter()
+                    .map(|group_id| AssignedBy::Group { group_id }),
             );
-            json!({
-                "id": l.app.id,
-                "appInstanceId": l.app.id,
-                "label": l.app.label,
-                "appName": l.app.app_type,
-                "status": l.app.status,
-                "logoutEnabled": l.app.logout.enabled,
-                "assignedBy": via,
-                "_links": {"app": {"href": format!("{}/api/v1/apps/{}", state.issuer(), l.app.id)}},
-            })
+            AppLinkBody {
+                id: l.app.id,
+                app_instance_id: l.app.id,
+                links: AppLinkLinks::new(state.issuer(), l.app.id),
+                label: l.app.label,
+                app_name: l.app.app_type,
+                status: l.app.status,
+                logout_enabled: l.app.logout.enabled,
+                assigned_by,
+            }
         })
         .collect();
-    Ok(Json(Value::Array(out)))
-}
-
-fn role_json(r: AdminRole) -> Value {
-    json!({"id": r.as_str(), "type": r.as_str(), "label": match r { AdminRole::SuperAdmin => "Super Administrator", AdminRole::ReadOnlyAdmin => "Read Only Administrator" }, "status": "ACTIVE"})
+    Ok(Json(out))
 }
 
 #[utoipa::path(
@@ -553,11 +533,9 @@ async fn list_roles(
     State(state): State<AppState>,
     admin: Admin,
     ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Vec<body::RoleBody>>> {
     let roles = state.directory().list_roles(&admin.ctx, &id).await?;
-    Ok(Json(Value::Array(
-        roles.into_iter().map(role_json).collect(),
-    )))
+    Ok(Json(roles.into_iter().map(body::RoleBody::from).collect()))
 }
 
 #[derive(Deserialize)]
@@ -606,10 +584,10 @@ async fn grant_role(
     admin: Admin,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<RoleBody>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<body::RoleBody>)> {
     let role = parse_role(&body.role)?;
     state.directory().grant_role(&admin.ctx, &id, role).await?;
-    Ok((StatusCode::CREATED, Json(role_json(role))))
+    Ok((StatusCode::CREATED, Json(role.into())))
 }
 
 #[utoipa::path(
