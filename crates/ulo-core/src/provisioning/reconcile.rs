@@ -1,107 +1,17 @@
-//! Provisioning to apps: each (app, user) link records what ulo wants the user to be in the app's
-//! SCIM server and what it last achieved there. Directory changes call [`reconcile`] inside their
-//! transaction; it records the wanted state and enqueues one `scim.push` job per change, so the
-//! push is as durable as the change that caused it.
+//! Keeping links in line with the directory: each change records the wanted state and
+//! enqueues one push, in the transaction of the change.
 
 use std::collections::{BTreeMap, HashSet};
 
-use serde::{Deserialize, Serialize};
 use serde_json::json;
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 
-use crate::app::{App, AppStatus};
+use super::{AppUserLink, Desired, LinkState, PUSH_DEADLINE, PUSH_JOB, PushPayload, desired_for};
+use crate::app::App;
 use crate::ids::{AppId, GroupId, UserId};
 use crate::job::NewJob;
 use crate::store::{Page, StoreError, StoreTx};
-use crate::user::{User, UserStatus, str_enum};
-
-/// The job kind that pushes one user to one app.
-pub const PUSH_JOB: &str = "scim.push";
-/// How long a push keeps being retried.
-pub const PUSH_DEADLINE: Duration = Duration::hours(24);
-/// The purpose an app's SCIM token is sealed for.
-pub fn scim_token_purpose(app: AppId) -> String {
-    format!("app-scim-token:{app}")
-}
-
-/// Where the user stands in the app's SCIM server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum LinkState {
-    /// A push is queued or being retried.
-    Pending,
-    /// The user exists and is active there, up to date.
-    Synced,
-    /// The user was deactivated there (or never needed creating).
-    Deactivated,
-    /// The last push failed for good.
-    Error,
-}
-str_enum!(LinkState { Pending => "PENDING", Synced => "SYNCED", Deactivated => "DEACTIVATED", Error => "ERROR" });
-
-/// What ulo wants the user to be in the app.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Desired {
-    /// Present and active.
-    Active,
-    /// Deactivated (`active: false`), or absent.
-    Inactive,
-}
-str_enum!(Desired { Active => "ACTIVE", Inactive => "INACTIVE" });
-
-/// The link between a ulo user and their account in one app's SCIM server.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AppUserLink {
-    /// The app.
-    pub app_id: AppId,
-    /// The ulo user.
-    pub user_id: UserId,
-    /// The id the app's SCIM server gave the user: the `sub` of `iss_sub` logout requests.
-    pub remote_id: Option<String>,
-    /// Last known state there.
-    pub state: LinkState,
-    /// What ulo wants.
-    pub desired: Desired,
-    /// Why the last push failed.
-    pub last_error: Option<String>,
-    /// HTTP status of the last push.
-    pub last_status: Option<i64>,
-    /// When a push last succeeded.
-    #[serde(with = "crate::clock::serde_rfc3339::option")]
-    pub last_synced: Option<OffsetDateTime>,
-    /// Created.
-    #[serde(with = "crate::clock::serde_rfc3339")]
-    pub created: OffsetDateTime,
-    /// Last changed.
-    #[serde(with = "crate::clock::serde_rfc3339")]
-    pub updated: OffsetDateTime,
-}
-
-/// What a `scim.push` job carries: only ids, so every attempt pushes the state current then.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PushPayload {
-    /// The app.
-    pub app_id: AppId,
-    /// The user.
-    pub user_id: UserId,
-}
-
-/// What ulo wants `user` to be in `app`, given whether the user reaches it.
-pub fn desired_for(user: &User, app: &App, reaches: bool) -> Desired {
-    if reaches
-        && user.status == UserStatus::Active
-        && app.status == AppStatus::Active
-        && app.provisioning.is_some()
-    {
-        Desired::Active
-    } else {
-        Desired::Inactive
-    }
-}
-
+use crate::user::User;
 /// Brings `user`'s links with every app that has a provisioning part in line with the directory;
 /// enqueues a push per link whose wanted state changed (or, with `profile_changed`, per active
 /// link, so the app sees the new profile). Runs inside the caller's transaction.
