@@ -1,9 +1,11 @@
 //! SQL plumbing ulo's store (`ulo-store`) and the vault's store share: what a database error
 //! means ([`SqlError`]), how pools are set up ([`pool`]), a BEGIN that survives its caller
-//! being cancelled ([`begin`]), and throwaway PostgreSQL databases for tests ([`scratch`]).
+//! being cancelled ([`begin`]), the job queue's claim and lease statements ([`jobs`]), and
+//! throwaway PostgreSQL databases for tests ([`scratch`]).
 //! Each store maps [`SqlError`] onto its own error type.
 
 mod error;
+pub mod jobs;
 pub mod pool;
 pub mod scratch;
 

@@ -22,20 +22,6 @@ pub(crate) use crate::query::{Sql, UserFields, event_fields, json_text, like_esc
 pub(crate) use crate::rows::*;
 pub(crate) use crate::tx::{bind_all, notify_sql, to_json};
 
-/// The claim query: due jobs, or running ones whose lease expired, oldest first.
-pub(crate) fn claim_sql(skip_locked: bool) -> String {
-    format!(
-        "UPDATE jobs SET state='RUNNING', lease_owner=$1, lease_until=$2, attempts=attempts+1, updated=$3 \
-         WHERE id IN (SELECT id FROM jobs WHERE (state='QUEUED' AND run_at <= $3) OR (state='RUNNING' AND lease_until < $3) \
-         ORDER BY run_at, id LIMIT $4{}) RETURNING {JOB_COLS}",
-        if skip_locked {
-            " FOR UPDATE SKIP LOCKED"
-        } else {
-            ""
-        }
-    )
-}
-
 /// Remembers a `jti` (`$1` namespace, `$2` jti, `$3` expires) unless it is remembered and
 /// unexpired at `$4`: one row changed means first use. The primary key decides between
 /// concurrent callers; an expired entry is overwritten, so remembering never needs a purge.
@@ -44,9 +30,6 @@ pub(crate) const REMEMBER_JTI_SQL: &str = "INSERT INTO seen_jtis (namespace, jti
 
 /// Forgets the `jti`s expired at `$1`.
 pub(crate) const PURGE_JTIS_SQL: &str = "DELETE FROM seen_jtis WHERE expires <= $1";
-
-/// Extends a lease the worker still holds.
-pub(crate) const EXTEND_SQL: &str = "UPDATE jobs SET lease_until=$4 WHERE id=$1 AND state='RUNNING' AND lease_owner=$2 AND attempts=$3";
 
 /// Live refresh and access tokens of a user (`$1`) at time `$2`, counted per app.
 pub(crate) const LIVE_GRANTS_SQL: &str = "SELECT app_id, SUM(r) AS refresh, SUM(a) AS access FROM (\

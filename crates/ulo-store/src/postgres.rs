@@ -156,27 +156,28 @@ impl Store for PgStore {
         now: OffsetDateTime,
         lease_until: OffsetDateTime,
     ) -> Result<Vec<Job>, StoreError> {
-        let rows: Vec<JobRow> = sqlx::query_as(AssertSqlSafe(claim_sql(true)))
-            .bind(owner)
-            .bind(to_millis(lease_until))
-            .bind(to_millis(now))
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
+        let claim = ulo_sql::jobs::Claim {
+            owner,
+            limit: i64::from(limit),
+            now: to_millis(now),
+            lease_until: to_millis(lease_until),
+        };
+        let rows: Vec<JobRow> = ulo_sql::jobs::claim_postgres(&self.pool, JOB_COLS, claim)
             .await
-            .map_err(db_err)?;
+            .map_err(sql_err)?;
         convert(rows)
     }
 
     async fn extend_lease(&self, lease: &Lease, until: OffsetDateTime) -> Result<bool, StoreError> {
-        let r = sqlx::query(EXTEND_SQL)
-            .bind(lease.job.to_string())
-            .bind(&lease.owner)
-            .bind(lease.attempt)
-            .bind(to_millis(until))
-            .execute(&self.pool)
+        let job = lease.job.to_string();
+        let lease = ulo_sql::jobs::LeaseRef {
+            job: &job,
+            owner: &lease.owner,
+            attempt: lease.attempt,
+        };
+        ulo_sql::jobs::extend_postgres(&self.pool, lease, to_millis(until))
             .await
-            .map_err(db_err)?;
-        Ok(r.rows_affected() == 1)
+            .map_err(sql_err)
     }
 
     async fn wait_for_jobs(&self, timeout: Duration) {

@@ -122,33 +122,28 @@ impl Store for SqliteStore {
         now: OffsetDateTime,
         lease_until: OffsetDateTime,
     ) -> Result<Vec<Job>, StoreError> {
-        let mut tx = self
-            .writer
-            .begin_with("BEGIN IMMEDIATE")
+        let claim = ulo_sql::jobs::Claim {
+            owner,
+            limit: i64::from(limit),
+            now: to_millis(now),
+            lease_until: to_millis(lease_until),
+        };
+        let rows: Vec<JobRow> = ulo_sql::jobs::claim_sqlite(&self.writer, JOB_COLS, claim)
             .await
-            .map_err(db_err)?;
-        let rows: Vec<JobRow> = sqlx::query_as(AssertSqlSafe(claim_sql(false)))
-            .bind(owner)
-            .bind(to_millis(lease_until))
-            .bind(to_millis(now))
-            .bind(i64::from(limit))
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
+            .map_err(sql_err)?;
         convert(rows)
     }
 
     async fn extend_lease(&self, lease: &Lease, until: OffsetDateTime) -> Result<bool, StoreError> {
-        let r = sqlx::query(EXTEND_SQL)
-            .bind(lease.job.to_string())
-            .bind(&lease.owner)
-            .bind(lease.attempt)
-            .bind(to_millis(until))
-            .execute(&self.writer)
+        let job = lease.job.to_string();
+        let lease = ulo_sql::jobs::LeaseRef {
+            job: &job,
+            owner: &lease.owner,
+            attempt: lease.attempt,
+        };
+        ulo_sql::jobs::extend_sqlite(&self.writer, lease, to_millis(until))
             .await
-            .map_err(db_err)?;
-        Ok(r.rows_affected() == 1)
+            .map_err(sql_err)
     }
 
     async fn wait_for_jobs(&self, timeout: Duration) {

@@ -10,7 +10,6 @@ mod rotate;
 mod worker;
 
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use time::OffsetDateTime;
 use ulo_jobs::Attempt;
 
@@ -39,25 +38,32 @@ pub struct AccountJob {
     pub jti: Option<String>,
 }
 
+/// A job of `kind` on `account`, its payload the serialized [`AccountJob`] the worker reads.
 fn new_job(
     vault: &Vault,
     kind: &str,
     account: &Account,
     jti: Option<&str>,
     now: OffsetDateTime,
-) -> Job {
-    Job {
+) -> Result<Job, VaultError> {
+    let payload = AccountJob {
+        account_id: account.id.clone(),
+        jti: jti.map(str::to_string),
+    };
+    let payload = serde_json::to_value(&payload)
+        .map_err(|e| VaultError::Internal(format!("job payload: {e}")))?;
+    Ok(Job {
         id: new_id(),
         kind: kind.into(),
         subject: account.id.clone(),
-        payload: json!({"accountId": account.id, "jti": jti}),
+        payload,
         state: JobState::Queued,
         attempts: 0,
         run_at: now,
         deadline: now + vault.settings.retry.deadline,
         last_error: None,
         created: now,
-    }
+    })
 }
 
 /// Queues a rotation of `account` (unless one is queued or running: its new password is one
@@ -81,7 +87,7 @@ pub async fn queue_rotation(
     match open {
         Some(job) => ev = ev.detail("jobId", job.id).detail("alreadyQueued", true),
         None => {
-            let job = new_job(vault, ROTATE, account, jti, now);
+            let job = new_job(vault, ROTATE, account, jti, now)?;
             tx.enqueue(&job).await?;
             ev = ev.detail("jobId", job.id);
         }
@@ -110,7 +116,7 @@ pub async fn queue_end_sessions(
     match waiting {
         Some(job) => ev = ev.detail("jobId", job.id).detail("alreadyQueued", true),
         None => {
-            let job = new_job(vault, END_SESSIONS, account, jti, now);
+            let job = new_job(vault, END_SESSIONS, account, jti, now)?;
             tx.enqueue(&job).await?;
             ev = ev.detail("jobId", job.id);
         }

@@ -67,14 +67,13 @@ impl Store for PgStore {
         now: OffsetDateTime,
         lease_until: OffsetDateTime,
     ) -> Result<Vec<Job>, StoreError> {
-        let rows: Vec<JobRow> = sqlx::query_as(AssertSqlSafe(claim_sql(true)))
-            .bind(owner)
-            .bind(to_millis(lease_until))
-            .bind(to_millis(now))
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db_err)?;
+        let claim = ulo_sql::jobs::Claim {
+            owner,
+            limit,
+            now: to_millis(now),
+            lease_until: to_millis(lease_until),
+        };
+        let rows: Vec<JobRow> = ulo_sql::jobs::claim_postgres(&self.pool, JOB_COLS, claim).await?;
         all(rows)
     }
 

@@ -266,17 +266,3 @@ pub(crate) fn all<R, T: TryFrom<R, Error = StoreError>>(
 ) -> Result<Vec<T>, StoreError> {
     rows.into_iter().map(T::try_from).collect()
 }
-
-/// The claim query: due jobs, or running ones whose lease expired, oldest first.
-pub(crate) fn claim_sql(skip_locked: bool) -> String {
-    format!(
-        "UPDATE jobs SET state='RUNNING', lease_owner=$1, lease_until=$2, attempts=attempts+1, updated=$3 \
-         WHERE id IN (SELECT id FROM jobs WHERE (state='QUEUED' AND run_at <= $3) OR (state='RUNNING' AND lease_until < $3) \
-         ORDER BY run_at, id LIMIT $4{}) RETURNING {JOB_COLS}",
-        if skip_locked {
-            " FOR UPDATE SKIP LOCKED"
-        } else {
-            ""
-        }
-    )
-}

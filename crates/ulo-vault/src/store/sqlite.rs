@@ -80,20 +80,13 @@ impl Store for SqliteStore {
         now: OffsetDateTime,
         lease_until: OffsetDateTime,
     ) -> Result<Vec<Job>, StoreError> {
-        let mut tx = self
-            .writer
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db_err)?;
-        let rows: Vec<JobRow> = sqlx::query_as(AssertSqlSafe(claim_sql(false)))
-            .bind(owner)
-            .bind(to_millis(lease_until))
-            .bind(to_millis(now))
-            .bind(limit)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)?;
+        let claim = ulo_sql::jobs::Claim {
+            owner,
+            limit,
+            now: to_millis(now),
+            lease_until: to_millis(lease_until),
+        };
+        let rows: Vec<JobRow> = ulo_sql::jobs::claim_sqlite(&self.writer, JOB_COLS, claim).await?;
         all(rows)
     }
 

@@ -110,7 +110,11 @@ async fn the_store_behaves_the_same_on_every_backend() {
             id: new_id(),
             kind: "account.rotate".into(),
             subject: account.id.clone(),
-            payload: json!({"accountId": account.id}),
+            payload: serde_json::to_value(ulo_vault::jobs::AccountJob {
+                account_id: account.id.clone(),
+                jti: None,
+            })
+            .unwrap(),
             state: JobState::Queued,
             attempts: 0,
             run_at: now,

@@ -1,0 +1,136 @@
+//! The job-queue SQL both stores run on their `jobs` tables (id, state, attempts, run_at,
+//! lease_owner, lease_until, updated, …; each store reads back its own columns): claiming due
+//! jobs under a lease, and extending a lease its worker still holds. A lease is fenced by the
+//! owner and the attempt that claimed it: a job taken over after its lease expired counts
+//! another attempt, so the late worker's statements change nothing.
+//!
+//! Times are Unix milliseconds, as both stores keep them.
+
+use sqlx::postgres::{PgPool, PgRow};
+use sqlx::sqlite::{SqlitePool, SqliteRow};
+use sqlx::{AssertSqlSafe, FromRow};
+
+use crate::{SqlError, db_err};
+
+/// A claim: up to `limit` jobs due at `now` (queued and due, or running with a lease that
+/// expired before `now`) leased to `owner` until `lease_until`.
+#[derive(Debug, Clone, Copy)]
+pub struct Claim<'a> {
+    /// Who takes the jobs (a worker's name).
+    pub owner: &'a str,
+    /// How many jobs at most.
+    pub limit: i64,
+    /// The time that decides what is due.
+    pub now: i64,
+    /// When the lease ends.
+    pub lease_until: i64,
+}
+
+/// The claim statement: due jobs, or running ones whose lease expired, oldest first (by
+/// `run_at`, then `id`), marked running under the lease with one more attempt; returns the
+/// `returning` columns of each. Binds `$1` owner, `$2` lease_until, `$3` now, `$4` limit.
+/// `skip_locked` (PostgreSQL) lets concurrent claimers pass over each other's rows.
+pub fn claim_sql(returning: &str, skip_locked: bool) -> String {
+    format!(
+        "UPDATE jobs SET state='RUNNING', lease_owner=$1, lease_until=$2, attempts=attempts+1, updated=$3 \
+         WHERE id IN (SELECT id FROM jobs WHERE (state='QUEUED' AND run_at <= $3) OR (state='RUNNING' AND lease_until < $3) \
+         ORDER BY run_at, id LIMIT $4{}) RETURNING {returning}",
+        if skip_locked {
+            " FOR UPDATE SKIP LOCKED"
+        } else {
+            ""
+        }
+    )
+}
+
+/// Extends a lease its worker still holds: `$1` job id, `$2` owner, `$3` attempt, `$4` until.
+pub const EXTEND_SQL: &str = "UPDATE jobs SET lease_until=$4 WHERE id=$1 AND state='RUNNING' AND lease_owner=$2 AND attempts=$3";
+
+/// Claims on SQLite, in a transaction that takes the write lock at once (`BEGIN IMMEDIATE`):
+/// the rows of the `returning` columns of the jobs claimed.
+pub async fn claim_sqlite<R>(
+    writer: &SqlitePool,
+    returning: &str,
+    claim: Claim<'_>,
+) -> Result<Vec<R>, SqlError>
+where
+    R: for<'r> FromRow<'r, SqliteRow> + Send + Unpin,
+{
+    let mut tx = writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
+    let rows = sqlx::query_as(AssertSqlSafe(claim_sql(returning, false)))
+        .bind(claim.owner)
+        .bind(claim.lease_until)
+        .bind(claim.now)
+        .bind(claim.limit)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    tx.commit().await.map_err(db_err)?;
+    Ok(rows)
+}
+
+/// Claims on PostgreSQL with `FOR UPDATE SKIP LOCKED`, in one statement: the rows of the
+/// `returning` columns of the jobs claimed.
+pub async fn claim_postgres<R>(
+    pool: &PgPool,
+    returning: &str,
+    claim: Claim<'_>,
+) -> Result<Vec<R>, SqlError>
+where
+    R: for<'r> FromRow<'r, PgRow> + Send + Unpin,
+{
+    sqlx::query_as(AssertSqlSafe(claim_sql(returning, true)))
+        .bind(claim.owner)
+        .bind(claim.lease_until)
+        .bind(claim.now)
+        .bind(claim.limit)
+        .fetch_all(pool)
+        .await
+        .map_err(db_err)
+}
+
+/// Who holds a lease: the job, its owner and the attempt it claimed.
+#[derive(Debug, Clone, Copy)]
+pub struct LeaseRef<'a> {
+    /// The job's id.
+    pub job: &'a str,
+    /// The worker that claimed it.
+    pub owner: &'a str,
+    /// The attempt the claim counted.
+    pub attempt: i64,
+}
+
+/// Extends `lease` to `until` on SQLite; false when it was lost (the job finished, or another
+/// worker took it over).
+pub async fn extend_sqlite(
+    writer: &SqlitePool,
+    lease: LeaseRef<'_>,
+    until: i64,
+) -> Result<bool, SqlError> {
+    let r = sqlx::query(EXTEND_SQL)
+        .bind(lease.job)
+        .bind(lease.owner)
+        .bind(lease.attempt)
+        .bind(until)
+        .execute(writer)
+        .await
+        .map_err(db_err)?;
+    Ok(r.rows_affected() == 1)
+}
+
+/// Extends `lease` to `until` on PostgreSQL; false when it was lost.
+pub async fn extend_postgres(
+    pool: &PgPool,
+    lease: LeaseRef<'_>,
+    until: i64,
+) -> Result<bool, SqlError> {
+    let r = sqlx::query(EXTEND_SQL)
+        .bind(lease.job)
+        .bind(lease.owner)
+        .bind(lease.attempt)
+        .bind(until)
+        .execute(pool)
+        .await
+        .map_err(db_err)?;
+    Ok(r.rows_affected() == 1)
+}
