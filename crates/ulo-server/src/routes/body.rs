@@ -7,6 +7,8 @@ use ulo_core::app::{App, AppStatus, AppType};
 use ulo_core::device::Device;
 use ulo_core::group::Group;
 use ulo_core::ids::{AppId, GroupId, LogoutId, UserId};
+use ulo_core::log::Actor;
+use ulo_core::logout::{Logout, LogoutScope, LogoutStatus, LogoutTarget};
 use ulo_core::provisioning::{AppUserLink, Desired, LinkState};
 use ulo_core::user::{AdminRole, User, UserStatus};
 
@@ -388,4 +390,80 @@ pub struct DeviceUserBody {
     pub first_seen: String,
     /// When they were last seen on it (RFC 3339).
     pub last_seen: String,
+}
+
+/// A Universal Logout receipt as the API shows it.
+pub type ReceiptBody = Linked<Logout, ReceiptLinks>;
+
+/// A receipt's links.
+#[derive(Serialize)]
+pub struct ReceiptLinks {
+    #[serde(rename = "self")]
+    this: Href,
+    stream: Href,
+    user: Href,
+}
+
+/// A Universal Logout receipt as the API shows it.
+pub fn receipt(issuer: &str, l: Logout) -> ReceiptBody {
+    let base = format!("{issuer}/api/v1/logouts/{}", l.id);
+    Linked {
+        links: ReceiptLinks {
+            stream: Href::new(format!("{base}/stream")),
+            user: Href::new(format!("{issuer}/api/v1/users/{}", l.user_id)),
+            this: Href::new(base),
+        },
+        item: l,
+    }
+}
+
+/// A dry run's answer: the receipt the logout would start with. Nothing was started, so there is
+/// no id, transactionId or `_links`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogoutPreviewBody {
+    user_id: UserId,
+    user_login: String,
+    reason: String,
+    scope: LogoutScope,
+    status: LogoutStatus,
+    #[serde(with = "ulo_core::clock::serde_rfc3339")]
+    created: time::OffsetDateTime,
+    #[serde(with = "ulo_core::clock::serde_rfc3339::option")]
+    completed: Option<time::OffsetDateTime>,
+    initiated_by: Actor,
+    targets: Vec<LogoutTarget>,
+    /// Always true.
+    dry_run: bool,
+}
+
+impl From<Logout> for LogoutPreviewBody {
+    fn from(l: Logout) -> Self {
+        // Every field named, so a new one is shown or left out here on purpose.
+        let Logout {
+            id: _,
+            transaction_id: _,
+            user_id,
+            user_login,
+            reason,
+            scope,
+            status,
+            created,
+            completed,
+            initiated_by,
+            targets,
+        } = l;
+        LogoutPreviewBody {
+            user_id,
+            user_login,
+            reason,
+            scope,
+            status,
+            created,
+            completed,
+            initiated_by,
+            targets,
+            dry_run: true,
+        }
+    }
 }
