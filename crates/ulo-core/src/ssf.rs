@@ -105,20 +105,6 @@ impl SsfStream {
     pub fn carries(&self, event: &str) -> bool {
         event == VERIFICATION || self.events_delivered().iter().any(|e| e == event)
     }
-
-    /// The stream configuration as SSF 1.0 §8.1.1 shows it (never the push credential).
-    pub fn config_json(&self, issuer: &str) -> Value {
-        json!({
-            "stream_id": self.stream_id,
-            "iss": issuer,
-            "aud": self.aud,
-            "events_supported": EVENTS_SUPPORTED,
-            "events_requested": self.events_requested,
-            "events_delivered": self.events_delivered(),
-            "delivery": {"method": self.delivery.method, "endpoint_url": self.delivery.endpoint_url},
-            "description": self.description,
-        })
-    }
 }
 
 /// A credential an app's receiver uses to manage its stream and poll (Bearer).
