@@ -1,7 +1,7 @@
 //! Streams, their credentials and the events ulo sends on them.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 
 use crate::clock::serde_rfc3339;
@@ -92,20 +92,6 @@ impl SsfStream {
     /// Whether `event` goes out on this stream (verification always does).
     pub fn carries(&self, event: &str) -> bool {
         event == VERIFICATION || self.events_delivered().iter().any(|e| e == event)
-    }
-
-    /// The stream configuration as SSF 1.0 §8.1.1 shows it (never the push credential).
-    pub fn config_json(&self, issuer: &str) -> Value {
-        json!({
-            "stream_id": self.stream_id,
-            "iss": issuer,
-            "aud": self.aud,
-            "events_supported": EVENTS_SUPPORTED,
-            "events_requested": self.events_requested,
-            "events_delivered": self.events_delivered(),
-            "delivery": {"method": self.delivery.method, "endpoint_url": self.delivery.endpoint_url},
-            "description": self.description,
-        })
     }
 }
 
@@ -203,6 +189,7 @@ pub struct DeliveryInput {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn subject_keys() {

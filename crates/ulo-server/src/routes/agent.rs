@@ -8,7 +8,7 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use ulo_core::clock::rfc3339;
 use ulo_core::device::{self, AgentReport, DeviceCommand, Enrollment};
 use ulo_core::ids::{DeviceCommandId, DeviceId};
@@ -100,17 +100,30 @@ async fn enroll(
         &req,
     )
     .await?;
-    let v = json!({
-        "deviceId": d.id,
-        "certificate": d.certificate.pem,
-        "caCertificate": state.device_ca.ca_certificate_pem(),
-        "issuer": state.issuer(),
-        "agentApi": format!("{}{AGENT_API}", state.issuer()),
-        // Pinned by the agent: the only keys it accepts commands from.
-        "jwks": state.keys().jwks(),
-        "pollIntervalSeconds": POLL_INTERVAL,
-    });
-    Ok((StatusCode::CREATED, Json(v)).into_response())
+    let enrolled = Enrolled {
+        device_id: d.id,
+        certificate: d.certificate.pem,
+        ca_certificate: state.device_ca.ca_certificate_pem(),
+        issuer: state.issuer().to_string(),
+        agent_api: format!("{}{AGENT_API}", state.issuer()),
+        jwks: state.keys().jwks(),
+        poll_interval_seconds: POLL_INTERVAL,
+    };
+    Ok((StatusCode::CREATED, Json(enrolled)).into_response())
+}
+
+/// What an enrolled agent needs: its certificate, the CA, where to poll and whose keys to trust.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Enrolled {
+    device_id: DeviceId,
+    certificate: String,
+    ca_certificate: String,
+    issuer: String,
+    agent_api: String,
+    /// Pinned by the agent: the only keys it accepts commands from (ulo's JWKS document).
+    jwks: Value,
+    poll_interval_seconds: u64,
 }
 
 #[derive(Deserialize)]
@@ -147,7 +160,16 @@ struct CommandClaims<'a> {
     logout_id: String,
 }
 
-fn signed(state: &AppState, c: &DeviceCommand) -> ApiResult<Value> {
+/// A command as the agent gets it: signed.
+#[derive(Serialize)]
+struct SignedCommand {
+    id: DeviceCommandId,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    token: String,
+}
+
+fn signed(state: &AppState, c: &DeviceCommand) -> ApiResult<SignedCommand> {
     let claims = CommandClaims {
         iss: state.issuer(),
         aud: c.device_id.to_string(),
@@ -164,7 +186,11 @@ fn signed(state: &AppState, c: &DeviceCommand) -> ApiResult<Value> {
         .keys()
         .sign(KeyAlg::ES256, COMMAND_TYP, &claims)
         .map_err(ApiError::internal)?;
-    Ok(json!({"id": c.id, "type": c.command_type.as_str(), "token": token}))
+    Ok(SignedCommand {
+        id: c.id,
+        kind: c.command_type.as_str(),
+        token,
+    })
 }
 
 /// What a poll is answered for: the device and the ulo keys its agent pins.
@@ -179,23 +205,35 @@ fn answer(
     state: &AppState,
     poller: &Poller<'_>,
     commands: &[DeviceCommand],
-) -> ApiResult<Json<Value>> {
-    let signed: Vec<Value> = commands
+) -> ApiResult<Json<PollAnswer>> {
+    let commands = commands
         .iter()
         .map(|c| signed(state, c))
         .collect::<ApiResult<_>>()?;
-    let mut v = json!({
-        "commands": signed,
-        "serverTime": rfc3339(state.clock.now()),
-        "pollIntervalSeconds": POLL_INTERVAL,
-    });
     // Computed as the answer goes out, so commands signed by a just-rotated key come with it.
-    if let Some(pinned) = poller.pinned
-        && let Some(keyset) = agent_keyset::keyset_for(state, poller.device, pinned)?
-    {
-        v["keyset"] = json!(keyset);
-    }
-    Ok(Json(v))
+    let keyset = match poller.pinned {
+        Some(pinned) => agent_keyset::keyset_for(state, poller.device, pinned)?,
+        None => None,
+    };
+    Ok(Json(PollAnswer {
+        commands,
+        server_time: rfc3339(state.clock.now()),
+        poll_interval_seconds: POLL_INTERVAL,
+        keyset,
+    }))
+}
+
+/// A poll's answer.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PollAnswer {
+    commands: Vec<SignedCommand>,
+    /// For the agent's clock.
+    server_time: String,
+    poll_interval_seconds: u64,
+    /// ulo's current keys, signed by one the agent pins (when it pins others).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    keyset: Option<String>,
 }
 
 #[utoipa::path(
@@ -227,7 +265,7 @@ async fn poll(
     agent: Agent,
     ApiQuery(p): ApiQuery<PollParams>,
     ApiJson(b): ApiJson<PollBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<PollAnswer>> {
     let wait = p.wait.unwrap_or(0);
     if wait > MAX_WAIT {
         return Err(ApiError::bad_request(
@@ -321,7 +359,7 @@ async fn ack(
     agent: Agent,
     ApiPath(id): ApiPath<String>,
     ApiJson(b): ApiJson<AckBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<AckAnswer>> {
     let cid: DeviceCommandId = id
         .parse()
         .map_err(|_| ApiError::not_found(format!("Not found: device command {id}")))?;
@@ -337,5 +375,15 @@ async fn ack(
     if let Some(l) = logout {
         state.receipt_changed(l.id);
     }
-    Ok(Json(json!({"id": c.id, "status": c.status.as_str()})))
+    Ok(Json(AckAnswer {
+        id: c.id,
+        status: c.status.as_str(),
+    }))
+}
+
+/// An acknowledged command.
+#[derive(Serialize)]
+struct AckAnswer {
+    id: DeviceCommandId,
+    status: &'static str,
 }

@@ -5,9 +5,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::Deserialize;
-use serde_json::Value;
 use ulo_core::app::{AppInput, AppStatus};
-use ulo_core::directory::{AppUser, CreatedApp};
+use ulo_core::directory::AppUser;
 
 use super::body::{
     self, AppBody, AppUserBody, AppUserLinks, AssignedGroup, AssignedUser, ProvisioningBody,
@@ -61,24 +60,13 @@ async fn create(
     State(state): State<AppState>,
     admin: Admin,
     ApiJson(input): ApiJson<AppInput>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<body::CreatedAppBody>> {
     let created = state.directory().create_app(&admin.ctx, input).await?;
-    Ok(Json(created_app_json(&state, created)?))
-}
-
-/// An app with the client secret its create or replace generated, if any (inside `oidc`, which
-/// the app's own type never carries).
-fn created_app_json(state: &AppState, created: CreatedApp) -> ApiResult<Value> {
-    let mut v =
-        serde_json::to_value(body::app(state.issuer(), created.app)).map_err(ApiError::internal)?;
-    if let (Some(secret), Some(oidc)) = (
+    Ok(Json(body::created_app(
+        state.issuer(),
+        created.app,
         created.client_secret,
-        v.get_mut("oidc").and_then(Value::as_object_mut),
-    ) {
-        // Shown once: only its hash is kept.
-        oidc.insert("clientSecret".into(), Value::String(secret));
-    }
-    Ok(v)
+    )))
 }
 
 /// The search of the app list.
@@ -195,12 +183,16 @@ async fn replace(
     admin: Admin,
     ApiPath(id): ApiPath<String>,
     ApiJson(input): ApiJson<AppInput>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<body::CreatedAppBody>> {
     let replaced = state
         .directory()
         .replace_app(&admin.ctx, &id, input)
         .await?;
-    Ok(Json(created_app_json(&state, replaced)?))
+    Ok(Json(body::created_app(
+        state.issuer(),
+        replaced.app,
+        replaced.client_secret,
+    )))
 }
 
 #[utoipa::path(

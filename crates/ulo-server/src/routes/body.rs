@@ -3,10 +3,12 @@
 //! answered when it was built with `json!`.
 
 use serde::Serialize;
-use ulo_core::app::{App, AppStatus, AppType};
+use ulo_core::app::{App, AppStatus, AppType, LogoutSettings, OidcClient, Provisioning};
 use ulo_core::device::Device;
 use ulo_core::group::Group;
 use ulo_core::ids::{AppId, GroupId, LogoutId, UserId};
+use ulo_core::log::Actor;
+use ulo_core::logout::{Logout, LogoutScope, LogoutStatus, LogoutTarget};
 use ulo_core::provisioning::{AppUserLink, Desired, LinkState};
 use ulo_core::user::{AdminRole, User, UserStatus};
 
@@ -116,15 +118,90 @@ pub struct AppLinks {
     groups: Href,
 }
 
-/// An app as the API shows it (never its secrets).
-pub fn app(issuer: &str, a: App) -> AppBody {
-    let base = format!("{issuer}/api/v1/apps/{}", a.id);
-    Linked {
-        item: a,
-        links: AppLinks {
+impl AppLinks {
+    fn new(issuer: &str, app: AppId) -> Self {
+        let base = format!("{issuer}/api/v1/apps/{app}");
+        AppLinks {
             users: Href::new(format!("{base}/users")),
             groups: Href::new(format!("{base}/groups")),
             this: Href::new(base),
+        }
+    }
+}
+
+/// An app as the API shows it (never its secrets).
+pub fn app(issuer: &str, a: App) -> AppBody {
+    Linked {
+        links: AppLinks::new(issuer, a.id),
+        item: a,
+    }
+}
+
+/// An app just created or replaced, with the client secret that generated, if any.
+pub type CreatedAppBody = Linked<AppWithSecret, AppLinks>;
+
+/// An app with the client secret just generated inside `oidc` (which the app's own type never
+/// carries: only the secret's hash is kept).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppWithSecret {
+    id: AppId,
+    label: String,
+    #[serde(rename = "type")]
+    app_type: AppType,
+    status: AppStatus,
+    #[serde(with = "ulo_core::clock::serde_rfc3339")]
+    created: time::OffsetDateTime,
+    #[serde(with = "ulo_core::clock::serde_rfc3339")]
+    last_updated: time::OffsetDateTime,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    oidc: Option<OidcWithSecret>,
+    logout: LogoutSettings,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    provisioning: Option<Provisioning>,
+}
+
+/// An app's sign-on part, with the client secret shown once.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OidcWithSecret {
+    #[serde(flatten)]
+    client: OidcClient,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_secret: Option<String>,
+}
+
+/// An app as the API shows it, with `client_secret` (just generated) inside `oidc`; an app
+/// without `oidc` shows no secret.
+pub fn created_app(issuer: &str, a: App, client_secret: Option<String>) -> CreatedAppBody {
+    // Every field named, so a new one is shown or left out here on purpose.
+    let App {
+        id,
+        label,
+        app_type,
+        status,
+        created,
+        last_updated,
+        oidc,
+        logout,
+        provisioning,
+        secrets: _,
+    } = a;
+    Linked {
+        links: AppLinks::new(issuer, id),
+        item: AppWithSecret {
+            id,
+            label,
+            app_type,
+            status,
+            created,
+            last_updated,
+            oidc: oidc.map(|client| OidcWithSecret {
+                client,
+                client_secret,
+            }),
+            logout,
+            provisioning,
         },
     }
 }
@@ -388,4 +465,80 @@ pub struct DeviceUserBody {
     pub first_seen: String,
     /// When they were last seen on it (RFC 3339).
     pub last_seen: String,
+}
+
+/// A Universal Logout receipt as the API shows it.
+pub type ReceiptBody = Linked<Logout, ReceiptLinks>;
+
+/// A receipt's links.
+#[derive(Serialize)]
+pub struct ReceiptLinks {
+    #[serde(rename = "self")]
+    this: Href,
+    stream: Href,
+    user: Href,
+}
+
+/// A Universal Logout receipt as the API shows it.
+pub fn receipt(issuer: &str, l: Logout) -> ReceiptBody {
+    let base = format!("{issuer}/api/v1/logouts/{}", l.id);
+    Linked {
+        links: ReceiptLinks {
+            stream: Href::new(format!("{base}/stream")),
+            user: Href::new(format!("{issuer}/api/v1/users/{}", l.user_id)),
+            this: Href::new(base),
+        },
+        item: l,
+    }
+}
+
+/// A dry run's answer: the receipt the logout would start with. Nothing was started, so there is
+/// no id, transactionId or `_links`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogoutPreviewBody {
+    user_id: UserId,
+    user_login: String,
+    reason: String,
+    scope: LogoutScope,
+    status: LogoutStatus,
+    #[serde(with = "ulo_core::clock::serde_rfc3339")]
+    created: time::OffsetDateTime,
+    #[serde(with = "ulo_core::clock::serde_rfc3339::option")]
+    completed: Option<time::OffsetDateTime>,
+    initiated_by: Actor,
+    targets: Vec<LogoutTarget>,
+    /// Always true.
+    dry_run: bool,
+}
+
+impl From<Logout> for LogoutPreviewBody {
+    fn from(l: Logout) -> Self {
+        // Every field named, so a new one is shown or left out here on purpose.
+        let Logout {
+            id: _,
+            transaction_id: _,
+            user_id,
+            user_login,
+            reason,
+            scope,
+            status,
+            created,
+            completed,
+            initiated_by,
+            targets,
+        } = l;
+        LogoutPreviewBody {
+            user_id,
+            user_login,
+            reason,
+            scope,
+            status,
+            created,
+            completed,
+            initiated_by,
+            targets,
+            dry_run: true,
+        }
+    }
 }

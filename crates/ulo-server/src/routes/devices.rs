@@ -5,9 +5,8 @@ use axum::Json;
 use axum::extract::{FromRequest, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use ulo_core::clock::rfc3339;
 use ulo_core::device::{self, DeviceUser};
 use ulo_core::store::Store;
@@ -117,13 +116,23 @@ async fn create_token(
         body.expires_in_seconds,
     )
     .await?;
-    let v = json!({
-        "id": t.token.id,
-        "token": t.secret,
-        "expiresAt": rfc3339(t.token.expires),
-        "created": rfc3339(t.token.created),
-    });
-    Ok((StatusCode::CREATED, Json(v)).into_response())
+    let issued = IssuedEnrollmentToken {
+        id: t.token.id,
+        token: t.secret,
+        expires_at: rfc3339(t.token.expires),
+        created: rfc3339(t.token.created),
+    };
+    Ok((StatusCode::CREATED, Json(issued)).into_response())
+}
+
+/// An enrollment token just created, its secret shown once.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct IssuedEnrollmentToken {
+    id: String,
+    token: String,
+    expires_at: String,
+    created: String,
 }
 
 #[utoipa::path(
@@ -317,5 +326,5 @@ async fn logout_devices(
         .logout_all(&admin.ctx, &id, body.reason)
         .await?;
     state.receipt_changed(started.id);
-    Ok(accepted(&state, &started))
+    Ok(accepted(&state, started))
 }

@@ -14,10 +14,10 @@ use axum::response::{IntoResponse, Response};
 use futures::Stream;
 use serde::Deserialize;
 use serde::de::IgnoredAny;
-use serde_json::{Value, json};
 use ulo_core::ids::LogoutId;
 use ulo_core::logout::{Logout, LogoutRequest, LogoutScope, LogoutStatus, reason};
 
+use super::body;
 use super::paging::{self, Paging};
 use crate::auth::Admin;
 use crate::error::ApiResult;
@@ -41,24 +41,18 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(stream))
 }
 
-/// A receipt as the API shows it.
-pub fn receipt_json(state: &AppState, l: &Logout) -> Value {
-    let mut v = serde_json::to_value(l).unwrap_or_else(|_| json!({}));
-    v["_links"] = json!({
-        "self": {"href": format!("{}/api/v1/logouts/{}", state.issuer(), l.id)},
-        "stream": {"href": format!("{}/api/v1/logouts/{}/stream", state.issuer(), l.id)},
-        "user": {"href": format!("{}/api/v1/users/{}", state.issuer(), l.user_id)},
-    });
-    v
-}
-
 /// `202 Accepted` with the receipt and `Location` of the logout just started.
-pub fn accepted(state: &AppState, l: &Logout) -> Response {
+pub fn accepted(state: &AppState, l: Logout) -> Response {
     let mut headers = HeaderMap::new();
     if let Ok(v) = HeaderValue::from_str(&format!("/api/v1/logouts/{}", l.id)) {
         headers.insert(header::LOCATION, v);
     }
-    (StatusCode::ACCEPTED, headers, Json(receipt_json(state, l))).into_response()
+    (
+        StatusCode::ACCEPTED,
+        headers,
+        Json(body::receipt(state.issuer(), l)),
+    )
+        .into_response()
 }
 
 #[derive(Deserialize)]
@@ -116,19 +110,11 @@ async fn logout_user(
     )?;
     if body.dry_run {
         let planned = state.logouts().preview(&admin.ctx, &id, &request).await?;
-        let mut v = receipt_json(&state, &planned);
-        v["dryRun"] = json!(true);
-        if let Some(o) = v.as_object_mut() {
-            // Nothing was started: there is nothing to fetch or follow.
-            o.remove("_links");
-            o.remove("id");
-            o.remove("transactionId");
-        }
-        return Ok(Json(v).into_response());
+        return Ok(Json(body::LogoutPreviewBody::from(planned)).into_response());
     }
     let started = state.logouts().start(&admin.ctx, &id, &request).await?;
     state.receipt_changed(started.id);
-    Ok(accepted(&state, &started))
+    Ok(accepted(&state, started))
 }
 
 /// What the logout list is filtered by; paging's parameters are read by [`Paging`], any other
@@ -189,8 +175,11 @@ async fn list(
         params.push(("status", s.as_str().to_string()));
     }
     let headers = paging::links(state.issuer(), "/api/v1/logouts", params, next);
-    let body: Vec<Value> = found.iter().map(|l| receipt_json(&state, l)).collect();
-    Ok((headers, Json(body)))
+    let receipts: Vec<body::ReceiptBody> = found
+        .into_iter()
+        .map(|l| body::receipt(state.issuer(), l))
+        .collect();
+    Ok((headers, Json(receipts)))
 }
 
 #[utoipa::path(
@@ -218,9 +207,9 @@ async fn get_one(
     State(state): State<AppState>,
     admin: Admin,
     ApiPath(id): ApiPath<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<body::ReceiptBody>> {
     let l = state.logouts().get(&admin.ctx, &id).await?;
-    Ok(Json(receipt_json(&state, &l)))
+    Ok(Json(body::receipt(state.issuer(), l)))
 }
 
 /// What the live receipt has sent so far.
@@ -228,7 +217,7 @@ struct Live {
     state: AppState,
     id: LogoutId,
     changes: tokio::sync::broadcast::Receiver<LogoutId>,
-    last: Option<Value>,
+    last: Option<Logout>,
     done: bool,
 }
 
@@ -314,15 +303,15 @@ async fn stream(
                         }
                     }
                 };
-                let v = receipt_json(&live.state, &current);
-                if live.last.as_ref() == Some(&v) {
+                // The links follow from the receipt: an unchanged receipt is an unchanged event.
+                if live.last.as_ref() == Some(&current) {
                     continue;
                 }
                 live.done = current.is_final();
-                live.last = Some(v.clone());
+                live.last = Some(current.clone());
                 let ev = Event::default()
                     .event("receipt")
-                    .json_data(&v)
+                    .json_data(body::receipt(live.state.issuer(), current))
                     .unwrap_or_else(|_| Event::default().comment("unserializable receipt"));
                 return Some((Ok(ev), (live, None)));
             }

@@ -5,7 +5,8 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderName, header};
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::state::AppState;
 use utoipa_axum::router::OpenApiRouter;
@@ -44,62 +45,116 @@ const CLIENT_ASSERTION_ALGS: [&str; 9] = [
 /// The `prompt` values the authorization endpoint acts on (`ulo_core::oidc::Prompt`).
 pub const PROMPT_VALUES: [&str; 4] = ["none", "login", "consent", "select_account"];
 
+/// Static string lists of a metadata document.
+type Strs<const N: usize> = [&'static str; N];
+
 /// The OAuth 2.0 part (RFC 8414 §2): issuer, endpoints, and what they accept.
-fn oauth_metadata(iss: &str) -> Map<String, Value> {
-    let doc = json!({
-        "issuer": iss,
-        "authorization_endpoint": format!("{iss}/oauth2/v1/authorize"),
-        "token_endpoint": format!("{iss}/oauth2/v1/token"),
-        "introspection_endpoint": format!("{iss}/oauth2/v1/introspect"),
-        "revocation_endpoint": format!("{iss}/oauth2/v1/revoke"),
-        "jwks_uri": format!("{iss}{JWKS_PATH}"),
-        "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
-        "scopes_supported": ulo_core::oidc::scope::SUPPORTED,
-        "code_challenge_methods_supported": ["S256"],
-        "token_endpoint_auth_methods_supported": TOKEN_AUTH_METHODS,
-        "token_endpoint_auth_signing_alg_values_supported": CLIENT_ASSERTION_ALGS,
-        "introspection_endpoint_auth_methods_supported": TOKEN_AUTH_METHODS,
-        "introspection_endpoint_auth_signing_alg_values_supported": CLIENT_ASSERTION_ALGS,
-        "revocation_endpoint_auth_methods_supported": TOKEN_AUTH_METHODS,
-        "revocation_endpoint_auth_signing_alg_values_supported": CLIENT_ASSERTION_ALGS,
-        "prompt_values_supported": PROMPT_VALUES,
-        "request_parameter_supported": false,
-        "request_uri_parameter_supported": false,
-        "authorization_response_iss_parameter_supported": true,
-        "global_token_revocation_endpoint": format!("{iss}/oauth2/v1/global-token-revocation"),
-    });
-    match doc {
-        Value::Object(m) => m,
-        _ => Map::new(),
+#[derive(Serialize)]
+struct OAuthMetadata {
+    issuer: String,
+    authorization_endpoint: String,
+    token_endpoint: String,
+    introspection_endpoint: String,
+    revocation_endpoint: String,
+    jwks_uri: String,
+    response_types_supported: Strs<1>,
+    response_modes_supported: Strs<1>,
+    grant_types_supported: Strs<3>,
+    scopes_supported: Strs<4>,
+    code_challenge_methods_supported: Strs<1>,
+    token_endpoint_auth_methods_supported: Strs<4>,
+    token_endpoint_auth_signing_alg_values_supported: Strs<9>,
+    introspection_endpoint_auth_methods_supported: Strs<4>,
+    introspection_endpoint_auth_signing_alg_values_supported: Strs<9>,
+    revocation_endpoint_auth_methods_supported: Strs<4>,
+    revocation_endpoint_auth_signing_alg_values_supported: Strs<9>,
+    prompt_values_supported: Strs<4>,
+    request_parameter_supported: bool,
+    request_uri_parameter_supported: bool,
+    authorization_response_iss_parameter_supported: bool,
+    global_token_revocation_endpoint: String,
+}
+
+fn oauth_metadata(iss: &str) -> OAuthMetadata {
+    OAuthMetadata {
+        issuer: iss.to_string(),
+        authorization_endpoint: format!("{iss}/oauth2/v1/authorize"),
+        token_endpoint: format!("{iss}/oauth2/v1/token"),
+        introspection_endpoint: format!("{iss}/oauth2/v1/introspect"),
+        revocation_endpoint: format!("{iss}/oauth2/v1/revoke"),
+        jwks_uri: format!("{iss}{JWKS_PATH}"),
+        response_types_supported: ["code"],
+        response_modes_supported: ["query"],
+        grant_types_supported: ["authorization_code", "refresh_token", "client_credentials"],
+        scopes_supported: ulo_core::oidc::scope::SUPPORTED,
+        code_challenge_methods_supported: ["S256"],
+        token_endpoint_auth_methods_supported: TOKEN_AUTH_METHODS,
+        token_endpoint_auth_signing_alg_values_supported: CLIENT_ASSERTION_ALGS,
+        introspection_endpoint_auth_methods_supported: TOKEN_AUTH_METHODS,
+        introspection_endpoint_auth_signing_alg_values_supported: CLIENT_ASSERTION_ALGS,
+        revocation_endpoint_auth_methods_supported: TOKEN_AUTH_METHODS,
+        revocation_endpoint_auth_signing_alg_values_supported: CLIENT_ASSERTION_ALGS,
+        prompt_values_supported: PROMPT_VALUES,
+        request_parameter_supported: false,
+        request_uri_parameter_supported: false,
+        authorization_response_iss_parameter_supported: true,
+        global_token_revocation_endpoint: format!("{iss}/oauth2/v1/global-token-revocation"),
     }
 }
 
 /// The OAuth part plus what OpenID Connect adds (Discovery 1.0 §3, Back-Channel Logout,
 /// RP-Initiated Logout).
-fn openid_metadata(iss: &str) -> Map<String, Value> {
-    let mut doc = oauth_metadata(iss);
-    let oidc = json!({
-        "userinfo_endpoint": format!("{iss}/oauth2/v1/userinfo"),
-        "end_session_endpoint": format!("{iss}/oauth2/v1/logout"),
-        "claims_supported": [
-            "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "sid", "amr", "at_hash",
-            "name", "given_name", "family_name", "preferred_username", "nickname", "locale",
-            "zoneinfo", "updated_at", "email", "email_verified"
+#[derive(Serialize)]
+struct OpenIdMetadata {
+    #[serde(flatten)]
+    oauth: OAuthMetadata,
+    userinfo_endpoint: String,
+    end_session_endpoint: String,
+    claims_supported: Strs<20>,
+    subject_types_supported: Strs<1>,
+    id_token_signing_alg_values_supported: Strs<2>,
+    userinfo_signing_alg_values_supported: Strs<1>,
+    claims_parameter_supported: bool,
+    backchannel_logout_supported: bool,
+    backchannel_logout_session_supported: bool,
+    frontchannel_logout_supported: bool,
+}
+
+fn openid_metadata(iss: &str) -> OpenIdMetadata {
+    OpenIdMetadata {
+        oauth: oauth_metadata(iss),
+        userinfo_endpoint: format!("{iss}/oauth2/v1/userinfo"),
+        end_session_endpoint: format!("{iss}/oauth2/v1/logout"),
+        claims_supported: [
+            "iss",
+            "sub",
+            "aud",
+            "exp",
+            "iat",
+            "auth_time",
+            "nonce",
+            "sid",
+            "amr",
+            "at_hash",
+            "name",
+            "given_name",
+            "family_name",
+            "preferred_username",
+            "nickname",
+            "locale",
+            "zoneinfo",
+            "updated_at",
+            "email",
+            "email_verified",
         ],
-        "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["ES256", "RS256"],
-        "userinfo_signing_alg_values_supported": ["none"],
-        "claims_parameter_supported": false,
-        "backchannel_logout_supported": true,
-        "backchannel_logout_session_supported": true,
-        "frontchannel_logout_supported": false,
-    });
-    if let Value::Object(m) = oidc {
-        doc.extend(m);
+        subject_types_supported: ["public"],
+        id_token_signing_alg_values_supported: ["ES256", "RS256"],
+        userinfo_signing_alg_values_supported: ["none"],
+        claims_parameter_supported: false,
+        backchannel_logout_supported: true,
+        backchannel_logout_session_supported: true,
+        frontchannel_logout_supported: false,
     }
-    doc
 }
 
 #[utoipa::path(
@@ -112,7 +167,7 @@ fn openid_metadata(iss: &str) -> Map<String, Value> {
         (status = 200, description = "Discovery document.", body = schema::OpenIdConfiguration, content_type = "application/json"),
     ),
 )]
-async fn openid_configuration(State(state): State<AppState>) -> Json<Map<String, Value>> {
+async fn openid_configuration(State(state): State<AppState>) -> Json<OpenIdMetadata> {
     Json(openid_metadata(state.issuer()))
 }
 
@@ -127,7 +182,7 @@ async fn openid_configuration(State(state): State<AppState>) -> Json<Map<String,
         (status = 200, description = "Metadata document.", body = schema::AuthorizationServerMetadata, content_type = "application/json"),
     ),
 )]
-async fn oauth_authorization_server(State(state): State<AppState>) -> Json<Map<String, Value>> {
+async fn oauth_authorization_server(State(state): State<AppState>) -> Json<OAuthMetadata> {
     Json(oauth_metadata(state.issuer()))
 }
 
@@ -154,8 +209,9 @@ mod tests {
 
     #[test]
     fn the_openid_document_extends_the_oauth_one() {
-        let oauth = oauth_metadata("https://ulo.example.com");
-        let openid = openid_metadata("https://ulo.example.com");
+        let map = |v: Value| v.as_object().cloned().unwrap();
+        let oauth = map(serde_json::to_value(oauth_metadata("https://ulo.example.com")).unwrap());
+        let openid = map(serde_json::to_value(openid_metadata("https://ulo.example.com")).unwrap());
         for (k, v) in &oauth {
             assert_eq!(openid.get(k), Some(v), "{k}");
         }

@@ -176,7 +176,7 @@ async fn clear(
             .with_oauth_tokens(params.oauth_tokens.unwrap_or(false));
         let started = state.logouts().start(&admin.ctx, &id, &request).await?;
         state.receipt_changed(started.id);
-        return Ok(super::logouts::accepted(&state, &started));
+        return Ok(super::logouts::accepted(&state, started));
     }
     let opts = ClearOptions {
         oauth_tokens: params.oauth_tokens.unwrap_or(false),

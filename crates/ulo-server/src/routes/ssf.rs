@@ -3,13 +3,15 @@
 //! RFC 8936 polling under `/ssf`, each authenticated by the app receiver's Bearer credential;
 //! and `POST /api/v1/apps/{id}/ssf-credentials`, where an admin issues that credential.
 
+use std::collections::BTreeMap;
+
 use axum::Json;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use ulo_core::app::App;
 use ulo_core::ssf::{self, StreamInput, StreamStatus, Transmitter};
 
@@ -95,21 +97,118 @@ impl FromRequestParts<AppState> for Receiver {
         (status = 200, description = "Transmitter configuration.", body = schema::SsfConfiguration, content_type = "application/json"),
     ),
 )]
-async fn configuration(State(state): State<AppState>) -> Json<Value> {
+async fn configuration(State(state): State<AppState>) -> Json<Configuration> {
     let iss = state.issuer();
-    Json(json!({
-        "spec_version": "1_0",
-        "issuer": iss,
-        "jwks_uri": format!("{iss}/oauth2/v1/keys"),
-        "delivery_methods_supported": [ssf::PUSH, ssf::POLL],
-        "configuration_endpoint": format!("{iss}/ssf/streams"),
-        "status_endpoint": format!("{iss}/ssf/status"),
-        "add_subject_endpoint": format!("{iss}/ssf/subjects:add"),
-        "remove_subject_endpoint": format!("{iss}/ssf/subjects:remove"),
-        "verification_endpoint": format!("{iss}/ssf/verify"),
-        "authorization_schemes": [{"spec_urn": "urn:ietf:rfc:6750"}],
-        "default_subjects": "ALL",
-    }))
+    Json(Configuration {
+        spec_version: "1_0",
+        issuer: iss.to_string(),
+        jwks_uri: format!("{iss}/oauth2/v1/keys"),
+        delivery_methods_supported: [ssf::PUSH, ssf::POLL],
+        configuration_endpoint: format!("{iss}/ssf/streams"),
+        status_endpoint: format!("{iss}/ssf/status"),
+        add_subject_endpoint: format!("{iss}/ssf/subjects:add"),
+        remove_subject_endpoint: format!("{iss}/ssf/subjects:remove"),
+        verification_endpoint: format!("{iss}/ssf/verify"),
+        authorization_schemes: [AuthorizationScheme {
+            spec_urn: "urn:ietf:rfc:6750",
+        }],
+        default_subjects: "ALL",
+    })
+}
+
+/// The transmitter's configuration (SSF 1.0 §7.1).
+#[derive(Serialize)]
+struct Configuration {
+    spec_version: &'static str,
+    issuer: String,
+    jwks_uri: String,
+    delivery_methods_supported: [&'static str; 2],
+    configuration_endpoint: String,
+    status_endpoint: String,
+    add_subject_endpoint: String,
+    remove_subject_endpoint: String,
+    verification_endpoint: String,
+    authorization_schemes: [AuthorizationScheme; 1],
+    default_subjects: &'static str,
+}
+
+/// An authorization scheme the transmitter takes.
+#[derive(Serialize)]
+struct AuthorizationScheme {
+    spec_urn: &'static str,
+}
+
+/// A stream's configuration as SSF 1.0 §8.1.1 shows it (never the push credential).
+#[derive(Serialize)]
+struct StreamBody {
+    stream_id: String,
+    iss: String,
+    aud: String,
+    events_supported: [&'static str; 3],
+    events_requested: Vec<String>,
+    events_delivered: Vec<String>,
+    delivery: DeliveryBody,
+    description: Option<String>,
+}
+
+/// How a stream delivers.
+#[derive(Serialize)]
+struct DeliveryBody {
+    method: String,
+    endpoint_url: Option<String>,
+}
+
+impl StreamBody {
+    fn new(issuer: &str, s: ssf::SsfStream) -> Self {
+        StreamBody {
+            events_delivered: s.events_delivered(),
+            stream_id: s.stream_id,
+            iss: issuer.to_string(),
+            aud: s.aud,
+            events_supported: ssf::EVENTS_SUPPORTED,
+            events_requested: s.events_requested,
+            delivery: DeliveryBody {
+                method: s.delivery.method,
+                endpoint_url: s.delivery.endpoint_url,
+            },
+            description: s.description,
+        }
+    }
+}
+
+/// A stream's status (SSF 1.0 §8.1.2).
+#[derive(Serialize)]
+struct StatusAnswer {
+    stream_id: String,
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+}
+
+impl From<ssf::SsfStream> for StatusAnswer {
+    fn from(s: ssf::SsfStream) -> Self {
+        StatusAnswer {
+            status: s.status.as_str(),
+            stream_id: s.stream_id,
+            reason: s.status_reason,
+        }
+    }
+}
+
+/// A poll's answer (RFC 8936 §2.4): the SETs by jti.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PollAnswerBody {
+    sets: BTreeMap<String, String>,
+    more_available: bool,
+}
+
+/// `GET /ssf/streams` answers one stream with stream_id, and a list without.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum ReadAnswer {
+    One(Box<StreamBody>),
+    All(Vec<StreamBody>),
 }
 
 #[derive(Deserialize)]
@@ -142,7 +241,7 @@ async fn create(
     State(state): State<AppState>,
     Receiver(app): Receiver,
     ApiJson(input): ApiJson<StreamInput>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<StreamBody>)> {
     if input.stream_id.is_some() {
         return Err(ApiError::bad_request(
             "stream_id is chosen by the transmitter",
@@ -150,7 +249,10 @@ async fn create(
         ));
     }
     let s = transmitter(&state).create(&app, input).await?;
-    Ok((StatusCode::CREATED, Json(s.config_json(state.issuer()))))
+    Ok((
+        StatusCode::CREATED,
+        Json(StreamBody::new(state.issuer(), s)),
+    ))
 }
 
 #[utoipa::path(
@@ -177,16 +279,18 @@ async fn read(
     State(state): State<AppState>,
     Receiver(app): Receiver,
     ApiQuery(p): ApiQuery<StreamParams>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ReadAnswer>> {
     let t = transmitter(&state);
+    let iss = state.issuer();
     match p.stream_id {
-        Some(id) => Ok(Json(
-            t.get(&app, Some(&id)).await?.config_json(state.issuer()),
-        )),
+        Some(id) => {
+            let s = t.get(&app, Some(&id)).await?;
+            Ok(Json(ReadAnswer::One(Box::new(StreamBody::new(iss, s)))))
+        }
         // Without stream_id: every stream of this receiver (none or one).
         None => match t.get(&app, None).await {
-            Ok(s) => Ok(Json(json!([s.config_json(state.issuer())]))),
-            Err(ulo_core::error::DomainError::NotFound { .. }) => Ok(Json(json!([]))),
+            Ok(s) => Ok(Json(ReadAnswer::All(vec![StreamBody::new(iss, s)]))),
+            Err(ulo_core::error::DomainError::NotFound { .. }) => Ok(Json(ReadAnswer::All(vec![]))),
             Err(e) => Err(e.into()),
         },
     }
@@ -216,9 +320,9 @@ async fn update(
     State(state): State<AppState>,
     Receiver(app): Receiver,
     ApiJson(body): ApiJson<Value>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<StreamBody>> {
     let s = transmitter(&state).change(&app, body, false).await?;
-    Ok(Json(s.config_json(state.issuer())))
+    Ok(Json(StreamBody::new(state.issuer(), s)))
 }
 
 #[utoipa::path(
@@ -245,9 +349,9 @@ async fn replace(
     State(state): State<AppState>,
     Receiver(app): Receiver,
     ApiJson(body): ApiJson<Value>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<StreamBody>> {
     let s = transmitter(&state).change(&app, body, true).await?;
-    Ok(Json(s.config_json(state.issuer())))
+    Ok(Json(StreamBody::new(state.issuer(), s)))
 }
 
 #[utoipa::path(
@@ -285,14 +389,6 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-fn status_json(s: &ssf::SsfStream) -> Value {
-    let mut v = json!({"stream_id": s.stream_id, "status": s.status.as_str()});
-    if let Some(r) = &s.status_reason {
-        v["reason"] = json!(r);
-    }
-    v
-}
-
 #[utoipa::path(
     get,
     path = "/ssf/status",
@@ -317,11 +413,11 @@ async fn status(
     State(state): State<AppState>,
     Receiver(app): Receiver,
     ApiQuery(p): ApiQuery<StreamParams>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<StatusAnswer>> {
     let s = transmitter(&state)
         .get(&app, p.stream_id.as_deref())
         .await?;
-    Ok(Json(status_json(&s)))
+    Ok(Json(s.into()))
 }
 
 #[derive(Deserialize)]
@@ -356,11 +452,11 @@ async fn set_status(
     State(state): State<AppState>,
     Receiver(app): Receiver,
     ApiJson(b): ApiJson<StatusBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<StatusAnswer>> {
     let s = transmitter(&state)
         .set_status(&app, &b.stream_id, b.status, b.reason)
         .await?;
-    Ok(Json(status_json(&s)))
+    Ok(Json(s.into()))
 }
 
 #[derive(Deserialize)]
@@ -513,7 +609,7 @@ async fn poll(
     Receiver(app): Receiver,
     ApiPath(stream_id): ApiPath<String>,
     ApiJson(b): ApiJson<PollBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<PollAnswerBody>> {
     let max = b.max_events.unwrap_or(100).min(1000);
     let t = transmitter(&state);
     let mut answer = t.poll(&app, &stream_id, &b.ack, &b.set_errs, max).await?;
@@ -530,14 +626,10 @@ async fn poll(
         }
         answer = t.poll(&app, &stream_id, &[], &Map::new(), max).await?;
     }
-    let sets: Map<String, Value> = answer
-        .sets
-        .into_iter()
-        .map(|(jti, set)| (jti, Value::String(set)))
-        .collect();
-    Ok(Json(
-        json!({"sets": sets, "moreAvailable": answer.more_available}),
-    ))
+    Ok(Json(PollAnswerBody {
+        sets: answer.sets.into_iter().collect(),
+        more_available: answer.more_available,
+    }))
 }
 
 #[utoipa::path(

@@ -44,10 +44,7 @@ pub(super) async fn token(
         client,
     };
     match provider(&state, &keys).token(req).await {
-        Ok(resp) => json_no_store(
-            StatusCode::OK,
-            serde_json::to_value(resp).unwrap_or_default(),
-        ),
+        Ok(resp) => json_no_store(StatusCode::OK, resp),
         Err(e) => oauth_error(e),
     }
 }

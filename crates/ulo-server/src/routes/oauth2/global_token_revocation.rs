@@ -8,7 +8,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde_json::Value;
 use ulo_core::auth::hash_token;
 use ulo_core::context::{Authority, Context};
 use ulo_core::log::Client;
@@ -17,6 +17,7 @@ use ulo_core::throttle::Verdict;
 use ulo_core::user::{AdminRole, UserStatus};
 use ulo_jose::{VerifyOptions, typ, verify_with_jwks};
 
+use super::ErrorBody;
 use crate::openapi::{responses, schema};
 use crate::state::AppState;
 
@@ -26,7 +27,10 @@ pub const PATH: &str = "/oauth2/v1/global-token-revocation";
 fn error(status: StatusCode, code: &str, description: impl Into<String>) -> Response {
     let mut resp = (
         status,
-        Json(json!({"error": code, "error_description": description.into()})),
+        Json(ErrorBody {
+            error: code,
+            error_description: &description.into(),
+        }),
     )
         .into_response();
     if status == StatusCode::UNAUTHORIZED {

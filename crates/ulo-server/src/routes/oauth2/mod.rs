@@ -17,7 +17,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde_json::Value;
 use ulo_core::app::SigningAlg;
 use ulo_core::log::{Client, UserAgent};
 use ulo_core::oidc::{ErrorCode, JwtCheck, OAuthError, Params, Provider, TokenKeys};
@@ -205,10 +205,17 @@ fn no_store(resp: &mut Response) {
 }
 
 /// A JSON answer that must not be cached.
-fn json_no_store(status: StatusCode, body: Value) -> Response {
+fn json_no_store(status: StatusCode, body: impl serde::Serialize) -> Response {
     let mut resp = (status, axum::Json(body)).into_response();
     no_store(&mut resp);
     resp
+}
+
+/// An OAuth error's body (RFC 6749 §5.2, RFC 6750 §3).
+#[derive(serde::Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+    error_description: &'a str,
 }
 
 /// An OAuth error as RFC 6749 §5.2 answers it: JSON, 400, or 401 with a Basic challenge for
@@ -233,7 +240,10 @@ fn oauth_error(e: OAuthError) -> Response {
     };
     let mut resp = json_no_store(
         status,
-        json!({"error": code.as_str(), "error_description": e.description()}),
+        ErrorBody {
+            error: code.as_str(),
+            error_description: &e.description(),
+        },
     );
     if status == StatusCode::UNAUTHORIZED {
         resp.headers_mut().insert(

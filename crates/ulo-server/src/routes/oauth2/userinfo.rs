@@ -3,10 +3,9 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
-use serde_json::json;
 use ulo_core::oidc::BearerError;
 
-use super::{json_no_store, keys, provider};
+use super::{ErrorBody, json_no_store, keys, provider};
 use crate::openapi::schema;
 use crate::state::AppState;
 
@@ -28,11 +27,17 @@ fn challenge(status: StatusCode, error: Option<(&str, &str)>) -> Response {
                 "Bearer realm=\"ulo\", error=\"{code}\", error_description=\"{}\"",
                 description.replace(['"', '\\'], "'")
             ),
-            json!({"error": code, "error_description": description}),
+            ErrorBody {
+                error: code,
+                error_description: description,
+            },
         ),
         None => (
             "Bearer realm=\"ulo\"".to_string(),
-            json!({"error": "invalid_request", "error_description": "send Authorization: Bearer <access token>"}),
+            ErrorBody {
+                error: "invalid_request",
+                error_description: "send Authorization: Bearer <access token>",
+            },
         ),
     };
     let mut resp = json_no_store(status, body);
@@ -73,7 +78,10 @@ pub(super) async fn userinfo(State(state): State<AppState>, headers: HeaderMap) 
             tracing::error!(error = %e, "userinfo: store failure");
             json_no_store(
                 StatusCode::SERVICE_UNAVAILABLE,
-                json!({"error": "temporarily_unavailable", "error_description": "the store cannot be reached; try again shortly"}),
+                ErrorBody {
+                    error: "temporarily_unavailable",
+                    error_description: "the store cannot be reached; try again shortly",
+                },
             )
         }
     }
