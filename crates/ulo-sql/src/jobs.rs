@@ -8,7 +8,7 @@
 
 use sqlx::postgres::{PgPool, PgRow};
 use sqlx::sqlite::{SqlitePool, SqliteRow};
-use sqlx::{AssertSqlSafe, FromRow};
+use sqlx::{AssertSqlSafe, Database, Encode, Executor, FromRow, IntoArguments, Type};
 
 use crate::{SqlError, db_err};
 
@@ -100,37 +100,47 @@ pub struct LeaseRef<'a> {
     pub attempt: i64,
 }
 
-/// Extends `lease` to `until` on SQLite; false when it was lost (the job finished, or another
-/// worker took it over).
-pub async fn extend_sqlite(
-    writer: &SqlitePool,
-    lease: LeaseRef<'_>,
-    until: i64,
-) -> Result<bool, SqlError> {
-    let r = sqlx::query(EXTEND_SQL)
-        .bind(lease.job)
-        .bind(lease.owner)
-        .bind(lease.attempt)
-        .bind(until)
-        .execute(writer)
-        .await
-        .map_err(db_err)?;
-    Ok(r.rows_affected() == 1)
+/// Statement results that say how many rows they changed (both backends' do, by a method of
+/// their own rather than of a trait).
+pub trait RowsAffected {
+    /// How many rows the statement changed.
+    fn rows(&self) -> u64;
 }
 
-/// Extends `lease` to `until` on PostgreSQL; false when it was lost.
-pub async fn extend_postgres(
-    pool: &PgPool,
+impl RowsAffected for sqlx::sqlite::SqliteQueryResult {
+    fn rows(&self) -> u64 {
+        self.rows_affected()
+    }
+}
+
+impl RowsAffected for sqlx::postgres::PgQueryResult {
+    fn rows(&self) -> u64 {
+        self.rows_affected()
+    }
+}
+
+/// Extends `lease` to `until` (on a pool or a connection of either backend); false when it
+/// was lost (the job finished, or another worker took it over).
+pub async fn extend_lease<'c, DB, E>(
+    executor: E,
     lease: LeaseRef<'_>,
     until: i64,
-) -> Result<bool, SqlError> {
-    let r = sqlx::query(EXTEND_SQL)
-        .bind(lease.job)
-        .bind(lease.owner)
+) -> Result<bool, SqlError>
+where
+    DB: Database,
+    DB::QueryResult: RowsAffected,
+    DB::Arguments: IntoArguments<DB>,
+    E: Executor<'c, Database = DB>,
+    String: for<'t> Encode<'t, DB> + Type<DB>,
+    i64: for<'t> Encode<'t, DB> + Type<DB>,
+{
+    let r = sqlx::query::<DB>(EXTEND_SQL)
+        .bind(lease.job.to_string())
+        .bind(lease.owner.to_string())
         .bind(lease.attempt)
         .bind(until)
-        .execute(pool)
+        .execute(executor)
         .await
         .map_err(db_err)?;
-    Ok(r.rows_affected() == 1)
+    Ok(r.rows() == 1)
 }

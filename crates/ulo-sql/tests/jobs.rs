@@ -157,7 +157,7 @@ async fn sqlite_queue_conforms() {
     queue_conforms!(
         &writer,
         ulo_sql::jobs::claim_sqlite,
-        ulo_sql::jobs::extend_sqlite
+        ulo_sql::jobs::extend_lease
     );
     claims_are_exclusive!(writer, ulo_sql::jobs::claim_sqlite);
 }
@@ -170,7 +170,7 @@ async fn postgres_queue_conforms() {
     queue_conforms!(
         &pool,
         ulo_sql::jobs::claim_postgres,
-        ulo_sql::jobs::extend_postgres
+        ulo_sql::jobs::extend_lease
     );
     claims_are_exclusive!(pool.clone(), ulo_sql::jobs::claim_postgres);
     pool.close().await;

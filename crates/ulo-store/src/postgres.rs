@@ -175,7 +175,7 @@ impl Store for PgStore {
             owner: &lease.owner,
             attempt: lease.attempt,
         };
-        ulo_sql::jobs::extend_postgres(&self.pool, lease, to_millis(until))
+        ulo_sql::jobs::extend_lease(&self.pool, lease, to_millis(until))
             .await
             .map_err(sql_err)
     }

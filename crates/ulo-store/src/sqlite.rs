@@ -141,7 +141,7 @@ impl Store for SqliteStore {
             owner: &lease.owner,
             attempt: lease.attempt,
         };
-        ulo_sql::jobs::extend_sqlite(&self.writer, lease, to_millis(until))
+        ulo_sql::jobs::extend_lease(&self.writer, lease, to_millis(until))
             .await
             .map_err(sql_err)
     }
