@@ -57,14 +57,7 @@ where
     R: for<'r> FromRow<'r, SqliteRow> + Send + Unpin,
 {
     let mut tx = writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
-    let rows = sqlx::query_as(AssertSqlSafe(claim_sql(returning, false)))
-        .bind(claim.owner)
-        .bind(claim.lease_until)
-        .bind(claim.now)
-        .bind(claim.limit)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(db_err)?;
+    let rows = fetch_claimed(&mut *tx, returning, false, claim).await?;
     tx.commit().await.map_err(db_err)?;
     Ok(rows)
 }
@@ -79,12 +72,30 @@ pub async fn claim_postgres<R>(
 where
     R: for<'r> FromRow<'r, PgRow> + Send + Unpin,
 {
-    sqlx::query_as(AssertSqlSafe(claim_sql(returning, true)))
-        .bind(claim.owner)
+    fetch_claimed(pool, returning, true, claim).await
+}
+
+/// Runs the claim statement on `executor`.
+async fn fetch_claimed<'c, DB, E, R>(
+    executor: E,
+    returning: &str,
+    skip_locked: bool,
+    claim: Claim<'_>,
+) -> Result<Vec<R>, SqlError>
+where
+    DB: Database,
+    DB::Arguments: IntoArguments<DB>,
+    E: Executor<'c, Database = DB>,
+    R: for<'r> FromRow<'r, DB::Row> + Send + Unpin,
+    String: for<'t> Encode<'t, DB> + Type<DB>,
+    i64: for<'t> Encode<'t, DB> + Type<DB>,
+{
+    sqlx::query_as::<DB, R>(AssertSqlSafe(claim_sql(returning, skip_locked)))
+        .bind(claim.owner.to_string())
         .bind(claim.lease_until)
         .bind(claim.now)
         .bind(claim.limit)
-        .fetch_all(pool)
+        .fetch_all(executor)
         .await
         .map_err(db_err)
 }
