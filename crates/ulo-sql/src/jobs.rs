@@ -26,6 +26,18 @@ pub struct Claim<'a> {
     pub lease_until: i64,
 }
 
+impl<'a> Claim<'a> {
+    /// A claim by `owner` of up to `limit` jobs due at `now`, leased until `lease_until`.
+    pub fn new(owner: &'a str, limit: i64, now: i64, lease_until: i64) -> Claim<'a> {
+        Claim {
+            owner,
+            limit,
+            now,
+            lease_until,
+        }
+    }
+}
+
 /// The claim statement: due jobs, or running ones whose lease expired, oldest first (by
 /// `run_at`, then `id`), marked running under the lease with one more attempt; returns the
 /// `returning` columns of each. Binds `$1` owner, `$2` lease_until, `$3` now, `$4` limit.
