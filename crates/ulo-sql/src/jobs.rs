@@ -8,7 +8,7 @@
 
 use sqlx::postgres::{PgPool, PgRow};
 use sqlx::sqlite::{SqlitePool, SqliteRow};
-use sqlx::{AssertSqlSafe, FromRow};
+use sqlx::{AssertSqlSafe, Database, Encode, Executor, FromRow, IntoArguments, Type};
 
 use crate::{SqlError, db_err};
 
@@ -24,6 +24,18 @@ pub struct Claim<'a> {
     pub now: i64,
     /// When the lease ends.
     pub lease_until: i64,
+}
+
+impl<'a> Claim<'a> {
+    /// A claim by `owner` of up to `limit` jobs due at `now`, leased until `lease_until`.
+    pub fn new(owner: &'a str, limit: i64, now: i64, lease_until: i64) -> Claim<'a> {
+        Claim {
+            owner,
+            limit,
+            now,
+            lease_until,
+        }
+    }
 }
 
 /// The claim statement: due jobs, or running ones whose lease expired, oldest first (by
@@ -57,14 +69,7 @@ where
     R: for<'r> FromRow<'r, SqliteRow> + Send + Unpin,
 {
     let mut tx = writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)?;
-    let rows = sqlx::query_as(AssertSqlSafe(claim_sql(returning, false)))
-        .bind(claim.owner)
-        .bind(claim.lease_until)
-        .bind(claim.now)
-        .bind(claim.limit)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(db_err)?;
+    let rows = fetch_claimed(&mut *tx, returning, false, claim).await?;
     tx.commit().await.map_err(db_err)?;
     Ok(rows)
 }
@@ -79,12 +84,30 @@ pub async fn claim_postgres<R>(
 where
     R: for<'r> FromRow<'r, PgRow> + Send + Unpin,
 {
-    sqlx::query_as(AssertSqlSafe(claim_sql(returning, true)))
-        .bind(claim.owner)
+    fetch_claimed(pool, returning, true, claim).await
+}
+
+/// Runs the claim statement on `executor`.
+async fn fetch_claimed<'c, DB, E, R>(
+    executor: E,
+    returning: &str,
+    skip_locked: bool,
+    claim: Claim<'_>,
+) -> Result<Vec<R>, SqlError>
+where
+    DB: Database,
+    DB::Arguments: IntoArguments<DB>,
+    E: Executor<'c, Database = DB>,
+    R: for<'r> FromRow<'r, DB::Row> + Send + Unpin,
+    String: for<'t> Encode<'t, DB> + Type<DB>,
+    i64: for<'t> Encode<'t, DB> + Type<DB>,
+{
+    sqlx::query_as::<DB, R>(AssertSqlSafe(claim_sql(returning, skip_locked)))
+        .bind(claim.owner.to_string())
         .bind(claim.lease_until)
         .bind(claim.now)
         .bind(claim.limit)
-        .fetch_all(pool)
+        .fetch_all(executor)
         .await
         .map_err(db_err)
 }
@@ -100,37 +123,47 @@ pub struct LeaseRef<'a> {
     pub attempt: i64,
 }
 
-/// Extends `lease` to `until` on SQLite; false when it was lost (the job finished, or another
-/// worker took it over).
-pub async fn extend_sqlite(
-    writer: &SqlitePool,
-    lease: LeaseRef<'_>,
-    until: i64,
-) -> Result<bool, SqlError> {
-    let r = sqlx::query(EXTEND_SQL)
-        .bind(lease.job)
-        .bind(lease.owner)
-        .bind(lease.attempt)
-        .bind(until)
-        .execute(writer)
-        .await
-        .map_err(db_err)?;
-    Ok(r.rows_affected() == 1)
+/// Statement results that say how many rows they changed (both backends' do, by a method of
+/// their own rather than of a trait).
+pub trait RowsAffected {
+    /// How many rows the statement changed.
+    fn rows(&self) -> u64;
 }
 
-/// Extends `lease` to `until` on PostgreSQL; false when it was lost.
-pub async fn extend_postgres(
-    pool: &PgPool,
+impl RowsAffected for sqlx::sqlite::SqliteQueryResult {
+    fn rows(&self) -> u64 {
+        self.rows_affected()
+    }
+}
+
+impl RowsAffected for sqlx::postgres::PgQueryResult {
+    fn rows(&self) -> u64 {
+        self.rows_affected()
+    }
+}
+
+/// Extends `lease` to `until` (on a pool or a connection of either backend); false when it
+/// was lost (the job finished, or another worker took it over).
+pub async fn extend_lease<'c, DB, E>(
+    executor: E,
     lease: LeaseRef<'_>,
     until: i64,
-) -> Result<bool, SqlError> {
-    let r = sqlx::query(EXTEND_SQL)
-        .bind(lease.job)
-        .bind(lease.owner)
+) -> Result<bool, SqlError>
+where
+    DB: Database,
+    DB::QueryResult: RowsAffected,
+    DB::Arguments: IntoArguments<DB>,
+    E: Executor<'c, Database = DB>,
+    String: for<'t> Encode<'t, DB> + Type<DB>,
+    i64: for<'t> Encode<'t, DB> + Type<DB>,
+{
+    let r = sqlx::query::<DB>(EXTEND_SQL)
+        .bind(lease.job.to_string())
+        .bind(lease.owner.to_string())
         .bind(lease.attempt)
         .bind(until)
-        .execute(pool)
+        .execute(executor)
         .await
         .map_err(db_err)?;
-    Ok(r.rows_affected() == 1)
+    Ok(r.rows() == 1)
 }

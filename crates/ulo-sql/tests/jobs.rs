@@ -5,23 +5,10 @@
 
 use std::collections::HashSet;
 
-use sqlx::migrate::Migrator;
+mod common;
+
+use common::{MIGRATOR, SCRATCH, pg_base};
 use ulo_sql::jobs::{Claim, LeaseRef};
-use ulo_sql::scratch::Scratch;
-
-static MIGRATOR: Migrator = sqlx::migrate!("tests/migrations");
-
-const SCRATCH: Scratch = Scratch {
-    prefix: "ulo_sql_t_",
-    template_prefix: "ulo_sql_tpl_",
-    migrator: &MIGRATOR,
-};
-
-fn pg_base() -> Option<String> {
-    std::env::var("ULO_TEST_DATABASE_URL")
-        .ok()
-        .filter(|u| u.starts_with("postgres"))
-}
 
 fn claim(owner: &str, limit: i64, now: i64, lease_until: i64) -> Claim<'_> {
     Claim {
@@ -157,7 +144,7 @@ async fn sqlite_queue_conforms() {
     queue_conforms!(
         &writer,
         ulo_sql::jobs::claim_sqlite,
-        ulo_sql::jobs::extend_sqlite
+        ulo_sql::jobs::extend_lease
     );
     claims_are_exclusive!(writer, ulo_sql::jobs::claim_sqlite);
 }
@@ -170,7 +157,7 @@ async fn postgres_queue_conforms() {
     queue_conforms!(
         &pool,
         ulo_sql::jobs::claim_postgres,
-        ulo_sql::jobs::extend_postgres
+        ulo_sql::jobs::extend_lease
     );
     claims_are_exclusive!(pool.clone(), ulo_sql::jobs::claim_postgres);
     pool.close().await;

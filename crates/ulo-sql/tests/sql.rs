@@ -1,22 +1,9 @@
 //! The shared SQL plumbing on both backends: PostgreSQL runs when `ULO_TEST_DATABASE_URL` is set.
 
-use sqlx::migrate::Migrator;
-use ulo_sql::scratch::Scratch;
+mod common;
+
+use common::{MIGRATOR, SCRATCH, pg_base};
 use ulo_sql::{Backend, SqlError, db_err};
-
-static MIGRATOR: Migrator = sqlx::migrate!("tests/migrations");
-
-const SCRATCH: Scratch = Scratch {
-    prefix: "ulo_sql_t_",
-    template_prefix: "ulo_sql_tpl_",
-    migrator: &MIGRATOR,
-};
-
-fn pg_base() -> Option<String> {
-    std::env::var("ULO_TEST_DATABASE_URL")
-        .ok()
-        .filter(|u| u.starts_with("postgres"))
-}
 
 /// The checks both backends must pass, on a migrated, empty `pool` (`readers` may be it).
 macro_rules! classifies_errors {

@@ -156,12 +156,8 @@ impl Store for PgStore {
         now: OffsetDateTime,
         lease_until: OffsetDateTime,
     ) -> Result<Vec<Job>, StoreError> {
-        let claim = ulo_sql::jobs::Claim {
-            owner,
-            limit: i64::from(limit),
-            now: to_millis(now),
-            lease_until: to_millis(lease_until),
-        };
+        let (now, until) = (to_millis(now), to_millis(lease_until));
+        let claim = ulo_sql::jobs::Claim::new(owner, i64::from(limit), now, until);
         let rows: Vec<JobRow> = ulo_sql::jobs::claim_postgres(&self.pool, JOB_COLS, claim)
             .await
             .map_err(sql_err)?;
@@ -175,7 +171,7 @@ impl Store for PgStore {
             owner: &lease.owner,
             attempt: lease.attempt,
         };
-        ulo_sql::jobs::extend_postgres(&self.pool, lease, to_millis(until))
+        ulo_sql::jobs::extend_lease(&self.pool, lease, to_millis(until))
             .await
             .map_err(sql_err)
     }

@@ -122,12 +122,8 @@ impl Store for SqliteStore {
         now: OffsetDateTime,
         lease_until: OffsetDateTime,
     ) -> Result<Vec<Job>, StoreError> {
-        let claim = ulo_sql::jobs::Claim {
-            owner,
-            limit: i64::from(limit),
-            now: to_millis(now),
-            lease_until: to_millis(lease_until),
-        };
+        let (now, until) = (to_millis(now), to_millis(lease_until));
+        let claim = ulo_sql::jobs::Claim::new(owner, i64::from(limit), now, until);
         let rows: Vec<JobRow> = ulo_sql::jobs::claim_sqlite(&self.writer, JOB_COLS, claim)
             .await
             .map_err(sql_err)?;
@@ -141,7 +137,7 @@ impl Store for SqliteStore {
             owner: &lease.owner,
             attempt: lease.attempt,
         };
-        ulo_sql::jobs::extend_sqlite(&self.writer, lease, to_millis(until))
+        ulo_sql::jobs::extend_lease(&self.writer, lease, to_millis(until))
             .await
             .map_err(sql_err)
     }

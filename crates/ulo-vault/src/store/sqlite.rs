@@ -80,12 +80,8 @@ impl Store for SqliteStore {
         now: OffsetDateTime,
         lease_until: OffsetDateTime,
     ) -> Result<Vec<Job>, StoreError> {
-        let claim = ulo_sql::jobs::Claim {
-            owner,
-            limit,
-            now: to_millis(now),
-            lease_until: to_millis(lease_until),
-        };
+        let (now, until) = (to_millis(now), to_millis(lease_until));
+        let claim = ulo_sql::jobs::Claim::new(owner, limit, now, until);
         let rows: Vec<JobRow> = ulo_sql::jobs::claim_sqlite(&self.writer, JOB_COLS, claim).await?;
         all(rows)
     }
