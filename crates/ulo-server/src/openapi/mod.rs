@@ -3,6 +3,7 @@
 //! answer) and is routed through `utoipa_axum`'s `routes!`, so the router and the document come
 //! from the same place. `tests/api/openapi.rs` checks the document against the running server.
 
+pub mod params;
 pub mod preflight;
 pub mod responses;
 pub mod schema;

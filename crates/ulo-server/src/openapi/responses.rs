@@ -151,3 +151,67 @@ shared_response!(
         ("Vary", Type::String, "origin, access-control-request-method, access-control-request-headers"),
     ]
 );
+
+// The sets of answers many operations share; `responses(...)` of `#[utoipa::path]` takes them
+// beside its `(status = …)` tuples. Each status refers to its shared answer above.
+
+/// What any call authenticated with an admin API token may answer besides its own statuses:
+/// bad or missing token, lacking role, throttled, failure, store unreachable.
+#[derive(utoipa::IntoResponses)]
+pub enum AdminErrors {
+    /// 401.
+    #[response(status = 401)]
+    Unauthorized(#[ref_response] Unauthorized),
+    /// 403.
+    #[response(status = 403)]
+    Forbidden(#[ref_response] Forbidden),
+    /// 429.
+    #[response(status = 429)]
+    TooManyRequests(#[ref_response] TooManyRequests),
+    /// 500.
+    #[response(status = 500)]
+    InternalError(#[ref_response] InternalError),
+    /// 503.
+    #[response(status = 503)]
+    ServiceUnavailable(#[ref_response] ServiceUnavailable),
+}
+
+/// What any call of a Shared Signals receiver may answer besides its own statuses: bad or
+/// missing receiver credential, failure, store unreachable.
+#[derive(utoipa::IntoResponses)]
+pub enum ReceiverErrors {
+    /// 401.
+    #[response(status = 401)]
+    ReceiverUnauthorized(#[ref_response] ReceiverUnauthorized),
+    /// 500.
+    #[response(status = 500)]
+    InternalError(#[ref_response] InternalError),
+    /// 503.
+    #[response(status = 503)]
+    ServiceUnavailable(#[ref_response] ServiceUnavailable),
+}
+
+/// What any call that reads the store may answer: failure, store unreachable.
+#[derive(utoipa::IntoResponses)]
+pub enum ServerErrors {
+    /// 500.
+    #[response(status = 500)]
+    InternalError(#[ref_response] InternalError),
+    /// 503.
+    #[response(status = 503)]
+    ServiceUnavailable(#[ref_response] ServiceUnavailable),
+}
+
+/// What any call taking a JSON body may answer for the body: invalid, over 1 MiB, not JSON.
+#[derive(utoipa::IntoResponses)]
+pub enum JsonBodyErrors {
+    /// 400.
+    #[response(status = 400)]
+    BadRequest(#[ref_response] BadRequest),
+    /// 413.
+    #[response(status = 413)]
+    PayloadTooLarge(#[ref_response] PayloadTooLarge),
+    /// 415.
+    #[response(status = 415)]
+    UnsupportedMediaType(#[ref_response] UnsupportedMediaType),
+}

@@ -60,12 +60,8 @@ struct EnrollBody {
     responses(
         (status = 201, description = "Enrolled.", body = schema::DeviceEnrollment, content_type = "application/json"),
         (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 415, response = responses::UnsupportedMediaType),
-        (status = 429, response = responses::TooManyRequests),
-        (status = 500, response = responses::InternalError),
-        (status = 503, response = responses::ServiceUnavailable),
+        responses::AdminErrors,
     ),
 )]
 async fn enroll(
@@ -249,12 +245,8 @@ struct PollAnswer {
     request_body(content = schema::AgentPollRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "The commands to run now (often none).", body = schema::AgentPollResponse, content_type = "application/json"),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
-        (status = 429, response = responses::TooManyRequests),
-        (status = 500, response = responses::InternalError),
-        (status = 503, response = responses::ServiceUnavailable),
+        responses::AdminErrors,
         (status = 400, response = responses::BadRequest),
         (status = 415, response = responses::UnsupportedMediaType),
     ),
@@ -342,12 +334,8 @@ struct AckBody {
     request_body(content = schema::AcknowledgeDeviceCommandRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "Recorded.", body = schema::AcknowledgeDeviceCommandResponse, content_type = "application/json"),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
-        (status = 429, response = responses::TooManyRequests),
-        (status = 500, response = responses::InternalError),
-        (status = 503, response = responses::ServiceUnavailable),
+        responses::AdminErrors,
         (status = 400, response = responses::BadRequest),
         (status = 415, response = responses::UnsupportedMediaType),
         (status = 409, response = responses::Conflict),

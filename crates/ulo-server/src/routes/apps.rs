@@ -44,15 +44,9 @@ pub fn router() -> OpenApiRouter<AppState> {
     request_body(content = schema::AppInput, content_type = "application/json", description = "The app's settings."),
     responses(
         (status = 200, description = "The new app (ACTIVE), with oidc.clientSecret shown once when the auth method uses a secret.", body = schema::App, content_type = "application/json"),
-        (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 409, response = responses::Conflict),
-        (status = 413, response = responses::PayloadTooLarge),
-        (status = 415, response = responses::UnsupportedMediaType),
-        (status = 429, response = responses::TooManyRequests),
-        (status = 500, response = responses::InternalError),
-        (status = 503, response = responses::ServiceUnavailable),
+        responses::JsonBodyErrors,
+        responses::AdminErrors,
     ),
     security(("SSWS" = [])),
 )]
@@ -83,17 +77,13 @@ struct Search {
     summary = "List apps",
     params(
         ("q" = Option<String>, Query, description = "Prefix (case-insensitive) of the app label.", pattern = "^[^\\u0000]*$"),
-        ("after" = Option<String>, Query, description = "Keyset cursor: the id of the last item of the previous page (an empty value means the first page; anything not a UUID answers 400). Take it from the Link rel=\"next\" header rather than building it.", pattern = "^[^\\u0000]*$"),
+        crate::openapi::params::After,
         ("limit" = Option<i64>, Query, description = "Page size, 1 to 200 (default 20); anything else answers 400.", minimum = 1, maximum = 200),
     ),
     responses(
         (status = 200, description = "A page of apps, in id order.", body = Vec<schema::App>, content_type = "application/json", headers(("Link" = String, description = "RFC 8288 links: always rel=\"self\" (this page, with the effective limit), and rel=\"next\" when a full page came back (follow it to continue; it carries the after cursor). Sent as separate Link header fields, e.g. <https://ulo.example.com/api/v1/users?limit=200&after=...>; rel=\"next\"."))),
         (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
-        (status = 429, response = responses::TooManyRequests),
-        (status = 500, response = responses::InternalError),
-        (status = 503, response = responses::ServiceUnavailable),
+        responses::AdminErrors,
     ),
     security(("SSWS" = [])),
 )]
@@ -135,12 +125,8 @@ async fn list(
     ),
     responses(
         (status = 200, description = "The app.", body = schema::App, content_type = "application/json"),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
-        (status = 429, response = responses::TooManyRequests),
-        (status = 500, response = responses::InternalError),
-        (status = 503, response = responses::ServiceUnavailable),
+        responses::AdminErrors,
     ),
     security(("SSWS" = [])),
 )]
@@ -166,15 +152,9 @@ async fn get_one(
     request_body(content = schema::AppInput, content_type = "application/json", description = "The whole new settings; type must not change (400)."),
     responses(
         (status = 200, description = "The updated app: client id kept, secrets the input omits kept; oidc.clientSecret shown once when switching to an auth method that uses a secret.", body = schema::App, content_type = "application/json"),
-        (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
-        (status = 413, response = responses::PayloadTooLarge),
-        (status = 415, response = responses::UnsupportedMediaType),
-        (status = 429, response = responses::TooManyRequests),
-        (status = 500, response = responses::InternalError),
-        (status = 503, response = responses::ServiceUnavailable),
+        responses::JsonBodyErrors,
+        responses::AdminErrors,
     ),
     security(("SSWS" = [])),
 )]
@@ -207,13 +187,9 @@ async fn replace(
     ),
     responses(
         (status = 204, description = "Done; no body."),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
         (status = 409, response = responses::Conflict),
-        (status = 429, response = responses::TooManyRequests),
-        (status = 500, response = responses::InternalError),
-        (status = 503, response = responses::ServiceUnavailable),
+        responses::AdminErrors,
     ),
     security(("SSWS" = [])),
 )]
@@ -239,12 +215,8 @@ async fn delete(
     ),
     responses(
         (status = 200, description = "The app in its new status (idempotent).", body = schema::App, content_type = "application/json"),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
-        (status = 429, response = responses::TooManyRequests),
-        (status = 500, response = responses::InternalError),
-        (status = 503, response = responses::ServiceUnavailable),
+        responses::AdminErrors,
     ),
     security(("SSWS" = [])),
 )]
@@ -277,18 +249,14 @@ async fn lifecycle(
     summary = "Users assigned directly to an app",
     params(
         ("id" = String, Path, description = "The app's id; anything not a UUID answers 404.", format = "uuid"),
-        ("after" = Option<String>, Query, description = "Keyset cursor: the id of the last item of the previous page (an empty value means the first page; anything not a UUID answers 400). Take it from the Link rel=\"next\" header rather than building it.", pattern = "^[^\\u0000]*$"),
+        crate::openapi::params::After,
         ("limit" = Option<i64>, Query, description = "Page size, 1 to 500 (default 50); anything else answers 400.", minimum = 1, maximum = 500),
     ),
     responses(
         (status = 200, description = "A page of assignments, in user id order.", body = Vec<schema::AppUser>, content_type = "application/json", headers(("Link" = String, description = "RFC 8288 links: always rel=\"self\" (this page, with the effective limit), and rel=\"next\" when a full page came back (follow it to continue; it carries the after cursor). Sent as separate Link header fields, e.g. <https://ulo.example.com/api/v1/users?limit=200&after=...>; rel=\"next\"."))),
         (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
-        (status = 429, response = responses::TooManyRequests),
-        (status = 500, response = responses::InternalError),
-        (status = 503, response = responses::ServiceUnavailable),
+        responses::AdminErrors,
     ),
     security(("SSWS" = [])),
 )]
@@ -344,15 +312,9 @@ struct AssignBody {
     request_body(content = schema::AssignUserRequest, content_type = "application/json", description = "The user to assign."),
     responses(
         (status = 200, description = "The assignment (idempotent).", body = schema::AppUser, content_type = "application/json"),
-        (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
-        (status = 413, response = responses::PayloadTooLarge),
-        (status = 415, response = responses::UnsupportedMediaType),
-        (status = 429, response = responses::TooManyRequests),
-        (status = 500, response = responses::InternalError),
-        (status = 503, response = responses::ServiceUnavailable),
+        responses::JsonBodyErrors,
+        responses::AdminErrors,
     ),
     security(("SSWS" = [])),
 )]
@@ -391,12 +353,8 @@ async fn assign_user(
     ),
     responses(
         (status = 204, description = "Done; no body."),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
-        (status = 429, response = responses::TooManyRequests),
-        (status = 500, response = responses::InternalError),
-        (status = 503, response = responses::ServiceUnavailable),
+        responses::AdminErrors,
     ),
     security(("SSWS" = [])),
 )]
@@ -423,12 +381,8 @@ async fn unassign_user(
     ),
     responses(
         (status = 200, description = "All assigned groups (not paged).", body = Vec<schema::AppGroup>, content_type = "application/json"),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
-        (status = 429, response = responses::TooManyRequests),
-        (status = 500, response = responses::InternalError),
-        (status = 503, response = responses::ServiceUnavailable),
+        responses::AdminErrors,
     ),
     security(("SSWS" = [])),
 )]
@@ -462,12 +416,8 @@ async fn groups(
     ),
     responses(
         (status = 200, description = "The assignment (idempotent).", body = schema::AppGroup, content_type = "application/json"),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
-        (status = 429, response = responses::TooManyRequests),
-        (status = 500, response = responses::InternalError),
-        (status = 503, response = responses::ServiceUnavailable),
+        responses::AdminErrors,
     ),
     security(("SSWS" = [])),
 )]
@@ -500,12 +450,8 @@ async fn assign_group(
     ),
     responses(
         (status = 204, description = "Done; no body."),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
-        (status = 429, response = responses::TooManyRequests),
-        (status = 500, response = responses::InternalError),
-        (status = 503, response = responses::ServiceUnavailable),
+        responses::AdminErrors,
     ),
     security(("SSWS" = [])),
 )]
@@ -559,12 +505,8 @@ fn app_user_body(state: &AppState, au: AppUser) -> AppUserBody {
     ),
     responses(
         (status = 200, description = "The assignment.", body = schema::AppUser, content_type = "application/json"),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
-        (status = 429, response = responses::TooManyRequests),
-        (status = 500, response = responses::InternalError),
-        (status = 503, response = responses::ServiceUnavailable),
+        responses::AdminErrors,
     ),
     security(("SSWS" = [])),
 )]
@@ -590,13 +532,9 @@ async fn app_user(
     ),
     responses(
         (status = 202, description = "Queued.", body = schema::AppUser, content_type = "application/json"),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
         (status = 409, response = responses::Conflict),
-        (status = 429, response = responses::TooManyRequests),
-        (status = 500, response = responses::InternalError),
-        (status = 503, response = responses::ServiceUnavailable),
+        responses::AdminErrors,
     ),
     security(("SSWS" = [])),
 )]

@@ -74,12 +74,8 @@ fn factor_of(f: &TotpFactor) -> FactorBody {
     ),
     responses(
         (status = 200, description = "The factor.", body = schema::TotpFactor, content_type = "application/json"),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
-        (status = 429, response = responses::TooManyRequests),
-        (status = 500, response = responses::InternalError),
-        (status = 503, response = responses::ServiceUnavailable),
+        responses::AdminErrors,
     ),
     security(("SSWS" = [])),
 )]
@@ -106,13 +102,9 @@ async fn show(
     ),
     responses(
         (status = 200, description = "The pending factor with its secret and otpauth URI, shown this once.", body = schema::TotpFactor, content_type = "application/json"),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
         (status = 409, response = responses::Conflict),
-        (status = 429, response = responses::TooManyRequests),
-        (status = 500, response = responses::InternalError),
-        (status = 503, response = responses::ServiceUnavailable),
+        responses::AdminErrors,
     ),
     security(("SSWS" = [])),
 )]
@@ -153,14 +145,10 @@ struct VerifyBody {
     responses(
         (status = 200, description = "The active factor.", body = schema::TotpFactor, content_type = "application/json"),
         (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
         (status = 409, response = responses::Conflict),
         (status = 415, response = responses::UnsupportedMediaType),
-        (status = 429, response = responses::TooManyRequests),
-        (status = 500, response = responses::InternalError),
-        (status = 503, response = responses::ServiceUnavailable),
+        responses::AdminErrors,
     ),
     security(("SSWS" = [])),
 )]
@@ -197,12 +185,8 @@ async fn verify(
     ),
     responses(
         (status = 204, description = "Done; no body."),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
-        (status = 429, response = responses::TooManyRequests),
-        (status = 500, response = responses::InternalError),
-        (status = 503, response = responses::ServiceUnavailable),
+        responses::AdminErrors,
     ),
     security(("SSWS" = [])),
 )]

@@ -30,12 +30,8 @@ pub fn router() -> OpenApiRouter<AppState> {
     description = "Any admin role. Each feature is off until an admin enables it.",
     responses(
         (status = 200, description = "Every feature ulo knows, with its status.", body = Vec<schema::Feature>, content_type = "application/json"),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
-        (status = 429, response = responses::TooManyRequests),
-        (status = 500, response = responses::InternalError),
-        (status = 503, response = responses::ServiceUnavailable),
+        responses::AdminErrors,
     ),
     security(("SSWS" = [])),
 )]
@@ -69,12 +65,8 @@ async fn set(state: &AppState, admin: &Admin, id: &str, on: bool) -> ApiResult<J
     ),
     responses(
         (status = 200, description = "The feature, now ENABLED.", body = schema::Feature, content_type = "application/json"),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
-        (status = 429, response = responses::TooManyRequests),
-        (status = 500, response = responses::InternalError),
-        (status = 503, response = responses::ServiceUnavailable),
+        responses::AdminErrors,
     ),
     security(("SSWS" = [])),
 )]
@@ -98,12 +90,8 @@ async fn enable(
     ),
     responses(
         (status = 200, description = "The feature, now DISABLED.", body = schema::Feature, content_type = "application/json"),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
-        (status = 429, response = responses::TooManyRequests),
-        (status = 500, response = responses::InternalError),
-        (status = 503, response = responses::ServiceUnavailable),
+        responses::AdminErrors,
     ),
     security(("SSWS" = [])),
 )]

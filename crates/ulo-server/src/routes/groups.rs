@@ -43,15 +43,9 @@ struct Body {
     request_body(content = schema::GroupRequest, content_type = "application/json", description = "The group's profile."),
     responses(
         (status = 200, description = "The new group.", body = schema::Group, content_type = "application/json"),
-        (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 409, response = responses::Conflict),
-        (status = 413, response = responses::PayloadTooLarge),
-        (status = 415, response = responses::UnsupportedMediaType),
-        (status = 429, response = responses::TooManyRequests),
-        (status = 500, response = responses::InternalError),
-        (status = 503, response = responses::ServiceUnavailable),
+        responses::JsonBodyErrors,
+        responses::AdminErrors,
     ),
     security(("SSWS" = [])),
 )]
@@ -81,17 +75,13 @@ struct Search {
     summary = "List groups",
     params(
         ("q" = Option<String>, Query, description = "Prefix (case-insensitive) of the group name.", pattern = "^[^\\u0000]*$"),
-        ("after" = Option<String>, Query, description = "Keyset cursor: the id of the last item of the previous page (an empty value means the first page; anything not a UUID answers 400). Take it from the Link rel=\"next\" header rather than building it.", pattern = "^[^\\u0000]*$"),
+        crate::openapi::params::After,
         ("limit" = Option<i64>, Query, description = "Page size, 1 to 10000 (default 200); anything else answers 400.", minimum = 1, maximum = 10000),
     ),
     responses(
         (status = 200, description = "A page of groups, in id order.", body = Vec<schema::Group>, content_type = "application/json", headers(("Link" = String, description = "RFC 8288 links: always rel=\"self\" (this page, with the effective limit), and rel=\"next\" when a full page came back (follow it to continue; it carries the after cursor). Sent as separate Link header fields, e.g. <https://ulo.example.com/api/v1/users?limit=200&after=...>; rel=\"next\"."))),
         (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
-        (status = 429, response = responses::TooManyRequests),
-        (status = 500, response = responses::InternalError),
-        (status = 503, response = responses::ServiceUnavailable),
+        responses::AdminErrors,
     ),
     security(("SSWS" = [])),
 )]
@@ -133,12 +123,8 @@ async fn list(
     ),
     responses(
         (status = 200, description = "The group.", body = schema::Group, content_type = "application/json"),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
-        (status = 429, response = responses::TooManyRequests),
-        (status = 500, response = responses::InternalError),
-        (status = 503, response = responses::ServiceUnavailable),
+        responses::AdminErrors,
     ),
     security(("SSWS" = [])),
 )]
@@ -164,16 +150,10 @@ async fn get_one(
     request_body(content = schema::GroupRequest, content_type = "application/json", description = "The whole new profile."),
     responses(
         (status = 200, description = "The updated group.", body = schema::Group, content_type = "application/json"),
-        (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
         (status = 409, response = responses::Conflict),
-        (status = 413, response = responses::PayloadTooLarge),
-        (status = 415, response = responses::UnsupportedMediaType),
-        (status = 429, response = responses::TooManyRequests),
-        (status = 500, response = responses::InternalError),
-        (status = 503, response = responses::ServiceUnavailable),
+        responses::JsonBodyErrors,
+        responses::AdminErrors,
     ),
     security(("SSWS" = [])),
 )]
@@ -202,12 +182,8 @@ async fn replace(
     ),
     responses(
         (status = 204, description = "Done; no body."),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
-        (status = 429, response = responses::TooManyRequests),
-        (status = 500, response = responses::InternalError),
-        (status = 503, response = responses::ServiceUnavailable),
+        responses::AdminErrors,
     ),
     security(("SSWS" = [])),
 )]
@@ -228,18 +204,14 @@ async fn delete(
     summary = "A group's members",
     params(
         ("gid" = String, Path, description = "The group's id; anything not a UUID answers 404.", format = "uuid"),
-        ("after" = Option<String>, Query, description = "Keyset cursor: the id of the last item of the previous page (an empty value means the first page; anything not a UUID answers 400). Take it from the Link rel=\"next\" header rather than building it.", pattern = "^[^\\u0000]*$"),
+        crate::openapi::params::After,
         ("limit" = Option<i64>, Query, description = "Page size, 1 to 1000 (default 1000); anything else answers 400.", minimum = 1, maximum = 1000),
     ),
     responses(
         (status = 200, description = "A page of members, in id order.", body = Vec<schema::User>, content_type = "application/json", headers(("Link" = String, description = "RFC 8288 links: always rel=\"self\" (this page, with the effective limit), and rel=\"next\" when a full page came back (follow it to continue; it carries the after cursor). Sent as separate Link header fields, e.g. <https://ulo.example.com/api/v1/users?limit=200&after=...>; rel=\"next\"."))),
         (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
-        (status = 429, response = responses::TooManyRequests),
-        (status = 500, response = responses::InternalError),
-        (status = 503, response = responses::ServiceUnavailable),
+        responses::AdminErrors,
     ),
     security(("SSWS" = [])),
 )]
@@ -284,12 +256,8 @@ async fn members(
     ),
     responses(
         (status = 204, description = "Done; no body."),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
-        (status = 429, response = responses::TooManyRequests),
-        (status = 500, response = responses::InternalError),
-        (status = 503, response = responses::ServiceUnavailable),
+        responses::AdminErrors,
     ),
     security(("SSWS" = [])),
 )]
@@ -315,12 +283,8 @@ async fn add_member(
     ),
     responses(
         (status = 204, description = "Done; no body."),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
-        (status = 429, response = responses::TooManyRequests),
-        (status = 500, response = responses::InternalError),
-        (status = 503, response = responses::ServiceUnavailable),
+        responses::AdminErrors,
     ),
     security(("SSWS" = [])),
 )]

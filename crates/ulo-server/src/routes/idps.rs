@@ -32,15 +32,9 @@ pub fn router() -> OpenApiRouter<AppState> {
     request_body(content = schema::UpstreamIdpRequest, content_type = "application/json"),
     responses(
         (status = 201, description = "Registered.", body = schema::UpstreamIdp, content_type = "application/json"),
-        (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 409, response = responses::Conflict),
-        (status = 413, response = responses::PayloadTooLarge),
-        (status = 415, response = responses::UnsupportedMediaType),
-        (status = 429, response = responses::TooManyRequests),
-        (status = 500, response = responses::InternalError),
-        (status = 503, response = responses::ServiceUnavailable),
+        responses::JsonBodyErrors,
+        responses::AdminErrors,
     ),
     security(("SSWS" = [])),
 )]
@@ -63,11 +57,7 @@ async fn create(
     description = "Every registered provider (not paged). Any admin role.",
     responses(
         (status = 200, description = "The providers.", body = Vec<schema::UpstreamIdp>, content_type = "application/json"),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
-        (status = 429, response = responses::TooManyRequests),
-        (status = 500, response = responses::InternalError),
-        (status = 503, response = responses::ServiceUnavailable),
+        responses::AdminErrors,
     ),
     security(("SSWS" = [])),
 )]
@@ -91,12 +81,8 @@ async fn list(
     ),
     responses(
         (status = 204, description = "Removed; no body."),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
-        (status = 429, response = responses::TooManyRequests),
-        (status = 500, response = responses::InternalError),
-        (status = 503, response = responses::ServiceUnavailable),
+        responses::AdminErrors,
     ),
     security(("SSWS" = [])),
 )]

@@ -83,15 +83,9 @@ struct LogoutBody {
     responses(
         (status = 200, description = "Dry run: what the logout would reach; nothing was started, so there is no id, transactionId or _links.", body = schema::LogoutPreview, content_type = "application/json"),
         (status = 202, description = "Started: ulo's own targets are done, app deliveries are queued. The receipt (status IN_PROGRESS until every target has answered for good); follow Location or _links.stream.", body = schema::LogoutReceipt, content_type = "application/json", headers(("Location" = String, description = "The receipt of the logout just started: /api/v1/logouts/{id}."))),
-        (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
-        (status = 413, response = responses::PayloadTooLarge),
-        (status = 415, response = responses::UnsupportedMediaType),
-        (status = 429, response = responses::TooManyRequests),
-        (status = 500, response = responses::InternalError),
-        (status = 503, response = responses::ServiceUnavailable),
+        responses::JsonBodyErrors,
+        responses::AdminErrors,
     ),
     security(("SSWS" = [])),
 )]
@@ -146,12 +140,8 @@ struct Filter {
     responses(
         (status = 200, description = "A page of receipts.", body = Vec<schema::LogoutReceipt>, content_type = "application/json", headers(("Link" = String, description = "RFC 8288 links: always rel=\"self\" (this page, with the effective limit), and rel=\"next\" when a full page came back (follow it to continue; it carries the after cursor). Sent as separate Link header fields, e.g. <https://ulo.example.com/api/v1/users?limit=200&after=...>; rel=\"next\"."))),
         (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
-        (status = 429, response = responses::TooManyRequests),
-        (status = 500, response = responses::InternalError),
-        (status = 503, response = responses::ServiceUnavailable),
+        responses::AdminErrors,
     ),
     security(("SSWS" = [])),
 )]
@@ -194,12 +184,8 @@ async fn list(
     ),
     responses(
         (status = 200, description = "The receipt.", body = schema::LogoutReceipt, content_type = "application/json"),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
-        (status = 429, response = responses::TooManyRequests),
-        (status = 500, response = responses::InternalError),
-        (status = 503, response = responses::ServiceUnavailable),
+        responses::AdminErrors,
     ),
     security(("SSWS" = [])),
 )]
@@ -256,12 +242,8 @@ impl Live {
     ),
     responses(
         (status = 200, description = "Each time the receipt changes, `event: receipt` with `data: <the whole LogoutReceipt as JSON>` (the first event is the receipt as it is now); a keep-alive comment every 15 s. The stream ends after the final receipt (status no longer IN_PROGRESS).", body = String, content_type = "text/event-stream"),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
-        (status = 429, response = responses::TooManyRequests),
-        (status = 500, response = responses::InternalError),
-        (status = 503, response = responses::ServiceUnavailable),
+        responses::AdminErrors,
     ),
     security(("SSWS" = [])),
 )]

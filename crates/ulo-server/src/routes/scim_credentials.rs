@@ -40,12 +40,8 @@ struct Body {
     request_body(content = schema::CreateScimCredentialRequest, content_type = "application/json"),
     responses(
         (status = 201, description = "Created; includes `token`.", body = serde_json::Map<String, serde_json::Value>, content_type = "application/json"),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
-        (status = 429, response = responses::TooManyRequests),
-        (status = 500, response = responses::InternalError),
-        (status = 503, response = responses::ServiceUnavailable),
+        responses::AdminErrors,
         (status = 400, response = responses::BadRequest),
         (status = 415, response = responses::UnsupportedMediaType),
     ),
@@ -78,12 +74,8 @@ async fn create(
     description = "Every bearer credential for /scim/v2, revoked ones too; tokens are never shown again.",
     responses(
         (status = 200, description = "The credentials: id, name, tokenPrefix, created, revoked.", body = Vec<serde_json::Map<String, serde_json::Value>>, content_type = "application/json"),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
-        (status = 429, response = responses::TooManyRequests),
-        (status = 500, response = responses::InternalError),
-        (status = 503, response = responses::ServiceUnavailable),
+        responses::AdminErrors,
     ),
     security(("SSWS" = [])),
 )]
@@ -104,12 +96,8 @@ async fn list(State(state): State<AppState>, admin: Admin) -> ApiResult<Json<Vec
     ),
     responses(
         (status = 204, description = "Done; no body."),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
-        (status = 429, response = responses::TooManyRequests),
-        (status = 500, response = responses::InternalError),
-        (status = 503, response = responses::ServiceUnavailable),
+        responses::AdminErrors,
     ),
     security(("SSWS" = [])),
 )]

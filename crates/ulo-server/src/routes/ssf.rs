@@ -227,13 +227,9 @@ struct StreamParams {
     request_body(content = schema::SsfStreamCreateRequest, content_type = "application/json"),
     responses(
         (status = 201, description = "Created.", body = schema::SsfStream, content_type = "application/json"),
-        (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::ReceiverUnauthorized),
         (status = 409, response = responses::Conflict),
-        (status = 413, response = responses::PayloadTooLarge),
-        (status = 415, response = responses::UnsupportedMediaType),
-        (status = 500, response = responses::InternalError),
-        (status = 503, response = responses::ServiceUnavailable),
+        responses::JsonBodyErrors,
+        responses::ReceiverErrors,
     ),
     security(("SsfReceiver" = [])),
 )]
@@ -268,10 +264,8 @@ async fn create(
     responses(
         (status = 200, description = "The stream, or the receiver's streams.", body = schema::SsfReadStreamResponse, content_type = "application/json"),
         (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::ReceiverUnauthorized),
         (status = 404, response = responses::NotFound),
-        (status = 500, response = responses::InternalError),
-        (status = 503, response = responses::ServiceUnavailable),
+        responses::ReceiverErrors,
     ),
     security(("SsfReceiver" = [])),
 )]
@@ -306,13 +300,9 @@ async fn read(
     request_body(content = schema::SsfStreamUpdateRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "The stream as it is now.", body = schema::SsfStream, content_type = "application/json"),
-        (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::ReceiverUnauthorized),
         (status = 404, response = responses::NotFound),
-        (status = 413, response = responses::PayloadTooLarge),
-        (status = 415, response = responses::UnsupportedMediaType),
-        (status = 500, response = responses::InternalError),
-        (status = 503, response = responses::ServiceUnavailable),
+        responses::JsonBodyErrors,
+        responses::ReceiverErrors,
     ),
     security(("SsfReceiver" = [])),
 )]
@@ -335,13 +325,9 @@ async fn update(
     request_body(content = schema::SsfStreamUpdateRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "The stream as it is now.", body = schema::SsfStream, content_type = "application/json"),
-        (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::ReceiverUnauthorized),
         (status = 404, response = responses::NotFound),
-        (status = 413, response = responses::PayloadTooLarge),
-        (status = 415, response = responses::UnsupportedMediaType),
-        (status = 500, response = responses::InternalError),
-        (status = 503, response = responses::ServiceUnavailable),
+        responses::JsonBodyErrors,
+        responses::ReceiverErrors,
     ),
     security(("SsfReceiver" = [])),
 )]
@@ -367,10 +353,8 @@ async fn replace(
     responses(
         (status = 204, description = "Deleted; no body."),
         (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::ReceiverUnauthorized),
         (status = 404, response = responses::NotFound),
-        (status = 500, response = responses::InternalError),
-        (status = 503, response = responses::ServiceUnavailable),
+        responses::ReceiverErrors,
     ),
     security(("SsfReceiver" = [])),
 )]
@@ -402,10 +386,8 @@ async fn remove(
     responses(
         (status = 200, description = "The status.", body = schema::SsfStreamStatus, content_type = "application/json"),
         (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::ReceiverUnauthorized),
         (status = 404, response = responses::NotFound),
-        (status = 500, response = responses::InternalError),
-        (status = 503, response = responses::ServiceUnavailable),
+        responses::ReceiverErrors,
     ),
     security(("SsfReceiver" = [])),
 )]
@@ -438,13 +420,9 @@ struct StatusBody {
     request_body(content = schema::SsfStatusRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "The status as it is now.", body = schema::SsfStreamStatus, content_type = "application/json"),
-        (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::ReceiverUnauthorized),
         (status = 404, response = responses::NotFound),
-        (status = 413, response = responses::PayloadTooLarge),
-        (status = 415, response = responses::UnsupportedMediaType),
-        (status = 500, response = responses::InternalError),
-        (status = 503, response = responses::ServiceUnavailable),
+        responses::JsonBodyErrors,
+        responses::ReceiverErrors,
     ),
     security(("SsfReceiver" = [])),
 )]
@@ -478,13 +456,9 @@ struct SubjectBody {
     request_body(content = schema::SsfSubjectRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "Added; no body."),
-        (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::ReceiverUnauthorized),
         (status = 404, response = responses::NotFound),
-        (status = 413, response = responses::PayloadTooLarge),
-        (status = 415, response = responses::UnsupportedMediaType),
-        (status = 500, response = responses::InternalError),
-        (status = 503, response = responses::ServiceUnavailable),
+        responses::JsonBodyErrors,
+        responses::ReceiverErrors,
     ),
     security(("SsfReceiver" = [])),
 )]
@@ -509,13 +483,9 @@ async fn add_subject(
     request_body(content = schema::SsfSubjectRequest, content_type = "application/json"),
     responses(
         (status = 204, description = "Removed; no body."),
-        (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::ReceiverUnauthorized),
         (status = 404, response = responses::NotFound),
-        (status = 413, response = responses::PayloadTooLarge),
-        (status = 415, response = responses::UnsupportedMediaType),
-        (status = 500, response = responses::InternalError),
-        (status = 503, response = responses::ServiceUnavailable),
+        responses::JsonBodyErrors,
+        responses::ReceiverErrors,
     ),
     security(("SsfReceiver" = [])),
 )]
@@ -547,13 +517,9 @@ struct VerifyBody {
     request_body(content = schema::SsfVerifyRequest, content_type = "application/json"),
     responses(
         (status = 204, description = "Queued; no body."),
-        (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::ReceiverUnauthorized),
         (status = 404, response = responses::NotFound),
-        (status = 413, response = responses::PayloadTooLarge),
-        (status = 415, response = responses::UnsupportedMediaType),
-        (status = 500, response = responses::InternalError),
-        (status = 503, response = responses::ServiceUnavailable),
+        responses::JsonBodyErrors,
+        responses::ReceiverErrors,
     ),
     security(("SsfReceiver" = [])),
 )]
@@ -594,13 +560,9 @@ struct PollBody {
     request_body(content = schema::SsfPollRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "The SETs, by jti.", body = schema::SsfPollResponse, content_type = "application/json"),
-        (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::ReceiverUnauthorized),
         (status = 404, response = responses::NotFound),
-        (status = 413, response = responses::PayloadTooLarge),
-        (status = 415, response = responses::UnsupportedMediaType),
-        (status = 500, response = responses::InternalError),
-        (status = 503, response = responses::ServiceUnavailable),
+        responses::JsonBodyErrors,
+        responses::ReceiverErrors,
     ),
     security(("SsfReceiver" = [])),
 )]
@@ -644,12 +606,8 @@ async fn poll(
     ),
     responses(
         (status = 201, description = "Created; includes token.", body = schema::SsfCredential, content_type = "application/json"),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
-        (status = 429, response = responses::TooManyRequests),
-        (status = 500, response = responses::InternalError),
-        (status = 503, response = responses::ServiceUnavailable),
+        responses::AdminErrors,
     ),
     security(("SSWS" = [])),
 )]

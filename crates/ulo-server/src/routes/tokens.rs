@@ -41,15 +41,9 @@ struct Body {
     request_body(content = schema::CreateApiTokenRequest, content_type = "application/json", description = "The token's name and, optionally, the scopes it is limited to."),
     responses(
         (status = 201, description = "The new token, with its secret in token (shown once).", body = schema::ApiToken, content_type = "application/json"),
-        (status = 400, response = responses::BadRequest),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 409, response = responses::Conflict),
-        (status = 413, response = responses::PayloadTooLarge),
-        (status = 415, response = responses::UnsupportedMediaType),
-        (status = 429, response = responses::TooManyRequests),
-        (status = 500, response = responses::InternalError),
-        (status = 503, response = responses::ServiceUnavailable),
+        responses::JsonBodyErrors,
+        responses::AdminErrors,
     ),
     security(("SSWS" = [])),
 )]
@@ -79,11 +73,7 @@ async fn create(
     summary = "The caller's own API tokens",
     responses(
         (status = 200, description = "Every token the caller owns, revoked ones included (not paged).", body = Vec<schema::ApiToken>, content_type = "application/json"),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
-        (status = 429, response = responses::TooManyRequests),
-        (status = 500, response = responses::InternalError),
-        (status = 503, response = responses::ServiceUnavailable),
+        responses::AdminErrors,
     ),
     security(("SSWS" = [])),
 )]
@@ -103,11 +93,7 @@ async fn list(
     summary = "The token this request was made with",
     responses(
         (status = 200, description = "The token.", body = schema::ApiToken, content_type = "application/json"),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
-        (status = 429, response = responses::TooManyRequests),
-        (status = 500, response = responses::InternalError),
-        (status = 503, response = responses::ServiceUnavailable),
+        responses::AdminErrors,
     ),
     security(("SSWS" = [])),
 )]
@@ -127,12 +113,8 @@ async fn current(admin: Admin) -> Json<ApiToken> {
     ),
     responses(
         (status = 204, description = "Done; no body."),
-        (status = 401, response = responses::Unauthorized),
-        (status = 403, response = responses::Forbidden),
         (status = 404, response = responses::NotFound),
-        (status = 429, response = responses::TooManyRequests),
-        (status = 500, response = responses::InternalError),
-        (status = 503, response = responses::ServiceUnavailable),
+        responses::AdminErrors,
     ),
     security(("SSWS" = [])),
 )]

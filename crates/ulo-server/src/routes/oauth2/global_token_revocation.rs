@@ -242,8 +242,7 @@ async fn idp_caller(state: &AppState, client: Client, jwt: &str) -> Result<Conte
         (status = 404, description = "unknown_subject: no user matches sub_id (an email two users share names nobody).", body = schema::GlobalTokenRevocationError, content_type = "application/json"),
         (status = 413, description = "The body is over 1 MiB.", body = String, content_type = "text/plain"),
         (status = 429, description = "too_many_requests: more than 10 refused requests from this address in the current minute; see Retry-After. A request with a valid credential is still served.", body = schema::GlobalTokenRevocationError, content_type = "application/json", headers(("Retry-After" = i64, description = "Seconds until the address's window ends."))),
-        (status = 500, response = responses::InternalError),
-        (status = 503, response = responses::ServiceUnavailable),
+        responses::ServerErrors,
     ),
     security(("GlobalTokenRevocation" = [])),
 )]
