@@ -352,10 +352,10 @@ impl super::Devices<'_> {
     ) -> Result<Logout, DomainError> {
         require_write(ctx)?;
         let why = why.unwrap_or_else(|| reason::ADMIN.into());
-        if why.trim().is_empty() || why.chars().count() > 256 {
+        if !crate::logout::reason_is_valid(&why) {
             return Err(DomainError::invalid(
                 "The logout request is not valid",
-                "reason: must be 1 to 256 characters",
+                crate::logout::REASON_RULE,
             ));
         }
         let mut tx = self.store.begin().await?;

@@ -23,18 +23,6 @@ impl fmt::Display for EventType {
     }
 }
 
-impl From<EventType> for String {
-    fn from(t: EventType) -> String {
-        t.0.to_string()
-    }
-}
-
-impl PartialEq<str> for EventType {
-    fn eq(&self, other: &str) -> bool {
-        self.0 == other
-    }
-}
-
 impl PartialEq<&str> for EventType {
     fn eq(&self, other: &&str) -> bool {
         self.0 == *other

@@ -21,6 +21,7 @@ pub use deliver::{
     Delivery, DeliveryOutcome, DeliverySubject, gtr_jti, record_deliveries, record_delivery,
 };
 pub use model::{DELIVER_JOB, Deadlines, LogoutRequest, LogoutScope, reason};
+pub(crate) use model::{REASON_RULE, reason_is_valid};
 pub use receipt::{Logout, LogoutStatus, LogoutTarget, TargetStatus, TargetType};
 pub use service::Logouts;
 pub use single::{

@@ -129,12 +129,17 @@ impl LogoutRequest {
     }
 }
 
+/// What a logout's reason must be; Universal Logout and Device Logout both check it.
+pub(crate) const REASON_RULE: &str = "reason: must be 1 to 256 characters";
+
+/// Whether `reason` is 1 to 256 characters and not only white space.
+pub(crate) fn reason_is_valid(reason: &str) -> bool {
+    !reason.trim().is_empty() && reason.chars().count() <= 256
+}
+
 fn validate(request: &LogoutRequest) -> Result<(), DomainError> {
     let mut p = crate::error::Problems::default();
-    p.check(
-        request.reason.trim().is_empty() || request.reason.chars().count() > 256,
-        "reason: must be 1 to 256 characters",
-    );
+    p.check(!reason_is_valid(&request.reason), REASON_RULE);
     p.check(
         request.scope == LogoutScope::SpecifiedApps && request.app_ids.is_empty(),
         "appIds: SPECIFIED_APPS needs at least one app id",
