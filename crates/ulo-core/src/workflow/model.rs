@@ -73,12 +73,15 @@ pub struct RunPayload {
     /// The transaction that asked for the call.
     pub transaction_id: String,
     /// Who it is about (absent in a test call).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<RunUser>,
     /// What was detected.
     pub detection: Value,
     /// The rule that asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rule: Option<RunRule>,
     /// The rule's level.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub level: Option<String>,
     /// When it was asked for (RFC 3339).
     pub published: String,
