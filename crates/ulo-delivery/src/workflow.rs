@@ -162,7 +162,10 @@ async fn record_call(
     let (job, payload, called, attempt, result) =
         (f.job, f.payload, f.outcome, f.attempt, f.result);
     let workflow = tx.get_workflow(payload.workflow_id).await?;
-    let name = workflow.as_ref().map(|w| w.name.clone()).unwrap_or_default();
+    let name = workflow
+        .as_ref()
+        .map(|w| w.name.clone())
+        .unwrap_or_default();
     let url = called
         .url
         .clone()

@@ -112,7 +112,13 @@ impl Workflows<'_> {
             .ok_or_else(|| DomainError::not_found("workflow", id))
     }
 
-    fn event(ctx: &Context, t: EventType, now: OffsetDateTime, w: &Workflow, what: &str) -> LogEvent {
+    fn event(
+        ctx: &Context,
+        t: EventType,
+        now: OffsetDateTime,
+        w: &Workflow,
+        what: &str,
+    ) -> LogEvent {
         LogEvent::build(ctx, t, now, format!("{what} workflow {}", w.name))
             .target(target(w))
             .finish()
@@ -161,8 +167,14 @@ impl Workflows<'_> {
         };
         let mut tx = self.store.begin().await?;
         tx.insert_workflow(&workflow).await?;
-        tx.append_event(&Self::event(ctx, events::workflow::CREATE, now, &workflow, "Create"))
-            .await?;
+        tx.append_event(&Self::event(
+            ctx,
+            events::workflow::CREATE,
+            now,
+            &workflow,
+            "Create",
+        ))
+        .await?;
         tx.commit().await?;
         Ok(WorkflowWithSecret { workflow, secret })
     }
@@ -187,8 +199,14 @@ impl Workflows<'_> {
         }
         w.last_updated = now;
         tx.update_workflow(&w).await?;
-        tx.append_event(&Self::event(ctx, events::workflow::UPDATE, now, &w, "Update"))
-            .await?;
+        tx.append_event(&Self::event(
+            ctx,
+            events::workflow::UPDATE,
+            now,
+            &w,
+            "Update",
+        ))
+        .await?;
         tx.commit().await?;
         Ok(w)
     }
@@ -255,8 +273,14 @@ impl Workflows<'_> {
         let mut tx = self.store.begin().await?;
         let w = Self::load(tx.as_mut(), id).await?;
         tx.delete_workflow(w.id).await?;
-        tx.append_event(&Self::event(ctx, events::workflow::DELETE, now, &w, "Delete"))
-            .await?;
+        tx.append_event(&Self::event(
+            ctx,
+            events::workflow::DELETE,
+            now,
+            &w,
+            "Delete",
+        ))
+        .await?;
         tx.commit().await?;
         Ok(())
     }

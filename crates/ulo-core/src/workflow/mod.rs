@@ -7,8 +7,9 @@ mod admin;
 mod model;
 mod run;
 
-pub use admin::{WorkflowInput, WorkflowWithSecret, Workflows};
+pub use admin::{RUN_DEADLINE, WorkflowInput, WorkflowWithSecret, Workflows};
 pub use model::{
-    RUN_JOB, RunPayload, SECRET_PURPOSE_PREFIX, Workflow, WorkflowStatus, secret_purpose,
+    RUN_JOB, RunPayload, RunRule, RunUser, SECRET_PURPOSE_PREFIX, Workflow, WorkflowStatus,
+    secret_purpose,
 };
 pub use run::{WorkflowCall, run_in};

@@ -36,14 +36,12 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[serde(rename_all = "camelCase")]
 pub struct WorkflowBody {
     /// Id.
-    #[schema(format = "uuid")]
     id: String,
     /// What admins call it.
     name: String,
     /// Where ulo POSTs its calls.
     url: String,
     /// `ACTIVE` (called when a rule asks) or `INACTIVE`.
-    #[schema(example = "ACTIVE")]
     status: String,
     /// Created (RFC 3339).
     created: String,
@@ -94,7 +92,6 @@ impl From<WorkflowRequest> for WorkflowInput {
 #[serde(rename_all = "camelCase")]
 pub struct WorkflowTestQueued {
     /// The job that makes the call; its attempts are logged as workflow.run.delivery.
-    #[schema(format = "uuid")]
     job_id: String,
 }
 

@@ -178,17 +178,28 @@ async fn workflows_are_created_read_changed_and_deleted_with_the_secret_shown_on
 async fn bad_input_is_refused_naming_the_field() {
     on_sqlite(async |s| {
         for (body, field) in [
-            (json!({"name": "x", "url": "http://hooks.example.com/x"}), "url"),
+            (
+                json!({"name": "x", "url": "http://hooks.example.com/x"}),
+                "url",
+            ),
             (json!({"name": "x", "url": "not a url"}), "url"),
-            (json!({"name": "x", "url": "https://169.254.169.254/x"}), "url"),
-            (json!({"name": "", "url": "https://hooks.example.com/x"}), "name"),
+            (
+                json!({"name": "x", "url": "https://169.254.169.254/x"}),
+                "url",
+            ),
+            (
+                json!({"name": "", "url": "https://hooks.example.com/x"}),
+                "name",
+            ),
             (json!({"url": "https://hooks.example.com/x"}), "name"),
             (json!({"name": "x"}), "url"),
         ] {
             let (status, err) = s.post("/api/v1/workflows", body.clone()).await;
             assert_error((status, &err), StatusCode::BAD_REQUEST, "E0000001");
             assert!(
-                causes(&err).iter().any(|c| c.starts_with(&format!("{field}:"))),
+                causes(&err)
+                    .iter()
+                    .any(|c| c.starts_with(&format!("{field}:"))),
                 "{body} -> {err}"
             );
         }
@@ -222,11 +233,27 @@ async fn read_only_admins_read_and_a_logout_only_token_changes_nothing() {
         let (status, _) = s.call_as(&ro, Method::GET, "/api/v1/workflows", None).await;
         assert_eq!(status, StatusCode::OK);
         for (method, path, body) in [
-            (Method::POST, "/api/v1/workflows".to_string(), Some(json!({"name": "x", "url": "https://a.example.com"}))),
-            (Method::PUT, format!("/api/v1/workflows/{wid}"), Some(json!({"name": "y"}))),
-            (Method::POST, format!("/api/v1/workflows/{wid}/secret"), None),
+            (
+                Method::POST,
+                "/api/v1/workflows".to_string(),
+                Some(json!({"name": "x", "url": "https://a.example.com"})),
+            ),
+            (
+                Method::PUT,
+                format!("/api/v1/workflows/{wid}"),
+                Some(json!({"name": "y"})),
+            ),
+            (
+                Method::POST,
+                format!("/api/v1/workflows/{wid}/secret"),
+                None,
+            ),
             (Method::POST, format!("/api/v1/workflows/{wid}/test"), None),
-            (Method::POST, format!("/api/v1/workflows/{wid}/lifecycle/deactivate"), None),
+            (
+                Method::POST,
+                format!("/api/v1/workflows/{wid}/lifecycle/deactivate"),
+                None,
+            ),
             (Method::DELETE, format!("/api/v1/workflows/{wid}"), None),
         ] {
             let (status, err) = s.call_as(&ro, method.clone(), &path, body.clone()).await;
@@ -251,7 +278,12 @@ async fn read_only_admins_read_and_a_logout_only_token_changes_nothing() {
             .await;
         assert_eq!(status, StatusCode::FORBIDDEN);
         let (status, _) = s
-            .call_as(&scoped, Method::POST, &format!("/api/v1/workflows/{wid}/secret"), None)
+            .call_as(
+                &scoped,
+                Method::POST,
+                &format!("/api/v1/workflows/{wid}/secret"),
+                None,
+            )
             .await;
         assert_eq!(status, StatusCode::FORBIDDEN);
         let (_, list) = s.get("/api/v1/workflows").await;
@@ -277,7 +309,10 @@ async fn a_test_call_is_signed_with_the_secret_from_the_create_answer() {
         assert_eq!(ev[0]["debugContext"]["debugData"]["httpStatus"], 200);
         let calls = receiver.calls();
         assert_eq!(calls.len(), 1);
-        assert!(signed_with(&calls[0], &secret), "signed with the shown secret");
+        assert!(
+            signed_with(&calls[0], &secret),
+            "signed with the shown secret"
+        );
         assert!(!signed_with(&calls[0], "some other secret"));
         let body: Value = serde_json::from_slice(&calls[0].body).unwrap();
         assert_eq!(body["workflowId"], wid.as_str());
@@ -349,13 +384,17 @@ async fn a_call_past_its_deadline_fails_and_is_logged() {
         assert_eq!(first[0]["outcome"]["result"], "FAILURE");
         // Past the one-hour deadline: the next claim gives up, with one last event.
         clock.advance(time::Duration::hours(2));
-        let all = wait_for("the deadline's FAILURE", Duration::from_secs(20), || async {
-            let found = events(s, "workflow.run.delivery", &wid).await;
-            found
-                .iter()
-                .any(|e| e["debugContext"]["debugData"]["willRetry"] == false)
-                .then_some(found)
-        })
+        let all = wait_for(
+            "the deadline's FAILURE",
+            Duration::from_secs(20),
+            || async {
+                let found = events(s, "workflow.run.delivery", &wid).await;
+                found
+                    .iter()
+                    .any(|e| e["debugContext"]["debugData"]["willRetry"] == false)
+                    .then_some(found)
+            },
+        )
         .await;
         let last = all.last().unwrap();
         assert_eq!(last["outcome"]["result"], "FAILURE", "{last}");

@@ -73,8 +73,8 @@ use ulo_core::workflow::Workflow;
 
 /// A stored workflow document with its sealed secret.
 pub(crate) fn from_row(data: &str, secret_sealed: String) -> Result<Workflow, StoreError> {
-    let mut w: Workflow = serde_json::from_str(data)
-        .map_err(|e| StoreError::Corrupt(format!("workflow: {e}")))?;
+    let mut w: Workflow =
+        serde_json::from_str(data).map_err(|e| StoreError::Corrupt(format!("workflow: {e}")))?;
     w.secret_sealed = secret_sealed;
     Ok(w)
 }
