@@ -93,3 +93,7 @@ typed_id!(
     /// A command ulo issued to a device (e.g. SIGN_OUT).
     DeviceCommandId
 );
+typed_id!(
+    /// A workflow: a signed webhook ulo calls when a rule asks for it.
+    WorkflowId
+);

@@ -35,3 +35,4 @@ pub mod ssf;
 pub mod store;
 pub mod throttle;
 pub mod user;
+pub mod workflow;

@@ -9,6 +9,7 @@ pub mod logout_request;
 pub mod scim_push;
 pub mod ssf;
 pub mod webhook;
+pub mod workflow;
 
 pub use ulo_jobs::{Attempt, Finished, JobKind, Ran, Unregistered, WorkerConfig};
 

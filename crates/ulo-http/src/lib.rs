@@ -12,6 +12,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
+pub mod signature;
+
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 pub use ulo_core::outbound::{AddressKind, OutboundPolicy, classify, is_public};
 

@@ -184,6 +184,14 @@ pub async fn start(
             opts.sealer.clone(),
         )
         .map_err(err("building the HTTP client"))?;
+        let workflow_run = ulo_delivery::workflow::WorkflowRun::new(
+            opts.outbound,
+            opts.delivery_timeout,
+            store.clone(),
+            opts.sealer.clone(),
+            clock.clone(),
+        )
+        .map_err(err("building the HTTP client"))?;
         let keys_state = state.clone();
         let receipts = state.clone();
         let expired = state.clone();
@@ -218,7 +226,8 @@ pub async fn start(
                 .register(Arc::new(scim_push))
                 .register(Arc::new(logout))
                 .register(ssf)
-                .register(Arc::new(expiry)),
+                .register(Arc::new(expiry))
+                .register(Arc::new(workflow_run)),
         );
         let run = w.clone();
         let rx = rx.clone();

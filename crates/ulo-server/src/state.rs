@@ -158,6 +158,16 @@ impl AppState {
         }
     }
 
+    /// Workflows, as an admin registers and tests them.
+    pub fn workflows(&self) -> ulo_core::workflow::Workflows<'_> {
+        ulo_core::workflow::Workflows {
+            store: self.0.store.as_ref(),
+            clock: self.0.clock.as_ref(),
+            outbound: self.0.config.outbound,
+            sealer: self.0.sealer.as_ref(),
+        }
+    }
+
     /// Enrolled devices, as an admin sees and acts on them.
     pub fn devices(&self) -> ulo_core::device::Devices<'_> {
         ulo_core::device::Devices {

@@ -158,6 +158,23 @@ catalogue! {
         /// A device command finished (completed, failed or expired).
         LOGOUT_COMPLETED = "device.desktop_mfa.device_logout.completed";
     }
+    /// Workflows: signed webhooks ulo calls when a rule asks.
+    workflow {
+        /// A workflow was registered.
+        CREATE = "workflow.lifecycle.create";
+        /// A workflow's name or URL changed.
+        UPDATE = "workflow.lifecycle.update";
+        /// A workflow was activated.
+        ACTIVATE = "workflow.lifecycle.activate";
+        /// A workflow was deactivated.
+        DEACTIVATE = "workflow.lifecycle.deactivate";
+        /// A workflow was deleted.
+        DELETE = "workflow.lifecycle.delete";
+        /// A workflow's signing secret was replaced.
+        SECRET_ROTATE = "workflow.secret.rotate";
+        /// One attempt to call a workflow (outcome SUCCESS or FAILURE, with the HTTP status).
+        RUN_DELIVERY = "workflow.run.delivery";
+    }
     /// Shared Signals streams (ulo as a transmitter).
     ssf {
         /// An app's SSF credential was created.

@@ -19,6 +19,7 @@ mod sessions;
 mod settings;
 mod ssf;
 mod users;
+mod workflows;
 
 pub use admin::{AdminRead, AdminTx};
 pub use apps::{AppsRead, AppsTx};
@@ -33,6 +34,7 @@ pub use sessions::{SessionsRead, SessionsTx};
 pub use settings::{SettingsRead, SettingsTx};
 pub use ssf::{SsfRead, SsfTx};
 pub use users::{UsersRead, UsersTx};
+pub use workflows::{WorkflowsRead, WorkflowsTx};
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -178,6 +180,7 @@ pub trait StoreRead:
     + ScimRead
     + SsfRead
     + DevicesRead
+    + WorkflowsRead
 {
 }
 
@@ -196,7 +199,8 @@ impl<
         + SettingsRead
         + ScimRead
         + SsfRead
-        + DevicesRead,
+        + DevicesRead
+        + WorkflowsRead,
 > StoreRead for T
 {
 }
@@ -219,6 +223,7 @@ pub trait StoreTx:
     + ScimTx
     + SsfTx
     + DevicesTx
+    + WorkflowsTx
 {
     /// Makes every change of this transaction durable.
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;

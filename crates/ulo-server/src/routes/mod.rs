@@ -24,6 +24,7 @@ pub mod sessions;
 pub mod ssf;
 pub mod tokens;
 pub mod users;
+pub mod workflows;
 
 use utoipa_axum::router::OpenApiRouter;
 
@@ -65,6 +66,7 @@ pub fn documented() -> Documented {
             .merge(scim_credentials::router())
             .merge(features::router())
             .merge(devices::router())
+            .merge(workflows::router())
             .merge(agent::router()),
     }
 }

@@ -27,3 +27,4 @@ mod ssf;
 mod support;
 mod tokens;
 mod users;
+mod workflows;

@@ -17,6 +17,7 @@ pub(crate) mod sessions;
 pub(crate) mod settings;
 pub(crate) mod ssf;
 pub(crate) mod users;
+pub(crate) mod workflows;
 
 pub(crate) use log::PendingEvent;
 
@@ -37,6 +38,7 @@ macro_rules! store_tx {
         crate::tx::scim::scim_methods!($tx, $dialect);
         crate::tx::ssf::ssf_methods!($tx, $dialect);
         crate::tx::devices::devices_methods!($tx, $dialect);
+        crate::tx::workflows::workflows_methods!($tx, $dialect);
 
         #[async_trait::async_trait]
         impl ulo_core::store::StoreTx for $tx {

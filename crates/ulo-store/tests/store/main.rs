@@ -33,3 +33,4 @@ mod scim;
 mod sessions;
 mod ssf;
 mod users;
+mod workflows;

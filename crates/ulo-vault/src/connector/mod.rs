@@ -13,7 +13,6 @@
 
 mod client;
 
-use aws_lc_rs::hmac;
 use serde::{Deserialize, Serialize};
 
 pub use client::{ConnectorClient, ConnectorFailure};
@@ -59,14 +58,10 @@ impl std::fmt::Debug for Action {
     }
 }
 
-/// The signature header value for `body` sent at `timestamp`.
+/// The signature header value for `body` sent at `timestamp` (the scheme shared with workflow
+/// calls: [`ulo_http::signature::sign`]).
 pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
-    let key = hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes());
-    let mut ctx = hmac::Context::with_key(&key);
-    ctx.update(timestamp.to_string().as_bytes());
-    ctx.update(b".");
-    ctx.update(body);
-    format!("v1={}", hex::encode(ctx.sign().as_ref()))
+    ulo_http::signature::sign(secret, timestamp, body)
 }
 
 /// Why a connector request was refused.
@@ -108,13 +103,11 @@ pub fn verify(
         .trim()
         .strip_prefix("v1=")
         .ok_or_else(|| SignatureError::Malformed(format!("{SIGNATURE_HEADER} must be v1=<hex>")))?;
-    let given = hex::decode(hex_sig).map_err(|_| SignatureError::BadSignature)?;
-    let key = hmac::Key::new(hmac::HMAC_SHA256, secret.as_bytes());
-    let mut msg = Vec::with_capacity(body.len() + 12);
-    msg.extend_from_slice(ts.to_string().as_bytes());
-    msg.push(b'.');
-    msg.extend_from_slice(body);
-    hmac::verify(&key, &msg, &given).map_err(|_| SignatureError::BadSignature)
+    if ulo_http::signature::matches(secret, ts, hex_sig, body) {
+        Ok(())
+    } else {
+        Err(SignatureError::BadSignature)
+    }
 }
 
 #[cfg(test)]
