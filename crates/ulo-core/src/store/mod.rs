@@ -15,6 +15,7 @@ mod keys;
 mod log;
 mod logouts;
 mod scim;
+mod security_events;
 mod sessions;
 mod settings;
 mod ssf;
@@ -29,6 +30,7 @@ pub use keys::{KeysRead, KeysTx};
 pub use log::{LogRead, LogTx};
 pub use logouts::{LogoutsRead, LogoutsTx};
 pub use scim::{ScimRead, ScimTx};
+pub use security_events::{SecurityEventsRead, SecurityEventsTx};
 pub use sessions::{SessionsRead, SessionsTx};
 pub use settings::{SettingsRead, SettingsTx};
 pub use ssf::{SsfRead, SsfTx};
@@ -177,6 +179,7 @@ pub trait StoreRead:
     + SettingsRead
     + ScimRead
     + SsfRead
+    + SecurityEventsRead
     + DevicesRead
 {
 }
@@ -196,6 +199,7 @@ impl<
         + SettingsRead
         + ScimRead
         + SsfRead
+        + SecurityEventsRead
         + DevicesRead,
 > StoreRead for T
 {
@@ -218,6 +222,7 @@ pub trait StoreTx:
     + SettingsTx
     + ScimTx
     + SsfTx
+    + SecurityEventsTx
     + DevicesTx
 {
     /// Makes every change of this transaction durable.
