@@ -103,9 +103,7 @@ impl RemoteJwks {
                 last_fetch: None,
             };
         }
-        let recent = e
-            .last_fetch
-            .is_some_and(|t| t.elapsed() < self.min_refetch);
+        let recent = e.last_fetch.is_some_and(|t| t.elapsed() < self.min_refetch);
         if recent && !(force && e.jwks.is_none()) {
             return false;
         }

@@ -159,7 +159,10 @@ pub async fn verify_set(
         )));
     }
     let Some(iss) = claims.get("iss").and_then(Value::as_str) else {
-        return Err(Ok(refuse(SetErrorCode::InvalidIssuer, "the SET has no iss")));
+        return Err(Ok(refuse(
+            SetErrorCode::InvalidIssuer,
+            "the SET has no iss",
+        )));
     };
     let provider = match state.intake().provider(iss).await {
         Ok(Ok(p)) => p,

@@ -250,7 +250,9 @@ impl Intake<'_> {
             .get("sub_id")
             .or_else(|| accepted.iter().find_map(|(_, b)| b.get("subject")))
             .cloned()
-            .ok_or_else(|| SetError::request("sub_id: required (an RFC 9493 subject identifier)"))?;
+            .ok_or_else(|| {
+                SetError::request("sub_id: required (an RFC 9493 subject identifier)")
+            })?;
         Ok(Checked {
             jti,
             iat,
@@ -292,7 +294,8 @@ impl Intake<'_> {
             Err(SubjectError::Unknown) => None,
             Err(SubjectError::Invalid(m)) => return Ok(Err(SetError::request(m))),
         };
-        let expires = c.iat + self.settings.max_age + self.settings.future_skew + Duration::minutes(1);
+        let expires =
+            c.iat + self.settings.max_age + self.settings.future_skew + Duration::minutes(1);
         let fresh = tx
             .remember_jti(&format!("set:{}", provider.id), &c.jti, expires, now)
             .await?;

@@ -111,7 +111,10 @@ mod tests {
                 Some(RiskLevel::High)
             );
             assert_eq!(
-                level(t, json!({"current_level": "medium", "previous_level": "low"})),
+                level(
+                    t,
+                    json!({"current_level": "medium", "previous_level": "low"})
+                ),
                 Some(RiskLevel::Medium)
             );
             assert_eq!(

@@ -76,8 +76,17 @@ impl Providers<'_> {
             );
         }
         let s = new.settings;
-        let nonempty = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
-        let (issuer, jwks_url, well_known) = (nonempty(&s.issuer), nonempty(&s.jwks_url), nonempty(&s.well_known_url));
+        let nonempty = |v: &Option<String>| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+        };
+        let (issuer, jwks_url, well_known) = (
+            nonempty(&s.issuer),
+            nonempty(&s.jwks_url),
+            nonempty(&s.well_known_url),
+        );
         match (&issuer, &jwks_url, &well_known) {
             (_, _, Some(w)) => {
                 p.check(
@@ -166,7 +175,15 @@ impl Providers<'_> {
                 StoreError::Unique(_) => issuer_taken(&provider.issuer),
                 other => other.into(),
             })?;
-        log(tx.as_mut(), ctx, events::security_events::PROVIDER_CREATE, &provider, "Register security events provider", self.clock.now()).await?;
+        log(
+            tx.as_mut(),
+            ctx,
+            events::security_events::PROVIDER_CREATE,
+            &provider,
+            "Register security events provider",
+            self.clock.now(),
+        )
+        .await?;
         tx.commit().await?;
         Ok(provider)
     }
@@ -220,7 +237,15 @@ impl Providers<'_> {
                 StoreError::Unique(_) => issuer_taken(&provider.issuer),
                 other => other.into(),
             })?;
-        log(tx.as_mut(), ctx, events::security_events::PROVIDER_UPDATE, &provider, "Update security events provider", self.clock.now()).await?;
+        log(
+            tx.as_mut(),
+            ctx,
+            events::security_events::PROVIDER_UPDATE,
+            &provider,
+            "Update security events provider",
+            self.clock.now(),
+        )
+        .await?;
         tx.commit().await?;
         Ok(provider)
     }
@@ -242,8 +267,14 @@ impl Providers<'_> {
         provider.last_updated = self.clock.now();
         tx.update_security_events_provider(&provider).await?;
         let (event, what) = match status {
-            ProviderStatus::Active => (events::security_events::PROVIDER_ACTIVATE, "Activate security events provider"),
-            ProviderStatus::Inactive => (events::security_events::PROVIDER_DEACTIVATE, "Deactivate security events provider"),
+            ProviderStatus::Active => (
+                events::security_events::PROVIDER_ACTIVATE,
+                "Activate security events provider",
+            ),
+            ProviderStatus::Inactive => (
+                events::security_events::PROVIDER_DEACTIVATE,
+                "Deactivate security events provider",
+            ),
         };
         log(tx.as_mut(), ctx, event, &provider, what, self.clock.now()).await?;
         tx.commit().await?;
@@ -256,7 +287,15 @@ impl Providers<'_> {
         let mut tx = self.store.begin().await?;
         let provider = existing(tx.as_mut(), id).await?;
         tx.delete_security_events_provider(id).await?;
-        log(tx.as_mut(), ctx, events::security_events::PROVIDER_DELETE, &provider, "Remove security events provider", self.clock.now()).await?;
+        log(
+            tx.as_mut(),
+            ctx,
+            events::security_events::PROVIDER_DELETE,
+            &provider,
+            "Remove security events provider",
+            self.clock.now(),
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }

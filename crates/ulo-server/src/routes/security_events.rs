@@ -341,7 +341,9 @@ async fn refused(state: &AppState, client: &ulo_core::log::Client, r: SetRefusal
             let mut resp = set_error(
                 StatusCode::TOO_MANY_REQUESTS,
                 "too_many_requests",
-                &format!("too many refused SETs from this address; retry in {secs} s (a valid SET is still accepted)"),
+                &format!(
+                    "too many refused SETs from this address; retry in {secs} s (a valid SET is still accepted)"
+                ),
             );
             if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
                 resp.headers_mut().insert(header::RETRY_AFTER, v);

@@ -95,8 +95,8 @@ impl TestProvider {
 
     /// `claims` signed with `key`, published as `kid`, header typ `typ`.
     fn sign_with(key: &GeneratedKey, kid: &str, typ: &str, claims: &Value) -> String {
-        let signing = SigningKey::from_pkcs8_der(kid.into(), key.alg, &key.private_pkcs8_der)
-            .unwrap();
+        let signing =
+            SigningKey::from_pkcs8_der(kid.into(), key.alg, &key.private_pkcs8_der).unwrap();
         let mut public = key.public_jwk.clone();
         public["kid"] = json!(kid);
         let ring = KeyRing::new(vec![signing], vec![public]).unwrap();
@@ -137,14 +137,10 @@ fn email(e: &str) -> Value {
 /// limit the refusal tests stay under.
 async fn start(backend: ulo_testkit::Backend) -> TestServer {
     let db = Database::new(backend).await.expect("database");
-    let mut s = TestServer::start_configured(
-        db,
-        Arc::new(ulo_server::clock::SystemClock),
-        |o| {
-            o.security_events.jwks_min_refetch = Duration::from_secs(1);
-            o.security_events.refusal_limit = 1000;
-        },
-    )
+    let mut s = TestServer::start_configured(db, Arc::new(ulo_server::clock::SystemClock), |o| {
+        o.security_events.jwks_min_refetch = Duration::from_secs(1);
+        o.security_events.refusal_limit = 1000;
+    })
     .await
     .expect("start test server");
     s.http = reqwest::Client::builder()
@@ -366,7 +362,10 @@ async fn a_new_key_is_fetched_again_at_most_once_per_interval() {
         register(s, &p).await;
         let user = create_user(s, "rotating@example.com").await;
         let about = email("rotating@example.com");
-        let set = p.sign(KeyAlg::ES256, &p.claims(&s.url, "before", about.clone(), risk("low")));
+        let set = p.sign(
+            KeyAlg::ES256,
+            &p.claims(&s.url, "before", about.clone(), risk("low")),
+        );
         assert_eq!(push(s, &set).await.0, StatusCode::ACCEPTED);
         assert_eq!(p.fetches(), 1);
 
@@ -377,17 +376,28 @@ async fn a_new_key_is_fetched_again_at_most_once_per_interval() {
         let mut n = 0;
         loop {
             n += 1;
-            let set = p.sign(KeyAlg::ES256, &p.claims(&s.url, &format!("after-{n}"), about.clone(), risk("low")));
+            let set = p.sign(
+                KeyAlg::ES256,
+                &p.claims(&s.url, &format!("after-{n}"), about.clone(), risk("low")),
+            );
             let (status, body) = push(s, &set).await;
             if status == StatusCode::ACCEPTED {
                 break;
             }
             // Until the interval since the last fetch has passed, the unknown kid is refused.
             assert_refused((status, body), "invalid_key", "a kid not fetched yet");
-            assert!(started.elapsed() < Duration::from_secs(10), "the new key was never fetched");
-            tokio::task::yield_now().await;
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "the new key was never fetched"
+            );
+            // Poll again shortly (the interval is 1 s here).
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        assert_eq!(p.fetches(), 2, "one fetch for the new kid, however many SETs named it");
+        assert_eq!(
+            p.fetches(),
+            2,
+            "one fetch for the new kid, however many SETs named it"
+        );
         assert_eq!(events(s, RECEIVE_EVENT, &id(&user)).await.len(), 2);
     })
     .await;
@@ -409,7 +419,11 @@ async fn every_refusal_has_its_rfc_8935_code() {
         // Signed by another key under the provider's kid.
         let intruder = generate_key(KeyAlg::RS256).unwrap();
         let forged = TestProvider::sign_with(&intruder, &rs.kid, "secevent+jwt", &good("forged"));
-        assert_refused(push(s, &forged).await, "authentication_failed", "forged signature");
+        assert_refused(
+            push(s, &forged).await,
+            "authentication_failed",
+            "forged signature",
+        );
 
         // alg none.
         let none = format!(
@@ -420,7 +434,8 @@ async fn every_refusal_has_its_rfc_8935_code() {
         assert_refused(push(s, &none).await, "invalid_key", "alg none");
 
         // HS256 keyed with the provider's public key.
-        let mut header = ulo_jose::jsonwebtoken::Header::new(ulo_jose::jsonwebtoken::Algorithm::HS256);
+        let mut header =
+            ulo_jose::jsonwebtoken::Header::new(ulo_jose::jsonwebtoken::Algorithm::HS256);
         header.typ = Some("secevent+jwt".into());
         header.kid = Some(rs.kid.clone());
         let hs = ulo_jose::jsonwebtoken::encode(
@@ -429,7 +444,11 @@ async fn every_refusal_has_its_rfc_8935_code() {
             &ulo_jose::jsonwebtoken::EncodingKey::from_secret(rs.public_jwk.to_string().as_bytes()),
         )
         .unwrap();
-        assert_refused(push(s, &hs).await, "invalid_key", "HS256 with the public key");
+        assert_refused(
+            push(s, &hs).await,
+            "invalid_key",
+            "HS256 with the public key",
+        );
 
         // Wrong typ, audience, issuer; iat out of the window; malformed events and subjects.
         let k = p.key(KeyAlg::RS256);
@@ -437,10 +456,23 @@ async fn every_refusal_has_its_rfc_8935_code() {
         assert_refused(push(s, &jwt).await, "invalid_request", "typ JWT");
         let mut c = good("aud");
         c["aud"] = json!("https://someone-else.example.com");
-        assert_refused(push(s, &p.sign(KeyAlg::RS256, &c)).await, "invalid_audience", "aud");
+        assert_refused(
+            push(s, &p.sign(KeyAlg::RS256, &c)).await,
+            "invalid_audience",
+            "aud",
+        );
         let stranger = TestProvider::start().await;
-        let c = stranger.claims(&s.url, "stranger", email("target@example.com"), risk("high"));
-        assert_refused(push(s, &stranger.sign(KeyAlg::RS256, &c)).await, "invalid_issuer", "unknown issuer");
+        let c = stranger.claims(
+            &s.url,
+            "stranger",
+            email("target@example.com"),
+            risk("high"),
+        );
+        assert_refused(
+            push(s, &stranger.sign(KeyAlg::RS256, &c)).await,
+            "invalid_issuer",
+            "unknown issuer",
+        );
         for (field, value, what) in [
             ("iat", json!(now() - 3600), "iat an hour ago"),
             ("iat", json!(now() + 600), "iat in the future"),
@@ -448,12 +480,32 @@ async fn every_refusal_has_its_rfc_8935_code() {
             ("jti", Value::Null, "no jti"),
             ("events", Value::Null, "no events"),
             ("events", json!({}), "no event"),
-            ("events", json!({"https://example.com/unknown": {}}), "only unknown event types"),
-            ("events", json!({RISK_LEVEL_CHANGE: {"current_level": "severe"}}), "an unknown level"),
-            ("events", json!({RISK_LEVEL_CHANGE: "high"}), "an event that is not an object"),
+            (
+                "events",
+                json!({"https://example.com/unknown": {}}),
+                "only unknown event types",
+            ),
+            (
+                "events",
+                json!({RISK_LEVEL_CHANGE: {"current_level": "severe"}}),
+                "an unknown level",
+            ),
+            (
+                "events",
+                json!({RISK_LEVEL_CHANGE: "high"}),
+                "an event that is not an object",
+            ),
             ("sub_id", Value::Null, "no subject"),
-            ("sub_id", json!({"format": "phone_number", "phone_number": "+1"}), "an unsupported subject"),
-            ("sub_id", json!({"format": "complex", "device": {"format": "opaque", "id": "d"}}), "a complex subject without a user"),
+            (
+                "sub_id",
+                json!({"format": "phone_number", "phone_number": "+1"}),
+                "an unsupported subject",
+            ),
+            (
+                "sub_id",
+                json!({"format": "complex", "device": {"format": "opaque", "id": "d"}}),
+                "a complex subject without a user",
+            ),
         ] {
             let mut c = good(what);
             match value {
@@ -462,7 +514,11 @@ async fn every_refusal_has_its_rfc_8935_code() {
                 }
                 v => c[field] = v,
             }
-            assert_refused(push(s, &p.sign(KeyAlg::RS256, &c)).await, "invalid_request", what);
+            assert_refused(
+                push(s, &p.sign(KeyAlg::RS256, &c)).await,
+                "invalid_request",
+                what,
+            );
         }
 
         // Not a SET, or not sent as one.
@@ -477,22 +533,35 @@ async fn every_refusal_has_its_rfc_8935_code() {
         assert_refused((status, body), "invalid_request", "wrong content type");
 
         // An inactive provider's SETs are refused until it is activated.
-        let (status, _) = s.post(&format!("{PROVIDERS}/{pid}/lifecycle/deactivate"), json!({})).await;
+        let (status, _) = s
+            .post(
+                &format!("{PROVIDERS}/{pid}/lifecycle/deactivate"),
+                json!({}),
+            )
+            .await;
         assert_eq!(status, StatusCode::OK);
         assert_refused(push(s, &valid).await, "invalid_issuer", "inactive provider");
-        s.post(&format!("{PROVIDERS}/{pid}/lifecycle/activate"), json!({})).await;
+        s.post(&format!("{PROVIDERS}/{pid}/lifecycle/activate"), json!({}))
+            .await;
         assert_eq!(push(s, &valid).await.0, StatusCode::ACCEPTED);
 
         // Refusals are recorded as refused requests at the intake.
         let (status, _, blocked) = get_with(
             s,
             "/api/v1/logs",
-            &[("filter", r#"eventType eq "security.request.blocked""#), ("limit", "1000")],
+            &[
+                ("filter", r#"eventType eq "security.request.blocked""#),
+                ("limit", "1000"),
+            ],
         )
         .await;
         assert_eq!(status, StatusCode::OK);
         assert!(
-            blocked.as_array().unwrap().iter().any(|e| e["debugContext"]["debugData"]["endpoint"] == INTAKE),
+            blocked
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["debugContext"]["debugData"]["endpoint"] == INTAKE),
             "{blocked}"
         );
     })
@@ -508,13 +577,21 @@ async fn past_the_refusal_limit_an_address_waits_but_valid_sets_pass() {
         create_user(s, "flood@example.com").await;
         let mut last = StatusCode::OK;
         for n in 0..12 {
-            let mut c = p.claims(&s.url, &format!("bad-{n}"), email("flood@example.com"), risk("high"));
+            let mut c = p.claims(
+                &s.url,
+                &format!("bad-{n}"),
+                email("flood@example.com"),
+                risk("high"),
+            );
             c["aud"] = json!("https://elsewhere.example.com");
             last = push(s, &p.sign(KeyAlg::ES256, &c)).await.0;
         }
         assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
         let c = p.claims(&s.url, "good", email("flood@example.com"), risk("high"));
-        assert_eq!(push(s, &p.sign(KeyAlg::ES256, &c)).await.0, StatusCode::ACCEPTED);
+        assert_eq!(
+            push(s, &p.sign(KeyAlg::ES256, &c)).await.0,
+            StatusCode::ACCEPTED
+        );
     })
     .await;
 }

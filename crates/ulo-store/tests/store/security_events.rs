@@ -41,7 +41,10 @@ on_every_backend!(security_events_providers_by_id_and_issuer, |store| {
             r.list_security_events_providers().await.unwrap(),
             vec![a.clone(), b.clone()]
         );
-        assert_eq!(r.get_security_events_provider("b").await.unwrap(), Some(b.clone()));
+        assert_eq!(
+            r.get_security_events_provider("b").await.unwrap(),
+            Some(b.clone())
+        );
         assert_eq!(r.get_security_events_provider("zz").await.unwrap(), None);
         assert_eq!(
             r.find_security_events_provider("https://a.example.com")
