@@ -181,6 +181,6 @@ pub async fn verify_set(
         .remote_jwks
         .verify(&provider.id, &provider.jwks_url, token, &opts)
         .await
-        .map_err(|e| Ok(jose_refusal(e)))?;
+        .map_err(|e| Ok::<_, ApiError>(jose_refusal(e)))?;
     Ok((provider, claims))
 }

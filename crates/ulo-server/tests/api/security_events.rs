@@ -122,7 +122,7 @@ impl TestProvider {
 }
 
 fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
+    ulo_testkit::now().unix_timestamp()
 }
 
 fn risk(level: &str) -> Value {
