@@ -268,6 +268,7 @@ fn options(c: &Config, key: MasterKey) -> Result<Options> {
         logout_deadline: std::time::Duration::from_secs(c.logout_deadline_seconds.max(1)),
         device: c.device_settings()?,
         scim_shows_admins: c.scim_show_admins,
+        security_events: Default::default(),
         clock: Arc::new(SystemClock),
     })
 }

@@ -29,6 +29,7 @@ pub mod oidc;
 pub mod outbound;
 pub mod provisioning;
 pub mod scim;
+pub mod security_events;
 pub mod session;
 pub mod signin;
 pub mod ssf;

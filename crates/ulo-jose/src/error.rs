@@ -54,6 +54,9 @@ pub enum JoseError {
     #[error("no active signing key for {0}")]
     NoActiveKey(KeyAlg),
 
+    /// Remote keys or a configuration could not be fetched.
+    #[error("could not fetch keys: {0}")]
+    Fetch(String),
     /// The token names a key id that is not in the key set.
     #[error("unknown key id {0:?}")]
     UnknownKid(String),

@@ -6,6 +6,7 @@
 mod error;
 mod keys;
 mod master_key;
+mod remote;
 mod ring;
 mod verify;
 
@@ -14,6 +15,7 @@ pub use keys::{
     GeneratedKey, KeyAlg, SigningKey, generate_key, jwk_thumbprint, public_jwk_from_pkcs8,
 };
 pub use master_key::MasterKey;
+pub use remote::RemoteJwks;
 pub use ring::KeyRing;
 pub use verify::{PublicKey, VerifyOptions, verify_with_jwks, verify_with_key};
 

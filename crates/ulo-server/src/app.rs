@@ -60,6 +60,8 @@ pub struct Options {
     pub device: ulo_core::device::DeviceSettings,
     /// Whether SCIM clients see admin accounts (they never change them).
     pub scim_shows_admins: bool,
+    /// Security events providers: key fetching, the SET intake's `iat` window and limits.
+    pub security_events: crate::security_events::SecurityEventsSettings,
     /// Time source.
     pub clock: Arc<dyn Clock>,
 }
@@ -156,6 +158,7 @@ pub async fn start(
             .unwrap_or(time::Duration::days(1)),
         device: opts.device.clone(),
         scim_shows_admins: opts.scim_shows_admins,
+        security_events: opts.security_events,
     };
     let (shutdown, rx) = watch::channel(false);
     let state = AppState::new(

@@ -17,6 +17,7 @@ pub mod openapi;
 pub mod password;
 pub mod routes;
 pub mod sealer;
+pub mod security_events;
 pub mod session_cookie;
 pub mod state;
 

@@ -25,6 +25,8 @@ pub struct ServerConfig {
     /// Whether SCIM clients see admin accounts in lists and reads (`ULO_SCIM_SHOW_ADMINS`);
     /// they never change them.
     pub scim_shows_admins: bool,
+    /// Security events providers: key fetching, the SET intake's `iat` window and limits.
+    pub security_events: crate::security_events::SecurityEventsSettings,
 }
 
 impl ServerConfig {
@@ -77,6 +79,10 @@ pub struct Inner {
     pub credential_failures: ulo_core::throttle::FixedWindow<std::net::IpAddr>,
     /// Refused callers of ulo's Global Token Revocation endpoint, per address.
     pub gtr_refusals: ulo_core::throttle::Refusals,
+    /// Refused senders of SETs to the security events intake, per address.
+    pub set_refusals: ulo_core::throttle::Refusals,
+    /// Security events providers' keys, fetched and cached per provider.
+    pub remote_jwks: crate::security_events::ProviderKeys,
     /// Turns true when the server shuts down; long-lived responses (live tails) end then.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
     /// Ids of logout receipts this process just changed (live receipt streams listen).
@@ -98,7 +104,22 @@ impl AppState {
         keys: KeyRing,
         device_ca: Arc<dyn ulo_core::device::DeviceCa>,
     ) -> Self {
+        let se = config.security_events;
+        // A client that cannot be built (no TLS roots) fetches nothing: every SET is then
+        // refused with invalid_key, saying why.
+        let fetcher = ulo_delivery::http::client(config.outbound, se.fetch_timeout).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "could not build the HTTP client for security events providers' keys");
+            reqwest::Client::new()
+        });
         AppState(Arc::new(Inner {
+            set_refusals: ulo_core::throttle::Refusals::new(
+                se.refusal_limit,
+                time::Duration::minutes(1),
+            ),
+            remote_jwks: crate::security_events::ProviderKeys(ulo_jose::RemoteJwks::new(
+                fetcher,
+                se.jwks_min_refetch,
+            )),
             store,
             clock,
             config,
@@ -120,21 +141,50 @@ impl AppState {
     /// Records the tallies of refused requests whose windows ended (all of them when `all`,
     /// at shutdown), one counted System Log event per address and window.
     pub async fn record_refusal_tallies(&self, all: bool) {
-        let refusals = &self.gtr_refusals;
-        let summaries = if all {
-            refusals.drain()
-        } else {
-            refusals.closed(self.clock.now())
-        };
-        if let Err(e) = ulo_core::throttle::record_summaries(
-            self.store.as_ref(),
-            self.clock.as_ref(),
-            crate::routes::oauth2::GLOBAL_TOKEN_REVOCATION_PATH,
-            &summaries,
-        )
-        .await
-        {
-            tracing::warn!(error = %e, count = summaries.len(), "could not record refused-request tallies");
+        for (refusals, path) in [
+            (
+                &self.gtr_refusals,
+                crate::routes::oauth2::GLOBAL_TOKEN_REVOCATION_PATH,
+            ),
+            (
+                &self.set_refusals,
+                crate::routes::security_events::INTAKE_PATH,
+            ),
+        ] {
+            let summaries = if all {
+                refusals.drain()
+            } else {
+                refusals.closed(self.clock.now())
+            };
+            if let Err(e) = ulo_core::throttle::record_summaries(
+                self.store.as_ref(),
+                self.clock.as_ref(),
+                path,
+                &summaries,
+            )
+            .await
+            {
+                tracing::warn!(error = %e, count = summaries.len(), "could not record refused-request tallies");
+            }
+        }
+    }
+
+    /// The security events provider registry.
+    pub fn providers(&self) -> ulo_core::security_events::Providers<'_> {
+        ulo_core::security_events::Providers {
+            store: self.store.as_ref(),
+            clock: self.clock.as_ref(),
+            outbound: self.config.outbound,
+            discovery: &self.remote_jwks,
+        }
+    }
+
+    /// The SET intake.
+    pub fn intake(&self) -> ulo_core::security_events::Intake<'_> {
+        ulo_core::security_events::Intake {
+            store: self.store.as_ref(),
+            issuer: self.issuer(),
+            settings: self.config.security_events.intake,
         }
     }
 

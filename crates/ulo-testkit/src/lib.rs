@@ -151,6 +151,7 @@ impl TestServer {
             logout_deadline: std::time::Duration::from_secs(86_400),
             device: ulo_core::device::DeviceSettings::default(),
             scim_shows_admins: false,
+            security_events: Default::default(),
             clock,
         };
         configure(&mut opts);

@@ -188,6 +188,22 @@ catalogue! {
         /// A stream's status changed.
         STREAM_STATUS = "security.events.stream.status";
     }
+    /// Security events providers (ulo as a Shared Signals receiver).
+    security_events {
+        /// A provider was registered.
+        PROVIDER_CREATE = "security.events.provider.create";
+        /// A provider's name or settings changed.
+        PROVIDER_UPDATE = "security.events.provider.update";
+        /// A provider was removed.
+        PROVIDER_DELETE = "security.events.provider.delete";
+        /// A provider was activated.
+        PROVIDER_ACTIVATE = "security.events.provider.activate";
+        /// A provider was deactivated.
+        PROVIDER_DEACTIVATE = "security.events.provider.deactivate";
+        /// A SET from a provider was accepted (debugData: issuer, jti, eventTypes, subject,
+        /// detections).
+        RECEIVE_EVENT = "security.events.provider.receive_event";
+    }
     /// ulo itself: credentials, keys, features, identity providers, refused requests.
     system {
         /// An API token was created.

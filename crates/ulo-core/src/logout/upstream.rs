@@ -223,7 +223,7 @@ pub enum SubjectError {
     Unknown,
 }
 
-async fn resolve(
+pub(crate) async fn resolve(
     tx: &mut dyn StoreTx,
     issuer: &str,
     sub_id: &Value,

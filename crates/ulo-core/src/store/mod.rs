@@ -15,6 +15,7 @@ mod keys;
 mod log;
 mod logouts;
 mod scim;
+mod security_events;
 mod sessions;
 mod settings;
 mod ssf;
@@ -30,6 +31,7 @@ pub use keys::{KeysRead, KeysTx};
 pub use log::{LogRead, LogTx};
 pub use logouts::{LogoutsRead, LogoutsTx};
 pub use scim::{ScimRead, ScimTx};
+pub use security_events::{SecurityEventsRead, SecurityEventsTx};
 pub use sessions::{SessionsRead, SessionsTx};
 pub use settings::{SettingsRead, SettingsTx};
 pub use ssf::{SsfRead, SsfTx};
@@ -179,6 +181,7 @@ pub trait StoreRead:
     + SettingsRead
     + ScimRead
     + SsfRead
+    + SecurityEventsRead
     + DevicesRead
     + WorkflowsRead
 {
@@ -199,6 +202,7 @@ impl<
         + SettingsRead
         + ScimRead
         + SsfRead
+        + SecurityEventsRead
         + DevicesRead
         + WorkflowsRead,
 > StoreRead for T
@@ -222,6 +226,7 @@ pub trait StoreTx:
     + SettingsTx
     + ScimTx
     + SsfTx
+    + SecurityEventsTx
     + DevicesTx
     + WorkflowsTx
 {

@@ -20,6 +20,7 @@ pub mod page;
 pub mod paging;
 pub mod scim;
 pub mod scim_credentials;
+pub mod security_events;
 pub mod sessions;
 pub mod ssf;
 pub mod tokens;
@@ -64,6 +65,7 @@ pub fn documented() -> Documented {
             .merge(factors::router())
             .merge(oauth2::router())
             .merge(scim_credentials::router())
+            .merge(security_events::router())
             .merge(features::router())
             .merge(devices::router())
             .merge(workflows::router())

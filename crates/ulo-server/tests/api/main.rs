@@ -20,6 +20,7 @@ mod paging;
 mod provisioning;
 mod scim;
 mod scim_filters;
+mod security_events;
 mod sessions;
 mod signin;
 mod single_logout;

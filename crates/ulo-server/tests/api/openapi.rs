@@ -367,8 +367,12 @@ async fn the_document_is_well_formed() {
         }
         // Bodies are JSON objects that refuse unknown fields, as the handlers' serde types do.
         // OAuth endpoints follow their protocol instead: unknown members are ignored, and a body
-        // in another media type is an invalid_request (400).
-        if let Some(body) = o.op.get("requestBody").filter(|b| !is_form(b)) {
+        // in another media type is an invalid_request (400). A Security Event Token is a
+        // compact JWS (`application/secevent+jwt`), a string, and has its own checks below.
+        if let Some(body) =
+            o.op.get("requestBody")
+                .filter(|b| !is_form(b) && !is_set(b))
+        {
             let schema = resolve(&doc, &body["content"]["application/json"]["schema"]);
             assert_eq!(schema["type"], "object", "{what}: a body is an object");
             let oauth = o.path.starts_with("/oauth2/");
@@ -383,6 +387,12 @@ async fn the_document_is_well_formed() {
                 assert!(responses.contains_key(*code), "{what}: {code} undocumented");
             }
         }
+        // A SET is a compact JWS; what is wrong with one is an RFC 8935 error (400).
+        if let Some(body) = o.op.get("requestBody").filter(|b| is_set(b)) {
+            let schema = resolve(&doc, &body["content"][SECEVENT]["schema"]);
+            assert_eq!(schema["type"], "string", "{what}: a SET is a string");
+            assert!(responses.contains_key("400"), "{what}: 400 undocumented");
+        }
     }
     for name in schemes.keys() {
         assert!(
@@ -396,8 +406,15 @@ async fn the_document_is_well_formed() {
 const FORM: &str = "application/x-www-form-urlencoded";
 
 /// Whether a request body is a form rather than JSON.
+const SECEVENT: &str = "application/secevent+jwt";
+
 fn is_form(body: &Value) -> bool {
     body["content"].get(FORM).is_some()
+}
+
+/// A body that is a Security Event Token (RFC 8417), sent as `application/secevent+jwt`.
+fn is_set(body: &Value) -> bool {
+    body["content"].get(SECEVENT).is_some()
 }
 
 fn escape_pointer(s: &str) -> String {

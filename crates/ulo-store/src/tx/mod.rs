@@ -13,6 +13,7 @@ pub(crate) mod keys;
 pub(crate) mod log;
 pub(crate) mod logouts;
 pub(crate) mod scim;
+pub(crate) mod security_events;
 pub(crate) mod sessions;
 pub(crate) mod settings;
 pub(crate) mod ssf;
@@ -37,6 +38,7 @@ macro_rules! store_tx {
         crate::tx::settings::settings_methods!($tx, $dialect);
         crate::tx::scim::scim_methods!($tx, $dialect);
         crate::tx::ssf::ssf_methods!($tx, $dialect);
+        crate::tx::security_events::security_events_methods!($tx, $dialect);
         crate::tx::devices::devices_methods!($tx, $dialect);
         crate::tx::workflows::workflows_methods!($tx, $dialect);
 

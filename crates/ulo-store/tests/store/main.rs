@@ -30,6 +30,7 @@ mod log;
 mod login_keys;
 mod logouts;
 mod scim;
+mod security_events;
 mod sessions;
 mod ssf;
 mod users;

@@ -109,7 +109,7 @@ fn keys(state: &AppState) -> RingKeys {
 }
 
 /// The HTTP client of a request (IP, user agent), for the System Log.
-struct RequestClient(Client);
+pub(crate) struct RequestClient(pub(crate) Client);
 
 impl FromRequestParts<AppState> for RequestClient {
     type Rejection = std::convert::Infallible;
