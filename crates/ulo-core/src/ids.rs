@@ -93,3 +93,15 @@ typed_id!(
     /// A command ulo issued to a device (e.g. SIGN_OUT).
     DeviceCommandId
 );
+typed_id!(
+    /// One risk detection about a user.
+    DetectionId
+);
+typed_id!(
+    /// A policy (the Entity Risk Policy).
+    PolicyId
+);
+typed_id!(
+    /// A rule of a policy.
+    PolicyRuleId
+);
