@@ -25,6 +25,8 @@ pub struct ServerConfig {
     /// Whether SCIM clients see admin accounts in lists and reads (`ULO_SCIM_SHOW_ADMINS`);
     /// they never change them.
     pub scim_shows_admins: bool,
+    /// How long a risk detection counts (`ULO_RISK_DETECTION_TTL`).
+    pub risk_detection_ttl: time::Duration,
 }
 
 impl ServerConfig {
@@ -33,6 +35,14 @@ impl ServerConfig {
         ulo_core::logout::Deadlines {
             delivery: self.logout_deadline,
             device_command: self.device.command_ttl,
+        }
+    }
+
+    /// Detection lifetime and the deadlines of policy-started logouts.
+    pub fn risk_settings(&self) -> ulo_core::risk::RiskSettings {
+        ulo_core::risk::RiskSettings {
+            ttl: self.risk_detection_ttl,
+            deadlines: self.logout_deadlines(),
         }
     }
 
@@ -152,6 +162,24 @@ impl AppState {
     /// Universal Logouts, as an admin starts and reads them.
     pub fn logouts(&self) -> ulo_core::logout::Logouts<'_> {
         ulo_core::logout::Logouts {
+            store: self.0.store.as_ref(),
+            clock: self.0.clock.as_ref(),
+            deadlines: self.0.config.logout_deadlines(),
+        }
+    }
+
+    /// Users' entity risk, as admins read and set it.
+    pub fn risks(&self) -> ulo_core::risk::Risks<'_> {
+        ulo_core::risk::Risks {
+            store: self.0.store.as_ref(),
+            clock: self.0.clock.as_ref(),
+            settings: self.0.config.risk_settings(),
+        }
+    }
+
+    /// The Entity Risk Policy, as admins read and change it.
+    pub fn policies(&self) -> ulo_core::policy::Policies<'_> {
+        ulo_core::policy::Policies {
             store: self.0.store.as_ref(),
             clock: self.0.clock.as_ref(),
             deadlines: self.0.config.logout_deadlines(),

@@ -11,6 +11,8 @@ pub mod groups;
 pub mod idps;
 pub mod login;
 pub mod logouts;
+pub mod policies;
+pub mod risk;
 pub mod logs;
 pub mod meta;
 pub mod metadata;
@@ -65,6 +67,8 @@ pub fn documented() -> Documented {
             .merge(scim_credentials::router())
             .merge(features::router())
             .merge(devices::router())
+            .merge(risk::router())
+            .merge(policies::router())
             .merge(agent::router()),
     }
 }
