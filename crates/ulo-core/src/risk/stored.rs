@@ -37,12 +37,12 @@ pub(super) async fn save(
     now: OffsetDateTime,
 ) -> Result<(), DomainError> {
     let inactive = all.iter().filter(|d| !d.is_active(now)).count();
-    let mut drop = inactive.saturating_sub(KEEP_INACTIVE);
+    let mut excess = inactive.saturating_sub(KEEP_INACTIVE);
     let kept: Vec<&Detection> = all
         .iter()
         .filter(|d| {
-            if drop > 0 && !d.is_active(now) {
-                drop -= 1;
+            if excess > 0 && !d.is_active(now) {
+                excess -= 1;
                 false
             } else {
                 true
