@@ -40,6 +40,7 @@ const DESCRIPTION: &str = "ulo's HTTP API: the admin API under /api/v1 (Okta-sha
         (name = "Identity providers", description = "Upstream identity providers whose signed JWTs may call POST /oauth2/v1/global-token-revocation."),
         (name = "Device Logout", description = "Sign people out of their enrolled computers: a device CA and one-time enrollment tokens, the `ulo agent` protocol (signed polls with a long-poll, signed SIGN_OUT commands, acknowledgements), and Log Out All Devices, whose receipt is a logout receipt with DEVICE targets. Gated by the Device Logout feature and the desktop-mfa app's Logout setting."),
         (name = "Features", description = "Early-access features (Settings → Features), off by default."),
+        (name = "Identity Threat Protection", description = "Risk in, logout out (Okta's shapes): a user's entity risk (the highest level of their active detections; an admin reports MEDIUM or HIGH, LOW resets) and the Entity Risk Policy, whose first ACTIVE matching rule (in priority order, above a log-only default rule) logs nothing more, ends the user's sessions and tokens and logs them out of no app, all logout-enabled apps or named apps (the desktop-mfa app means their devices), or runs a workflow; ENFORCE or MONITOR. A detection, the evaluation, the action and the logout commit together under one transactionId."),
     ),
     security(("SSWS" = [])),
     paths(
