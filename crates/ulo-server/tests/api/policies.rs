@@ -32,6 +32,10 @@ async fn rules(s: &ulo_testkit::TestServer, pid: &str) -> Vec<(String, u64)> {
         .collect()
 }
 
+fn named(v: &[(&str, u64)]) -> Vec<(String, u64)> {
+    v.iter().map(|(n, p)| (n.to_string(), *p)).collect()
+}
+
 async fn report(s: &ulo_testkit::TestServer, uid: &str, level: &str) -> Value {
     let (status, risk) = s
         .put(&format!("/api/v1/users/{uid}/risk"), Some(json!({"riskLevel": level})))
@@ -57,7 +61,7 @@ async fn default_policy_priorities_and_validation() {
         let pid = policy_id(s).await;
         let (status, p) = s.get(&format!("/api/v1/policies/{pid}")).await;
         assert_eq!(status, StatusCode::OK, "{p}");
-        assert_eq!(rules(s, &pid).await, vec![("Default Rule".to_string(), 99)]);
+        assert_eq!(rules(s, &pid).await, named(&[("Default Rule", 99)]));
         let (_, list) = s.get(&format!("/api/v1/policies/{pid}/rules")).await;
         let default_id = id(&list[0]);
         assert_eq!(list[0]["actions"]["entityRisk"]["actions"], json!([]));
@@ -70,11 +74,11 @@ async fn default_policy_priorities_and_validation() {
         let names = rules(s, &pid).await;
         assert_eq!(
             names,
-            vec![("c".into(), 1), ("a".into(), 2), ("b".into(), 3), ("Default Rule".into(), 99)]
+            named(&[("c", 1), ("a", 2), ("b", 3), ("Default Rule", 99)])
         );
         let (status, _) = s.delete(&format!("/api/v1/policies/{pid}/rules/{}", id(&c))).await;
         assert_eq!(status, StatusCode::NO_CONTENT);
-        assert_eq!(rules(s, &pid).await[0], ("a".to_string(), 1));
+        assert_eq!(rules(s, &pid).await[0], ("a".to_string(), 1u64));
 
         // The default rule cannot be changed or deleted.
         let (status, _) = s.delete(&format!("/api/v1/policies/{pid}/rules/{default_id}")).await;
@@ -179,19 +183,19 @@ async fn actions_log_out_monitor_and_coalesce_under_one_transaction() {
         let action = events(s, "policy.entity_risk.action", &uid).await;
         assert_eq!(action.len(), 1);
         assert_eq!(action[0]["outcome"]["result"], "SKIPPED");
-        let (_, _, logouts) = get_with(s, "/api/v1/logouts", &[("userId", &uid)]).await;
+        let (_, _, logouts) = get_with(s, "/api/v1/logouts", &[("userId", uid.as_str())]).await;
         assert_eq!(logouts, json!([]));
         s.delete(&format!("/api/v1/policies/{pid}/rules/{}", id(&monitor))).await;
 
         // Simulate changes nothing and previews the logout.
-        let rule = add_rule(s, &pid, json!({"name": "out", "actions": terminate("SPECIFIC", &[&aid])})).await;
+        let rule = add_rule(s, &pid, json!({"name": "out", "actions": terminate("SPECIFIC", &[aid.as_str()])})).await;
         let (status, sim) = s
             .post(&format!("/api/v1/policies/{pid}/simulate"), json!({"userId": uid, "detection": "ADMIN_REPORTED_USER_RISK", "level": "HIGH"}))
             .await;
         assert_eq!(status, StatusCode::OK, "{sim}");
         assert_eq!(sim["rule"]["name"], "out");
         assert!(sim["logout"]["targets"].as_array().unwrap().iter().any(|t| t["id"] == aid.as_str()), "{sim}");
-        let (_, _, logouts) = get_with(s, "/api/v1/logouts", &[("userId", &uid)]).await;
+        let (_, _, logouts) = get_with(s, "/api/v1/logouts", &[("userId", uid.as_str())]).await;
         assert_eq!(logouts, json!([]));
 
         // ENFORCE with SPECIFIC: the app gets its logout; one transaction id from detection to
@@ -212,7 +216,7 @@ async fn actions_log_out_monitor_and_coalesce_under_one_transaction() {
         let last = action.last().unwrap();
         assert_eq!(last["outcome"]["reason"], "coalesced", "{last}");
         assert_eq!(last["debugContext"]["debugData"]["logoutId"], logout_id.as_str());
-        let (_, _, logouts) = get_with(s, "/api/v1/logouts", &[("userId", &uid)]).await;
+        let (_, _, logouts) = get_with(s, "/api/v1/logouts", &[("userId", uid.as_str())]).await;
         assert_eq!(logouts.as_array().unwrap().len(), 1, "{logouts}");
         fake.script("vault", &[204]);
         let receipt = final_receipt(s, &logout_id).await;
@@ -222,7 +226,7 @@ async fn actions_log_out_monitor_and_coalesce_under_one_transaction() {
         // NONE: ulo only.
         s.put(&format!("/api/v1/policies/{pid}/rules/{}", id(&rule)), Some(json!({"name": "out", "actions": terminate("NONE", &[])}))).await;
         report(s, &uid, "HIGH").await;
-        let (_, _, logouts) = get_with(s, "/api/v1/logouts", &[("userId", &uid)]).await;
+        let (_, _, logouts) = get_with(s, "/api/v1/logouts", &[("userId", uid.as_str())]).await;
         assert_eq!(logouts[0]["scope"], "ULO_ONLY", "{logouts}");
     })
     .await;
