@@ -256,7 +256,9 @@ impl Policies<'_> {
         drop(tx);
         let rule = first_match(&policy, user.id, &groups, detection, level)
             .cloned()
-            .ok_or_else(|| DomainError::InvalidState("No rule matches (the default rule is missing)".into()))?;
+            .ok_or_else(|| {
+                DomainError::InvalidState("No rule matches (the default rule is missing)".into())
+            })?;
         let mut logout = None;
         if rule.mode == RuleMode::Enforce
             && let Some(action) = rule

@@ -74,9 +74,9 @@ pub fn first_match<'a>(
 ) -> Option<&'a PolicyRule> {
     let mut rules: Vec<&PolicyRule> = policy.rules.iter().collect();
     rules.sort_by_key(|r| (r.system, r.priority));
-    rules.into_iter().find(|r| {
-        r.status == RuleStatus::Active && rule_matches(r, user, groups, detection, level)
-    })
+    rules
+        .into_iter()
+        .find(|r| r.status == RuleStatus::Active && rule_matches(r, user, groups, detection, level))
 }
 
 /// The reason a logout started by `rule` carries; coalescing finds it by this.
@@ -217,8 +217,7 @@ pub async fn evaluate_in(
             }
             ActionKind::RunWorkflow => {
                 let workflow = action.workflow.as_ref().map(|w| w.id.clone());
-                run_workflow_in(tx, ctx, user, detection, &rule, workflow.as_deref(), now)
-                    .await?;
+                run_workflow_in(tx, ctx, user, detection, &rule, workflow.as_deref(), now).await?;
             }
         }
     }

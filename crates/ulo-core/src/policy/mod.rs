@@ -17,9 +17,8 @@ mod validate;
 pub use admin::Policies;
 pub use evaluate::{Evaluation, evaluate_in, first_match, rule_reason, run_workflow_in};
 pub use model::{
-    ActionKind, AppSelectionMode, DetectionTypesCondition, EntityRiskActions,
-    EntityRiskCondition, EntityRiskPolicy, GroupsCondition, LevelCondition, People, PolicyRule,
-    RuleAction, RuleActions, RuleConditions, RuleInput, RuleMode, RuleStatus, Simulation, Slo,
-    UsersCondition, WorkflowRef,
+    ActionKind, AppSelectionMode, DetectionTypesCondition, EntityRiskActions, EntityRiskCondition,
+    EntityRiskPolicy, GroupsCondition, LevelCondition, People, PolicyRule, RuleAction, RuleActions,
+    RuleConditions, RuleInput, RuleMode, RuleStatus, Simulation, Slo, UsersCondition, WorkflowRef,
 };
 pub use stored::ensure;

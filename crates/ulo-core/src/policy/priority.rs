@@ -61,20 +61,33 @@ mod tests {
 
     #[test]
     fn inserting_at_a_taken_priority_shifts_the_others_down() {
-        let mut rules = vec![rule("a", 1, false), rule("b", 2, false), rule("d", 99, true)];
+        let mut rules = vec![
+            rule("a", 1, false),
+            rule("b", 2, false),
+            rule("d", 99, true),
+        ];
         let mut c = rule("c", 1, false);
         c.priority = 1000;
         let id = c.id;
         rules.push(c);
         place(&mut rules, id, Some(1));
-        let names: Vec<(&str, u32)> = rules.iter().map(|r| (r.name.as_str(), r.priority)).collect();
+        let names: Vec<(&str, u32)> = rules
+            .iter()
+            .map(|r| (r.name.as_str(), r.priority))
+            .collect();
         assert_eq!(names, vec![("c", 1), ("a", 2), ("b", 3), ("d", 99)]);
         place(&mut rules, id, Some(50));
-        let names: Vec<(&str, u32)> = rules.iter().map(|r| (r.name.as_str(), r.priority)).collect();
+        let names: Vec<(&str, u32)> = rules
+            .iter()
+            .map(|r| (r.name.as_str(), r.priority))
+            .collect();
         assert_eq!(names, vec![("a", 1), ("b", 2), ("c", 3), ("d", 99)]);
         rules.retain(|r| r.name != "a");
         renumber(&mut rules);
-        let names: Vec<(&str, u32)> = rules.iter().map(|r| (r.name.as_str(), r.priority)).collect();
+        let names: Vec<(&str, u32)> = rules
+            .iter()
+            .map(|r| (r.name.as_str(), r.priority))
+            .collect();
         assert_eq!(names, vec![("b", 1), ("c", 2), ("d", 99)]);
     }
 }

@@ -15,9 +15,7 @@ use crate::store::{Store, StoreError, StoreRead, StoreTx};
 const KEY: &str = "policy.entity_risk";
 
 /// The policy, when it was created.
-pub(super) async fn load(
-    tx: &mut dyn StoreRead,
-) -> Result<Option<EntityRiskPolicy>, DomainError> {
+pub(super) async fn load(tx: &mut dyn StoreRead) -> Result<Option<EntityRiskPolicy>, DomainError> {
     match tx.get_setting(KEY).await? {
         None => Ok(None),
         Some(v) => Ok(Some(serde_json::from_value(v).map_err(|e| {

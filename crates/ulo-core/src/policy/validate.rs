@@ -8,23 +8,20 @@ use crate::store::StoreRead;
 
 /// Checks `input` against the rules of SPEC §3 and the directory (groups, users and apps must
 /// exist). Workflow ids are checked for shape only until `ulo_core::workflow` lands.
-pub(super) async fn validate(
-    tx: &mut dyn StoreRead,
-    input: &RuleInput,
-) -> Result<(), DomainError> {
+pub(super) async fn validate(tx: &mut dyn StoreRead, input: &RuleInput) -> Result<(), DomainError> {
     let mut p = Problems::default();
     p.check(
         input.name.trim().is_empty() || input.name.chars().count() > 255,
         "name: must be 1 to 255 characters",
     );
     p.check(
-        input.rule_type.as_deref().is_some_and(|t| t != "ENTITY_RISK"),
+        input
+            .rule_type
+            .as_deref()
+            .is_some_and(|t| t != "ENTITY_RISK"),
         "type: must be ENTITY_RISK",
     );
-    p.check(
-        input.priority == Some(0),
-        "priority: must be 1 or more",
-    );
+    p.check(input.priority == Some(0), "priority: must be 1 or more");
     let c = &input.conditions;
     for (field, ids) in [
         ("conditions.people.groups.include", &c.people.groups.include),

@@ -11,9 +11,9 @@ mod detect;
 mod model;
 mod stored;
 
+pub use crate::user::RiskLevel;
 pub use admin::Risks;
 pub use detect::{detect_in, reset_if_risky_in, reset_in};
 pub use model::{
     Detected, Detection, DetectionInput, DetectionType, EntityRisk, RiskSettings, level_of,
 };
-pub use crate::user::RiskLevel;

@@ -235,8 +235,8 @@ mod tests {
 
     #[test]
     fn types_use_okta_names_and_fixed_levels() {
-        let json = serde_json::to_string(&DetectionType::EntityCriticalActionFromHighThreatIp)
-            .unwrap();
+        let json =
+            serde_json::to_string(&DetectionType::EntityCriticalActionFromHighThreatIp).unwrap();
         assert_eq!(json, "\"ENTITY_CRITICAL_ACTION_FROM_HIGH_THREAT_IP\"");
         for t in DetectionType::ALL {
             assert_eq!(t.as_str().parse::<DetectionType>().unwrap(), t);

@@ -82,8 +82,14 @@ pub async fn clear_sessions(
     let now = clock.now();
     let report = clear_sessions_in(tx.as_mut(), ctx, &user, now, opts).await?;
     // An admin clearing the sessions resets the entity risk level (SPEC §3).
-    crate::risk::reset_if_risky_in(tx.as_mut(), ctx, &user, "an admin cleared the sessions", now)
-        .await?;
+    crate::risk::reset_if_risky_in(
+        tx.as_mut(),
+        ctx,
+        &user,
+        "an admin cleared the sessions",
+        now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(report)
 }

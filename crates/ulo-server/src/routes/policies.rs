@@ -188,7 +188,9 @@ async fn get_rule(
     admin: Admin,
     ApiPath((id, rule)): ApiPath<(String, String)>,
 ) -> ApiResult<Json<PolicyRule>> {
-    Ok(Json(state.policies().get_rule(&admin.ctx, &id, &rule).await?))
+    Ok(Json(
+        state.policies().get_rule(&admin.ctx, &id, &rule).await?,
+    ))
 }
 
 #[utoipa::path(

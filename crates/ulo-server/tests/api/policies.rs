@@ -28,7 +28,12 @@ async fn rules(s: &ulo_testkit::TestServer, pid: &str) -> Vec<(String, u64)> {
     list.as_array()
         .unwrap()
         .iter()
-        .map(|r| (r["name"].as_str().unwrap().to_string(), r["priority"].as_u64().unwrap()))
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap().to_string(),
+                r["priority"].as_u64().unwrap(),
+            )
+        })
         .collect()
 }
 
@@ -38,7 +43,10 @@ fn named(v: &[(&str, u64)]) -> Vec<(String, u64)> {
 
 async fn report(s: &ulo_testkit::TestServer, uid: &str, level: &str) -> Value {
     let (status, risk) = s
-        .put(&format!("/api/v1/users/{uid}/risk"), Some(json!({"riskLevel": level})))
+        .put(
+            &format!("/api/v1/users/{uid}/risk"),
+            Some(json!({"riskLevel": level})),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{risk}");
     risk
@@ -174,27 +182,56 @@ async fn actions_log_out_monitor_and_coalesce_under_one_transaction() {
         let (fake, base) = FakeApps::start().await;
         let user = create_user(s, "target@example.com").await;
         let uid = id(&user);
-        let app = logout_app(s, "Vault", "global-token-revocation", &format!("{base}/vault"), "email", &uid).await;
+        let app = logout_app(
+            s,
+            "Vault",
+            "global-token-revocation",
+            &format!("{base}/vault"),
+            "email",
+            &uid,
+        )
+        .await;
         let aid = id(&app);
 
         // MONITOR: logs what it would do, does nothing.
-        let monitor = add_rule(s, &pid, json!({"name": "watch", "mode": "MONITOR", "actions": terminate("ALL", &[])})).await;
+        let monitor = add_rule(
+            s,
+            &pid,
+            json!({"name": "watch", "mode": "MONITOR", "actions": terminate("ALL", &[])}),
+        )
+        .await;
         report(s, &uid, "HIGH").await;
         let action = events(s, "policy.entity_risk.action", &uid).await;
         assert_eq!(action.len(), 1);
         assert_eq!(action[0]["outcome"]["result"], "SKIPPED");
         let (_, _, logouts) = get_with(s, "/api/v1/logouts", &[("userId", uid.as_str())]).await;
         assert_eq!(logouts, json!([]));
-        s.delete(&format!("/api/v1/policies/{pid}/rules/{}", id(&monitor))).await;
+        s.delete(&format!("/api/v1/policies/{pid}/rules/{}", id(&monitor)))
+            .await;
 
         // Simulate changes nothing and previews the logout.
-        let rule = add_rule(s, &pid, json!({"name": "out", "actions": terminate("SPECIFIC", &[aid.as_str()])})).await;
+        let rule = add_rule(
+            s,
+            &pid,
+            json!({"name": "out", "actions": terminate("SPECIFIC", &[aid.as_str()])}),
+        )
+        .await;
         let (status, sim) = s
-            .post(&format!("/api/v1/policies/{pid}/simulate"), json!({"userId": uid, "detection": "ADMIN_REPORTED_USER_RISK", "level": "HIGH"}))
+            .post(
+                &format!("/api/v1/policies/{pid}/simulate"),
+                json!({"userId": uid, "detection": "ADMIN_REPORTED_USER_RISK", "level": "HIGH"}),
+            )
             .await;
         assert_eq!(status, StatusCode::OK, "{sim}");
         assert_eq!(sim["rule"]["name"], "out");
-        assert!(sim["logout"]["targets"].as_array().unwrap().iter().any(|t| t["id"] == aid.as_str()), "{sim}");
+        assert!(
+            sim["logout"]["targets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|t| t["id"] == aid.as_str()),
+            "{sim}"
+        );
         let (_, _, logouts) = get_with(s, "/api/v1/logouts", &[("userId", uid.as_str())]).await;
         assert_eq!(logouts, json!([]));
 
@@ -204,9 +241,16 @@ async fn actions_log_out_monitor_and_coalesce_under_one_transaction() {
         report(s, &uid, "HIGH").await;
         let action = events(s, "policy.entity_risk.action", &uid).await;
         let last = action.last().unwrap();
-        let logout_id = last["debugContext"]["debugData"]["logoutId"].as_str().unwrap().to_string();
+        let logout_id = last["debugContext"]["debugData"]["logoutId"]
+            .as_str()
+            .unwrap()
+            .to_string();
         let tx = last["transaction"]["id"].clone();
-        for t in ["user.risk.detect", "policy.entity_risk.evaluate", "user.authentication.universal_logout"] {
+        for t in [
+            "user.risk.detect",
+            "policy.entity_risk.evaluate",
+            "user.authentication.universal_logout",
+        ] {
             let ev = events(s, t, &uid).await;
             assert_eq!(ev.last().unwrap()["transaction"]["id"], tx, "{t}");
         }
@@ -215,16 +259,26 @@ async fn actions_log_out_monitor_and_coalesce_under_one_transaction() {
         let action = events(s, "policy.entity_risk.action", &uid).await;
         let last = action.last().unwrap();
         assert_eq!(last["outcome"]["reason"], "coalesced", "{last}");
-        assert_eq!(last["debugContext"]["debugData"]["logoutId"], logout_id.as_str());
+        assert_eq!(
+            last["debugContext"]["debugData"]["logoutId"],
+            logout_id.as_str()
+        );
         let (_, _, logouts) = get_with(s, "/api/v1/logouts", &[("userId", uid.as_str())]).await;
         assert_eq!(logouts.as_array().unwrap().len(), 1, "{logouts}");
         fake.script("vault", &[204]);
         let receipt = final_receipt(s, &logout_id).await;
-        assert_eq!(receipt["reason"].as_str().unwrap(), format!("POLICY: Entity Risk Policy rule {}", id(&rule)));
+        assert_eq!(
+            receipt["reason"].as_str().unwrap(),
+            format!("POLICY: Entity Risk Policy rule {}", id(&rule))
+        );
         assert!(!fake.received("vault").is_empty());
 
         // NONE: ulo only.
-        s.put(&format!("/api/v1/policies/{pid}/rules/{}", id(&rule)), Some(json!({"name": "out", "actions": terminate("NONE", &[])}))).await;
+        s.put(
+            &format!("/api/v1/policies/{pid}/rules/{}", id(&rule)),
+            Some(json!({"name": "out", "actions": terminate("NONE", &[])})),
+        )
+        .await;
         report(s, &uid, "HIGH").await;
         let (_, _, logouts) = get_with(s, "/api/v1/logouts", &[("userId", uid.as_str())]).await;
         assert_eq!(logouts[0]["scope"], "ULO_ONLY", "{logouts}");

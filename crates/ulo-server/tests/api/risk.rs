@@ -42,7 +42,10 @@ async fn admin_reports_reads_resets_and_detections_expire() {
         assert_eq!(risk["detections"], json!([]));
 
         let (status, risk) = s
-            .put(&path, Some(json!({"riskLevel": "MEDIUM", "reason": "odd travel"})))
+            .put(
+                &path,
+                Some(json!({"riskLevel": "MEDIUM", "reason": "odd travel"})),
+            )
             .await;
         assert_eq!(status, StatusCode::OK, "{risk}");
         assert_eq!(risk["riskLevel"], "MEDIUM");
@@ -99,7 +102,10 @@ async fn clearing_sessions_resets_the_level_and_bad_input_is_refused() {
             .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
         let (status, _) = s
-            .put("/api/v1/users/nobody@example.com/risk", Some(json!({"riskLevel": "HIGH"})))
+            .put(
+                "/api/v1/users/nobody@example.com/risk",
+                Some(json!({"riskLevel": "HIGH"})),
+            )
             .await;
         assert_eq!(status, StatusCode::NOT_FOUND);
 
