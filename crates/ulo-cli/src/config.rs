@@ -53,6 +53,8 @@ pub struct Config {
     /// Let SCIM clients see admin accounts in lists and reads (they can never change them).
     #[serde(deserialize_with = "flag")]
     pub scim_show_admins: bool,
+    /// Seconds a risk detection counts toward the user's entity risk level (default 7 days).
+    pub risk_detection_ttl: u64,
 }
 
 impl Default for Config {
@@ -77,6 +79,7 @@ impl Default for Config {
             device_min_agent_version: None,
             device_command_ttl_seconds: 86_400,
             scim_show_admins: false,
+            risk_detection_ttl: 7 * 86_400,
         }
     }
 }
@@ -114,6 +117,7 @@ const KNOWN_ENV: &[&str] = &[
     "ULO_DEVICE_MIN_AGENT_VERSION",
     "ULO_DEVICE_COMMAND_TTL_SECONDS",
     "ULO_SCIM_SHOW_ADMINS",
+    "ULO_RISK_DETECTION_TTL",
     "ULO_CONFIG",
     "ULO_LOG",
 ];

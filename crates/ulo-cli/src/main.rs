@@ -266,6 +266,7 @@ fn options(c: &Config, key: MasterKey) -> Result<Options> {
         session_sweep_interval: std::time::Duration::from_secs(c.session_sweep_seconds.max(1)),
         delivery_timeout: std::time::Duration::from_secs(c.delivery_timeout_seconds.max(1)),
         logout_deadline: std::time::Duration::from_secs(c.logout_deadline_seconds.max(1)),
+        risk_detection_ttl: std::time::Duration::from_secs(c.risk_detection_ttl.max(1)),
         device: c.device_settings()?,
         scim_shows_admins: c.scim_show_admins,
         security_events: Default::default(),

@@ -97,3 +97,15 @@ typed_id!(
     /// A workflow: a signed webhook ulo calls when a rule asks for it.
     WorkflowId
 );
+typed_id!(
+    /// One risk detection about a user.
+    DetectionId
+);
+typed_id!(
+    /// A policy (the Entity Risk Policy).
+    PolicyId
+);
+typed_id!(
+    /// A rule of a policy.
+    PolicyRuleId
+);

@@ -49,6 +49,8 @@ pub struct Options {
     pub delivery_timeout: Duration,
     /// How long a Universal Logout delivery is retried before it is FAILED.
     pub logout_deadline: Duration,
+    /// How long a risk detection counts before it expires (`ULO_RISK_DETECTION_TTL`).
+    pub risk_detection_ttl: Duration,
     /// A session's end also notifies the person's other logout-enabled apps, each by its own
     /// logout protocol (`ULO_SINGLE_LOGOUT_ALL_APPS`); otherwise only the back-channel apps the
     /// session signed in to.
@@ -149,6 +151,10 @@ pub async fn start(
     )
     .await
     .map_err(|e| err("bootstrap")(e.to_string()))?;
+    // The Entity Risk Policy and its default rule exist from the first start (idempotent).
+    ulo_core::policy::ensure(store.as_ref(), clock.now())
+        .await
+        .map_err(|e| err("creating the Entity Risk Policy")(e.to_string()))?;
 
     let config = ServerConfig {
         issuer: issuer.clone(),
@@ -159,6 +165,8 @@ pub async fn start(
         device: opts.device.clone(),
         scim_shows_admins: opts.scim_shows_admins,
         security_events: opts.security_events,
+        risk_detection_ttl: time::Duration::try_from(opts.risk_detection_ttl)
+            .unwrap_or(time::Duration::days(7)),
     };
     let (shutdown, rx) = watch::channel(false);
     let state = AppState::new(

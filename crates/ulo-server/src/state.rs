@@ -27,6 +27,8 @@ pub struct ServerConfig {
     pub scim_shows_admins: bool,
     /// Security events providers: key fetching, the SET intake's `iat` window and limits.
     pub security_events: crate::security_events::SecurityEventsSettings,
+    /// How long a risk detection counts (`ULO_RISK_DETECTION_TTL`).
+    pub risk_detection_ttl: time::Duration,
 }
 
 impl ServerConfig {
@@ -35,6 +37,14 @@ impl ServerConfig {
         ulo_core::logout::Deadlines {
             delivery: self.logout_deadline,
             device_command: self.device.command_ttl,
+        }
+    }
+
+    /// Detection lifetime and the deadlines of policy-started logouts.
+    pub fn risk_settings(&self) -> ulo_core::risk::RiskSettings {
+        ulo_core::risk::RiskSettings {
+            ttl: self.risk_detection_ttl,
+            deadlines: self.logout_deadlines(),
         }
     }
 
@@ -185,6 +195,7 @@ impl AppState {
             store: self.store.as_ref(),
             issuer: self.issuer(),
             settings: self.config.security_events.intake,
+            risk: self.config.risk_settings(),
         }
     }
 
@@ -215,6 +226,24 @@ impl AppState {
             clock: self.0.clock.as_ref(),
             outbound: self.0.config.outbound,
             sealer: self.0.sealer.as_ref(),
+        }
+    }
+
+    /// Users' entity risk, as admins read and set it.
+    pub fn risks(&self) -> ulo_core::risk::Risks<'_> {
+        ulo_core::risk::Risks {
+            store: self.0.store.as_ref(),
+            clock: self.0.clock.as_ref(),
+            settings: self.0.config.risk_settings(),
+        }
+    }
+
+    /// The Entity Risk Policy, as admins read and change it.
+    pub fn policies(&self) -> ulo_core::policy::Policies<'_> {
+        ulo_core::policy::Policies {
+            store: self.0.store.as_ref(),
+            clock: self.0.clock.as_ref(),
+            deadlines: self.0.config.logout_deadlines(),
         }
     }
 

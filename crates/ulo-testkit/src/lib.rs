@@ -149,6 +149,7 @@ impl TestServer {
             worker_lease: std::time::Duration::from_secs(30),
             delivery_timeout: std::time::Duration::from_secs(10),
             logout_deadline: std::time::Duration::from_secs(86_400),
+            risk_detection_ttl: std::time::Duration::from_secs(7 * 86_400),
             device: ulo_core::device::DeviceSettings::default(),
             scim_shows_admins: false,
             security_events: Default::default(),

@@ -94,6 +94,21 @@ catalogue! {
         /// One target's answer to a logout delivery (ulo's own type).
         DELIVERY = "app.universal_logout.delivery";
     }
+    /// Identity Threat Protection: risk detections and the Entity Risk Policy.
+    risk {
+        /// A risk signal about a person was recorded (debugData: previousLevel, level,
+        /// detection, reasons, issuer).
+        DETECT = "user.risk.detect";
+        /// A person's entity risk level was reset (an admin set LOW, or cleared their sessions).
+        RESET = "user.risk.reset";
+        /// The Entity Risk Policy was evaluated for a detection (debugData: policy, rule).
+        POLICY_EVALUATE = "policy.entity_risk.evaluate";
+        /// The matching rule's action was taken, monitored or coalesced (debugData: rule,
+        /// action, logoutId).
+        POLICY_ACTION = "policy.entity_risk.action";
+        /// An Entity Risk Policy rule was created, changed, (de)activated or deleted.
+        POLICY_RULE_UPDATE = "policy.rule.update";
+    }
     /// Apps, their assignments and provisioning.
     app {
         /// An app was created.

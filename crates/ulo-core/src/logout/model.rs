@@ -34,6 +34,8 @@ pub mod reason {
     pub const ADMIN: &str = "ADMIN";
     /// An API call without a stated reason.
     pub const API: &str = "API";
+    /// A rule of the Entity Risk Policy (the receipt's reason names the rule after it).
+    pub const POLICY: &str = "POLICY";
     /// Deactivation, suspension, deletion or an admin password reset.
     pub const LIFECYCLE: &str = "LIFECYCLE";
     /// An upstream identity provider or tool called ulo's Global Token Revocation endpoint.
@@ -99,6 +101,19 @@ impl LogoutRequest {
         };
         validate(&request)?;
         Ok(request)
+    }
+
+    /// What an Entity Risk Policy rule's TERMINATE_ALL_SESSIONS asks for: ulo's sessions and
+    /// OAuth tokens, and the apps of `scope` (`app_ids` with SPECIFIED_APPS); never API tokens.
+    pub(crate) fn policy(scope: LogoutScope, app_ids: Vec<AppId>, reason: String) -> Self {
+        LogoutRequest {
+            scope,
+            app_ids,
+            oauth_tokens: true,
+            api_tokens: false,
+            reason,
+            session_end_reason: crate::signin::end_reason::UNIVERSAL_LOGOUT,
+        }
     }
 
     /// The same request, revoking the user's OAuth tokens or not.

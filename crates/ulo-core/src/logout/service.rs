@@ -32,13 +32,15 @@ impl Logouts<'_> {
         require_write(ctx)?;
         let mut tx = self.store.begin().await?;
         let user = load_user(tx.as_mut(), key).await?;
-        let logout = start_in(
+        let now = self.clock.now();
+        let logout = start_in(tx.as_mut(), ctx, &user, request, self.deadlines, now).await?;
+        // An admin's Universal Logout resets the entity risk level (SPEC §3).
+        crate::risk::reset_if_risky_in(
             tx.as_mut(),
             ctx,
             &user,
-            request,
-            self.deadlines,
-            self.clock.now(),
+            "an admin started a Universal Logout",
+            now,
         )
         .await?;
         tx.commit().await?;

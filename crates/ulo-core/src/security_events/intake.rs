@@ -109,6 +109,8 @@ pub struct Intake<'a> {
     pub issuer: &'a str,
     /// The `iat` window.
     pub settings: IntakeSettings,
+    /// How detections count and how long the logouts they start may take.
+    pub risk: crate::risk::RiskSettings,
 }
 
 /// The System Log actor of a provider.
@@ -338,6 +340,19 @@ impl Intake<'_> {
             }),
         };
         tx.append_event(&ev.finish()).await?;
+        // Each detection, the level it makes, the policy's answer and any logout it starts
+        // commit with the SET's receipt: one transaction, one trace.
+        if let Some(user) = &found {
+            for d in &detections {
+                let input = crate::risk::DetectionInput {
+                    detection_type: crate::risk::DetectionType::SecurityEventsProviderReportedRisk,
+                    level: d.level,
+                    reasons: d.reasons.clone(),
+                    issuer: Some(provider.issuer.clone()),
+                };
+                crate::risk::detect_in(tx.as_mut(), &ctx, user, input, &self.risk, now).await?;
+            }
+        }
         tx.commit().await?;
         Ok(Ok(Accepted {
             jti: c.jti,

@@ -79,7 +79,17 @@ pub async fn clear_sessions(
     require_write(ctx)?;
     let mut tx = store.begin().await?;
     let user = load_user(tx.as_mut(), key).await?;
-    let report = clear_sessions_in(tx.as_mut(), ctx, &user, clock.now(), opts).await?;
+    let now = clock.now();
+    let report = clear_sessions_in(tx.as_mut(), ctx, &user, now, opts).await?;
+    // An admin clearing the sessions resets the entity risk level (SPEC §3).
+    crate::risk::reset_if_risky_in(
+        tx.as_mut(),
+        ctx,
+        &user,
+        "an admin cleared the sessions",
+        now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(report)
 }

@@ -18,6 +18,8 @@ pub mod oauth2;
 pub mod openapi;
 pub mod page;
 pub mod paging;
+pub mod policies;
+pub mod risk;
 pub mod scim;
 pub mod scim_credentials;
 pub mod security_events;
@@ -69,6 +71,8 @@ pub fn documented() -> Documented {
             .merge(features::router())
             .merge(devices::router())
             .merge(workflows::router())
+            .merge(risk::router())
+            .merge(policies::router())
             .merge(agent::router()),
     }
 }

@@ -315,6 +315,18 @@ async fn accepted_sets_are_logged_once_and_unknown_subjects_reveal_nothing() {
         assert_eq!(status, StatusCode::ACCEPTED);
         assert_eq!(events(s, RECEIVE_EVENT, &uid).await.len(), 1);
 
+        // The SET became a detection at the level sent, in the receipt's transaction, and the
+        // retry made no second one.
+        let (status, r) = s.get(&format!("/api/v1/users/{uid}/risk")).await;
+        assert_eq!(status, StatusCode::OK, "{r}");
+        assert_eq!(r["riskLevel"], "HIGH", "{r}");
+        let detections = r["detections"].as_array().cloned().unwrap_or_default();
+        assert_eq!(detections.len(), 1, "{r}");
+        assert_eq!(detections[0]["type"], "SECURITY_EVENTS_PROVIDER_REPORTED_RISK", "{r}");
+        let detect = one_event(s, "user.risk.detect", &uid).await;
+        assert_eq!(detect["transaction"]["id"], ev["transaction"]["id"]);
+        assert_eq!(detect["debugContext"]["debugData"]["issuer"], json!(p.issuer));
+
         // ES256, session-revoked, the subject as iss_sub of ulo, and as complex with a user.
         let iss_sub = json!({"format": "iss_sub", "iss": s.url, "sub": uid});
         let set = p.sign(

@@ -6,6 +6,7 @@ mod directory;
 mod logout;
 mod oauth;
 mod profile;
+mod risk;
 mod sessions;
 mod ssf;
 
@@ -15,5 +16,6 @@ pub use directory::*;
 pub use logout::*;
 pub use oauth::*;
 pub use profile::*;
+pub use risk::*;
 pub use sessions::*;
 pub use ssf::*;
