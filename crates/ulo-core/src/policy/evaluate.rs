@@ -36,7 +36,7 @@ pub fn rule_matches(
 ) -> bool {
     let c = &rule.conditions;
     let user_s = user.to_string();
-    if c.people.users.exclude.iter().any(|u| *u == user_s) {
+    if c.people.users.exclude.contains(&user_s) {
         return false;
     }
     let in_group = |ids: &[String]| {

@@ -134,7 +134,7 @@ impl EntityRisk {
     pub fn of(all: &[Detection], now: OffsetDateTime) -> Self {
         let mut detections: Vec<Detection> =
             all.iter().filter(|d| d.is_active(now)).cloned().collect();
-        detections.sort_by(|a, b| b.created.cmp(&a.created));
+        detections.sort_by_key(|d| std::cmp::Reverse(d.created));
         let level = level_of(&detections, now);
         let reason = detections
             .iter()
