@@ -401,3 +401,55 @@ async fn a_call_past_its_deadline_fails_and_is_logged() {
     })
     .await;
 }
+
+/// The Entity Risk Policy's RUN_WORKFLOW: a detection that matches the rule sends the workflow a
+/// signed call naming the person, the rule and the level, under the detection's transaction id.
+#[tokio::test]
+async fn a_rule_that_runs_a_workflow_sends_it_a_signed_call_on_a_detection() {
+    on_every_backend(async |s| {
+        let (receiver, url) = Receiver::start(&[200]).await;
+        let w = create(s, "Risk responder", &url).await;
+        let wid = id(&w);
+        let secret = w["secret"].as_str().unwrap().to_string();
+        let (status, _, list) = get_with(s, "/api/v1/policies", &[("type", "ENTITY_RISK")]).await;
+        assert_eq!(status, StatusCode::OK, "{list}");
+        let pid = id(&list[0]);
+        let (status, rule) = s
+            .post(
+                &format!("/api/v1/policies/{pid}/rules"),
+                json!({"name": "Call the responder", "priority": 1,
+                    "actions": {"entityRisk": {"actions": [
+                        {"action": "RUN_WORKFLOW", "workflow": {"id": wid}}]}}}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{rule}");
+        let uid = id(&create_user(s, "grace@example.com").await);
+        let (status, risk) = s
+            .put(
+                &format!("/api/v1/users/{uid}/risk"),
+                Some(json!({"riskLevel": "HIGH", "reason": "token seen in a paste"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{risk}");
+
+        let ev = deliveries(s, &wid, 1).await;
+        assert_eq!(ev[0]["outcome"]["result"], "SUCCESS", "{}", ev[0]);
+        let calls = receiver.calls();
+        assert_eq!(calls.len(), 1);
+        assert!(signed_with(&calls[0], &secret));
+        let body: Value = serde_json::from_slice(&calls[0].body).unwrap();
+        assert_eq!(body["workflowId"], wid.as_str());
+        assert_eq!(body["user"]["id"], uid.as_str(), "{body}");
+        assert_eq!(body["user"]["login"], "grace@example.com", "{body}");
+        assert_eq!(body["rule"]["name"], "Call the responder", "{body}");
+        assert_eq!(body["level"], "HIGH", "{body}");
+        let action = events(s, "policy.entity_risk.action", &uid).await;
+        assert_eq!(action.len(), 1, "{action:?}");
+        assert_eq!(action[0]["outcome"]["result"], "SUCCESS", "{}", action[0]);
+        assert_eq!(
+            body["transactionId"], action[0]["transaction"]["id"],
+            "{body}"
+        );
+    })
+    .await;
+}
