@@ -13,7 +13,7 @@ use crate::logout::{LogoutRequest, LogoutScope, LogoutStatus, start_in};
 use crate::risk::{Detection, DetectionType, RiskLevel, RiskSettings};
 use crate::store::{Page, StoreTx};
 use crate::user::User;
-use crate::workflow::{WorkflowCall, WorkflowStatus};
+use crate::workflow::WorkflowCall;
 
 /// What the policy decided for one detection.
 #[derive(Debug, Clone, PartialEq)]
@@ -258,33 +258,31 @@ pub async fn run_workflow_in(
     workflow: Option<&str>,
     now: OffsetDateTime,
 ) -> Result<(), DomainError> {
-    let id = workflow.and_then(|w| w.parse::<WorkflowId>().ok());
-    let refused = match id {
+    // `run_in` checks the workflow (it exists and is ACTIVE) before it queues anything, so its
+    // refusals leave `tx` as it was and become this action's FAILURE.
+    let refused = match workflow.and_then(|w| w.parse::<WorkflowId>().ok()) {
         None => Some(format!(
             "no valid workflow id: {}",
             workflow.unwrap_or("none")
         )),
-        Some(id) => match tx.get_workflow(id).await? {
-            None => Some(format!("workflow {id} does not exist")),
-            Some(w) if w.status != WorkflowStatus::Active => Some(format!(
-                "workflow {} ({id}) is {}",
-                w.name,
-                w.status.as_str()
-            )),
-            Some(_) => None,
-        },
+        Some(id) => {
+            let call = WorkflowCall {
+                user: user.id,
+                login: user.profile.login.clone(),
+                detection: serde_json::to_value(detection).unwrap_or_default(),
+                rule_id: rule.id.to_string(),
+                rule_name: rule.name.clone(),
+                level: detection.level.as_str().to_string(),
+            };
+            match crate::workflow::run_in(tx, ctx, &id, call, now).await {
+                Ok(()) => None,
+                Err(e @ (DomainError::NotFound { .. } | DomainError::InvalidState(_))) => {
+                    Some(e.to_string())
+                }
+                Err(e) => return Err(e),
+            }
+        }
     };
-    if let (Some(id), None) = (id, &refused) {
-        let call = WorkflowCall {
-            user: user.id,
-            login: user.profile.login.clone(),
-            detection: serde_json::to_value(detection).unwrap_or_default(),
-            rule_id: rule.id.to_string(),
-            rule_name: rule.name.clone(),
-            level: detection.level.as_str().to_string(),
-        };
-        crate::workflow::run_in(tx, ctx, &id, call, now).await?;
-    }
     let (message, result) = match &refused {
         None => ("RUN_WORKFLOW: the workflow's call is queued", "SUCCESS"),
         Some(_) => ("RUN_WORKFLOW: the workflow cannot be called", "FAILURE"),
