@@ -345,7 +345,7 @@ impl Intake<'_> {
         if let Some(user) = &found {
             for d in &detections {
                 let input = crate::risk::DetectionInput {
-                    detection_type: crate::risk::DetectionType::SecurityEventsProviderReportedRisk,
+                    detection_type: d.detection_type,
                     level: d.level,
                     reasons: d.reasons.clone(),
                     issuer: Some(provider.issuer.clone()),

@@ -4,10 +4,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::events;
+use crate::risk::DetectionType;
 use crate::user::RiskLevel;
-
-/// The detection type of every SET-borne detection (SPEC §3).
-pub const SECURITY_EVENTS_PROVIDER_REPORTED_RISK: &str = "SECURITY_EVENTS_PROVIDER_REPORTED_RISK";
 
 /// A level a provider sends (`low|medium|high`, in any case).
 pub fn parse_level(s: &str) -> Option<RiskLevel> {
@@ -23,8 +21,8 @@ pub fn parse_level(s: &str) -> Option<RiskLevel> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MappedDetection {
-    /// Always [`SECURITY_EVENTS_PROVIDER_REPORTED_RISK`].
-    pub detection_type: &'static str,
+    /// Always [`DetectionType::SecurityEventsProviderReportedRisk`].
+    pub detection_type: DetectionType,
     /// Its level.
     pub level: RiskLevel,
     /// Why, for people: the event type's short name and what it said.
@@ -39,7 +37,7 @@ fn detection(event_type: &str, level: RiskLevel, extra: Option<String>) -> Mappe
     let mut reasons = vec![short(event_type).to_string()];
     reasons.extend(extra);
     MappedDetection {
-        detection_type: SECURITY_EVENTS_PROVIDER_REPORTED_RISK,
+        detection_type: DetectionType::SecurityEventsProviderReportedRisk,
         level,
         reasons,
     }
@@ -130,7 +128,10 @@ mod tests {
         )
         .unwrap()
         .unwrap();
-        assert_eq!(d.detection_type, SECURITY_EVENTS_PROVIDER_REPORTED_RISK);
+        assert_eq!(
+            d.detection_type,
+            DetectionType::SecurityEventsProviderReportedRisk
+        );
         assert_eq!(
             d.reasons,
             vec!["risk-level-change", "PASSWORD_FOUND_IN_DATA_BREACH"]

@@ -13,9 +13,7 @@ mod providers;
 
 pub use intake::{Accepted, Intake, IntakeSettings, SetError, SetErrorCode};
 pub use intake::{provider_actor, provider_context};
-pub use mapping::{
-    MappedDetection, SECURITY_EVENTS_PROVIDER_REPORTED_RISK, map_event, parse_level,
-};
+pub use mapping::{MappedDetection, map_event, parse_level};
 pub use model::{
     Discovery, NewProvider, PROVIDER_TYPE, Provider, ProviderSettings, ProviderStatus,
     SsfConfiguration, events,
