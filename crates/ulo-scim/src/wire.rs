@@ -47,7 +47,12 @@ pub struct Paging {
 impl Paging {
     /// Clamps a request's `startIndex` and `count` (RFC 7644 §3.4.2.4): a start below 1 is 1, a
     /// negative count is 0, no count is `default_count`, and no page holds more than `max`.
-    pub fn new(start_index: Option<i64>, count: Option<i64>, default_count: usize, max: usize) -> Self {
+    pub fn new(
+        start_index: Option<i64>,
+        count: Option<i64>,
+        default_count: usize,
+        max: usize,
+    ) -> Self {
         let start = start_index.unwrap_or(1).max(1);
         let count = match count {
             None => default_count,
@@ -149,10 +154,34 @@ mod tests {
 
     #[test]
     fn paging_clamps_as_rfc_7644_says() {
-        assert_eq!(Paging::new(None, None, 100, 200), Paging { start_index: 1, count: 100 });
-        assert_eq!(Paging::new(Some(0), Some(-3), 100, 200), Paging { start_index: 1, count: 0 });
-        assert_eq!(Paging::new(Some(7), Some(5000), 100, 200), Paging { start_index: 7, count: 200 });
-        assert_eq!(Paging::parse(Some(" 2 "), Some("3"), 100, 200), Ok(Paging { start_index: 2, count: 3 }));
+        assert_eq!(
+            Paging::new(None, None, 100, 200),
+            Paging {
+                start_index: 1,
+                count: 100
+            }
+        );
+        assert_eq!(
+            Paging::new(Some(0), Some(-3), 100, 200),
+            Paging {
+                start_index: 1,
+                count: 0
+            }
+        );
+        assert_eq!(
+            Paging::new(Some(7), Some(5000), 100, 200),
+            Paging {
+                start_index: 7,
+                count: 200
+            }
+        );
+        assert_eq!(
+            Paging::parse(Some(" 2 "), Some("3"), 100, 200),
+            Ok(Paging {
+                start_index: 2,
+                count: 3
+            })
+        );
         assert_eq!(
             Paging::parse(Some("x"), None, 100, 200),
             Err("startIndex must be an integer, not \"x\"".to_string())

@@ -12,12 +12,12 @@ use ulo_core::clock::rfc3339;
 use ulo_scim::patch::{self, Shape, ValueFilters};
 
 use super::{ListQuery, ScimBody, ScimError, list_response, scim_json};
-use ulo_scim::resource::{self as scim, Member, Meta, to_document};
-use ulo_scim::urn::GROUP as GROUP_SCHEMA;
 use crate::error::VaultError;
 use crate::model::Group;
 use crate::people::GroupInput;
 use crate::vault::Vault;
+use ulo_scim::resource::{self as scim, Member, Meta, to_document};
+use ulo_scim::urn::GROUP as GROUP_SCHEMA;
 
 /// What PATCH may change. Lenient as ulo's provisioning and directory clients expect: removing
 /// a member already gone is no error, and `remove` of `members` with a value removes just

@@ -11,12 +11,12 @@ use ulo_core::clock::rfc3339;
 use ulo_scim::patch::{self, Shape};
 
 use super::{ListQuery, ScimBody, ScimError, list_response, scim_json};
-use ulo_scim::resource::{Meta, User, to_document};
-use ulo_scim::urn::USER as USER_SCHEMA;
 use crate::error::VaultError;
 use crate::model::{Actor, Person, Provisioning};
 use crate::people::PersonInput;
 use crate::vault::Vault;
+use ulo_scim::resource::{Meta, User, to_document};
+use ulo_scim::urn::USER as USER_SCHEMA;
 
 /// The attributes kept as sent, besides userName, externalId and active.
 const KEPT: &[&str] = &["name", "emails", "displayName"];

@@ -103,10 +103,7 @@ pub fn search_params(body: &Value) -> Result<ListParams, ScimError> {
 }
 
 /// Filters, sorts and pages `docs` into a ListResponse.
-pub fn list_response(
-    docs: Vec<Value>,
-    p: &ListParams,
-) -> Result<ListResponse<Value>, ScimError> {
+pub fn list_response(docs: Vec<Value>, p: &ListParams) -> Result<ListResponse<Value>, ScimError> {
     let filter = match p.filter.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
         Some(f) => Some(ulo_core::filter::parse(f).map_err(|e| {
             ScimError::bad(

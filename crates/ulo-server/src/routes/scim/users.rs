@@ -92,7 +92,11 @@ pub fn render(
         external_id: external_id.cloned(),
         user_name: p.login.clone(),
         name: Some(Name {
-            formatted: Some(format!("{} {}", p.first_name, p.last_name).trim().to_string()),
+            formatted: Some(
+                format!("{} {}", p.first_name, p.last_name)
+                    .trim()
+                    .to_string(),
+            ),
             given_name: Some(p.first_name.clone()),
             family_name: Some(p.last_name.clone()),
         }),

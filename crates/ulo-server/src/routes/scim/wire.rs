@@ -7,8 +7,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::Value;
 use ulo_core::context::Context;
-use ulo_scim::wire::ErrorBody;
 use ulo_core::error::DomainError;
+use ulo_scim::wire::ErrorBody;
 
 use crate::auth::client_ip;
 use crate::state::AppState;
