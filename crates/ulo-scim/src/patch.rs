@@ -15,7 +15,7 @@ mod tests;
 use serde_json::Value;
 
 /// The PatchOp message schema.
-pub const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+pub const PATCH_SCHEMA: &str = crate::urn::PATCH_OP;
 
 /// Why a PATCH was refused: an RFC 7644 §3.12 `scimType` and a detail for a person. Always a
 /// 400 (each server maps it onto its own error answer).

@@ -11,11 +11,13 @@ use ulo_core::clock::rfc3339;
 
 use ulo_scim::patch::{self, Shape, ValueFilters};
 
-use super::{GROUP_SCHEMA, ListQuery, ScimBody, ScimError, list_response, scim_json};
+use super::{ListQuery, ScimBody, ScimError, list_response, scim_json};
 use crate::error::VaultError;
 use crate::model::Group;
 use crate::people::GroupInput;
 use crate::vault::Vault;
+use ulo_scim::resource::{self as scim, Member, Meta, to_document};
+use ulo_scim::urn::GROUP as GROUP_SCHEMA;
 
 /// What PATCH may change. Lenient as ulo's provisioning and directory clients expect: removing
 /// a member already gone is no error, and `remove` of `members` with a value removes just
@@ -28,26 +30,33 @@ const SHAPE: Shape = Shape {
     ..Shape::LENIENT
 };
 
-fn resource(vault: &Vault, g: &Group, members: &[String]) -> Value {
-    let mut r = json!({
-        "schemas": [GROUP_SCHEMA],
-        "id": g.id,
-        "displayName": g.display_name,
-        "members": members.iter().map(|m| json!({
-            "value": m,
-            "$ref": format!("{}/scim/v2/Users/{m}", vault.settings.public_url),
-        })).collect::<Vec<_>>(),
-        "meta": {
-            "resourceType": "Group",
-            "created": rfc3339(g.created),
-            "lastModified": rfc3339(g.updated),
-            "location": format!("{}/scim/v2/Groups/{}", vault.settings.public_url, g.id),
+/// A group as a SCIM Group.
+fn resource(vault: &Vault, g: &Group, members: &[String]) -> scim::Group {
+    let base = &vault.settings.public_url;
+    scim::Group {
+        schemas: vec![GROUP_SCHEMA.into()],
+        id: g.id.clone(),
+        external_id: g.external_id.clone(),
+        display_name: g.display_name.clone(),
+        members: members
+            .iter()
+            .map(|m| Member {
+                value: m.clone(),
+                display: None,
+                kind: None,
+                reference: Some(format!("{base}/scim/v2/Users/{m}")),
+                extra: Map::new(),
+            })
+            .collect(),
+        meta: Meta {
+            resource_type: "Group".into(),
+            created: Some(rfc3339(g.created)),
+            last_modified: Some(rfc3339(g.updated)),
+            location: format!("{base}/scim/v2/Groups/{}", g.id),
+            version: None,
         },
-    });
-    if let Some(e) = &g.external_id {
-        r["externalId"] = json!(e);
+        extra: Map::new(),
     }
-    r
 }
 
 fn member_ids(v: Option<&Value>) -> Result<Vec<String>, VaultError> {
@@ -95,7 +104,7 @@ pub(crate) async fn create(
     let g = vault.create_group(i).await?;
     Ok(scim_json(
         StatusCode::CREATED,
-        resource(&vault, &g, &members),
+        &resource(&vault, &g, &members),
     ))
 }
 
@@ -108,7 +117,7 @@ pub(crate) async fn list(
     let mut resources = Vec::new();
     for g in tx.groups().await? {
         let m = tx.group_members(&g.id).await?;
-        resources.push(resource(&vault, &g, &m));
+        resources.push(to_document(&resource(&vault, &g, &m)));
     }
     list_response(&q, resources)
 }
@@ -124,7 +133,7 @@ pub(crate) async fn get(
         .await?
         .ok_or_else(|| VaultError::not_found(format!("no Group with id {id:?}")))?;
     let m = tx.group_members(&id).await?;
-    Ok(scim_json(StatusCode::OK, resource(&vault, &g, &m)))
+    Ok(scim_json(StatusCode::OK, &resource(&vault, &g, &m)))
 }
 
 /// `PUT /Groups/{id}`.
@@ -136,7 +145,7 @@ pub(crate) async fn replace(
     let i = input(&body)?;
     let members = i.members.clone();
     let g = vault.update_group(&id, |_, _| Ok(i)).await?;
-    Ok(scim_json(StatusCode::OK, resource(&vault, &g, &members)))
+    Ok(scim_json(StatusCode::OK, &resource(&vault, &g, &members)))
 }
 
 /// `PATCH /Groups/{id}`: displayName, and members added, removed (also by
@@ -165,7 +174,7 @@ pub(crate) async fn patch(
             Ok(i)
         })
         .await?;
-    Ok(scim_json(StatusCode::OK, resource(&vault, &g, &result)))
+    Ok(scim_json(StatusCode::OK, &resource(&vault, &g, &result)))
 }
 
 /// `DELETE /Groups/{id}`.

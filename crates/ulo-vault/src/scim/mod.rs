@@ -12,17 +12,19 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
+use ulo_scim::discovery::{AuthenticationScheme, ServiceProviderConfig};
+use ulo_scim::wire::{ErrorBody, ListResponse, MEDIA_TYPE, Paging};
 
 use crate::error::{StoreError, VaultError};
 use crate::secret;
 use crate::vault::Vault;
 
-pub(crate) const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
-pub(crate) const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
-pub(crate) const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
-const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
-const SCIM_JSON: &str = "application/scim+json";
+/// The most resources one page holds.
+const MAX_RESULTS: usize = 200;
+/// A page's size when the client names none.
+const DEFAULT_COUNT: usize = 100;
 
 /// The SCIM routes, under `/scim/v2`.
 pub fn router(vault: Arc<Vault>) -> Router {
@@ -75,24 +77,25 @@ async fn require_token(State(vault): State<Arc<Vault>>, req: Request, next: Next
 async fn service_provider_config() -> Response {
     scim_json(
         StatusCode::OK,
-        json!({
-            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
-            "patch": {"supported": true},
-            "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
-            "filter": {"supported": true, "maxResults": 200},
-            "changePassword": {"supported": false},
-            "sort": {"supported": false},
-            "etag": {"supported": false},
-            "authenticationSchemes": [{"type": "oauthbearertoken", "name": "Bearer token", "description": "ULO_VAULT_SCIM_TOKEN"}],
-        }),
+        &ServiceProviderConfig::new(
+            MAX_RESULTS,
+            false,
+            false,
+            vec![AuthenticationScheme {
+                kind: "oauthbearertoken".into(),
+                name: "Bearer token".into(),
+                description: "ULO_VAULT_SCIM_TOKEN".into(),
+                primary: None,
+            }],
+        ),
     )
 }
 
 /// A SCIM answer with the SCIM media type.
-pub(crate) fn scim_json(status: StatusCode, body: Value) -> Response {
+pub(crate) fn scim_json(status: StatusCode, body: &impl Serialize) -> Response {
     let mut resp = (status, axum::Json(body)).into_response();
     resp.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(MEDIA_TYPE));
     resp
 }
 
@@ -117,11 +120,6 @@ impl IntoResponse for ScimError {
         if status.is_server_error() {
             tracing::error!(error = %self.0, "SCIM request failed");
         }
-        let mut body = json!({
-            "schemas": [ERROR_SCHEMA],
-            "status": status.as_u16().to_string(),
-            "detail": self.0.public_message(),
-        });
         let scim_type = match &self.0 {
             VaultError::Conflict(_) | VaultError::Store(StoreError::Conflict(_)) => {
                 Some("uniqueness")
@@ -131,10 +129,8 @@ impl IntoResponse for ScimError {
             VaultError::Invalid(_) => Some("invalidValue"),
             _ => None,
         };
-        if let Some(t) = scim_type {
-            body["scimType"] = json!(t);
-        }
-        scim_json(status, body)
+        let body = ErrorBody::new(status.as_u16(), scim_type, self.0.public_message());
+        scim_json(status, &body)
     }
 }
 
@@ -176,8 +172,8 @@ pub(crate) struct ListQuery {
 }
 
 impl ListQuery {
-    /// The filter, start (1-based) and count.
-    fn parts(&self) -> Result<(Option<ulo_core::filter::Filter>, usize, usize), VaultError> {
+    /// The filter, and the page asked for.
+    fn parts(&self) -> Result<(Option<ulo_core::filter::Filter>, Paging), VaultError> {
         let filter = match self.filter.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(f) => Some(
@@ -185,21 +181,14 @@ impl ListQuery {
                     .map_err(|e| VaultError::invalid(format!("invalid filter: {e}")))?,
             ),
         };
-        let num = |v: &Option<String>, name: &str, default: usize| -> Result<usize, VaultError> {
-            match v {
-                None => Ok(default),
-                Some(s) => s
-                    .trim()
-                    .parse::<i64>()
-                    .map(|n| n.max(0) as usize)
-                    .map_err(|_| {
-                        VaultError::invalid(format!("{name} must be an integer, not {s:?}"))
-                    }),
-            }
-        };
-        let start = num(&self.start_index, "startIndex", 1)?.max(1);
-        let count = num(&self.count, "count", 100)?.min(200);
-        Ok((filter, start, count))
+        let paging = Paging::parse(
+            self.start_index.as_deref(),
+            self.count.as_deref(),
+            DEFAULT_COUNT,
+            MAX_RESULTS,
+        )
+        .map_err(VaultError::invalid)?;
+        Ok((filter, paging))
     }
 }
 
@@ -208,7 +197,7 @@ pub(crate) fn list_response(
     query: &ListQuery,
     resources: Vec<Value>,
 ) -> Result<Response, ScimError> {
-    let (filter, start, count) = query.parts()?;
+    let (filter, paging) = query.parts()?;
     let case_exact = |p: &ulo_core::filter::AttrPath| {
         matches!(
             p.segments.first().map(String::as_str),
@@ -223,16 +212,8 @@ pub(crate) fn list_response(
                 .is_none_or(|f| ulo_core::filter::matches_with(f, r, &case_exact))
         })
         .collect();
-    let total = matching.len();
-    let page: Vec<Value> = matching.into_iter().skip(start - 1).take(count).collect();
     Ok(scim_json(
         StatusCode::OK,
-        json!({
-            "schemas": [LIST_SCHEMA],
-            "totalResults": total,
-            "startIndex": start,
-            "itemsPerPage": page.len(),
-            "Resources": page,
-        }),
+        &ListResponse::page(matching, paging),
     ))
 }

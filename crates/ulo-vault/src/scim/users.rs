@@ -10,11 +10,13 @@ use ulo_core::clock::rfc3339;
 
 use ulo_scim::patch::{self, Shape};
 
-use super::{ListQuery, ScimBody, ScimError, USER_SCHEMA, list_response, scim_json};
+use super::{ListQuery, ScimBody, ScimError, list_response, scim_json};
 use crate::error::VaultError;
 use crate::model::{Actor, Person, Provisioning};
 use crate::people::PersonInput;
 use crate::vault::Vault;
+use ulo_scim::resource::{Meta, User, to_document};
+use ulo_scim::urn::USER as USER_SCHEMA;
 
 /// The attributes kept as sent, besides userName, externalId and active.
 const KEPT: &[&str] = &["name", "emails", "displayName"];
@@ -34,28 +36,29 @@ const SHAPE: Shape = Shape {
 };
 
 /// A person as a SCIM User.
-fn resource(vault: &Vault, p: &Person) -> Value {
-    let mut r = json!({
-        "schemas": [USER_SCHEMA],
-        "id": p.id,
-        "userName": p.user_name,
-        "active": p.active,
-        "meta": {
-            "resourceType": "User",
-            "created": rfc3339(p.created),
-            "lastModified": rfc3339(p.updated),
-            "location": format!("{}/scim/v2/Users/{}", vault.settings.public_url, p.id),
-        },
-    });
-    if let Some(e) = &p.external_id {
-        r["externalId"] = json!(e);
-    }
+fn resource(vault: &Vault, p: &Person) -> User {
+    let mut extra = Map::new();
     for k in KEPT {
         if let Some(v) = p.attributes.get(*k) {
-            r[*k] = v.clone();
+            extra.insert((*k).into(), v.clone());
         }
     }
-    r
+    User {
+        schemas: vec![USER_SCHEMA.into()],
+        id: p.id.clone(),
+        external_id: p.external_id.clone(),
+        user_name: p.user_name.clone(),
+        active: Some(p.active),
+        meta: Meta {
+            resource_type: "User".into(),
+            created: Some(rfc3339(p.created)),
+            last_modified: Some(rfc3339(p.updated)),
+            location: format!("{}/scim/v2/Users/{}", vault.settings.public_url, p.id),
+            version: None,
+        },
+        extra,
+        ..User::default()
+    }
 }
 
 /// The mutable state of a User document (what PUT replaces and PATCH edits).
@@ -118,7 +121,7 @@ fn input(doc: &Map<String, Value>) -> Result<PersonInput, VaultError> {
 
 fn created(vault: &Vault, p: &Person) -> Response {
     let r = resource(vault, p);
-    let mut resp = scim_json(StatusCode::CREATED, r);
+    let mut resp = scim_json(StatusCode::CREATED, &r);
     if let Ok(v) = HeaderValue::from_str(&format!(
         "{}/scim/v2/Users/{}",
         vault.settings.public_url, p.id
@@ -145,7 +148,13 @@ pub(crate) async fn list(
     Query(q): Query<ListQuery>,
 ) -> Result<Response, ScimError> {
     let people = vault.read().await?.people().await?;
-    list_response(&q, people.iter().map(|p| resource(&vault, p)).collect())
+    list_response(
+        &q,
+        people
+            .iter()
+            .map(|p| to_document(&resource(&vault, p)))
+            .collect(),
+    )
 }
 
 /// `GET /Users/{id}`.
@@ -159,7 +168,7 @@ pub(crate) async fn get(
         .person(&id)
         .await?
         .ok_or_else(|| VaultError::not_found(format!("no User with id {id:?}")))?;
-    Ok(scim_json(StatusCode::OK, resource(&vault, &p)))
+    Ok(scim_json(StatusCode::OK, &resource(&vault, &p)))
 }
 
 /// `PUT /Users/{id}`.
@@ -170,7 +179,7 @@ pub(crate) async fn replace(
 ) -> Result<Response, ScimError> {
     let new = input(&body)?;
     let p = vault.update_person(&id, |_| Ok(new)).await?;
-    Ok(scim_json(StatusCode::OK, resource(&vault, &p)))
+    Ok(scim_json(StatusCode::OK, &resource(&vault, &p)))
 }
 
 /// `PATCH /Users/{id}`.
@@ -187,7 +196,7 @@ pub(crate) async fn patch(
             input(doc.as_object().unwrap_or(&Map::new()))
         })
         .await?;
-    Ok(scim_json(StatusCode::OK, resource(&vault, &p)))
+    Ok(scim_json(StatusCode::OK, &resource(&vault, &p)))
 }
 
 /// `DELETE /Users/{id}`.

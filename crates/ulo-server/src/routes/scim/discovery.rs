@@ -4,38 +4,38 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
+use ulo_scim::discovery::{AuthenticationScheme, ServiceProviderConfig};
+use ulo_scim::resource::Meta;
+use ulo_scim::urn::{ENTERPRISE_USER as ENTERPRISE, GROUP as GROUP_SCHEMA, USER as USER_SCHEMA};
+use ulo_scim::wire::ListResponse;
 
-use super::groups::GROUP_SCHEMA;
-use super::list::{MAX_RESULTS, plain_list};
-use super::users::{ENTERPRISE, USER_SCHEMA};
+use super::list::MAX_RESULTS;
 use super::wire::{ScimClient, ScimError, scim_response};
 use crate::extract::ApiPath;
 use crate::state::AppState;
 
 /// `GET /ServiceProviderConfig`.
 pub async fn service_provider_config(State(state): State<AppState>, _c: ScimClient) -> Response {
-    scim_response(
-        StatusCode::OK,
-        &json!({
-            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
-            "patch": {"supported": true},
-            "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
-            "filter": {"supported": true, "maxResults": MAX_RESULTS},
-            "changePassword": {"supported": false},
-            "sort": {"supported": true},
-            "etag": {"supported": true},
-            "authenticationSchemes": [{
-                "type": "oauthbearertoken",
-                "name": "SCIM credential",
-                "description": "Authorization: Bearer <SCIM credential from POST /api/v1/scim-credentials>",
-                "primary": true,
-            }],
-            "meta": {
-                "resourceType": "ServiceProviderConfig",
-                "location": format!("{}/scim/v2/ServiceProviderConfig", state.issuer()),
-            },
-        }),
-    )
+    let mut config = ServiceProviderConfig::new(
+        MAX_RESULTS,
+        true,
+        true,
+        vec![AuthenticationScheme {
+            kind: "oauthbearertoken".into(),
+            name: "SCIM credential".into(),
+            description:
+                "Authorization: Bearer <SCIM credential from POST /api/v1/scim-credentials>".into(),
+            primary: Some(true),
+        }],
+    );
+    config.meta = Some(Meta {
+        resource_type: "ServiceProviderConfig".into(),
+        created: None,
+        last_modified: None,
+        location: format!("{}/scim/v2/ServiceProviderConfig", state.issuer()),
+        version: None,
+    });
+    scim_response(StatusCode::OK, &config)
 }
 
 fn resource_type_docs(base: &str) -> Vec<Value> {
@@ -60,7 +60,7 @@ fn resource_type_docs(base: &str) -> Vec<Value> {
 pub async fn resource_types(State(state): State<AppState>, _c: ScimClient) -> Response {
     scim_response(
         StatusCode::OK,
-        &plain_list(resource_type_docs(state.issuer())),
+        &ListResponse::whole(resource_type_docs(state.issuer())),
     )
 }
 
@@ -192,7 +192,10 @@ fn schema_docs(base: &str) -> Vec<Value> {
 
 /// `GET /Schemas`.
 pub async fn schemas(State(state): State<AppState>, _c: ScimClient) -> Response {
-    scim_response(StatusCode::OK, &plain_list(schema_docs(state.issuer())))
+    scim_response(
+        StatusCode::OK,
+        &ListResponse::whole(schema_docs(state.issuer())),
+    )
 }
 
 /// `GET /Schemas/{id}`.

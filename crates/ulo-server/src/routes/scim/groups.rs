@@ -6,7 +6,7 @@ use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use serde_json::{Value, json};
+use serde_json::{Map, Value};
 use ulo_core::error::DomainError;
 use ulo_core::group::{Group, GroupProfile};
 use ulo_core::ids::{GroupId, UserId};
@@ -24,8 +24,8 @@ use crate::extract::ApiPath;
 use crate::state::AppState;
 use ulo_scim::patch::{self, Shape};
 
-/// The core Group schema.
-pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+use ulo_scim::resource::{self as scim, Member, Meta};
+use ulo_scim::urn::GROUP as GROUP_SCHEMA;
 
 const SHAPE: Shape = Shape {
     core: &[
@@ -63,43 +63,55 @@ fn render(
         .and_then(Value::as_array)
         .map(|a| a.iter().collect())
         .unwrap_or_default();
-    let mut doc = json!({
-        "schemas": [GROUP_SCHEMA],
-        "id": g.id.to_string(),
-        "externalId": ext,
-        "displayName": g.profile.name,
-        "members": members.iter().map(|u| {
+    let members = members
+        .iter()
+        .map(|u| {
             let id = u.id.to_string();
             let href = format!("{base}/scim/v2/Users/{id}");
-            match written.iter().find(|m| get_ci(m, "value").and_then(Value::as_str) == Some(id.as_str())) {
+            let found = written
+                .iter()
+                .find(|m| get_ci(m, "value").and_then(Value::as_str) == Some(id.as_str()));
+            match found {
                 Some(Value::Object(m)) => {
-                    let mut m = m.clone();
-                    take_ci(&mut m, "value");
-                    m.insert("value".into(), json!(id));
-                    if !m.keys().any(|k| k.eq_ignore_ascii_case("$ref")) {
-                        m.insert("$ref".into(), json!(href));
+                    let mut extra = m.clone();
+                    take_ci(&mut extra, "value");
+                    let has = |k: &str| extra.keys().any(|n| n.eq_ignore_ascii_case(k));
+                    Member {
+                        kind: (!has("type")).then(|| "User".to_string()),
+                        reference: (!has("$ref")).then_some(href),
+                        value: id,
+                        display: None,
+                        extra,
                     }
-                    if !m.keys().any(|k| k.eq_ignore_ascii_case("type")) {
-                        m.insert("type".into(), json!("User"));
-                    }
-                    Value::Object(m)
                 }
-                _ => json!({
-                    "value": id,
-                    "display": u.profile.login,
-                    "type": "User",
-                    "$ref": href,
-                }),
+                _ => Member {
+                    display: Some(u.profile.login.clone()),
+                    kind: Some("User".into()),
+                    reference: Some(href),
+                    value: id,
+                    extra: Map::new(),
+                },
             }
-        }).collect::<Vec<_>>(),
-        "meta": {
-            "resourceType": "Group",
-            "created": ulo_core::clock::rfc3339(g.created),
-            "lastModified": ulo_core::clock::rfc3339(g.last_updated.max(g.last_membership_updated)),
-            "location": format!("{base}/scim/v2/Groups/{}", g.id),
-            "version": version(g),
+        })
+        .collect();
+    let group = scim::Group {
+        schemas: vec![GROUP_SCHEMA.into()],
+        id: g.id.to_string(),
+        external_id: ext.cloned(),
+        display_name: g.profile.name.clone(),
+        members,
+        meta: Meta {
+            resource_type: "Group".into(),
+            created: Some(ulo_core::clock::rfc3339(g.created)),
+            last_modified: Some(ulo_core::clock::rfc3339(
+                g.last_updated.max(g.last_membership_updated),
+            )),
+            location: format!("{base}/scim/v2/Groups/{}", g.id),
+            version: Some(version(g)),
         },
-    });
+        extra: Map::new(),
+    };
+    let mut doc = scim::to_document(&group);
     if let (Some(Value::Object(stored)), Value::Object(canon)) = (stored, &mut doc) {
         let mut extra = stored.clone();
         for k in [

@@ -4,15 +4,13 @@ use std::cmp::Ordering;
 
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
+use ulo_scim::urn::SEARCH_REQUEST as SEARCH_SCHEMA;
+use ulo_scim::wire::{ListResponse, Paging};
 
 use super::wire::ScimError;
 
 /// The most resources one page holds (advertised as `filter.maxResults`).
 pub const MAX_RESULTS: usize = 200;
-/// The list response schema.
-const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
-/// The search request schema.
-const SEARCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
 
 /// Query parameters of a list, from the URL or a `.search` body.
 #[derive(Debug, Default, Deserialize)]
@@ -105,7 +103,7 @@ pub fn search_params(body: &Value) -> Result<ListParams, ScimError> {
 }
 
 /// Filters, sorts and pages `docs` into a ListResponse.
-pub fn list_response(docs: Vec<Value>, p: &ListParams) -> Result<Value, ScimError> {
+pub fn list_response(docs: Vec<Value>, p: &ListParams) -> Result<ListResponse<Value>, ScimError> {
     let filter = match p.filter.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
         Some(f) => Some(ulo_core::filter::parse(f).map_err(|e| {
             ScimError::bad(
@@ -151,36 +149,9 @@ pub fn list_response(docs: Vec<Value>, p: &ListParams) -> Result<Value, ScimErro
             }
         });
     }
-    let total = hits.len();
-    let start = p.start_index.unwrap_or(1).max(1) as usize;
-    let count = p
-        .count
-        .unwrap_or(MAX_RESULTS as i64)
-        .clamp(0, MAX_RESULTS as i64) as usize;
-    let page: Vec<Value> = hits
-        .into_iter()
-        .skip(start - 1)
-        .take(count)
-        .map(|d| project(d, p.attributes.as_deref(), p.excluded_attributes.as_deref()))
-        .collect();
-    Ok(json!({
-        "schemas": [LIST_SCHEMA],
-        "totalResults": total,
-        "startIndex": start,
-        "itemsPerPage": page.len(),
-        "Resources": page,
-    }))
-}
-
-/// A list of already-rendered discovery resources as a ListResponse.
-pub fn plain_list(items: Vec<Value>) -> Value {
-    json!({
-        "schemas": [LIST_SCHEMA],
-        "totalResults": items.len(),
-        "startIndex": 1,
-        "itemsPerPage": items.len(),
-        "Resources": items,
-    })
+    let paging = Paging::new(p.start_index, p.count, MAX_RESULTS, MAX_RESULTS);
+    Ok(ListResponse::page(hits, paging)
+        .map(|d| project(d, p.attributes.as_deref(), p.excluded_attributes.as_deref())))
 }
 
 /// What sorting compares: the first string/number/bool at `path`, strings case-insensitively.

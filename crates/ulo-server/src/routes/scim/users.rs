@@ -4,7 +4,7 @@ use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use ulo_core::directory::{CreateUser, ProfileChange};
 use ulo_core::ids::UserId;
 use ulo_core::scim::ScimResource;
@@ -20,10 +20,38 @@ use crate::extract::ApiPath;
 use crate::state::AppState;
 use ulo_scim::patch::{self, Shape};
 
-/// The core User schema.
-pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
-/// The enterprise User extension.
-pub const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+use ulo_scim::resource::{self as scim, EnterpriseUser, Manager, Meta, MultiValue, Name};
+use ulo_scim::urn::{ENTERPRISE_USER as ENTERPRISE, USER as USER_SCHEMA};
+
+/// The members of ulo's User document (its own and the enterprise extension's): each one ulo
+/// leaves unassigned is null until [`strip_nulls`], so [`overlay`] replaces what a client wrote
+/// with ulo's value, unassigned included.
+const OWNED: &[&str] = &[
+    "schemas",
+    "id",
+    "externalId",
+    "userName",
+    "name",
+    "displayName",
+    "nickName",
+    "title",
+    "userType",
+    "locale",
+    "timezone",
+    "active",
+    "emails",
+    "phoneNumbers",
+    ENTERPRISE,
+    "meta",
+];
+const OWNED_ENTERPRISE: &[&str] = &[
+    "employeeNumber",
+    "costCenter",
+    "organization",
+    "division",
+    "department",
+    "manager",
+];
 
 const SHAPE: Shape = Shape {
     core: &[
@@ -45,23 +73,9 @@ const SHAPE: Shape = Shape {
     ],
     read_only: &["id", "meta", "schemas"],
     multi: &["emails", "phoneNumbers"],
-    extension: Some((
-        ENTERPRISE,
-        &[
-            "employeeNumber",
-            "costCenter",
-            "organization",
-            "division",
-            "department",
-            "manager",
-        ],
-    )),
+    extension: Some((ENTERPRISE, OWNED_ENTERPRISE)),
     ..Shape::STRICT
 };
-
-fn opt(v: &Option<String>) -> Value {
-    v.as_ref().map_or(Value::Null, |s| json!(s))
-}
 
 /// The SCIM form of a user: the attributes the client last wrote (`stored`), overlaid with the
 /// values ulo owns.
@@ -72,46 +86,80 @@ pub fn render(
     stored: Option<&Value>,
 ) -> Value {
     let p = &u.profile;
-    let mut doc = json!({
-        "schemas": [USER_SCHEMA, ENTERPRISE],
-        "id": u.id.to_string(),
-        "externalId": external_id,
-        "userName": p.login,
-        "name": {
-            "givenName": p.first_name,
-            "familyName": p.last_name,
-            "formatted": format!("{} {}", p.first_name, p.last_name).trim(),
+    let user = scim::User {
+        schemas: vec![USER_SCHEMA.into(), ENTERPRISE.into()],
+        id: u.id.to_string(),
+        external_id: external_id.cloned(),
+        user_name: p.login.clone(),
+        name: Some(Name {
+            formatted: Some(
+                format!("{} {}", p.first_name, p.last_name)
+                    .trim()
+                    .to_string(),
+            ),
+            given_name: Some(p.first_name.clone()),
+            family_name: Some(p.last_name.clone()),
+        }),
+        display_name: p.display_name.clone(),
+        nick_name: p.nick_name.clone(),
+        title: p.title.clone(),
+        user_type: p.user_type.clone(),
+        locale: p.locale.clone(),
+        timezone: p.timezone.clone(),
+        active: Some(u.status == UserStatus::Active),
+        emails: (!p.email.is_empty()).then(|| {
+            vec![MultiValue {
+                value: p.email.clone(),
+                kind: Some("work".into()),
+                primary: Some(true),
+            }]
+        }),
+        phone_numbers: p.mobile_phone.as_ref().map(|m| {
+            vec![MultiValue {
+                value: m.clone(),
+                kind: Some("mobile".into()),
+                primary: None,
+            }]
+        }),
+        enterprise: Some(EnterpriseUser {
+            employee_number: p.employee_number.clone(),
+            cost_center: p.cost_center.clone(),
+            organization: p.organization.clone(),
+            division: p.division.clone(),
+            department: p.department.clone(),
+            manager: p.manager_id.as_ref().map(|m| Manager {
+                value: m.clone(),
+                display_name: p.manager.clone(),
+            }),
+        }),
+        meta: Meta {
+            resource_type: "User".into(),
+            created: Some(ulo_core::clock::rfc3339(u.created)),
+            last_modified: Some(ulo_core::clock::rfc3339(u.last_updated)),
+            location: format!("{}/scim/v2/Users/{}", state.issuer(), u.id),
+            version: Some(version_of(u.last_updated)),
         },
-        "displayName": opt(&p.display_name),
-        "nickName": opt(&p.nick_name),
-        "title": opt(&p.title),
-        "userType": opt(&p.user_type),
-        "locale": opt(&p.locale),
-        "timezone": opt(&p.timezone),
-        "active": u.status == UserStatus::Active,
-        "emails": (!p.email.is_empty()).then(|| json!([{"value": p.email, "type": "work", "primary": true}])),
-        "phoneNumbers": p.mobile_phone.as_ref().map(|m| json!([{"value": m, "type": "mobile"}])),
-        ENTERPRISE: {
-            "employeeNumber": opt(&p.employee_number),
-            "costCenter": opt(&p.cost_center),
-            "organization": opt(&p.organization),
-            "division": opt(&p.division),
-            "department": opt(&p.department),
-            "manager": p.manager_id.as_ref().map(|m| json!({"value": m, "displayName": p.manager})),
-        },
-        "meta": {
-            "resourceType": "User",
-            "created": ulo_core::clock::rfc3339(u.created),
-            "lastModified": ulo_core::clock::rfc3339(u.last_updated),
-            "location": format!("{}/scim/v2/Users/{}", state.issuer(), u.id),
-            "version": version_of(u.last_updated),
-        },
-    });
+        extra: Map::new(),
+    };
+    let mut doc = scim::to_document(&user);
+    fill_unassigned(&mut doc, OWNED);
+    if let Some(ext) = doc.get_mut(ENTERPRISE) {
+        fill_unassigned(ext, OWNED_ENTERPRISE);
+    }
     if let Some(Value::Object(stored)) = stored {
         doc = overlay(doc, stored, u);
     }
     strip_nulls(&mut doc);
     doc
+}
+
+/// Sets each of `keys` that `doc` leaves out to null.
+fn fill_unassigned(doc: &mut Value, keys: &[&str]) {
+    if let Value::Object(o) = doc {
+        for k in keys {
+            o.entry(*k).or_insert(Value::Null);
+        }
+    }
 }
 
 /// Removes every member of `o` named `key` in any case; the first one removed.

@@ -4,17 +4,17 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 use ulo_core::context::Context;
 use ulo_core::error::DomainError;
+use ulo_scim::wire::ErrorBody;
 
 use crate::auth::client_ip;
 use crate::state::AppState;
 
 /// The SCIM media type.
-pub const SCIM_JSON: &str = "application/scim+json";
-/// The error message schema.
-const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+pub const SCIM_JSON: &str = ulo_scim::wire::MEDIA_TYPE;
 
 /// A SCIM error answer: `status`, optional `scimType`, `detail`.
 #[derive(Debug)]
@@ -90,14 +90,7 @@ impl From<ulo_scim::patch::PatchError> for ScimError {
 
 impl IntoResponse for ScimError {
     fn into_response(self) -> Response {
-        let mut body = json!({
-            "schemas": [ERROR_SCHEMA],
-            "status": self.status.as_u16().to_string(),
-            "detail": self.detail,
-        });
-        if let Some(t) = self.scim_type {
-            body["scimType"] = json!(t);
-        }
+        let body = ErrorBody::new(self.status.as_u16(), self.scim_type, self.detail);
         let mut resp = scim_response(self.status, &body);
         if self.status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(
@@ -110,8 +103,15 @@ impl IntoResponse for ScimError {
 }
 
 /// A SCIM answer: `body` as `application/scim+json` with `status`.
-pub fn scim_response(status: StatusCode, body: &Value) -> Response {
-    let mut resp = (status, body.to_string()).into_response();
+pub fn scim_response(status: StatusCode, body: &impl Serialize) -> Response {
+    let text = match serde_json::to_string(body) {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::error!(error = %e, "a SCIM answer does not serialize");
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
+    let mut resp = (status, text).into_response();
     resp.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
     resp
