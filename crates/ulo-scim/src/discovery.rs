@@ -7,6 +7,7 @@ use crate::urn;
 
 /// `ServiceProviderConfig`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ScimServiceProviderConfig))]
 #[serde(rename_all = "camelCase")]
 pub struct ServiceProviderConfig {
     /// Always the ServiceProviderConfig URN.
@@ -62,6 +63,7 @@ impl ServiceProviderConfig {
 
 /// `{"supported": …}`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ScimSupported))]
 pub struct Supported {
     /// Whether the feature is supported.
     pub supported: bool,
@@ -69,6 +71,7 @@ pub struct Supported {
 
 /// `bulk`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ScimBulk))]
 #[serde(rename_all = "camelCase")]
 pub struct Bulk {
     /// Whether bulk operations are supported.
@@ -81,6 +84,7 @@ pub struct Bulk {
 
 /// `filter`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ScimFilter))]
 #[serde(rename_all = "camelCase")]
 pub struct Filter {
     /// Whether filters are supported.
@@ -91,6 +95,7 @@ pub struct Filter {
 
 /// One authentication scheme.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ScimAuthenticationScheme))]
 pub struct AuthenticationScheme {
     /// e.g. `oauthbearertoken`.
     #[serde(rename = "type")]

@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 /// A resource's `meta` (RFC 7643 §3.1).
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ScimMeta))]
 #[serde(rename_all = "camelCase")]
 pub struct Meta {
     /// `User`, `Group`, `Schema`…
@@ -26,6 +27,7 @@ pub struct Meta {
 
 /// A User (RFC 7643 §4.1), with the enterprise extension (§4.3).
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ScimUser))]
 #[serde(rename_all = "camelCase")]
 pub struct User {
     /// The schema URNs this resource uses.
@@ -77,11 +79,13 @@ pub struct User {
     pub meta: Meta,
     /// Attributes kept as the client wrote them.
     #[serde(flatten)]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
     pub extra: Map<String, Value>,
 }
 
 /// A User's `name`.
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ScimName))]
 #[serde(rename_all = "camelCase")]
 pub struct Name {
     /// Given and family name together.
@@ -97,6 +101,7 @@ pub struct Name {
 
 /// One value of a multi-valued attribute (`emails`, `phoneNumbers`).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ScimMultiValue))]
 pub struct MultiValue {
     /// The value.
     pub value: String,
@@ -110,6 +115,7 @@ pub struct MultiValue {
 
 /// The enterprise User extension (RFC 7643 §4.3).
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ScimEnterpriseUser))]
 #[serde(rename_all = "camelCase")]
 pub struct EnterpriseUser {
     /// Employee number.
@@ -134,6 +140,7 @@ pub struct EnterpriseUser {
 
 /// The enterprise extension's `manager`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ScimManager))]
 #[serde(rename_all = "camelCase")]
 pub struct Manager {
     /// The manager's id.
@@ -145,6 +152,7 @@ pub struct Manager {
 
 /// A Group (RFC 7643 §4.2).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ScimGroup))]
 #[serde(rename_all = "camelCase")]
 pub struct Group {
     /// The schema URNs this resource uses.
@@ -162,11 +170,13 @@ pub struct Group {
     pub meta: Meta,
     /// Attributes kept as the client wrote them.
     #[serde(flatten)]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
     pub extra: Map<String, Value>,
 }
 
 /// A Group's member.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ScimMember))]
 pub struct Member {
     /// The member's id.
     pub value: String,
@@ -181,6 +191,7 @@ pub struct Member {
     pub reference: Option<String>,
     /// Sub-attributes kept as the client wrote them.
     #[serde(flatten)]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
     pub extra: Map<String, Value>,
 }
 

@@ -10,6 +10,7 @@ pub const MEDIA_TYPE: &str = "application/scim+json";
 
 /// An error answer's body (RFC 7644 §3.12).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ScimErrorBody))]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorBody {
     /// Always the error message URN.
@@ -91,6 +92,7 @@ impl Paging {
 
 /// A list answer (RFC 7644 §3.4.2): one page of the matching resources.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = ScimListResponse))]
 #[serde(rename_all = "camelCase")]
 pub struct ListResponse<T> {
     /// Always the ListResponse URN.

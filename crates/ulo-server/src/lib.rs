@@ -46,7 +46,6 @@ pub fn router(state: AppState) -> Router {
                 .method_not_allowed_fallback(routes::meta::method_not_allowed)
                 .layer(cors::layer(state.clone())),
         )
-        .merge(routes::scim::router())
         .fallback(routes::meta::not_found)
         .method_not_allowed_fallback(routes::meta::method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(1024 * 1024))

@@ -7,6 +7,7 @@ pub mod params;
 pub mod preflight;
 pub mod responses;
 pub mod schema;
+pub mod scim;
 
 use std::sync::OnceLock;
 
@@ -34,6 +35,7 @@ const DESCRIPTION: &str = "ulo's HTTP API: the admin API under /api/v1 (Okta-sha
         (name = "Sessions", description = "A user's ulo sessions (the sign-in cookie) and their OAuth token grants; clearing or ending one ends it at once. Every end of a session (these calls, RP-initiated logout, the person's own sign-out, expiry and idle timeout) sends an OIDC Back-Channel Logout token (sub and sid) to each back-channel app the session signed in to: single logout."),
         (name = "Factors", description = "A user's TOTP factor (RFC 6238, 6 digits, 30 s, SHA-1): enroll, activate with a code, show, remove."),
         (name = "Sign-in", description = "The browser pages: sign-in with password then TOTP code, and the signed-in user's authenticator setup. HTML, no JavaScript; the session cookie `ulo_session` is HttpOnly, SameSite=Lax and Secure unless the issuer is plain http on loopback."),
+        (name = "SCIM", description = "ulo as a SCIM 2.0 service provider (RFC 7643, RFC 7644) at /scim/v2, for HR systems and identity providers that provision people and groups into ulo. Bodies are application/scim+json (application/json is accepted); errors are SCIM error messages. Authenticate with a SCIM credential (see SCIM credentials), never an admin API token. Users and groups changed here are logged in the System Log like the admin API's changes, with the credential as actor. The service provider also describes itself: ServiceProviderConfig, ResourceTypes and Schemas."),
         (name = "SCIM credentials", description = "Bearer credentials for the SCIM 2.0 service provider at /scim/v2 (separate from admin API tokens)."),
         (name = "Universal Logout", description = "One action that ends a user's access in ulo (sessions, OAuth tokens, API tokens) and in every logout-enabled app (Global Token Revocation, OpenID Connect Back-Channel Logout, Shared Signals), with a receipt recording what each target answered. Deliveries are durable and retried until the logout deadline. ulo also receives Global Token Revocation requests from upstream identity providers and tools."),
         (name = "Shared Signals", description = "ulo as a Shared Signals (SSF 1.0) transmitter: CAEP session-revoked and credential-change events, pushed (RFC 8935) or polled (RFC 8936). The receiver of each app manages its stream under /ssf with the Bearer credential an admin issued for the app."),
@@ -55,7 +57,7 @@ const DESCRIPTION: &str = "ulo's HTTP API: the admin API under /api/v1 (Okta-sha
         preflight::oauth2_user_info_preflight,
     ),
     components(
-        schemas(schema::Error),
+        schemas(schema::Error, ulo_scim::wire::ErrorBody),
         responses(
             responses::BadRequest,
             responses::Unauthorized,
@@ -69,6 +71,15 @@ const DESCRIPTION: &str = "ulo's HTTP API: the admin API under /api/v1 (Okta-sha
             responses::InternalError,
             responses::ReceiverUnauthorized,
             responses::CorsPreflight,
+            scim::ScimBadRequest,
+            scim::ScimUnauthorized,
+            scim::ScimForbidden,
+            scim::ScimNotFound,
+            scim::ScimConflict,
+            scim::ScimPreconditionFailed,
+            scim::ScimUnsupportedMediaType,
+            scim::ScimTooManyRequests,
+            scim::ScimInternalError,
         ),
     ),
     modifiers(&SecuritySchemes),
@@ -95,6 +106,10 @@ impl utoipa::Modify for SecuritySchemes {
         components.add_security_scheme(
             "GlobalTokenRevocation",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("API token or JWT").description(Some("`Bearer <credential>`: an API token with the scope ulo.universalLogout.manage (or an unrestricted admin token), its owner holding SUPER_ADMIN; or a global-token-revocation+jwt signed by a registered upstream identity provider (aud this endpoint's URL, exp - iat at most 300 s, a unique jti).")).build()),
+        );
+        components.add_security_scheme(
+            "ScimBearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("`Bearer <credential>`, a SCIM credential (POST /api/v1/scim-credentials). Admin API tokens are not accepted. Too many failed credentials from one address answer 429 with Retry-After.")).build()),
         );
         components.add_security_scheme(
             "DeviceAgent",

@@ -63,9 +63,13 @@ struct Health {
     reason: Option<&'static str>,
 }
 
-/// Unknown path.
-pub async fn not_found() -> ApiError {
-    ApiError::not_found("Not found: Resource not found: no such path")
+/// Unknown path: under `/scim/v2` a SCIM error (RFC 7644 §3.12), elsewhere the API's own.
+pub async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if uri.path().starts_with("/scim/v2/") || uri.path() == "/scim/v2" {
+        return super::scim::not_found().await.into_response();
+    }
+    ApiError::not_found("Not found: Resource not found: no such path").into_response()
 }
 
 /// Known path, wrong method.

@@ -73,6 +73,7 @@ pub fn documented() -> Documented {
             .merge(workflows::router())
             .merge(risk::router())
             .merge(policies::router())
-            .merge(agent::router()),
+            .merge(agent::router())
+            .merge(scim::router()),
     }
 }

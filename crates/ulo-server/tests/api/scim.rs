@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::support::{
     ADMIN_LOGIN, admin_id, assert_attributed, assert_error as assert_error_shape, events, id,
-    on_every_backend, one_event, read_only_admin, request, send,
+    on_every_backend, on_sqlite, one_event, read_only_admin, request, send,
 };
 
 async fn credential(s: &ulo_testkit::TestServer) -> String {
@@ -602,6 +602,12 @@ async fn discovery_endpoints_state_what_is_supported() {
     on_every_backend(async |s| {
         let t = credential(s).await;
 
+        // A path SCIM does not serve is a SCIM 404, not the admin API's.
+        let (st, h, body) = send(scim(s, &t, Method::GET, "/Bulk")).await;
+        assert_eq!(st, StatusCode::NOT_FOUND, "{body}");
+        assert_eq!(h["content-type"], "application/scim+json");
+        assert_error(&body, "404", None);
+
         let (st, h, spc) = send(scim(s, &t, Method::GET, "/ServiceProviderConfig")).await;
         assert_eq!(st, StatusCode::OK, "{spc}");
         assert_eq!(h["content-type"], "application/scim+json");
@@ -955,6 +961,43 @@ async fn removing_listed_members_keeps_the_others() {
         let (st, _, grp) = send(scim(s, &t, Method::PATCH, &format!("/Groups/{gid}")).json(&all)).await;
         assert_eq!(st, StatusCode::OK, "{grp}");
         assert!(grp.get("members").is_none_or(|m| m.as_array().is_some_and(Vec::is_empty)), "{grp}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn many_failed_scim_credentials_from_one_address_are_throttled_with_retry_after() {
+    // About the HTTP layer, not the store: SQLite is enough.
+    on_sqlite(async |s| {
+        let t = credential(s).await;
+        let bad = || {
+            scim(
+                s,
+                "ulo_scim_guessing_00000000000000000000",
+                Method::GET,
+                "/Users",
+            )
+        };
+        for attempt in 1..=30 {
+            let (st, _, body) = send(bad()).await;
+            assert_eq!(st, StatusCode::UNAUTHORIZED, "attempt {attempt}: {body}");
+        }
+        let (st, headers, body) = send(bad()).await;
+        assert_eq!(st, StatusCode::TOO_MANY_REQUESTS, "{body}");
+        assert_error(&body, "429", None);
+        assert_eq!(
+            headers.get("content-type").and_then(|v| v.to_str().ok()),
+            Some("application/scim+json")
+        );
+        let retry_after: u64 = headers
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no numeric Retry-After: {headers:?}"));
+        assert!((1..=60).contains(&retry_after), "{retry_after}");
+        // A valid credential from the same address still gets in: only failures wait.
+        let (st, _, body) = send(scim(s, &t, Method::GET, "/Users")).await;
+        assert_eq!(st, StatusCode::OK, "{body}");
     })
     .await;
 }

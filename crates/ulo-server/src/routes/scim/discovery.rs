@@ -1,5 +1,6 @@
 //! ServiceProviderConfig, ResourceTypes and Schemas: exactly what this provider supports.
 
+use crate::openapi::scim::{ScimErrors, ScimNotFound};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -15,6 +16,19 @@ use crate::extract::ApiPath;
 use crate::state::AppState;
 
 /// `GET /ServiceProviderConfig`.
+#[utoipa::path(
+    get,
+    path = "/scim/v2/ServiceProviderConfig",
+    operation_id = "scimServiceProviderConfig",
+    tag = "SCIM",
+    summary = "What the service provider supports",
+    description = "RFC 7643 §5: PATCH, filters (200 results at most), sorting and ETags; no bulk operations or password changes; bearer credentials.",
+    responses(
+        (status = 200, description = "The configuration.", body = ulo_scim::discovery::ServiceProviderConfig, content_type = "application/scim+json"),
+        ScimErrors,
+    ),
+    security(("ScimBearer" = [])),
+)]
 pub async fn service_provider_config(State(state): State<AppState>, _c: ScimClient) -> Response {
     let mut config = ServiceProviderConfig::new(
         MAX_RESULTS,
@@ -57,6 +71,19 @@ fn resource_type_docs(base: &str) -> Vec<Value> {
 }
 
 /// `GET /ResourceTypes`.
+#[utoipa::path(
+    get,
+    path = "/scim/v2/ResourceTypes",
+    operation_id = "scimResourceTypes",
+    tag = "SCIM",
+    summary = "Resource types",
+    description = "RFC 7643 §6: User (with the enterprise extension) and Group.",
+    responses(
+        (status = 200, description = "A ListResponse of ResourceType documents.", body = ulo_scim::wire::ListResponse<crate::openapi::scim::DiscoveryDocument>, content_type = "application/scim+json"),
+        ScimErrors,
+    ),
+    security(("ScimBearer" = [])),
+)]
 pub async fn resource_types(State(state): State<AppState>, _c: ScimClient) -> Response {
     scim_response(
         StatusCode::OK,
@@ -65,6 +92,23 @@ pub async fn resource_types(State(state): State<AppState>, _c: ScimClient) -> Re
 }
 
 /// `GET /ResourceTypes/{id}`.
+#[utoipa::path(
+    get,
+    path = "/scim/v2/ResourceTypes/{id}",
+    operation_id = "scimResourceType",
+    tag = "SCIM",
+    summary = "A resource type",
+    description = "`User` or `Group`.",
+    params(
+        ("id" = String, Path, description = "`User` or `Group`."),
+    ),
+    responses(
+        (status = 200, description = "The ResourceType document.", body = crate::openapi::scim::DiscoveryDocument, content_type = "application/scim+json"),
+        (status = 404, response = ScimNotFound),
+        ScimErrors,
+    ),
+    security(("ScimBearer" = [])),
+)]
 pub async fn resource_type(
     State(state): State<AppState>,
     _c: ScimClient,
@@ -191,6 +235,19 @@ fn schema_docs(base: &str) -> Vec<Value> {
 }
 
 /// `GET /Schemas`.
+#[utoipa::path(
+    get,
+    path = "/scim/v2/Schemas",
+    operation_id = "scimSchemas",
+    tag = "SCIM",
+    summary = "Schemas",
+    description = "RFC 7643 §7: the User, enterprise User and Group schemas, with every attribute ulo keeps.",
+    responses(
+        (status = 200, description = "A ListResponse of Schema documents.", body = ulo_scim::wire::ListResponse<crate::openapi::scim::DiscoveryDocument>, content_type = "application/scim+json"),
+        ScimErrors,
+    ),
+    security(("ScimBearer" = [])),
+)]
 pub async fn schemas(State(state): State<AppState>, _c: ScimClient) -> Response {
     scim_response(
         StatusCode::OK,
@@ -199,6 +256,23 @@ pub async fn schemas(State(state): State<AppState>, _c: ScimClient) -> Response 
 }
 
 /// `GET /Schemas/{id}`.
+#[utoipa::path(
+    get,
+    path = "/scim/v2/Schemas/{id}",
+    operation_id = "scimSchema",
+    tag = "SCIM",
+    summary = "A schema",
+    description = "A schema by its URN.",
+    params(
+        ("id" = String, Path, description = "The schema's URN."),
+    ),
+    responses(
+        (status = 200, description = "The Schema document.", body = crate::openapi::scim::DiscoveryDocument, content_type = "application/scim+json"),
+        (status = 404, response = ScimNotFound),
+        ScimErrors,
+    ),
+    security(("ScimBearer" = [])),
+)]
 pub async fn schema(
     State(state): State<AppState>,
     _c: ScimClient,

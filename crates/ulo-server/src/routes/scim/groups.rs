@@ -1,5 +1,9 @@
 //! `/scim/v2/Groups`: the core Group schema; members are users.
 
+use crate::openapi::scim::{
+    ScimBadRequest, ScimErrors, ScimForbidden, ScimNotFound, ScimPreconditionFailed,
+    ScimUnsupportedMediaType, ScimWriteErrors,
+};
 use std::collections::BTreeSet;
 
 use axum::body::Bytes;
@@ -257,6 +261,21 @@ async fn read_doc(state: &AppState, c: &ScimClient, doc: &Value) -> Result<Wante
 }
 
 /// `POST /Groups`.
+#[utoipa::path(
+    post,
+    path = "/scim/v2/Groups",
+    operation_id = "scimCreateGroup",
+    tag = "SCIM",
+    summary = "Create a group",
+    description = "Creates the group; logged like the admin API's create, with the SCIM credential as actor.",
+    request_body(content = crate::openapi::scim::GroupRequest, content_type = "application/scim+json"),
+    responses(
+        (status = 201, description = "Created.", body = ulo_scim::resource::Group, content_type = "application/scim+json", headers(("ETag" = String, description = "The resource's version (weak)."), ("Location" = String, description = "The new resource's URL."))),
+        ScimWriteErrors,
+        ScimErrors,
+    ),
+    security(("ScimBearer" = [])),
+)]
 pub async fn create(
     State(state): State<AppState>,
     c: ScimClient,
@@ -296,6 +315,26 @@ pub async fn create(
 }
 
 /// `GET /Groups/{id}`.
+#[utoipa::path(
+    get,
+    path = "/scim/v2/Groups/{id}",
+    operation_id = "scimGetGroup",
+    tag = "SCIM",
+    summary = "A group",
+    description = "The group, projected as asked. If-None-Match naming the current version answers 304.",
+    params(
+        ("id" = String, Path, description = "The group's id (ulo's UUID)."),
+        ("attributes" = Option<String>, Query, description = "Comma-separated attributes to answer (id and schemas always come)."),
+        ("excludedAttributes" = Option<String>, Query, description = "Comma-separated attributes to leave out."),
+    ),
+    responses(
+        (status = 200, description = "The resource.", body = ulo_scim::resource::Group, content_type = "application/scim+json", headers(("ETag" = String, description = "The resource's version (weak)."))),
+        (status = 304, description = "Not modified since the version in If-None-Match.", headers(("ETag" = String, description = "The resource's version (weak)."))),
+        (status = 404, response = ScimNotFound),
+        ScimErrors,
+    ),
+    security(("ScimBearer" = [])),
+)]
 pub async fn get_one(
     State(state): State<AppState>,
     c: ScimClient,
@@ -340,6 +379,29 @@ pub async fn all(state: &AppState, c: &ScimClient) -> Result<Vec<Value>, ScimErr
 }
 
 /// `GET /Groups`.
+#[utoipa::path(
+    get,
+    path = "/scim/v2/Groups",
+    operation_id = "scimListGroups",
+    tag = "SCIM",
+    summary = "List groups",
+    description = "A page of the groups matching filter, sorted and projected as asked (RFC 7644 §3.4.2).",
+    params(
+        ("filter" = Option<String>, Query, description = "A SCIM filter (RFC 7644 §3.4.2.2), e.g. `userName eq \"ada@example.com\"`; a filter ulo cannot read answers 400 invalidFilter."),
+        ("sortBy" = Option<String>, Query, description = "The attribute to sort by."),
+        ("sortOrder" = Option<String>, Query, description = "`ascending` (default) or `descending`."),
+        ("startIndex" = Option<i64>, Query, description = "1-based index of the first result (default 1; less than 1 counts as 1)."),
+        ("count" = Option<i64>, Query, description = "The most results (default and most: 200; negative counts as 0)."),
+        ("attributes" = Option<String>, Query, description = "Comma-separated attributes to answer (id and schemas always come)."),
+        ("excludedAttributes" = Option<String>, Query, description = "Comma-separated attributes to leave out."),
+    ),
+    responses(
+        (status = 200, description = "A ListResponse.", body = ulo_scim::wire::ListResponse<ulo_scim::resource::Group>, content_type = "application/scim+json"),
+        (status = 400, response = ScimBadRequest),
+        ScimErrors,
+    ),
+    security(("ScimBearer" = [])),
+)]
 pub async fn list(
     State(state): State<AppState>,
     c: ScimClient,
@@ -350,6 +412,22 @@ pub async fn list(
 }
 
 /// `POST /Groups/.search`.
+#[utoipa::path(
+    post,
+    path = "/scim/v2/Groups/.search",
+    operation_id = "scimSearchGroups",
+    tag = "SCIM",
+    summary = "Search groups",
+    description = "The list query sent as a SearchRequest body (RFC 7644 §3.4.3).",
+    request_body(content = crate::openapi::scim::SearchRequest, content_type = "application/scim+json"),
+    responses(
+        (status = 200, description = "A ListResponse.", body = ulo_scim::wire::ListResponse<ulo_scim::resource::Group>, content_type = "application/scim+json"),
+        (status = 400, response = ScimBadRequest),
+        (status = 415, response = ScimUnsupportedMediaType),
+        ScimErrors,
+    ),
+    security(("ScimBearer" = [])),
+)]
 pub async fn search(
     State(state): State<AppState>,
     c: ScimClient,
@@ -406,6 +484,26 @@ async fn apply(
 }
 
 /// `PUT /Groups/{id}`.
+#[utoipa::path(
+    put,
+    path = "/scim/v2/Groups/{id}",
+    operation_id = "scimReplaceGroup",
+    tag = "SCIM",
+    summary = "Replace a group",
+    description = "Replaces the group with the body (attributes left out are cleared). If-Match, when sent, must name the current version.",
+    params(
+        ("id" = String, Path, description = "The group's id (ulo's UUID)."),
+    ),
+    request_body(content = crate::openapi::scim::GroupRequest, content_type = "application/scim+json"),
+    responses(
+        (status = 200, description = "The resource as it is now.", body = ulo_scim::resource::Group, content_type = "application/scim+json", headers(("ETag" = String, description = "The resource's version (weak)."))),
+        (status = 404, response = ScimNotFound),
+        (status = 412, response = ScimPreconditionFailed),
+        ScimWriteErrors,
+        ScimErrors,
+    ),
+    security(("ScimBearer" = [])),
+)]
 pub async fn replace(
     State(state): State<AppState>,
     c: ScimClient,
@@ -426,6 +524,26 @@ pub async fn replace(
 }
 
 /// `PATCH /Groups/{id}`.
+#[utoipa::path(
+    patch,
+    path = "/scim/v2/Groups/{id}",
+    operation_id = "scimPatchGroup",
+    tag = "SCIM",
+    summary = "Change a group",
+    description = "Applies a PatchOp (RFC 7644 §3.5.2): every operation or none. If-Match, when sent, must name the current version.",
+    params(
+        ("id" = String, Path, description = "The group's id (ulo's UUID)."),
+    ),
+    request_body(content = crate::openapi::scim::PatchOp, content_type = "application/scim+json"),
+    responses(
+        (status = 200, description = "The resource as it is now.", body = ulo_scim::resource::Group, content_type = "application/scim+json", headers(("ETag" = String, description = "The resource's version (weak)."))),
+        (status = 404, response = ScimNotFound),
+        (status = 412, response = ScimPreconditionFailed),
+        ScimWriteErrors,
+        ScimErrors,
+    ),
+    security(("ScimBearer" = [])),
+)]
 pub async fn modify(
     State(state): State<AppState>,
     c: ScimClient,
@@ -443,6 +561,25 @@ pub async fn modify(
 }
 
 /// `DELETE /Groups/{id}`.
+#[utoipa::path(
+    delete,
+    path = "/scim/v2/Groups/{id}",
+    operation_id = "scimDeleteGroup",
+    tag = "SCIM",
+    summary = "Delete a group",
+    description = "Deletes the group (a user is deactivated and deleted as the admin API does). If-Match, when sent, must name the current version.",
+    params(
+        ("id" = String, Path, description = "The group's id (ulo's UUID)."),
+    ),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 403, response = ScimForbidden),
+        (status = 404, response = ScimNotFound),
+        (status = 412, response = ScimPreconditionFailed),
+        ScimErrors,
+    ),
+    security(("ScimBearer" = [])),
+)]
 pub async fn remove(
     State(state): State<AppState>,
     c: ScimClient,

@@ -6,47 +6,59 @@ mod list;
 mod users;
 mod wire;
 
-use axum::Router;
-use axum::routing::{any, get, post};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use crate::openapi::scim::{ScimBadRequest, ScimErrors, ScimUnsupportedMediaType};
 use crate::state::AppState;
 
-pub use wire::{ScimClient, ScimError};
+pub use wire::{ScimClient, ScimError, not_found};
 
-/// The routes.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/scim/v2/ServiceProviderConfig",
-            get(discovery::service_provider_config),
-        )
-        .route("/scim/v2/ResourceTypes", get(discovery::resource_types))
-        .route("/scim/v2/ResourceTypes/{id}", get(discovery::resource_type))
-        .route("/scim/v2/Schemas", get(discovery::schemas))
-        .route("/scim/v2/Schemas/{id}", get(discovery::schema))
-        .route("/scim/v2/Users", get(users::list).post(users::create))
-        .route("/scim/v2/Users/.search", post(users::search))
-        .route(
-            "/scim/v2/Users/{id}",
-            get(users::get_one)
-                .put(users::replace)
-                .patch(users::modify)
-                .delete(users::remove),
-        )
-        .route("/scim/v2/Groups", get(groups::list).post(groups::create))
-        .route("/scim/v2/Groups/.search", post(groups::search))
-        .route(
-            "/scim/v2/Groups/{id}",
-            get(groups::get_one)
-                .put(groups::replace)
-                .patch(groups::modify)
-                .delete(groups::remove),
-        )
-        .route("/scim/v2/.search", post(search))
-        .route("/scim/v2/{*rest}", any(wire::not_found))
+/// The routes. Unknown paths under `/scim/v2` answer a SCIM 404 from the router's fallback
+/// (`meta::not_found`).
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(discovery::service_provider_config))
+        .routes(routes!(discovery::resource_types))
+        .routes(routes!(discovery::resource_type))
+        .routes(routes!(discovery::schemas))
+        .routes(routes!(discovery::schema))
+        .routes(routes!(users::list, users::create))
+        .routes(routes!(users::search))
+        .routes(routes!(
+            users::get_one,
+            users::replace,
+            users::modify,
+            users::remove
+        ))
+        .routes(routes!(groups::list, groups::create))
+        .routes(routes!(groups::search))
+        .routes(routes!(
+            groups::get_one,
+            groups::replace,
+            groups::modify,
+            groups::remove
+        ))
+        .routes(routes!(search))
 }
 
 /// `POST /.search` (RFC 7644 §3.4.3): a search over every resource type, users then groups.
+#[utoipa::path(
+    post,
+    path = "/scim/v2/.search",
+    operation_id = "scimSearch",
+    tag = "SCIM",
+    summary = "Search users and groups",
+    description = "A SearchRequest over every resource type (RFC 7644 §3.4.3): users, then groups.",
+    request_body(content = crate::openapi::scim::SearchRequest, content_type = "application/scim+json"),
+    responses(
+        (status = 200, description = "A ListResponse of users and groups.", body = ulo_scim::wire::ListResponse<serde_json::Value>, content_type = "application/scim+json"),
+        (status = 400, response = ScimBadRequest),
+        (status = 415, response = ScimUnsupportedMediaType),
+        ScimErrors,
+    ),
+    security(("ScimBearer" = [])),
+)]
 async fn search(
     axum::extract::State(state): axum::extract::State<AppState>,
     c: ScimClient,

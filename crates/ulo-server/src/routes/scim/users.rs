@@ -1,5 +1,9 @@
 //! `/scim/v2/Users`: the core User schema plus the enterprise extension, mapped onto ulo users.
 
+use crate::openapi::scim::{
+    ScimBadRequest, ScimErrors, ScimForbidden, ScimNotFound, ScimPreconditionFailed,
+    ScimUnsupportedMediaType, ScimWriteErrors,
+};
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -399,6 +403,21 @@ async fn load(state: &AppState, c: &ScimClient, id: &str) -> Result<Loaded, Scim
 }
 
 /// `POST /Users`.
+#[utoipa::path(
+    post,
+    path = "/scim/v2/Users",
+    operation_id = "scimCreateUser",
+    tag = "SCIM",
+    summary = "Create a user",
+    description = "Creates the user; logged like the admin API's create, with the SCIM credential as actor.",
+    request_body(content = crate::openapi::scim::UserRequest, content_type = "application/scim+json"),
+    responses(
+        (status = 201, description = "Created.", body = ulo_scim::resource::User, content_type = "application/scim+json", headers(("ETag" = String, description = "The resource's version (weak)."), ("Location" = String, description = "The new resource's URL."))),
+        ScimWriteErrors,
+        ScimErrors,
+    ),
+    security(("ScimBearer" = [])),
+)]
 pub async fn create(
     State(state): State<AppState>,
     c: ScimClient,
@@ -434,6 +453,26 @@ pub async fn create(
 }
 
 /// `GET /Users/{id}`.
+#[utoipa::path(
+    get,
+    path = "/scim/v2/Users/{id}",
+    operation_id = "scimGetUser",
+    tag = "SCIM",
+    summary = "A user",
+    description = "The user, projected as asked. If-None-Match naming the current version answers 304.",
+    params(
+        ("id" = String, Path, description = "The user's id (ulo's UUID)."),
+        ("attributes" = Option<String>, Query, description = "Comma-separated attributes to answer (id and schemas always come)."),
+        ("excludedAttributes" = Option<String>, Query, description = "Comma-separated attributes to leave out."),
+    ),
+    responses(
+        (status = 200, description = "The resource.", body = ulo_scim::resource::User, content_type = "application/scim+json", headers(("ETag" = String, description = "The resource's version (weak)."))),
+        (status = 304, description = "Not modified since the version in If-None-Match.", headers(("ETag" = String, description = "The resource's version (weak)."))),
+        (status = 404, response = ScimNotFound),
+        ScimErrors,
+    ),
+    security(("ScimBearer" = [])),
+)]
 pub async fn get_one(
     State(state): State<AppState>,
     c: ScimClient,
@@ -525,6 +564,29 @@ async fn candidates(
 }
 
 /// `GET /Users`.
+#[utoipa::path(
+    get,
+    path = "/scim/v2/Users",
+    operation_id = "scimListUsers",
+    tag = "SCIM",
+    summary = "List users",
+    description = "A page of the users matching filter, sorted and projected as asked (RFC 7644 §3.4.2).",
+    params(
+        ("filter" = Option<String>, Query, description = "A SCIM filter (RFC 7644 §3.4.2.2), e.g. `userName eq \"ada@example.com\"`; a filter ulo cannot read answers 400 invalidFilter."),
+        ("sortBy" = Option<String>, Query, description = "The attribute to sort by."),
+        ("sortOrder" = Option<String>, Query, description = "`ascending` (default) or `descending`."),
+        ("startIndex" = Option<i64>, Query, description = "1-based index of the first result (default 1; less than 1 counts as 1)."),
+        ("count" = Option<i64>, Query, description = "The most results (default and most: 200; negative counts as 0)."),
+        ("attributes" = Option<String>, Query, description = "Comma-separated attributes to answer (id and schemas always come)."),
+        ("excludedAttributes" = Option<String>, Query, description = "Comma-separated attributes to leave out."),
+    ),
+    responses(
+        (status = 200, description = "A ListResponse.", body = ulo_scim::wire::ListResponse<ulo_scim::resource::User>, content_type = "application/scim+json"),
+        (status = 400, response = ScimBadRequest),
+        ScimErrors,
+    ),
+    security(("ScimBearer" = [])),
+)]
 pub async fn list(
     State(state): State<AppState>,
     c: ScimClient,
@@ -535,6 +597,22 @@ pub async fn list(
 }
 
 /// `POST /Users/.search`.
+#[utoipa::path(
+    post,
+    path = "/scim/v2/Users/.search",
+    operation_id = "scimSearchUsers",
+    tag = "SCIM",
+    summary = "Search users",
+    description = "The list query sent as a SearchRequest body (RFC 7644 §3.4.3).",
+    request_body(content = crate::openapi::scim::SearchRequest, content_type = "application/scim+json"),
+    responses(
+        (status = 200, description = "A ListResponse.", body = ulo_scim::wire::ListResponse<ulo_scim::resource::User>, content_type = "application/scim+json"),
+        (status = 400, response = ScimBadRequest),
+        (status = 415, response = ScimUnsupportedMediaType),
+        ScimErrors,
+    ),
+    security(("ScimBearer" = [])),
+)]
 pub async fn search(
     State(state): State<AppState>,
     c: ScimClient,
@@ -588,6 +666,26 @@ async fn apply(
 }
 
 /// `PUT /Users/{id}`.
+#[utoipa::path(
+    put,
+    path = "/scim/v2/Users/{id}",
+    operation_id = "scimReplaceUser",
+    tag = "SCIM",
+    summary = "Replace a user",
+    description = "Replaces the user with the body (attributes left out are cleared). If-Match, when sent, must name the current version.",
+    params(
+        ("id" = String, Path, description = "The user's id (ulo's UUID)."),
+    ),
+    request_body(content = crate::openapi::scim::UserRequest, content_type = "application/scim+json"),
+    responses(
+        (status = 200, description = "The resource as it is now.", body = ulo_scim::resource::User, content_type = "application/scim+json", headers(("ETag" = String, description = "The resource's version (weak)."))),
+        (status = 404, response = ScimNotFound),
+        (status = 412, response = ScimPreconditionFailed),
+        ScimWriteErrors,
+        ScimErrors,
+    ),
+    security(("ScimBearer" = [])),
+)]
 pub async fn replace(
     State(state): State<AppState>,
     c: ScimClient,
@@ -608,6 +706,26 @@ pub async fn replace(
 }
 
 /// `PATCH /Users/{id}`.
+#[utoipa::path(
+    patch,
+    path = "/scim/v2/Users/{id}",
+    operation_id = "scimPatchUser",
+    tag = "SCIM",
+    summary = "Change a user",
+    description = "Applies a PatchOp (RFC 7644 §3.5.2): every operation or none. If-Match, when sent, must name the current version.",
+    params(
+        ("id" = String, Path, description = "The user's id (ulo's UUID)."),
+    ),
+    request_body(content = crate::openapi::scim::PatchOp, content_type = "application/scim+json"),
+    responses(
+        (status = 200, description = "The resource as it is now.", body = ulo_scim::resource::User, content_type = "application/scim+json", headers(("ETag" = String, description = "The resource's version (weak)."))),
+        (status = 404, response = ScimNotFound),
+        (status = 412, response = ScimPreconditionFailed),
+        ScimWriteErrors,
+        ScimErrors,
+    ),
+    security(("ScimBearer" = [])),
+)]
 pub async fn modify(
     State(state): State<AppState>,
     c: ScimClient,
@@ -632,6 +750,25 @@ pub async fn modify(
 }
 
 /// `DELETE /Users/{id}`: deactivates, then deletes.
+#[utoipa::path(
+    delete,
+    path = "/scim/v2/Users/{id}",
+    operation_id = "scimDeleteUser",
+    tag = "SCIM",
+    summary = "Delete a user",
+    description = "Deletes the user (a user is deactivated and deleted as the admin API does). If-Match, when sent, must name the current version.",
+    params(
+        ("id" = String, Path, description = "The user's id (ulo's UUID)."),
+    ),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 403, response = ScimForbidden),
+        (status = 404, response = ScimNotFound),
+        (status = 412, response = ScimPreconditionFailed),
+        ScimErrors,
+    ),
+    security(("ScimBearer" = [])),
+)]
 pub async fn remove(
     State(state): State<AppState>,
     c: ScimClient,

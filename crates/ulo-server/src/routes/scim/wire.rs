@@ -25,6 +25,8 @@ pub struct ScimError {
     pub scim_type: Option<&'static str>,
     /// For a person.
     pub detail: String,
+    /// Seconds to wait before trying again (429 only): sent as `Retry-After`.
+    pub retry_after: Option<u64>,
 }
 
 impl ScimError {
@@ -38,6 +40,7 @@ impl ScimError {
             status,
             scim_type,
             detail: detail.into(),
+            retry_after: None,
         }
     }
 
@@ -92,6 +95,12 @@ impl IntoResponse for ScimError {
     fn into_response(self) -> Response {
         let body = ErrorBody::new(self.status.as_u16(), self.scim_type, self.detail);
         let mut resp = scim_response(self.status, &body);
+        if let Some(v) = self
+            .retry_after
+            .and_then(|secs| HeaderValue::from_str(&secs.to_string()).ok())
+        {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -144,11 +153,14 @@ pub async fn not_found() -> ScimError {
 /// 429 for an address with too many failed SCIM credentials, with when to try again.
 fn throttled(wait: time::Duration) -> ScimError {
     let secs = ulo_core::throttle::retry_after_secs(wait);
-    ScimError::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        None,
-        format!("too many failed authentications from this address; retry in {secs} s"),
-    )
+    ScimError {
+        retry_after: Some(secs),
+        ..ScimError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            None,
+            format!("too many failed authentications from this address; retry in {secs} s"),
+        )
+    }
 }
 
 /// A SCIM client authenticated with a SCIM credential.
