@@ -197,7 +197,9 @@ enum KeysAction {
     },
     /// Remove a replaced key from the JWKS.
     Retire {
-        /// The key id.
+        /// The key id. A key id is a base64url thumbprint and may begin with
+        /// `-`; it is still read as the key id, not as an option.
+        #[arg(allow_hyphen_values = true)]
         kid: String,
     },
 }
@@ -492,5 +494,23 @@ async fn main() -> Result<()> {
             }
             agent(action).await
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_id_that_begins_with_a_hyphen_is_a_key_id() {
+        let cli = Cli::try_parse_from(["ulo", "keys", "retire", "-bQx9_k"]).expect("parsed");
+        let Command::Keys {
+            action: KeysAction::Retire { kid },
+            ..
+        } = cli.command
+        else {
+            panic!("not keys retire");
+        };
+        assert_eq!(kid, "-bQx9_k");
     }
 }

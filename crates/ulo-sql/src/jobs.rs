@@ -167,3 +167,163 @@ where
         .map_err(db_err)?;
     Ok(r.rows() == 1)
 }
+
+/// How an attempt ended, as the queue records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending<'a> {
+    /// Done: the job is finished.
+    Done,
+    /// Failed, to be tried again at `at` (Unix ms).
+    Retry {
+        /// When.
+        at: i64,
+        /// Why the attempt failed.
+        error: &'a str,
+    },
+    /// Failed for good: the job is finished.
+    Dead {
+        /// Why.
+        error: &'a str,
+    },
+}
+
+/// The fence every ending statement carries: the job is still running under the lease that
+/// claimed it.
+const FENCE: &str = "state='RUNNING' AND lease_owner=$2 AND attempts=$3";
+
+/// The statement that records `ending` for one lease. Binds `$1` id, `$2` owner, `$3` attempt,
+/// `$4` now, then `$5` run_at and `$6` error for a retry, `$5` error for a dead job. A finished
+/// job (done or dead) gets its `finished` time.
+pub fn finish_sql(ending: &Ending<'_>) -> String {
+    let set = match ending {
+        Ending::Done => "state='DONE', finished=$4",
+        Ending::Retry { .. } => "state='QUEUED', run_at=$5, last_error=$6",
+        Ending::Dead { .. } => "state='DEAD', finished=$4, last_error=$5",
+    };
+    format!(
+        "UPDATE jobs SET {set}, lease_owner=NULL, lease_until=NULL, updated=$4 WHERE id=$1 AND {FENCE}"
+    )
+}
+
+/// Records how `lease`'s attempt ended at `now`, on a connection of either backend; false when
+/// the lease was lost (another worker took the job over, or it already finished).
+pub async fn finish<DB, C>(
+    conn: &mut C,
+    lease: LeaseRef<'_>,
+    ending: Ending<'_>,
+    now: i64,
+) -> Result<bool, SqlError>
+where
+    DB: Database,
+    DB::QueryResult: RowsAffected,
+    DB::Arguments: IntoArguments<DB>,
+    C: Send,
+    for<'c> &'c mut C: Executor<'c, Database = DB>,
+    String: for<'t> Encode<'t, DB> + Type<DB>,
+    Option<String>: for<'t> Encode<'t, DB> + Type<DB>,
+    i64: for<'t> Encode<'t, DB> + Type<DB>,
+{
+    let sql = finish_sql(&ending);
+    let mut q = sqlx::query::<DB>(AssertSqlSafe(sql))
+        .bind(lease.job.to_string())
+        .bind(lease.owner.to_string())
+        .bind(lease.attempt)
+        .bind(now);
+    match ending {
+        Ending::Done => {}
+        Ending::Retry { at, error } => q = q.bind(at).bind(Some(error.to_string())),
+        Ending::Dead { error } => q = q.bind(Some(error.to_string())),
+    }
+    let r = q.execute(&mut *conn).await.map_err(db_err)?;
+    Ok(r.rows() == 1)
+}
+
+/// How many successes one statement records.
+const DONE_PER_STATEMENT: usize = 50;
+
+/// Records attempts that ended [`Ending::Done`] — the common case — a few dozen per
+/// statement: whether each lease was still current, in order.
+pub async fn finish_done<DB, C>(
+    conn: &mut C,
+    leases: &[LeaseRef<'_>],
+    now: i64,
+) -> Result<Vec<bool>, SqlError>
+where
+    DB: Database,
+    DB::Arguments: IntoArguments<DB>,
+    C: Send,
+    for<'c> &'c mut C: Executor<'c, Database = DB>,
+    String: for<'t> Encode<'t, DB> + Type<DB> + for<'r> sqlx::Decode<'r, DB>,
+    i64: for<'t> Encode<'t, DB> + Type<DB>,
+    (String,): for<'r> FromRow<'r, DB::Row>,
+{
+    let mut current = Vec::with_capacity(leases.len());
+    for chunk in leases.chunks(DONE_PER_STATEMENT) {
+        let mut sql = String::from(
+            "UPDATE jobs SET state='DONE', lease_owner=NULL, lease_until=NULL, updated=$1, finished=$1 WHERE state='RUNNING' AND (",
+        );
+        for n in 0..chunk.len() {
+            if n > 0 {
+                sql.push_str(" OR ");
+            }
+            sql.push_str(&format!(
+                "(id=${} AND lease_owner=${} AND attempts=${})",
+                3 * n + 2,
+                3 * n + 3,
+                3 * n + 4
+            ));
+        }
+        sql.push_str(") RETURNING id");
+        let mut q = sqlx::query_as::<DB, (String,)>(AssertSqlSafe(sql)).bind(now);
+        for lease in chunk {
+            q = q
+                .bind(lease.job.to_string())
+                .bind(lease.owner.to_string())
+                .bind(lease.attempt);
+        }
+        let ids: std::collections::HashSet<String> = q
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db_err)?
+            .into_iter()
+            .map(|r| r.0)
+            .collect();
+        current.extend(chunk.iter().map(|l| ids.contains(l.job)));
+    }
+    Ok(current)
+}
+
+/// Records how each attempt ended — successes a few dozen per statement, retries and failures
+/// one by one, as they carry columns of their own: whether each lease was still current, in
+/// order.
+pub async fn finish_all<DB, C>(
+    conn: &mut C,
+    endings: &[(LeaseRef<'_>, Ending<'_>)],
+    now: i64,
+) -> Result<Vec<bool>, SqlError>
+where
+    DB: Database,
+    DB::QueryResult: RowsAffected,
+    DB::Arguments: IntoArguments<DB>,
+    C: Send,
+    for<'c> &'c mut C: Executor<'c, Database = DB>,
+    String: for<'t> Encode<'t, DB> + Type<DB> + for<'r> sqlx::Decode<'r, DB>,
+    Option<String>: for<'t> Encode<'t, DB> + Type<DB>,
+    i64: for<'t> Encode<'t, DB> + Type<DB>,
+    (String,): for<'r> FromRow<'r, DB::Row>,
+{
+    let done: Vec<usize> = (0..endings.len())
+        .filter(|i| endings[*i].1 == Ending::Done)
+        .collect();
+    let leases: Vec<LeaseRef<'_>> = done.iter().map(|i| endings[*i].0).collect();
+    let mut current = vec![false; endings.len()];
+    for (i, c) in done.iter().zip(finish_done(conn, &leases, now).await?) {
+        current[*i] = c;
+    }
+    for (i, (lease, ending)) in endings.iter().enumerate() {
+        if *ending != Ending::Done {
+            current[i] = finish(conn, *lease, *ending, now).await?;
+        }
+    }
+    Ok(current)
+}

@@ -494,3 +494,16 @@ pub(crate) fn grant_summaries(
         })
         .collect()
 }
+
+/// How an attempt ended, as the shared job-queue SQL takes it.
+pub(crate) fn ending(result: &ulo_core::job::JobResult) -> ulo_sql::jobs::Ending<'_> {
+    use ulo_core::job::JobResult;
+    match result {
+        JobResult::Done => ulo_sql::jobs::Ending::Done,
+        JobResult::Retry { at, error } => ulo_sql::jobs::Ending::Retry {
+            at: ulo_core::clock::to_millis(*at),
+            error,
+        },
+        JobResult::Dead { error } => ulo_sql::jobs::Ending::Dead { error },
+    }
+}

@@ -76,49 +76,21 @@ macro_rules! jobs_methods {
             }
 
             async fn finish_job(&mut self, lease: &Lease, result: &JobResult, now: OffsetDateTime) -> Result<bool, StoreError> {
-                let now = to_millis(now);
-                let q = match result {
-                    JobResult::Done => sqlx::query("UPDATE jobs SET state='DONE', lease_owner=NULL, lease_until=NULL, updated=$4, finished=$4 WHERE id=$1 AND state='RUNNING' AND lease_owner=$2 AND attempts=$3")
-                        .bind(lease.job.to_string()).bind(&lease.owner).bind(lease.attempt).bind(now),
-                    JobResult::Retry { at, error } => sqlx::query("UPDATE jobs SET state='QUEUED', lease_owner=NULL, lease_until=NULL, updated=$4, run_at=$5, last_error=$6 WHERE id=$1 AND state='RUNNING' AND lease_owner=$2 AND attempts=$3")
-                        .bind(lease.job.to_string()).bind(&lease.owner).bind(lease.attempt).bind(now).bind(to_millis(*at)).bind(error.clone()),
-                    JobResult::Dead { error } => sqlx::query("UPDATE jobs SET state='DEAD', lease_owner=NULL, lease_until=NULL, updated=$4, finished=$4, last_error=$5 WHERE id=$1 AND state='RUNNING' AND lease_owner=$2 AND attempts=$3")
-                        .bind(lease.job.to_string()).bind(&lease.owner).bind(lease.attempt).bind(now).bind(error.clone()),
-                };
-                let r = q.execute(&mut *self.tx).await.map_err(db_err)?;
-                Ok(r.rows_affected() == 1)
+                let current = self.finish_jobs(&[(lease, result)], now).await?;
+                Ok(current.first().copied().unwrap_or(false))
             }
 
             async fn finish_jobs(&mut self, finished: &[(&Lease, &JobResult)], now: OffsetDateTime) -> Result<Vec<bool>, StoreError> {
-                let mut current = vec![false; finished.len()];
-                // Successes, the common case, a few dozen per statement; retries and failures
-                // carry their own columns and go one by one.
-                let done: Vec<usize> = (0..finished.len()).filter(|i| finished[*i].1 == &JobResult::Done).collect();
-                for chunk in done.chunks(50) {
-                    let mut sql = String::from("UPDATE jobs SET state='DONE', lease_owner=NULL, lease_until=NULL, updated=$1, finished=$1 WHERE state='RUNNING' AND (");
-                    for (n, _) in chunk.iter().enumerate() {
-                        if n > 0 {
-                            sql.push_str(" OR ");
-                        }
-                        sql.push_str(&format!("(id=${} AND lease_owner=${} AND attempts=${})", 3 * n + 2, 3 * n + 3, 3 * n + 4));
-                    }
-                    sql.push_str(") RETURNING id");
-                    let mut q = sqlx::query_as::<_, (String,)>(AssertSqlSafe(sql.as_str())).bind(to_millis(now));
-                    for i in chunk {
-                        let lease = finished[*i].0;
-                        q = q.bind(lease.job.to_string()).bind(&lease.owner).bind(lease.attempt);
-                    }
-                    let ids: std::collections::HashSet<String> = q.fetch_all(&mut *self.tx).await.map_err(db_err)?.into_iter().map(|r| r.0).collect();
-                    for i in chunk {
-                        current[*i] = ids.contains(&finished[*i].0.job.to_string());
-                    }
-                }
-                for (i, (lease, result)) in finished.iter().enumerate() {
-                    if *result != &JobResult::Done {
-                        current[i] = self.finish_job(lease, result, now).await?;
-                    }
-                }
-                Ok(current)
+                let ids: Vec<String> = finished.iter().map(|(l, _)| l.job.to_string()).collect();
+                let endings: Vec<_> = finished
+                    .iter()
+                    .zip(&ids)
+                    .map(|((lease, result), job)| {
+                        let lease = ulo_sql::jobs::LeaseRef { job, owner: &lease.owner, attempt: lease.attempt };
+                        (lease, crate::rows::ending(result))
+                    })
+                    .collect();
+                ulo_sql::jobs::finish_all(&mut *self.tx, &endings, to_millis(now)).await.map_err(sql_err)
             }
         }
     };

@@ -1,5 +1,5 @@
 //! The vault's store as a job queue for the worker of `ulo-jobs`: its jobs table, fenced by
-//! the attempt a worker claimed (a job taken over after its lease expired counts another), and
+//! the worker and the attempt it claimed (a job taken over after its lease expired counts another), and
 //! its retry policy as the schedule.
 
 use std::time::Duration as StdDuration;
@@ -10,7 +10,7 @@ use time::{Duration, OffsetDateTime};
 use ulo_core::job::JobResult;
 use ulo_jobs::{JobQueue, QueuedJob, RetrySchedule};
 
-use crate::model::{Job, JobState};
+use crate::model::Job;
 use crate::store::{Store, StoreError, Tx};
 use crate::vault::RetryPolicy;
 
@@ -40,12 +40,21 @@ impl QueuedJob for Job {
     }
 }
 
+/// A claimed job and the worker that claimed it: what fences the attempt's end.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lease {
+    /// The job as claimed (its attempt count is the claim's).
+    pub job: Job,
+    /// The worker that claimed it.
+    pub owner: String,
+}
+
 /// Leases last longer than any attempt (connector calls time out sooner), so the vault's
 /// worker sends no heartbeat; the claimed job itself is the lease.
 #[async_trait]
 impl<'a> JobQueue for dyn Store + 'a {
     type Job = Job;
-    type Lease = Job;
+    type Lease = Lease;
     type Tx = dyn Tx;
     type Error = StoreError;
 
@@ -60,8 +69,11 @@ impl<'a> JobQueue for dyn Store + 'a {
             .await
     }
 
-    fn lease(&self, job: &Job, _owner: &str) -> Job {
-        job.clone()
+    fn lease(&self, job: &Job, owner: &str) -> Lease {
+        Lease {
+            job: job.clone(),
+            owner: owner.to_string(),
+        }
     }
 
     async fn transaction(&self) -> Result<Box<dyn Tx>, StoreError> {
@@ -71,19 +83,14 @@ impl<'a> JobQueue for dyn Store + 'a {
     async fn finish(
         &self,
         tx: &mut (dyn Tx + 'static),
-        results: &[(&Job, &JobResult)],
+        results: &[(&Lease, &JobResult)],
         now: OffsetDateTime,
     ) -> Result<Vec<bool>, StoreError> {
-        let mut current = Vec::with_capacity(results.len());
-        for (job, result) in results {
-            let (state, run_at, error) = match result {
-                JobResult::Done => (JobState::Done, now, None),
-                JobResult::Retry { at, error } => (JobState::Queued, *at, Some(error.as_str())),
-                JobResult::Dead { error } => (JobState::Dead, now, Some(error.as_str())),
-            };
-            current.push(tx.finish_job(job, state, run_at, error, now).await?);
-        }
-        Ok(current)
+        let finished: Vec<(&Job, &str, &JobResult)> = results
+            .iter()
+            .map(|(lease, result)| (&lease.job, lease.owner.as_str(), *result))
+            .collect();
+        tx.finish_jobs(&finished, now).await
     }
 
     async fn commit(&self, tx: Box<dyn Tx>) -> Result<(), StoreError> {

@@ -10,6 +10,7 @@ mod sqlite;
 mod tx;
 
 use std::sync::Arc;
+use ulo_core::job::JobResult;
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -189,16 +190,14 @@ pub trait Tx: Send {
     async fn open_job(&mut self, kind: &str, subject: &str) -> Result<Option<Job>, StoreError>;
     /// A job by id.
     async fn job(&mut self, id: &str) -> Result<Option<Job>, StoreError>;
-    /// Records the end of an attempt: `state` Queued (retry at `run_at`), Done or Dead. False
-    /// when the lease was lost (another worker took the job over).
-    async fn finish_job(
+    /// Records how attempts ended — each `(job, the worker that claimed it, result)` — fenced by
+    /// that worker and the attempt it claimed: whether each lease was still current (false
+    /// when another worker took the job over), in order. A retried job is queued again.
+    async fn finish_jobs(
         &mut self,
-        job: &Job,
-        state: JobState,
-        run_at: OffsetDateTime,
-        error: Option<&str>,
+        finished: &[(&Job, &str, &JobResult)],
         now: OffsetDateTime,
-    ) -> Result<bool, StoreError>;
+    ) -> Result<Vec<bool>, StoreError>;
 }
 
 /// Opens the store at `url` (`sqlite://…` or `postgres://…`) and migrates it.

@@ -515,21 +515,25 @@ macro_rules! vault_tx {
                 row.map(Job::try_from).transpose()
             }
 
-            async fn finish_job(&mut self, job: &Job, state: JobState, run_at: OffsetDateTime, error: Option<&str>, now: OffsetDateTime) -> Result<bool, StoreError> {
-                let r = sqlx::query("UPDATE jobs SET state=$3, run_at=$4, last_error=$5, updated=$6, lease_owner=NULL, lease_until=NULL WHERE id=$1 AND attempts=$2 AND state='RUNNING'")
-                    .bind(&job.id)
-                    .bind(job.attempts)
-                    .bind(state.as_str())
-                    .bind(to_millis(run_at))
-                    .bind(error)
-                    .bind(to_millis(now))
-                    .execute(&mut *self.tx)
-                    .await
-                    .map_err(db_err)?;
-                if state == JobState::Queued {
+            async fn finish_jobs(&mut self, finished: &[(&Job, &str, &ulo_core::job::JobResult)], now: OffsetDateTime) -> Result<Vec<bool>, StoreError> {
+                use ulo_core::job::JobResult;
+                use ulo_sql::jobs::{Ending, LeaseRef};
+                let endings: Vec<(LeaseRef<'_>, Ending<'_>)> = finished
+                    .iter()
+                    .map(|(job, owner, result)| {
+                        let lease = LeaseRef { job: &job.id, owner, attempt: job.attempts };
+                        let ending = match result {
+                            JobResult::Done => Ending::Done,
+                            JobResult::Retry { at, error } => Ending::Retry { at: to_millis(*at), error },
+                            JobResult::Dead { error } => Ending::Dead { error },
+                        };
+                        (lease, ending)
+                    })
+                    .collect();
+                if endings.iter().any(|(_, e)| matches!(e, Ending::Retry { .. })) {
                     self.enqueued = true;
                 }
-                Ok(r.rows_affected() == 1)
+                Ok(ulo_sql::jobs::finish_all(&mut *self.tx, &endings, to_millis(now)).await?)
             }
         }
     };

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use serde_json::json;
+use ulo_core::job::JobResult;
 use ulo_vault::clock::{Clock, SystemClock};
 use ulo_vault::model::*;
 use ulo_vault::password::Policy;
@@ -140,15 +141,15 @@ async fn the_store_behaves_the_same_on_every_backend() {
         assert_eq!(taken_over[0].attempts, 2);
         let mut tx = s.begin().await.unwrap();
         assert!(
-            !tx.finish_job(&claimed[0], JobState::Done, now, None, now)
+            !tx.finish_jobs(&[(&claimed[0], "w1", &JobResult::Done)], now)
                 .await
-                .unwrap(),
+                .unwrap()[0],
             "lost lease"
         );
         assert!(
-            tx.finish_job(&taken_over[0], JobState::Done, now, None, now)
+            tx.finish_jobs(&[(&taken_over[0], "w2", &JobResult::Done)], now)
                 .await
-                .unwrap()
+                .unwrap()[0]
         );
         assert!(
             tx.open_job("account.rotate", &account.id)
