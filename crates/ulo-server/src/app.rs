@@ -251,6 +251,7 @@ pub async fn start(
     // Keys rotated by `ulo keys rotate` (or another node) are picked up without a restart.
     tasks.push(tokio::spawn(reload_keys(state.clone(), rx.clone())));
     tasks.push(tokio::spawn(purge_jtis(state.clone(), rx.clone())));
+    tasks.push(tokio::spawn(sweep_risk(state.clone(), rx.clone())));
     tasks.push(tokio::spawn(sweep_sessions(
         state.clone(),
         opts.session_sweep_interval,
@@ -302,6 +303,21 @@ async fn purge_jtis(state: AppState, mut stop: watch::Receiver<bool>) {
         let now = state.clock.now();
         if let Err(e) = state.store.purge_jtis(now).await {
             tracing::warn!(error = %e, "purging expired jtis failed");
+        }
+    }
+}
+
+/// Now and then lowers the stored risk level of users whose detections expired (reads that
+/// answer a level compute it anyway) and deletes detections that stopped counting long ago.
+/// Every node may run it: both are idempotent.
+async fn sweep_risk(state: AppState, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        if let Err(e) = ulo_core::risk::sweep(state.store.as_ref(), state.clock.now()).await {
+            tracing::warn!(error = %e, "sweeping risk detections failed");
         }
     }
 }

@@ -99,7 +99,11 @@ pub(crate) fn json_text(dialect: Dialect, column: &str, key: &str) -> String {
 }
 
 /// Maps user filter paths to columns.
-pub(crate) struct UserFields;
+pub(crate) struct UserFields {
+    /// The SQL of the level `riskLevel` means, when not the stored column (the level from the
+    /// detections active at the query's time).
+    pub risk_level: Option<String>,
+}
 
 impl FieldResolver for UserFields {
     fn resolve(&self, path: &AttrPath) -> Result<FieldSql, String> {
@@ -114,7 +118,10 @@ impl FieldResolver for UserFields {
             ["id"] => col("u.id", ColumnKind::Text),
             ["status"] => col("u.status", ColumnKind::Text),
             ["provisionedBy"] => col("u.provisioned_by", ColumnKind::Text),
-            ["riskLevel"] => col("u.risk_level", ColumnKind::Text),
+            ["riskLevel"] => col(
+                self.risk_level.as_deref().unwrap_or("u.risk_level"),
+                ColumnKind::Text,
+            ),
             ["created"] => col("u.created", ColumnKind::TimestampMillis),
             ["activated"] => col("u.activated", ColumnKind::TimestampMillis),
             ["statusChanged"] => col("u.status_changed", ColumnKind::TimestampMillis),

@@ -119,6 +119,7 @@ async fn resolve_console_user(
                 after: None,
                 limit: 3,
             },
+            risk_at: None,
         })
         .await?;
     let mut matching = found

@@ -133,8 +133,12 @@ impl Directory<'_> {
     pub async fn get_user(&self, ctx: &Context, key: &str) -> Result<User, DomainError> {
         require_read(ctx)?;
         let mut tx = self.store.read().await?;
-        let user = load_user(tx.as_mut(), key).await?;
+        let mut user = load_user(tx.as_mut(), key).await?;
         check_provisioning_reach(tx.as_mut(), ctx, &user, Reach::Read).await?;
+        // The stored level is the one at the last change; a detection expires without a write.
+        user.risk_level = crate::risk::level_in(tx.as_mut(), user.id, self.clock.now())
+            .await?
+            .unwrap_or(crate::user::RiskLevel::Low);
         Ok(user)
     }
 
@@ -154,6 +158,11 @@ impl Directory<'_> {
         query: &UserQuery,
     ) -> Result<Vec<User>, DomainError> {
         require_read(ctx)?;
+        // riskLevel (answered and filtered on) counts the detections active now.
+        let query = &UserQuery {
+            risk_at: Some(self.clock.now()),
+            ..query.clone()
+        };
         let mut tx = self.store.read().await?;
         let Some(hidden) = hidden_admins(tx.as_mut(), ctx).await? else {
             return Ok(tx.list_users(query).await?);

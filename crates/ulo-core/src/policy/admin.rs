@@ -8,7 +8,7 @@ use crate::clock::Clock;
 use crate::context::{Context, require_read, require_write};
 use crate::directory::load_user;
 use crate::error::DomainError;
-use crate::ids::{GroupId, PolicyRuleId};
+use crate::ids::{GroupId, PolicyId, PolicyRuleId};
 use crate::log::catalogue as events;
 use crate::log::{LogEvent, Target};
 use crate::logout::{Deadlines, Logouts};
@@ -54,16 +54,15 @@ impl Policies<'_> {
             ));
         }
         let mut tx = self.store.read().await?;
-        Ok(stored::load(tx.as_mut()).await?.into_iter().collect())
+        Ok(tx.list_policies(policy_type).await?)
     }
 
     /// The policy by id. Needs an admin role.
     pub async fn get(&self, ctx: &Context, id: &str) -> Result<EntityRiskPolicy, DomainError> {
         require_read(ctx)?;
         let mut tx = self.store.read().await?;
-        stored::load(tx.as_mut())
+        stored::load_by_id(tx.as_mut(), id)
             .await?
-            .filter(|p| p.id.to_string() == id)
             .ok_or_else(|| DomainError::not_found("policy", id))
     }
 
@@ -82,8 +81,8 @@ impl Policies<'_> {
             .ok_or_else(|| DomainError::not_found("policy rule", rule))
     }
 
-    /// Opens a transaction on the policy `id` for a change. Needs SUPER_ADMIN and a full
-    /// credential.
+    /// Opens a transaction on the policy `id` for a change, its row locked so that changes
+    /// (and their priority shifts) never interleave. Needs SUPER_ADMIN and a full credential.
     async fn change(
         &self,
         ctx: &Context,
@@ -91,25 +90,26 @@ impl Policies<'_> {
     ) -> Result<(Box<dyn StoreTx>, EntityRiskPolicy), DomainError> {
         require_config(ctx)?;
         let mut tx = self.store.begin().await?;
-        let policy = stored::load(tx.as_mut())
-            .await?
-            .filter(|p| p.id.to_string() == id)
-            .ok_or_else(|| DomainError::not_found("policy", id))?;
+        let not_found = || DomainError::not_found("policy", id);
+        let pid = id.parse::<PolicyId>().map_err(|_| not_found())?;
+        if !tx.lock_policy(pid).await? {
+            return Err(not_found());
+        }
+        let policy = tx.get_policy(pid).await?.ok_or_else(not_found)?;
         Ok((tx, policy))
     }
 
-    /// Saves the changed policy, logs `what` about `rule` and commits.
+    /// Records that the policy changed, logs `what` about `rule` and commits.
     async fn finish(
         &self,
         ctx: &Context,
         mut tx: Box<dyn StoreTx>,
-        mut policy: EntityRiskPolicy,
+        policy: EntityRiskPolicy,
         rule: &PolicyRule,
         what: &str,
     ) -> Result<(), DomainError> {
         let now = self.clock.now();
-        policy.last_updated = now;
-        stored::save(tx.as_mut(), &policy, now).await?;
+        tx.touch_policy(policy.id, now).await?;
         let ev = LogEvent::build(
             ctx,
             events::risk::POLICY_RULE_UPDATE,
@@ -157,9 +157,13 @@ impl Policies<'_> {
             last_updated: now,
         };
         let rid = rule.id;
+        let before = policy.rules.clone();
         policy.rules.push(rule);
         place(&mut policy.rules, rid, input.priority);
         let rule = find(&policy, rid)?;
+        // The others make room first; then the new rule takes its place.
+        stored::save_order(tx.as_mut(), policy.id, &before, &policy.rules).await?;
+        tx.insert_policy_rule(policy.id, &rule).await?;
         self.finish(ctx, tx, policy, &rule, "created").await?;
         Ok(rule)
     }
@@ -177,6 +181,7 @@ impl Policies<'_> {
         let rid = custom_rule(&policy, rule_id)?;
         validate(tx.as_mut(), &input).await?;
         let now = self.clock.now();
+        let before = policy.rules.clone();
         if let Some(r) = policy.rules.iter_mut().find(|r| r.id == rid) {
             r.name = input.name;
             r.status = input.status.unwrap_or(r.status);
@@ -189,6 +194,8 @@ impl Policies<'_> {
             place(&mut policy.rules, rid, input.priority);
         }
         let rule = find(&policy, rid)?;
+        tx.update_policy_rule(policy.id, &rule).await?;
+        stored::save_order(tx.as_mut(), policy.id, &before, &policy.rules).await?;
         self.finish(ctx, tx, policy, &rule, "changed").await?;
         Ok(rule)
     }
@@ -200,11 +207,14 @@ impl Policies<'_> {
         id: &str,
         rule_id: &str,
     ) -> Result<(), DomainError> {
-        let (tx, mut policy) = self.change(ctx, id).await?;
+        let (mut tx, mut policy) = self.change(ctx, id).await?;
         let rid = custom_rule(&policy, rule_id)?;
         let rule = find(&policy, rid)?;
+        tx.delete_policy_rule(policy.id, rid).await?;
+        let before = policy.rules.clone();
         policy.rules.retain(|r| r.id != rid);
         renumber(&mut policy.rules);
+        stored::save_order(tx.as_mut(), policy.id, &before, &policy.rules).await?;
         self.finish(ctx, tx, policy, &rule, "deleted").await
     }
 
@@ -216,7 +226,7 @@ impl Policies<'_> {
         rule_id: &str,
         status: RuleStatus,
     ) -> Result<PolicyRule, DomainError> {
-        let (tx, mut policy) = self.change(ctx, id).await?;
+        let (mut tx, mut policy) = self.change(ctx, id).await?;
         let rid = custom_rule(&policy, rule_id)?;
         let now = self.clock.now();
         if let Some(r) = policy.rules.iter_mut().find(|r| r.id == rid) {
@@ -224,6 +234,7 @@ impl Policies<'_> {
             r.last_updated = now;
         }
         let rule = find(&policy, rid)?;
+        tx.update_policy_rule(policy.id, &rule).await?;
         let what = match status {
             RuleStatus::Active => "activated",
             RuleStatus::Inactive => "deactivated",

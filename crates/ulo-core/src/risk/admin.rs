@@ -1,7 +1,7 @@
 //! An admin's view of a user's risk: read it, elevate it, reset it.
 
 use super::{DetectionInput, DetectionType, EntityRisk, RiskLevel, RiskSettings};
-use super::{detect_in, reset_in, stored};
+use super::{detect_in, reset_in};
 use crate::clock::Clock;
 use crate::context::{Context, require_read, require_write};
 use crate::directory::load_user;
@@ -24,8 +24,9 @@ impl Risks<'_> {
         require_read(ctx)?;
         let mut tx = self.store.read().await?;
         let user = load_user(tx.as_mut(), key).await?;
-        let all = stored::load(tx.as_mut(), user.id).await?;
-        Ok(EntityRisk::of(&all, self.clock.now()))
+        let now = self.clock.now();
+        let active = tx.active_detections(user.id, now).await?;
+        Ok(EntityRisk::of(&active, now))
     }
 
     /// Reports the user's risk (MEDIUM, HIGH: an ADMIN_REPORTED_USER_RISK detection that the
@@ -62,8 +63,8 @@ impl Risks<'_> {
             };
             detect_in(tx.as_mut(), ctx, &user, input, &self.settings, now).await?;
         }
-        let all = stored::load(tx.as_mut(), user.id).await?;
+        let active = tx.active_detections(user.id, now).await?;
         tx.commit().await?;
-        Ok(EntityRisk::of(&all, now))
+        Ok(EntityRisk::of(&active, now))
     }
 }

@@ -1,16 +1,21 @@
-//! Recording a detection (the entry every source calls) and resetting a user's level.
+//! Recording a detection (the entry every source calls), resetting a user's level, and reading
+//! a user's detections.
 
 use time::OffsetDateTime;
 
 use super::model::level_name;
-use super::{Detected, Detection, DetectionInput, RiskLevel, RiskSettings, level_of, stored};
+use super::{Detected, Detection, DetectionInput, RiskLevel, RiskSettings, level_of};
 use crate::context::Context;
 use crate::error::DomainError;
-use crate::ids::DetectionId;
+use crate::ids::{DetectionId, UserId};
 use crate::log::catalogue as events;
 use crate::log::{LogEvent, Target};
-use crate::store::StoreTx;
+use crate::store::{StoreRead, StoreTx};
 use crate::user::User;
+
+/// At most this many ended or expired detections are kept per user, besides the active ones
+/// (older ones are pruned as new ones arrive; the server also purges long-stopped ones).
+pub const KEEP_INACTIVE: u32 = 50;
 
 /// Stores a detection about `user`, logs `user.risk.detect` (debugData: previousLevel, level,
 /// detection, reasons, issuer) and evaluates the Entity Risk Policy, applying the matching
@@ -33,10 +38,10 @@ pub async fn detect_in(
             ),
         ));
     }
-    // Detections of one user are read, changed and written whole: one writer at a time.
+    // One writer per user at a time: the level before and after are each other's truth.
     tx.lock_user(user.id).await?;
-    let mut all = stored::load(tx, user.id).await?;
-    let previous_level = level_of(&all, now);
+    let mut active = tx.active_detections(user.id, now).await?;
+    let previous_level = level_of(&active, now);
     let detection = Detection {
         id: DetectionId::new(),
         user_id: user.id,
@@ -49,9 +54,13 @@ pub async fn detect_in(
         expires: now + settings.ttl,
         ended: None,
     };
-    all.push(detection.clone());
-    let level = level_of(&all, now);
-    stored::save(tx, user.id, &all, now).await?;
+    tx.insert_detection(&detection).await?;
+    active.push(detection.clone());
+    let level = level_of(&active, now);
+    // Written every time, also when unchanged: it may have been stale (an expiry unobserved).
+    tx.set_user_risk_level(user.id, level.unwrap_or(RiskLevel::Low))
+        .await?;
+    tx.prune_detections(user.id, now, KEEP_INACTIVE).await?;
     let ev = LogEvent::build(
         ctx,
         events::risk::DETECT,
@@ -103,16 +112,14 @@ pub async fn reset_in(
     now: OffsetDateTime,
 ) -> Result<Option<RiskLevel>, DomainError> {
     tx.lock_user(user.id).await?;
-    let mut all = stored::load(tx, user.id).await?;
-    let previous = level_of(&all, now);
-    let mut ended = Vec::new();
-    for d in all.iter_mut().filter(|d| d.is_active(now)) {
-        d.ended = Some(now);
-        ended.push(d.id.to_string());
-    }
-    if !ended.is_empty() {
-        stored::save(tx, user.id, &all, now).await?;
-    }
+    let previous = level_of(&tx.active_detections(user.id, now).await?, now);
+    let ended: Vec<String> = tx
+        .end_detections(user.id, now)
+        .await?
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    tx.set_user_risk_level(user.id, RiskLevel::Low).await?;
     let ev = LogEvent::build(
         ctx,
         events::risk::RESET,
@@ -142,9 +149,33 @@ pub async fn reset_if_risky_in(
     why: &str,
     now: OffsetDateTime,
 ) -> Result<Option<RiskLevel>, DomainError> {
-    let all = stored::load(tx, user.id).await?;
-    if level_of(&all, now).is_none() {
+    if level_in(tx, user.id, now).await?.is_none() {
+        if user.risk_level != RiskLevel::Low {
+            // Its detections expired without a write: the stored level catches up, silently.
+            tx.set_user_risk_level(user.id, RiskLevel::Low).await?;
+        }
         return Ok(None);
     }
     reset_in(tx, ctx, user, why, now).await
+}
+
+/// The entity risk level of `user` at `now`: the highest of their active detections'; `None`
+/// (NONE) when none is active.
+pub async fn level_in(
+    tx: &mut dyn StoreRead,
+    user: UserId,
+    now: OffsetDateTime,
+) -> Result<Option<RiskLevel>, DomainError> {
+    Ok(level_of(&tx.active_detections(user, now).await?, now))
+}
+
+/// The `limit` newest detections of `user`, active, expired or ended, newest first (the
+/// person's page; a source checking whether it already reported something recently). At most
+/// [`KEEP_INACTIVE`] inactive ones are kept per user.
+pub async fn recent_detections_in(
+    tx: &mut dyn StoreRead,
+    user: UserId,
+    limit: u32,
+) -> Result<Vec<Detection>, DomainError> {
+    Ok(tx.recent_detections(user, limit).await?)
 }

@@ -14,6 +14,8 @@ mod jobs;
 mod keys;
 mod log;
 mod logouts;
+mod policies;
+mod risk;
 mod scim;
 mod security_events;
 mod sessions;
@@ -30,6 +32,8 @@ pub use jobs::{JobsRead, JobsTx};
 pub use keys::{KeysRead, KeysTx};
 pub use log::{LogRead, LogTx};
 pub use logouts::{LogoutsRead, LogoutsTx};
+pub use policies::{PoliciesRead, PoliciesTx};
+pub use risk::{RiskRead, RiskTx};
 pub use scim::{ScimRead, ScimTx};
 pub use security_events::{SecurityEventsRead, SecurityEventsTx};
 pub use sessions::{SessionsRead, SessionsTx};
@@ -83,6 +87,10 @@ pub struct UserQuery {
     pub filter: Option<crate::filter::Filter>,
     /// Paging.
     pub page: Page,
+    /// When set, each user's `riskLevel` (answered and filtered on) is the highest of their
+    /// detections active at this time, not the level stored at the last change: a detection
+    /// expires without a write. Admin reads set it; internal look-ups need not.
+    pub risk_at: Option<time::OffsetDateTime>,
 }
 
 /// How a user reaches an app.
@@ -184,6 +192,8 @@ pub trait StoreRead:
     + SecurityEventsRead
     + DevicesRead
     + WorkflowsRead
+    + RiskRead
+    + PoliciesRead
 {
 }
 
@@ -204,7 +214,9 @@ impl<
         + SsfRead
         + SecurityEventsRead
         + DevicesRead
-        + WorkflowsRead,
+        + WorkflowsRead
+        + RiskRead
+        + PoliciesRead,
 > StoreRead for T
 {
 }
@@ -229,6 +241,8 @@ pub trait StoreTx:
     + SecurityEventsTx
     + DevicesTx
     + WorkflowsTx
+    + RiskTx
+    + PoliciesTx
 {
     /// Makes every change of this transaction durable.
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;

@@ -9,6 +9,11 @@ use time::OffsetDateTime;
 pub trait SettingsRead: Send {
     /// A server setting.
     async fn get_setting(&mut self, key: &str) -> Result<Option<serde_json::Value>, StoreError>;
+    /// Every server setting whose key starts with `prefix`, in key order.
+    async fn settings_with_prefix(
+        &mut self,
+        prefix: &str,
+    ) -> Result<Vec<(String, serde_json::Value)>, StoreError>;
 }
 
 /// What a transaction can change in this area (a part of [`StoreTx`](super::StoreTx)).
@@ -21,4 +26,6 @@ pub trait SettingsTx: SettingsRead {
         value: &serde_json::Value,
         now: OffsetDateTime,
     ) -> Result<(), StoreError>;
+    /// Removes a server setting; false when there was none.
+    async fn delete_setting(&mut self, key: &str) -> Result<bool, StoreError>;
 }

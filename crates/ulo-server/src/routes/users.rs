@@ -179,6 +179,7 @@ async fn list(
         q: p.q.clone(),
         filter,
         page: page.clone(),
+        risk_at: None,
     };
     let users = state.directory().list_users(&admin.ctx, &query).await?;
     let next = paging.next(&users, |u| u.id.to_string());

@@ -12,6 +12,8 @@ pub(crate) mod jobs;
 pub(crate) mod keys;
 pub(crate) mod log;
 pub(crate) mod logouts;
+pub(crate) mod policies;
+pub(crate) mod risk;
 pub(crate) mod scim;
 pub(crate) mod security_events;
 pub(crate) mod sessions;
@@ -41,6 +43,8 @@ macro_rules! store_tx {
         crate::tx::security_events::security_events_methods!($tx, $dialect);
         crate::tx::devices::devices_methods!($tx, $dialect);
         crate::tx::workflows::workflows_methods!($tx, $dialect);
+        crate::tx::risk::risk_methods!($tx, $dialect);
+        crate::tx::policies::policies_methods!($tx, $dialect);
 
         #[async_trait::async_trait]
         impl ulo_core::store::StoreTx for $tx {

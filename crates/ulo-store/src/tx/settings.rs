@@ -15,6 +15,17 @@ macro_rules! settings_methods {
                     .map_err(db_err)?;
                 Ok(row.map(|r| r.0 .0))
             }
+
+            async fn settings_with_prefix(&mut self, prefix: &str) -> Result<Vec<(String, serde_json::Value)>, StoreError> {
+                // substr, not LIKE: SQLite's LIKE ignores case.
+                let rows: Vec<(String, Json<serde_json::Value>)> = sqlx::query_as("SELECT key, value FROM settings WHERE substr(key, 1, $2) = $1 ORDER BY key")
+                    .bind(prefix)
+                    .bind(i32::try_from(prefix.chars().count()).unwrap_or(i32::MAX))
+                    .fetch_all(&mut *self.tx)
+                    .await
+                    .map_err(db_err)?;
+                Ok(rows.into_iter().map(|(k, v)| (k, v.0)).collect())
+            }
         }
 
         #[async_trait::async_trait]
@@ -28,6 +39,15 @@ macro_rules! settings_methods {
                     .await
                     .map_err(db_err)?;
                 Ok(())
+            }
+
+            async fn delete_setting(&mut self, key: &str) -> Result<bool, StoreError> {
+                let r = sqlx::query("DELETE FROM settings WHERE key=$1")
+                    .bind(key)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(db_err)?;
+                Ok(r.rows_affected() == 1)
             }
         }
     };

@@ -33,14 +33,21 @@ macro_rules! users_methods {
             }
 
             async fn list_users(&mut self, query: &UserQuery) -> Result<Vec<User>, StoreError> {
-                let mut sql = Sql::new(&format!("SELECT {USER_COLS} FROM users u WHERE 1=1"));
+                // With `risk_at`, the level answered and filtered on counts only the detections
+                // active then (see `UserQuery::risk_at`); the time is a trusted integer literal.
+                let risk_level = query.risk_at.map(|t| crate::tx::risk::active_level_sql("u.id", &to_millis(t).to_string()));
+                let cols = match &risk_level {
+                    Some(level) => USER_COLS.replacen("u.risk_level", &format!("{level} AS risk_level"), 1),
+                    None => USER_COLS.to_string(),
+                };
+                let mut sql = Sql::new(&format!("SELECT {cols} FROM users u WHERE 1=1"));
                 sql.after("u.id", &query.page);
                 let names: Vec<String> = ["firstName", "lastName", "email"].iter().map(|k| format!("lower({})", json_text($dialect, "u.profile", k))).collect();
                 let mut exprs: Vec<&str> = vec!["u.login_key"];
                 exprs.extend(names.iter().map(String::as_str));
                 sql.prefix(&exprs, query.q.as_deref());
                 if let Some(f) = &query.filter {
-                    sql.filter(f, $dialect, &UserFields)?;
+                    sql.filter(f, $dialect, &UserFields { risk_level })?;
                 }
                 sql.order_limit("u.id", &query.page);
                 let rows: Vec<UserRow> = bind_all!(sqlx::query_as(AssertSqlSafe(sql.text.as_str())), &sql.params).fetch_all(&mut *self.tx).await.map_err(db_err)?;
@@ -77,12 +84,13 @@ macro_rules! users_methods {
             }
 
             async fn update_user(&mut self, u: &User) -> Result<(), StoreError> {
-                sqlx::query("UPDATE users SET login_key=$2, status=$3, provisioned_by=$4, risk_level=$5, profile=$6, activated=$7, status_changed=$8, last_updated=$9, password_changed=$10, last_login=$11 WHERE id=$1")
+                // Not risk_level: only `RiskTx` writes it, so a user read before a detection and
+                // written after it cannot put back the old level.
+                sqlx::query("UPDATE users SET login_key=$2, status=$3, provisioned_by=$4, profile=$5, activated=$6, status_changed=$7, last_updated=$8, password_changed=$9, last_login=$10 WHERE id=$1")
                     .bind(u.id.to_string())
                     .bind(u.profile.login_key())
                     .bind(u.status.as_str())
                     .bind(u.provisioned_by.as_str())
-                    .bind(u.risk_level.as_str())
                     .bind(Json(to_json(&u.profile)?))
                     .bind(u.activated.map(to_millis))
                     .bind(u.status_changed.map(to_millis))

@@ -63,3 +63,56 @@ on_every_backend!(
         })
     }
 );
+
+on_every_backend!(settings_are_listed_by_exact_prefix_and_deleted, |store| {
+    Box::pin(async move {
+        let mut tx = store.begin().await.unwrap();
+        for key in [
+            "risk.detections.b",
+            "risk.detections.a",
+            "Risk.Detections.c",
+            "risk.x",
+        ] {
+            tx.put_setting(key, &json!({ "k": key }), t0())
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+
+        let mut tx = store.read().await.unwrap();
+        let found = tx.settings_with_prefix("risk.detections.").await.unwrap();
+        assert_eq!(
+            found,
+            vec![
+                (
+                    "risk.detections.a".to_string(),
+                    json!({ "k": "risk.detections.a" })
+                ),
+                (
+                    "risk.detections.b".to_string(),
+                    json!({ "k": "risk.detections.b" })
+                ),
+            ],
+            "in key order, case-sensitive"
+        );
+        assert!(
+            tx.settings_with_prefix("nothing.")
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        drop(tx);
+
+        let mut tx = store.begin().await.unwrap();
+        assert!(tx.delete_setting("risk.detections.a").await.unwrap());
+        assert!(!tx.delete_setting("risk.detections.a").await.unwrap());
+        tx.commit().await.unwrap();
+        let mut tx = store.read().await.unwrap();
+        assert_eq!(tx.get_setting("risk.detections.a").await.unwrap(), None);
+        assert_eq!(
+            tx.settings_with_prefix("risk.").await.unwrap().len(),
+            2,
+            "the others stay"
+        );
+    })
+});

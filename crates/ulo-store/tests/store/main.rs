@@ -29,6 +29,8 @@ mod keys;
 mod log;
 mod login_keys;
 mod logouts;
+mod policies;
+mod risk;
 mod scim;
 mod security_events;
 mod sessions;

@@ -63,6 +63,7 @@ on_every_backend!(users_round_trip_unique_and_search, |store| Box::pin(
                         after: after.clone(),
                         limit: 2,
                     },
+                    risk_at: None,
                 })
                 .await
                 .unwrap();
@@ -82,6 +83,7 @@ on_every_backend!(users_round_trip_unique_and_search, |store| Box::pin(
                     after: None,
                     limit: 50,
                 },
+                risk_at: None,
             })
             .await
             .unwrap();
@@ -97,6 +99,7 @@ on_every_backend!(users_round_trip_unique_and_search, |store| Box::pin(
                     after: None,
                     limit: 50,
                 },
+                risk_at: None,
             })
             .await
             .unwrap();
@@ -113,6 +116,7 @@ on_every_backend!(users_round_trip_unique_and_search, |store| Box::pin(
                     after: None,
                     limit: 50,
                 },
+                risk_at: None,
             })
             .await
             .unwrap();
@@ -125,7 +129,8 @@ on_every_backend!(users_round_trip_unique_and_search, |store| Box::pin(
                 page: Page {
                     after: None,
                     limit: 5
-                }
+                },
+                risk_at: None,
             })
             .await,
             Err(StoreError::BadQuery(_))

@@ -549,6 +549,7 @@ async fn candidates(
                 after: after.clone(),
                 limit: 200,
             },
+            risk_at: None,
         };
         let batch = dir.list_users(&c.ctx, &q).await?;
         let done = batch.len() < 200;
