@@ -285,3 +285,35 @@ async fn actions_log_out_monitor_and_coalesce_under_one_transaction() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn rules_created_at_once_at_one_priority_all_find_a_place() {
+    on_every_backend(async |s| {
+        let pid = policy_id(s).await;
+        // Each insert at 1 shifts the others under the policy's lock: whatever the order, the
+        // priorities end 1..n without a gap or a twin, the default rule still last.
+        let adds = (0..6).map(|i| {
+            let pid = pid.clone();
+            async move {
+                s.post(
+                    &format!("/api/v1/policies/{pid}/rules"),
+                    json!({"name": format!("r{i}"), "priority": 1}),
+                )
+                .await
+            }
+        });
+        for (status, body) in futures::future::join_all(adds).await {
+            assert_eq!(status, StatusCode::OK, "{body}");
+        }
+        let got = rules(s, &pid).await;
+        let priorities: Vec<u64> = got.iter().map(|(_, p)| *p).collect();
+        assert_eq!(priorities, vec![1, 2, 3, 4, 5, 6, 99], "{got:?}");
+        let mut names: Vec<&str> = got.iter().map(|(n, _)| n.as_str()).collect();
+        names.sort();
+        assert_eq!(
+            names,
+            vec!["Default Rule", "r0", "r1", "r2", "r3", "r4", "r5"]
+        );
+    })
+    .await;
+}

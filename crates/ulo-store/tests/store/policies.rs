@@ -211,3 +211,28 @@ on_every_backend!(
         })
     }
 );
+
+/// Two nodes (two stores on one database) starting at once create the Entity Risk Policy and
+/// its default rule once, and both answer that one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_starting_at_once_create_one_policy() {
+    for backend in ulo_testkit::backends() {
+        let db = ulo_testkit::Database::new(backend).await.expect("database");
+        let nodes = [db.open().await.unwrap(), db.open().await.unwrap()];
+        let starts = nodes.iter().cloned().map(|store| {
+            tokio::spawn(async move { ulo_core::policy::ensure(store.as_ref(), t0()).await })
+        });
+        let mut answered = Vec::new();
+        for start in starts.collect::<Vec<_>>() {
+            answered.push(start.await.unwrap().unwrap());
+        }
+        assert_eq!(answered[0], answered[1]);
+        let mut tx = nodes[0].read().await.unwrap();
+        let all = tx.list_policies("ENTITY_RISK").await.unwrap();
+        assert_eq!(all.len(), 1);
+        assert_eq!(names(&all[0]), vec![("Default Rule".into(), 99)]);
+        drop(tx);
+        drop(nodes);
+        db.cleanup().await;
+    }
+}
