@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use ulo_core::clock::ManualClock;
+use ulo_core::clock::{Clock, ManualClock};
+use ulo_core::user::RiskLevel;
 use ulo_testkit::{Database, TestServer, backends};
 
 use crate::support::*;
@@ -141,6 +142,14 @@ async fn user_level(s: &TestServer, uid: &str, level: &str) -> (String, bool) {
     (user["riskLevel"].as_str().unwrap().to_string(), found)
 }
 
+/// The level on the user's row (`users.risk_level`), as internal reads see it.
+async fn stored_level(s: &TestServer, uid: &str) -> RiskLevel {
+    let store = &s.running.as_ref().unwrap().state.store;
+    let mut tx = store.read().await.unwrap();
+    let user = tx.get_user(uid.parse().unwrap()).await.unwrap().unwrap();
+    user.risk_level
+}
+
 #[tokio::test]
 async fn the_user_object_and_the_risk_level_filter_follow_detections() {
     with_clock(async |s, clock| {
@@ -152,21 +161,32 @@ async fn the_user_object_and_the_risk_level_filter_follow_detections() {
 
         let (_, risk) = s.put(&path, Some(json!({"riskLevel": "HIGH"}))).await;
         assert_eq!(risk["riskLevel"], "HIGH");
+        assert_eq!(stored_level(s, &uid).await, RiskLevel::High);
         assert_eq!(user_level(s, &uid, "HIGH").await, ("HIGH".into(), true));
         assert_eq!(user_level(s, &calm, "HIGH").await, ("LOW".into(), false));
         assert_eq!(user_level(s, &uid, "LOW").await, ("HIGH".into(), false));
 
         let (_, risk) = s.put(&path, Some(json!({"riskLevel": "LOW"}))).await;
         assert_eq!(risk["riskLevel"], "NONE");
+        assert_eq!(stored_level(s, &uid).await, RiskLevel::Low);
         assert_eq!(user_level(s, &uid, "LOW").await, ("LOW".into(), true));
         assert_eq!(user_level(s, &uid, "HIGH").await, ("LOW".into(), false));
 
         // A detection that expires changes no row, and the level follows all the same.
         s.put(&path, Some(json!({"riskLevel": "MEDIUM"}))).await;
         assert_eq!(user_level(s, &uid, "MEDIUM").await, ("MEDIUM".into(), true));
+        assert_eq!(stored_level(s, &uid).await, RiskLevel::Medium);
         clock.advance(time::Duration::seconds(3601));
         assert_eq!(user_level(s, &uid, "MEDIUM").await, ("LOW".into(), false));
         assert_eq!(user_level(s, &uid, "LOW").await, ("LOW".into(), true));
+        // The stored level catches up at the server's sweep.
+        assert_eq!(stored_level(s, &uid).await, RiskLevel::Medium);
+        let state = &s.running.as_ref().unwrap().state;
+        let swept = ulo_core::risk::sweep(state.store.as_ref(), clock.now())
+            .await
+            .unwrap();
+        assert_eq!(swept.levels_lowered, 1);
+        assert_eq!(stored_level(s, &uid).await, RiskLevel::Low);
     })
     .await;
 }
@@ -175,7 +195,7 @@ async fn the_user_object_and_the_risk_level_filter_follow_detections() {
 async fn an_upgrade_imports_the_interim_documents_and_deletes_them() {
     use ulo_core::ids::{DetectionId, PolicyId, PolicyRuleId, UserId};
     use ulo_core::policy::{EntityRiskPolicy, PolicyRule, RuleMode, RuleStatus};
-    use ulo_core::risk::{Detection, DetectionType, RiskLevel};
+    use ulo_core::risk::{Detection, DetectionType};
     use ulo_core::user::{ProvisionedBy, User, UserProfile, UserStatus};
 
     for backend in backends() {
