@@ -135,10 +135,7 @@ impl Directory<'_> {
         let mut tx = self.store.read().await?;
         let mut user = load_user(tx.as_mut(), key).await?;
         check_provisioning_reach(tx.as_mut(), ctx, &user, Reach::Read).await?;
-        // The stored level is the one at the last change; a detection expires without a write.
-        user.risk_level = crate::risk::level_in(tx.as_mut(), user.id, self.clock.now())
-            .await?
-            .unwrap_or(crate::user::RiskLevel::Low);
+        user.risk_level = answered_level(tx.as_mut(), user.id, self.clock.now()).await?;
         Ok(user)
     }
 
@@ -209,6 +206,7 @@ impl Directory<'_> {
         tx.append_event(&ev).await?;
         // The apps the user is provisioned to see the new profile.
         crate::provisioning::reconcile(tx.as_mut(), user.id, now, true).await?;
+        user.risk_level = answered_level(tx.as_mut(), user.id, now).await?;
         tx.commit().await?;
         Ok(user)
     }
@@ -275,6 +273,7 @@ impl Directory<'_> {
             .await?;
         }
         crate::provisioning::reconcile(tx.as_mut(), user.id, now, false).await?;
+        user.risk_level = answered_level(tx.as_mut(), user.id, now).await?;
         tx.commit().await?;
         Ok(user)
     }
@@ -352,9 +351,22 @@ impl Directory<'_> {
         .finish();
         tx.append_event(&ev).await?;
         crate::ssf::credential_changed(tx.as_mut(), &user, now).await?;
+        user.risk_level = answered_level(tx.as_mut(), user.id, now).await?;
         tx.commit().await?;
         Ok(user)
     }
+}
+
+/// The `riskLevel` a user object answers: from the detections active at `now`. The level
+/// stored on the user is the one at the last change, and a detection expires without a write.
+async fn answered_level(
+    tx: &mut dyn StoreRead,
+    user: UserId,
+    now: time::OffsetDateTime,
+) -> Result<crate::user::RiskLevel, DomainError> {
+    Ok(crate::risk::level_in(tx, user, now)
+        .await?
+        .unwrap_or(crate::user::RiskLevel::Low))
 }
 
 fn capitalize(s: &str) -> String {
