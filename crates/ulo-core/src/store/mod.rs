@@ -19,6 +19,7 @@ mod security_events;
 mod sessions;
 mod settings;
 mod ssf;
+mod use_contexts;
 mod users;
 mod workflows;
 
@@ -35,6 +36,7 @@ pub use security_events::{SecurityEventsRead, SecurityEventsTx};
 pub use sessions::{SessionsRead, SessionsTx};
 pub use settings::{SettingsRead, SettingsTx};
 pub use ssf::{SsfRead, SsfTx};
+pub use use_contexts::{UseContextsRead, UseContextsTx};
 pub use users::{UsersRead, UsersTx};
 pub use workflows::{WorkflowsRead, WorkflowsTx};
 
@@ -184,6 +186,7 @@ pub trait StoreRead:
     + SecurityEventsRead
     + DevicesRead
     + WorkflowsRead
+    + UseContextsRead
 {
 }
 
@@ -204,7 +207,8 @@ impl<
         + SsfRead
         + SecurityEventsRead
         + DevicesRead
-        + WorkflowsRead,
+        + WorkflowsRead
+        + UseContextsRead,
 > StoreRead for T
 {
 }
@@ -229,6 +233,7 @@ pub trait StoreTx:
     + SecurityEventsTx
     + DevicesTx
     + WorkflowsTx
+    + UseContextsTx
 {
     /// Makes every change of this transaction durable.
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
