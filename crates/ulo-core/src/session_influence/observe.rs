@@ -53,14 +53,15 @@ pub async fn begin_in(
 /// (`user.session.context_change`) and, in mode on, recorded as a MEDIUM
 /// `SESSION_INFLUENCED_USER_RISK` detection through [`crate::risk::detect_in`] — once per new
 /// context: a context already seen (the beginning, or a change already handled) does nothing.
-/// A subject with no recorded beginning (begun before session influence was on) takes this use
-/// as its beginning.
+/// A subject with no recorded beginning records `began` (a session keeps the address and user
+/// agent it began with) or else this use as its beginning.
 #[allow(clippy::too_many_arguments)]
 pub async fn observe_in(
     tx: &mut dyn StoreTx,
     ctx: &Context,
     user: &User,
     subject: UseSubject,
+    began: Option<&Use>,
     u: &Use,
     settings: &Settings,
     risk: &RiskSettings,
@@ -71,13 +72,16 @@ pub async fn observe_in(
     }
     let current = UseContext::of(subject, user.id, u, false, now);
     let known = tx.list_use_contexts(subject).await?;
-    let Some(origin) = known.iter().find(|c| c.origin).cloned() else {
-        let begun = UseContext {
-            origin: true,
-            ..current
-        };
-        tx.insert_use_context(&begun).await?;
-        return Ok(None);
+    let origin = match known.iter().find(|c| c.origin) {
+        Some(o) => o.clone(),
+        None => {
+            let begun = UseContext::of(subject, user.id, began.unwrap_or(u), true, now);
+            tx.insert_use_context(&begun).await?;
+            if began.is_none() || begun.same_place(&current) {
+                return Ok(None);
+            }
+            begun
+        }
     };
     if known.iter().any(|c| c.same_place(&current)) {
         return Ok(None);

@@ -23,6 +23,7 @@ mod risk;
 mod scim;
 mod scim_filters;
 mod security_events;
+mod session_influence;
 mod sessions;
 mod signin;
 mod single_logout;
