@@ -8,6 +8,7 @@
 //! `logout::Logouts`, `device::Devices`). Storage is one trait per area in `store`, System Log
 //! event types are constants in `log::catalogue`.
 
+pub mod account;
 pub mod app;
 pub mod auth;
 pub mod clock;
