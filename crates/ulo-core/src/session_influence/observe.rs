@@ -202,10 +202,20 @@ pub async fn ip_changed_in(
         }
         let subject = UseSubject::Session(session.id);
         let known = tx.list_use_contexts(subject).await?;
-        let Some(origin) = known.iter().find(|c| c.origin).cloned() else {
-            continue;
+        // A session keeps the address and user agent it began with: its beginning until one
+        // is recorded.
+        let origin = match known.iter().find(|c| c.origin) {
+            Some(o) => o.clone(),
+            None => {
+                let began = Use::new(session.ip_address.as_deref(), session.user_agent.as_deref());
+                let o = UseContext::of(subject, user.id, &began, true, now);
+                tx.insert_use_context(&o).await?;
+                o
+            }
         };
-        if origin.network.is_none() || known.iter().any(|c| c.network.as_deref() == Some(&network))
+        if origin.network.is_none()
+            || origin.network.as_deref() == Some(&network)
+            || known.iter().any(|c| c.network.as_deref() == Some(&network))
         {
             continue;
         }
