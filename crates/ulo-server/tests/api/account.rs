@@ -155,7 +155,7 @@ async fn a_person_reports_a_sign_in_in_chromium() {
         assert!(text.contains("Chrome on Linux"), "{text}");
         assert!(text.contains("127.0.0.1"), "{text}");
         b.screenshot("account-page").await.expect("screenshot");
-        b.click_button("This wasn't me").await.expect("report");
+        b.click("ul.sign-ins button").await.expect("report");
         b.wait_for_text("we have recorded it")
             .await
             .expect("the confirmation");
