@@ -276,6 +276,39 @@ mod tests {
     use super::*;
 
     #[test]
+    fn trusted_proxies_and_session_influence_come_from_env_or_file() {
+        figment::Jail::expect_with(|jail| {
+            let c = Config::load(None, Overrides::default()).map_err(|e| e.to_string())?;
+            let (trusted, influence) = c.network_settings().map_err(|e| e.to_string())?;
+            assert!(trusted.is_empty(), "no proxy is trusted by default");
+            assert_eq!(influence.mode, ulo_core::session_influence::Mode::On);
+            assert!(influence.exempt.is_empty());
+            jail.create_file(
+                "ulo.toml",
+                "trusted_proxies = [\"10.0.0.0/8\", \"::1\"]\nsession_influence_exempt = \"100.64.0.0/10\"",
+            )?;
+            jail.set_env("ULO_SESSION_INFLUENCE", "off");
+            let c = Config::load(Some("ulo.toml".into()), Overrides::default())
+                .map_err(|e| e.to_string())?;
+            let (trusted, influence) = c.network_settings().map_err(|e| e.to_string())?;
+            assert!(trusted.contains("10.9.8.7".parse().unwrap()));
+            assert!(trusted.contains("::1".parse().unwrap()));
+            assert_eq!(influence.mode, ulo_core::session_influence::Mode::Off);
+            assert!(influence.exempt.contains("100.100.0.1".parse().unwrap()));
+            jail.set_env("ULO_SESSION_INFLUENCE", "monitor");
+            jail.set_env("ULO_TRUSTED_PROXIES", "10.0.0.0/8,proxy.internal");
+            let c = Config::load(None, Overrides::default()).map_err(|e| e.to_string())?;
+            let e = c.network_settings().unwrap_err().to_string();
+            assert!(
+                e.contains("ULO_TRUSTED_PROXIES") && e.contains("proxy.internal"),
+                "{e}"
+            );
+            assert_eq!(c.session_influence, "monitor");
+            Ok(())
+        });
+    }
+
+    #[test]
     fn layers_apply_in_order_defaults_file_env_flags() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("ulo.toml", "listen = \"127.0.0.1:9000\"\nissuer = \"https://file.example.com\"\ndata_dir = \"/var/lib/ulo\"")?;
