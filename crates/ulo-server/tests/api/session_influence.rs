@@ -248,3 +248,71 @@ async fn a_refresh_token_family_used_from_another_network_is_a_detection() {
     })
     .await;
 }
+
+/// Adds a rule that logs the person out of ulo on a session-influence detection.
+async fn logout_on_influence(s: &TestServer) {
+    let (status, _, list) = get_with(s, "/api/v1/policies", &[("type", "ENTITY_RISK")]).await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let pid = id(&list[0]);
+    let (status, body) = s
+        .post(
+            &format!("/api/v1/policies/{pid}/rules"),
+            serde_json::json!({
+                "type": "ENTITY_RISK", "name": "Log out on influence", "priority": 1,
+                "conditions": {"riskDetectionTypes": {"include": ["SESSION_INFLUENCED_USER_RISK"]},
+                               "entityRisk": {"level": "ANY"}},
+                "actions": {"entityRisk": {"actions": [{"action": "TERMINATE_ALL_SESSIONS",
+                    "slo": {"appSelectionMode": "NONE", "appInstanceIds": []}}]}}
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+#[tokio::test]
+async fn a_rule_on_influence_ends_the_session_and_refuses_the_refresh_at_once() {
+    with_proxy(Mode::On, "", async |s| {
+        logout_on_influence(s).await;
+        // A cookie used from another network: the same request already finds it ended.
+        let uid = user_with_password(s, "stolen@example.com").await;
+        let cookie = sign_in_at(s, "stolen@example.com", "203.0.113.5").await;
+        let page = reqwest::Client::new()
+            .get(format!("{}/login/done", s.url))
+            .header(COOKIE, &cookie)
+            .header("x-forwarded-for", "198.51.100.9")
+            .header(USER_AGENT, CHROME_MAC)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(!page.contains("You are signed in as"), "{page}");
+        assert_eq!(influence_detections(s, &uid).await.len(), 1);
+        let sessions = sessions_of(s, &uid).await;
+        assert!(
+            sessions["sessions"].as_array().unwrap().is_empty(),
+            "{sessions}"
+        );
+
+        // A refresh token used from another network: refused, its tokens revoked.
+        let (rp, uid, cookie, _) = signed_in_user(s, "native@example.com").await;
+        let t = tokens(s, &rp, &cookie, "openid offline_access").await;
+        let refresh = t["refresh_token"].as_str().unwrap().to_string();
+        let (id, secret) = (&rp.client_id, rp.secret.as_deref().unwrap());
+        let resp = anonymous(s, reqwest::Method::POST, "/oauth2/v1/token")
+            .basic_auth(id, Some(secret))
+            .header("x-forwarded-for", "198.51.100.9")
+            .form(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_grant", "{body}");
+        assert_eq!(influence_detections(s, &uid).await.len(), 1);
+        let i = crate::oauth2::introspect(s, &rp, &refresh).await;
+        assert_eq!(i["active"], false, "{i}");
+    })
+    .await;
+}
