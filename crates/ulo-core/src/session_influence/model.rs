@@ -209,3 +209,62 @@ impl Change {
         r
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(ip: Option<&str>, ua: &str, origin: bool) -> UseContext {
+        UseContext::of(
+            UseSubject::Session(SessionId::new()),
+            UserId::new(),
+            &Use::new(ip, Some(ua)),
+            origin,
+            OffsetDateTime::UNIX_EPOCH,
+        )
+    }
+
+    #[test]
+    fn changes_of_network_and_client() {
+        let none = IpRanges::none();
+        let chrome = "Mozilla/5.0 (Windows NT 10.0) AppleWebKit/537.36 Chrome/131.0 Safari/537.36";
+        let began = at(Some("203.0.113.5"), chrome, true);
+        // Same /24, same family: nothing.
+        assert_eq!(
+            Change::between(&began, &at(Some("203.0.113.200"), chrome, false), &none),
+            None
+        );
+        let moved = at(Some("198.51.100.1"), chrome, false);
+        assert_eq!(
+            Change::between(&began, &moved, &none),
+            Some(Change {
+                network: true,
+                client: false
+            })
+        );
+        // An exempt new address is no change of network; the client still counts.
+        let exempt: IpRanges = "198.51.100.0/24".parse().unwrap();
+        assert_eq!(Change::between(&began, &moved, &exempt), None);
+        let curl = at(Some("198.51.100.1"), "curl/8", false);
+        assert_eq!(
+            Change::between(&began, &curl, &exempt),
+            Some(Change {
+                network: false,
+                client: true
+            })
+        );
+        // An unknown address cannot tell a network apart.
+        assert_eq!(
+            Change::between(&began, &at(None, chrome, false), &none),
+            None
+        );
+        let reasons = Change::between(&began, &curl, &none)
+            .unwrap()
+            .reasons(&began, &curl);
+        assert_eq!(reasons.len(), 2);
+        assert!(reasons[0].contains("203.0.113.0/24 (203.0.113.5)"));
+        assert!(reasons[1].contains("Chrome on Windows") && reasons[1].contains("curl"));
+        assert_eq!("Monitor".parse::<Mode>().unwrap(), Mode::Monitor);
+        assert!("loud".parse::<Mode>().is_err());
+    }
+}
