@@ -55,6 +55,15 @@ pub struct Config {
     pub scim_show_admins: bool,
     /// Seconds a risk detection counts toward the user's entity risk level (default 7 days).
     pub risk_detection_ttl: u64,
+    /// CIDR ranges of proxies whose `X-Forwarded-For` is believed (comma-separated; none by default).
+    #[serde(deserialize_with = "text")]
+    pub trusted_proxies: String,
+    /// Session influence: `off`, `monitor` or `on`.
+    #[serde(deserialize_with = "text")]
+    pub session_influence: String,
+    /// CIDR ranges whose addresses never count as a change of network (comma-separated).
+    #[serde(deserialize_with = "text")]
+    pub session_influence_exempt: String,
 }
 
 impl Default for Config {
@@ -80,6 +89,9 @@ impl Default for Config {
             device_command_ttl_seconds: 86_400,
             scim_show_admins: false,
             risk_detection_ttl: 7 * 86_400,
+            trusted_proxies: String::new(),
+            session_influence: "on".into(),
+            session_influence_exempt: String::new(),
         }
     }
 }
@@ -118,6 +130,9 @@ const KNOWN_ENV: &[&str] = &[
     "ULO_DEVICE_COMMAND_TTL_SECONDS",
     "ULO_SCIM_SHOW_ADMINS",
     "ULO_RISK_DETECTION_TTL",
+    "ULO_TRUSTED_PROXIES",
+    "ULO_SESSION_INFLUENCE",
+    "ULO_SESSION_INFLUENCE_EXEMPT",
     "ULO_CONFIG",
     "ULO_LOG",
 ];
@@ -148,7 +163,52 @@ fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     }
 }
 
+/// A setting read as text whatever the layer made of it (the environment turns `off` or `1`
+/// into other types; a TOML file may hold a list of ranges).
+fn text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Bool(bool),
+        Int(i64),
+        Text(String),
+        List(Vec<String>),
+    }
+    Ok(match Raw::deserialize(d)? {
+        Raw::Bool(b) => if b { "on" } else { "off" }.to_string(),
+        Raw::Int(n) => n.to_string(),
+        Raw::Text(t) => t,
+        Raw::List(l) => l.join(","),
+    })
+}
+
 impl Config {
+    /// Trusted proxies and session influence; a range or mode that does not parse is refused,
+    /// naming the setting.
+    pub fn network_settings(
+        &self,
+    ) -> Result<(
+        ulo_core::network::IpRanges,
+        ulo_core::session_influence::Settings,
+    )> {
+        let trusted = self
+            .trusted_proxies
+            .parse()
+            .map_err(|e: String| anyhow::anyhow!("ULO_TRUSTED_PROXIES: {e}"))?;
+        let mode = self
+            .session_influence
+            .parse()
+            .map_err(|e: String| anyhow::anyhow!("ULO_SESSION_INFLUENCE: {e}"))?;
+        let exempt = self
+            .session_influence_exempt
+            .parse()
+            .map_err(|e: String| anyhow::anyhow!("ULO_SESSION_INFLUENCE_EXEMPT: {e}"))?;
+        Ok((
+            trusted,
+            ulo_core::session_influence::Settings { mode, exempt },
+        ))
+    }
+
     /// Loads the layers.
     pub fn load(file: Option<PathBuf>, overrides: Overrides) -> Result<Config> {
         for (k, _) in std::env::vars() {
@@ -214,6 +274,39 @@ impl Config {
 #[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trusted_proxies_and_session_influence_come_from_env_or_file() {
+        figment::Jail::expect_with(|jail| {
+            let c = Config::load(None, Overrides::default()).map_err(|e| e.to_string())?;
+            let (trusted, influence) = c.network_settings().map_err(|e| e.to_string())?;
+            assert!(trusted.is_empty(), "no proxy is trusted by default");
+            assert_eq!(influence.mode, ulo_core::session_influence::Mode::On);
+            assert!(influence.exempt.is_empty());
+            jail.create_file(
+                "ulo.toml",
+                "trusted_proxies = [\"10.0.0.0/8\", \"::1\"]\nsession_influence_exempt = \"100.64.0.0/10\"",
+            )?;
+            jail.set_env("ULO_SESSION_INFLUENCE", "off");
+            let c = Config::load(Some("ulo.toml".into()), Overrides::default())
+                .map_err(|e| e.to_string())?;
+            let (trusted, influence) = c.network_settings().map_err(|e| e.to_string())?;
+            assert!(trusted.contains("10.9.8.7".parse().unwrap()));
+            assert!(trusted.contains("::1".parse().unwrap()));
+            assert_eq!(influence.mode, ulo_core::session_influence::Mode::Off);
+            assert!(influence.exempt.contains("100.100.0.1".parse().unwrap()));
+            jail.set_env("ULO_SESSION_INFLUENCE", "monitor");
+            jail.set_env("ULO_TRUSTED_PROXIES", "10.0.0.0/8,proxy.internal");
+            let c = Config::load(None, Overrides::default()).map_err(|e| e.to_string())?;
+            let e = c.network_settings().unwrap_err().to_string();
+            assert!(
+                e.contains("ULO_TRUSTED_PROXIES") && e.contains("proxy.internal"),
+                "{e}"
+            );
+            assert_eq!(c.session_influence, "monitor");
+            Ok(())
+        });
+    }
 
     #[test]
     fn layers_apply_in_order_defaults_file_env_flags() {

@@ -110,7 +110,10 @@ enum Command {
     #[command(
         after_help = "More settings come from ULO_* variables or the --config file (README, Configuration), among them:\n  \
 ULO_SINGLE_LOGOUT_ALL_APPS=true  when a ulo session ends (sign-out, RP-initiated logout, expiry, idle timeout, an admin ending it), also notify the person's other logout-enabled apps by their own logout protocol; otherwise only the back-channel apps that session signed in to get a logout token [default: false]\n  \
-ULO_SESSION_SWEEP_SECONDS=N  how often sessions past their end or idle timeout are ended, with their single logout [default: 30]"
+ULO_SESSION_SWEEP_SECONDS=N  how often sessions past their end or idle timeout are ended, with their single logout [default: 30]\n  \
+ULO_TRUSTED_PROXIES=CIDR,…  proxies whose X-Forwarded-For is believed; the client is the right-most address not itself trusted [default: none]\n  \
+ULO_SESSION_INFLUENCE=off|monitor|on  a session or refresh-token family used from another network or client is a MEDIUM detection (monitor: logged only) [default: on]\n  \
+ULO_SESSION_INFLUENCE_EXEMPT=CIDR,…  addresses that never count as a change of network [default: none]"
     )]
     Serve {
         #[command(flatten)]
@@ -252,6 +255,7 @@ fn prepare_data_dir(c: &Config) -> Result<()> {
 }
 
 fn options(c: &Config, key: MasterKey) -> Result<Options> {
+    let (trusted_proxies, session_influence) = c.network_settings()?;
     Ok(Options {
         database_url: c.database_url(),
         issuer: c.issuer.clone(),
@@ -272,6 +276,8 @@ fn options(c: &Config, key: MasterKey) -> Result<Options> {
         device: c.device_settings()?,
         scim_shows_admins: c.scim_show_admins,
         security_events: Default::default(),
+        trusted_proxies,
+        session_influence,
         clock: Arc::new(SystemClock),
     })
 }

@@ -8,6 +8,7 @@
 //! `logout::Logouts`, `device::Devices`). Storage is one trait per area in `store`, System Log
 //! event types are constants in `log::catalogue`.
 
+pub mod account;
 pub mod app;
 pub mod auth;
 pub mod clock;
@@ -24,6 +25,7 @@ pub mod job;
 pub mod log;
 pub mod login_key;
 pub mod logout;
+pub mod network;
 pub mod oauth;
 pub mod oidc;
 pub mod outbound;
@@ -33,6 +35,7 @@ pub mod risk;
 pub mod scim;
 pub mod security_events;
 pub mod session;
+pub mod session_influence;
 pub mod signin;
 pub mod ssf;
 pub mod store;

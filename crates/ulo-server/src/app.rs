@@ -64,6 +64,10 @@ pub struct Options {
     pub scim_shows_admins: bool,
     /// Security events providers: key fetching, the SET intake's `iat` window and limits.
     pub security_events: crate::security_events::SecurityEventsSettings,
+    /// Proxies whose `X-Forwarded-For` is believed (`ULO_TRUSTED_PROXIES`).
+    pub trusted_proxies: ulo_core::network::IpRanges,
+    /// Session influence: mode and exempt ranges.
+    pub session_influence: ulo_core::session_influence::Settings,
     /// Time source.
     pub clock: Arc<dyn Clock>,
 }
@@ -167,6 +171,8 @@ pub async fn start(
         security_events: opts.security_events,
         risk_detection_ttl: time::Duration::try_from(opts.risk_detection_ttl)
             .unwrap_or(time::Duration::days(7)),
+        trusted_proxies: opts.trusted_proxies.clone(),
+        session_influence: opts.session_influence.clone(),
     };
     let (shutdown, rx) = watch::channel(false);
     let state = AppState::new(

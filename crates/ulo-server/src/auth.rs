@@ -24,12 +24,19 @@ pub struct Admin {
     pub token: ApiToken,
 }
 
-/// The client IP of a request.
+/// The client IP of a request: the address [`crate::client_addr`] resolved (the TCP peer, or
+/// behind a trusted proxy the forwarded client), else the TCP peer.
 pub fn client_ip(parts: &Parts) -> Option<IpAddr> {
     parts
         .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
+        .get::<crate::client_addr::ClientAddr>()
+        .map(|c| c.0)
+        .or_else(|| {
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip())
+        })
 }
 
 /// Why authentication failed, as an answer (429 when the IP is throttled).

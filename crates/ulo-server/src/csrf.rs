@@ -18,6 +18,8 @@ pub const FIELD: &str = "csrf";
 pub const LOGIN_FORM: &str = "login";
 /// The authenticator-app form (`/account/totp`).
 pub const TOTP_FORM: &str = "account-totp";
+/// The *This wasn't me* form of the account page (`/account`).
+pub const SIGN_IN_REPORT_FORM: &str = "account-sign-in-report";
 /// The sign-out confirmation (`/oauth2/v1/logout`).
 pub const LOGOUT_FORM: &str = "logout";
 

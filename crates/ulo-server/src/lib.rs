@@ -5,6 +5,7 @@ pub mod agent_keyset;
 pub mod app;
 pub mod auth;
 pub mod bootstrap;
+pub mod client_addr;
 pub mod clock;
 pub mod cors;
 pub mod credentials;
@@ -48,6 +49,10 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(routes::meta::not_found)
         .method_not_allowed_fallback(routes::meta::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            client_addr::resolve,
+        ))
         .layer(axum::extract::DefaultBodyLimit::max(1024 * 1024))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(TraceLayer::new_for_http())

@@ -106,6 +106,74 @@ pub async fn current(
     Ok(Some((session, user)))
 }
 
+/// Session influence for a request carrying the session cookie: compares its address (`ip`)
+/// and user agent with the context the live session began in; only a use from another network
+/// or client family takes a transaction ([`ulo_core::session_influence::observe_in`]).
+pub async fn observe_use(
+    state: &AppState,
+    headers: &HeaderMap,
+    ip: std::net::IpAddr,
+    user_agent: Option<&str>,
+) -> Result<(), ulo_core::error::DomainError> {
+    use ulo_core::session_influence::{Mode, Use, UseContext, UseSubject, observe_in};
+    let settings = &state.config.session_influence;
+    let Some(secret) = secret(headers) else {
+        return Ok(());
+    };
+    if settings.mode == Mode::Off {
+        return Ok(());
+    }
+    let now = state.clock.now();
+    let session = {
+        let mut tx = state.store.read().await?;
+        tx.find_session(&hash_token(&secret)).await?
+    };
+    let Some(session) = session.filter(|s| s.is_live(now)) else {
+        return Ok(());
+    };
+    let subject = UseSubject::Session(session.id);
+    let began = Use::new(session.ip_address.as_deref(), session.user_agent.as_deref());
+    let this = Use {
+        address: Some(ip),
+        user_agent: user_agent.map(str::to_string),
+    };
+    // The common case, a use from where the session began, costs no write.
+    if UseContext::of(subject, session.user_id, &began, true, now).same_place(&UseContext::of(
+        subject,
+        session.user_id,
+        &this,
+        false,
+        now,
+    )) {
+        return Ok(());
+    }
+    let mut tx = state.store.begin().await?;
+    let Some(user) = tx.get_user(session.user_id).await? else {
+        return Ok(());
+    };
+    let client = ulo_core::log::Client {
+        ip_address: Some(ip.to_string()),
+        user_agent: user_agent.map(|raw| ulo_core::log::UserAgent {
+            raw_user_agent: raw.to_string(),
+        }),
+    };
+    let ctx = ulo_core::oidc::user_context(&user, client);
+    observe_in(
+        tx.as_mut(),
+        &ctx,
+        &user,
+        subject,
+        Some(&began),
+        &this,
+        settings,
+        &state.config.risk_settings(),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -29,6 +29,10 @@ pub struct ServerConfig {
     pub security_events: crate::security_events::SecurityEventsSettings,
     /// How long a risk detection counts (`ULO_RISK_DETECTION_TTL`).
     pub risk_detection_ttl: time::Duration,
+    /// Proxies whose `X-Forwarded-For` is believed (`ULO_TRUSTED_PROXIES`; default none).
+    pub trusted_proxies: ulo_core::network::IpRanges,
+    /// Session influence: mode and exempt ranges (`ULO_SESSION_INFLUENCE[_EXEMPT]`).
+    pub session_influence: ulo_core::session_influence::Settings,
 }
 
 impl ServerConfig {
@@ -196,6 +200,7 @@ impl AppState {
             issuer: self.issuer(),
             settings: self.config.security_events.intake,
             risk: self.config.risk_settings(),
+            session_influence: self.config.session_influence.clone(),
         }
     }
 

@@ -153,6 +153,8 @@ impl TestServer {
             device: ulo_core::device::DeviceSettings::default(),
             scim_shows_admins: false,
             security_events: Default::default(),
+            trusted_proxies: Default::default(),
+            session_influence: Default::default(),
             clock,
         };
         configure(&mut opts);

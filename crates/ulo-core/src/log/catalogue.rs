@@ -108,6 +108,11 @@ catalogue! {
         POLICY_ACTION = "policy.entity_risk.action";
         /// An Entity Risk Policy rule was created, changed, (de)activated or deleted.
         POLICY_RULE_UPDATE = "policy.rule.update";
+        /// A session or refresh-token family was used from a network or client unlike the one
+        /// it began in (debugData: mode, subject, previous and current network and client).
+        SESSION_INFLUENCE = "user.session.context_change";
+        /// A person said "this wasn't me" about one of their sign-ins (Okta's type).
+        USER_REPORT = "user.account.report_suspicious_activity_by_enduser";
     }
     /// Apps, their assignments and provisioning.
     app {

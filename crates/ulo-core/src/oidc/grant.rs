@@ -20,6 +20,7 @@ use crate::context::Context;
 use crate::ids::{GrantId, RefreshTokenId, SessionId, UserId};
 use crate::log::{Client, LogEvent, Outcome, Severity, Target};
 use crate::oauth::{AccessTokenRecord, AuthCode, RefreshToken};
+use crate::session_influence::{Use, UseSubject};
 use crate::store::StoreTx;
 use crate::user::{User, UserStatus};
 
@@ -97,6 +98,25 @@ fn refresh_reuse(app: &App, rt: &RefreshToken) -> Reuse {
             "A rotated refresh token of {} was used again: every token of its grant is revoked",
             app.label
         ),
+    }
+}
+
+/// The use a token request's client makes (session influence).
+fn client_use(client: &Client) -> Use {
+    Use::new(
+        client.ip_address.as_deref(),
+        client
+            .user_agent
+            .as_ref()
+            .map(|u| u.raw_user_agent.as_str()),
+    )
+}
+
+/// A domain failure inside a grant: a store failure as such, anything else a server error.
+fn domain_failed(e: crate::error::DomainError) -> OAuthError {
+    match e {
+        crate::error::DomainError::Store(e) => e.into(),
+        other => OAuthError::new(ErrorCode::ServerError, other.to_string()),
     }
 }
 
@@ -207,6 +227,17 @@ impl Provider<'_> {
             .filter(|s| s.ended.is_none())
             .ok_or_else(|| grant_failed("the sign-in session has ended"))?;
         ensure_assigned(tx.as_mut(), app, &user).await?;
+        // The refresh-token family begins here, in the context of this token request.
+        crate::session_influence::begin_in(
+            tx.as_mut(),
+            UseSubject::Grant(c.grant_id),
+            &user,
+            &client_use(&client),
+            self.session_influence,
+            now,
+        )
+        .await
+        .map_err(domain_failed)?;
         let scopes = Scopes::parse(&c.scope).map_err(grant_failed)?;
         let grant = Grant {
             app,
@@ -280,6 +311,14 @@ impl Provider<'_> {
         };
         let user = active_user(tx.as_mut(), rt.user_id).await?;
         ensure_assigned(tx.as_mut(), app, &user).await?;
+        if self
+            .refresh_influenced(tx.as_mut(), &user, &rt, &client, now)
+            .await?
+        {
+            // The detection's rule ended the person's tokens: this one with them.
+            tx.commit().await?;
+            return Err(grant_failed("the refresh token is revoked"));
+        }
         if !tx.rotate_refresh_token(rt.id, now).await? {
             // Another request rotated it first: the same token was presented twice.
             self.reuse_detected(tx, app, refresh_reuse(app, &rt), client, now)
@@ -306,6 +345,39 @@ impl Provider<'_> {
         let resp = self.issue(tx.as_mut(), &grant, client, now).await?;
         tx.commit().await?;
         Ok(resp)
+    }
+
+    /// Compares this refresh with the context its family began in (session influence); true
+    /// when a detection's action revoked the presented token.
+    async fn refresh_influenced(
+        &self,
+        tx: &mut dyn StoreTx,
+        user: &User,
+        rt: &RefreshToken,
+        client: &Client,
+        now: OffsetDateTime,
+    ) -> Result<bool, OAuthError> {
+        let ctx = user_context(user, client.clone());
+        let influence = crate::session_influence::observe_in(
+            tx,
+            &ctx,
+            user,
+            UseSubject::Grant(rt.grant_id),
+            None,
+            &client_use(client),
+            self.session_influence,
+            &self.risk,
+            now,
+        )
+        .await
+        .map_err(domain_failed)?;
+        if influence.is_none_or(|i| i.detected.is_none()) {
+            return Ok(false);
+        }
+        Ok(tx
+            .find_refresh_token(&rt.token_hash)
+            .await?
+            .is_some_and(|t| t.revoked.is_some()))
     }
 
     /// Revokes every token of a grant whose code or refresh token was presented again, logs

@@ -77,6 +77,10 @@ pub struct Provider<'a> {
     pub issuer: &'a str,
     /// How the end of a session (RP-initiated logout) reaches apps.
     pub single_logout: crate::logout::SingleLogout,
+    /// How refresh-token families' later uses are compared with their beginning.
+    pub session_influence: &'a crate::session_influence::Settings,
+    /// How detections count (session influence records them).
+    pub risk: crate::risk::RiskSettings,
 }
 
 impl Provider<'_> {

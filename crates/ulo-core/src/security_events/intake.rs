@@ -111,6 +111,8 @@ pub struct Intake<'a> {
     pub settings: IntakeSettings,
     /// How detections count and how long the logouts they start may take.
     pub risk: crate::risk::RiskSettings,
+    /// Session influence, which Okta's `ip-change` events feed.
+    pub session_influence: crate::session_influence::Settings,
 }
 
 /// The System Log actor of a provider.
@@ -141,6 +143,8 @@ struct Checked {
     accepted: Vec<(String, Value)>,
     ignored: Vec<String>,
     detections: Vec<MappedDetection>,
+    /// The new addresses of `ip-change` events (session influence compares them).
+    ip_changes: Vec<std::net::IpAddr>,
     subject: Value,
 }
 
@@ -231,6 +235,7 @@ impl Intake<'_> {
             return Err(SetError::request("events: holds no event"));
         }
         let (mut accepted, mut ignored, mut detections) = (Vec::new(), Vec::new(), Vec::new());
+        let mut ip_changes = Vec::new();
         for (t, body) in evs {
             if !body.is_object() {
                 return Err(SetError::request(format!("events: {t} must be an object")));
@@ -240,6 +245,10 @@ impl Intake<'_> {
                 continue;
             }
             detections.extend(map_event(t, body).map_err(SetError::request)?);
+            if t == events::IP_CHANGE {
+                ip_changes
+                    .push(super::mapping::ip_change_address(body).map_err(SetError::request)?);
+            }
             accepted.push((t.clone(), body.clone()));
         }
         if accepted.is_empty() {
@@ -261,6 +270,7 @@ impl Intake<'_> {
             accepted,
             ignored,
             detections,
+            ip_changes,
             subject,
         })
     }
@@ -351,6 +361,18 @@ impl Intake<'_> {
                     issuer: Some(provider.issuer.clone()),
                 };
                 crate::risk::detect_in(tx.as_mut(), &ctx, user, input, &self.risk, now).await?;
+            }
+            for address in &c.ip_changes {
+                crate::session_influence::ip_changed_in(
+                    tx.as_mut(),
+                    &ctx,
+                    user,
+                    *address,
+                    &self.session_influence,
+                    &self.risk,
+                    now,
+                )
+                .await?;
             }
         }
         tx.commit().await?;

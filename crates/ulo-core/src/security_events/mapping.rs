@@ -92,6 +92,18 @@ pub fn map_event(event_type: &str, event: &Value) -> Result<Option<MappedDetecti
     })
 }
 
+/// The new address an Okta `ip-change` event reports (`current_ip_address`); `Err` names what
+/// is missing or malformed.
+pub fn ip_change_address(event: &Value) -> Result<std::net::IpAddr, String> {
+    let raw = event
+        .get("current_ip_address")
+        .and_then(Value::as_str)
+        .ok_or_else(|| "ip-change: needs current_ip_address".to_string())?;
+    raw.trim()
+        .parse()
+        .map_err(|_| format!("ip-change: current_ip_address {raw:?} is not an IP address"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

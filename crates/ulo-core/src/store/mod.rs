@@ -21,6 +21,7 @@ mod security_events;
 mod sessions;
 mod settings;
 mod ssf;
+mod use_contexts;
 mod users;
 mod workflows;
 
@@ -39,6 +40,7 @@ pub use security_events::{SecurityEventsRead, SecurityEventsTx};
 pub use sessions::{SessionsRead, SessionsTx};
 pub use settings::{SettingsRead, SettingsTx};
 pub use ssf::{SsfRead, SsfTx};
+pub use use_contexts::{UseContextsRead, UseContextsTx};
 pub use users::{UsersRead, UsersTx};
 pub use workflows::{WorkflowsRead, WorkflowsTx};
 
@@ -194,6 +196,7 @@ pub trait StoreRead:
     + WorkflowsRead
     + RiskRead
     + PoliciesRead
+    + UseContextsRead
 {
 }
 
@@ -216,7 +219,8 @@ impl<
         + DevicesRead
         + WorkflowsRead
         + RiskRead
-        + PoliciesRead,
+        + PoliciesRead
+        + UseContextsRead,
 > StoreRead for T
 {
 }
@@ -243,6 +247,7 @@ pub trait StoreTx:
     + WorkflowsTx
     + RiskTx
     + PoliciesTx
+    + UseContextsTx
 {
     /// Makes every change of this transaction durable.
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;

@@ -4,7 +4,7 @@
 use std::time::Duration as StdDuration;
 
 use axum::Json;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -66,12 +66,12 @@ struct EnrollBody {
 )]
 async fn enroll(
     State(state): State<AppState>,
-    ConnectInfo(addr): ConnectInfo<std::net::SocketAddr>,
+    from: crate::routes::page::ClientInfo,
     headers: HeaderMap,
     ApiJson(b): ApiJson<EnrollBody>,
 ) -> ApiResult<Response> {
     let client = Client {
-        ip_address: Some(addr.ip().to_string()),
+        ip_address: from.ip.map(|ip| ip.to_string()),
         user_agent: headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())

@@ -1,6 +1,7 @@
 //! The HTTP surface: one module per resource; handlers stay thin.
 
 pub mod account;
+pub mod account_sign_ins;
 pub mod agent;
 pub mod apps;
 pub mod body;
@@ -60,6 +61,7 @@ pub fn documented() -> Documented {
             .merge(openapi::router())
             .merge(login::router())
             .merge(account::router())
+            .merge(account_sign_ins::router())
             .merge(sessions::router())
             .merge(logouts::router())
             .merge(ssf::router())

@@ -14,7 +14,7 @@ use crate::signin::{PASSWORD, sessions_of, starts, totp_code, unix_now, user_wit
 use crate::support::on_every_backend;
 
 /// A browser for `test` on `s`'s backend (each its own profile and chromedriver).
-async fn browser(s: &TestServer, test: &str) -> Browser {
+pub async fn browser(s: &TestServer, test: &str) -> Browser {
     let backend = match s.db.as_ref().map(|d| d.backend) {
         Some(ulo_testkit::Backend::Postgres) => "postgres",
         _ => "sqlite",
@@ -26,7 +26,7 @@ async fn browser(s: &TestServer, test: &str) -> Browser {
 }
 
 /// Types `login`'s credentials into ulo's sign-in form (the browser is on it) and submits.
-async fn submit_password(b: &Browser, login: &str) {
+pub async fn submit_password(b: &Browser, login: &str) {
     b.wait_for_text("Sign in").await.expect("the sign-in page");
     b.fill("username", login).await.expect("username");
     b.fill("password", PASSWORD).await.expect("password");

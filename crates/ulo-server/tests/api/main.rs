@@ -1,6 +1,7 @@
 //! ulo-server's one integration-test binary: the admin API over real HTTP, on every backend.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests and harnesses: a panic is a failure report
 
+mod account;
 mod apps;
 mod auth;
 mod browser;
@@ -23,6 +24,7 @@ mod risk;
 mod scim;
 mod scim_filters;
 mod security_events;
+mod session_influence;
 mod sessions;
 mod signin;
 mod single_logout;

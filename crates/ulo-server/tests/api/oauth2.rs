@@ -222,7 +222,7 @@ pub async fn post_form(
 }
 
 /// A confidential client's Basic credentials.
-fn basic(rp: &Rp) -> Auth<'_> {
+pub fn basic(rp: &Rp) -> Auth<'_> {
     Auth::Basic(&rp.client_id, rp.secret.as_deref().expect("a secret"))
 }
 
@@ -304,7 +304,7 @@ async fn verified(s: &TestServer, jwt: &str, typ: &str) -> (ulo_jose::Header, Va
 }
 
 /// A user assigned to a fresh confidential app, signed in: (rp, user id, cookie, session id).
-async fn signed_in_user(s: &TestServer, login: &str) -> (Rp, String, String, SessionId) {
+pub async fn signed_in_user(s: &TestServer, login: &str) -> (Rp, String, String, SessionId) {
     let user = create_user(s, login).await;
     let rp = register(s, "Wiki", json!({})).await;
     assign(s, &rp, &id(&user)).await;
@@ -313,7 +313,7 @@ async fn signed_in_user(s: &TestServer, login: &str) -> (Rp, String, String, Ses
 }
 
 /// Runs the code flow to tokens with scopes `scope`.
-async fn tokens(s: &TestServer, rp: &Rp, cookie: &str, scope: &str) -> Value {
+pub async fn tokens(s: &TestServer, rp: &Rp, cookie: &str, scope: &str) -> Value {
     let (verifier, challenge) = pkce_pair();
     let code = get_code(s, cookie, &code_params(rp, &challenge, scope)).await;
     let (status, body) = exchange(s, rp, &code, &verifier).await;

@@ -607,3 +607,57 @@ async fn past_the_refusal_limit_an_address_waits_but_valid_sets_pass() {
     })
     .await;
 }
+
+const IP_CHANGE: &str = "https://schemas.okta.com/secevent/okta/event-type/ip-change";
+
+#[tokio::test]
+async fn an_ip_change_feeds_session_influence_once_per_new_network() {
+    each_backend(async |s| {
+        let p = TestProvider::start().await;
+        register(s, &p).await;
+        let uid = crate::signin::user_with_password(s, "mover@example.com").await;
+        let b = crate::signin::browser();
+        crate::signin::sign_in(&b, s, "mover@example.com").await;
+        let influenced = async || {
+            let (_, risk) = s.get(&format!("/api/v1/users/{uid}/risk")).await;
+            risk["detections"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|d| d["type"] == "SESSION_INFLUENCED_USER_RISK")
+                .collect::<Vec<_>>()
+        };
+        let ip_change = |jti: &str, ip: &str| {
+            p.sign(
+                KeyAlg::ES256,
+                &p.claims(
+                    &s.url,
+                    jti,
+                    email("mover@example.com"),
+                    json!({ IP_CHANGE: {"current_ip_address": ip, "previous_ip_address": "127.0.0.1"} }),
+                ),
+            )
+        };
+        // The session's own network: nothing.
+        let (status, body) = push(s, &ip_change("ip-1", "127.0.0.9")).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+        assert!(influenced().await.is_empty());
+        // Another network: one detection, and not again for the same network.
+        for jti in ["ip-2", "ip-3"] {
+            let (status, body) = push(s, &ip_change(jti, "198.51.100.9")).await;
+            assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+        }
+        let found = influenced().await;
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0]["level"], "MEDIUM");
+        assert!(found[0]["reasons"].to_string().contains("198.51.100.0/24"));
+        // An ip-change without the new address is malformed.
+        let set = p.sign(
+            KeyAlg::ES256,
+            &p.claims(&s.url, "ip-4", email("mover@example.com"), json!({ IP_CHANGE: {} })),
+        );
+        assert_refused(push(s, &set).await, "invalid_request", "ip-change without an address");
+    })
+    .await;
+}

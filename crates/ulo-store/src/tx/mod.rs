@@ -19,6 +19,7 @@ pub(crate) mod security_events;
 pub(crate) mod sessions;
 pub(crate) mod settings;
 pub(crate) mod ssf;
+pub(crate) mod use_contexts;
 pub(crate) mod users;
 pub(crate) mod workflows;
 
@@ -45,6 +46,7 @@ macro_rules! store_tx {
         crate::tx::workflows::workflows_methods!($tx, $dialect);
         crate::tx::risk::risk_methods!($tx, $dialect);
         crate::tx::policies::policies_methods!($tx, $dialect);
+        crate::tx::use_contexts::use_contexts_methods!($tx, $dialect);
 
         #[async_trait::async_trait]
         impl ulo_core::store::StoreTx for $tx {

@@ -35,5 +35,6 @@ mod scim;
 mod security_events;
 mod sessions;
 mod ssf;
+mod use_contexts;
 mod users;
 mod workflows;

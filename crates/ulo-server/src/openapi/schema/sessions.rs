@@ -186,6 +186,18 @@ pub struct TotpForm {
     pub csrf: String,
 }
 
+/// The *This wasn't me* form of the account page.
+#[derive(ToSchema)]
+pub struct SignInReportForm {
+    /// The id of the sign-in's `user.session.start` System Log event.
+    #[serde(rename = "signIn")]
+    #[schema(required = false)]
+    pub sign_in: String,
+    /// The token the page's form carries, bound to the session cookie; required.
+    #[schema(required = false)]
+    pub csrf: String,
+}
+
 #[derive(ToSchema)]
 pub enum LogEventSeverity {
     #[serde(rename = "DEBUG")]

@@ -100,6 +100,8 @@ fn provider<'a>(state: &'a AppState, keys: &'a RingKeys) -> Provider<'a> {
         keys,
         issuer: state.issuer(),
         single_logout: state.config.single_logout(),
+        session_influence: &state.config.session_influence,
+        risk: state.config.risk_settings(),
     }
 }
 
