@@ -110,7 +110,13 @@ enum Command {
     #[command(
         after_help = "More settings come from ULO_* variables or the --config file (README, Configuration), among them:\n  \
 ULO_SINGLE_LOGOUT_ALL_APPS=true  when a ulo session ends (sign-out, RP-initiated logout, expiry, idle timeout, an admin ending it), also notify the person's other logout-enabled apps by their own logout protocol; otherwise only the back-channel apps that session signed in to get a logout token [default: false]\n  \
-ULO_SESSION_SWEEP_SECONDS=N  how often sessions past their end or idle timeout are ended, with their single logout [default: 30]"
+ULO_SESSION_SWEEP_SECONDS=N  how often sessions past their end or idle timeout are ended, with their single logout [default: 30]\n  \
+ULO_THREAT_LIST_FILE=PATH  CIDR ranges, one a line (# comments): a sign-in or admin API call from a listed address is an ENTITY_CRITICAL_ACTION_FROM_HIGH_THREAT_IP detection (HIGH); checked for changes every 5 s, a bad line keeps the previous list [default: none]\n  \
+ULO_SECURITY_EVENTS_MAX_AGE_SECONDS=N  the SET intake refuses a SET whose iat is older [default: 1800]\n  \
+ULO_SECURITY_EVENTS_FUTURE_SKEW_SECONDS=N  ... or later than now plus N [default: 60]\n  \
+ULO_SECURITY_EVENTS_REFUSAL_LIMIT=N  refused SETs per address and minute before 429 [default: 10]\n  \
+ULO_SECURITY_EVENTS_JWKS_MIN_REFETCH_SECONDS=N  a provider's keys are fetched again for an unknown kid at most once per N [default: 60]\n  \
+ULO_SECURITY_EVENTS_FETCH_TIMEOUT_SECONDS=N  how long fetching a provider's keys or SSF configuration may take [default: 5]"
     )]
     Serve {
         #[command(flatten)]
@@ -271,7 +277,9 @@ fn options(c: &Config, key: MasterKey) -> Result<Options> {
         risk_detection_ttl: std::time::Duration::from_secs(c.risk_detection_ttl.max(1)),
         device: c.device_settings()?,
         scim_shows_admins: c.scim_show_admins,
-        security_events: Default::default(),
+        security_events: c.security_events_settings()?,
+        threat_list_file: c.threat_list_file(),
+        threat_list_check_interval: std::time::Duration::from_secs(5),
         clock: Arc::new(SystemClock),
     })
 }

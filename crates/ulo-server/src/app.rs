@@ -64,6 +64,11 @@ pub struct Options {
     pub scim_shows_admins: bool,
     /// Security events providers: key fetching, the SET intake's `iat` window and limits.
     pub security_events: crate::security_events::SecurityEventsSettings,
+    /// The operator's threat list file (`ULO_THREAT_LIST_FILE`): CIDR ranges whose sign-ins and
+    /// admin calls are detections; none by default.
+    pub threat_list_file: Option<std::path::PathBuf>,
+    /// How often the threat list file is checked for changes.
+    pub threat_list_check_interval: Duration,
     /// Time source.
     pub clock: Arc<dyn Clock>,
 }
@@ -179,6 +184,18 @@ pub async fn start(
         Arc::new(device_ca),
     );
     let mut tasks = Vec::new();
+    if let Some(path) = &opts.threat_list_file {
+        let seen = crate::threat_list::load_at_start(&state, path)
+            .await
+            .map_err(StartError)?;
+        tasks.push(tokio::spawn(crate::threat_list::watch(
+            state.clone(),
+            path.clone(),
+            opts.threat_list_check_interval,
+            seen,
+            rx.clone(),
+        )));
+    }
 
     let worker = if opts.worker_concurrency > 0 {
         let owner = format!("{}-{}", std::process::id(), uuid::Uuid::now_v7().simple());

@@ -153,6 +153,9 @@ impl TestServer {
             device: ulo_core::device::DeviceSettings::default(),
             scim_shows_admins: false,
             security_events: Default::default(),
+            threat_list_file: None,
+            // Tests change the file and wait for the reload: keep the wait short.
+            threat_list_check_interval: std::time::Duration::from_millis(100),
             clock,
         };
         configure(&mut opts);

@@ -6,7 +6,7 @@ use super::model::level_name;
 use super::{Detected, Detection, DetectionInput, RiskLevel, RiskSettings, level_of, stored};
 use crate::context::Context;
 use crate::error::DomainError;
-use crate::ids::DetectionId;
+use crate::ids::{DetectionId, UserId};
 use crate::log::catalogue as events;
 use crate::log::{LogEvent, Target};
 use crate::store::StoreTx;
@@ -147,4 +147,16 @@ pub async fn reset_if_risky_in(
         return Ok(None);
     }
     reset_in(tx, ctx, user, why, now).await
+}
+
+/// The `limit` most recent detections of `user` (active, expired and ended alike), newest first.
+pub async fn recent_detections_in(
+    tx: &mut dyn StoreTx,
+    user: UserId,
+    limit: usize,
+) -> Result<Vec<Detection>, DomainError> {
+    let mut all = stored::load(tx, user).await?;
+    all.sort_by_key(|d| std::cmp::Reverse(d.created));
+    all.truncate(limit);
+    Ok(all)
 }
