@@ -106,6 +106,15 @@ pub async fn start(
         .unwrap_or_else(|| format!("http://{addr}"))
         .trim_end_matches('/')
         .to_string();
+    // A threat list that cannot be read stops the start before anything is touched.
+    let threat_list = match &opts.threat_list_file {
+        Some(path) => Some(
+            crate::threat_list::read_at_start(path)
+                .await
+                .map_err(StartError)?,
+        ),
+        None => None,
+    };
     let store = ulo_store::open(&opts.database_url)
         .await
         .map_err(|e| err("opening the store")(e.to_string()))?;
@@ -184,10 +193,9 @@ pub async fn start(
         Arc::new(device_ca),
     );
     let mut tasks = Vec::new();
-    if let Some(path) = &opts.threat_list_file {
-        let seen = crate::threat_list::load_at_start(&state, path)
-            .await
-            .map_err(StartError)?;
+    if let (Some(path), Some(at_start)) = (&opts.threat_list_file, threat_list) {
+        // In force before the server answers; then watched for changes.
+        let seen = crate::threat_list::put_in_force(&state, path, at_start).await;
         tasks.push(tokio::spawn(crate::threat_list::watch(
             state.clone(),
             path.clone(),

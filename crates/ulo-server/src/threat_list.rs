@@ -30,26 +30,39 @@ pub struct Seen {
     failed: Option<[u8; 32]>,
 }
 
-/// Reads and parses the file at start. A missing file or a bad line stops the start: the
-/// operator asked for a list, and starting without it would hide that.
-pub async fn load_at_start(state: &AppState, path: &Path) -> Result<Seen, String> {
-    let meta = tokio::fs::metadata(path)
-        .await
-        .map_err(|e| format!("ULO_THREAT_LIST_FILE {}: {e}", path.display()))?;
+/// The file as read at start, before anything else starts.
+pub struct AtStart {
+    list: ThreatList,
+    seen: Seen,
+}
+
+/// Reads and parses the file at start. A missing file or a bad line stops the start (before the
+/// store is opened): the operator asked for a list, and starting without it would hide that.
+pub async fn read_at_start(path: &Path) -> Result<AtStart, String> {
+    let failed =
+        |e: &dyn std::fmt::Display| format!("ULO_THREAT_LIST_FILE {}: {e}", path.display());
+    let meta = tokio::fs::metadata(path).await.map_err(|e| failed(&e))?;
     let text = tokio::fs::read_to_string(path)
         .await
-        .map_err(|e| format!("ULO_THREAT_LIST_FILE {}: {e}", path.display()))?;
-    let list = ThreatList::parse(&text)
-        .map_err(|e| format!("ULO_THREAT_LIST_FILE {}: {e}", path.display()))?;
-    let n = list.len();
-    state.set_threat_list(list);
-    log(state, path, &ThreatListLoad::Loaded(n)).await;
-    Ok(Seen {
-        stamp: Some((meta.modified().ok(), meta.len())),
-        unreadable: false,
-        loaded: Some(digest(&text)),
-        failed: None,
+        .map_err(|e| failed(&e))?;
+    let list = ThreatList::parse(&text).map_err(|e| failed(&e))?;
+    Ok(AtStart {
+        list,
+        seen: Seen {
+            stamp: Some((meta.modified().ok(), meta.len())),
+            unreadable: false,
+            loaded: Some(digest(&text)),
+            failed: None,
+        },
     })
+}
+
+/// Puts the list read at start in force and logs it; answers what [`watch`] starts from.
+pub async fn put_in_force(state: &AppState, path: &Path, at_start: AtStart) -> Seen {
+    let n = at_start.list.len();
+    state.set_threat_list(at_start.list);
+    log(state, path, &ThreatListLoad::Loaded(n)).await;
+    at_start.seen
 }
 
 /// Looks at the file every `every` until `stop`, reloading it when it changed.
