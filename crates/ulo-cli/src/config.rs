@@ -391,7 +391,7 @@ mod tests {
             jail.set_env("ULO_SECURITY_EVENTS_MAX_AGE_SECONDS", "half an hour");
             let err = Config::load(None, Overrides::default()).unwrap_err();
             assert!(
-                format!("{err:#}").contains("security_events_max_age_seconds"),
+                format!("{err:#}").contains("SECURITY_EVENTS_MAX_AGE_SECONDS"),
                 "{err:#}"
             );
             Ok(())

@@ -207,7 +207,7 @@ impl SignIn<'_> {
             let Some(code) = req.totp.as_deref().filter(|c| !c.trim().is_empty()) else {
                 tx.put_sign_in_state(user.id, &state).await?;
                 log_start(tx, &ctx, &user, now, Some(FailureReason::TotpRequired)).await?;
-                self.from_listed_address(tx, &ctx, &user, now).await?;
+                self.detect_listed_address(tx, &ctx, &user, now).await?;
                 return Ok(SignInResult::TotpRequired(PendingSignIn::of(&user)));
             };
             let secret = self
@@ -259,7 +259,7 @@ impl SignIn<'_> {
             .finish();
         tx.append_event(&ev).await?;
         // After the session exists: a rule that logs the person out ends this one too.
-        self.from_listed_address(tx, &ctx, &user, now).await?;
+        self.detect_listed_address(tx, &ctx, &user, now).await?;
         Ok(SignInResult::SignedIn {
             session: Box::new(session),
             user: Box::new(user),
@@ -269,7 +269,7 @@ impl SignIn<'_> {
     /// Records the threat-list detection when the attempt comes from a listed address. Called
     /// only once the password was right: anyone can type a login, and a wrong password from a
     /// listed address says nothing about the person (nor may it raise their risk).
-    async fn from_listed_address(
+    async fn detect_listed_address(
         &self,
         tx: &mut dyn StoreTx,
         ctx: &Context,
