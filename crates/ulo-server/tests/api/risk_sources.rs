@@ -217,6 +217,21 @@ async fn sign_ins_and_admin_calls_from_a_listed_address_are_detections_once_an_h
             assert_eq!(loaded[3]["outcome"]["result"], "SUCCESS", "{loaded:?}");
             sign_in(&browser(), s, "grace@example.com").await;
             assert_eq!(detections(s, &grace, THREAT).await.len(), 1);
+
+            // The file gone: said once, and the list in force stays.
+            std::fs::remove_file(file).unwrap();
+            let loaded = reloads(s, 5).await;
+            assert_eq!(loaded[4]["outcome"]["result"], "FAILURE", "{loaded:?}");
+            assert_eq!(loaded[4]["outcome"]["reason"], "unreadable", "{loaded:?}");
+            let henry = user_with_password(s, "henry@example.com").await;
+            sign_in(&browser(), s, "henry@example.com").await;
+            assert_eq!(detections(s, &henry, THREAT).await.len(), 1);
+            assert_eq!(
+                logged(s, r#"eventType eq "system.threat_list.reload""#)
+                    .await
+                    .len(),
+                5
+            );
         },
     )
     .await;
