@@ -64,6 +64,19 @@ pub struct Config {
     /// CIDR ranges whose addresses never count as a change of network (comma-separated).
     #[serde(deserialize_with = "text")]
     pub session_influence_exempt: String,
+    /// A file of CIDR ranges (one a line, `#` comments): a sign-in or an admin API call from a
+    /// listed address is a threat-list detection. Reloaded when it changes; none by default.
+    pub threat_list_file: Option<PathBuf>,
+    /// The SET intake refuses a SET issued longer ago than this (its `jti` is remembered as long).
+    pub security_events_max_age_seconds: u64,
+    /// The SET intake refuses a SET issued later than now plus this.
+    pub security_events_future_skew_seconds: u64,
+    /// Refused SETs per address and minute before the address gets 429.
+    pub security_events_refusal_limit: u64,
+    /// A provider's keys are fetched again (for an unknown `kid`) at most once per this.
+    pub security_events_jwks_min_refetch_seconds: u64,
+    /// How long fetching a provider's keys or SSF configuration may take.
+    pub security_events_fetch_timeout_seconds: u64,
 }
 
 impl Default for Config {
@@ -92,6 +105,12 @@ impl Default for Config {
             trusted_proxies: String::new(),
             session_influence: "on".into(),
             session_influence_exempt: String::new(),
+            threat_list_file: None,
+            security_events_max_age_seconds: 30 * 60,
+            security_events_future_skew_seconds: 60,
+            security_events_refusal_limit: 10,
+            security_events_jwks_min_refetch_seconds: 60,
+            security_events_fetch_timeout_seconds: 5,
         }
     }
 }
@@ -133,6 +152,12 @@ const KNOWN_ENV: &[&str] = &[
     "ULO_TRUSTED_PROXIES",
     "ULO_SESSION_INFLUENCE",
     "ULO_SESSION_INFLUENCE_EXEMPT",
+    "ULO_THREAT_LIST_FILE",
+    "ULO_SECURITY_EVENTS_MAX_AGE_SECONDS",
+    "ULO_SECURITY_EVENTS_FUTURE_SKEW_SECONDS",
+    "ULO_SECURITY_EVENTS_REFUSAL_LIMIT",
+    "ULO_SECURITY_EVENTS_JWKS_MIN_REFETCH_SECONDS",
+    "ULO_SECURITY_EVENTS_FETCH_TIMEOUT_SECONDS",
     "ULO_CONFIG",
     "ULO_LOG",
 ];
@@ -258,6 +283,65 @@ impl Config {
         })
     }
 
+    /// The threat list file, if one is set (an empty setting is none).
+    pub fn threat_list_file(&self) -> Option<PathBuf> {
+        self.threat_list_file
+            .clone()
+            .filter(|p| !p.as_os_str().is_empty())
+    }
+
+    /// The security events intake's settings; each must be within its bounds (0 never is).
+    pub fn security_events_settings(
+        &self,
+    ) -> Result<ulo_server::security_events::SecurityEventsSettings> {
+        let within = |name: &str, value: u64, max: u64, unit: &str| {
+            if (1..=max).contains(&value) {
+                Ok(value)
+            } else {
+                Err(anyhow::anyhow!(
+                    "ULO_SECURITY_EVENTS_{name}: must be 1 to {max}{unit}, found {value}"
+                ))
+            }
+        };
+        let secs = |name: &str, value: u64, max: u64| within(name, value, max, " seconds");
+        let max_age = secs(
+            "MAX_AGE_SECONDS",
+            self.security_events_max_age_seconds,
+            7 * 86_400,
+        )?;
+        let skew = secs(
+            "FUTURE_SKEW_SECONDS",
+            self.security_events_future_skew_seconds,
+            3_600,
+        )?;
+        let refusals = within(
+            "REFUSAL_LIMIT",
+            self.security_events_refusal_limit,
+            1_000_000,
+            "",
+        )?;
+        let refetch = secs(
+            "JWKS_MIN_REFETCH_SECONDS",
+            self.security_events_jwks_min_refetch_seconds,
+            86_400,
+        )?;
+        let timeout = secs(
+            "FETCH_TIMEOUT_SECONDS",
+            self.security_events_fetch_timeout_seconds,
+            60,
+        )?;
+        let duration = |s: u64| time::Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX));
+        Ok(ulo_server::security_events::SecurityEventsSettings {
+            jwks_min_refetch: std::time::Duration::from_secs(refetch),
+            fetch_timeout: std::time::Duration::from_secs(timeout),
+            intake: ulo_core::security_events::IntakeSettings {
+                max_age: duration(max_age),
+                future_skew: duration(skew),
+            },
+            refusal_limit: u32::try_from(refusals).unwrap_or(u32::MAX),
+        })
+    }
+
     /// The database URL in effect.
     pub fn database_url(&self) -> String {
         self.database_url.clone().unwrap_or_else(|| {
@@ -353,6 +437,56 @@ mod tests {
             assert!(format!("{err:#}").contains("maybe"), "{err:#}");
             let missing = Config::load(Some("nope.toml".into()), Overrides::default()).unwrap_err();
             assert!(missing.to_string().contains("does not exist"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn intake_settings_and_the_threat_list_come_from_the_environment_and_are_checked() {
+        figment::Jail::expect_with(|jail| {
+            let c = Config::load(None, Overrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(
+                c.security_events_settings().map_err(|e| e.to_string())?,
+                ulo_server::security_events::SecurityEventsSettings::default(),
+                "the defaults are the intake's own"
+            );
+            assert_eq!(c.threat_list_file(), None);
+            jail.set_env("ULO_SECURITY_EVENTS_MAX_AGE_SECONDS", "120");
+            jail.set_env("ULO_SECURITY_EVENTS_FUTURE_SKEW_SECONDS", "5");
+            jail.set_env("ULO_SECURITY_EVENTS_REFUSAL_LIMIT", "3");
+            jail.set_env("ULO_SECURITY_EVENTS_JWKS_MIN_REFETCH_SECONDS", "600");
+            jail.set_env("ULO_SECURITY_EVENTS_FETCH_TIMEOUT_SECONDS", "2");
+            jail.set_env("ULO_THREAT_LIST_FILE", "/etc/ulo/threats.txt");
+            let c = Config::load(None, Overrides::default()).map_err(|e| e.to_string())?;
+            let se = c.security_events_settings().map_err(|e| e.to_string())?;
+            assert_eq!(se.intake.max_age, time::Duration::minutes(2));
+            assert_eq!(se.intake.future_skew, time::Duration::seconds(5));
+            assert_eq!(se.refusal_limit, 3);
+            assert_eq!(se.jwks_min_refetch, std::time::Duration::from_secs(600));
+            assert_eq!(se.fetch_timeout, std::time::Duration::from_secs(2));
+            assert_eq!(
+                c.threat_list_file(),
+                Some(PathBuf::from("/etc/ulo/threats.txt"))
+            );
+            for (name, bad) in [
+                ("ULO_SECURITY_EVENTS_MAX_AGE_SECONDS", "0"),
+                ("ULO_SECURITY_EVENTS_FUTURE_SKEW_SECONDS", "86400"),
+                ("ULO_SECURITY_EVENTS_REFUSAL_LIMIT", "0"),
+                ("ULO_SECURITY_EVENTS_JWKS_MIN_REFETCH_SECONDS", "0"),
+                ("ULO_SECURITY_EVENTS_FETCH_TIMEOUT_SECONDS", "3600"),
+            ] {
+                jail.set_env(name, bad);
+                let c = Config::load(None, Overrides::default()).map_err(|e| e.to_string())?;
+                let err = c.security_events_settings().unwrap_err().to_string();
+                assert!(err.starts_with(name) && err.contains(bad), "{name}: {err}");
+                jail.set_env(name, "7");
+            }
+            jail.set_env("ULO_SECURITY_EVENTS_MAX_AGE_SECONDS", "half an hour");
+            let err = Config::load(None, Overrides::default()).unwrap_err();
+            assert!(
+                format!("{err:#}").contains("SECURITY_EVENTS_MAX_AGE_SECONDS"),
+                "{err:#}"
+            );
             Ok(())
         });
     }

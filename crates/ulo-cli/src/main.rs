@@ -113,7 +113,13 @@ ULO_SINGLE_LOGOUT_ALL_APPS=true  when a ulo session ends (sign-out, RP-initiated
 ULO_SESSION_SWEEP_SECONDS=N  how often sessions past their end or idle timeout are ended, with their single logout [default: 30]\n  \
 ULO_TRUSTED_PROXIES=CIDR,…  proxies whose X-Forwarded-For is believed; the client is the right-most address not itself trusted [default: none]\n  \
 ULO_SESSION_INFLUENCE=off|monitor|on  a session or refresh-token family used from another network or client is a MEDIUM detection (monitor: logged only) [default: on]\n  \
-ULO_SESSION_INFLUENCE_EXEMPT=CIDR,…  addresses that never count as a change of network [default: none]"
+ULO_SESSION_INFLUENCE_EXEMPT=CIDR,…  addresses that never count as a change of network [default: none]\n  \
+ULO_THREAT_LIST_FILE=PATH  CIDR ranges, one a line (# comments): a sign-in or admin API call from a listed address is an ENTITY_CRITICAL_ACTION_FROM_HIGH_THREAT_IP detection (HIGH); checked for changes every 5 s, a bad line keeps the previous list [default: none]\n  \
+ULO_SECURITY_EVENTS_MAX_AGE_SECONDS=N  the SET intake refuses a SET whose iat is older [default: 1800]\n  \
+ULO_SECURITY_EVENTS_FUTURE_SKEW_SECONDS=N  the SET intake refuses a SET whose iat is later than now plus N [default: 60]\n  \
+ULO_SECURITY_EVENTS_REFUSAL_LIMIT=N  refused SETs per address and minute before 429 [default: 10]\n  \
+ULO_SECURITY_EVENTS_JWKS_MIN_REFETCH_SECONDS=N  a provider's keys are fetched again for an unknown kid at most once per N [default: 60]\n  \
+ULO_SECURITY_EVENTS_FETCH_TIMEOUT_SECONDS=N  how long fetching a provider's keys or SSF configuration may take [default: 5]"
     )]
     Serve {
         #[command(flatten)]
@@ -278,6 +284,9 @@ fn options(c: &Config, key: MasterKey) -> Result<Options> {
         security_events: Default::default(),
         trusted_proxies,
         session_influence,
+        security_events: c.security_events_settings()?,
+        threat_list_file: c.threat_list_file(),
+        threat_list_check_interval: std::time::Duration::from_secs(5),
         clock: Arc::new(SystemClock),
     })
 }

@@ -68,6 +68,11 @@ pub struct Options {
     pub trusted_proxies: ulo_core::network::IpRanges,
     /// Session influence: mode and exempt ranges.
     pub session_influence: ulo_core::session_influence::Settings,
+    /// The operator's threat list file (`ULO_THREAT_LIST_FILE`): CIDR ranges whose sign-ins and
+    /// admin calls are detections; none by default.
+    pub threat_list_file: Option<std::path::PathBuf>,
+    /// How often the threat list file is checked for changes.
+    pub threat_list_check_interval: Duration,
     /// Time source.
     pub clock: Arc<dyn Clock>,
 }
@@ -105,6 +110,15 @@ pub async fn start(
         .unwrap_or_else(|| format!("http://{addr}"))
         .trim_end_matches('/')
         .to_string();
+    // A threat list that cannot be read stops the start before anything is touched.
+    let threat_list = match &opts.threat_list_file {
+        Some(path) => Some(
+            crate::threat_list::read_at_start(path)
+                .await
+                .map_err(StartError)?,
+        ),
+        None => None,
+    };
     let store = ulo_store::open(&opts.database_url)
         .await
         .map_err(|e| err("opening the store")(e.to_string()))?;
@@ -185,6 +199,17 @@ pub async fn start(
         Arc::new(device_ca),
     );
     let mut tasks = Vec::new();
+    if let (Some(path), Some(at_start)) = (&opts.threat_list_file, threat_list) {
+        // In force before the server answers; then watched for changes.
+        let seen = crate::threat_list::put_in_force(&state, path, at_start).await;
+        tasks.push(tokio::spawn(crate::threat_list::watch(
+            state.clone(),
+            path.clone(),
+            opts.threat_list_check_interval,
+            seen,
+            rx.clone(),
+        )));
+    }
 
     let worker = if opts.worker_concurrency > 0 {
         let owner = format!("{}-{}", std::process::id(), uuid::Uuid::now_v7().simple());

@@ -154,6 +154,7 @@ impl FromRequestParts<AppState> for Admin {
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
         let ctx = Context::admin(&user, roles, ip.map(|i| i.to_string()), ua);
+        crate::threat_list::admin_call(state, &ctx, &user, ip).await?;
         Ok(Admin { ctx, user, token })
     }
 }
@@ -227,9 +228,11 @@ impl FromRequestParts<AppState> for AdminPrincipal {
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let ip = client_ip(parts).map(|i| i.to_string());
+        let ip = client_ip(parts);
+        let ctx = Context::admin(&user, roles, ip.map(|i| i.to_string()), ua);
+        crate::threat_list::admin_call(state, &ctx, &user, ip).await?;
         Ok(AdminPrincipal {
-            ctx: Context::admin(&user, roles, ip, ua),
+            ctx,
             user,
             token: None,
         })

@@ -92,6 +92,8 @@ pub fn sign_in(state: &AppState) -> SignIn<'_> {
         verifier: &VERIFIER,
         logout_deadlines: state.config.logout_deadlines(),
         single_logout: state.config.single_logout(),
+        risk: state.config.risk_settings(),
+        threat_list: state.threat_list(),
     }
 }
 

@@ -21,6 +21,7 @@ pub mod sealer;
 pub mod security_events;
 pub mod session_cookie;
 pub mod state;
+pub mod threat_list;
 
 use std::any::Any;
 use std::net::SocketAddr;

@@ -105,6 +105,8 @@ pub struct Inner {
     pub device_ca: Arc<dyn ulo_core::device::DeviceCa>,
     /// Device keys read so far (agent request signatures).
     pub device_keys: crate::agent_auth::DeviceKeys,
+    /// The operator's threat list in force (`ULO_THREAT_LIST_FILE`; empty without one).
+    pub threat_list: RwLock<Arc<ulo_core::risk::ThreatList>>,
 }
 
 impl AppState {
@@ -149,6 +151,7 @@ impl AppState {
             receipts: tokio::sync::broadcast::channel(1024).0,
             device_ca,
             device_keys: Default::default(),
+            threat_list: Default::default(),
         }))
     }
 
@@ -274,6 +277,21 @@ impl AppState {
     pub fn set_keys(&self, ring: KeyRing) {
         let mut guard = self.keys.write().unwrap_or_else(|e| e.into_inner());
         *guard = Arc::new(ring);
+    }
+
+    /// The threat list in force.
+    pub fn threat_list(&self) -> Arc<ulo_core::risk::ThreatList> {
+        self.0
+            .threat_list
+            .read()
+            .map(|l| l.clone())
+            .unwrap_or_else(|e| e.into_inner().clone())
+    }
+
+    /// Puts a newly loaded threat list in force.
+    pub fn set_threat_list(&self, list: ulo_core::risk::ThreatList) {
+        let mut guard = self.threat_list.write().unwrap_or_else(|e| e.into_inner());
+        *guard = Arc::new(list);
     }
 
     /// Tells live receipt streams that a receipt changed.

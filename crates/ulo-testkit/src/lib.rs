@@ -155,6 +155,9 @@ impl TestServer {
             security_events: Default::default(),
             trusted_proxies: Default::default(),
             session_influence: Default::default(),
+            threat_list_file: None,
+            // Tests change the file and wait for the reload: keep the wait short.
+            threat_list_check_interval: std::time::Duration::from_millis(100),
             clock,
         };
         configure(&mut opts);

@@ -222,3 +222,49 @@ async fn two_nodes_on_postgres_share_the_queue_and_survive_a_kill_9() {
     check_deliveries(&counter, &ids, 8);
     db.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_intake_settings_and_a_bad_threat_list_stop_the_start_naming_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = ulo_jose::MasterKey::generate().to_base64();
+    let with = |extra: &[(&'static str, &str)]| {
+        let mut env = common_env(&key);
+        env.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
+        env
+    };
+    let refused =
+        async |env: Vec<(&'static str, String)>, says: &str| match serve(dir.path(), &env).await {
+            Ok(mut s) => {
+                s.child.kill().await.unwrap();
+                panic!("started despite {env:?}");
+            }
+            Err(e) => assert!(e.contains(says), "expected {says:?} in {e}"),
+        };
+    refused(
+        with(&[("ULO_SECURITY_EVENTS_MAX_AGE_SECONDS", "0")]),
+        "ULO_SECURITY_EVENTS_MAX_AGE_SECONDS: must be 1 to 604800 seconds, found 0",
+    )
+    .await;
+    refused(
+        with(&[("ULO_SECURITY_EVENTS_FETCH_TIMEOUT_SECONDS", "soon")]),
+        "SECURITY_EVENTS_FETCH_TIMEOUT_SECONDS",
+    )
+    .await;
+    let threats = dir.path().join("threats.txt");
+    std::fs::write(&threats, "203.0.113.0/24\n203.0.113.0/33\n").unwrap();
+    let file = threats.display().to_string();
+    refused(with(&[("ULO_THREAT_LIST_FILE", &file)]), "line 2").await;
+
+    // Fixed, with changed intake settings: it starts.
+    std::fs::write(&threats, "203.0.113.0/24\n").unwrap();
+    let mut s = serve(
+        dir.path(),
+        &with(&[
+            ("ULO_THREAT_LIST_FILE", &file),
+            ("ULO_SECURITY_EVENTS_MAX_AGE_SECONDS", "120"),
+        ]),
+    )
+    .await
+    .unwrap();
+    s.child.kill().await.unwrap();
+}

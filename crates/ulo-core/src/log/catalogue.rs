@@ -246,6 +246,10 @@ catalogue! {
         IDP_CREATE = "system.idp.lifecycle.create";
         /// An upstream identity provider was removed.
         IDP_DELETE = "system.idp.lifecycle.delete";
+        /// The threat list file (`ULO_THREAT_LIST_FILE`) was loaded (debugData: file, ranges) or
+        /// could not be (outcome FAILURE, severity ERROR, debugData: line, text, reason; the
+        /// previous list stays in force).
+        THREAT_LIST_RELOAD = "system.threat_list.reload";
         /// Requests were refused by an intake limit or a guard (first refusal, then summaries).
         REQUEST_BLOCKED = "security.request.blocked";
     }

@@ -2,12 +2,13 @@
 
 use super::model::{ActionKind, AppSelectionMode, RuleInput};
 use crate::error::{DomainError, Problems};
-use crate::ids::{AppId, GroupId, UserId};
+use crate::ids::{AppId, GroupId, UserId, WorkflowId};
 use crate::risk::DetectionType;
 use crate::store::StoreRead;
 
 /// Checks `input` against the rules of SPEC §3 and the directory (groups, users and apps must
-/// exist). Workflow ids are checked for shape only until `ulo_core::workflow` lands.
+/// exist, and so must the workflow a RUN_WORKFLOW calls; an INACTIVE one is accepted, since
+/// admins may pause a workflow without editing every rule that names it).
 pub(super) async fn validate(tx: &mut dyn StoreRead, input: &RuleInput) -> Result<(), DomainError> {
     let mut p = Problems::default();
     p.check(
@@ -84,7 +85,7 @@ pub(super) async fn validate(tx: &mut dyn StoreRead, input: &RuleInput) -> Resul
             format!("actions.entityRisk.actions: {kind} at most once"),
         );
     }
-    for a in actions {
+    for (n, a) in actions.iter().enumerate() {
         match a.action {
             ActionKind::TerminateAllSessions => {
                 p.check(
@@ -117,10 +118,25 @@ pub(super) async fn validate(tx: &mut dyn StoreRead, input: &RuleInput) -> Resul
                     a.slo.is_some(),
                     "actions.entityRisk.actions.slo: only with TERMINATE_ALL_SESSIONS",
                 );
-                p.check(
-                    a.workflow.as_ref().is_none_or(|w| w.id.trim().is_empty()),
-                    "actions.entityRisk.actions.workflow.id: RUN_WORKFLOW needs a workflow id",
-                );
+                match a.workflow.as_ref().map(|w| w.id.trim()) {
+                    None | Some("") => p.check(
+                        true,
+                        "actions.entityRisk.actions.workflow.id: RUN_WORKFLOW needs a workflow id",
+                    ),
+                    Some(id) => {
+                        // Caught now, not when the rule fires and cannot call it.
+                        let known = match id.parse::<WorkflowId>() {
+                            Ok(w) => tx.get_workflow(w).await?.is_some(),
+                            Err(_) => false,
+                        };
+                        p.check(
+                            !known,
+                            format!(
+                                "actions.entityRisk.actions[{n}].workflow.id: no workflow {id:?}"
+                            ),
+                        );
+                    }
+                }
             }
         }
     }

@@ -10,11 +10,14 @@
 //! date now and then for the rest.
 //! [`detect_in`] is the one entry every source calls: it stores the detection, logs
 //! `user.risk.detect` and evaluates the Entity Risk Policy in the caller's transaction.
+//! [`sources`] holds the sources ulo observes itself (lockouts, the threat list).
 
 mod admin;
 mod detect;
 mod model;
+pub mod sources;
 mod sweep;
+pub mod threat_list;
 mod upgrade;
 
 pub use crate::user::RiskLevel;
@@ -27,3 +30,4 @@ pub use model::{
 };
 pub use sweep::{KEEP_STOPPED, Swept, sweep};
 pub(crate) use upgrade::import_legacy;
+pub use threat_list::{ThreatList, ThreatListError};

@@ -207,6 +207,7 @@ impl SignIn<'_> {
             let Some(code) = req.totp.as_deref().filter(|c| !c.trim().is_empty()) else {
                 tx.put_sign_in_state(user.id, &state).await?;
                 log_start(tx, &ctx, &user, now, Some(FailureReason::TotpRequired)).await?;
+                self.detect_listed_address(tx, &ctx, &user, now).await?;
                 return Ok(SignInResult::TotpRequired(PendingSignIn::of(&user)));
             };
             let secret = self
@@ -257,10 +258,44 @@ impl SignIn<'_> {
             .debug("amr", session.amr.clone())
             .finish();
         tx.append_event(&ev).await?;
+        // After the session exists: a rule that logs the person out ends this one too.
+        self.detect_listed_address(tx, &ctx, &user, now).await?;
         Ok(SignInResult::SignedIn {
             session: Box::new(session),
             user: Box::new(user),
         })
+    }
+
+    /// Records the threat-list detection when the attempt comes from a listed address. Called
+    /// only once the password was right: anyone can type a login, and a wrong password from a
+    /// listed address says nothing about the person (nor may it raise their risk).
+    async fn detect_listed_address(
+        &self,
+        tx: &mut dyn StoreTx,
+        ctx: &Context,
+        user: &User,
+        now: OffsetDateTime,
+    ) -> Result<(), DomainError> {
+        let Some(ip) = ctx
+            .client
+            .ip_address
+            .as_deref()
+            .and_then(|i| i.parse().ok())
+        else {
+            return Ok(());
+        };
+        crate::risk::sources::threat_address_in(
+            tx,
+            ctx,
+            user,
+            &self.threat_list,
+            ip,
+            crate::risk::sources::CriticalAction::SignIn,
+            &self.risk,
+            now,
+        )
+        .await?;
+        Ok(())
     }
 
     /// Counts a failure, locking the user at the threshold, and logs it.
@@ -293,6 +328,16 @@ impl SignIn<'_> {
             .debug("lockedMinutes", LOCKOUT.whole_minutes())
             .finish();
             tx.append_event(&ev).await?;
+            // Once per lockout (`locks` is true only for the failure that locks), with it.
+            crate::risk::sources::brute_force_in(
+                tx,
+                ctx,
+                user,
+                state.failed_attempts,
+                &self.risk,
+                now,
+            )
+            .await?;
         }
         Ok(SignInResult::Failed(reason))
     }

@@ -100,6 +100,10 @@ pub struct SignIn<'a> {
     pub logout_deadlines: crate::logout::Deadlines,
     /// How a session's end reaches apps (a sign-in that replaces a session, a clear).
     pub single_logout: crate::logout::SingleLogout,
+    /// How the detections sign-in records (a lockout, a listed address) count.
+    pub risk: crate::risk::RiskSettings,
+    /// The operator's threat list: a sign-in from a listed address is a detection.
+    pub threat_list: std::sync::Arc<crate::risk::ThreatList>,
 }
 
 /// The context of an anonymous browser request (a sign-in before anyone is known).

@@ -26,8 +26,8 @@ const WAIT: Duration = Duration::from_secs(30);
 const POLL: &str = "/api/v1/agent/poll";
 
 /// An enrolled agent whose requests the test signs itself, with the device key.
-struct TestAgent {
-    enrolled: Enrolled,
+pub(crate) struct TestAgent {
+    pub(crate) enrolled: Enrolled,
     key: KeyRing,
     /// Its state directory (key, enrollment), for running the real agent.
     dir: tempfile::TempDir,
@@ -82,7 +82,7 @@ async fn try_enroll(s: &TestServer, token: &str, version: &str) -> Result<TestAg
     Ok(TestAgent { enrolled, key, dir })
 }
 
-async fn enroll_agent(s: &TestServer) -> TestAgent {
+pub(crate) async fn enroll_agent(s: &TestServer) -> TestAgent {
     let token = enrollment_token(s, None).await;
     try_enroll(s, &token, ulo_agent::VERSION)
         .await
@@ -90,7 +90,7 @@ async fn enroll_agent(s: &TestServer) -> TestAgent {
 }
 
 impl TestAgent {
-    fn id(&self) -> &str {
+    pub(crate) fn id(&self) -> &str {
         &self.enrolled.device_id
     }
 
@@ -115,7 +115,7 @@ impl TestAgent {
     }
 
     /// Polls at `now` reporting `console_user`.
-    async fn poll(
+    pub(crate) async fn poll(
         &self,
         s: &TestServer,
         now: OffsetDateTime,
@@ -126,7 +126,7 @@ impl TestAgent {
     }
 
     /// Acknowledges `command` at `now`.
-    async fn ack(
+    pub(crate) async fn ack(
         &self,
         s: &TestServer,
         command: &str,
@@ -167,7 +167,7 @@ fn refused(got: (StatusCode, Value), status: StatusCode, why: &str) {
 
 /// Turns the feature on and creates Ada and the desktop-mfa app with Logout on; answers their
 /// ids.
-async fn set_up(s: &TestServer) -> (String, String) {
+pub(crate) async fn set_up(s: &TestServer) -> (String, String) {
     let (status, body) = s
         .post("/api/v1/features/device-logout/enable", json!({}))
         .await;
@@ -184,7 +184,7 @@ async fn set_up(s: &TestServer) -> (String, String) {
 }
 
 /// An agent enrolled and seen with Ada at the console.
-async fn ada_agent(s: &TestServer, now: OffsetDateTime) -> TestAgent {
+pub(crate) async fn ada_agent(s: &TestServer, now: OffsetDateTime) -> TestAgent {
     let agent = enroll_agent(s).await;
     let (status, body) = agent.poll(s, now, "ada").await;
     assert_eq!(status, StatusCode::OK, "{body}");

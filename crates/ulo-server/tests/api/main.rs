@@ -21,6 +21,7 @@ mod paging;
 mod policies;
 mod provisioning;
 mod risk;
+mod risk_sources;
 mod scim;
 mod scim_filters;
 mod security_events;

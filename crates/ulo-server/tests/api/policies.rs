@@ -317,3 +317,170 @@ async fn rules_created_at_once_at_one_priority_all_find_a_place() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn run_workflow_names_a_workflow_that_exists_when_the_rule_is_saved() {
+    on_every_backend(async |s| {
+        let pid = policy_id(s).await;
+        let run = |wid: &str| json!({"entityRisk": {"actions": [{"action": "RUN_WORKFLOW", "workflow": {"id": wid}}]}});
+        let field = "actions.entityRisk.actions[0].workflow.id";
+        for unknown in ["00000000-0000-7000-8000-000000000000", "not-a-uuid"] {
+            let (status, body) = s
+                .post(&format!("/api/v1/policies/{pid}/rules"), json!({"name": "wf", "actions": run(unknown)}))
+                .await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{unknown}: {body}");
+            assert!(causes(&body).iter().any(|c| c.contains(field) && c.contains(unknown)), "{body}");
+        }
+        let (status, w) = s
+            .post("/api/v1/workflows", json!({"name": "Notify SOC", "url": "http://127.0.0.1:9/hook"}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{w}");
+        let wid = id(&w);
+        let rule = add_rule(s, &pid, json!({"name": "wf", "actions": run(&wid)})).await;
+        assert_eq!(rule["actions"]["entityRisk"]["actions"][0]["workflow"]["id"], wid.as_str());
+        // An update naming an unknown workflow is refused the same way and changes nothing.
+        let path = format!("/api/v1/policies/{pid}/rules/{}", id(&rule));
+        let (status, body) = s
+            .put(&path, Some(json!({"name": "wf", "actions": run("00000000-0000-7000-8000-000000000001")})))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(causes(&body).iter().any(|c| c.contains(field)), "{body}");
+        let (_, kept) = s.get(&path).await;
+        assert_eq!(kept["actions"]["entityRisk"]["actions"][0]["workflow"]["id"], wid.as_str());
+        // A paused workflow may still be named (activating it again needs no rule edit).
+        let (status, _) = s
+            .post(&format!("/api/v1/workflows/{wid}/lifecycle/deactivate"), json!({}))
+            .await;
+        assert!(status.is_success());
+        let (status, body) = s
+            .put(&path, Some(json!({"name": "wf renamed", "actions": run(&wid)})))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn specific_with_the_desktop_mfa_app_signs_the_device_out_and_not_the_apps() {
+    on_every_backend(async |s| {
+        let pid = policy_id(s).await;
+        let (ada, desktop_mfa) = crate::devices::set_up(s).await;
+        let (fake, base) = FakeApps::start().await;
+        let app = logout_app(
+            s,
+            "Vault",
+            "global-token-revocation",
+            &format!("{base}/vault"),
+            "email",
+            &ada,
+        )
+        .await;
+        let now = ulo_testkit::now();
+        let laptop = crate::devices::ada_agent(s, now).await;
+        add_rule(
+            s,
+            &pid,
+            json!({"name": "devices", "actions": terminate("SPECIFIC", &[desktop_mfa.as_str()])}),
+        )
+        .await;
+
+        report(s, &ada, "HIGH").await;
+        let action = events(s, "policy.entity_risk.action", &ada).await;
+        let logout_id = action.last().unwrap()["debugContext"]["debugData"]["logoutId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no logout: {action:?}"))
+            .to_string();
+        let started = crate::logout::receipt(s, &logout_id).await;
+        let targets = started["targets"].as_array().unwrap();
+        assert!(
+            targets
+                .iter()
+                .any(|t| t["type"] == "DEVICE" && t["id"] == laptop.id()),
+            "a DEVICE target for the laptop: {started}"
+        );
+        assert!(
+            targets.iter().all(|t| t["id"] != id(&app).as_str()),
+            "the app is not a target: {started}"
+        );
+
+        // The agent gets the SIGN_OUT command, signed for it, and acknowledges it.
+        let (status, polled) = laptop.poll(s, now, "ada").await;
+        assert_eq!(status, StatusCode::OK, "{polled}");
+        let commands = polled["commands"].as_array().unwrap();
+        assert_eq!(commands.len(), 1, "{polled}");
+        let cmd = ulo_agent::command::verify(&laptop.enrolled, &commands[0], now.unix_timestamp())
+            .expect("the command verifies against the pinned keys");
+        assert_eq!(cmd.user_login, "ada@example.com");
+        let (status, body) = laptop.ack(s, &cmd.id, true, now).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let done = final_receipt(s, &logout_id).await;
+        assert_eq!(done["status"], "COMPLETED", "{done}");
+        assert!(
+            fake.received("vault").is_empty(),
+            "the app received a logout"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn specific_with_one_app_logs_out_that_app_only() {
+    on_every_backend(async |s| {
+        let pid = policy_id(s).await;
+        let (fake, base) = FakeApps::start().await;
+        let user = create_user(s, "two-apps@example.com").await;
+        let uid = id(&user);
+        let chosen = logout_app(
+            s,
+            "Chosen",
+            "global-token-revocation",
+            &format!("{base}/chosen"),
+            "email",
+            &uid,
+        )
+        .await;
+        let other = logout_app(
+            s,
+            "Other",
+            "global-token-revocation",
+            &format!("{base}/other"),
+            "email",
+            &uid,
+        )
+        .await;
+        add_rule(
+            s,
+            &pid,
+            json!({"name": "one app", "actions": terminate("SPECIFIC", &[id(&chosen).as_str()])}),
+        )
+        .await;
+
+        report(s, &uid, "HIGH").await;
+        let action = events(s, "policy.entity_risk.action", &uid).await;
+        let logout_id = action.last().unwrap()["debugContext"]["debugData"]["logoutId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no logout: {action:?}"))
+            .to_string();
+        let done = final_receipt(s, &logout_id).await;
+        assert_eq!(done["status"], "COMPLETED", "{done}");
+        assert_eq!(
+            crate::logout::target(&done, &id(&chosen))["status"],
+            "SUCCEEDED",
+            "{done}"
+        );
+        assert!(
+            done["targets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|t| t["id"] != id(&other).as_str()),
+            "the other app is not a target: {done}"
+        );
+        assert_eq!(fake.received("chosen").len(), 1);
+        assert!(
+            fake.received("other").is_empty(),
+            "the other app received a logout"
+        );
+    })
+    .await;
+}

@@ -661,3 +661,38 @@ async fn an_ip_change_feeds_session_influence_once_per_new_network() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_shorter_max_age_and_future_skew_take_effect() {
+    for backend in backends() {
+        let db = Database::new(backend).await.expect("database");
+        let s = TestServer::start_configured(db, Arc::new(ulo_server::clock::SystemClock), |o| {
+            o.security_events.intake.max_age = time::Duration::minutes(2);
+            o.security_events.intake.future_skew = time::Duration::seconds(5);
+        })
+        .await
+        .expect("start test server");
+        let p = TestProvider::start().await;
+        register(&s, &p).await;
+        create_user(&s, "aged@example.com").await;
+        let set_at = |jti: &str, iat: i64| {
+            let mut claims = p.claims(&s.url, jti, email("aged@example.com"), risk("medium"));
+            claims["iat"] = json!(iat);
+            p.sign(KeyAlg::ES256, &claims)
+        };
+        // Five minutes old and 30 s ahead: inside the default window (30 min, 60 s), outside this one.
+        assert_refused(
+            push(&s, &set_at("old", now() - 300)).await,
+            "invalid_request",
+            "5 min old",
+        );
+        assert_refused(
+            push(&s, &set_at("ahead", now() + 30)).await,
+            "invalid_request",
+            "30 s ahead",
+        );
+        let (status, body) = push(&s, &set_at("fresh", now() - 60)).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "a minute old: {body}");
+        s.stop().await;
+    }
+}
