@@ -6,5 +6,6 @@ mod devices;
 mod dist;
 mod logout_durability;
 mod procs;
+mod risk_seed;
 mod serve;
 mod vault;
