@@ -152,6 +152,10 @@ struct Cli {
     /// risk: SET requests in flight in the intake phase.
     #[arg(long, default_value_t = 64)]
     risk_intake_concurrency: usize,
+    /// risk: deactivate the seed's rule for the intake phase (measures the intake without the
+    /// logouts it starts).
+    #[arg(long)]
+    risk_intake_log_only: bool,
     /// risk: the median signal → COMPLETED to meet, in milliseconds.
     #[arg(long, default_value_t = 250)]
     risk_target_median_ms: u64,
@@ -296,6 +300,7 @@ impl Cli {
             intake_sets: self.risk_intake_sets.max(1),
             intake_people: self.risk_intake_people.max(1),
             intake_concurrency: self.risk_intake_concurrency.max(1),
+            intake_log_only: self.risk_intake_log_only,
             target_median: Duration::from_millis(self.risk_target_median_ms),
             target_rate: self.risk_target_rate,
             timeout: Duration::from_secs(self.timeout_secs),

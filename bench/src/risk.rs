@@ -48,6 +48,9 @@ pub struct Config {
     pub intake_people: usize,
     /// SET requests in flight in the intake phase.
     pub intake_concurrency: usize,
+    /// Deactivate the seed's rule for the intake phase (the default rule only logs): measures
+    /// the intake without the logouts it starts.
+    pub intake_log_only: bool,
     /// The median signal → COMPLETED to meet.
     pub target_median: Duration,
     /// The intake rate to meet, per second.
@@ -71,6 +74,7 @@ pub struct Report {
     intake_sets: usize,
     intake_people: usize,
     intake_concurrency: usize,
+    intake_log_only: bool,
     intake_wall: Duration,
     intake_latency: Summary,
     /// Logouts the intake phase started (the others coalesced into one in progress).
@@ -102,7 +106,7 @@ impl Report {
              \x20 warm-up: {:?} ms\n\
              \x20 {}\n\
              \x20 target: median <= {} ms: {}\n\
-             risk [{backend}]: SET intake, {} SETs about {} people, {} in flight\n\
+             risk [{backend}]: SET intake, {} SETs about {} people, {} in flight{}\n\
              \x20 {:.0} accepted SETs/s ({} in {:.2} s); each {}\n\
              \x20 logouts started {} (the rest coalesced); JWKS fetched {} time(s)\n\
              \x20 {}\n\
@@ -120,6 +124,11 @@ impl Report {
             self.intake_sets,
             self.intake_people,
             self.intake_concurrency,
+            if self.intake_log_only {
+                " (the seed's rule off: log only)"
+            } else {
+                ""
+            },
             self.rate(),
             self.intake_sets,
             self.intake_wall.as_secs_f64(),
@@ -149,6 +158,7 @@ impl Report {
             "intakeSets": self.intake_sets,
             "intakePeople": self.intake_people,
             "intakeConcurrency": self.intake_concurrency,
+            "intakeLogOnly": self.intake_log_only,
             "setsPerS": round(self.rate()),
             "intakeMs": self.intake_latency.json(),
             "intakeLogouts": self.intake_logouts,
@@ -385,7 +395,7 @@ pub async fn run(api: &Api, server: &str, cfg: &Config, meter: &Meter) -> Result
     let policy = api::id(&policies[0])?;
     let mut targets = vec![desktop];
     targets.extend(apps.iter().cloned());
-    api.call(
+    let rule = api.call(
         "add the seed's rule",
         Method::POST,
         &format!("/api/v1/policies/{policy}/rules"),
@@ -458,6 +468,16 @@ pub async fn run(api: &Api, server: &str, cfg: &Config, meter: &Meter) -> Result
         .buffered(16)
         .try_collect()
         .await?;
+    if cfg.intake_log_only {
+        let rule = api::id(&rule)?;
+        api.call(
+            "deactivate the seed's rule",
+            Method::POST,
+            &format!("/api/v1/policies/{policy}/rules/{rule}/lifecycle/deactivate"),
+            None,
+        )
+        .await?;
+    }
     let receipts_before = count_receipts(api).await?;
     let sets: Vec<String> = (0..cfg.intake_sets)
         .map(|n| {
@@ -521,6 +541,7 @@ pub async fn run(api: &Api, server: &str, cfg: &Config, meter: &Meter) -> Result
         intake_sets: cfg.intake_sets,
         intake_people: cfg.intake_people,
         intake_concurrency: cfg.intake_concurrency,
+        intake_log_only: cfg.intake_log_only,
         intake_wall,
         intake_latency: Summary::of(&latencies).context("no SETs")?,
         intake_logouts,
