@@ -1,4 +1,4 @@
-//! Risk signals survive `kill -9`: a provider pushes 200 SETs (150 people: 100 get one, 50 get
+//! Risk signals survive `kill -9`: a provider whose keys ulo has not fetched yet pushes 200 SETs (150 people: 100 get one, 50 get
 //! two, the second after the first was accepted), each answered 202, and `ulo serve` is
 //! SIGKILLed right after the last 202 while the logouts the Entity Risk Policy started are still
 //! being delivered (the app holds every request until the kill). A restarted `ulo serve` on the
@@ -159,6 +159,9 @@ async fn kill_9_after_a_burst_of_sets(extra: &[(&'static str, String)]) {
     }
     // Every SET was accepted: kill -9 at once.
     first.child.kill().await.unwrap();
+    // The burst began with the provider's keys not cached yet: 64 first SETs at once shared
+    // one fetch (and none was refused while it ran).
+    assert_eq!(provider.fetches(), 1, "one JWKS fetch for the whole burst");
     assert_eq!(sent.values().map(Vec::len).sum::<usize>(), SETS);
     let before = apps.received().len();
     assert!(
