@@ -46,6 +46,31 @@ impl Api {
         })
     }
 
+    /// The base URL (ulo's issuer).
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// The HTTP client (unauthenticated requests, e.g. a provider's SETs).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// An admin call: `method path` with an optional JSON body, expecting 2xx; answers the JSON.
+    pub async fn call(
+        &self,
+        what: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value> {
+        let mut req = self.request(method, path);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        self.expect(what, req, None).await
+    }
+
     fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
         self.http
             .request(method, format!("{}{path}", self.base))

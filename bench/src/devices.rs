@@ -112,7 +112,7 @@ pub struct Rss {
 /// The goal of the issue: agents one server holds.
 const TARGET_AGENTS: usize = 10_000;
 /// How long an agent's long-poll waits on the server (as `ulo agent run`).
-const LONG_POLL: u64 = 55;
+pub(crate) const LONG_POLL: u64 = 55;
 
 impl Report {
     /// Whether every target is met.
@@ -213,20 +213,20 @@ fn open_files_limit() -> Option<u64> {
 }
 
 /// One simulated agent.
-struct Agent {
-    client: AgentClient,
-    report: Value,
+pub(crate) struct Agent {
+    pub(crate) client: AgentClient,
+    pub(crate) report: Value,
 }
 
 impl Agent {
-    fn pinned(&self) -> &Enrolled {
+    pub(crate) fn pinned(&self) -> &Enrolled {
         self.client.enrolled()
     }
 }
 
 /// Enrolls one agent (state under `dir`) with the agent's own code; `console_user` is what it
 /// reports on each poll.
-async fn enroll_agent(
+pub(crate) async fn enroll_agent(
     api: &Api,
     server: &str,
     dir: &Path,
@@ -541,7 +541,7 @@ pub async fn run(api: &Api, server: &str, pid: u32, cfg: &Config, meter: &Meter)
 }
 
 /// Waits until the user's device list shows the timed agent's device.
-async fn wait_linked(api: &Api, user: &str, timeout: Duration) -> Result<()> {
+pub(crate) async fn wait_linked(api: &Api, user: &str, timeout: Duration) -> Result<()> {
     let deadline = Instant::now() + timeout;
     loop {
         if !api.user_devices(user).await?.is_empty() {

@@ -7,6 +7,10 @@
 //!   the receipt is COMPLETED (target: median ≤ 150 ms);
 //! * `throughput`: 10,000 users × 3 apps answering at once; deliveries per second from the first
 //!   logout sent until every receipt is COMPLETED (target: ≥ 2,000/s);
+//! * `risk` (only when asked for): Identity Threat Protection — a provider's signed SET to the
+//!   logout receipt COMPLETED (one person × 5 apps answering after 50 ms and one long-polling
+//!   agent; target: median ≤ 250 ms), and SET intake (64 requests in flight; target ≥ 2,000
+//!   accepted SETs/s);
 //! * `devices` (only when asked for): Device Logout agents simulated in process — 10,000 holding
 //!   a long-poll, the pickup latency of 1,000 commands (target: p99 ≤ 1 s), polls per second
 //!   (target: ≥ 5,000/s), and the server's memory.
@@ -20,6 +24,7 @@ mod cpu;
 mod devices;
 mod fake_app;
 mod latency;
+mod risk;
 mod stats;
 mod throughput;
 mod ulo;
@@ -128,6 +133,35 @@ struct Cli {
     /// devices: the polls per second to meet.
     #[arg(long, default_value_t = 5000.0)]
     target_polls: f64,
+
+    /// risk: timed signals (SET posted → logout COMPLETED), one at a time.
+    #[arg(long, default_value_t = 200)]
+    risk_signals: usize,
+    /// risk: logout-enabled apps the person is assigned to (the rule logs them out of all).
+    #[arg(long, default_value_t = 5)]
+    risk_apps: usize,
+    /// risk: how long each app takes to answer, in milliseconds.
+    #[arg(long, default_value_t = 50)]
+    risk_app_delay_ms: u64,
+    /// risk: SETs posted in the intake phase.
+    #[arg(long, default_value_t = 4000)]
+    risk_intake_sets: usize,
+    /// risk: people the intake phase's SETs are about (round robin).
+    #[arg(long, default_value_t = 200)]
+    risk_intake_people: usize,
+    /// risk: SET requests in flight in the intake phase.
+    #[arg(long, default_value_t = 64)]
+    risk_intake_concurrency: usize,
+    /// risk: deactivate the seed's rule for the intake phase (measures the intake without the
+    /// logouts it starts).
+    #[arg(long)]
+    risk_intake_log_only: bool,
+    /// risk: the median signal → COMPLETED to meet, in milliseconds.
+    #[arg(long, default_value_t = 250)]
+    risk_target_median_ms: u64,
+    /// risk: the accepted SETs per second to meet.
+    #[arg(long, default_value_t = 2000.0)]
+    risk_target_rate: f64,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -143,6 +177,8 @@ enum ScenarioArg {
     Throughput,
     /// Device Logout's agents (not part of `all`).
     Devices,
+    /// Identity Threat Protection: risk signal → logout, and SET intake (not part of `all`).
+    Risk,
     /// latency and throughput.
     All,
 }
@@ -159,6 +195,7 @@ enum Outcome {
     Latency(latency::Report),
     Throughput(throughput::Report),
     Devices(devices::Report),
+    Risk(risk::Report),
 }
 
 impl Outcome {
@@ -167,6 +204,7 @@ impl Outcome {
             Outcome::Latency(r) => r.text(backend),
             Outcome::Throughput(r) => r.text(backend),
             Outcome::Devices(r) => r.text(backend),
+            Outcome::Risk(r) => r.text(backend),
         }
     }
 
@@ -175,6 +213,7 @@ impl Outcome {
             Outcome::Latency(r) => r.json(backend),
             Outcome::Throughput(r) => r.json(backend),
             Outcome::Devices(r) => r.json(backend),
+            Outcome::Risk(r) => r.json(backend),
         }
     }
 
@@ -183,6 +222,7 @@ impl Outcome {
             Outcome::Latency(r) => r.meets_target(),
             Outcome::Throughput(r) => r.meets_target(),
             Outcome::Devices(r) => r.meets_target(),
+            Outcome::Risk(r) => r.meets_target(),
         }
     }
 }
@@ -245,6 +285,24 @@ impl Cli {
             think: Duration::from_millis(self.device_think_ms),
             target_p99: Duration::from_millis(self.target_pickup_p99_ms),
             target_polls: self.target_polls,
+            timeout: Duration::from_secs(self.timeout_secs),
+        })
+    }
+
+    fn risk(&self) -> Option<risk::Config> {
+        if !matches!(self.scenario, ScenarioArg::Risk) {
+            return None;
+        }
+        Some(risk::Config {
+            signals: self.risk_signals.max(1),
+            apps: self.risk_apps.max(1),
+            app_delay: Duration::from_millis(self.risk_app_delay_ms),
+            intake_sets: self.risk_intake_sets.max(1),
+            intake_people: self.risk_intake_people.max(1),
+            intake_concurrency: self.risk_intake_concurrency.max(1),
+            intake_log_only: self.risk_intake_log_only,
+            target_median: Duration::from_millis(self.risk_target_median_ms),
+            target_rate: self.risk_target_rate,
             timeout: Duration::from_secs(self.timeout_secs),
         })
     }
@@ -320,6 +378,10 @@ async fn run_backend(
             let r = devices::run(&api, &server.url, server.pid, &cfg, &meter).await?;
             report(backend, Outcome::Devices(r), &ctx, results);
         }
+        if let Some(cfg) = cli.risk() {
+            let r = risk::run(&api, &server.url, &cfg, &meter).await?;
+            report(backend, Outcome::Risk(r), &ctx, results);
+        }
         Ok::<_, anyhow::Error>(())
     };
     let outcome = tokio::select! {
@@ -384,6 +446,10 @@ async fn main_async(cli: Cli) -> Result<bool> {
             Outcome::Devices(_) => format!(
                 "pickup p99 {} ms, {} agents, {} polls/s",
                 line["pickupMs"]["p99"], line["connected"], line["pollsPerS"]
+            ),
+            Outcome::Risk(_) => format!(
+                "median {} ms, p99 {} ms, {} SETs/s",
+                line["medianMs"], line["p99Ms"], line["setsPerS"]
             ),
         };
         println!(

@@ -2,6 +2,11 @@
 //! owner, and fetched again when a token names a key id the cached set lacks — at most once per
 //! owner in a minimum interval, so a flood of tokens with made-up `kid`s cannot make ulo hammer
 //! the provider (or be used to).
+//!
+//! Fetches are single-flight per owner: when many tokens arrive at once before the keys are
+//! cached (a provider's first burst of SETs), one request fetches and the others wait for it and
+//! use its keys — none fetches on its own, and none is refused because another's fetch is still
+//! in progress. The same holds for a refetch on an unknown `kid`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -21,6 +26,22 @@ struct Entry {
     url: String,
     jwks: Option<Arc<Value>>,
     last_fetch: Option<Instant>,
+    /// Why the last fetch failed (cleared by a successful one).
+    last_error: Option<String>,
+    /// Held while this owner's keys are being fetched: the single flight.
+    gate: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Entry {
+    fn new(url: &str) -> Self {
+        Entry {
+            url: url.to_string(),
+            jwks: None,
+            last_fetch: None,
+            last_error: None,
+            gate: Arc::new(tokio::sync::Mutex::new(())),
+        }
+    }
 }
 
 /// A cache of remote JWKS documents, per owner (e.g. a provider's id).
@@ -87,78 +108,104 @@ impl RemoteJwks {
         Ok(v)
     }
 
-    /// Marks a fetch of `owner`'s keys at `url` as begun, unless one began within the minimum
-    /// interval (`force` ignores the interval: nothing is cached yet).
-    fn claim_fetch(&self, owner: &str, url: &str, force: bool) -> bool {
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        let e = entries.entry(owner.to_string()).or_insert_with(|| Entry {
-            url: url.to_string(),
-            jwks: None,
-            last_fetch: None,
-        });
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// `owner`'s entry for `url` (a new one when the URL changed): its cached keys and its gate.
+    fn entry(&self, owner: &str, url: &str) -> (Option<Arc<Value>>, Arc<tokio::sync::Mutex<()>>) {
+        let mut entries = self.lock();
+        let e = entries
+            .entry(owner.to_string())
+            .or_insert_with(|| Entry::new(url));
         if e.url != url {
-            *e = Entry {
-                url: url.to_string(),
-                jwks: None,
-                last_fetch: None,
-            };
+            *e = Entry::new(url);
         }
-        let recent = e.last_fetch.is_some_and(|t| t.elapsed() < self.min_refetch);
-        if recent && !(force && e.jwks.is_none()) {
-            return false;
-        }
-        e.last_fetch = Some(Instant::now());
-        true
+        (e.jwks.clone(), e.gate.clone())
     }
 
-    fn store(&self, owner: &str, url: &str, jwks: Value) -> Arc<Value> {
-        let jwks = Arc::new(jwks);
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(e) = entries.get_mut(owner)
-            && e.url == url
-        {
-            e.jwks = Some(jwks.clone());
+    /// What a caller holding `owner`'s gate finds: the cached keys, and — when a fetch began
+    /// within the minimum interval — why it failed (or `Some(None)` if it did not).
+    fn state(&self, owner: &str, url: &str) -> (Option<Arc<Value>>, Option<Option<String>>) {
+        let entries = self.lock();
+        match entries.get(owner).filter(|e| e.url == url) {
+            Some(e) => {
+                let recent = e
+                    .last_fetch
+                    .is_some_and(|t| t.elapsed() < self.min_refetch)
+                    .then(|| e.last_error.clone());
+                (e.jwks.clone(), recent)
+            }
+            None => (None, None),
         }
-        jwks
     }
 
-    fn cached(&self, owner: &str, url: &str) -> Option<Arc<Value>> {
-        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries
-            .get(owner)
-            .filter(|e| e.url == url)
-            .and_then(|e| e.jwks.clone())
+    /// Fetches `owner`'s keys at `url` (the caller holds the gate) and records the outcome.
+    async fn fetch_locked(&self, owner: &str, url: &str) -> Result<Arc<Value>, JoseError> {
+        let began = Instant::now();
+        let fetched = self.fetch_jwks(url).await;
+        let mut entries = self.lock();
+        // Forgotten (or re-pointed) meanwhile: hand back what was fetched, cache nothing.
+        let entry = entries.get_mut(owner).filter(|e| e.url == url);
+        match fetched {
+            Ok(jwks) => {
+                let jwks = Arc::new(jwks);
+                if let Some(e) = entry {
+                    e.jwks = Some(jwks.clone());
+                    e.last_fetch = Some(began);
+                    e.last_error = None;
+                }
+                Ok(jwks)
+            }
+            Err(err) => {
+                if let Some(e) = entry {
+                    e.last_fetch = Some(began);
+                    e.last_error = Some(err.to_string());
+                }
+                Err(err)
+            }
+        }
     }
 
-    /// `owner`'s keys at `url`: cached, or fetched now when none are (a failed first fetch is
-    /// retried at most once per interval).
+    /// `owner`'s keys at `url`: cached, or fetched now when none are. Concurrent callers share
+    /// one fetch; a failed first fetch is retried at most once per interval (meanwhile callers
+    /// get its error).
     pub async fn keys(&self, owner: &str, url: &str) -> Result<Arc<Value>, JoseError> {
-        if let Some(k) = self.cached(owner, url) {
+        let (cached, gate) = self.entry(owner, url);
+        if let Some(k) = cached {
             return Ok(k);
         }
-        if !self.claim_fetch(owner, url, false) {
-            return Err(JoseError::Fetch(format!(
-                "{url}: the keys could not be fetched recently; retrying later"
-            )));
+        let _flight = gate.lock().await;
+        match self.state(owner, url) {
+            (Some(k), _) => Ok(k),
+            (None, Some(why)) => Err(JoseError::Fetch(why.unwrap_or_else(|| {
+                format!("{url}: the keys could not be fetched recently; retrying later")
+            }))),
+            (None, None) => self.fetch_locked(owner, url).await,
         }
-        let jwks = self.fetch_jwks(url).await?;
-        Ok(self.store(owner, url, jwks))
     }
 
-    /// Fetches `owner`'s keys again, unless they were fetched within the minimum interval
-    /// (`Ok(None)`).
-    pub async fn refresh(&self, owner: &str, url: &str) -> Result<Option<Arc<Value>>, JoseError> {
-        if !self.claim_fetch(owner, url, false) {
-            return Ok(None);
+    /// Fetches `owner`'s keys again because `seen` (the keys a token was checked against) lacks
+    /// its key: the keys another caller fetched meanwhile, else a fetch now — unless one began
+    /// within the minimum interval (`Ok(None)`).
+    pub async fn refresh(
+        &self,
+        owner: &str,
+        url: &str,
+        seen: &Arc<Value>,
+    ) -> Result<Option<Arc<Value>>, JoseError> {
+        let (_, gate) = self.entry(owner, url);
+        let _flight = gate.lock().await;
+        match self.state(owner, url) {
+            (Some(k), _) if !Arc::ptr_eq(&k, seen) => Ok(Some(k)),
+            (_, Some(_)) => Ok(None),
+            _ => self.fetch_locked(owner, url).await.map(Some),
         }
-        let jwks = self.fetch_jwks(url).await?;
-        Ok(Some(self.store(owner, url, jwks)))
     }
 
     /// Forgets `owner`'s keys (its URL changed, or it was removed).
     pub fn forget(&self, owner: &str) {
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries.remove(owner);
+        self.lock().remove(owner);
     }
 
     /// Verifies `token` with `owner`'s keys at `url` (see [`verify_with_jwks`]); a `kid` the
@@ -173,7 +220,7 @@ impl RemoteJwks {
         let jwks = self.keys(owner, url).await?;
         match verify_with_jwks(token, &jwks, opts) {
             Err(e @ (JoseError::UnknownKid(_) | JoseError::MissingKid(_))) => {
-                match self.refresh(owner, url).await? {
+                match self.refresh(owner, url, &jwks).await? {
                     Some(fresh) => verify_with_jwks(token, &fresh, opts),
                     None => Err(e),
                 }

@@ -1,6 +1,9 @@
 //! Integration tests for ulo-jose: sealing, key files, key generation, signing and verification.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests and harnesses: a panic is a failure report
 
+#[path = "jose/remote.rs"]
+mod remote;
+
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -13,16 +13,16 @@ use ulo_testkit::{Backend, Database, PG_ENV, wait_for};
 
 use crate::procs::{Serve, serve};
 
-const TOKEN: &str = "ulo_cli_device_token_0123456789abcdefg";
+pub(crate) const TOKEN: &str = "ulo_cli_device_token_0123456789abcdefg";
 
 /// An admin client for a running `ulo serve`.
-struct Admin {
-    url: String,
-    http: reqwest::Client,
+pub(crate) struct Admin {
+    pub(crate) url: String,
+    pub(crate) http: reqwest::Client,
 }
 
 impl Admin {
-    async fn call(
+    pub(crate) async fn call(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -41,16 +41,16 @@ impl Admin {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
-    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+    pub(crate) async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
         self.call(reqwest::Method::POST, path, Some(body)).await
     }
 
-    async fn get(&self, path: &str) -> (StatusCode, Value) {
+    pub(crate) async fn get(&self, path: &str) -> (StatusCode, Value) {
         self.call(reqwest::Method::GET, path, None).await
     }
 
     /// Enables the feature, makes Ada and the desktop-mfa app (Logout on); answers Ada's id.
-    async fn set_up(&self) -> String {
+    pub(crate) async fn set_up(&self) -> String {
         let (s, _) = self
             .post("/api/v1/features/device-logout/enable", json!({}))
             .await;
@@ -94,7 +94,7 @@ impl Admin {
     }
 
     /// Waits until the receipt at `location` is no longer in progress; answers it.
-    async fn settled(&self, location: &str) -> Value {
+    pub(crate) async fn settled(&self, location: &str) -> Value {
         wait_for(
             "the receipt to complete",
             Duration::from_secs(20),
@@ -118,7 +118,7 @@ impl Admin {
             .to_string()
     }
 
-    async fn events(&self, prefix: &str) -> Vec<Value> {
+    pub(crate) async fn events(&self, prefix: &str) -> Vec<Value> {
         let filter = format!("eventType sw \"{prefix}\"");
         let resp = self
             .http
@@ -133,7 +133,7 @@ impl Admin {
 }
 
 /// The settings every test server starts with (a restart must use the same ones).
-fn serve_env() -> Vec<(&'static str, String)> {
+pub(crate) fn serve_env() -> Vec<(&'static str, String)> {
     vec![
         (
             "ULO_MASTER_KEY",
@@ -145,7 +145,7 @@ fn serve_env() -> Vec<(&'static str, String)> {
 
 /// Enrolls an agent with `admin`'s server (a fresh enrollment token); answers its state
 /// directory, under `dir`.
-async fn enroll(admin: &Admin, dir: &Path) -> PathBuf {
+pub(crate) async fn enroll(admin: &Admin, dir: &Path) -> PathBuf {
     let token = admin.enrollment_token().await;
     let state = dir.join("agent");
     let (ok, out, err) = agent(&[
@@ -163,7 +163,7 @@ async fn enroll(admin: &Admin, dir: &Path) -> PathBuf {
 }
 
 /// Waits until `admin`'s server links one device to `user` (the agent's first poll does).
-async fn wait_linked(admin: &Admin, user: &str) {
+pub(crate) async fn wait_linked(admin: &Admin, user: &str) {
     wait_for(
         "the device linked to Ada",
         Duration::from_secs(20),
@@ -176,7 +176,7 @@ async fn wait_linked(admin: &Admin, user: &str) {
 }
 
 /// Starts `ulo serve` with its data in `dir`.
-async fn start_serve(dir: &Path, extra: &[(&str, String)]) -> (Serve, Admin) {
+pub(crate) async fn start_serve(dir: &Path, extra: &[(&str, String)]) -> (Serve, Admin) {
     let mut env = serve_env();
     env.extend(extra.iter().cloned());
     let s = serve(&dir.join("data"), &env).await.expect("ulo serve");
@@ -207,7 +207,7 @@ pub(crate) async fn agent(args: &[&str]) -> (bool, String, String) {
 
 /// A sign-out "command" for tests: appends who it was told to sign out to a marker file, one
 /// line per completed run (read it with [`signed_out`]).
-fn marker_script(dir: &Path) -> (PathBuf, PathBuf) {
+pub(crate) fn marker_script(dir: &Path) -> (PathBuf, PathBuf) {
     marker_script_with(dir, "")
 }
 
@@ -233,14 +233,14 @@ fn marker_script_with(dir: &Path, first: &str) -> (PathBuf, PathBuf) {
 
 /// The accounts the marker script signed out, one per completed run; `None` until one run
 /// has completed (a line being written is not counted).
-fn signed_out(marker: &Path) -> Option<Vec<String>> {
+pub(crate) fn signed_out(marker: &Path) -> Option<Vec<String>> {
     let text = std::fs::read_to_string(marker).ok()?;
     let complete = &text[..text.rfind('\n')? + 1];
     Some(complete.lines().map(str::to_string).collect())
 }
 
 /// Waits for the marker script's first completed run; answers the accounts signed out so far.
-async fn wait_signed_out(marker: &Path, what: &str) -> Vec<String> {
+pub(crate) async fn wait_signed_out(marker: &Path, what: &str) -> Vec<String> {
     wait_for(what, Duration::from_secs(40), || async {
         signed_out(marker)
     })
@@ -277,7 +277,7 @@ async fn signal(pid: u32, signal: &str) {
     assert!(status.success(), "kill -{signal} {pid}");
 }
 
-fn run_agent(state: &Path, script: &Path, extra: &[&str]) -> Child {
+pub(crate) fn run_agent(state: &Path, script: &Path, extra: &[&str]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_ulo"))
         .args(["agent", "run", "--state-dir"])
         .arg(state)

@@ -6,5 +6,7 @@ mod devices;
 mod dist;
 mod logout_durability;
 mod procs;
+mod risk_durability;
+mod risk_seed;
 mod serve;
 mod vault;
