@@ -281,7 +281,6 @@ fn options(c: &Config, key: MasterKey) -> Result<Options> {
         risk_detection_ttl: std::time::Duration::from_secs(c.risk_detection_ttl.max(1)),
         device: c.device_settings()?,
         scim_shows_admins: c.scim_show_admins,
-        security_events: Default::default(),
         trusted_proxies,
         session_influence,
         security_events: c.security_events_settings()?,

@@ -19,7 +19,7 @@ use crate::user::User;
 pub const THREAT_ADDRESS_QUIET: Duration = Duration::hours(1);
 
 /// How many of a person's most recent detections are read to find the last threat-list one.
-const RECENT: usize = 200;
+const RECENT: u32 = 200;
 
 /// Records the BRUTE_FORCE_ATTACK detection (MEDIUM) of a lockout: call it once, in the
 /// transaction that locks `user` after `failed_attempts` failures. Ending sessions is left to
