@@ -29,5 +29,5 @@ pub use model::{
     Detected, Detection, DetectionInput, DetectionType, EntityRisk, RiskSettings, level_of,
 };
 pub use sweep::{KEEP_STOPPED, Swept, sweep};
-pub(crate) use upgrade::import_legacy;
 pub use threat_list::{ThreatList, ThreatListError};
+pub(crate) use upgrade::import_legacy;
