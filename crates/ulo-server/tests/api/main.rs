@@ -17,6 +17,7 @@ mod oidc_cors;
 mod oidc_interop;
 mod oidc_prompt;
 mod openapi;
+mod openapi_answers;
 mod paging;
 mod policies;
 mod provisioning;
