@@ -247,4 +247,20 @@ pub struct DiscoveryDocument {
     name: String,
     /// Where it is.
     meta: ulo_scim::resource::Meta,
+    /// A resource type's or schema's description.
+    #[schema(required = false)]
+    description: String,
+    /// A resource type's endpoint, e.g. `/Users`.
+    #[schema(required = false)]
+    endpoint: String,
+    /// A resource type's core schema URN.
+    #[schema(required = false)]
+    schema: String,
+    /// A resource type's schema extensions: `{schema, required}`.
+    #[serde(rename = "schemaExtensions")]
+    #[schema(required = false)]
+    schema_extensions: Vec<serde_json::Value>,
+    /// A schema's attributes (RFC 7643 §7).
+    #[schema(required = false)]
+    attributes: Vec<serde_json::Value>,
 }

@@ -299,9 +299,11 @@ async fn every_answer_matches_its_documented_schema() {
             M::POST,
             "/api/v1/security-events-providers",
             "/api/v1/security-events-providers",
-            Some(json!({"name": "Risk vendor", "type": "security_events_provider",
+            Some(
+                json!({"name": "Risk vendor", "type": "security_events_provider",
                    "settings": {"issuer": "https://risk.example.com",
-                                "jwks_url": "https://risk.example.com/jwks"}})),
+                                "jwks_url": "https://risk.example.com/jwks"}}),
+            ),
         )
         .await;
     let pvid = id_of(&provider);
@@ -350,19 +352,20 @@ async fn every_answer_matches_its_documented_schema() {
             Some(json!({
                 "name": "High risk: log out",
                 "priority": 1,
-                "conditions": {"entityRisk": {"level": {"includes": ["HIGH"]}}},
+                "conditions": {"entityRisk": {"level": "HIGH"}},
                 "actions": {"entityRisk": {"actions": [{"action": "TERMINATE_ALL_SESSIONS",
                     "slo": {"appSelectionMode": "ALL"}}]}}
             })),
         )
         .await;
     let rule_id = id_of(&rule);
+    assert!(rule_id.is_some(), "the rule was not created: {rule}");
     c.call(
         &s,
         M::POST,
         "/api/v1/policies/{id}/simulate",
         &format!("/api/v1/policies/{pid}/simulate"),
-        Some(json!({"userId": uid, "riskLevel": "HIGH"})),
+        Some(json!({"userId": uid, "detection": "ADMIN_REPORTED_USER_RISK", "level": "HIGH"})),
     )
     .await;
     // A few refusals: their error bodies are answers too.

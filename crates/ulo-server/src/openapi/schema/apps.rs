@@ -445,6 +445,19 @@ pub struct AppUser {
     /// The user's provisioning link with the app's SCIM server; null when never pushed.
     #[schema(inline)]
     pub provisioning: Option<AppUserProvisioning>,
+    /// This assignment, and how to push the user again.
+    #[serde(rename = "_links")]
+    #[schema(inline, required = false)]
+    pub links: AppUserLinks,
+}
+
+/// An app user's links.
+#[derive(ToSchema)]
+pub struct AppUserLinks {
+    #[serde(rename = "self")]
+    pub this: Href,
+    /// POST here to push the user to the app again.
+    pub resync: Href,
 }
 
 #[derive(ToSchema)]

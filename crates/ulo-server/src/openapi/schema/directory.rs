@@ -350,4 +350,10 @@ pub struct OpenapiDocumentResponse {
     pub openapi: serde_json::Value,
     pub info: serde_json::Value,
     pub paths: serde_json::Value,
+    #[schema(required = false)]
+    pub components: serde_json::Value,
+    #[schema(required = false)]
+    pub security: serde_json::Value,
+    #[schema(required = false)]
+    pub tags: serde_json::Value,
 }

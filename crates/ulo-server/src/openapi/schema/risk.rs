@@ -41,6 +41,9 @@ pub struct RiskDetection {
     pub created: String,
     #[schema(format = "date-time")]
     pub expires: String,
+    /// When a reset ended it early; null while it runs to `expires`.
+    #[schema(format = "date-time")]
+    pub ended: Option<String>,
 }
 
 /// A user's entity risk.
@@ -74,6 +77,13 @@ pub struct EntityRiskRule {
     /// The default rule (cannot be changed or deleted).
     #[schema(required = false)]
     pub system: bool,
+    /// When the rule was created (answers only; ignored in requests).
+    #[schema(format = "date-time", read_only, required = false)]
+    pub created: String,
+    /// When the rule last changed (answers only; ignored in requests).
+    #[serde(rename = "lastUpdated")]
+    #[schema(format = "date-time", read_only, required = false)]
+    pub last_updated: String,
     /// `people.users.exclude`, `people.groups.include|exclude`, `entityRisk.level`
     /// (ANY|LOW|MEDIUM|HIGH), `riskDetectionTypes.include|exclude`.
     #[schema(value_type = Object)]
@@ -97,6 +107,12 @@ pub struct EntityRiskPolicyBody {
     pub status: String,
     pub priority: u32,
     pub system: bool,
+    #[schema(format = "date-time")]
+    pub created: String,
+    /// When the policy or one of its rules last changed.
+    #[serde(rename = "lastUpdated")]
+    #[schema(format = "date-time")]
+    pub last_updated: String,
 }
 
 /// A dry run of the policy.

@@ -468,6 +468,7 @@ pub async fn create(
     responses(
         (status = 200, description = "The resource.", body = ulo_scim::resource::User, content_type = "application/scim+json", headers(("ETag" = String, description = "The resource's version (weak)."))),
         (status = 304, description = "Not modified since the version in If-None-Match.", headers(("ETag" = String, description = "The resource's version (weak)."))),
+        (status = 403, response = ScimForbidden),
         (status = 404, response = ScimNotFound),
         ScimErrors,
     ),
