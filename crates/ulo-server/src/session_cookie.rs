@@ -4,6 +4,7 @@
 use axum::http::{HeaderMap, HeaderValue, header};
 use time::Duration;
 use ulo_core::auth::{hash_token, new_token_secret};
+use ulo_core::csrf::Refusal;
 use ulo_core::session::Session;
 use ulo_core::store::StoreError;
 use ulo_core::user::{User, UserStatus};
@@ -172,6 +173,36 @@ pub async fn observe_use(
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Why a form posted with the session cookie was not used.
+pub enum FormRefusal {
+    /// No live session: the person signs in first.
+    SignedOut,
+    /// Sent from another site, or without the form's csrf token bound to this cookie.
+    Forged(Refusal),
+    /// The store failed.
+    Failed(StoreError),
+}
+
+/// The signed-in person behind `form` posted with the session cookie to one of ulo's own
+/// pages. A change made with the cookie must come from ulo's own page: a live session, the
+/// browser's word on where the form came from, and the csrf token bound to the cookie.
+pub async fn form_user(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+    form: &str,
+) -> Result<User, FormRefusal> {
+    let user = match current(state, headers).await {
+        Ok(Some((_, user))) => user,
+        Ok(None) => return Err(FormRefusal::SignedOut),
+        Err(e) => return Err(FormRefusal::Failed(e)),
+    };
+    let binding = secret(headers);
+    crate::csrf::check(state, headers, body, binding.as_deref(), form)
+        .map_err(FormRefusal::Forged)?;
+    Ok(user)
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use ulo_core::signin::{TotpStatus, anonymous_context, user_context};
 use ulo_core::user::User;
 
 use super::page::{ClientInfo, escape, form_field, para, query_value, render, see_other};
-use crate::session_cookie;
+use crate::session_cookie::{self, FormRefusal};
 use crate::state::AppState;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -162,23 +162,14 @@ async fn verify(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let user = match session_cookie::current(&state, &headers).await {
-        Ok(Some((_, user))) => user,
-        Ok(None) => return to_login(),
-        Err(e) => return failed(e),
-    };
-    // A change made with the cookie must come from ulo's own page: the browser's word on
-    // where the form came from, and the token bound to the session cookie.
-    let binding = session_cookie::secret(&headers);
-    match crate::csrf::check(
-        &state,
-        &headers,
-        &body,
-        binding.as_deref(),
-        crate::csrf::TOTP_FORM,
-    ) {
-        Ok(()) => {}
-        Err(Refusal::CrossSite) => {
+    // A change made with the cookie must come from ulo's own page.
+    let user = match session_cookie::form_user(&state, &headers, &body, crate::csrf::TOTP_FORM)
+        .await
+    {
+        Ok(user) => user,
+        Err(FormRefusal::SignedOut) => return to_login(),
+        Err(FormRefusal::Failed(e)) => return failed(e),
+        Err(FormRefusal::Forged(Refusal::CrossSite)) => {
             return render(
                 StatusCode::FORBIDDEN,
                 "Authenticator app",
@@ -191,7 +182,7 @@ async fn verify(
                 ),
             );
         }
-        Err(Refusal::BadToken) => {
+        Err(FormRefusal::Forged(Refusal::BadToken)) => {
             return render(
                 StatusCode::FORBIDDEN,
                 "Authenticator app",
@@ -204,7 +195,7 @@ async fn verify(
                 ),
             );
         }
-    }
+    };
     let csrf = form_token(&headers);
     let code = form_field(&body, "passCode").unwrap_or_default();
     let ctx = user_context(

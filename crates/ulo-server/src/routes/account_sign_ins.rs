@@ -18,7 +18,7 @@ use utoipa_axum::routes;
 
 use super::page::{ClientInfo, escape, form_field, para, query_value, render, see_other};
 use crate::openapi::schema;
-use crate::session_cookie;
+use crate::session_cookie::{self, FormRefusal};
 use crate::state::AppState;
 
 const PATH: &str = "/account";
@@ -176,33 +176,30 @@ async fn report(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let user = match session_cookie::current(&state, &headers).await {
-        Ok(Some((_, user))) => user,
-        Ok(None) => return to_login(),
-        Err(e) => return failed(e),
-    };
-    let binding = session_cookie::secret(&headers);
-    match crate::csrf::check(
+    let user = match session_cookie::form_user(
         &state,
         &headers,
         &body,
-        binding.as_deref(),
         crate::csrf::SIGN_IN_REPORT_FORM,
-    ) {
-        Ok(()) => {}
-        Err(Refusal::CrossSite) => {
+    )
+    .await
+    {
+        Ok(user) => user,
+        Err(FormRefusal::SignedOut) => return to_login(),
+        Err(FormRefusal::Failed(e)) => return failed(e),
+        Err(FormRefusal::Forged(Refusal::CrossSite)) => {
             return refused(
                 StatusCode::FORBIDDEN,
                 "This form was sent from another site, so nothing was recorded.",
             );
         }
-        Err(Refusal::BadToken) => {
+        Err(FormRefusal::Forged(Refusal::BadToken)) => {
             return refused(
                 StatusCode::FORBIDDEN,
                 "This form expired or was opened in another browser or session; nothing was recorded.",
             );
         }
-    }
+    };
     let Some(event) = form_field(&body, "signIn").and_then(|v| v.parse::<EventId>().ok()) else {
         return refused(
             StatusCode::BAD_REQUEST,
