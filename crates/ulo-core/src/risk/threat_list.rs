@@ -4,32 +4,28 @@
 use std::fmt;
 use std::net::IpAddr;
 
+use ipnet::IpNet;
+
 /// One CIDR range, e.g. `203.0.113.0/24` or `2001:db8::/32`; a bare address is a /32 (/128).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IpRange {
-    network: IpAddr,
-    prefix: u8,
-}
+pub struct IpRange(IpNet);
 
 impl IpRange {
     /// Whether `ip` is in the range. An IPv4-mapped IPv6 address (`::ffff:a.b.c.d`) is matched
     /// as the IPv4 address it carries.
     pub fn contains(&self, ip: IpAddr) -> bool {
-        match (self.network, canonical(ip)) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                masked(u128::from(u32::from(ip)), 32, self.prefix) == u128::from(u32::from(net))
-            }
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                masked(u128::from(ip), 128, self.prefix) == u128::from(net)
-            }
-            _ => false,
-        }
+        self.0.contains(&ip.to_canonical())
+    }
+
+    /// The prefix length.
+    pub fn prefix(&self) -> u8 {
+        self.0.prefix_len()
     }
 }
 
 impl fmt::Display for IpRange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.network, self.prefix)
+        self.0.fmt(f)
     }
 }
 
@@ -37,16 +33,18 @@ impl std::str::FromStr for IpRange {
     type Err = String;
 
     /// `address` or `address/prefix`; host bits must be zero (`10.0.0.1/8` is refused: it is
-    /// most likely a typo for a narrower range).
+    /// most likely a typo for a narrower range). Stricter than [`crate::network::IpRanges`],
+    /// which takes such a range as its network: a threat list is a file to be fixed, not a
+    /// setting to be read kindly.
     fn from_str(s: &str) -> Result<Self, String> {
         let (addr, prefix) = match s.split_once('/') {
             Some((a, p)) => (a, Some(p)),
             None => (s, None),
         };
-        let network: IpAddr = addr
-            .parse()
-            .map_err(|_| format!("{addr:?} is not an IP address"))?;
-        let network = canonical(network);
+        let network = addr
+            .parse::<IpAddr>()
+            .map_err(|_| format!("{addr:?} is not an IP address"))?
+            .to_canonical();
         let bits = if network.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
             None => bits,
@@ -55,43 +53,14 @@ impl std::str::FromStr for IpRange {
                 _ => return Err(format!("the prefix {p:?} is not a number from 0 to {bits}")),
             },
         };
-        let value = match network {
-            IpAddr::V4(a) => u128::from(u32::from(a)),
-            IpAddr::V6(a) => u128::from(a),
-        };
-        if masked(value, bits, prefix) != value {
+        let net = IpNet::new(network, prefix).map_err(|e| e.to_string())?;
+        if net.trunc() != net {
             return Err(format!(
-                "{network}/{prefix} has bits set past the prefix (the range starts at {})",
-                IpRange {
-                    network: from_bits(masked(value, bits, prefix), network.is_ipv4()),
-                    prefix
-                }
+                "{net} has bits set past the prefix (the range starts at {})",
+                net.trunc()
             ));
         }
-        Ok(IpRange { network, prefix })
-    }
-}
-
-/// `ip` with an IPv4-mapped IPv6 address turned into its IPv4 address.
-fn canonical(ip: IpAddr) -> IpAddr {
-    ip.to_canonical()
-}
-
-/// `value` (an address of `bits` bits) with the bits past `prefix` cleared.
-fn masked(value: u128, bits: u8, prefix: u8) -> u128 {
-    let host_bits = u32::from(bits.saturating_sub(prefix));
-    if host_bits >= 128 {
-        0
-    } else {
-        value & !((1u128 << host_bits) - 1)
-    }
-}
-
-fn from_bits(value: u128, v4: bool) -> IpAddr {
-    if v4 {
-        IpAddr::V4(u32::try_from(value).unwrap_or_default().into())
-    } else {
-        IpAddr::V6(value.into())
+        Ok(IpRange(net))
     }
 }
 
@@ -174,7 +143,7 @@ mod tests {
             "203.0.113.0/24"
         );
         assert!(list.find(ip("198.51.100.7")).is_some());
-        assert_eq!(list.find(ip("198.51.100.8")).map(|r| r.prefix), Some(0));
+        assert_eq!(list.find(ip("198.51.100.8")).map(|r| r.prefix()), Some(0));
         let narrow = ThreatList::parse("198.51.100.7\n2001:db8::/32\n10.0.0.0/8").unwrap();
         assert!(narrow.find(ip("198.51.100.8")).is_none());
         assert!(narrow.find(ip("2001:db8:1::5")).is_some());
