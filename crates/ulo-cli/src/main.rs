@@ -332,7 +332,10 @@ async fn serve(c: Config) -> Result<()> {
         running.state.store.backend(),
         ulo_store::redact(&c.database_url())
     );
-    println!("  console:    {issuer}/api/v1 (admin API; sign in with the API token below)");
+    println!(
+        "  console:    {issuer}/admin (sign in as an admin: username and password, then TOTP when enrolled)"
+    );
+    println!("  admin API:  {issuer}/api/v1 (Authorization: SSWS <API token>)");
     println!("  health:     {issuer}/health");
     if let Some(b) = &running.bootstrapped {
         println!();
@@ -340,9 +343,12 @@ async fn serve(c: Config) -> Result<()> {
             "First start: created super admin {}.",
             b.admin.profile.login
         );
-        println!("Its API token is shown this once; keep it safe:");
+        println!("Its password and API token are shown this once; keep them safe:");
         println!();
-        println!("    {}", b.token);
+        println!("    console:   {issuer}/admin");
+        println!("    username:  {}", b.admin.profile.login);
+        println!("    password:  {}", b.password);
+        println!("    API token: {}", b.token);
         println!();
         println!(
             "Try:  curl -H 'Authorization: SSWS {}' {issuer}/api/v1/users",

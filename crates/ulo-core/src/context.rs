@@ -98,9 +98,23 @@ impl Context {
             Client {
                 ip_address: ip,
                 user_agent: user_agent.map(|raw_user_agent| UserAgent { raw_user_agent }),
+                id: None,
             },
             new_transaction("WEB"),
         )
+    }
+
+    /// An admin acting through the admin console: like [`Context::admin`], with `client.id`
+    /// naming the console.
+    pub fn console(
+        user: &User,
+        roles: Vec<AdminRole>,
+        ip: Option<String>,
+        user_agent: Option<String>,
+    ) -> Self {
+        let mut ctx = Self::admin(user, roles, ip, user_agent);
+        ctx.client.id = Some(crate::signin::console::CLIENT_ID.to_string());
+        ctx
     }
 
     /// Whether the actor may change things.

@@ -92,6 +92,7 @@ impl Context {
                 ip_address: ip,
                 user_agent: user_agent
                     .map(|raw_user_agent| crate::log::UserAgent { raw_user_agent }),
+                id: None,
             },
             transaction: crate::context::new_transaction("WEB"),
         }

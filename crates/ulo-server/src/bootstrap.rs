@@ -1,4 +1,5 @@
-//! First start: with an empty store, create a super admin and an API token for it.
+//! First start: with an empty store, create a super admin with a password (for the admin
+//! console) and an API token (for the API), each shown once.
 
 use ulo_core::auth::ApiToken;
 use ulo_core::clock::Clock;
@@ -17,6 +18,8 @@ pub struct Bootstrapped {
     pub admin: User,
     /// The API token secret.
     pub token: String,
+    /// The admin's password, for the admin console (change it after the first sign-in).
+    pub password: String,
 }
 
 /// Creates the first super admin and token when the store has no users; `None` otherwise.
@@ -65,7 +68,13 @@ pub async fn bootstrap(
     };
     let api_token = ApiToken::new(admin.id, "bootstrap", &secret, now);
     let ctx = Context::system("BOOTSTRAP");
-    tx.insert_user(&admin, None).await?;
+    let password = ulo_core::auth::random_base62(20);
+    let hash = crate::password::hash(password.clone())
+        .await
+        .map_err(|e| DomainError::Store(ulo_core::store::StoreError::Corrupt(e.summary)))?;
+    let mut admin = admin;
+    admin.password_changed = Some(now);
+    tx.insert_user(&admin, Some(&hash)).await?;
     tx.grant_role(admin.id, AdminRole::SuperAdmin, now).await?;
     tx.insert_api_token(&api_token).await?;
     for (ty, msg) in [
@@ -88,5 +97,6 @@ pub async fn bootstrap(
     Ok(Some(Bootstrapped {
         admin,
         token: secret,
+        password,
     }))
 }

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod bootstrap;
 pub mod client_addr;
 pub mod clock;
+pub mod console;
 pub mod cors;
 pub mod credentials;
 pub mod csrf;
@@ -40,6 +41,7 @@ pub fn router(state: AppState) -> Router {
     let (cors, _) = cors.split_for_parts();
     let (plain, _) = plain.split_for_parts();
     Router::new()
+        .nest(console::BASE, console::router(state.clone()))
         .merge(plain)
         .merge(
             cors

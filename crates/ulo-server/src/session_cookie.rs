@@ -157,6 +157,7 @@ pub async fn observe_use(
         user_agent: user_agent.map(|raw| ulo_core::log::UserAgent {
             raw_user_agent: raw.to_string(),
         }),
+        id: None,
     };
     let ctx = ulo_core::oidc::user_context(&user, client);
     observe_in(

@@ -84,6 +84,8 @@ catalogue! {
         END = "user.session.end";
         /// All of a person's sessions were cleared (Clear User Sessions).
         CLEAR = "user.session.clear";
+        /// An admin opened the admin console (Okta's type): a console session of its own began.
+        ACCESS_ADMIN_APP = "user.session.access_admin_app";
     }
     /// Universal Logout: the logout, its ulo-side work and each delivery.
     logout {

@@ -69,6 +69,10 @@ pub struct Client {
     pub ip_address: Option<String>,
     /// User agent.
     pub user_agent: Option<UserAgent>,
+    /// The ulo client the action came through, when not the API: `ulo-admin-console` for the
+    /// admin console (Okta's `client.id` names its admin app the same way).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
 }
 
 /// The result of the action.

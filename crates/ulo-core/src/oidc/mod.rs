@@ -18,7 +18,7 @@ pub mod scope;
 
 pub use authorize::{AuthorizeOutcome, Prompt, Question, QuestionKind, REAUTH_PARAM};
 pub use client_auth::{ClientAssertion, ClientCredentials};
-pub use end_session::{EndSessionOutcome, EndSessionRequest};
+pub use end_session::{END_REASON as SIGN_OUT_REASON, EndSessionOutcome, EndSessionRequest};
 pub use error::{ErrorCode, OAuthError};
 pub use grant::{TokenRequest, TokenResponse};
 pub use introspect::BearerError;

@@ -4,6 +4,7 @@
 
 mod attempt;
 mod clear;
+pub mod console;
 pub mod lockout;
 mod totp;
 
@@ -121,6 +122,7 @@ pub fn anonymous_context(ip: Option<String>, user_agent: Option<String>) -> Cont
         client: Client {
             ip_address: ip,
             user_agent: user_agent.map(|raw_user_agent| UserAgent { raw_user_agent }),
+            id: None,
         },
         transaction: new_transaction("WEB"),
     }

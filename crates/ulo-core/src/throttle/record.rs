@@ -52,6 +52,7 @@ pub fn summary_event(clock: &dyn Clock, endpoint: &str, s: &RefusalSummary) -> L
     let client = Client {
         ip_address: Some(s.address.to_string()),
         user_agent: None,
+        id: None,
     };
     LogEvent::build(
         &context(client),

@@ -78,6 +78,7 @@ async fn enroll(
             .map(|raw| UserAgent {
                 raw_user_agent: raw.to_string(),
             }),
+        id: None,
     };
     let req = Enrollment {
         token: b.token,

@@ -11,7 +11,7 @@ use axum::response::IntoResponse;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use serde::Deserialize;
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
@@ -42,7 +42,7 @@ pub fn encode_cursor(e: &LogEvent) -> String {
     URL_SAFE_NO_PAD.encode(format!("{}.{}", to_millis(e.published), e.uuid))
 }
 
-fn decode_cursor(s: &str) -> ApiResult<(OffsetDateTime, EventId)> {
+pub(crate) fn decode_cursor(s: &str) -> ApiResult<(OffsetDateTime, EventId)> {
     let bad = || {
         ApiError::bad_request(
             format!("Invalid after cursor {s:?}: use the value from a Link rel=\"next\" header"),
@@ -58,12 +58,12 @@ fn decode_cursor(s: &str) -> ApiResult<(OffsetDateTime, EventId)> {
     ))
 }
 
-fn parse_time(name: &str, s: &str) -> ApiResult<OffsetDateTime> {
+pub(crate) fn parse_time(name: &str, s: &str) -> ApiResult<OffsetDateTime> {
     OffsetDateTime::parse(s, &Rfc3339)
         .map_err(|e| ApiError::bad_request(format!("Invalid {name} {s:?}: use an RFC 3339 timestamp such as 2026-01-31T12:00:00.000Z ({e})"), vec![]))
 }
 
-fn parse_filter(s: Option<&str>) -> ApiResult<Option<Filter>> {
+pub(crate) fn parse_filter(s: Option<&str>) -> ApiResult<Option<Filter>> {
     s.filter(|f| !f.trim().is_empty())
         .map(ulo_core::filter::parse)
         .transpose()
@@ -260,10 +260,35 @@ async fn stream(
         .and_then(|v| v.to_str().ok())
         .map(decode_cursor)
         .transpose()?;
+    let since = p
+        .since
+        .as_deref()
+        .map(|s| parse_time("since", s))
+        .transpose()?;
+    let events = live(state, filter, resume, since).await?;
+    let s = events.map(|e| {
+        Ok(Event::default()
+            .event("log")
+            .id(encode_cursor(&e))
+            .json_data(&e)
+            .unwrap_or_else(|_| Event::default().comment("unserializable event")))
+    });
+    Ok(Sse::new(s).keep_alive(KeepAlive::new().interval(StdDuration::from_secs(15))))
+}
+
+/// The System Log's events matching `filter` as they are written, in order, until the server
+/// shuts down: after the event `resume` names, else from `since` (inclusive), else from now.
+/// The API's tail and the console's live tail.
+pub(crate) async fn live(
+    state: AppState,
+    filter: Option<Filter>,
+    resume: Option<(OffsetDateTime, EventId)>,
+    since: Option<OffsetDateTime>,
+) -> ApiResult<impl Stream<Item = LogEvent> + Send + 'static> {
     // Where the tail starts: after the resumed event, at `since` (inclusive), or now.
-    let (cursor, start) = match (resume, p.since.as_deref()) {
+    let (cursor, start) = match (resume, since) {
         (Some((published, uuid)), _) => (published, Some((published, uuid))),
-        (None, Some(s)) => (parse_time("since", s)?, None),
+        (None, Some(s)) => (s, None),
         (None, None) => {
             let now = state.clock.now();
             (now, Some((now, EventId(uuid::Uuid::max()))))
@@ -283,15 +308,10 @@ async fn stream(
     } else {
         tail.pending.retain(|e| e.published >= cursor);
     }
-    let s = futures::stream::unfold(tail, |mut tail| async move {
+    Ok(futures::stream::unfold(tail, |mut tail| async move {
         loop {
             if let Some(e) = tail.pending.pop_front() {
-                let ev = Event::default()
-                    .event("log")
-                    .id(encode_cursor(&e))
-                    .json_data(&e)
-                    .unwrap_or_else(|_| Event::default().comment("unserializable event"));
-                return Some((Ok(ev), tail));
+                return Some((e, tail));
             }
             if let Err(e) = tail.poll().await {
                 tracing::warn!(error = e.summary, "live tail poll failed");
@@ -305,6 +325,5 @@ async fn stream(
                 }
             }
         }
-    });
-    Ok(Sse::new(s).keep_alive(KeepAlive::new().interval(StdDuration::from_secs(15))))
+    }))
 }

@@ -5,6 +5,7 @@ mod account;
 mod apps;
 mod auth;
 mod browser;
+mod console;
 mod devices;
 mod errors;
 mod groups;

@@ -237,6 +237,9 @@ pub struct LogEventClient {
     #[serde(rename = "userAgent")]
     #[schema(inline, required = true)]
     pub user_agent: Option<LogEventClientUserAgent>,
+    /// The ulo client the action came through, when not the API: `ulo-admin-console` for the
+    /// admin console.
+    pub id: Option<String>,
 }
 
 #[derive(ToSchema)]

@@ -126,6 +126,7 @@ impl FromRequestParts<AppState> for RequestClient {
                 .map(|raw_user_agent| UserAgent {
                     raw_user_agent: raw_user_agent.to_string(),
                 }),
+            id: None,
         }))
     }
 }
