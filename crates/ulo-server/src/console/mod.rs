@@ -12,7 +12,9 @@
 
 pub mod dashboard;
 pub mod people;
+pub mod policy;
 pub mod render;
+pub mod security;
 pub mod session;
 pub mod system_log;
 
@@ -36,6 +38,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(session::router())
         .merge(dashboard::router())
         .merge(people::router())
+        .merge(policy::router())
+        .merge(security::router())
         .merge(system_log::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state, session::guard))

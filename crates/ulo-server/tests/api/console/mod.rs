@@ -2,7 +2,10 @@
 //! and each page's answers and refusals, on every backend. The browser tests (`browser_*`)
 //! click the same pages in Chromium.
 
+mod browser_policy;
 mod people;
+mod policy;
+mod security;
 mod session;
 
 use reqwest::StatusCode;
