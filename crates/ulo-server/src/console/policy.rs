@@ -347,7 +347,6 @@ pub fn action_summary(rule: &PolicyRule, names: &Names) -> String {
 #[template(path = "console/policy.html")]
 struct PolicyPage {
     shell: Shell,
-    policy_name: String,
     rules: Vec<RuleRow>,
     error: Option<ConsoleError>,
     sim: simulate::SimulateCard,
@@ -418,7 +417,6 @@ async fn policy_page(
         status,
         &PolicyPage {
             shell,
-            policy_name: policy.name,
             rules,
             error,
             sim,
