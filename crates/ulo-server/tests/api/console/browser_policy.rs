@@ -56,9 +56,7 @@ async fn the_seeds_rule_is_added_in_chromium() {
         b.screenshot("policy-page").await.expect("screenshot");
 
         // Add Rule.
-        b.click("a.btn-primary[href='/admin/security/entity-risk-policy/rules/new']")
-            .await
-            .expect("Add Rule");
+        b.click_button("Add Rule").await.expect("Add Rule");
         b.wait_for_text("Rule Name").await.expect("the editor");
         b.fill("name", "Device logout on risk").await.expect("name");
         b.click("#groups-any").await.expect("Any Group");
