@@ -2,8 +2,10 @@
 //! and each page's answers and refusals, on every backend. The browser tests (`browser_*`)
 //! click the same pages in Chromium.
 
+mod browser_console;
 mod people;
 mod session;
+mod system_log;
 
 use reqwest::StatusCode;
 use reqwest::header::{ORIGIN, SET_COOKIE};
