@@ -3,7 +3,11 @@
 //! click the same pages in Chromium.
 
 mod browser_console;
+mod browser_seed1;
+mod groups;
+mod logouts;
 mod people;
+mod person;
 mod session;
 mod system_log;
 
