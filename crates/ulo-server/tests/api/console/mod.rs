@@ -2,6 +2,9 @@
 //! and each page's answers and refusals, on every backend. The browser tests (`browser_*`)
 //! click the same pages in Chromium.
 
+mod apps;
+mod devices;
+mod features;
 mod people;
 mod session;
 
