@@ -112,11 +112,54 @@ impl FieldErrors {
         }
     }
 
+    /// Each field's problem with the field's name from `labels`, for a list on top that links
+    /// to the field.
+    pub fn items(&self, labels: &[(&str, &str)]) -> Vec<FieldItem> {
+        self.fields
+            .iter()
+            .map(|(f, m)| FieldItem {
+                field: f.clone(),
+                label: labels
+                    .iter()
+                    .find(|(k, _)| k == f)
+                    .map_or_else(|| f.clone(), |(_, l)| (*l).to_string()),
+                message: m.clone(),
+            })
+            .collect()
+    }
+
     /// Whether some problem sits beside a field.
     pub fn has_fields(&self) -> bool {
         !self.fields.is_empty()
     }
 }
+
+/// A field's problem, for the list on top of a form.
+pub struct FieldItem {
+    /// The field's id.
+    pub field: String,
+    /// Its name on the form.
+    pub label: String,
+    /// The problem.
+    pub message: String,
+}
+
+/// The names of the Add Application form's fields.
+pub const APP_LABELS: &[(&str, &str)] = &[
+    ("label", "Application label"),
+    ("app_type", "Type"),
+    ("redirect_uris", "Sign-in redirect URIs"),
+    ("post_logout_redirect_uris", "Sign-out redirect URIs"),
+    ("grant_types", "Grant types"),
+    ("auth_method", "Client authentication"),
+    ("jwks", "Client's public keys"),
+    ("logout_enabled", "Logout"),
+    ("logout_protocol", "Protocol"),
+    ("logout_endpoint", "Endpoint"),
+    ("subject_format", "The person is named by"),
+    ("scim_base_url", "SCIM base URL"),
+    ("scim_token", "SCIM bearer token"),
+];
 
 /// Where the domain's keys of an app's input are shown in the console's forms.
 pub const APP_FIELDS: &[(&str, &str)] = &[
@@ -375,6 +418,7 @@ struct NewAppPage {
     shell: Shell,
     form: NewApp,
     errors: FieldErrors,
+    labels: &'static [(&'static str, &'static str)],
     protocols: &'static [(&'static str, &'static str, &'static str)],
     auth_methods: &'static [(&'static str, &'static str)],
 }
@@ -385,6 +429,7 @@ pub async fn new_app(admin: Console) -> Response {
         shell: admin.shell("Add Application", Section::Applications),
         form: NewApp::blank(),
         errors: FieldErrors::none(),
+        labels: APP_LABELS,
         protocols: PROTOCOLS,
         auth_methods: AUTH_METHODS,
     })
@@ -419,6 +464,7 @@ pub async fn create(
                 shell: shell.clone(),
                 form,
                 errors,
+                labels: APP_LABELS,
                 protocols: PROTOCOLS,
                 auth_methods: AUTH_METHODS,
             },
