@@ -11,7 +11,11 @@
 //! [`Context`]: ulo_core::context::Context
 
 pub mod dashboard;
+pub mod groups;
+pub mod logouts;
 pub mod people;
+pub mod person;
+pub mod person_actions;
 pub mod render;
 pub mod session;
 pub mod system_log;
@@ -36,6 +40,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(session::router())
         .merge(dashboard::router())
         .merge(people::router())
+        .merge(person::router())
+        .merge(person_actions::router())
+        .merge(groups::router())
+        .merge(logouts::router())
         .merge(system_log::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state, session::guard))

@@ -2,7 +2,11 @@
 //! and each page's answers and refusals, on every backend. The browser tests (`browser_*`)
 //! click the same pages in Chromium.
 
+mod browser_seed1;
+mod groups;
+mod logouts;
 mod people;
+mod person;
 mod session;
 
 use reqwest::StatusCode;
