@@ -325,6 +325,8 @@ pub struct ReceiptBody {
     pub total: usize,
     /// Targets failed.
     pub failed: usize,
+    /// "target" or "targets".
+    pub noun: &'static str,
     /// A sentence on where it stands.
     pub summary: String,
     /// When every target had answered.
@@ -345,10 +347,21 @@ impl ReceiptBody {
             .count();
         let waiting = total - answered;
         let summary = match l.status {
-            LogoutStatus::InProgress => format!(
-                "Waiting on {waiting} of {total} target{}. This page updates as each one answers.",
-                if total == 1 { "" } else { "s" }
-            ),
+            LogoutStatus::InProgress => {
+                let devices = l
+                    .targets
+                    .iter()
+                    .any(|t| t.target_type == TargetType::Device && !t.status.is_final());
+                format!(
+                    "Waiting on {waiting} of {total} target{}. This page updates as each one answers.{}",
+                    if total == 1 { "" } else { "s" },
+                    if devices {
+                        " A device answers when it next checks in."
+                    } else {
+                        ""
+                    }
+                )
+            }
             LogoutStatus::Completed => "Every target has answered; nothing failed.".to_string(),
             LogoutStatus::CompletedWithFailures => format!(
                 "Every target has answered; {failed} failed. Each failure shows the app's HTTP status and error below."
@@ -370,8 +383,10 @@ impl ReceiptBody {
                 };
                 let mut detail = t.reason.clone();
                 if let Some(n) = t.count {
-                    let what = match t.target_type {
-                        TargetType::UloSessions => "sessions ended",
+                    let what = match (t.target_type, n) {
+                        (TargetType::UloSessions, 1) => "session ended",
+                        (TargetType::UloSessions, _) => "sessions ended",
+                        (_, 1) => "token revoked",
                         _ => "tokens revoked",
                     };
                     detail = format!("{detail}; {n} {what}");
@@ -400,6 +415,7 @@ impl ReceiptBody {
             answered,
             total,
             failed,
+            noun: if total == 1 { "target" } else { "targets" },
             summary,
             completed: when_opt(l.completed),
             targets,

@@ -158,13 +158,13 @@ pub struct MenuItem {
 #[template(path = "console/person.html")]
 struct PersonPage {
     shell: Shell,
+    id: String,
     name: String,
     login: String,
     status: &'static str,
     status_class: &'static str,
     facts: Vec<(&'static str, String)>,
     risk_level: &'static str,
-    risk_reason: String,
     detections: Vec<DetectionRow>,
     groups: Vec<GroupRow>,
     apps: Vec<AppRow>,
@@ -205,6 +205,16 @@ fn menu(id: &str, status: UserStatus) -> Vec<MenuItem> {
     m
 }
 
+/// `ADMIN_REPORTED_USER_RISK` as "Admin reported user risk".
+fn words(code: &str) -> String {
+    let lower = code.replace('_', " ").to_lowercase();
+    let mut chars = lower.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
 /// The facts of the profile card.
 fn facts(u: &User) -> Vec<(&'static str, String)> {
     let p = &u.profile;
@@ -229,7 +239,6 @@ fn facts(u: &User) -> Vec<(&'static str, String)> {
         ("Last sign-in", when_opt(u.last_login)),
         ("Password changed", when_opt(u.password_changed)),
         ("Provisioned by", u.provisioned_by.as_str().to_string()),
-        ("Id", u.id.to_string()),
     ]);
     f
 }
@@ -369,7 +378,7 @@ async fn build(
         .detections
         .iter()
         .map(|d| DetectionRow {
-            kind: d.detection_type.as_str().to_string(),
+            kind: words(d.detection_type.as_str()),
             level: d.level.as_str(),
             reasons: d.reasons.join("; "),
             source: d.issuer.clone().unwrap_or_else(|| d.source.clone()),
@@ -394,7 +403,6 @@ async fn build(
         status_class: status_class(user.status.as_str()),
         facts: facts(&user),
         risk_level: risk.level.map_or("NONE", |l| l.as_str()),
-        risk_reason: risk.reason.clone().unwrap_or_default(),
         detections,
         groups: groups
             .iter()
@@ -409,5 +417,6 @@ async fn build(
         devices,
         logouts,
         more_logouts,
+        id,
     })
 }

@@ -229,17 +229,18 @@ fn kind_of(t: &ulo_core::logout::LogoutTarget) -> String {
 }
 
 fn reach_of(t: &ulo_core::logout::LogoutTarget) -> Reach {
+    let plural = |n: i64, one: &str, many: &str| match n {
+        0 => "none live now".to_string(),
+        1 => format!("1 {one}"),
+        n => format!("{n} {many}"),
+    };
     let detail = match (t.target_type, t.count) {
-        (TargetType::UloSessions, Some(n)) => format!(
-            "{n} live session{} end{}",
-            if n == 1 { "" } else { "s" },
-            if n == 1 { "s" } else { "" }
-        ),
+        (TargetType::UloSessions, Some(n)) => plural(n, "live session ends", "live sessions end"),
         (TargetType::OauthTokens, Some(n)) => {
-            format!("{n} live token{} revoked", if n == 1 { "" } else { "s" })
+            plural(n, "live token revoked", "live tokens revoked")
         }
         (TargetType::ApiTokens, Some(n)) => {
-            let mut d = format!("{n} API token{} revoked", if n == 1 { "" } else { "s" });
+            let mut d = plural(n, "API token revoked", "API tokens revoked");
             if let Some(kept) = &t.last_error {
                 d = format!("{d}; {kept}");
             }

@@ -61,6 +61,19 @@ async fn seed_one_clear_user_sessions_reaches_a_logout_enabled_app_and_the_recei
             .await;
         assert!(status.is_success(), "{body}");
 
+        let finance = crate::support::create_group(s, "Finance").await;
+        let (status, body) = s
+            .put(&format!("/api/v1/groups/{}/users/{ada}", id(&finance)), None)
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+        let (status, body) = s
+            .put(
+                &format!("/api/v1/users/{ada}/risk"),
+                Some(json!({"riskLevel": "MEDIUM", "reason": "sign-in from a new country"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+
         let b = browser(s, "console_seed1").await;
         b.client().set_window_size(1280, 1000).await.expect("window size");
         sign_in_to_console(&b, &s.url, "root@example.com").await;
@@ -70,7 +83,10 @@ async fn seed_one_clear_user_sessions_reaches_a_logout_enabled_app_and_the_recei
         b.wait_for_text("Add Person").await.expect("the People page");
         b.click(&format!("a[href='/admin/people/{ada}']")).await.expect("the person");
         b.wait_for_text("Past logouts").await.expect("the person page");
+        b.wait_for_text("sign-in from a new country").await.expect("the detection");
+        b.client().set_window_size(1280, 1400).await.expect("window size");
         b.screenshot("person").await.expect("screenshot");
+        b.client().set_window_size(1280, 1000).await.expect("window size");
 
         // More actions → Clear User Sessions: the dialog.
         b.click("#more-actions summary").await.expect("More actions");
@@ -78,7 +94,7 @@ async fn seed_one_clear_user_sessions_reaches_a_logout_enabled_app_and_the_recei
         b.wait_for_text("Clear sessions and revoke access").await.expect("the dialog");
         b.wait_for_text("1 live session ends").await.expect("the dry run");
         // Tick the box: the list is refreshed with the apps it will reach.
-        b.click("#apps").await.expect("tick the box");
+        b.click("#include-apps").await.expect("tick the box");
         let reached = b
             .wait_for("the dialog to list Payroll as reached", || async {
                 let html = b.source().await.ok()?;
@@ -131,6 +147,9 @@ async fn seed_one_clear_user_sessions_reaches_a_logout_enabled_app_and_the_recei
         b.goto(&format!("{}/admin/people/{ada}", s.url)).await.expect("person");
         b.wait_for_text("Past logouts").await.expect("the person page");
         b.screenshot("person-phone").await.expect("screenshot");
+        b.goto(at.as_str()).await.expect("the receipt");
+        b.wait_for_text("Every target has answered").await.expect("the receipt");
+        b.screenshot("receipt-phone").await.expect("screenshot");
         b.close().await;
     })
     .await;

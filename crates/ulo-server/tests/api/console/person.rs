@@ -95,7 +95,7 @@ async fn a_persons_page_shows_everything_about_them_and_more_actions_to_super_ad
                 "127.0.0.1",
                 "MEDIUM",
                 "odd travel",
-                "ADMIN_REPORTED_USER_RISK",
+                "Admin reported user risk",
                 &format!("/admin/logouts/{}", started["id"].as_str().unwrap()),
                 "More actions",
                 "Clear User Sessions",
@@ -179,7 +179,7 @@ async fn clear_user_sessions_lists_what_it_reaches_first_then_clears_and_revokes
         let page = c.get(&format!("{path}?apps=on")).await;
         assert_eq!(page.status, StatusCode::OK);
         assert!(page.body.contains("<html"));
-        assert!(page.body.contains("id=\"apps\" name=\"apps\" value=\"on\" checked"), "{}", page.body);
+        assert!(page.body.contains("id=\"include-apps\" name=\"apps\" value=\"on\" checked"), "{}", page.body);
 
         // Refused: no csrf token, a read-only admin; nothing is written.
         let forged = c.post_without_csrf(&path, &[("apps", "on")]).await;
