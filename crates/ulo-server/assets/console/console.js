@@ -38,6 +38,8 @@
     var f = e.target.querySelector("[autofocus], input, button, select, textarea, a[href]");
     if (f) f.focus();
   });
+  // Choosing a menu entry closes its menu (the dialog it opens goes on top).
+  document.addEventListener("click", function (e) { var a = e.target.closest(".menu-items a, .menu-items button"), m = a && a.closest("details.menu"); if (m) m.removeAttribute("open"); });
   // A click outside an open menu closes it.
   document.addEventListener("click", function (e) {
     document.querySelectorAll("details.menu[open]").forEach(function (m) {

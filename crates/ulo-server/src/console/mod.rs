@@ -14,7 +14,11 @@ pub mod apps;
 pub mod dashboard;
 pub mod devices;
 pub mod features;
+pub mod groups;
+pub mod logouts;
 pub mod people;
+pub mod person;
+pub mod person_actions;
 pub mod render;
 pub mod session;
 pub mod system_log;
@@ -39,6 +43,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(session::router())
         .merge(dashboard::router())
         .merge(people::router())
+        .merge(person::router())
+        .merge(person_actions::router())
+        .merge(groups::router())
+        .merge(logouts::router())
         .merge(system_log::router())
         .merge(apps::router())
         .merge(devices::router())

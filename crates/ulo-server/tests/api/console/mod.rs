@@ -5,7 +5,11 @@
 mod apps;
 mod devices;
 mod features;
+mod browser_seed1;
+mod groups;
+mod logouts;
 mod people;
+mod person;
 mod session;
 
 use reqwest::StatusCode;
