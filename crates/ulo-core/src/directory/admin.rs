@@ -103,6 +103,26 @@ impl Directory<'_> {
         Ok(tx.list_roles(u.id).await?)
     }
 
+    /// Everyone holding an admin role, with their roles, in login order.
+    pub async fn administrators(
+        &self,
+        ctx: &Context,
+    ) -> Result<Vec<(User, Vec<AdminRole>)>, DomainError> {
+        require_read(ctx)?;
+        let mut tx = self.store.read().await?;
+        let mut out: Vec<(User, Vec<AdminRole>)> = Vec::new();
+        for role in [AdminRole::SuperAdmin, AdminRole::ReadOnlyAdmin] {
+            for u in tx.role_holders(role).await? {
+                match out.iter_mut().find(|(held, _)| held.id == u.id) {
+                    Some((_, roles)) => roles.push(role),
+                    None => out.push((u, vec![role])),
+                }
+            }
+        }
+        out.sort_by(|a, b| a.0.profile.login.cmp(&b.0.profile.login));
+        Ok(out)
+    }
+
     /// Creates an API token owned by `owner` (an admin creates their own; the operator CLI any),
     /// unrestricted or limited to `scopes`.
     pub async fn create_api_token(

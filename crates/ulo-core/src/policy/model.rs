@@ -216,6 +216,21 @@ pub struct DetectionTypesCondition {
     pub exclude: Vec<DetectionType>,
 }
 
+impl DetectionTypesCondition {
+    /// Whether a detection this condition lets through can carry `level` (an empty condition
+    /// lets every type through).
+    pub fn can_produce(&self, level: RiskLevel) -> bool {
+        if self.include.is_empty() {
+            DetectionType::ALL
+                .into_iter()
+                .filter(|t| !self.exclude.contains(t))
+                .any(|t| t.can_produce(level))
+        } else {
+            self.include.iter().any(|t| t.can_produce(level))
+        }
+    }
+}
+
 /// What a rule does.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -3,7 +3,6 @@
 use super::model::{ActionKind, AppSelectionMode, RuleInput};
 use crate::error::{DomainError, Problems};
 use crate::ids::{AppId, GroupId, UserId, WorkflowId};
-use crate::risk::DetectionType;
 use crate::store::StoreRead;
 
 /// Checks `input` against the rules of SPEC §3 and the directory (groups, users and apps must
@@ -62,16 +61,8 @@ pub(super) async fn validate(tx: &mut dyn StoreRead, input: &RuleInput) -> Resul
             "conditions.riskDetectionTypes: name at least one detection type (leave it out for any detection)",
         );
         if let Some(level) = c.entity_risk.level.level() {
-            let possible: Vec<DetectionType> = if d.include.is_empty() {
-                DetectionType::ALL
-                    .into_iter()
-                    .filter(|t| !d.exclude.contains(t))
-                    .collect()
-            } else {
-                d.include.clone()
-            };
             p.check(
-                !possible.iter().any(|t| t.can_produce(level)),
+                !d.can_produce(level),
                 format!(
                     "conditions.entityRisk.level: no detection of the chosen types produces {level}"
                 ),

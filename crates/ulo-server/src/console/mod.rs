@@ -19,7 +19,9 @@ pub mod logouts;
 pub mod people;
 pub mod person;
 pub mod person_actions;
+pub mod policy;
 pub mod render;
+pub mod security;
 pub mod session;
 pub mod system_log;
 
@@ -47,6 +49,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(person_actions::router())
         .merge(groups::router())
         .merge(logouts::router())
+        .merge(policy::router())
+        .merge(security::router())
         .merge(system_log::router())
         .merge(apps::router())
         .merge(devices::router())

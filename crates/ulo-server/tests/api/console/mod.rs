@@ -10,6 +10,9 @@ mod groups;
 mod logouts;
 mod people;
 mod person;
+mod browser_policy;
+mod policy;
+mod security;
 mod session;
 
 use reqwest::StatusCode;
