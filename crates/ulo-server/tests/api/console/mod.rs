@@ -3,14 +3,15 @@
 //! click the same pages in Chromium.
 
 mod apps;
+mod browser_policy;
+mod browser_seed1;
+mod browser_seed2;
 mod devices;
 mod features;
-mod browser_seed1;
 mod groups;
 mod logouts;
 mod people;
 mod person;
-mod browser_policy;
 mod policy;
 mod security;
 mod session;
