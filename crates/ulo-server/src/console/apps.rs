@@ -10,7 +10,7 @@ mod page;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -19,7 +19,7 @@ use ulo_core::store::Page;
 
 pub use form::FieldErrors;
 
-use super::render::{ConsoleResult, Section, Shell, is_htmx, page};
+use super::render::{ConsoleError, ConsoleResult, Section, Shell, is_htmx, page};
 use super::session::Console;
 use crate::routes::page::query_value;
 use crate::state::AppState;
@@ -156,6 +156,16 @@ async fn rows(
     search: &Search,
 ) -> ConsoleResult<(Vec<Row>, Option<String>)> {
     let q = search.q.trim();
+    if let Some(a) = search.after.as_deref().filter(|a| !a.is_empty())
+        && a.parse::<uuid::Uuid>().is_err()
+    {
+        return Err(ConsoleError::new(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "{a:?} is not an application id to continue after: start again from the first page."
+            ),
+        ));
+    }
     let dir = state.directory();
     let apps = dir
         .list_apps(

@@ -770,11 +770,16 @@ async fn read_only_admins_see_no_write_control_and_forged_changes_are_refused() 
         let aid = id(&app);
         let ada = create_user(s, "ada@example.com").await;
         create_group(s, "Engineering").await;
+        let ops = create_group(s, "Operations").await;
         let (status, v) = s
             .post(
                 &format!("/api/v1/apps/{aid}/users"),
                 json!({"id": id(&ada)}),
             )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+        let (status, v) = s
+            .put(&format!("/api/v1/apps/{aid}/groups/{}", id(&ops)), None)
             .await;
         assert_eq!(status, StatusCode::OK, "{v}");
         read_only_admin(s, "viewer@example.com").await;
@@ -824,6 +829,10 @@ async fn read_only_admins_see_no_write_control_and_forged_changes_are_refused() 
                 format!("/admin/apps/{aid}/groups"),
                 vec![("group", "Engineering")],
             ),
+            (
+                format!("/admin/apps/{aid}/groups/{}/remove", id(&ops)),
+                vec![],
+            ),
         ];
         let before = snapshot(s).await;
         for (path, fields) in &posts {
@@ -838,6 +847,43 @@ async fn read_only_admins_see_no_write_control_and_forged_changes_are_refused() 
         }
         assert_eq!(snapshot(s).await, before, "nothing was written");
         assert_eq!(app_json(s, &aid).await["status"], "ACTIVE");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_list_pages_with_show_more() {
+    on_every_backend(async |s| {
+        let c = console(s).await;
+        for i in 0..52 {
+            create_app(s, &format!("App {i:02}")).await;
+        }
+        let first = c.get("/admin/apps").await;
+        assert_eq!(
+            first
+                .body
+                .matches("<td data-label=\"Application\">")
+                .count(),
+            50
+        );
+        let start = first.body.find("hx-get=\"").expect("Show more") + "hx-get=\"".len();
+        let len = first.body[start..].find('"').unwrap();
+        let next = first.body[start..start + len]
+            .replace("&amp;", "&")
+            .replace("&#38;", "&");
+        let more = c.get_htmx(&next).await;
+        assert_eq!(more.status, StatusCode::OK);
+        assert!(!more.body.contains("<html"), "a fragment");
+        assert_eq!(
+            more.body.matches("<td data-label=\"Application\">").count(),
+            2
+        );
+        assert!(!more.body.contains("Show more"));
+        // Without htmx, the later page is a page of its own that says so.
+        let page = c.get(&next).await;
+        assert!(page.body.contains("Showing a later page."), "{}", page.body);
+        let bad = c.get("/admin/apps?after=not-an-id").await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
     })
     .await;
 }

@@ -106,6 +106,9 @@ async fn devices_are_listed_shown_and_revoked_after_confirming() {
         let (status, _) = agent.poll(s, ulo_testkit::now(), "ada").await;
         assert_eq!(status, StatusCode::FORBIDDEN);
 
+        let bad = c.get("/admin/devices?after=not-a-device").await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
+        assert!(bad.body.contains("not a device id"), "{}", bad.body);
         let missing = c
             .get("/admin/devices/01890000-0000-7000-8000-000000000000")
             .await;
