@@ -137,6 +137,29 @@ fn show<T: Template>(
     }
 }
 
+#[derive(Template)]
+#[template(path = "console/person_refusal.html")]
+struct RefusalBody<'a> {
+    dialog: bool,
+    error: &'a ConsoleError,
+}
+
+/// A refusal before any form could be shown (no such person, not allowed): in the dialog for
+/// htmx, where the admin is looking, or as a page.
+fn refuse(admin: &Console, headers: &HeaderMap, e: ConsoleError) -> Response {
+    if !is_htmx(headers) {
+        return e.page(admin.shell(e.title(), Section::People));
+    }
+    let body = RefusalBody {
+        dialog: true,
+        error: &e,
+    };
+    match body.render() {
+        Ok(body) => page_with(e.status, &Dialog { body }),
+        Err(_) => e.fragment(),
+    }
+}
+
 /// Sends the browser to `path`: `HX-Redirect` for htmx, a 303 otherwise.
 fn go(headers: &HeaderMap, path: &str) -> Response {
     if is_htmx(headers) {
@@ -359,7 +382,6 @@ async fn clear_form(
     Path(key): Path<String>,
     Query(choice): Query<ClearChoice>,
 ) -> Response {
-    let shell = admin.shell(CLEAR_TITLE, Section::People);
     let built = async {
         writer(&admin)?;
         let user = person(&state, &admin, &key).await?;
@@ -369,7 +391,7 @@ async fn clear_form(
     .await;
     match built {
         Ok(body) => show(&admin, &body.f, CLEAR_TITLE, StatusCode::OK, &body),
-        Err(e) => e.answer(&headers, shell),
+        Err(e) => refuse(&admin, &headers, e),
     }
 }
 
@@ -400,10 +422,9 @@ async fn clear(
     Path(key): Path<String>,
     Form(choice): Form<ClearChoice>,
 ) -> Response {
-    let shell = admin.shell(CLEAR_TITLE, Section::People);
     let user = match person(&state, &admin, &key).await {
         Ok(u) => u,
-        Err(e) => return e.answer(&headers, shell),
+        Err(e) => return refuse(&admin, &headers, e),
     };
     let id = user.id.to_string();
     let done = if choice.apps() {
@@ -452,7 +473,7 @@ async fn clear(
             // read-only admin gets the refusal alone).
             match clear_body(&state, &admin, &user, f, choice.apps()).await {
                 Ok(body) => show(&admin, &body.f, CLEAR_TITLE, e.status, &body),
-                Err(_) => e.answer(&headers, shell),
+                Err(_) => refuse(&admin, &headers, e),
             }
         }
     }
@@ -556,7 +577,6 @@ async fn devices_form(
     admin: Console,
     Path(key): Path<String>,
 ) -> Response {
-    let shell = admin.shell(DEVICES_TITLE, Section::People);
     let built = async {
         writer(&admin)?;
         let user = person(&state, &admin, &key).await?;
@@ -566,7 +586,7 @@ async fn devices_form(
     .await;
     match built {
         Ok(body) => show(&admin, &body.f, DEVICES_TITLE, StatusCode::OK, &body),
-        Err(e) => e.answer(&headers, shell),
+        Err(e) => refuse(&admin, &headers, e),
     }
 }
 
@@ -578,10 +598,9 @@ async fn devices_logout(
     Path(key): Path<String>,
     Form(form): Form<DevicesForm>,
 ) -> Response {
-    let shell = admin.shell(DEVICES_TITLE, Section::People);
     let user = match person(&state, &admin, &key).await {
         Ok(u) => u,
-        Err(e) => return e.answer(&headers, shell),
+        Err(e) => return refuse(&admin, &headers, e),
     };
     let why = form.reason.trim();
     let why = (!why.is_empty()).then(|| why.to_string());
@@ -600,7 +619,7 @@ async fn devices_logout(
             f.error = Some(e.clone());
             match devices_body(&state, &admin, &user, f, form.reason.clone()).await {
                 Ok(body) => show(&admin, &body.f, DEVICES_TITLE, e.status, &body),
-                Err(_) => e.answer(&headers, shell),
+                Err(_) => refuse(&admin, &headers, e),
             }
         }
     }
@@ -670,7 +689,7 @@ async fn risk_form(
     .await;
     match built {
         Ok(body) => show(&admin, &body.f, RISK_TITLE, StatusCode::OK, &body),
-        Err(e) => e.answer(&headers, admin.shell(RISK_TITLE, Section::People)),
+        Err(e) => refuse(&admin, &headers, e),
     }
 }
 
@@ -682,10 +701,9 @@ async fn elevate(
     Path(key): Path<String>,
     Form(form): Form<RiskForm>,
 ) -> Response {
-    let shell = admin.shell(RISK_TITLE, Section::People);
     let user = match person(&state, &admin, &key).await {
         Ok(u) => u,
-        Err(e) => return e.answer(&headers, shell),
+        Err(e) => return refuse(&admin, &headers, e),
     };
     let level = match form.level.as_str() {
         "MEDIUM" => Some(RiskLevel::Medium),
@@ -755,7 +773,7 @@ async fn reset_risk_form(
     .await;
     match built {
         Ok(body) => show(&admin, &body.f, RESET_RISK_TITLE, StatusCode::OK, &body),
-        Err(e) => e.answer(&headers, admin.shell(RESET_RISK_TITLE, Section::People)),
+        Err(e) => refuse(&admin, &headers, e),
     }
 }
 
@@ -767,10 +785,9 @@ async fn reset_risk(
     Path(key): Path<String>,
     Form(form): Form<RiskForm>,
 ) -> Response {
-    let shell = admin.shell(RESET_RISK_TITLE, Section::People);
     let user = match person(&state, &admin, &key).await {
         Ok(u) => u,
-        Err(e) => return e.answer(&headers, shell),
+        Err(e) => return refuse(&admin, &headers, e),
     };
     let why = form.reason.trim();
     match state
@@ -894,7 +911,7 @@ async fn lifecycle_form(
             let title = format!("{} {}", body.verb, body.f.name);
             show(&admin, &body.f, &title, StatusCode::OK, &body)
         }
-        Err(e) => e.answer(&headers, admin.shell("Not found", Section::People)),
+        Err(e) => refuse(&admin, &headers, e),
     }
 }
 
@@ -906,14 +923,13 @@ async fn lifecycle(
     Path((key, op)): Path<(String, String)>,
     Form(form): Form<LifecycleForm>,
 ) -> Response {
-    let shell = admin.shell("Person", Section::People);
     let (op, verb, explain, danger) = match lifecycle_op(&op) {
         Ok(x) => x,
-        Err(e) => return e.answer(&headers, shell),
+        Err(e) => return refuse(&admin, &headers, e),
     };
     let user = match person(&state, &admin, &key).await {
         Ok(u) => u,
-        Err(e) => return e.answer(&headers, shell),
+        Err(e) => return refuse(&admin, &headers, e),
     };
     let result = if !form.seen.is_empty() && form.seen != user.status.as_str() {
         Err(ConsoleError::new(
@@ -999,7 +1015,7 @@ async fn password_form(
     .await;
     match built {
         Ok(body) => show(&admin, &body.f, PASSWORD_TITLE, StatusCode::OK, &body),
-        Err(e) => e.answer(&headers, admin.shell(PASSWORD_TITLE, Section::People)),
+        Err(e) => refuse(&admin, &headers, e),
     }
 }
 
@@ -1012,10 +1028,9 @@ async fn reset_password(
     Path(key): Path<String>,
     Form(form): Form<PasswordForm>,
 ) -> Response {
-    let shell = admin.shell(PASSWORD_TITLE, Section::People);
     let user = match person(&state, &admin, &key).await {
         Ok(u) => u,
-        Err(e) => return e.answer(&headers, shell),
+        Err(e) => return refuse(&admin, &headers, e),
     };
     let mut body = PasswordBody {
         f: Frame::new(&admin, &headers, &user, "reset-password"),

@@ -8,6 +8,7 @@ mod browser_seed1;
 mod browser_seed2;
 mod devices;
 mod features;
+mod browser_console;
 mod groups;
 mod logouts;
 mod people;
@@ -15,6 +16,7 @@ mod person;
 mod policy;
 mod security;
 mod session;
+mod system_log;
 
 use reqwest::StatusCode;
 use reqwest::header::{ORIGIN, SET_COOKIE};

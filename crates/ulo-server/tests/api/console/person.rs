@@ -188,6 +188,8 @@ async fn clear_user_sessions_lists_what_it_reaches_first_then_clears_and_revokes
         let viewer = ConsoleClient::sign_in(s, "viewer@example.com").await;
         let shown = viewer.get_htmx(&path).await;
         assert_eq!(shown.status, StatusCode::FORBIDDEN, "{}", shown.body);
+        assert!(shown.body.contains("class=\"overlay\""), "the refusal in the dialog: {}", shown.body);
+        assert!(shown.body.contains("SUPER_ADMIN"), "{}", shown.body);
         let refused = viewer.post_htmx(&path, &[("apps", "on")]).await;
         assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
         assert!(refused.body.contains("SUPER_ADMIN"), "{}", refused.body);
