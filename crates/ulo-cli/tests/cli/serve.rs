@@ -89,13 +89,66 @@ async fn first_start_prints_the_token_once_and_sigterm_stops_cleanly() {
         "{}",
         first.banner
     );
-    let token = first
-        .banner
-        .lines()
-        .map(str::trim)
-        .find(|l| l.starts_with("ulo_"))
-        .expect("token printed")
-        .to_string();
+    let printed = |label: &str| {
+        first
+            .banner
+            .lines()
+            .map(str::trim)
+            .find_map(|l| l.strip_prefix(label))
+            .map(|v| v.trim().to_string())
+            .unwrap_or_else(|| panic!("{label} printed: {}", first.banner))
+    };
+    let token = printed("API token:");
+    assert!(token.starts_with("ulo_"), "{token}");
+    assert!(
+        first
+            .banner
+            .contains(&format!("console:    {}/admin", first.url)),
+        "{}",
+        first.banner
+    );
+    // The printed password signs the admin in to the console through ulo's sign-in page.
+    let password = printed("password:");
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let form = browser
+        .get(format!("{}/login", first.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let marker = "name=\"csrf\" value=\"";
+    let at = form.find(marker).expect("csrf field") + marker.len();
+    let csrf = &form[at..at + form[at..].find('"').unwrap()];
+    let signed_in = browser
+        .post(format!("{}/login", first.url))
+        .form(&[
+            ("username", "admin@ulo.example.com"),
+            ("password", password.as_str()),
+            ("csrf", csrf),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 303);
+    let opened = browser
+        .get(format!("{}/admin/signin", first.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(opened.status(), 303);
+    assert_eq!(opened.headers()["location"], "/admin");
+    let console = browser
+        .get(format!("{}/admin/people", first.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(console.status(), 200);
     let http = reqwest::Client::new();
     let r = http
         .get(format!("{}/api/v1/users", first.url))

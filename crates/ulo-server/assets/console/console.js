@@ -38,6 +38,18 @@
     var f = e.target.querySelector("[autofocus], input, button, select, textarea, a[href]");
     if (f) f.focus();
   });
+  // A live stream (htmx sse extension) says whether it is connected: data-sse="open" or
+  // "error" on its element, which the page's styles (and tests) read.
+  document.addEventListener("htmx:sseOpen", function (e) {
+    var el = e.detail && e.detail.elt ? e.detail.elt : e.target;
+    el.setAttribute("data-sse", "open");
+  });
+  document.addEventListener("htmx:sseError", function (e) {
+    var el = e.detail && e.detail.elt ? e.detail.elt : e.target;
+    el.setAttribute("data-sse", "error");
+  });
+  // Choosing a menu entry closes its menu (the dialog it opens goes on top).
+  document.addEventListener("click", function (e) { var a = e.target.closest(".menu-items a, .menu-items button"), m = a && a.closest("details.menu"); if (m) m.removeAttribute("open"); });
   // A click outside an open menu closes it.
   document.addEventListener("click", function (e) {
     document.querySelectorAll("details.menu[open]").forEach(function (m) {

@@ -11,7 +11,11 @@
 //! [`Context`]: ulo_core::context::Context
 
 pub mod dashboard;
+pub mod groups;
+pub mod logouts;
 pub mod people;
+pub mod person;
+pub mod person_actions;
 pub mod policy;
 pub mod render;
 pub mod security;
@@ -38,6 +42,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(session::router())
         .merge(dashboard::router())
         .merge(people::router())
+        .merge(person::router())
+        .merge(person_actions::router())
+        .merge(groups::router())
+        .merge(logouts::router())
         .merge(policy::router())
         .merge(security::router())
         .merge(system_log::router())

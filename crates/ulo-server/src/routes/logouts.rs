@@ -11,9 +11,11 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
+use ulo_core::context::Context;
+use ulo_core::error::DomainError;
 use ulo_core::ids::LogoutId;
 use ulo_core::logout::{Logout, LogoutRequest, LogoutScope, LogoutStatus, reason};
 
@@ -252,9 +254,28 @@ async fn stream(
     admin: Admin,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    let issuer = state.issuer().to_string();
+    let receipts = live(state, admin.ctx, &id).await?;
+    let s = receipts.map(move |l| {
+        Ok(Event::default()
+            .event("receipt")
+            .json_data(body::receipt(&issuer, l))
+            .unwrap_or_else(|_| Event::default().comment("unserializable receipt")))
+    });
+    Ok(Sse::new(s).keep_alive(KeepAlive::new().interval(StdDuration::from_secs(15))))
+}
+
+/// A receipt as it changes: as it is now, then each time it changes, ending after the final one
+/// (status no longer IN_PROGRESS) or when the server shuts down. `NotFound` before anything is
+/// sent when there is no such logout. The API's stream and the console's live receipt.
+pub(crate) async fn live(
+    state: AppState,
+    ctx: Context,
+    id: &str,
+) -> Result<impl Stream<Item = Logout> + Send + 'static + use<>, DomainError> {
     // Subscribe before the first read so no change between them is missed.
     let changes = state.receipts.subscribe();
-    let first = state.logouts().get(&admin.ctx, &id).await?;
+    let first = state.logouts().get(&ctx, id).await?;
     let live = Live {
         id: first.id,
         state,
@@ -262,42 +283,38 @@ async fn stream(
         last: None,
         done: false,
     };
-    let ctx = admin.ctx;
-    let s = futures::stream::unfold((live, Some(first)), move |(mut live, mut next)| {
-        let ctx = ctx.clone();
-        async move {
-            if live.done {
-                return None;
-            }
-            loop {
-                let current = match next.take() {
-                    Some(l) => l,
-                    None => {
-                        if !live.changed().await {
-                            return None;
-                        }
-                        match live.state.logouts().get(&ctx, &live.id.to_string()).await {
-                            Ok(l) => l,
-                            Err(e) => {
-                                tracing::warn!(error = %e, "live receipt read failed");
-                                continue;
+    Ok(futures::stream::unfold(
+        (live, Some(first)),
+        move |(mut live, mut next)| {
+            let ctx = ctx.clone();
+            async move {
+                if live.done {
+                    return None;
+                }
+                loop {
+                    let current = match next.take() {
+                        Some(l) => l,
+                        None => {
+                            if !live.changed().await {
+                                return None;
+                            }
+                            match live.state.logouts().get(&ctx, &live.id.to_string()).await {
+                                Ok(l) => l,
+                                Err(e) => {
+                                    tracing::warn!(error = %e, "live receipt read failed");
+                                    continue;
+                                }
                             }
                         }
+                    };
+                    if live.last.as_ref() == Some(&current) {
+                        continue;
                     }
-                };
-                // The links follow from the receipt: an unchanged receipt is an unchanged event.
-                if live.last.as_ref() == Some(&current) {
-                    continue;
+                    live.done = current.is_final();
+                    live.last = Some(current.clone());
+                    return Some((current, (live, None)));
                 }
-                live.done = current.is_final();
-                live.last = Some(current.clone());
-                let ev = Event::default()
-                    .event("receipt")
-                    .json_data(body::receipt(live.state.issuer(), current))
-                    .unwrap_or_else(|_| Event::default().comment("unserializable receipt"));
-                return Some((Ok(ev), (live, None)));
             }
-        }
-    });
-    Ok(Sse::new(s).keep_alive(KeepAlive::new().interval(StdDuration::from_secs(15))))
+        },
+    ))
 }

@@ -46,7 +46,7 @@ async fn has_session_cookie(b: &Browser) -> bool {
 }
 
 /// Enrolls and activates TOTP for `uid` through the admin API; answers the secret.
-async fn totp_secret(s: &TestServer, uid: &str) -> String {
+pub async fn totp_secret(s: &TestServer, uid: &str) -> String {
     let factor = format!("/api/v1/users/{uid}/factors/totp");
     let (status, enrolled) = s.post(&factor, json!({})).await;
     assert_eq!(status, StatusCode::OK, "{enrolled}");
@@ -244,7 +244,7 @@ async fn an_apps_oidc_code_flow_with_pkce_reaches_its_callback_in_chromium() {
 
 /// An attacker's page on another origin: a form posting `fields` to `action`, with `head`
 /// (e.g. a referrer policy) in its head.
-fn attacker_page(head: &str, action: &str, fields: &[(&str, &str)]) -> String {
+pub fn attacker_page(head: &str, action: &str, fields: &[(&str, &str)]) -> String {
     let inputs: String = fields
         .iter()
         .map(|(k, v)| format!("<input type=\"hidden\" name=\"{k}\" value=\"{v}\">"))

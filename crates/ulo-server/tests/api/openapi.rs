@@ -20,7 +20,11 @@ use ulo_testkit::{ADMIN_TOKEN, Backend, TestServer};
 const OPERATIONS_AT_LEAST: usize = 111;
 
 /// Routes the document leaves out, each with why. None today: SCIM is documented too.
-const UNDOCUMENTED_ROUTERS: &[&str] = &[];
+/// Folders of routers the OpenAPI document leaves out, with why.
+const UNDOCUMENTED_ROUTERS: &[(&str, &str)] = &[(
+    "console/",
+    "the admin console's HTML pages at /admin (SPEC §4): a user interface over the same domain calls, not an API",
+)];
 
 /// The router's answer to a path it does not know.
 const FALLBACK_SUMMARY: &str = "Not found: Resource not found: no such path";
@@ -214,13 +218,17 @@ fn every_route_is_registered_with_its_operation() {
     for file in &files {
         let rel = file.strip_prefix(&src).expect("under src");
         let rel = rel.to_string_lossy().replace('\\', "/");
-        if UNDOCUMENTED_ROUTERS.contains(&rel.as_str()) {
+        if UNDOCUMENTED_ROUTERS
+            .iter()
+            .any(|(folder, _)| rel.starts_with(folder))
+        {
             continue;
         }
         let text = std::fs::read_to_string(file).expect("read");
         for (n, line) in text.lines().enumerate() {
             for call in [".route(", ".route_service(", ".nest(", ".nest_service("] {
-                if line.contains(call) {
+                // The console is mounted once, at /admin (see UNDOCUMENTED_ROUTERS).
+                if line.contains(call) && !line.contains("console::router(") {
                     found.push(format!("{rel}:{}: {}", n + 1, line.trim()));
                 }
             }

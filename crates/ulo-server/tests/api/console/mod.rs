@@ -2,11 +2,17 @@
 //! and each page's answers and refusals, on every backend. The browser tests (`browser_*`)
 //! click the same pages in Chromium.
 
+mod browser_console;
 mod browser_policy;
+mod browser_seed1;
+mod groups;
+mod logouts;
 mod people;
+mod person;
 mod policy;
 mod security;
 mod session;
+mod system_log;
 
 use reqwest::StatusCode;
 use reqwest::header::{ORIGIN, SET_COOKIE};

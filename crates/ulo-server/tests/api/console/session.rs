@@ -249,3 +249,52 @@ async fn unknown_console_pages_answer_a_page_not_json() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_console_session_ends_after_30_idle_minutes_and_after_8_hours_by_the_servers_clock() {
+    use std::panic::{AssertUnwindSafe, resume_unwind};
+    use std::sync::Arc;
+
+    use futures::FutureExt;
+    use time::Duration;
+    use ulo_core::clock::ManualClock;
+    use ulo_testkit::{Database, backends};
+
+    for backend in backends() {
+        let clock = Arc::new(ManualClock::new(ulo_testkit::now()));
+        let db = Database::new(backend).await.expect("database");
+        let s = TestServer::start_on(db, clock.clone())
+            .await
+            .expect("start");
+        let outcome = AssertUnwindSafe(async {
+            let c = console(&s).await;
+            // Used every 29 minutes: still signed in.
+            for _ in 0..3 {
+                clock.advance(Duration::minutes(29));
+                assert_eq!(c.get("/admin/people").await.status, StatusCode::OK);
+            }
+            clock.advance(Duration::minutes(31));
+            let a = c.get("/admin/people").await;
+            assert_eq!(a.status, StatusCode::SEE_OTHER, "idle for 31 minutes");
+            // The sign-in session (2 h idle) is still live: the console opens a new session.
+            let a = c.get("/admin/signin").await;
+            assert_eq!(a.status, StatusCode::SEE_OTHER);
+            assert_eq!(a.location(), "/admin");
+            let a = c.get("/admin/people").await;
+            assert_eq!(a.status, StatusCode::OK);
+            // However busy, a console session lasts at most 8 hours.
+            for _ in 0..17 {
+                clock.advance(Duration::minutes(29));
+                c.get("/admin/people").await;
+            }
+            assert_eq!(c.get("/admin/people").await.status, StatusCode::SEE_OTHER);
+        })
+        .catch_unwind()
+        .await;
+        s.stop().await;
+        if let Err(panic) = outcome {
+            eprintln!("the test failed on {backend:?}");
+            resume_unwind(panic);
+        }
+    }
+}
