@@ -314,3 +314,32 @@ pub struct Simulation {
     /// The logout TERMINATE_ALL_SESSIONS would start, as a dry-run receipt.
     pub logout: Option<Logout>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_detection_condition_produces_what_its_types_can() {
+        let only = |include: Vec<DetectionType>| DetectionTypesCondition {
+            include,
+            exclude: Vec::new(),
+        };
+        let brute = only(vec![DetectionType::BruteForceAttack]);
+        assert!(brute.can_produce(RiskLevel::Medium));
+        assert!(!brute.can_produce(RiskLevel::High) && !brute.can_produce(RiskLevel::Low));
+        let two = only(vec![
+            DetectionType::BruteForceAttack,
+            DetectionType::UserReportedSuspiciousActivity,
+        ]);
+        assert!(two.can_produce(RiskLevel::High) && !two.can_produce(RiskLevel::Low));
+        // Excluding the only sources of LOW leaves none; an empty condition lets all through.
+        let not_low = DetectionTypesCondition {
+            include: Vec::new(),
+            exclude: vec![DetectionType::SecurityEventsProviderReportedRisk],
+        };
+        assert!(!not_low.can_produce(RiskLevel::Low));
+        assert!(not_low.can_produce(RiskLevel::High));
+        assert!(DetectionTypesCondition::default().can_produce(RiskLevel::Low));
+    }
+}

@@ -221,8 +221,10 @@ pub struct RuleRow {
     pub detections: String,
     /// Which level.
     pub level: &'static str,
-    /// What it does.
-    pub action: String,
+    /// What it does (the action's kind).
+    pub action_head: String,
+    /// What it does (its reach).
+    pub action_detail: String,
     /// It can move up (not the first rule).
     pub can_up: bool,
     /// It can move down (not the last rule before the default rule).
@@ -231,6 +233,11 @@ pub struct RuleRow {
 
 impl RuleRow {
     fn of(rule: &PolicyRule, names: &Names, first: bool, last: bool) -> Self {
+        let action = action_summary(rule, names);
+        let (head, detail) = match action.split_once(": ") {
+            Some((h, d)) => (h.to_string(), d.to_string()),
+            None => (action.clone(), String::new()),
+        };
         RuleRow {
             id: rule.id.to_string(),
             priority: rule.priority,
@@ -243,7 +250,8 @@ impl RuleRow {
             people: people_summary(rule, names),
             detections: detections_summary(rule),
             level: level_label(rule),
-            action: action_summary(rule, names),
+            action_head: head,
+            action_detail: detail,
             can_up: !rule.system && !first,
             can_down: !rule.system && !last,
         }
@@ -339,7 +347,6 @@ pub fn action_summary(rule: &PolicyRule, names: &Names) -> String {
 #[template(path = "console/policy.html")]
 struct PolicyPage {
     shell: Shell,
-    policy_name: String,
     rules: Vec<RuleRow>,
     error: Option<ConsoleError>,
     sim: simulate::SimulateCard,
@@ -410,7 +417,6 @@ async fn policy_page(
         status,
         &PolicyPage {
             shell,
-            policy_name: policy.name,
             rules,
             error,
             sim,

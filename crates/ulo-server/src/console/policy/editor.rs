@@ -181,7 +181,7 @@ impl RuleForm {
 
     /// The rule the form asks for; what the form itself gets wrong (a choice the page does not
     /// offer) is reported by field. Whether the rule is right is the domain's to say.
-    fn to_input(&self) -> Result<RuleInput, FieldErrors> {
+    fn to_input(&self) -> Result<RuleInput, Box<FieldErrors>> {
         let mut e = FieldErrors::default();
         let groups = match self.groups_mode.as_str() {
             "any" => GroupsCondition::default(),
@@ -302,7 +302,7 @@ impl RuleForm {
             }
         };
         if !e.is_empty() {
-            return Err(e);
+            return Err(Box::new(e));
         }
         Ok(RuleInput {
             rule_type: None,
@@ -746,7 +746,7 @@ pub async fn create(State(state): State<AppState>, admin: Console, body: Bytes) 
                     &names,
                     None,
                     form,
-                    errors,
+                    *errors,
                     Some("Check the fields marked below.".into()),
                 ),
             );
@@ -850,7 +850,7 @@ pub async fn replace(
                     &names,
                     Some(&rule),
                     form,
-                    errors,
+                    *errors,
                     Some("Check the fields marked below.".into()),
                 ),
             );

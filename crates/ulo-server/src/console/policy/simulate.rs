@@ -20,6 +20,7 @@ use super::{
 };
 use crate::console::people::full_name;
 use crate::console::render::{ConsoleError, is_htmx, page, page_with};
+use crate::console::security::sentence;
 use crate::console::session::Console;
 use crate::state::AppState;
 
@@ -278,14 +279,14 @@ async fn simulate(
                 .map(|t| SimTarget {
                     name: t.display_name.clone(),
                     kind: match t.target_type {
-                        TargetType::UloSessions => "ulo sessions",
-                        TargetType::OauthTokens => "OAuth tokens",
-                        TargetType::ApiTokens => "API tokens",
+                        TargetType::UloSessions
+                        | TargetType::OauthTokens
+                        | TargetType::ApiTokens => "ulo",
                         TargetType::App => "App",
                         TargetType::Device => "Device",
                     },
                     reached: t.status != TargetStatus::Skipped,
-                    why: t.reason.clone(),
+                    why: sentence(&t.reason),
                     count: t.count.map(|c| c.to_string()).unwrap_or_default(),
                 })
                 .collect()

@@ -134,15 +134,21 @@ async fn render(
         .as_deref()
         .and_then(|r| r.parse::<AdminRole>().ok())
         .map(role_name);
-    let who = done.user.as_deref().and_then(|id| {
-        admins
-            .iter()
-            .find(|(u, _)| u.id.to_string() == id)
-            .map(|(u, _)| u.profile.login.clone())
-    });
-    let notice = match (done.done.as_deref(), role) {
-        (Some("granted"), Some(role)) => who.map(|w| format!("{w} is now a {role}.")),
-        (Some("revoked"), Some(role)) => Some(format!("The {role} role was revoked.")),
+    // Named from the directory, never from the query (after a revoke they may hold no role).
+    let who = match done.user.as_deref() {
+        Some(id) => state
+            .directory()
+            .get_user(&admin.ctx, id)
+            .await
+            .ok()
+            .map(|u| u.profile.login),
+        None => None,
+    };
+    let notice = match (done.done.as_deref(), role, who) {
+        (Some("granted"), Some(role), Some(who)) => Some(format!("{who} is now a {role}.")),
+        (Some("revoked"), Some(role), Some(who)) => {
+            Some(format!("{who} no longer holds the {role} role."))
+        }
         _ => None,
     };
     if let Some(n) = notice {
@@ -288,7 +294,11 @@ async fn revoke(
         )),
     };
     match result {
-        Ok(()) => see_other(&format!("{PATH}?done=revoked&role={}", query_value(&role))),
+        Ok(()) => see_other(&format!(
+            "{PATH}?done=revoked&user={}&role={}",
+            query_value(&user),
+            query_value(&role)
+        )),
         Err(e) => {
             render(
                 &state,

@@ -192,7 +192,7 @@ async fn create_token(State(state): State<AppState>, admin: Console, body: Bytes
                 created.token.name
             ));
             view.secret = Some(ShownOnce {
-                what: format!("API token {}", created.token.name),
+                what: format!("Your new API token \u{201c}{}\u{201d}", created.token.name),
                 value: created.secret,
                 hint: "Use it as Authorization: SSWS <token>. Copy it now: it is not shown again."
                     .into(),
@@ -311,7 +311,10 @@ async fn create_scim(
                 created.credential.name
             ));
             view.secret = Some(ShownOnce {
-                what: format!("SCIM token {}", created.credential.name),
+                what: format!(
+                    "Bearer token for \u{201c}{}\u{201d}",
+                    created.credential.name
+                ),
                 value: created.secret,
                 hint: "Give it to the HR system or IdP as its bearer token for /scim/v2. Copy it now: it is not shown again.".into(),
             });

@@ -147,7 +147,10 @@ async fn create(
                 created.workflow.name
             ));
             view.secret = Some(ShownOnce {
-                what: format!("Signing secret of {}", created.workflow.name),
+                what: format!(
+                    "Signing secret for \u{201c}{}\u{201d}",
+                    created.workflow.name
+                ),
                 value: created.secret,
                 hint: "ulo signs every call to this workflow with it. Store it in the receiver now: it is not shown again.".into(),
             });

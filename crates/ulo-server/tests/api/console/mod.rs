@@ -3,12 +3,12 @@
 //! click the same pages in Chromium.
 
 mod apps;
+mod browser_console;
 mod browser_policy;
 mod browser_seed1;
 mod browser_seed2;
 mod devices;
 mod features;
-mod browser_console;
 mod groups;
 mod logouts;
 mod people;

@@ -98,7 +98,7 @@ async fn add_rule_with_the_seeds_choices_lists_it_enabled() {
         let page = c.get(PAGE).await;
         assert_eq!(page.status, StatusCode::OK, "{}", page.body);
         assert!(page.body.contains("Default Rule"), "{}", page.body);
-        assert!(page.body.contains(">Add Rule</a>"), "{}", page.body);
+        assert!(page.body.contains(">Add Rule</button>"), "{}", page.body);
         assert!(page.body.contains("Can't be changed or deleted"));
 
         let form = c.get(&format!("{PAGE}/rules/new")).await;
