@@ -210,7 +210,7 @@ async fn seed2_device_logout_in_chromium() {
         person_device_logout(&b, &ada_id, &hostname, &agent).await;
 
         // Security → Entity Risk Policy → Add Rule → Save; Elevate risk level → signed out again.
-        add_the_seeds_rule(&b, &id(&desk)).await;
+        add_the_seeds_rule(&b, s, &id(&desk)).await;
         elevate_risk(&b, s, &ada_id, &hostname, &agent).await;
 
         // One phone-width look at the applications list.
@@ -262,11 +262,9 @@ async fn person_device_logout(b: &Browser, user: &str, hostname: &str, agent: &R
 
 /// Security → Entity Risk Policy → Add Rule with the seed's choices (any group, include a
 /// detection, any level, Logout and Revoke Tokens for the Desktop MFA app) → Save → Enabled.
-async fn add_the_seeds_rule(b: &Browser, desktop_app: &str) {
+async fn add_the_seeds_rule(b: &Browser, s: &TestServer, desktop_app: &str) {
     nav(b, "/admin/security/entity-risk-policy").await;
-    b.click("a.btn-primary[href='/admin/security/entity-risk-policy/rules/new']")
-        .await
-        .expect("Add Rule");
+    b.click_button("Add Rule").await.expect("Add Rule");
     b.wait_for_text("Rule Name").await.expect("the rule editor");
     b.fill("name", "Sign out of devices on risk")
         .await
@@ -293,13 +291,19 @@ async fn add_the_seeds_rule(b: &Browser, desktop_app: &str) {
         .expect("the Desktop MFA app");
     b.screenshot("rule-editor").await.unwrap();
     b.click_button("Save").await.expect("Save");
+    b.wait_for_text("Sign out of devices on risk\u{201d} added.")
+        .await
+        .expect("back on the policy");
+    let rule = rule_named(s, "Sign out of devices on risk").await;
+    assert_eq!(
+        rule["actions"]["entityRisk"]["actions"][0]["slo"],
+        json!({"appSelectionMode": "SPECIFIC", "appInstanceIds": [desktop_app]}),
+        "{rule}"
+    );
     let status = b
-        .wait_for_element("tr[id^='rule-'] .rule-status")
+        .wait_for_element(&format!("#rule-{} .rule-status", id(&rule)))
         .await
         .expect("the rule is listed");
-    b.wait_for_text("Sign out of devices on risk")
-        .await
-        .unwrap();
     assert_eq!(status.text().await.unwrap(), "Enabled");
     b.screenshot("rule-listed-enabled").await.unwrap();
 }
@@ -352,6 +356,24 @@ async fn elevate_risk(
         .unwrap();
     target_succeeded(b, hostname).await;
     b.screenshot("policy-device-logout-receipt").await.unwrap();
+}
+
+/// The entity risk policy's rule named `name`, from the API.
+async fn rule_named(s: &TestServer, name: &str) -> Value {
+    let (status, _, policies) =
+        crate::support::get_with(s, "/api/v1/policies", &[("type", "ENTITY_RISK")]).await;
+    assert_eq!(status, StatusCode::OK, "{policies}");
+    let (status, rules) = s
+        .get(&format!("/api/v1/policies/{}/rules", id(&policies[0])))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{rules}");
+    rules
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == name)
+        .cloned()
+        .unwrap_or_else(|| panic!("no rule {name:?} in {rules}"))
 }
 
 /// The ids of `user`'s logouts.
