@@ -10,7 +10,10 @@
 //!
 //! [`Context`]: ulo_core::context::Context
 
+pub mod apps;
 pub mod dashboard;
+pub mod devices;
+pub mod features;
 pub mod groups;
 pub mod logouts;
 pub mod people;
@@ -49,6 +52,9 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(policy::router())
         .merge(security::router())
         .merge(system_log::router())
+        .merge(apps::router())
+        .merge(devices::router())
+        .merge(features::router())
         .fallback(not_found)
         .layer(axum::middleware::from_fn_with_state(state, session::guard))
 }

@@ -2,9 +2,13 @@
 //! and each page's answers and refusals, on every backend. The browser tests (`browser_*`)
 //! click the same pages in Chromium.
 
+mod apps;
 mod browser_console;
 mod browser_policy;
 mod browser_seed1;
+mod browser_seed2;
+mod devices;
+mod features;
 mod groups;
 mod logouts;
 mod people;
