@@ -208,7 +208,7 @@ impl ConsoleError {
             StatusCode::BAD_REQUEST => "Please check the form",
             StatusCode::FORBIDDEN => "Not allowed",
             StatusCode::NOT_FOUND => "Not found",
-            StatusCode::CONFLICT => "Changed meanwhile",
+            StatusCode::CONFLICT => "Not possible now",
             StatusCode::UNAUTHORIZED => "Sign in again",
             StatusCode::TOO_MANY_REQUESTS => "Too many requests",
             s if s.is_server_error() => "Something went wrong",
