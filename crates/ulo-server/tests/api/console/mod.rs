@@ -7,6 +7,7 @@ mod browser_console;
 mod browser_policy;
 mod browser_seed1;
 mod browser_seed2;
+mod dashboard;
 mod devices;
 mod features;
 mod groups;
