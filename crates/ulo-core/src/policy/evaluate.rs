@@ -132,12 +132,20 @@ pub async fn evaluate_in(
     now: OffsetDateTime,
 ) -> Result<Evaluation, DomainError> {
     let policy = stored::ensure_in(tx, now).await?;
-    let groups: Vec<GroupId> = tx
-        .list_user_groups(user.id)
-        .await?
-        .into_iter()
-        .map(|g| g.id)
-        .collect();
+    // The user's groups matter only to a rule that names groups.
+    let names_groups = policy.rules.iter().any(|r| {
+        let g = &r.conditions.people.groups;
+        r.status == RuleStatus::Active && !(g.include.is_empty() && g.exclude.is_empty())
+    });
+    let groups: Vec<GroupId> = if names_groups {
+        tx.list_user_groups(user.id)
+            .await?
+            .into_iter()
+            .map(|g| g.id)
+            .collect()
+    } else {
+        Vec::new()
+    };
     let rule = first_match(&policy, user.id, &groups, detection.detection_type, level).cloned();
     let ev = LogEvent::build(
         ctx,

@@ -48,6 +48,25 @@ pub trait LogoutsTx: LogoutsRead {
         position: usize,
         target: &crate::logout::LogoutTarget,
     ) -> Result<(), StoreError>;
+    /// Writes the targets of `logout` at `positions` (each once) and, when `header`, its status
+    /// and completion: [`LogoutsTx::update_logout_target`] and [`LogoutsTx::update_logout`] at
+    /// once.
+    async fn update_logout_parts(
+        &mut self,
+        logout: &crate::logout::Logout,
+        positions: &[usize],
+        header: bool,
+    ) -> Result<(), StoreError> {
+        for p in positions {
+            if let Some(t) = logout.targets.get(*p) {
+                self.update_logout_target(logout.id, *p, t).await?;
+            }
+        }
+        if header {
+            self.update_logout(logout).await?;
+        }
+        Ok(())
+    }
     /// Registers an upstream identity provider (unique issuer).
     async fn insert_upstream_idp(
         &mut self,

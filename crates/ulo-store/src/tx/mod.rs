@@ -51,7 +51,7 @@ macro_rules! store_tx {
         #[async_trait::async_trait]
         impl ulo_core::store::StoreTx for $tx {
             async fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
-                self.flush_events().await?;
+                self.flush_pending().await?;
                 let (wake, enqueued) = (self.wake.clone(), self.enqueued);
                 let (devices, woken) = (self.devices.clone(), std::mem::take(&mut self.woken));
                 // Other nodes' workers learn of new jobs by PostgreSQL NOTIFY (delivered at
