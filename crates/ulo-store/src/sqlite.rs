@@ -97,9 +97,12 @@ impl Store for SqliteStore {
     }
 
     async fn read(&self) -> Result<Box<dyn StoreRead>, StoreError> {
-        let tx = self.reader.begin().await.map_err(db_err)?;
+        // Autocommit, as on PostgreSQL (see `Conn`): each statement reads a consistent
+        // snapshot of its own, and a read costs no BEGIN and ROLLBACK hops to the connection's
+        // thread (nor holds back a WAL checkpoint while the handle lives).
+        let conn = self.reader.acquire().await.map_err(db_err)?;
         Ok(Box::new(SqliteTx {
-            tx: Conn::Tx(tx),
+            tx: Conn::Plain(conn),
             wake: self.wake.clone(),
             enqueued: false,
             events: Vec::new(),
