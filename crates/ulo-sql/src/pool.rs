@@ -33,13 +33,41 @@ pub fn sqlite_options(url: &str) -> Result<SqliteConnectOptions, SqlError> {
         .statement_cache_capacity(STATEMENT_CACHE))
 }
 
+/// WAL pages after which the writer checkpoints by itself (SQLite's default is 1,000). The
+/// [checkpointer](sqlite_checkpointer) normally keeps the WAL shorter; this is the backstop.
+const WRITER_AUTOCHECKPOINT: u32 = 20_000;
+
 /// The one writer connection: SQLite serializes writes anyway, and a single connection avoids
-/// SQLITE_BUSY storms.
+/// SQLITE_BUSY storms. It leaves checkpoints to the [checkpointer](sqlite_checkpointer) unless
+/// the WAL grows past [`WRITER_AUTOCHECKPOINT`] pages: a checkpoint copies pages into the
+/// database and syncs it, which on the writer holds up every write meanwhile.
 pub async fn sqlite_writer(opts: &SqliteConnectOptions) -> Result<SqlitePool, SqlError> {
+    sqlite_pool(1)
+        .connect_with(
+            opts.clone()
+                .pragma("wal_autocheckpoint", WRITER_AUTOCHECKPOINT.to_string()),
+        )
+        .await
+        .map_err(db_err)
+}
+
+/// A connection of its own (and so a thread of its own) for [`sqlite_checkpoint`].
+pub async fn sqlite_checkpointer(opts: &SqliteConnectOptions) -> Result<SqlitePool, SqlError> {
     sqlite_pool(1)
         .connect_with(opts.clone())
         .await
         .map_err(db_err)
+}
+
+/// A PASSIVE checkpoint on `checkpointer`: copies what the WAL holds into the database as far
+/// as readers allow, beside the writer (which goes on committing meanwhile); the WAL starts
+/// over once it has all been copied. Answers the WAL's frames and how many are copied.
+pub async fn sqlite_checkpoint(checkpointer: &SqlitePool) -> Result<(i64, i64), SqlError> {
+    let (_busy, log, copied): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+        .fetch_one(checkpointer)
+        .await
+        .map_err(db_err)?;
+    Ok((log, copied))
 }
 
 /// A few read-only connections beside the writer (WAL lets them read while it writes).

@@ -20,8 +20,9 @@ pub(crate) enum Val {
     OptText(Option<String>),
     Int(i64),
     OptInt(Option<i64>),
-    /// A JSON document (JSONB on PostgreSQL, TEXT on SQLite).
-    Json(serde_json::Value),
+    /// A JSON document (JSONB on PostgreSQL, TEXT on SQLite) already serialized, bound as text (its placeholder casts it on
+    /// PostgreSQL: see `crate::tx::json_param`).
+    JsonText(String),
 }
 
 /// One statement with `$1…` placeholders and its values, in order.
@@ -41,9 +42,7 @@ impl Piece {
             + vals
                 .iter()
                 .map(|v| match v {
-                    Val::Text(s) | Val::OptText(Some(s)) => s.len() + 8,
-                    // Serialized once more to size it: a few hundred bytes at most here.
-                    Val::Json(j) => j.to_string().len() + 8,
+                    Val::Text(s) | Val::OptText(Some(s)) | Val::JsonText(s) => s.len() + 8,
                     _ => 12,
                 })
                 .sum::<usize>();
@@ -160,7 +159,7 @@ macro_rules! bind_vals {
                 crate::batch::Val::OptText(s) => q.bind(s),
                 crate::batch::Val::Int(i) => q.bind(i),
                 crate::batch::Val::OptInt(i) => q.bind(i),
-                crate::batch::Val::Json(j) => q.bind(sqlx::types::Json(j)),
+                crate::batch::Val::JsonText(s) => q.bind(s),
             };
         }
         q

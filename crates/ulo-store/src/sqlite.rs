@@ -24,6 +24,25 @@ pub struct SqliteStore {
     gate: Arc<crate::common::NotifyGate>,
     devices: Arc<DeviceWatchers>,
     jtis: crate::jti_batch::JtiBatcher,
+    /// Stops the checkpoints when the store is dropped.
+    _stop: tokio::sync::watch::Sender<()>,
+}
+
+/// How often the WAL is checkpointed beside the writer.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
+/// Checkpoints the WAL every [`CHECKPOINT_EVERY`] on a connection of its own, until the store
+/// is dropped (see `ulo_sql::pool::sqlite_writer`).
+async fn checkpoints(pool: SqlitePool, mut stop: tokio::sync::watch::Receiver<()>) {
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = tokio::time::sleep(CHECKPOINT_EVERY) => {}
+        }
+        if let Err(e) = ulo_sql::pool::sqlite_checkpoint(&pool).await {
+            tracing::warn!(error = %e, "checkpointing the SQLite WAL failed; the writer checkpoints it later");
+        }
+    }
 }
 
 /// A SQLite transaction.
@@ -61,7 +80,13 @@ impl SqliteStore {
         let reader = ulo_sql::pool::sqlite_readers(&opts)
             .await
             .map_err(sql_err)?;
+        let checkpointer = ulo_sql::pool::sqlite_checkpointer(&opts)
+            .await
+            .map_err(sql_err)?;
+        let (stop, stopped) = tokio::sync::watch::channel(());
+        tokio::spawn(checkpoints(checkpointer, stopped));
         Ok(SqliteStore {
+            _stop: stop,
             jtis: crate::jti_batch::JtiBatcher::start(crate::jti_batch::JtiPool::Sqlite(
                 writer.clone(),
             )),

@@ -46,7 +46,7 @@ macro_rules! jobs_methods {
                 // transaction's events: the jobs' ids are new, so nothing can refuse them then
                 // that would have refused them now.
                 self.enqueued |= !jobs.is_empty();
-                self.deferred.extend(crate::tx::jobs::job_pieces(jobs));
+                self.deferred.extend(crate::tx::jobs::job_pieces($dialect, jobs)?);
                 Ok(())
             }
 
@@ -75,28 +75,34 @@ macro_rules! jobs_methods {
 pub(crate) use jobs_methods;
 
 /// Jobs as multi-row inserts of at most `ROWS_PER_INSERT` rows.
-pub(crate) fn job_pieces(jobs: &[ulo_core::job::NewJob]) -> Vec<crate::batch::Piece> {
+pub(crate) fn job_pieces(
+    dialect: crate::filter_sql::Dialect,
+    jobs: &[ulo_core::job::NewJob],
+) -> Result<Vec<crate::batch::Piece>, ulo_core::store::StoreError> {
     use crate::batch::Val;
     use ulo_core::clock::to_millis;
     jobs.chunks(crate::tx::ROWS_PER_INSERT)
         .map(|chunk| {
             let sql = format!(
                 "INSERT INTO jobs (id, kind, payload, state, attempts, run_at, deadline, created, updated) VALUES {}",
-                crate::tx::values_list(chunk.len(), &["$", "$", "$", "'QUEUED'", "0", "$", "$", "$", "$"])
+                crate::tx::values_list(chunk.len(), &["$", "$", crate::tx::json_param(dialect), "'QUEUED'", "0", "$", "$", "$", "$"])
             );
             let mut vals = Vec::with_capacity(chunk.len() * 7);
             for j in chunk {
                 vals.extend([
                     Val::Text(j.id.to_string()),
                     Val::Text(j.kind.clone()),
-                    Val::Json(j.payload.clone()),
+                    Val::JsonText(
+                        serde_json::to_string(&j.payload)
+                            .map_err(|e| ulo_core::store::StoreError::Invalid(e.to_string()))?,
+                    ),
                     Val::Int(to_millis(j.run_at)),
                     Val::Int(to_millis(j.deadline)),
                     Val::Int(to_millis(j.run_at)),
                     Val::Int(to_millis(j.run_at)),
                 ]);
             }
-            crate::batch::Piece::new(sql, vals)
+            Ok(crate::batch::Piece::new(sql, vals))
         })
         .collect()
 }

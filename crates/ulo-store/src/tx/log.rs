@@ -11,7 +11,7 @@ macro_rules! log_methods {
             /// `crate::batch`): all new rows, of two tables.
             async fn flush_pending(&mut self) -> Result<(), StoreError> {
                 let mut pieces = std::mem::take(&mut self.deferred);
-                pieces.extend(crate::tx::log::event_pieces(std::mem::take(&mut self.events)));
+                pieces.extend(crate::tx::log::event_pieces($dialect, std::mem::take(&mut self.events)));
                 for p in crate::batch::pack($dialect, pieces) {
                     crate::batch::bind_vals!(sqlx::query(AssertSqlSafe(p.sql)), p.vals)
                         .execute(&mut *self.tx)
@@ -88,7 +88,8 @@ pub(crate) struct PendingEvent {
     pub(crate) event_type: String,
     pub(crate) transaction_id: String,
     pub(crate) search: String,
-    pub(crate) data: serde_json::Value,
+    /// The event as JSON, serialized once.
+    pub(crate) data: String,
     size: usize,
 }
 
@@ -97,9 +98,10 @@ impl PendingEvent {
     pub(crate) fn of(
         e: &ulo_core::log::LogEvent,
     ) -> Result<PendingEvent, ulo_core::store::StoreError> {
-        let data = crate::tx::to_json(e)?;
+        let data = serde_json::to_string(e)
+            .map_err(|e| ulo_core::store::StoreError::Corrupt(e.to_string()))?;
         let search = crate::rows::event_search_text(e);
-        let size = data.to_string().len() + search.len() + 128;
+        let size = data.len() + search.len() + 128;
         Ok(PendingEvent {
             uuid: e.uuid.to_string(),
             published: ulo_core::clock::to_millis(e.published),
@@ -113,7 +115,10 @@ impl PendingEvent {
 }
 
 /// Events as multi-row inserts of at most ~12 KiB (see [`crate::batch::BUDGET`]) and 50 rows.
-pub(crate) fn event_pieces(events: Vec<PendingEvent>) -> Vec<crate::batch::Piece> {
+pub(crate) fn event_pieces(
+    dialect: crate::filter_sql::Dialect,
+    events: Vec<PendingEvent>,
+) -> Vec<crate::batch::Piece> {
     let mut chunks: Vec<Vec<PendingEvent>> = Vec::new();
     let mut bytes = 0;
     for e in events {
@@ -134,7 +139,7 @@ pub(crate) fn event_pieces(events: Vec<PendingEvent>) -> Vec<crate::batch::Piece
         .map(|chunk| {
             let sql = format!(
                 "INSERT INTO log_events (uuid, published, event_type, transaction_id, search, data) VALUES {}",
-                crate::tx::values_list(chunk.len(), &["$", "$", "$", "$", "$", "$"])
+                crate::tx::values_list(chunk.len(), &["$", "$", "$", "$", "$", crate::tx::json_param(dialect)])
             );
             let size = chunk.iter().map(|e| e.size).sum();
             let mut vals = Vec::with_capacity(chunk.len() * 6);
@@ -146,7 +151,7 @@ pub(crate) fn event_pieces(events: Vec<PendingEvent>) -> Vec<crate::batch::Piece
                     Val::Text(e.event_type),
                     Val::Text(e.transaction_id),
                     Val::Text(e.search),
-                    Val::Json(e.data),
+                    Val::JsonText(e.data),
                 ]);
             }
             crate::batch::Piece::sized(sql, vals, size)
