@@ -11,7 +11,7 @@ use crate::log::catalogue as events;
 use crate::log::{LogEvent, Outcome, Target};
 use crate::logout::{LogoutRequest, LogoutScope, LogoutStatus, start_in};
 use crate::risk::{Detection, DetectionType, RiskLevel, RiskSettings};
-use crate::store::{Page, StoreTx};
+use crate::store::StoreTx;
 use crate::user::User;
 use crate::workflow::WorkflowCall;
 
@@ -241,12 +241,8 @@ async fn in_progress(
     request: &LogoutRequest,
 ) -> Result<Option<LogoutId>, DomainError> {
     let reason = rule_reason(rule);
-    let page = Page {
-        after: None,
-        limit: 100,
-    };
     let running = tx
-        .list_logouts(Some(user.id), Some(LogoutStatus::InProgress), &page)
+        .list_logout_headers(user.id, LogoutStatus::InProgress, 100)
         .await?;
     Ok(running
         .into_iter()

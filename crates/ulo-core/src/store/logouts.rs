@@ -22,6 +22,14 @@ pub trait LogoutsRead: Send {
         status: Option<crate::logout::LogoutStatus>,
         page: &Page,
     ) -> Result<Vec<crate::logout::Logout>, StoreError>;
+    /// The `limit` newest receipts of `user` in `status`, without their targets (`targets` is
+    /// empty): what [`LogoutsRead::list_logouts`] answers, read and parsed for less.
+    async fn list_logout_headers(
+        &mut self,
+        user: UserId,
+        status: crate::logout::LogoutStatus,
+        limit: u32,
+    ) -> Result<Vec<crate::logout::Logout>, StoreError>;
     /// Every upstream identity provider, oldest first.
     async fn list_upstream_idps(
         &mut self,

@@ -96,6 +96,17 @@ macro_rules! logouts_methods {
                 Ok(out)
             }
 
+            async fn list_logout_headers(&mut self, user: UserId, status: ulo_core::logout::LogoutStatus, limit: u32) -> Result<Vec<ulo_core::logout::Logout>, StoreError> {
+                let rows: Vec<(String,)> = sqlx::query_as("SELECT receipt FROM logouts WHERE user_id=$1 AND status=$2 ORDER BY id DESC LIMIT $3")
+                    .bind(user.to_string())
+                    .bind(status.as_str())
+                    .bind(i64::from(limit.max(1)))
+                    .fetch_all(&mut *self.tx)
+                    .await
+                    .map_err(db_err)?;
+                rows.iter().map(|(r,)| crate::tx::logouts::receipt_from_json(r)).collect()
+            }
+
             async fn list_upstream_idps(&mut self) -> Result<Vec<ulo_core::logout::upstream::UpstreamIdp>, StoreError> {
                 let rows: Vec<(String, String, String, String, i64)> = sqlx::query_as("SELECT id, name, issuer, jwks, created FROM upstream_idps ORDER BY id")
                     .fetch_all(&mut *self.tx)
@@ -299,12 +310,22 @@ pub(crate) fn header_update_piece(
 pub(crate) fn receipt_header_json(
     l: &ulo_core::logout::Logout,
 ) -> Result<String, ulo_core::store::StoreError> {
-    let mut v =
-        serde_json::to_value(l).map_err(|e| ulo_core::store::StoreError::Invalid(e.to_string()))?;
-    if let Some(o) = v.as_object_mut() {
-        o.insert("targets".into(), serde_json::Value::Array(Vec::new()));
-    }
-    Ok(v.to_string())
+    // The targets are rows of their own: the header is the receipt without them (every field
+    // named, so a field added to the receipt is stored too).
+    let header = ulo_core::logout::Logout {
+        id: l.id,
+        user_id: l.user_id,
+        user_login: l.user_login.clone(),
+        reason: l.reason.clone(),
+        scope: l.scope,
+        status: l.status,
+        created: l.created,
+        completed: l.completed,
+        transaction_id: l.transaction_id.clone(),
+        initiated_by: l.initiated_by.clone(),
+        targets: Vec::new(),
+    };
+    serde_json::to_string(&header).map_err(|e| ulo_core::store::StoreError::Invalid(e.to_string()))
 }
 
 /// One receipt target as stored.

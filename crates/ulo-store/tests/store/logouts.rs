@@ -108,6 +108,33 @@ on_every_backend!(receipts_round_trip_settle_and_page_newest_first, |store| {
             everyone[2..],
             "paging continues below `after`"
         );
+        // Headers only: a user's receipts in one status, newest first, without targets.
+        let bare = |l: &Logout| Logout {
+            targets: Vec::new(),
+            ..l.clone()
+        };
+        assert_eq!(
+            tx.list_logout_headers(ada.id, LogoutStatus::InProgress, 10)
+                .await
+                .unwrap(),
+            newest_first(&[first.id, third.id])
+                .iter()
+                .map(|id| bare(if *id == first.id { &first } else { &third }))
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(
+            ids(tx
+                .list_logout_headers(ada.id, LogoutStatus::InProgress, 1)
+                .await
+                .unwrap()),
+            newest_first(&[first.id, third.id])[..1]
+        );
+        assert!(
+            tx.list_logout_headers(ada.id, LogoutStatus::Completed, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
         let adas = tx.list_logouts(Some(ada.id), None, &all).await.unwrap();
         assert_eq!(ids(adas.clone()), newest_first(&[first.id, third.id]));
         assert!(
