@@ -42,16 +42,25 @@ impl<'a> Claim<'a> {
 /// `run_at`, then `id`), marked running under the lease with one more attempt; returns the
 /// `returning` columns of each. Binds `$1` owner, `$2` lease_until, `$3` now, `$4` limit.
 /// `skip_locked` (PostgreSQL) lets concurrent claimers pass over each other's rows.
+///
+/// The two kinds are taken each from its own index (`state, run_at` and `state, lease_until`),
+/// each at most `limit`, and the oldest `limit` of both kept: one condition with `OR` made
+/// SQLite read and sort every due job at each claim, a cost that grows with the queue.
 pub fn claim_sql(returning: &str, skip_locked: bool) -> String {
+    let lock = if skip_locked {
+        " FOR UPDATE SKIP LOCKED"
+    } else {
+        ""
+    };
     format!(
         "UPDATE jobs SET state='RUNNING', lease_owner=$1, lease_until=$2, attempts=attempts+1, updated=$3 \
-         WHERE id IN (SELECT id FROM jobs WHERE (state='QUEUED' AND run_at <= $3) OR (state='RUNNING' AND lease_until < $3) \
-         ORDER BY run_at, id LIMIT $4{}) RETURNING {returning}",
-        if skip_locked {
-            " FOR UPDATE SKIP LOCKED"
-        } else {
-            ""
-        }
+         WHERE id IN (SELECT id FROM (\
+           SELECT id, run_at FROM (SELECT id, run_at FROM jobs WHERE state='QUEUED' AND run_at <= $3 \
+             ORDER BY run_at, id LIMIT $4{lock}) due \
+           UNION ALL \
+           SELECT id, run_at FROM (SELECT id, run_at FROM jobs WHERE state='RUNNING' AND lease_until < $3 \
+             ORDER BY run_at, id LIMIT $4{lock}) expired\
+         ) claimable ORDER BY run_at, id LIMIT $4) RETURNING {returning}"
     )
 }
 

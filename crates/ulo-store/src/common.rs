@@ -65,10 +65,10 @@ impl NotifyGate {
     }
 }
 
-/// What a store transaction runs its statements on: a real transaction, or (for reads on
-/// PostgreSQL) a plain pooled connection. PostgreSQL's READ COMMITTED gives every statement its
-/// own snapshot even inside a transaction, so BEGIN/ROLLBACK around reads bought nothing but
-/// two round trips per read.
+/// What a store transaction runs its statements on: a real transaction, or (for reads) a plain
+/// pooled connection. PostgreSQL's READ COMMITTED gives every statement its own snapshot even
+/// inside a transaction, so BEGIN/ROLLBACK around reads bought nothing but two round trips per
+/// read; SQLite's reads do the same, so that reads behave alike on both backends.
 pub(crate) enum Conn<DB: sqlx::Database> {
     /// A transaction: changes land at commit, or not at all.
     Tx(sqlx::Transaction<'static, DB>),

@@ -1,5 +1,6 @@
 //! Storage: the SQLite and PostgreSQL implementations of ulo-core's store traits.
 
+mod batch;
 mod common;
 mod device_watch;
 pub mod filter_sql;

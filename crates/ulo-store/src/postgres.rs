@@ -40,9 +40,13 @@ pub struct PgTx {
     wake: Arc<Notify>,
     enqueued: bool,
     events: Vec<crate::tx::PendingEvent>,
+    /// Writes that wait for the commit (or a read of their table): queued jobs.
+    deferred: Vec<crate::batch::Piece>,
     gate: Arc<crate::common::NotifyGate>,
     devices: Arc<DeviceWatchers>,
     woken: Vec<ulo_core::ids::DeviceId>,
+    /// Users whose row this transaction has locked (and found): locking again is a no-op.
+    locked: Vec<ulo_core::ids::UserId>,
 }
 
 impl PgStore {
@@ -118,9 +122,11 @@ impl Store for PgStore {
             wake: self.wake.clone(),
             enqueued: false,
             events: Vec::new(),
+            deferred: Vec::new(),
             gate: self.gate.clone(),
             devices: self.devices.clone(),
             woken: Vec::new(),
+            locked: Vec::new(),
         }))
     }
 
@@ -131,9 +137,11 @@ impl Store for PgStore {
             wake: self.wake.clone(),
             enqueued: false,
             events: Vec::new(),
+            deferred: Vec::new(),
             gate: self.gate.clone(),
             devices: self.devices.clone(),
             woken: Vec::new(),
+            locked: Vec::new(),
         }))
     }
 

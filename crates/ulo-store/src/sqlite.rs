@@ -24,6 +24,25 @@ pub struct SqliteStore {
     gate: Arc<crate::common::NotifyGate>,
     devices: Arc<DeviceWatchers>,
     jtis: crate::jti_batch::JtiBatcher,
+    /// Stops the checkpoints when the store is dropped.
+    _stop: tokio::sync::watch::Sender<()>,
+}
+
+/// How often the WAL is checkpointed beside the writer.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
+/// Checkpoints the WAL every [`CHECKPOINT_EVERY`] on a connection of its own, until the store
+/// is dropped (see `ulo_sql::pool::sqlite_writer`).
+async fn checkpoints(pool: SqlitePool, mut stop: tokio::sync::watch::Receiver<()>) {
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = tokio::time::sleep(CHECKPOINT_EVERY) => {}
+        }
+        if let Err(e) = ulo_sql::pool::sqlite_checkpoint(&pool).await {
+            tracing::warn!(error = %e, "checkpointing the SQLite WAL failed; the writer checkpoints it later");
+        }
+    }
 }
 
 /// A SQLite transaction.
@@ -32,9 +51,13 @@ pub struct SqliteTx {
     wake: Arc<Notify>,
     enqueued: bool,
     events: Vec<crate::tx::PendingEvent>,
+    /// Writes that wait for the commit (or a read of their table): queued jobs.
+    deferred: Vec<crate::batch::Piece>,
     gate: Arc<crate::common::NotifyGate>,
     devices: Arc<DeviceWatchers>,
     woken: Vec<ulo_core::ids::DeviceId>,
+    /// Users whose row this transaction has locked (and found): locking again is a no-op.
+    locked: Vec<ulo_core::ids::UserId>,
 }
 
 impl SqliteStore {
@@ -57,7 +80,13 @@ impl SqliteStore {
         let reader = ulo_sql::pool::sqlite_readers(&opts)
             .await
             .map_err(sql_err)?;
+        let checkpointer = ulo_sql::pool::sqlite_checkpointer(&opts)
+            .await
+            .map_err(sql_err)?;
+        let (stop, stopped) = tokio::sync::watch::channel(());
+        tokio::spawn(checkpoints(checkpointer, stopped));
         Ok(SqliteStore {
+            _stop: stop,
             jtis: crate::jti_batch::JtiBatcher::start(crate::jti_batch::JtiPool::Sqlite(
                 writer.clone(),
             )),
@@ -84,22 +113,29 @@ impl Store for SqliteStore {
             wake: self.wake.clone(),
             enqueued: false,
             events: Vec::new(),
+            deferred: Vec::new(),
             gate: self.gate.clone(),
             devices: self.devices.clone(),
             woken: Vec::new(),
+            locked: Vec::new(),
         }))
     }
 
     async fn read(&self) -> Result<Box<dyn StoreRead>, StoreError> {
-        let tx = self.reader.begin().await.map_err(db_err)?;
+        // Autocommit, as on PostgreSQL (see `Conn`): each statement reads a consistent
+        // snapshot of its own, and a read costs no BEGIN and ROLLBACK hops to the connection's
+        // thread (nor holds back a WAL checkpoint while the handle lives).
+        let conn = self.reader.acquire().await.map_err(db_err)?;
         Ok(Box::new(SqliteTx {
-            tx: Conn::Tx(tx),
+            tx: Conn::Plain(conn),
             wake: self.wake.clone(),
             enqueued: false,
             events: Vec::new(),
+            deferred: Vec::new(),
             gate: self.gate.clone(),
             devices: self.devices.clone(),
             woken: Vec::new(),
+            locked: Vec::new(),
         }))
     }
 

@@ -129,13 +129,18 @@ pub async fn record_deliveries(
     let Some(mut logout) = tx.get_logout_for_update(logout_id).await? else {
         return Ok(None);
     };
+    let mut changed = Vec::with_capacity(attempts.len());
     for (delivery, outcome) in attempts {
-        apply(tx, &mut logout, delivery, outcome, now).await?;
+        if apply(tx, &mut logout, delivery, outcome, now).await? {
+            changed.push(delivery.target);
+        }
     }
     let before = (logout.status, logout.completed);
     logout.settle(now);
-    if (logout.status, logout.completed) != before {
-        tx.update_logout(&logout).await?;
+    let header = (logout.status, logout.completed) != before;
+    // The changed targets and the header in one write.
+    if header || !changed.is_empty() {
+        tx.update_logout_parts(&logout, &changed, header).await?;
     }
     if logout.is_final() && before.0 == LogoutStatus::InProgress {
         log_completed(tx, &logout, now).await?;
@@ -143,20 +148,21 @@ pub async fn record_deliveries(
     Ok(Some(logout))
 }
 
-/// Applies one attempt's outcome to its target: the target row and its delivery event.
+/// Applies one attempt's outcome to its target in `logout` and logs its delivery event; true
+/// when the target changed (the caller writes it).
 async fn apply(
     tx: &mut dyn StoreTx,
     logout: &mut Logout,
     delivery: &Delivery,
     outcome: &DeliveryOutcome,
     now: OffsetDateTime,
-) -> Result<(), DomainError> {
+) -> Result<bool, DomainError> {
     let Some(target) = logout.targets.get_mut(delivery.target) else {
-        return Ok(());
+        return Ok(false);
     };
     if target.status.is_final() {
         // Already recorded (a redelivered attempt): the receipt keeps the first final answer.
-        return Ok(());
+        return Ok(false);
     }
     target.attempts = target.attempts.max(outcome.attempt);
     target.status = outcome.status;
@@ -171,9 +177,6 @@ async fn apply(
     if outcome.status.is_final() {
         target.completed_at = Some(now);
     }
-    let target = target.clone();
-    tx.update_logout_target(logout.id, delivery.target, &target)
-        .await?;
     let success = matches!(
         outcome.status,
         TargetStatus::Succeeded | TargetStatus::Pending | TargetStatus::Skipped
@@ -223,7 +226,7 @@ async fn apply(
         });
     }
     tx.append_event(&ev.finish()).await?;
-    Ok(())
+    Ok(true)
 }
 
 /// What the System Log calls a logout: a session's end reaching apps is a single logout.

@@ -80,13 +80,28 @@ async fn plan_apps(
         }
         LogoutScope::SpecifiedApps => {
             let mut seen = HashSet::new();
+            // The user's apps are in hand with their links; the others are read at once.
+            let unlinked: Vec<AppId> = request
+                .app_ids
+                .iter()
+                .filter(|id| !links.iter().any(|l| l.app.id == **id))
+                .copied()
+                .collect();
+            let read = if unlinked.is_empty() {
+                Vec::new()
+            } else {
+                tx.get_apps(&unlinked).await?
+            };
             for id in &request.app_ids {
                 if !seen.insert(*id) {
                     continue;
                 }
-                let app = tx
-                    .get_app(*id)
-                    .await?
+                let app = links
+                    .iter()
+                    .map(|l| &l.app)
+                    .chain(&read)
+                    .find(|a| a.id == *id)
+                    .cloned()
                     .ok_or_else(|| DomainError::not_found("app", id))?;
                 let why = match links.iter().find(|l| l.app.id == *id) {
                     Some(link) => {

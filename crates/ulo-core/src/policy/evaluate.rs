@@ -11,7 +11,7 @@ use crate::log::catalogue as events;
 use crate::log::{LogEvent, Outcome, Target};
 use crate::logout::{LogoutRequest, LogoutScope, LogoutStatus, start_in};
 use crate::risk::{Detection, DetectionType, RiskLevel, RiskSettings};
-use crate::store::{Page, StoreTx};
+use crate::store::StoreTx;
 use crate::user::User;
 use crate::workflow::WorkflowCall;
 
@@ -132,12 +132,20 @@ pub async fn evaluate_in(
     now: OffsetDateTime,
 ) -> Result<Evaluation, DomainError> {
     let policy = stored::ensure_in(tx, now).await?;
-    let groups: Vec<GroupId> = tx
-        .list_user_groups(user.id)
-        .await?
-        .into_iter()
-        .map(|g| g.id)
-        .collect();
+    // The user's groups matter only to a rule that names groups.
+    let names_groups = policy.rules.iter().any(|r| {
+        let g = &r.conditions.people.groups;
+        r.status == RuleStatus::Active && !(g.include.is_empty() && g.exclude.is_empty())
+    });
+    let groups: Vec<GroupId> = if names_groups {
+        tx.list_user_groups(user.id)
+            .await?
+            .into_iter()
+            .map(|g| g.id)
+            .collect()
+    } else {
+        Vec::new()
+    };
     let rule = first_match(&policy, user.id, &groups, detection.detection_type, level).cloned();
     let ev = LogEvent::build(
         ctx,
@@ -233,12 +241,8 @@ async fn in_progress(
     request: &LogoutRequest,
 ) -> Result<Option<LogoutId>, DomainError> {
     let reason = rule_reason(rule);
-    let page = Page {
-        after: None,
-        limit: 100,
-    };
     let running = tx
-        .list_logouts(Some(user.id), Some(LogoutStatus::InProgress), &page)
+        .list_logout_headers(user.id, LogoutStatus::InProgress, 100)
         .await?;
     Ok(running
         .into_iter()

@@ -54,13 +54,17 @@ pub async fn detect_in(
         expires: now + settings.ttl,
         ended: None,
     };
-    tx.insert_detection(&detection).await?;
     active.push(detection.clone());
     let level = level_of(&active, now);
-    // Written every time, also when unchanged: it may have been stale (an expiry unobserved).
-    tx.set_user_risk_level(user.id, level.unwrap_or(RiskLevel::Low))
-        .await?;
-    tx.prune_detections(user.id, now, KEEP_INACTIVE).await?;
+    // The level is written whenever it differs from the stored one, which may be stale (an
+    // expiry unobserved) whatever the previous level computed here was.
+    tx.record_detection(
+        &detection,
+        level.unwrap_or(RiskLevel::Low),
+        now,
+        KEEP_INACTIVE,
+    )
+    .await?;
     let ev = LogEvent::build(
         ctx,
         events::risk::DETECT,

@@ -17,6 +17,8 @@ use time::OffsetDateTime;
 pub trait AppsRead: Send {
     /// An app by id.
     async fn get_app(&mut self, id: AppId) -> Result<Option<App>, StoreError>;
+    /// The apps of `ids` that exist, in any order, in one read.
+    async fn get_apps(&mut self, ids: &[AppId]) -> Result<Vec<App>, StoreError>;
     /// An app by OIDC client id.
     async fn get_app_by_client_id(&mut self, client_id: &str) -> Result<Option<App>, StoreError>;
     /// The org's desktop-mfa app (at most one: a unique index keeps it so).

@@ -22,6 +22,14 @@ pub trait LogoutsRead: Send {
         status: Option<crate::logout::LogoutStatus>,
         page: &Page,
     ) -> Result<Vec<crate::logout::Logout>, StoreError>;
+    /// The `limit` newest receipts of `user` in `status`, without their targets (`targets` is
+    /// empty): what [`LogoutsRead::list_logouts`] answers, read and parsed for less.
+    async fn list_logout_headers(
+        &mut self,
+        user: UserId,
+        status: crate::logout::LogoutStatus,
+        limit: u32,
+    ) -> Result<Vec<crate::logout::Logout>, StoreError>;
     /// Every upstream identity provider, oldest first.
     async fn list_upstream_idps(
         &mut self,
@@ -48,6 +56,25 @@ pub trait LogoutsTx: LogoutsRead {
         position: usize,
         target: &crate::logout::LogoutTarget,
     ) -> Result<(), StoreError>;
+    /// Writes the targets of `logout` at `positions` (each once) and, when `header`, its status
+    /// and completion: [`LogoutsTx::update_logout_target`] and [`LogoutsTx::update_logout`] at
+    /// once.
+    async fn update_logout_parts(
+        &mut self,
+        logout: &crate::logout::Logout,
+        positions: &[usize],
+        header: bool,
+    ) -> Result<(), StoreError> {
+        for p in positions {
+            if let Some(t) = logout.targets.get(*p) {
+                self.update_logout_target(logout.id, *p, t).await?;
+            }
+        }
+        if header {
+            self.update_logout(logout).await?;
+        }
+        Ok(())
+    }
     /// Registers an upstream identity provider (unique issuer).
     async fn insert_upstream_idp(
         &mut self,

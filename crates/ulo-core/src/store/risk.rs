@@ -49,6 +49,22 @@ pub trait RiskTx: RiskRead {
         now: OffsetDateTime,
         keep: u32,
     ) -> Result<u64, StoreError>;
+    /// What a new detection writes, at once: stores `detection` ([`RiskTx::insert_detection`]),
+    /// writes `level` on its user's row unless it is there already
+    /// ([`RiskTx::set_user_risk_level`]; the caller holds the user's row), and prunes the user's
+    /// inactive detections at `now` beyond `keep` ([`RiskTx::prune_detections`]).
+    async fn record_detection(
+        &mut self,
+        detection: &Detection,
+        level: RiskLevel,
+        now: OffsetDateTime,
+        keep: u32,
+    ) -> Result<(), StoreError> {
+        self.insert_detection(detection).await?;
+        self.set_user_risk_level(detection.user_id, level).await?;
+        self.prune_detections(detection.user_id, now, keep).await?;
+        Ok(())
+    }
     /// Deletes every detection (of any user) that stopped counting before `before`; answers
     /// how many went.
     async fn purge_detections(&mut self, before: OffsetDateTime) -> Result<u64, StoreError>;

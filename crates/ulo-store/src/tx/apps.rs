@@ -13,6 +13,21 @@ macro_rules! apps_methods {
                 row.map(App::try_from).transpose()
             }
 
+            async fn get_apps(&mut self, ids: &[AppId]) -> Result<Vec<App>, StoreError> {
+                let mut out = Vec::with_capacity(ids.len());
+                for chunk in ids.chunks(100) {
+                    let places: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
+                    let sql = format!("SELECT {APP_COLS} FROM apps a WHERE a.id IN ({})", places.join(","));
+                    let mut q = sqlx::query_as::<_, AppRow>(AssertSqlSafe(sql.as_str()));
+                    for id in chunk {
+                        q = q.bind(id.to_string());
+                    }
+                    let rows = q.fetch_all(&mut *self.tx).await.map_err(db_err)?;
+                    out.extend(convert::<AppRow, App>(rows)?);
+                }
+                Ok(out)
+            }
+
             async fn get_app_by_client_id(&mut self, client_id: &str) -> Result<Option<App>, StoreError> {
                 let sql = format!("SELECT {APP_COLS} FROM apps a WHERE a.client_id=$1");
                 let row: Option<AppRow> = sqlx::query_as(AssertSqlSafe(sql.as_str())).bind(client_id).fetch_optional(&mut *self.tx).await.map_err(db_err)?;

@@ -6,25 +6,17 @@
 macro_rules! log_methods {
     ($tx:ident, $dialect:expr) => {
         impl $tx {
-            /// Writes the events appended so far, a few rows per statement.
-            async fn flush_events(&mut self) -> Result<(), StoreError> {
-                let events = std::mem::take(&mut self.events);
-                for chunk in crate::tx::log::event_chunks(&events) {
-                    let sql = format!(
-                        "INSERT INTO log_events (uuid, published, event_type, transaction_id, search, data) VALUES {}",
-                        crate::tx::values_list(chunk.len(), &["$", "$", "$", "$", "$", "$"])
-                    );
-                    let mut q = sqlx::query(AssertSqlSafe(sql.as_str()));
-                    for e in chunk {
-                        q = q
-                            .bind(&e.uuid)
-                            .bind(e.published)
-                            .bind(&e.event_type)
-                            .bind(&e.transaction_id)
-                            .bind(&e.search)
-                            .bind(Json(&e.data));
-                    }
-                    q.execute(&mut *self.tx).await.map_err(db_err)?;
+            /// Writes what waits for the commit — the events appended so far and the jobs
+            /// queued — packed into as few statements as the size budget allows (see
+            /// `crate::batch`): all new rows, of two tables.
+            async fn flush_pending(&mut self) -> Result<(), StoreError> {
+                let mut pieces = std::mem::take(&mut self.deferred);
+                pieces.extend(crate::tx::log::event_pieces($dialect, std::mem::take(&mut self.events)));
+                for p in crate::batch::pack($dialect, pieces) {
+                    crate::batch::bind_vals!(sqlx::query(AssertSqlSafe(p.sql)), p.vals)
+                        .execute(&mut *self.tx)
+                        .await
+                        .map_err(db_err)?;
                 }
                 Ok(())
             }
@@ -33,7 +25,7 @@ macro_rules! log_methods {
         #[async_trait::async_trait]
         impl ulo_core::store::LogRead for $tx {
             async fn query_events(&mut self, q: &EventQuery) -> Result<Vec<LogEvent>, StoreError> {
-                self.flush_events().await?;
+                self.flush_pending().await?;
                 let mut sql = Sql::new("SELECT data FROM log_events WHERE 1=1");
                 if let Some(since) = q.since {
                     let p = sql.param(SqlParam::Int(to_millis(since)));
@@ -65,7 +57,7 @@ macro_rules! log_methods {
             }
 
             async fn get_event(&mut self, id: EventId) -> Result<Option<LogEvent>, StoreError> {
-                self.flush_events().await?;
+                self.flush_pending().await?;
                 let row: Option<EventRow> = sqlx::query_as("SELECT data FROM log_events WHERE uuid=$1")
                     .bind(id.to_string())
                     .fetch_optional(&mut *self.tx)
@@ -96,7 +88,8 @@ pub(crate) struct PendingEvent {
     pub(crate) event_type: String,
     pub(crate) transaction_id: String,
     pub(crate) search: String,
-    pub(crate) data: serde_json::Value,
+    /// The event as JSON, serialized once.
+    pub(crate) data: String,
     size: usize,
 }
 
@@ -105,9 +98,10 @@ impl PendingEvent {
     pub(crate) fn of(
         e: &ulo_core::log::LogEvent,
     ) -> Result<PendingEvent, ulo_core::store::StoreError> {
-        let data = crate::tx::to_json(e)?;
+        let data = serde_json::to_string(e)
+            .map_err(|e| ulo_core::store::StoreError::Corrupt(e.to_string()))?;
         let search = crate::rows::event_search_text(e);
-        let size = data.to_string().len() + search.len() + 128;
+        let size = data.len() + search.len() + 128;
         Ok(PendingEvent {
             uuid: e.uuid.to_string(),
             published: ulo_core::clock::to_millis(e.published),
@@ -120,22 +114,47 @@ impl PendingEvent {
     }
 }
 
-/// Events split into statements of at most ~12 KiB (see `ROWS_PER_INSERT`) and 50 rows.
-pub(crate) fn event_chunks(events: &[PendingEvent]) -> Vec<&[PendingEvent]> {
-    const BUDGET: usize = 12 * 1024;
-    let mut chunks = Vec::new();
-    let mut start = 0;
+/// Events as multi-row inserts of at most ~12 KiB (see [`crate::batch::BUDGET`]) and 50 rows.
+pub(crate) fn event_pieces(
+    dialect: crate::filter_sql::Dialect,
+    events: Vec<PendingEvent>,
+) -> Vec<crate::batch::Piece> {
+    let mut chunks: Vec<Vec<PendingEvent>> = Vec::new();
     let mut bytes = 0;
-    for (i, e) in events.iter().enumerate() {
-        if i > start && (bytes + e.size > BUDGET || i - start == 50) {
-            chunks.push(&events[start..i]);
-            start = i;
+    for e in events {
+        let full = chunks
+            .last()
+            .is_none_or(|c| bytes + e.size > crate::batch::BUDGET || c.len() == 50);
+        if full {
+            chunks.push(Vec::new());
             bytes = 0;
         }
         bytes += e.size;
-    }
-    if start < events.len() {
-        chunks.push(&events[start..]);
+        if let Some(c) = chunks.last_mut() {
+            c.push(e);
+        }
     }
     chunks
+        .into_iter()
+        .map(|chunk| {
+            let sql = format!(
+                "INSERT INTO log_events (uuid, published, event_type, transaction_id, search, data) VALUES {}",
+                crate::tx::values_list(chunk.len(), &["$", "$", "$", "$", "$", crate::tx::json_param(dialect)])
+            );
+            let size = chunk.iter().map(|e| e.size).sum();
+            let mut vals = Vec::with_capacity(chunk.len() * 6);
+            for e in chunk {
+                use crate::batch::Val;
+                vals.extend([
+                    Val::Text(e.uuid),
+                    Val::Int(e.published),
+                    Val::Text(e.event_type),
+                    Val::Text(e.transaction_id),
+                    Val::Text(e.search),
+                    Val::JsonText(e.data),
+                ]);
+            }
+            crate::batch::Piece::sized(sql, vals, size)
+        })
+        .collect()
 }

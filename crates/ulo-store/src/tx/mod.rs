@@ -51,7 +51,7 @@ macro_rules! store_tx {
         #[async_trait::async_trait]
         impl ulo_core::store::StoreTx for $tx {
             async fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
-                self.flush_events().await?;
+                self.flush_pending().await?;
                 let (wake, enqueued) = (self.wake.clone(), self.enqueued);
                 let (devices, woken) = (self.devices.clone(), std::mem::take(&mut self.woken));
                 // Other nodes' workers learn of new jobs by PostgreSQL NOTIFY (delivered at
@@ -120,6 +120,15 @@ pub(crate) fn notify_sql(
     }
 }
 
+/// The placeholder of a JSON document bound as text ([`crate::batch::Val::JsonText`]): SQLite
+/// stores the text; PostgreSQL casts it to its JSONB column's type.
+pub(crate) fn json_param(dialect: crate::filter_sql::Dialect) -> &'static str {
+    match dialect {
+        crate::filter_sql::Dialect::Sqlite => "$",
+        crate::filter_sql::Dialect::Postgres => "$::jsonb",
+    }
+}
+
 /// Serializes a value to JSON for storage.
 pub(crate) fn to_json<T: serde::Serialize>(
     v: &T,
@@ -127,21 +136,20 @@ pub(crate) fn to_json<T: serde::Serialize>(
     serde_json::to_value(v).map_err(|e| ulo_core::store::StoreError::Corrupt(e.to_string()))
 }
 
-/// `(…), (…)` for `rows` rows whose columns are `cols`: each `$` becomes the next numbered
-/// placeholder, anything else is kept as a literal.
+/// `(…), (…)` for `rows` rows whose columns are `cols`: each `$` (alone, or with a cast after
+/// it: `$::jsonb`) becomes the next numbered placeholder, anything else is kept as a literal.
 pub(crate) fn values_list(rows: usize, cols: &[&str]) -> String {
     let mut n = 0;
     let mut out = Vec::with_capacity(rows);
     for _ in 0..rows {
         let row: Vec<String> = cols
             .iter()
-            .map(|c| {
-                if *c == "$" {
+            .map(|c| match c.strip_prefix('$') {
+                Some(cast) => {
                     n += 1;
-                    format!("${n}")
-                } else {
-                    (*c).to_string()
+                    format!("${n}{cast}")
                 }
+                None => (*c).to_string(),
             })
             .collect();
         out.push(format!("({})", row.join(",")));

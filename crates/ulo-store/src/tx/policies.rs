@@ -6,42 +6,31 @@
 macro_rules! policies_methods {
     ($tx:ident, $dialect:expr) => {
         impl $tx {
-            /// `policies` rows with their rules.
-            async fn policies_with_rules(&mut self, rows: Vec<crate::tx::policies::PolicyRow>) -> Result<Vec<ulo_core::policy::EntityRiskPolicy>, StoreError> {
-                let mut out = Vec::with_capacity(rows.len());
-                for row in rows {
-                    let sql = format!("SELECT {} FROM policy_rules WHERE policy_id=$1 ORDER BY priority, id", crate::tx::policies::RULE_COLS);
-                    let rules: Vec<crate::tx::policies::RuleRow> = sqlx::query_as(AssertSqlSafe(sql.as_str()))
-                        .bind(row.id.clone())
-                        .fetch_all(&mut *self.tx)
-                        .await
-                        .map_err(db_err)?;
-                    out.push(row.into_policy(convert(rules)?)?);
-                }
-                Ok(out)
+            /// The policies `cond` (on `p`, with `$1`) selects, with their rules, in one query.
+            async fn policies_where(&mut self, cond: &str, arg: String) -> Result<Vec<ulo_core::policy::EntityRiskPolicy>, StoreError> {
+                let sql = format!(
+                    "SELECT {}, {} FROM policies p LEFT JOIN policy_rules r ON r.policy_id = p.id WHERE {cond} \
+                     ORDER BY p.priority, p.id, r.priority, r.id",
+                    crate::tx::policies::POLICY_COLS_P,
+                    crate::tx::policies::RULE_COLS_R
+                );
+                let rows: Vec<crate::tx::policies::PolicyRuleRow> = sqlx::query_as(AssertSqlSafe(sql.as_str()))
+                    .bind(arg)
+                    .fetch_all(&mut *self.tx)
+                    .await
+                    .map_err(db_err)?;
+                crate::tx::policies::group(rows)
             }
         }
 
         #[async_trait::async_trait]
         impl ulo_core::store::PoliciesRead for $tx {
             async fn list_policies(&mut self, policy_type: &str) -> Result<Vec<ulo_core::policy::EntityRiskPolicy>, StoreError> {
-                let sql = format!("SELECT {} FROM policies WHERE type=$1 ORDER BY priority, id", crate::tx::policies::POLICY_COLS);
-                let rows: Vec<crate::tx::policies::PolicyRow> = sqlx::query_as(AssertSqlSafe(sql.as_str()))
-                    .bind(policy_type)
-                    .fetch_all(&mut *self.tx)
-                    .await
-                    .map_err(db_err)?;
-                self.policies_with_rules(rows).await
+                self.policies_where("p.type=$1", policy_type.to_string()).await
             }
 
             async fn get_policy(&mut self, id: ulo_core::ids::PolicyId) -> Result<Option<ulo_core::policy::EntityRiskPolicy>, StoreError> {
-                let sql = format!("SELECT {} FROM policies WHERE id=$1", crate::tx::policies::POLICY_COLS);
-                let rows: Vec<crate::tx::policies::PolicyRow> = sqlx::query_as(AssertSqlSafe(sql.as_str()))
-                    .bind(id.to_string())
-                    .fetch_all(&mut *self.tx)
-                    .await
-                    .map_err(db_err)?;
-                Ok(self.policies_with_rules(rows).await?.into_iter().next())
+                Ok(self.policies_where("p.id=$1", id.to_string()).await?.into_iter().next())
             }
         }
 
@@ -159,13 +148,15 @@ use ulo_core::store::StoreError;
 
 use crate::rows::parse;
 
-/// The columns a [`PolicyRow`] reads.
-pub(crate) const POLICY_COLS: &str =
-    "id, type, name, status, priority, system, created, last_updated";
+/// The columns a [`PolicyRow`] reads, from `policies p`.
+pub(crate) const POLICY_COLS_P: &str =
+    "p.id, p.type, p.name, p.status, p.priority, p.system, p.created, p.last_updated";
 
-/// The columns a [`RuleRow`] reads.
-pub(crate) const RULE_COLS: &str =
-    "id, type, name, priority, status, mode, system, conditions, actions, created, last_updated";
+/// The columns a [`RuleRow`] reads, from `policy_rules r` (prefixed, and NULL without a rule).
+pub(crate) const RULE_COLS_R: &str = "r.id AS r_id, r.type AS r_type, r.name AS r_name, \
+     r.priority AS r_priority, r.status AS r_status, r.mode AS r_mode, r.system AS r_system, \
+     r.conditions AS r_conditions, r.actions AS r_actions, r.created AS r_created, \
+     r.last_updated AS r_last_updated";
 
 /// A stored policy, without its rules.
 #[derive(sqlx::FromRow)]
@@ -201,41 +192,67 @@ impl PolicyRow {
     }
 }
 
-/// A stored rule.
+/// A policy row joined with one of its rules (none: a policy without rules).
 #[derive(sqlx::FromRow)]
-pub(crate) struct RuleRow {
-    id: String,
-    #[sqlx(rename = "type")]
-    rule_type: String,
-    name: String,
-    priority: i32,
-    status: String,
-    mode: String,
-    system: bool,
-    conditions: String,
-    actions: String,
-    created: i64,
-    last_updated: i64,
+pub(crate) struct PolicyRuleRow {
+    #[sqlx(flatten)]
+    policy: PolicyRow,
+    #[sqlx(flatten)]
+    rule: RuleRow,
 }
 
-impl TryFrom<RuleRow> for PolicyRule {
-    type Error = StoreError;
-    fn try_from(r: RuleRow) -> Result<Self, StoreError> {
-        Ok(PolicyRule {
-            id: parse("policy rule id", &r.id)?,
-            rule_type: r.rule_type,
-            name: r.name,
-            priority: unsigned(r.priority)?,
-            status: parse("rule status", &r.status)?,
-            mode: parse("rule mode", &r.mode)?,
-            system: r.system,
-            conditions: serde_json::from_str(&r.conditions)
+/// The policies of joined rows (ordered by policy), each with its rules in the rows' order.
+pub(crate) fn group(rows: Vec<PolicyRuleRow>) -> Result<Vec<EntityRiskPolicy>, StoreError> {
+    let mut out: Vec<(PolicyRow, Vec<PolicyRule>)> = Vec::new();
+    for row in rows {
+        if out.last().is_none_or(|(p, _)| p.id != row.policy.id) {
+            out.push((row.policy, Vec::new()));
+        }
+        if let (Some((_, rules)), Some(rule)) = (out.last_mut(), row.rule.into_rule()?) {
+            rules.push(rule);
+        }
+    }
+    out.into_iter().map(|(p, rules)| p.into_policy(rules)).collect()
+}
+
+/// A stored rule, from a LEFT JOIN (every column NULL when the policy has no rule).
+#[derive(sqlx::FromRow)]
+pub(crate) struct RuleRow {
+    r_id: Option<String>,
+    r_type: Option<String>,
+    r_name: Option<String>,
+    r_priority: Option<i32>,
+    r_status: Option<String>,
+    r_mode: Option<String>,
+    r_system: Option<bool>,
+    r_conditions: Option<String>,
+    r_actions: Option<String>,
+    r_created: Option<i64>,
+    r_last_updated: Option<i64>,
+}
+
+impl RuleRow {
+    /// The rule; `None` for the NULL columns of a policy without rules.
+    fn into_rule(self) -> Result<Option<PolicyRule>, StoreError> {
+        let Some(id) = self.r_id else {
+            return Ok(None);
+        };
+        let missing = |c: &str| StoreError::Corrupt(format!("policy rule {id}: no {c}"));
+        Ok(Some(PolicyRule {
+            id: parse("policy rule id", &id)?,
+            rule_type: self.r_type.ok_or_else(|| missing("type"))?,
+            name: self.r_name.ok_or_else(|| missing("name"))?,
+            priority: unsigned(self.r_priority.ok_or_else(|| missing("priority"))?)?,
+            status: parse("rule status", &self.r_status.ok_or_else(|| missing("status"))?)?,
+            mode: parse("rule mode", &self.r_mode.ok_or_else(|| missing("mode"))?)?,
+            system: self.r_system.ok_or_else(|| missing("system"))?,
+            conditions: serde_json::from_str(&self.r_conditions.ok_or_else(|| missing("conditions"))?)
                 .map_err(|e| StoreError::Corrupt(format!("rule conditions: {e}")))?,
-            actions: serde_json::from_str(&r.actions)
+            actions: serde_json::from_str(&self.r_actions.ok_or_else(|| missing("actions"))?)
                 .map_err(|e| StoreError::Corrupt(format!("rule actions: {e}")))?,
-            created: from_millis(r.created),
-            last_updated: from_millis(r.last_updated),
-        })
+            created: from_millis(self.r_created.ok_or_else(|| missing("created"))?),
+            last_updated: from_millis(self.r_last_updated.ok_or_else(|| missing("last_updated"))?),
+        }))
     }
 }
 

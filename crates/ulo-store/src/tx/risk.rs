@@ -33,17 +33,31 @@ macro_rules! risk_methods {
         #[async_trait::async_trait]
         impl ulo_core::store::RiskTx for $tx {
             async fn insert_detection(&mut self, d: &ulo_core::risk::Detection) -> Result<(), StoreError> {
-                sqlx::query("INSERT INTO risk_detections (id, user_id, type, level, source, reasons, issuer, created, expires, ended) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)")
-                    .bind(d.id.to_string())
-                    .bind(d.user_id.to_string())
-                    .bind(d.detection_type.as_str())
-                    .bind(d.level.as_str())
-                    .bind(d.source.clone())
-                    .bind(serde_json::to_string(&d.reasons).map_err(|e| StoreError::Invalid(e.to_string()))?)
-                    .bind(d.issuer.clone())
-                    .bind(to_millis(d.created))
-                    .bind(to_millis(d.expires))
-                    .bind(d.ended.map(to_millis))
+                let p = crate::tx::risk::insert_piece(d)?;
+                crate::batch::bind_vals!(sqlx::query(AssertSqlSafe(p.sql)), p.vals)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map_err(db_err)?;
+                Ok(())
+            }
+
+            async fn record_detection(&mut self, d: &ulo_core::risk::Detection, level: ulo_core::user::RiskLevel, now: OffsetDateTime, keep: u32) -> Result<(), StoreError> {
+                // One round trip (see `crate::batch`): a new row, the user's row (unchanged when
+                // the level is), and deletes of other, inactive rows.
+                let user = d.user_id.to_string();
+                let pieces = vec![
+                    crate::tx::risk::insert_piece(d)?,
+                    crate::batch::Piece::new(
+                        "UPDATE users SET risk_level=$2 WHERE id=$1 AND risk_level<>$2",
+                        vec![crate::batch::Val::Text(user.clone()), crate::batch::Val::Text(level.as_str().to_string())],
+                    ),
+                    crate::batch::Piece::new(
+                        crate::tx::risk::PRUNE_SQL,
+                        vec![crate::batch::Val::Text(user), crate::batch::Val::Int(to_millis(now)), crate::batch::Val::Int(i64::from(keep))],
+                    ),
+                ];
+                let p = crate::batch::join($dialect, pieces);
+                crate::batch::bind_vals!(sqlx::query(AssertSqlSafe(p.sql)), p.vals)
                     .execute(&mut *self.tx)
                     .await
                     .map_err(db_err)?;
@@ -63,11 +77,7 @@ macro_rules! risk_methods {
             }
 
             async fn prune_detections(&mut self, user: UserId, now: OffsetDateTime, keep: u32) -> Result<u64, StoreError> {
-                let r = sqlx::query(
-                    "DELETE FROM risk_detections WHERE id IN (SELECT id FROM (\
-                       SELECT id, ROW_NUMBER() OVER (ORDER BY created DESC, id DESC) AS n FROM risk_detections \
-                       WHERE user_id=$1 AND (ended IS NOT NULL OR expires <= $2)) t WHERE n > $3)",
-                )
+                let r = sqlx::query(crate::tx::risk::PRUNE_SQL)
                 .bind(user.to_string())
                 .bind(to_millis(now))
                 .bind(i64::from(keep))
@@ -121,6 +131,32 @@ use ulo_core::risk::Detection;
 use ulo_core::store::StoreError;
 
 use crate::rows::parse;
+
+/// Deletes the inactive detections of user `$1` at `$2` beyond the `$3` newest.
+pub(crate) const PRUNE_SQL: &str = "DELETE FROM risk_detections WHERE id IN (SELECT id FROM (\
+     SELECT id, ROW_NUMBER() OVER (ORDER BY created DESC, id DESC) AS n FROM risk_detections \
+     WHERE user_id=$1 AND (ended IS NOT NULL OR expires <= $2)) t WHERE n > $3)";
+
+/// The insert of a new detection.
+pub(crate) fn insert_piece(d: &Detection) -> Result<crate::batch::Piece, StoreError> {
+    use crate::batch::Val;
+    Ok(crate::batch::Piece::new(
+        "INSERT INTO risk_detections (id, user_id, type, level, source, reasons, issuer, created, expires, ended) \
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
+        vec![
+            Val::Text(d.id.to_string()),
+            Val::Text(d.user_id.to_string()),
+            Val::Text(d.detection_type.as_str().to_string()),
+            Val::Text(d.level.as_str().to_string()),
+            Val::Text(d.source.clone()),
+            Val::Text(serde_json::to_string(&d.reasons).map_err(|e| StoreError::Invalid(e.to_string()))?),
+            Val::OptText(d.issuer.clone()),
+            Val::Int(ulo_core::clock::to_millis(d.created)),
+            Val::Int(ulo_core::clock::to_millis(d.expires)),
+            Val::OptInt(d.ended.map(ulo_core::clock::to_millis)),
+        ],
+    ))
+}
 
 /// The columns a [`DetectionRow`] reads.
 pub(crate) const DETECTION_COLS: &str =

@@ -5,6 +5,19 @@
 /// Implements `UsersRead` and `UsersTx` for `$tx` (with a `tx` field).
 macro_rules! users_methods {
     ($tx:ident, $dialect:expr) => {
+        impl $tx {
+            /// On SQLite a transaction that read a user holds them as `lock_user` would: its
+            /// connection is the one writer (a write transaction began IMMEDIATE; a read handle
+            /// cannot lock), so nothing else can change or delete the row before it ends.
+            fn found_user(&mut self, user: Option<&User>) {
+                if let (crate::filter_sql::Dialect::Sqlite, Some(u)) = ($dialect, user) {
+                    if !self.locked.contains(&u.id) {
+                        self.locked.push(u.id);
+                    }
+                }
+            }
+        }
+
         #[async_trait::async_trait]
         impl ulo_core::store::UsersRead for $tx {
             async fn password_hash(&mut self, id: UserId) -> Result<Option<String>, StoreError> {
@@ -19,7 +32,9 @@ macro_rules! users_methods {
             async fn get_user(&mut self, id: UserId) -> Result<Option<User>, StoreError> {
                 let sql = format!("SELECT {USER_COLS} FROM users u WHERE u.id=$1");
                 let row: Option<UserRow> = sqlx::query_as(AssertSqlSafe(sql.as_str())).bind(id.to_string()).fetch_optional(&mut *self.tx).await.map_err(db_err)?;
-                row.map(User::try_from).transpose()
+                let user = row.map(User::try_from).transpose()?;
+                self.found_user(user.as_ref());
+                Ok(user)
             }
 
             async fn get_user_by_login(&mut self, login: &str) -> Result<Option<User>, StoreError> {
@@ -29,7 +44,9 @@ macro_rules! users_methods {
                     .fetch_optional(&mut *self.tx)
                     .await
                     .map_err(db_err)?;
-                row.map(User::try_from).transpose()
+                let user = row.map(User::try_from).transpose()?;
+                self.found_user(user.as_ref());
+                Ok(user)
             }
 
             async fn list_users(&mut self, query: &UserQuery) -> Result<Vec<User>, StoreError> {
@@ -115,13 +132,22 @@ macro_rules! users_methods {
 
             async fn delete_user(&mut self, id: UserId) -> Result<bool, StoreError> {
                 let r = sqlx::query("DELETE FROM users WHERE id=$1").bind(id.to_string()).execute(&mut *self.tx).await.map_err(db_err)?;
+                self.locked.retain(|u| *u != id);
                 Ok(r.rows_affected() == 1)
             }
 
             async fn lock_user(&mut self, user: UserId) -> Result<bool, StoreError> {
+                // The lock lasts until the transaction ends (and the row can only go by this
+                // transaction's own delete): a second lock of the same user needs no statement.
+                if self.locked.contains(&user) {
+                    return Ok(true);
+                }
                 let lock = if $dialect == crate::filter_sql::Dialect::Postgres { " FOR UPDATE" } else { "" };
                 let sql = format!("SELECT id FROM users WHERE id=$1{lock}");
                 let row: Option<(String,)> = sqlx::query_as(AssertSqlSafe(sql.as_str())).bind(user.to_string()).fetch_optional(&mut *self.tx).await.map_err(db_err)?;
+                if row.is_some() {
+                    self.locked.push(user);
+                }
                 Ok(row.is_some())
             }
         }

@@ -108,6 +108,33 @@ on_every_backend!(receipts_round_trip_settle_and_page_newest_first, |store| {
             everyone[2..],
             "paging continues below `after`"
         );
+        // Headers only: a user's receipts in one status, newest first, without targets.
+        let bare = |l: &Logout| Logout {
+            targets: Vec::new(),
+            ..l.clone()
+        };
+        assert_eq!(
+            tx.list_logout_headers(ada.id, LogoutStatus::InProgress, 10)
+                .await
+                .unwrap(),
+            newest_first(&[first.id, third.id])
+                .iter()
+                .map(|id| bare(if *id == first.id { &first } else { &third }))
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(
+            ids(tx
+                .list_logout_headers(ada.id, LogoutStatus::InProgress, 1)
+                .await
+                .unwrap()),
+            newest_first(&[first.id, third.id])[..1]
+        );
+        assert!(
+            tx.list_logout_headers(ada.id, LogoutStatus::Completed, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
         let adas = tx.list_logouts(Some(ada.id), None, &all).await.unwrap();
         assert_eq!(ids(adas.clone()), newest_first(&[first.id, third.id]));
         assert!(
@@ -211,3 +238,82 @@ on_every_backend!(upstream_idps_register_once_per_issuer_and_remove, |store| {
         assert_eq!(tx.list_upstream_idps().await.unwrap(), vec![b]);
     })
 });
+
+on_every_backend!(
+    a_receipt_with_many_targets_is_stored_and_updated_in_parts,
+    |store| {
+        Box::pin(async move {
+            let ada = user("ada@example.com", "Ada");
+            insert_user(store.as_ref(), &ada).await;
+            // More targets than one multi-row insert takes.
+            let mut l = receipt(
+                &ada,
+                (0..12).map(|n| target(&format!("App {n}"))).collect(),
+            );
+            let mut tx = store.begin().await.unwrap();
+            tx.insert_logout(&l).await.unwrap();
+            assert_eq!(tx.get_logout(l.id).await.unwrap().as_ref(), Some(&l));
+            tx.commit().await.unwrap();
+            let mut tx = store.begin().await.unwrap();
+            assert!(matches!(
+                tx.insert_logout(&l).await,
+                Err(StoreError::Unique(_))
+            ));
+            drop(tx);
+
+            // Two targets (one named twice), without the header.
+            let mut tx = store.begin().await.unwrap();
+            let mut got = tx.get_logout_for_update(l.id).await.unwrap().unwrap();
+            assert_eq!(got, l);
+            for p in [0, 11] {
+                got.targets[p].status = TargetStatus::Succeeded;
+                got.targets[p].attempts = 1;
+                got.targets[p].completed_at = Some(t0());
+            }
+            tx.update_logout_parts(&got, &[0, 11, 0], false)
+                .await
+                .unwrap();
+            assert_eq!(tx.get_logout(l.id).await.unwrap().as_ref(), Some(&got));
+            tx.commit().await.unwrap();
+            l = got;
+
+            // The rest, with the header.
+            let mut tx = store.begin().await.unwrap();
+            for t in &mut l.targets[1..11] {
+                t.status = TargetStatus::Failed;
+                t.attempts = 2;
+                t.last_error = Some("refused".into());
+            }
+            l.status = LogoutStatus::CompletedWithFailures;
+            l.completed = Some(t0());
+            let rest: Vec<usize> = (1..11).collect();
+            tx.update_logout_parts(&l, &rest, true).await.unwrap();
+            tx.commit().await.unwrap();
+            let mut tx = store.read().await.unwrap();
+            assert_eq!(tx.get_logout(l.id).await.unwrap().as_ref(), Some(&l));
+            assert_eq!(
+                ids(tx
+                    .list_logouts(
+                        Some(ada.id),
+                        Some(LogoutStatus::CompletedWithFailures),
+                        &Page {
+                            after: None,
+                            limit: 10
+                        }
+                    )
+                    .await
+                    .unwrap()),
+                vec![l.id]
+            );
+            drop(tx);
+
+            // Only the header.
+            let mut tx = store.begin().await.unwrap();
+            l.status = LogoutStatus::Completed;
+            tx.update_logout_parts(&l, &[], true).await.unwrap();
+            tx.commit().await.unwrap();
+            let mut tx = store.read().await.unwrap();
+            assert_eq!(tx.get_logout(l.id).await.unwrap().as_ref(), Some(&l));
+        })
+    }
+);

@@ -310,3 +310,82 @@ async fn tx_user(store: &dyn ulo_core::store::Store, id: UserId) -> ulo_core::us
     let mut tx = store.read().await.unwrap();
     tx.get_user(id).await.unwrap().unwrap()
 }
+
+on_every_backend!(
+    a_detection_is_recorded_with_the_level_and_the_pruning,
+    |store| {
+        Box::pin(async move {
+            let ada = user("ada@example.com", "Ada");
+            let bob = user("bob@example.com", "Bob");
+            insert_user(store.as_ref(), &ada).await;
+            insert_user(store.as_ref(), &bob).await;
+            // Ada: three expired by +100 min, one active.
+            let expired: Vec<Detection> = (0..3)
+                .map(|m| detection(ada.id, RiskLevel::Medium, m, 10))
+                .collect();
+            let old_active = detection(ada.id, RiskLevel::Medium, 40, 150);
+            let bobs = detection(bob.id, RiskLevel::Medium, 0, 10);
+            let mut tx = store.begin().await.unwrap();
+            for d in expired.iter().chain([&old_active, &bobs]) {
+                tx.insert_detection(d).await.unwrap();
+            }
+            tx.commit().await.unwrap();
+
+            let at = |m| t0() + Duration::minutes(m);
+            let new = detection(ada.id, RiskLevel::High, 100, 60);
+            let mut tx = store.begin().await.unwrap();
+            tx.record_detection(&new, RiskLevel::High, at(100), 1)
+                .await
+                .unwrap();
+            // The new row is there at once, in the same transaction.
+            assert_eq!(
+                ids(&tx.active_detections(ada.id, at(100)).await.unwrap()),
+                vec![new.id, old_active.id]
+            );
+            tx.commit().await.unwrap();
+            let mut tx = store.read().await.unwrap();
+            assert_eq!(
+                ids(&tx.recent_detections(ada.id, 50).await.unwrap()),
+                vec![new.id, old_active.id, expired[2].id],
+                "the active ones and the newest inactive one"
+            );
+            assert_eq!(tx_user(store.as_ref(), ada.id).await.risk_level, RiskLevel::High);
+            assert_eq!(
+                tx.recent_detections(bob.id, 50).await.unwrap().len(),
+                1,
+                "another user's are not pruned"
+            );
+            drop(tx);
+
+            // The same level again changes nothing else; a lower one is written.
+            let mut tx = store.begin().await.unwrap();
+            let again = detection(ada.id, RiskLevel::High, 101, 60);
+            tx.record_detection(&again, RiskLevel::High, at(101), 1)
+                .await
+                .unwrap();
+            let low = detection(bob.id, RiskLevel::Low, 101, 60);
+            tx.record_detection(&low, RiskLevel::Low, at(101), 50)
+                .await
+                .unwrap();
+            // A taken id is refused, as by insert_detection.
+            assert!(matches!(
+                tx.record_detection(&again, RiskLevel::High, at(101), 1)
+                    .await,
+                Err(StoreError::Unique(_))
+            ));
+            drop(tx);
+            let mut tx = store.begin().await.unwrap();
+            tx.record_detection(&low, RiskLevel::Low, at(101), 50)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            assert_eq!(tx_user(store.as_ref(), ada.id).await.risk_level, RiskLevel::High);
+            assert_eq!(tx_user(store.as_ref(), bob.id).await.risk_level, RiskLevel::Low);
+            let mut tx = store.read().await.unwrap();
+            assert_eq!(
+                ids(&tx.recent_detections(bob.id, 50).await.unwrap()),
+                vec![low.id, bobs.id]
+            );
+        })
+    }
+);
