@@ -175,7 +175,10 @@ mod tests {
     #[test]
     fn renumbers_placeholders_outside_literals() {
         assert_eq!(
-            renumber("a=$1 AND b=$12 AND c='$1' AND json_extract(d, '$.x')=$2", 10),
+            renumber(
+                "a=$1 AND b=$12 AND c='$1' AND json_extract(d, '$.x')=$2",
+                10
+            ),
             "a=$11 AND b=$22 AND c='$1' AND json_extract(d, '$.x')=$12"
         );
         assert_eq!(renumber("x=$1", 0), "x=$1");
@@ -205,13 +208,24 @@ mod tests {
             p.sql,
             "WITH w0 AS (INSERT INTO a VALUES ($1,$2)), w1 AS (UPDATE b SET x=$3 WHERE id=$4) DELETE FROM c WHERE id=$5"
         );
-        assert_eq!(join(Dialect::Postgres, vec![piece("DELETE FROM c WHERE id=$1", 1)]).sql, "DELETE FROM c WHERE id=$1");
+        assert_eq!(
+            join(
+                Dialect::Postgres,
+                vec![piece("DELETE FROM c WHERE id=$1", 1)]
+            )
+            .sql,
+            "DELETE FROM c WHERE id=$1"
+        );
     }
 
     #[test]
     fn packs_within_the_budget_in_order() {
         let big = |n: usize| {
-            Piece::sized(format!("INSERT INTO t VALUES ($1, 'p{n}')"), vec![Val::Int(0)], BUDGET / 2)
+            Piece::sized(
+                format!("INSERT INTO t VALUES ($1, 'p{n}')"),
+                vec![Val::Int(0)],
+                BUDGET / 2,
+            )
         };
         let packed = pack(Dialect::Sqlite, vec![big(0), big(1), big(2)]);
         assert_eq!(packed.len(), 2);

@@ -10,15 +10,30 @@ macro_rules! jobs_methods {
             async fn get_job(&mut self, id: JobId) -> Result<Option<Job>, StoreError> {
                 self.flush_pending().await?;
                 let sql = format!("SELECT {JOB_COLS} FROM jobs WHERE id=$1");
-                let row: Option<JobRow> = sqlx::query_as(AssertSqlSafe(sql.as_str())).bind(id.to_string()).fetch_optional(&mut *self.tx).await.map_err(db_err)?;
+                let row: Option<JobRow> = sqlx::query_as(AssertSqlSafe(sql.as_str()))
+                    .bind(id.to_string())
+                    .fetch_optional(&mut *self.tx)
+                    .await
+                    .map_err(db_err)?;
                 row.map(Job::try_from).transpose()
             }
 
             async fn count_jobs(&mut self, kind: Option<&str>) -> Result<JobCounts, StoreError> {
                 self.flush_pending().await?;
                 let rows: Vec<(String, i64)> = match kind {
-                    Some(k) => sqlx::query_as("SELECT state, COUNT(*) FROM jobs WHERE kind=$1 GROUP BY state").bind(k).fetch_all(&mut *self.tx).await,
-                    None => sqlx::query_as("SELECT state, COUNT(*) FROM jobs GROUP BY state").fetch_all(&mut *self.tx).await,
+                    Some(k) => {
+                        sqlx::query_as(
+                            "SELECT state, COUNT(*) FROM jobs WHERE kind=$1 GROUP BY state",
+                        )
+                        .bind(k)
+                        .fetch_all(&mut *self.tx)
+                        .await
+                    }
+                    None => {
+                        sqlx::query_as("SELECT state, COUNT(*) FROM jobs GROUP BY state")
+                            .fetch_all(&mut *self.tx)
+                            .await
+                    }
                 }
                 .map_err(db_err)?;
                 let mut c = JobCounts::default();
@@ -46,27 +61,43 @@ macro_rules! jobs_methods {
                 // transaction's events: the jobs' ids are new, so nothing can refuse them then
                 // that would have refused them now.
                 self.enqueued |= !jobs.is_empty();
-                self.deferred.extend(crate::tx::jobs::job_pieces($dialect, jobs)?);
+                self.deferred
+                    .extend(crate::tx::jobs::job_pieces($dialect, jobs)?);
                 Ok(())
             }
 
-            async fn finish_job(&mut self, lease: &Lease, result: &JobResult, now: OffsetDateTime) -> Result<bool, StoreError> {
+            async fn finish_job(
+                &mut self,
+                lease: &Lease,
+                result: &JobResult,
+                now: OffsetDateTime,
+            ) -> Result<bool, StoreError> {
                 let current = self.finish_jobs(&[(lease, result)], now).await?;
                 Ok(current.first().copied().unwrap_or(false))
             }
 
-            async fn finish_jobs(&mut self, finished: &[(&Lease, &JobResult)], now: OffsetDateTime) -> Result<Vec<bool>, StoreError> {
+            async fn finish_jobs(
+                &mut self,
+                finished: &[(&Lease, &JobResult)],
+                now: OffsetDateTime,
+            ) -> Result<Vec<bool>, StoreError> {
                 self.flush_pending().await?;
                 let ids: Vec<String> = finished.iter().map(|(l, _)| l.job.to_string()).collect();
                 let endings: Vec<_> = finished
                     .iter()
                     .zip(&ids)
                     .map(|((lease, result), job)| {
-                        let lease = ulo_sql::jobs::LeaseRef { job, owner: &lease.owner, attempt: lease.attempt };
+                        let lease = ulo_sql::jobs::LeaseRef {
+                            job,
+                            owner: &lease.owner,
+                            attempt: lease.attempt,
+                        };
                         (lease, crate::rows::ending(result))
                     })
                     .collect();
-                ulo_sql::jobs::finish_all(&mut *self.tx, &endings, to_millis(now)).await.map_err(sql_err)
+                ulo_sql::jobs::finish_all(&mut *self.tx, &endings, to_millis(now))
+                    .await
+                    .map_err(sql_err)
             }
         }
     };

@@ -11,7 +11,10 @@ macro_rules! log_methods {
             /// `crate::batch`): all new rows, of two tables.
             async fn flush_pending(&mut self) -> Result<(), StoreError> {
                 let mut pieces = std::mem::take(&mut self.deferred);
-                pieces.extend(crate::tx::log::event_pieces($dialect, std::mem::take(&mut self.events)));
+                pieces.extend(crate::tx::log::event_pieces(
+                    $dialect,
+                    std::mem::take(&mut self.events),
+                ));
                 for p in crate::batch::pack($dialect, pieces) {
                     crate::batch::bind_vals!(sqlx::query(AssertSqlSafe(p.sql)), p.vals)
                         .execute(&mut *self.tx)
@@ -43,7 +46,10 @@ macro_rules! log_methods {
                     sql.push(&format!(" AND (published, uuid) {op} ({a}, {b})"));
                 }
                 for kw in &q.keywords {
-                    let p = sql.param(SqlParam::Text(format!("%{}%", like_escape(&kw.to_lowercase()))));
+                    let p = sql.param(SqlParam::Text(format!(
+                        "%{}%",
+                        like_escape(&kw.to_lowercase())
+                    )));
                     sql.push(&format!(" AND search LIKE {p} ESCAPE '\\'"));
                 }
                 if let Some(f) = &q.filter {
@@ -52,17 +58,24 @@ macro_rules! log_methods {
                 let p = sql.param(SqlParam::Int(i64::from(q.limit.max(1))));
                 let dir = if desc { "DESC" } else { "ASC" };
                 sql.push(&format!(" ORDER BY published {dir}, uuid {dir} LIMIT {p}"));
-                let rows: Vec<EventRow> = bind_all!(sqlx::query_as(AssertSqlSafe(sql.text.as_str())), &sql.params).fetch_all(&mut *self.tx).await.map_err(db_err)?;
+                let rows: Vec<EventRow> = bind_all!(
+                    sqlx::query_as(AssertSqlSafe(sql.text.as_str())),
+                    &sql.params
+                )
+                .fetch_all(&mut *self.tx)
+                .await
+                .map_err(db_err)?;
                 convert(rows)
             }
 
             async fn get_event(&mut self, id: EventId) -> Result<Option<LogEvent>, StoreError> {
                 self.flush_pending().await?;
-                let row: Option<EventRow> = sqlx::query_as("SELECT data FROM log_events WHERE uuid=$1")
-                    .bind(id.to_string())
-                    .fetch_optional(&mut *self.tx)
-                    .await
-                    .map_err(db_err)?;
+                let row: Option<EventRow> =
+                    sqlx::query_as("SELECT data FROM log_events WHERE uuid=$1")
+                        .bind(id.to_string())
+                        .fetch_optional(&mut *self.tx)
+                        .await
+                        .map_err(db_err)?;
                 row.map(LogEvent::try_from).transpose()
             }
         }

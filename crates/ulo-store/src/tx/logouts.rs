@@ -253,7 +253,8 @@ pub(crate) fn insert_pieces(
             Val::Text(receipt_header_json(l)?),
         ],
     )];
-    let targets: Vec<(usize, &ulo_core::logout::LogoutTarget)> = l.targets.iter().enumerate().collect();
+    let targets: Vec<(usize, &ulo_core::logout::LogoutTarget)> =
+        l.targets.iter().enumerate().collect();
     for chunk in targets.chunks(crate::tx::ROWS_PER_INSERT) {
         let sql = format!(
             "INSERT INTO logout_targets (logout_id, position, status, target) VALUES {}",

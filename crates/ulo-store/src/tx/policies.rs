@@ -212,7 +212,9 @@ pub(crate) fn group(rows: Vec<PolicyRuleRow>) -> Result<Vec<EntityRiskPolicy>, S
             rules.push(rule);
         }
     }
-    out.into_iter().map(|(p, rules)| p.into_policy(rules)).collect()
+    out.into_iter()
+        .map(|(p, rules)| p.into_policy(rules))
+        .collect()
 }
 
 /// A stored rule, from a LEFT JOIN (every column NULL when the policy has no rule).
@@ -243,11 +245,16 @@ impl RuleRow {
             rule_type: self.r_type.ok_or_else(|| missing("type"))?,
             name: self.r_name.ok_or_else(|| missing("name"))?,
             priority: unsigned(self.r_priority.ok_or_else(|| missing("priority"))?)?,
-            status: parse("rule status", &self.r_status.ok_or_else(|| missing("status"))?)?,
+            status: parse(
+                "rule status",
+                &self.r_status.ok_or_else(|| missing("status"))?,
+            )?,
             mode: parse("rule mode", &self.r_mode.ok_or_else(|| missing("mode"))?)?,
             system: self.r_system.ok_or_else(|| missing("system"))?,
-            conditions: serde_json::from_str(&self.r_conditions.ok_or_else(|| missing("conditions"))?)
-                .map_err(|e| StoreError::Corrupt(format!("rule conditions: {e}")))?,
+            conditions: serde_json::from_str(
+                &self.r_conditions.ok_or_else(|| missing("conditions"))?,
+            )
+            .map_err(|e| StoreError::Corrupt(format!("rule conditions: {e}")))?,
             actions: serde_json::from_str(&self.r_actions.ok_or_else(|| missing("actions"))?)
                 .map_err(|e| StoreError::Corrupt(format!("rule actions: {e}")))?,
             created: from_millis(self.r_created.ok_or_else(|| missing("created"))?),

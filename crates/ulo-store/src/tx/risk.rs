@@ -149,7 +149,10 @@ pub(crate) fn insert_piece(d: &Detection) -> Result<crate::batch::Piece, StoreEr
             Val::Text(d.detection_type.as_str().to_string()),
             Val::Text(d.level.as_str().to_string()),
             Val::Text(d.source.clone()),
-            Val::Text(serde_json::to_string(&d.reasons).map_err(|e| StoreError::Invalid(e.to_string()))?),
+            Val::Text(
+                serde_json::to_string(&d.reasons)
+                    .map_err(|e| StoreError::Invalid(e.to_string()))?,
+            ),
             Val::OptText(d.issuer.clone()),
             Val::Int(ulo_core::clock::to_millis(d.created)),
             Val::Int(ulo_core::clock::to_millis(d.expires)),

@@ -39,17 +39,18 @@ on_every_backend!(groups_apps_assignments_and_cascades, |store| Box::pin(
         );
         assert_eq!(tx.get_desktop_mfa_app().await.unwrap(), None);
         // Several at once: those that exist, in any order.
-        let mut both = tx
-            .get_apps(&[b.id, AppId::new(), a.id])
-            .await
-            .unwrap();
+        let mut both = tx.get_apps(&[b.id, AppId::new(), a.id]).await.unwrap();
         both.sort_by_key(|x| x.id.to_string());
         let mut want = vec![a.clone(), b.clone()];
         want.sort_by_key(|x| x.id.to_string());
         assert_eq!(both, want);
         assert!(tx.get_apps(&[]).await.unwrap().is_empty());
         let many: Vec<AppId> = (0..150).map(|_| AppId::new()).chain([a.id]).collect();
-        assert_eq!(tx.get_apps(&many).await.unwrap(), vec![a.clone()], "over 100 ids");
+        assert_eq!(
+            tx.get_apps(&many).await.unwrap(),
+            vec![a.clone()],
+            "over 100 ids"
+        );
         drop(tx);
         let mut mfa = app("Managed computers");
         mfa.app_type = AppType::DesktopMfa;

@@ -246,10 +246,7 @@ on_every_backend!(
             let ada = user("ada@example.com", "Ada");
             insert_user(store.as_ref(), &ada).await;
             // More targets than one multi-row insert takes.
-            let mut l = receipt(
-                &ada,
-                (0..12).map(|n| target(&format!("App {n}"))).collect(),
-            );
+            let mut l = receipt(&ada, (0..12).map(|n| target(&format!("App {n}"))).collect());
             let mut tx = store.begin().await.unwrap();
             tx.insert_logout(&l).await.unwrap();
             assert_eq!(tx.get_logout(l.id).await.unwrap().as_ref(), Some(&l));

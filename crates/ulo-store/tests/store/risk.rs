@@ -349,7 +349,10 @@ on_every_backend!(
                 vec![new.id, old_active.id, expired[2].id],
                 "the active ones and the newest inactive one"
             );
-            assert_eq!(tx_user(store.as_ref(), ada.id).await.risk_level, RiskLevel::High);
+            assert_eq!(
+                tx_user(store.as_ref(), ada.id).await.risk_level,
+                RiskLevel::High
+            );
             assert_eq!(
                 tx.recent_detections(bob.id, 50).await.unwrap().len(),
                 1,
@@ -379,8 +382,14 @@ on_every_backend!(
                 .await
                 .unwrap();
             tx.commit().await.unwrap();
-            assert_eq!(tx_user(store.as_ref(), ada.id).await.risk_level, RiskLevel::High);
-            assert_eq!(tx_user(store.as_ref(), bob.id).await.risk_level, RiskLevel::Low);
+            assert_eq!(
+                tx_user(store.as_ref(), ada.id).await.risk_level,
+                RiskLevel::High
+            );
+            assert_eq!(
+                tx_user(store.as_ref(), bob.id).await.risk_level,
+                RiskLevel::Low
+            );
             let mut tx = store.read().await.unwrap();
             assert_eq!(
                 ids(&tx.recent_detections(bob.id, 50).await.unwrap()),
