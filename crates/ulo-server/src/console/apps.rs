@@ -22,6 +22,7 @@ pub use form::FieldErrors;
 use super::render::{ConsoleError, ConsoleResult, Section, Shell, is_htmx, page};
 use super::session::Console;
 use crate::routes::page::query_value;
+use crate::routes::paging::next_after;
 use crate::state::AppState;
 
 /// Apps per page of the list.
@@ -167,19 +168,14 @@ async fn rows(
         ));
     }
     let dir = state.directory();
+    let wanted = Page {
+        after: search.after.clone().filter(|a| !a.is_empty()),
+        limit: PAGE_SIZE,
+    };
     let apps = dir
-        .list_apps(
-            &admin.ctx,
-            (!q.is_empty()).then_some(q),
-            &Page {
-                after: search.after.clone().filter(|a| !a.is_empty()),
-                limit: PAGE_SIZE,
-            },
-        )
+        .list_apps(&admin.ctx, (!q.is_empty()).then_some(q), &wanted)
         .await?;
-    let next = (apps.len() as u32 == PAGE_SIZE)
-        .then(|| apps.last().map(|a| a.id.to_string()))
-        .flatten();
+    let next = next_after(&wanted, &apps, |a| a.id.to_string());
     let mut out = Vec::with_capacity(apps.len());
     for a in &apps {
         let id = a.id.to_string();

@@ -23,6 +23,7 @@ use super::render::{
 };
 use super::session::Console;
 use crate::routes::page::query_value;
+use crate::routes::paging::next_after;
 use crate::state::AppState;
 
 /// Devices per page.
@@ -181,20 +182,13 @@ async fn rows(
     admin: &Console,
     after: Option<&str>,
 ) -> ConsoleResult<(Vec<DeviceView>, Option<String>)> {
-    let devices = state
-        .devices()
-        .list(
-            &admin.ctx,
-            &Page {
-                after: after.filter(|a| !a.is_empty()).map(str::to_string),
-                limit: PAGE_SIZE,
-            },
-        )
-        .await?;
-    let next = (devices.len() as u32 == PAGE_SIZE)
-        .then(|| devices.last())
-        .flatten()
-        .map(|d| format!("/admin/devices?after={}", query_value(&d.id.to_string())));
+    let wanted = Page {
+        after: after.filter(|a| !a.is_empty()).map(str::to_string),
+        limit: PAGE_SIZE,
+    };
+    let devices = state.devices().list(&admin.ctx, &wanted).await?;
+    let next = next_after(&wanted, &devices, |d| d.id.to_string())
+        .map(|id| format!("/admin/devices?after={}", query_value(&id)));
     let mut out = Vec::with_capacity(devices.len());
     for d in &devices {
         let (_, links) = state.devices().get(&admin.ctx, &d.id.to_string()).await?;

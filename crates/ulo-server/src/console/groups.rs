@@ -17,6 +17,7 @@ use super::render::{
 };
 use super::session::Console;
 use crate::routes::page::query_value;
+use crate::routes::paging::next_after;
 use crate::state::AppState;
 
 /// Groups per page.
@@ -104,28 +105,20 @@ async fn list(
 ) -> Response {
     let shell = admin.shell("Groups", Section::Groups);
     let q = search.q.trim();
+    let wanted = Page {
+        after: search.after.clone().filter(|a| !a.is_empty()),
+        limit: PAGE_SIZE,
+    };
     let found = state
         .directory()
-        .list_groups(
-            &admin.ctx,
-            (!q.is_empty()).then_some(q),
-            &Page {
-                after: search.after.clone().filter(|a| !a.is_empty()),
-                limit: PAGE_SIZE,
-            },
-        )
+        .list_groups(&admin.ctx, (!q.is_empty()).then_some(q), &wanted)
         .await;
     let groups = match found {
         Ok(g) => g,
         Err(e) => return ConsoleError::from(e).answer(&headers, shell),
     };
-    let next = (groups.len() as u32 == PAGE_SIZE)
-        .then(|| {
-            groups
-                .last()
-                .map(|g| list_url(&search, Some(&g.id.to_string())))
-        })
-        .flatten();
+    let next =
+        next_after(&wanted, &groups, |g| g.id.to_string()).map(|id| list_url(&search, Some(&id)));
     let rows = groups.iter().map(GroupRow::of).collect();
     if is_htmx(&headers) && search.after.is_some() {
         return page(&GroupsRows { rows, next });
@@ -290,23 +283,13 @@ async fn group_page(
     let g = dir.get_group(&admin.ctx, id).await?;
     let gid = g.id.to_string();
     let later_page = after.as_deref().is_some_and(|a| !a.is_empty());
-    let members = dir
-        .list_members(
-            &admin.ctx,
-            &gid,
-            &Page {
-                after: after.filter(|a| !a.is_empty()),
-                limit: MEMBERS_PAGE,
-            },
-        )
-        .await?;
-    let next = (members.len() as u32 == MEMBERS_PAGE)
-        .then(|| {
-            members
-                .last()
-                .map(|u| format!("/admin/groups/{gid}?after={}", u.id))
-        })
-        .flatten();
+    let wanted = Page {
+        after: after.filter(|a| !a.is_empty()),
+        limit: MEMBERS_PAGE,
+    };
+    let members = dir.list_members(&admin.ctx, &gid, &wanted).await?;
+    let next = next_after(&wanted, &members, |u| u.id.to_string())
+        .map(|id| format!("/admin/groups/{gid}?after={id}"));
     let mut shell = admin.shell("Group", Section::Groups);
     shell.title = g.profile.name.clone();
     Ok(GroupPage {

@@ -21,6 +21,7 @@ use ulo_core::store::Page;
 use super::render::{ConsoleError, Section, Shell, is_htmx, page, page_with, when, when_opt};
 use super::session::Console;
 use crate::routes::page::query_value;
+use crate::routes::paging::next_after;
 use crate::state::AppState;
 
 /// Receipts per page.
@@ -256,16 +257,17 @@ async fn find(
         })?),
     };
     let person = f.person.trim();
+    let wanted = Page {
+        after: f.after.clone().filter(|a| !a.is_empty()),
+        limit: PAGE_SIZE,
+    };
     let found = state
         .logouts()
         .list(
             &admin.ctx,
             (!person.is_empty()).then_some(person),
             status,
-            &Page {
-                after: f.after.clone().filter(|a| !a.is_empty()),
-                limit: PAGE_SIZE,
-            },
+            &wanted,
         )
         .await
         .map_err(|e| {
@@ -279,9 +281,7 @@ async fn find(
             }
             ("", e)
         })?;
-    let next = (found.len() as u32 == PAGE_SIZE)
-        .then(|| found.last().map(|l| l.id.to_string()))
-        .flatten();
+    let next = next_after(&wanted, &found, |l| l.id.to_string());
     Ok((logout_rows(&found), next))
 }
 

@@ -15,6 +15,7 @@ use ulo_core::user::{ProvisionedBy, User, UserProfile, UserStatus, validate_pass
 use super::render::{ConsoleError, ConsoleResult, Section, Shell, is_htmx, page, page_with};
 use super::session::Console;
 use crate::routes::page::query_value;
+use crate::routes::paging::next_after;
 use crate::state::AppState;
 
 /// People per page.
@@ -197,6 +198,10 @@ async fn rows(
         )
     };
     let q = search.q.trim();
+    let wanted = Page {
+        after: search.after.clone().filter(|a| !a.is_empty()),
+        limit: PAGE_SIZE,
+    };
     let users = state
         .directory()
         .list_users(
@@ -204,17 +209,12 @@ async fn rows(
             &UserQuery {
                 q: (!q.is_empty()).then(|| q.to_string()),
                 filter,
-                page: Page {
-                    after: search.after.clone().filter(|a| !a.is_empty()),
-                    limit: PAGE_SIZE,
-                },
+                page: wanted.clone(),
                 risk_at: Some(state.clock.now()),
             },
         )
         .await?;
-    let next = (users.len() as u32 == PAGE_SIZE)
-        .then(|| users.last().map(|u| u.id.to_string()))
-        .flatten();
+    let next = next_after(&wanted, &users, |u| u.id.to_string());
     Ok((users.iter().map(Row::of).collect(), next))
 }
 
